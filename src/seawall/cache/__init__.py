@@ -1,0 +1,13 @@
+"""Response caching: exact (tenant-scoped keys, LRU + TTL + stale) and semantic (embedder,
+per-namespace ANN index, verifier against false hits). See docs/caching.md."""
+from .exact import Entry, LocalLRU, Lookup, MemorySharedLevel, SharedLevel, Status, TieredExactCache
+from .keys import canonical_request, exact_key, namespace, normalize_request
+from .policy import (AliasCachePolicy, CacheConfig, Category, Decision, Override, SecondSighting,
+                     decide, is_cacheable, response_cacheable)
+
+__all__ = [
+    "Entry", "LocalLRU", "Lookup", "MemorySharedLevel", "SharedLevel", "Status", "TieredExactCache",
+    "canonical_request", "exact_key", "namespace", "normalize_request",
+    "AliasCachePolicy", "CacheConfig", "Category", "Decision", "Override", "SecondSighting",
+    "decide", "is_cacheable", "response_cacheable",
+]

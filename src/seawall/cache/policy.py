@@ -1,0 +1,198 @@
+"""Cache policy: categories, TTLs, per-request overrides, admission.
+
+A category says how long an answer stays good:
+
+- ``long``: stable knowledge lookups (definitions, conversions): TTL in days.
+- ``short``: answers that age (prices, news, status): TTL in minutes or hours.
+- ``none``: creative or per-user output: never cached.
+
+Config sets a category per alias; a request may override it with the ``x-seawall-cache``
+header (``long``, ``short``, ``none``, ``refresh``) within what its key allows: making
+caching *less* aggressive (``none``, or ``short`` on a ``long`` alias) is always allowed;
+anything else (``long`` on a ``short`` alias, caching a ``none`` alias, ``refresh``) must be
+in the alias's ``allow_overrides`` list. ``refresh`` skips the read and rewrites the entry.
+
+After its TTL an entry is kept ``stale_for_s`` more seconds; only the fallback cascade's
+stale level reads it then, with its age reported.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Category(str, Enum):
+    LONG = "long"
+    SHORT = "short"
+    NONE = "none"
+
+
+class Override(str, Enum):
+    LONG = "long"
+    SHORT = "short"
+    NONE = "none"
+    REFRESH = "refresh"
+
+
+_RANK = {Category.NONE: 0, Category.SHORT: 1, Category.LONG: 2}
+
+
+class SemanticSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # Cosine threshold on the conversation embedding (MiniLM); see docs/caching.md for the
+    # curve it was chosen from. The verifier then checks every candidate above it.
+    threshold: float = Field(0.86, ge=0.0, le=1.0)
+    verify: bool = True
+    candidates: int = Field(4, ge=1, le=64)
+
+
+class AliasCachePolicy(BaseModel):
+    """Cache behaviour for one model alias."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: Category = Category.SHORT
+    # Requests above this temperature are not cached (unless opt_in_any_temperature).
+    # A request with no temperature runs at the provider default (1.0).
+    max_temperature: float = Field(0.3, ge=0.0, le=2.0)
+    opt_in_any_temperature: bool = False
+    allow_n_gt_1: bool = False
+    admit_on_second_sighting: bool = False
+    allow_overrides: list[Override] = Field(default_factory=lambda: [Override.NONE])
+    semantic: SemanticSettings = Field(default_factory=SemanticSettings)
+
+
+class CacheConfig(BaseModel):
+    """The ``cache:`` block of the gateway config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    long_ttl_s: float = Field(7 * 86400, gt=0)
+    short_ttl_s: float = Field(3600, gt=0)
+    stale_for_s: float = Field(86400, ge=0)
+    local_max_entries: int = Field(50_000, ge=1)
+    embedding_cache_entries: int = Field(20_000, ge=0)
+    embedding_cache_ttl_s: float = Field(86400, gt=0)
+    default: AliasCachePolicy = Field(default_factory=AliasCachePolicy)
+    aliases: dict[str, AliasCachePolicy] = Field(default_factory=dict)
+
+    def for_alias(self, alias: str) -> AliasCachePolicy:
+        return self.aliases.get(alias, self.default)
+
+    def ttl_of(self, category: Category) -> float:
+        if category is Category.LONG:
+            return self.long_ttl_s
+        if category is Category.SHORT:
+            return self.short_ttl_s
+        return 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the cache stage does for one request."""
+
+    category: Category
+    read: bool
+    write: bool
+    ttl_s: float
+    stale_for_s: float
+    reason: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.read or self.write
+
+
+def uncacheable_reason(body: Mapping[str, Any], policy: AliasCachePolicy) -> str | None:
+    """Why this request must not be cached (None if it may be)."""
+    if body.get("n") not in (None, 1) and not policy.allow_n_gt_1:
+        return "n>1"
+    if not policy.opt_in_any_temperature:
+        from .keys import temperature_of
+
+        if temperature_of(body) > policy.max_temperature:
+            return "temperature"
+    return None
+
+
+def is_cacheable(body: Mapping[str, Any], policy: AliasCachePolicy) -> bool:
+    """True if the request is deterministic enough to cache under this policy."""
+    return uncacheable_reason(body, policy) is None
+
+
+def decide(
+    config: CacheConfig,
+    alias: str,
+    body: Mapping[str, Any],
+    override: str | None = None,
+) -> Decision:
+    """Resolve the alias policy, the request and the ``x-seawall-cache`` override."""
+    policy = config.for_alias(alias)
+    stale = config.stale_for_s
+    if not config.enabled:
+        return Decision(Category.NONE, False, False, 0.0, 0.0, "disabled")
+    category = policy.category
+    refresh = False
+    if override:
+        try:
+            ov = Override(override.strip().lower())
+        except ValueError:
+            ov = None  # unknown values are ignored, not an error
+        if ov is Override.REFRESH:
+            refresh = ov in policy.allow_overrides
+        elif ov is not None:
+            wanted = Category(ov.value)
+            if _RANK[wanted] <= _RANK[category] or ov in policy.allow_overrides:
+                category = wanted
+    if category is Category.NONE:
+        return Decision(category, False, False, 0.0, 0.0, "category none")
+    why = uncacheable_reason(body, policy)
+    if why is not None:
+        return Decision(category, False, False, 0.0, 0.0, why)
+    return Decision(category, not refresh, True, config.ttl_of(category), stale, "refresh" if refresh else "")
+
+
+def response_cacheable(response: Mapping[str, Any]) -> bool:
+    """Never cache an error, a truncated answer or one a guard stopped."""
+    if not isinstance(response, Mapping) or "error" in response:
+        return False
+    choices = response.get("choices")
+    if isinstance(choices, list):  # OpenAI shape
+        if not choices:
+            return False
+        return all(
+            isinstance(c, Mapping) and c.get("finish_reason") in ("stop", "tool_calls", "function_call")
+            for c in choices
+        )
+    stop = response.get("stop_reason")  # Anthropic shape
+    if stop is not None:
+        return stop in ("end_turn", "stop_sequence", "tool_use")
+    return False
+
+
+class SecondSighting:
+    """Admit an entry only the second time its key is seen (bounded memory, LRU).
+
+    Keeps one-off prompts from evicting useful entries. The first sighting records the key;
+    ``admit`` returns True from the second sighting on.
+    """
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._max = max_keys
+
+    def admit(self, key: str) -> bool:
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return True
+        self._seen[key] = None
+        if len(self._seen) > self._max:
+            self._seen.popitem(last=False)
+        return False

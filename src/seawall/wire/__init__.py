@@ -1,0 +1,1 @@
+"""Wire formats: translations between client/upstream formats and Seawall's internal one."""

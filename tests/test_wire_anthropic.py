@@ -1,0 +1,734 @@
+"""Anthropic Messages <-> internal chat translation, checked against both official SDKs' types."""
+from __future__ import annotations
+
+import json
+
+import anthropic
+import httpx2
+import openai
+import orjson
+import pytest
+from anthropic.types import Message, RawMessageStreamEvent
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from pydantic import TypeAdapter
+
+from seawall.core.errors import GatewayError
+from seawall.wire.anthropic import (
+    ChatStreamToMessages,
+    MessagesStreamToChat,
+    anthropic_error_body,
+    anthropic_error_to_gateway,
+    chat_request_to_messages,
+    chat_response_to_messages,
+    messages_request_to_chat,
+    messages_response_to_chat,
+    sse_event,
+)
+
+EVENT = TypeAdapter(RawMessageStreamEvent)
+
+
+def req(**kw):
+    body = {"model": "claude-x", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
+    body.update(kw)
+    return body
+
+
+def completion(message, finish_reason="stop", usage=None, **choice_extra):
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "gpt-x",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None, **choice_extra}],
+        "usage": usage or {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    }
+
+
+def chunk(delta=None, finish_reason=None, usage=None, choices=True):
+    c = {"id": "chatcmpl-9", "object": "chat.completion.chunk", "created": 1700000000, "model": "gpt-x",
+         "choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish_reason}] if choices else []}
+    if usage is not None:
+        c["usage"] = usage
+    return c
+
+
+def check_event_order(events):
+    """Anthropic's documented flow: message_start, per block start/delta*/stop, message_delta, message_stop."""
+    names = [n for n, _ in events]
+    assert names[0] == "message_start"
+    assert names[-2:] == ["message_delta", "message_stop"]
+    assert names.count("message_start") == names.count("message_delta") == names.count("message_stop") == 1
+    open_index, next_index = None, 0
+    for name, data in events[1:-2]:
+        assert data["type"] == name
+        if name == "content_block_start":
+            assert open_index is None, "a block started while another was open"
+            assert data["index"] == next_index
+            open_index, next_index = data["index"], next_index + 1
+        elif name == "content_block_delta":
+            assert data["index"] == open_index
+        elif name == "content_block_stop":
+            assert data["index"] == open_index
+            open_index = None
+        else:
+            pytest.fail(f"unexpected event {name} inside the message")
+    assert open_index is None
+    for name, data in events:
+        EVENT.validate_python(data)
+
+
+def run_stream(chunks, model="claude-x"):
+    t = ChatStreamToMessages(model)
+    events = []
+    for c in chunks:
+        events += t.feed(c)
+    events += t.finish()
+    return events
+
+
+def sdk_final_message(events) -> Message:
+    """Feed our SSE bytes through the anthropic SDK's own stream decoding and accumulation."""
+    payload = b"".join(sse_event(n, d) for n, d in events)
+
+    def handler(request):
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=payload)
+
+    client = anthropic.Anthropic(api_key="k", base_url="http://test", max_retries=0,
+                                 http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+    with client.messages.stream(model="claude-x", max_tokens=10, messages=[{"role": "user", "content": "x"}]) as s:
+        return s.get_final_message()
+
+
+# ============================================================================ inbound request
+
+
+def test_minimal_request():
+    chat = messages_request_to_chat(req())
+    assert chat == {"model": "claude-x", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.mark.parametrize("body,param", [
+    ({"max_tokens": 1, "messages": [{"role": "user", "content": "x"}]}, "model"),
+    ({"model": "m", "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+    ({"model": "m", "max_tokens": True, "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+    ({"model": "m", "max_tokens": 0, "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+    ({"model": "m", "max_tokens": 5, "messages": []}, "messages"),
+    ({"model": "m", "max_tokens": 5}, "messages"),
+    ({"model": "m", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}, "messages[0].role"),
+    ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": 3}]}, "messages[0].content"),
+])
+def test_request_validation(body, param):
+    with pytest.raises(GatewayError) as e:
+        messages_request_to_chat(body)
+    assert e.value.code == "invalid_request" and e.value.status == 400
+    assert e.value.param == param
+
+
+def test_unknown_block_type_names_the_field():
+    body = req(messages=[
+        {"role": "user", "content": "a"},
+        {"role": "assistant", "content": "b"},
+        {"role": "user", "content": [{"type": "text", "text": "c"}, {"type": "document", "source": {}}]},
+    ])
+    with pytest.raises(GatewayError) as e:
+        messages_request_to_chat(body)
+    assert e.value.param == "messages[2].content[1].type"
+    with pytest.raises(GatewayError) as e:
+        messages_request_to_chat(req(system=[{"type": "image", "source": {}}]))
+    assert e.value.param == "system[0].type"
+
+
+def test_system_string_and_blocks():
+    assert messages_request_to_chat(req(system="be brief"))["messages"][0] == {"role": "system", "content": "be brief"}
+    chat = messages_request_to_chat(req(system=[
+        {"type": "text", "text": "one", "cache_control": {"type": "ephemeral"}}, {"type": "text", "text": "two"}]))
+    assert chat["messages"][0] == {"role": "system", "content": "one\n\ntwo"}
+    assert chat["messages"][1]["role"] == "user"
+
+
+def test_parameters_mapping():
+    chat = messages_request_to_chat(req(
+        temperature=0.3, top_p=0.9, top_k=40, stop_sequences=["END", "STOP"], stream=True,
+        metadata={"user_id": "u-7"}, thinking={"type": "enabled", "budget_tokens": 1000}))
+    assert chat["temperature"] == 0.3 and chat["top_p"] == 0.9
+    assert chat["stop"] == ["END", "STOP"]
+    assert chat["stream"] is True and chat["stream_options"] == {"include_usage": True}
+    assert chat["user"] == "u-7"
+    assert "top_k" not in chat and "thinking" not in chat and "metadata" not in chat
+    with pytest.raises(GatewayError) as e:
+        messages_request_to_chat(req(stop_sequences="END"))
+    assert e.value.param == "stop_sequences"
+    with pytest.raises(GatewayError) as e:
+        messages_request_to_chat(req(temperature="hot"))
+    assert e.value.param == "temperature"
+
+
+def test_images_base64_and_url():
+    chat = messages_request_to_chat(req(messages=[{"role": "user", "content": [
+        {"type": "text", "text": "what is this?"},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}},
+        {"type": "image", "source": {"type": "url", "url": "https://x.test/a.jpg"}},
+    ]}]))
+    assert chat["messages"][0]["content"] == [
+        {"type": "text", "text": "what is this?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBOR"}},
+        {"type": "image_url", "image_url": {"url": "https://x.test/a.jpg"}},
+    ]
+    with pytest.raises(GatewayError) as e:
+        messages_request_to_chat(req(messages=[{"role": "user", "content": [
+            {"type": "image", "source": {"type": "file", "file_id": "f"}}]}]))
+    assert e.value.param == "messages[0].content[0].source.type"
+
+
+def test_tools_and_tool_turns():
+    body = req(
+        tools=[{"name": "weather", "description": "get weather",
+                "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}],
+        tool_choice={"type": "any", "disable_parallel_tool_use": True},
+        messages=[
+            {"role": "user", "content": "weather in Oslo and Rome?"},
+            {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "hmm", "signature": "s"},
+                {"type": "text", "text": "Checking."},
+                {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Oslo"}},
+                {"type": "tool_use", "id": "toolu_2", "name": "weather", "input": {"city": "Rome"}},
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "5C"},
+                {"type": "tool_result", "tool_use_id": "toolu_2", "is_error": True,
+                 "content": [{"type": "text", "text": "service down"}]},
+                {"type": "text", "text": "and tomorrow?"},
+            ]},
+        ])
+    chat = messages_request_to_chat(body)
+    assert chat["tools"] == [{"type": "function", "function": {
+        "name": "weather", "description": "get weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+    assert chat["tool_choice"] == "required" and chat["parallel_tool_calls"] is False
+    m = chat["messages"]
+    assert [x["role"] for x in m] == ["user", "assistant", "tool", "tool", "user"]
+    assert m[1]["content"] == "Checking."
+    assert m[1]["tool_calls"][0] == {"id": "toolu_1", "type": "function",
+                                     "function": {"name": "weather", "arguments": '{"city":"Oslo"}'}}
+    assert json.loads(m[1]["tool_calls"][1]["function"]["arguments"]) == {"city": "Rome"}
+    assert m[2] == {"role": "tool", "tool_call_id": "toolu_1", "content": "5C"}
+    assert m[3] == {"role": "tool", "tool_call_id": "toolu_2", "content": "Error: service down"}
+    assert m[4] == {"role": "user", "content": [{"type": "text", "text": "and tomorrow?"}]}
+
+
+def test_assistant_only_tool_calls_has_null_content_and_tool_result_images_follow():
+    chat = messages_request_to_chat(req(messages=[
+        {"role": "user", "content": "shot"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "screen", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [
+            {"type": "text", "text": "here"},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "AAA"}}]}]},
+    ]))
+    m = chat["messages"]
+    assert m[1]["content"] is None and m[1]["tool_calls"][0]["function"]["arguments"] == "{}"
+    assert m[2] == {"role": "tool", "tool_call_id": "t1", "content": "here"}
+    assert m[3] == {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,AAA"}}]}
+
+
+@pytest.mark.parametrize("tc,expected", [
+    ({"type": "auto"}, "auto"),
+    ({"type": "any"}, "required"),
+    ({"type": "none"}, "none"),
+    ({"type": "tool", "name": "f"}, {"type": "function", "function": {"name": "f"}}),
+])
+def test_tool_choice(tc, expected):
+    chat = messages_request_to_chat(req(tool_choice=tc))
+    assert chat["tool_choice"] == expected
+    assert "parallel_tool_calls" not in chat
+
+
+def test_bad_tools():
+    with pytest.raises(GatewayError) as e:
+        messages_request_to_chat(req(tools=[{"name": "a", "input_schema": {}},
+                                            {"type": "web_search_20250305", "name": "web_search"}]))
+    assert e.value.param == "tools[1].type"
+    with pytest.raises(GatewayError) as e:
+        messages_request_to_chat(req(tools=[{"name": "a"}]))
+    assert e.value.param == "tools[0].input_schema"
+    with pytest.raises(GatewayError) as e:
+        messages_request_to_chat(req(tool_choice={"type": "tool"}))
+    assert e.value.param == "tool_choice.name"
+
+
+# ============================================================================ inbound response
+
+
+def test_text_response_validates_as_sdk_message():
+    out = chat_response_to_messages(completion({"role": "assistant", "content": "Hello!"}), "claude-x")
+    msg = Message.model_validate(out)
+    assert msg.id.startswith("msg_") and msg.model == "claude-x" and msg.role == "assistant"
+    assert msg.content[0].type == "text" and msg.content[0].text == "Hello!"
+    assert msg.stop_reason == "end_turn" and msg.stop_sequence is None
+    assert msg.usage.input_tokens == 10 and msg.usage.output_tokens == 5
+
+
+def test_tool_call_response():
+    out = chat_response_to_messages(completion({"role": "assistant", "content": "Let me look.", "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Oslo"}'}},
+        {"id": "call_2", "type": "function", "function": {"name": "now", "arguments": ""}},
+        {"id": "call_3", "type": "function", "function": {"name": "bad", "arguments": '{"city": "Os'}},
+    ]}, "tool_calls"), "claude-x")
+    msg = Message.model_validate(out)
+    assert [b.type for b in msg.content] == ["text", "tool_use", "tool_use", "tool_use"]
+    assert msg.content[1].id == "call_1" and msg.content[1].input == {"city": "Oslo"}
+    assert msg.content[2].input == {}
+    assert msg.content[3].input == {"_raw_arguments": '{"city": "Os'}
+    assert msg.stop_reason == "tool_use"
+
+
+def test_tool_calls_with_stop_finish_reason_still_tool_use():
+    out = chat_response_to_messages(completion({"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}, "stop"), "m")
+    assert out["stop_reason"] == "tool_use" and out["content"][0]["type"] == "tool_use"
+
+
+@pytest.mark.parametrize("finish,stop_reason", [
+    ("stop", "end_turn"), ("length", "max_tokens"), ("content_filter", "refusal"),
+    ("function_call", "tool_use"), (None, "end_turn")])
+def test_stop_reason_mapping(finish, stop_reason):
+    out = chat_response_to_messages(completion({"role": "assistant", "content": "x"}, finish), "m")
+    assert out["stop_reason"] == stop_reason
+    Message.model_validate(out)
+
+
+def test_matched_stop_sequence_when_upstream_names_it():
+    out = chat_response_to_messages(completion({"role": "assistant", "content": "x"}, "stop", stop_reason="END"), "m")
+    assert out["stop_reason"] == "stop_sequence" and out["stop_sequence"] == "END"
+
+
+def test_refusal_and_cached_usage():
+    out = chat_response_to_messages(completion(
+        {"role": "assistant", "content": None, "refusal": "I can't help with that."}, "stop",
+        usage={"prompt_tokens": 100, "completion_tokens": 7, "total_tokens": 107,
+               "prompt_tokens_details": {"cached_tokens": 60}}), "m")
+    msg = Message.model_validate(out)
+    assert msg.content[0].text == "I can't help with that." and msg.stop_reason == "refusal"
+    assert (msg.usage.input_tokens, msg.usage.cache_read_input_tokens, msg.usage.output_tokens) == (40, 60, 7)
+
+
+def test_response_without_choices_is_upstream_error():
+    with pytest.raises(GatewayError) as e:
+        chat_response_to_messages({"id": "x", "choices": []}, "m")
+    assert e.value.code == "upstream_error"
+
+
+# ============================================================================ inbound stream
+
+
+def test_sse_event_format():
+    raw = sse_event("ping", {"type": "ping"})
+    assert raw == b'event: ping\ndata: {"type":"ping"}\n\n'
+
+
+def test_text_stream_event_order_and_sdk_accumulation():
+    events = run_stream([
+        chunk({"role": "assistant", "content": ""}),
+        chunk({"content": "Hel"}),
+        chunk({"content": "lo"}),
+        chunk({}, "stop"),
+        chunk(usage={"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}, choices=False),
+    ])
+    check_event_order(events)
+    assert [n for n, _ in events] == ["message_start", "content_block_start", "content_block_delta",
+                                      "content_block_delta", "content_block_stop", "message_delta", "message_stop"]
+    assert events[-2][1]["usage"]["output_tokens"] == 3 and events[-2][1]["usage"]["input_tokens"] == 12
+    final = sdk_final_message(events)
+    assert final.content[0].text == "Hello" and final.stop_reason == "end_turn"
+    assert final.usage.input_tokens == 12 and final.usage.output_tokens == 3
+    assert final.model == "claude-x"
+
+
+def test_text_then_fragmented_tool_calls_stream():
+    events = run_stream([
+        chunk({"role": "assistant", "content": "Let me check"}),
+        chunk({"content": "."}),
+        chunk({"tool_calls": [{"index": 0, "id": "call_a", "type": "function",
+                               "function": {"name": "weather", "arguments": ""}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"ci'}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": 'ty": "Oslo"}'}}]}),
+        chunk({"tool_calls": [{"index": 1, "id": "call_b", "type": "function",
+                               "function": {"name": "time", "arguments": '{"tz":'}}]}),
+        chunk({"tool_calls": [{"index": 1, "function": {"arguments": ' "CET"}'}}]}),
+        chunk({}, "tool_calls"),
+    ])
+    check_event_order(events)
+    starts = [d["content_block"] for n, d in events if n == "content_block_start"]
+    assert [b["type"] for b in starts] == ["text", "tool_use", "tool_use"]
+    assert starts[1]["id"] == "call_a" and starts[1]["name"] == "weather" and starts[1]["input"] == {}
+    frags = [d["delta"]["partial_json"] for n, d in events
+             if n == "content_block_delta" and d["delta"]["type"] == "input_json_delta" and d["index"] == 1]
+    assert frags == ['{"ci', 'ty": "Oslo"}']
+    assert events[-2][1]["delta"]["stop_reason"] == "tool_use"
+    final = sdk_final_message(events)
+    assert final.content[0].text == "Let me check."
+    assert final.content[1].input == {"city": "Oslo"} and final.content[2].input == {"tz": "CET"}
+    assert final.stop_reason == "tool_use"
+
+
+def test_text_after_tool_call_opens_new_block():
+    events = run_stream([
+        chunk({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": "{}"}}]}),
+        chunk({"content": "done"}),
+        chunk({}, "stop"),
+    ])
+    check_event_order(events)
+    starts = [d["content_block"]["type"] for n, d in events if n == "content_block_start"]
+    assert starts == ["tool_use", "text"]
+
+
+def test_empty_stream_and_finish_idempotent():
+    t = ChatStreamToMessages("m")
+    events = t.finish()
+    check_event_order(events)
+    assert events[-2][1]["delta"]["stop_reason"] == "end_turn"
+    assert t.finish() == [] and t.feed(chunk({"content": "late"})) == []
+
+
+def test_length_stream_without_usage():
+    events = run_stream([chunk({"content": "a"}), chunk({}, "length")])
+    check_event_order(events)
+    assert events[-2][1]["delta"]["stop_reason"] == "max_tokens"
+    assert events[-2][1]["usage"] == {"output_tokens": 0}
+    assert events[0][1]["message"]["usage"]["output_tokens"] == 0
+
+
+# ============================================================================ errors (inbound)
+
+
+@pytest.mark.parametrize("code,etype", [
+    ("invalid_request", "invalid_request_error"), ("context_length_exceeded", "invalid_request_error"),
+    ("invalid_api_key", "authentication_error"), ("permission_denied", "permission_error"),
+    ("model_not_found", "not_found_error"), ("request_too_large", "request_too_large"),
+    ("rate_limited", "rate_limit_error"), ("budget_exceeded", "rate_limit_error"),
+    ("overloaded", "overloaded_error"), ("upstream_unavailable", "overloaded_error"),
+    ("internal_error", "api_error"), ("upstream_timeout", "api_error"),
+])
+def test_anthropic_error_body(code, etype):
+    body = anthropic_error_body(GatewayError(code, "nope"))
+    assert body == {"type": "error", "error": {"type": etype, "message": "nope"}}
+
+
+def test_anthropic_error_body_unknown_code_uses_status():
+    assert anthropic_error_body(GatewayError("weird", "x", status=429))["error"]["type"] == "rate_limit_error"
+    assert anthropic_error_body(GatewayError("weird", "x", status=418))["error"]["type"] == "invalid_request_error"
+    assert anthropic_error_body(GatewayError("weird", "x"))["error"]["type"] == "api_error"
+
+
+# ============================================================================ outbound request
+
+
+def test_outbound_basic_and_system_gathering():
+    out = chat_request_to_messages({"model": "alias", "messages": [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hi"},
+        {"role": "developer", "content": [{"type": "text", "text": "no emojis"}]},
+        {"role": "user", "content": "again"},
+    ], "temperature": 1.7, "top_p": 0.5, "stop": "END", "user": "u1", "stream": True,
+        "frequency_penalty": 1, "seed": 3, "stream_options": {"include_usage": True}}, "claude-real")
+    assert out["model"] == "claude-real" and out["max_tokens"] == 4096
+    assert out["system"] == "be brief\n\nno emojis"
+    assert out["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hi"},
+                                                            {"type": "text", "text": "again"}]}]
+    assert out["temperature"] == 1.0 and out["top_p"] == 0.5
+    assert out["stop_sequences"] == ["END"] and out["metadata"] == {"user_id": "u1"} and out["stream"] is True
+    for k in ("frequency_penalty", "seed", "stream_options", "user", "stop"):
+        assert k not in out
+
+
+def test_outbound_max_tokens_precedence():
+    msgs = [{"role": "user", "content": "x"}]
+    assert chat_request_to_messages({"messages": msgs}, "m", default_max_tokens=77)["max_tokens"] == 77
+    assert chat_request_to_messages({"messages": msgs, "max_tokens": 9}, "m")["max_tokens"] == 9
+    assert chat_request_to_messages({"messages": msgs, "max_tokens": 9, "max_completion_tokens": 11}, "m")["max_tokens"] == 11
+    assert chat_request_to_messages({"messages": msgs, "stop": ["a", "b"]}, "m")["stop_sequences"] == ["a", "b"]
+
+
+def test_outbound_n_greater_than_one_refused():
+    with pytest.raises(GatewayError) as e:
+        chat_request_to_messages({"messages": [{"role": "user", "content": "x"}], "n": 2}, "m")
+    assert e.value.status == 400 and e.value.param == "n"
+
+
+def test_outbound_tools_round_trip():
+    chat = {"messages": [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "weather", "arguments": '{"city":"Oslo"}'}},
+            {"id": "c2", "type": "function", "function": {"name": "time", "arguments": ""}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "5C"},
+        {"role": "tool", "tool_call_id": "c2", "content": [{"type": "text", "text": "noon"}]},
+        {"role": "user", "content": "thanks"},
+    ], "tools": [{"type": "function", "function": {"name": "weather", "description": "d",
+                                                   "parameters": {"type": "object"}}},
+                 {"type": "function", "function": {"name": "time"}}],
+        "tool_choice": {"type": "function", "function": {"name": "weather"}}, "parallel_tool_calls": False}
+    out = chat_request_to_messages(chat, "m")
+    assert out["tools"] == [{"name": "weather", "description": "d", "input_schema": {"type": "object"}},
+                            {"name": "time", "input_schema": {"type": "object", "properties": {}}}]
+    assert out["tool_choice"] == {"type": "tool", "name": "weather", "disable_parallel_tool_use": True}
+    assert [m["role"] for m in out["messages"]] == ["user", "assistant", "user"]
+    assert out["messages"][1]["content"] == [
+        {"type": "tool_use", "id": "c1", "name": "weather", "input": {"city": "Oslo"}},
+        {"type": "tool_use", "id": "c2", "name": "time", "input": {}}]
+    assert out["messages"][2]["content"] == [
+        {"type": "tool_result", "tool_use_id": "c1", "content": "5C"},
+        {"type": "tool_result", "tool_use_id": "c2", "content": "noon"},
+        {"type": "text", "text": "thanks"}]
+    # and inbound turns it back into the same conversation shape
+    back = messages_request_to_chat(out)
+    assert [m["role"] for m in back["messages"]] == ["user", "assistant", "tool", "tool", "user"]
+    assert back["messages"][1]["tool_calls"][0]["function"]["arguments"] == '{"city":"Oslo"}'
+    assert back["tool_choice"] == {"type": "function", "function": {"name": "weather"}}
+    assert back["parallel_tool_calls"] is False
+
+
+@pytest.mark.parametrize("tc,expected", [
+    ("auto", {"type": "auto"}), ("required", {"type": "any"}), ("none", {"type": "none"})])
+def test_outbound_tool_choice(tc, expected):
+    out = chat_request_to_messages({"messages": [{"role": "user", "content": "x"}], "tool_choice": tc,
+                                    "tools": [{"type": "function", "function": {"name": "f"}}]}, "m")
+    assert out["tool_choice"] == expected
+
+
+def test_outbound_parallel_false_without_tool_choice_and_tool_choice_without_tools():
+    tools = [{"type": "function", "function": {"name": "f"}}]
+    msgs = [{"role": "user", "content": "x"}]
+    out = chat_request_to_messages({"messages": msgs, "tools": tools, "parallel_tool_calls": False}, "m")
+    assert out["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+    out = chat_request_to_messages({"messages": msgs, "tool_choice": "auto"}, "m")
+    assert "tool_choice" not in out and "tools" not in out
+
+
+def test_outbound_bad_tool_arguments_and_tools():
+    with pytest.raises(GatewayError) as e:
+        chat_request_to_messages({"messages": [
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": "[1]"}}]}]}, "m")
+    assert e.value.param == "messages[1].tool_calls[0].function.arguments"
+    with pytest.raises(GatewayError) as e:
+        chat_request_to_messages({"messages": [{"role": "user", "content": "x"}],
+                                  "tools": [{"type": "code_interpreter"}]}, "m")
+    assert e.value.param == "tools[0].type"
+
+
+def test_outbound_images():
+    out = chat_request_to_messages({"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "see"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBOR", "detail": "high"}},
+        {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}},
+    ]}]}, "m")
+    assert out["messages"][0]["content"][1:] == [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}},
+        {"type": "image", "source": {"type": "url", "url": "https://x.test/a.png"}}]
+    for bad, param in [({"type": "image_url", "image_url": {"url": "ftp://x"}}, "messages[0].content[0].image_url.url"),
+                       ({"type": "image_url", "image_url": {"url": "data:image/png,raw"}}, "messages[0].content[0].image_url.url"),
+                       ({"type": "input_audio", "input_audio": {}}, "messages[0].content[0].type")]:
+        with pytest.raises(GatewayError) as e:
+            chat_request_to_messages({"messages": [{"role": "user", "content": [bad]}]}, "m")
+        assert e.value.param == param
+
+
+def test_outbound_response_format_adds_json_instruction():
+    msgs = [{"role": "system", "content": "s"}, {"role": "user", "content": "x"}]
+    out = chat_request_to_messages({"messages": msgs, "response_format": {"type": "json_object"}}, "m")
+    assert out["system"].startswith("s\n\n") and "JSON" in out["system"]
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    out = chat_request_to_messages({"messages": msgs[1:], "response_format": {
+        "type": "json_schema", "json_schema": {"name": "x", "schema": schema}}}, "m")
+    assert json.dumps(schema, separators=(",", ":")) in out["system"]
+    out = chat_request_to_messages({"messages": msgs[1:], "response_format": {"type": "text"}}, "m")
+    assert "system" not in out
+
+
+def test_outbound_alternation_empty_and_prefill():
+    out = chat_request_to_messages({"messages": [
+        {"role": "user", "content": "a"},
+        {"role": "user", "content": ""},
+        {"role": "assistant", "content": "b"},
+        {"role": "assistant", "content": "c"},
+        {"role": "user", "content": "d"},
+        {"role": "assistant", "content": "The answer is "},
+    ]}, "m")
+    assert [(m["role"], [b["text"] for b in m["content"]]) for m in out["messages"]] == [
+        ("user", ["a"]), ("assistant", ["b", "c"]), ("user", ["d"]), ("assistant", ["The answer is"])]
+    with pytest.raises(GatewayError):
+        chat_request_to_messages({"messages": [{"role": "system", "content": "only system"}]}, "m")
+    with pytest.raises(GatewayError) as e:
+        chat_request_to_messages({"messages": [{"role": "function", "content": "x", "name": "f"}]}, "m")
+    assert e.value.param == "messages[0].role"
+
+
+# ============================================================================ outbound response
+
+
+def anthropic_message(content, stop_reason="end_turn", usage=None):
+    return {"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-real",
+            "content": content, "stop_reason": stop_reason, "stop_sequence": None,
+            "usage": usage or {"input_tokens": 20, "output_tokens": 4}}
+
+
+def test_messages_response_to_chat_text():
+    out = messages_response_to_chat(anthropic_message(
+        [{"type": "thinking", "thinking": "t", "signature": "s"},
+         {"type": "text", "text": "Hello "}, {"type": "text", "text": "world"}],
+        usage={"input_tokens": 20, "output_tokens": 4, "cache_read_input_tokens": 100,
+               "cache_creation_input_tokens": 30}))
+    cc = ChatCompletion.model_validate(out)
+    assert cc.choices[0].message.content == "Hello world" and cc.choices[0].finish_reason == "stop"
+    assert cc.usage.prompt_tokens == 150 and cc.usage.completion_tokens == 4 and cc.usage.total_tokens == 154
+    assert cc.usage.prompt_tokens_details.cached_tokens == 100
+    # and back to Anthropic usage semantics: input + cache_read == prompt tokens
+    back = chat_response_to_messages(out, "claude-x")
+    assert back["usage"]["input_tokens"] + back["usage"]["cache_read_input_tokens"] == 150
+
+
+def test_messages_response_to_chat_tool_use():
+    out = messages_response_to_chat(anthropic_message([
+        {"type": "text", "text": "Checking."},
+        {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Oslo"}}], "tool_use"))
+    cc = ChatCompletion.model_validate(out)
+    call = cc.choices[0].message.tool_calls[0]
+    assert call.id == "toolu_1" and call.function.name == "weather"
+    assert json.loads(call.function.arguments) == {"city": "Oslo"}
+    assert cc.choices[0].finish_reason == "tool_calls"
+    # round trip back to Anthropic keeps the block
+    again = Message.model_validate(chat_response_to_messages(out, "claude-real"))
+    assert again.content[1].input == {"city": "Oslo"} and again.stop_reason == "tool_use"
+    only_tool = messages_response_to_chat(anthropic_message(
+        [{"type": "tool_use", "id": "t", "name": "f", "input": {}}], "tool_use"))
+    assert only_tool["choices"][0]["message"]["content"] is None
+
+
+@pytest.mark.parametrize("stop,finish", [
+    ("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"), ("tool_use", "tool_calls"),
+    ("refusal", "content_filter"), ("pause_turn", "stop"), ("model_context_window_exceeded", "length")])
+def test_finish_reason_mapping(stop, finish):
+    out = messages_response_to_chat(anthropic_message([{"type": "text", "text": "x"}], stop))
+    assert ChatCompletion.model_validate(out).choices[0].finish_reason == finish
+
+
+# ============================================================================ outbound stream
+
+
+def anthropic_stream_events():
+    return [
+        ("message_start", {"type": "message_start", "message": {
+            "id": "msg_s", "type": "message", "role": "assistant", "model": "claude-real", "content": [],
+            "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": 25, "output_tokens": 1, "cache_read_input_tokens": 5}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}),
+        ("ping", {"type": "ping"}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "text_delta", "text": "Okay"}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "text_delta", "text": ", checking."}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {
+            "type": "tool_use", "id": "toolu_9", "name": "weather", "input": {}}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                 "delta": {"type": "input_json_delta", "partial_json": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                 "delta": {"type": "input_json_delta", "partial_json": '{"city":'}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                 "delta": {"type": "input_json_delta", "partial_json": ' "Oslo"}'}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 1}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                           "usage": {"output_tokens": 42}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+
+
+def test_messages_stream_to_chat_chunks():
+    t = MessagesStreamToChat("alias")
+    chunks = []
+    for name, data in anthropic_stream_events():
+        chunks += t.feed(name, data)
+    usage = t.usage_chunk()
+    for c in chunks + [usage]:
+        ChatCompletionChunk.model_validate(c)
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert all(c["id"] == "msg_s" and c["model"] == "alias" for c in chunks)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert text == "Okay, checking."
+    calls = [tc for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls") or []]
+    assert calls[0] == {"index": 0, "id": "toolu_9", "type": "function",
+                        "function": {"name": "weather", "arguments": ""}}
+    assert "".join(tc["function"]["arguments"] for tc in calls) == '{"city": "Oslo"}'
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    assert [c["choices"][0]["finish_reason"] for c in chunks].count(None) == len(chunks) - 1
+    assert usage["choices"] == [] and usage["usage"] == {
+        "prompt_tokens": 30, "completion_tokens": 42, "total_tokens": 72, "prompt_tokens_details": {"cached_tokens": 5}}
+
+
+def test_messages_stream_through_openai_sdk_accumulator():
+    t = MessagesStreamToChat("alias")
+    chunks = [c for n, d in anthropic_stream_events() for c in t.feed(n, d)] + [t.usage_chunk()]
+    payload = b"".join(b"data: " + orjson.dumps(c) + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+
+    def handler(request):
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=payload)
+
+    client = openai.OpenAI(api_key="k", base_url="http://test/v1", max_retries=0,
+                           http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+    with client.chat.completions.stream(model="alias", messages=[{"role": "user", "content": "x"}]) as s:
+        final = s.get_final_completion()
+    msg = final.choices[0].message
+    assert msg.content == "Okay, checking."
+    assert msg.tool_calls[0].function.name == "weather"
+    assert json.loads(msg.tool_calls[0].function.arguments) == {"city": "Oslo"}
+    assert final.choices[0].finish_reason == "tool_calls" and final.usage.total_tokens == 72
+
+
+def test_no_usage_chunk_without_usage():
+    t = MessagesStreamToChat("m")
+    assert t.feed("ping", {"type": "ping"}) == []
+    assert t.usage_chunk() is None
+
+
+@pytest.mark.parametrize("etype,code", [
+    ("overloaded_error", "overloaded"), ("rate_limit_error", "rate_limited"),
+    ("api_error", "upstream_error"), ("something_new", "upstream_error")])
+def test_stream_error_event_raises(etype, code):
+    t = MessagesStreamToChat("m")
+    with pytest.raises(GatewayError) as e:
+        t.feed("error", {"type": "error", "error": {"type": etype, "message": "busy"}})
+    assert e.value.code == code and "busy" in e.value.message
+
+
+# ============================================================================ outbound errors
+
+
+@pytest.mark.parametrize("status,etype,code", [
+    (400, "invalid_request_error", "invalid_request"),
+    (401, "authentication_error", "upstream_error"),
+    (403, "permission_error", "upstream_error"),
+    (404, "not_found_error", "model_not_found"),
+    (413, "request_too_large", "request_too_large"),
+    (429, "rate_limit_error", "rate_limited"),
+    (500, "api_error", "upstream_error"),
+    (529, "overloaded_error", "overloaded"),
+    (504, "timeout_error", "upstream_timeout"),
+])
+def test_anthropic_error_to_gateway(status, etype, code):
+    err = anthropic_error_to_gateway(status, {"type": "error", "error": {"type": etype, "message": "m"}})
+    assert err.code == code and "m" in err.message
+
+
+def test_anthropic_error_to_gateway_edge_cases():
+    err = anthropic_error_to_gateway(400, {"type": "error", "error": {
+        "type": "invalid_request_error", "message": "prompt is too long: 250000 tokens > 200000 maximum"}})
+    assert err.code == "context_length_exceeded" and err.status == 400
+    assert anthropic_error_to_gateway(529, None).code == "overloaded"
+    assert anthropic_error_to_gateway(502, {"unexpected": True}).code == "upstream_error"
+    err = anthropic_error_to_gateway(429, None, headers={"Retry-After": "7"})
+    assert err.code == "rate_limited" and err.retry_after == 7.0
+    # the body we render for our own clients is accepted by the SDK's error model
+    from anthropic.types.shared import ErrorResponse
+    ErrorResponse.model_validate(anthropic_error_body(GatewayError("overloaded", "later")))

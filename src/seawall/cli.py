@@ -1,0 +1,82 @@
+"""`seawall` command line: serve, check, simulate, demo."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _load(path: str):
+    from .config import ConfigError, load
+
+    try:
+        return load(path)
+    except ConfigError as e:
+        print(f"configuration error:\n{e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .api.server import serve
+
+    cfg = _load(args.config)
+    host = args.host or cfg.server.host
+    port = cfg.server.port if args.port is None else args.port
+    workers = args.workers or cfg.server.workers
+    return serve(cfg, host, port, workers)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    cfg = _load(args.config)
+    aliases = ", ".join(m.name for m in cfg.models)
+    missing = [f"{p.name}.api_key ({p.api_key.ref})" for p in cfg.providers if p.api_key is not None and not p.api_key]
+    print(f"{args.config}: OK: {len(cfg.providers)} provider(s), {len(cfg.models)} model alias(es): {aliases}")
+    for m in missing:
+        print(f"warning: {m} is not set in the environment; requests will go without a key")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .sim.cli import run
+
+    return run(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run
+
+    return run(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="seawall", description="Enterprise AI gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the OpenAI/Anthropic-compatible HTTP gateway")
+    p.add_argument("--config", "-c", required=True, help="YAML configuration file")
+    p.add_argument("--host", help="bind address (default: server.host)")
+    p.add_argument("--port", type=int, help="port (default: server.port)")
+    p.add_argument("--workers", type=int, help="worker processes (default: server.workers)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("check", help="validate a configuration file without serving")
+    p.add_argument("config")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("simulate", help="run the upstream simulator (fake OpenAI/Anthropic with fault injection)")
+    from .sim.cli import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("demo", help="run the gateway against simulated providers and report")
+    p.add_argument("--requests", type=int, default=600, help="requests to send")
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=cmd_demo)
+
+    args = parser.parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""The request's path, composed in one place.
+
+Each stage is a callable `stage(req, call_next) -> Result` with one job; it may act before
+the call (reject, rewrite, answer from cache), after it (inspect, account), or around it.
+Read `build` top to bottom and you have read the whole flow.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
+
+from .types import Request, Result
+
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+
+Handler = Callable[[Request], Awaitable[Result]]
+
+
+class Stage(Protocol):
+    async def __call__(self, req: Request, call_next: Handler) -> Result: ...
+
+
+def compose(stages: list[Stage], terminal: Handler) -> Handler:
+    handler = terminal
+    for stage in reversed(stages):
+        handler = _link(stage, handler)
+    return handler
+
+
+def _link(stage: Stage, call_next: Handler) -> Handler:
+    async def handler(req: Request) -> Result:
+        return await stage(req, call_next)
+
+    return handler
+
+
+def build(gw: "Gateway") -> Handler:
+    from ..observe.account import Account
+    from ..resilience.execute import Execute
+    from .routing import RouteStage
+
+    return compose(
+        [
+            Account(gw.metrics, gw.config.server.access_log),  # account: metrics + log, sees every outcome
+            RouteStage(gw.router),                             # route: alias -> deployments, deadline
+        ],
+        terminal=Execute(gw.metrics),                          # execute: call a deployment
+    )

@@ -1,0 +1,143 @@
+"""The library face: `Gateway` runs the same pipeline the HTTP server runs, in process.
+
+    gw = Gateway.from_config("seawall.yaml")
+    result = await gw.chat(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    print(result.text, result.meta.deployment, result.meta.attempts)
+    async with gw.stream(model=..., messages=...) as s:
+        async for chunk in s: ...
+    await gw.aclose()
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any, AsyncIterator
+
+from . import config as config_mod
+from .config import Config
+from .core import pipeline, validate
+from .core.types import HEARTBEAT, Completion, Meta, Request, Stream
+from .core.routing import Router
+from .observe.logging import request_id as request_id_var
+from .observe.metrics import Metrics
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class ChatResult:
+    """A complete answer in OpenAI's chat.completion shape, with what happened."""
+
+    data: dict
+    meta: Meta
+
+    @property
+    def text(self) -> str | None:
+        choices = self.data.get("choices") or [{}]
+        return (choices[0].get("message") or {}).get("content")
+
+    @property
+    def usage(self) -> dict | None:
+        return self.data.get("usage")
+
+
+@dataclass(slots=True)
+class EmbeddingResult:
+    data: dict
+    meta: Meta
+
+    @property
+    def vectors(self) -> list[list[float]]:
+        return [item["embedding"] for item in self.data["data"]]
+
+
+class StreamResult:
+    """Chat completion chunks as they arrive; `meta` says who answered."""
+
+    def __init__(self, gw: "Gateway", req: Request) -> None:
+        self._gw, self._req = gw, req
+        self._stream: Stream | None = None
+        self.meta = req.meta
+
+    async def __aenter__(self) -> "StreamResult":
+        self._stream = await self._gw.handle(self._req)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._stream is not None:
+            await self._stream.aclose()
+
+    def __aiter__(self) -> AsyncIterator[dict]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[dict]:
+        if self._stream is None:
+            await self.__aenter__()
+        try:
+            async for chunk in self._stream:
+                if chunk is not HEARTBEAT:
+                    yield chunk
+        finally:
+            await self._stream.aclose()
+
+
+class Gateway:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.router = Router(config)
+        self.handle = pipeline.build(self)
+
+    @classmethod
+    def from_config(cls, source: "str | os.PathLike | dict | Config") -> "Gateway":
+        if isinstance(source, Config):
+            return cls(source)
+        if isinstance(source, dict):
+            return cls(config_mod.parse(source))
+        return cls(config_mod.load(source))
+
+    def request(self, kind: str, body: dict, *, raw: bytes | None = None, request_id: str | None = None,
+                headers: Any = None) -> Request:
+        """Validate a body and wrap it for the pipeline (the HTTP server uses this too)."""
+        alias = validate.embeddings_body(body) if kind == "embeddings" else validate.chat_body(body)
+        return Request(kind=kind, alias=alias, body=body, stream=bool(body.get("stream")) and kind == "chat",
+                       meta=Meta(request_id or new_request_id()), raw=raw, headers=headers)
+
+    async def _run(self, req: Request):
+        token = request_id_var.set(req.request_id)
+        try:
+            return await self.handle(req)
+        finally:
+            request_id_var.reset(token)
+
+    async def chat(self, *, model: str, messages: list[dict], request_id: str | None = None, **params) -> ChatResult:
+        params.pop("stream", None)
+        req = self.request("chat", {"model": model, "messages": messages, **params}, request_id=request_id)
+        result: Completion = await self._run(req)
+        return ChatResult(result.body, result.meta)
+
+    def stream(self, *, model: str, messages: list[dict], request_id: str | None = None, **params) -> StreamResult:
+        req = self.request("chat", {"model": model, "messages": messages, **params, "stream": True},
+                           request_id=request_id)
+        return StreamResult(self, req)
+
+    async def embed(self, *, model: str, input: Any, request_id: str | None = None, **params) -> EmbeddingResult:
+        req = self.request("embeddings", {"model": model, "input": input, **params}, request_id=request_id)
+        result: Completion = await self._run(req)
+        return EmbeddingResult(result.body, result.meta)
+
+    def models(self) -> list[dict]:
+        return [{"id": name, "object": "model", "created": 0, "owned_by": "seawall"}
+                for name in self.router.routes]
+
+    async def aclose(self) -> None:
+        await self.router.close()
+
+    async def __aenter__(self) -> "Gateway":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()

@@ -1,0 +1,65 @@
+"""Prometheus metrics. Label children are cached so the hot path pays a dict lookup.
+
+With several workers, prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set
+by `seawall serve --workers N` before this module loads) aggregates every worker's values.
+"""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, multiprocess
+
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        self.registry = None if self.multiprocess else CollectorRegistry()
+        reg = {"registry": self.registry} if self.registry else {}
+        self.requests = Counter("seawall_requests_total", "Client requests by alias, deployment and outcome",
+                                ["alias", "deployment", "outcome"], **reg)
+        self.duration = Histogram("seawall_request_duration_seconds", "Total request latency",
+                                  ["alias"], buckets=_BUCKETS, **reg)
+        self.ttft = Histogram("seawall_time_to_first_token_seconds", "Time to the first streamed chunk",
+                              ["alias"], buckets=_BUCKETS, **reg)
+        self.upstream_errors = Counter("seawall_upstream_errors_total", "Failed upstream attempts by class",
+                                       ["deployment", "error_class"], **reg)
+        self.tokens = Counter("seawall_tokens_total", "Tokens by alias, deployment and direction",
+                              ["alias", "deployment", "direction"], **reg)
+        gauge_mode = {"multiprocess_mode": "livesum"} if self.multiprocess else {}
+        self.in_flight = Gauge("seawall_in_flight_requests", "Requests being answered now", **reg, **gauge_mode)
+        self._children: dict[tuple, object] = {}
+
+    def _child(self, metric, *labels):
+        key = (id(metric), labels)
+        c = self._children.get(key)
+        if c is None:
+            c = self._children[key] = metric.labels(*labels)
+        return c
+
+    def record(self, alias: str, deployment: str | None, outcome: str, seconds: float,
+               ttft_s: float | None, usage: dict | None) -> None:
+        dep = deployment or "none"
+        self._child(self.requests, alias, dep, outcome).inc()
+        self._child(self.duration, alias).observe(seconds)
+        if ttft_s is not None:
+            self._child(self.ttft, alias).observe(ttft_s)
+        if usage:
+            p, c = usage.get("prompt_tokens"), usage.get("completion_tokens")
+            if p:
+                self._child(self.tokens, alias, dep, "prompt").inc(p)
+            if c:
+                self._child(self.tokens, alias, dep, "completion").inc(c)
+
+    def upstream_error(self, deployment: str, error_class: str) -> None:
+        self._child(self.upstream_errors, deployment, error_class).inc()
+
+    def exposition(self) -> bytes:
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)

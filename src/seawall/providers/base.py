@@ -1,0 +1,234 @@
+"""What every upstream adapter shares: pooled HTTP, timeouts, SSE reading, upstream errors.
+
+An adapter turns an internal (OpenAI-format) request into its provider's wire call and the
+answer back into internal form. Failures leave as `UpstreamError`, already classified, so
+the resilience stages decide about retries and fallbacks without knowing the provider.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, AsyncIterator
+
+import aiohttp
+import orjson
+
+from ..core.errors import GatewayError
+from ..core.types import HEARTBEAT, Completion, Request, Stream
+from ..resilience.classify import ErrorClass, classify_response, classify_exception
+
+if TYPE_CHECKING:
+    from ..config import Price, ProviderConfig, Timeouts
+
+
+class UpstreamError(GatewayError):
+    """An upstream call that failed, with its class (see resilience.classify)."""
+
+    def __init__(self, error_class: ErrorClass, message: str, *, deployment: str | None = None,
+                 upstream_status: int | None = None, retry_after: float | None = None,
+                 param: str | None = None) -> None:
+        super().__init__(error_class.client_code, message, param=param, retry_after=retry_after,
+                         status=error_class.client_status(upstream_status))
+        self.error_class = error_class
+        self.deployment = deployment
+        self.upstream_status = upstream_status
+
+
+@dataclass(slots=True, eq=False)
+class Deployment:
+    """One place an alias can be served: a provider plus the model name there."""
+
+    id: str
+    provider: "Provider"
+    model: str
+    weight: float
+    priority: int
+    region: str | None
+    tags: frozenset[str]
+    price: "Price"
+    timeouts: "Timeouts"
+    state: dict = field(default_factory=dict)  # per-deployment runtime state owned by stages
+
+
+class Provider:
+    """Base adapter: owns one pooled aiohttp session for its base URL."""
+
+    def __init__(self, cfg: "ProviderConfig", heartbeat_s: float) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self.heartbeat_s = heartbeat_s
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self.cfg.max_connections, keepalive_timeout=30, ttl_dns_cache=300,
+                enable_cleanup_closed=True,
+            )
+            # Timeouts are enforced per call from the request's deadline, not globally.
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=None),
+                json_serialize=lambda o: orjson.dumps(o).decode(), auto_decompress=True,
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    # Adapters implement these three.
+    async def chat(self, dep: Deployment, req: Request) -> Completion:
+        raise NotImplementedError
+
+    async def stream(self, dep: Deployment, req: Request) -> Stream:
+        raise NotImplementedError
+
+    async def embed(self, dep: Deployment, req: Request) -> Completion:
+        raise GatewayError("invalid_request", f"provider kind {self.cfg.kind!r} does not serve embeddings",
+                           param="model")
+
+    # ---- shared mechanics -------------------------------------------------------------
+
+    async def post(self, dep: Deployment, req: Request, url: str, data: bytes,
+                   headers: dict) -> aiohttp.ClientResponse:
+        """Send the request and wait for the response head within the first-token timeout."""
+        t = dep.timeouts
+        wait = _within_deadline(req, t.first_token)
+        try:
+            async with asyncio.timeout(wait):
+                resp = await self.session.post(
+                    url, data=data, headers=headers,
+                    timeout=aiohttp.ClientTimeout(sock_connect=t.connect, connect=t.connect),
+                )
+        except (TimeoutError, aiohttp.ClientError, OSError) as e:
+            raise self._failure(dep, e) from None
+        if resp.status >= 300:
+            try:
+                async with asyncio.timeout(min(5.0, t.connect + 1.0)):
+                    raw = await resp.content.read(65536)
+            except (TimeoutError, aiohttp.ClientError, OSError):
+                raw = b""
+            finally:
+                resp.release()
+            raise self.http_error(dep, resp.status, resp.headers, raw)
+        return resp
+
+    async def read_json(self, dep: Deployment, req: Request, resp: aiohttp.ClientResponse) -> tuple[dict, bytes]:
+        try:
+            async with asyncio.timeout(_within_deadline(req, dep.timeouts.total)):
+                raw = await resp.read()
+        except (TimeoutError, aiohttp.ClientError, OSError) as e:
+            raise self._failure(dep, e) from None
+        finally:
+            resp.release()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} sent a body that is not JSON",
+                                deployment=dep.id, upstream_status=resp.status) from None
+        if not isinstance(body, dict) or "error" in body:
+            raise self.http_error(dep, resp.status, resp.headers, raw, body=body)
+        return body, raw
+
+    async def sse(self, dep: Deployment, req: Request, resp: aiohttp.ClientResponse) -> AsyncIterator[tuple[str | None, bytes] | dict]:
+        """Yield (event, data) per SSE event; HEARTBEAT while the upstream is silent.
+
+        A silence longer than the stall timeout, or a stream that outlives the deadline,
+        fails as a timeout. Closing this generator closes the upstream connection.
+        """
+        stall = dep.timeouts.stream_stall
+        beat = min(self.heartbeat_s, stall)
+        content = resp.content
+        event: str | None = None
+        silent_since = time.perf_counter()
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(beat):
+                        line = await content.readline()
+                except TimeoutError:
+                    if time.perf_counter() - silent_since >= stall:
+                        raise UpstreamError(ErrorClass.TIMEOUT, f"upstream {dep.id} stream stalled for {stall:g}s",
+                                            deployment=dep.id) from None
+                    if req.deadline is not None and time.perf_counter() > req.deadline:
+                        raise UpstreamError(ErrorClass.TIMEOUT, f"upstream {dep.id} passed the request deadline",
+                                            deployment=dep.id) from None
+                    yield HEARTBEAT
+                    continue
+                except (aiohttp.ClientError, OSError) as e:
+                    raise self._failure(dep, e) from None
+                if not line:
+                    return
+                silent_since = time.perf_counter()
+                line = line.rstrip(b"\r\n")
+                if not line:
+                    event = None
+                elif line.startswith(b"data:"):
+                    yield event, line[5:].lstrip()
+                elif line.startswith(b"event:"):
+                    event = line[6:].strip().decode()
+                # comments (":") and other fields are ignored
+        finally:
+            resp.close()
+
+    def http_error(self, dep: Deployment, status: int, headers, raw: bytes, body: object = None) -> UpstreamError:
+        if body is None:
+            try:
+                body = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                body = None
+        cls, retry_after, upstream_msg = classify_response(status, headers, body)
+        msg = f"upstream {dep.id} answered {status}"
+        if upstream_msg and cls.show_upstream_message:
+            msg = upstream_msg
+        return UpstreamError(cls, msg, deployment=dep.id, upstream_status=status, retry_after=retry_after,
+                             param=_param(body) if cls.show_upstream_message else None)
+
+    def _failure(self, dep: Deployment, exc: BaseException) -> UpstreamError:
+        cls = classify_exception(exc)
+        what = "timed out" if cls is ErrorClass.TIMEOUT else f"could not be reached ({type(exc).__name__})"
+        return UpstreamError(cls, f"upstream {dep.id} {what}", deployment=dep.id)
+
+
+def _within_deadline(req: Request, limit: float) -> float:
+    left = req.remaining()
+    return limit if left is None else max(0.001, min(limit, left))
+
+
+def _param(body: object) -> str | None:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        p = body["error"].get("param")
+        return p if isinstance(p, str) else None
+    return None
+
+
+async def primed(chunks: AsyncIterator[dict], req: Request) -> Stream:
+    """Wait for the first real chunk, then hand back a Stream that starts with it.
+
+    Until the first chunk arrives nothing has been sent to the client, so a failure here
+    is still an ordinary error that retries and fallbacks can act on.
+    """
+    try:
+        first = await anext(chunks)
+        while first is HEARTBEAT:
+            first = await anext(chunks)
+    except StopAsyncIteration:
+        raise UpstreamError(ErrorClass.MALFORMED, "upstream ended the stream before any chunk",
+                            deployment=req.meta.deployment) from None
+    except BaseException:
+        await chunks.aclose()
+        raise
+    req.meta.ttft_ms = (time.perf_counter() - req.started) * 1000.0
+
+    async def rest() -> AsyncIterator[dict]:
+        try:
+            yield first
+            async for c in chunks:
+                yield c
+        finally:
+            await chunks.aclose()
+
+    return Stream(rest(), req.meta)

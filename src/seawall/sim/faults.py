@@ -21,6 +21,14 @@ _STD_NORMAL = NormalDist()
 _TAIL_CAP = 10.0
 
 
+class FaultError(ValueError):
+    """A bad fault setting; ``field`` names it (None when the whole object is wrong)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass
 class Faults:
     latency_ms: float = 0.0  # fixed delay before answering, or the p50 when latency_p99_ms is set
@@ -44,11 +52,11 @@ class Faults:
     def from_dict(cls, d: dict[str, Any]) -> "Faults":
         """Build validated faults; raises ValueError naming the offending field."""
         if not isinstance(d, dict):
-            raise ValueError("faults must be a JSON object")
+            raise FaultError("faults must be a JSON object")
         known = {f.name for f in fields(cls)}
         for name in d:
             if name not in known:
-                raise ValueError(f"unknown fault field '{name}'")
+                raise FaultError(f"unknown fault field '{name}'", name)
         faults = cls(**{k: _coerce(k, v) for k, v in d.items()})
         faults.validate()
         return faults
@@ -59,31 +67,31 @@ class Faults:
     def merged(self, patch: dict[str, Any]) -> "Faults":
         """A copy with ``patch`` applied, validated as a whole."""
         if not isinstance(patch, dict):
-            raise ValueError("faults must be a JSON object")
+            raise FaultError("faults must be a JSON object")
         return Faults.from_dict({**self.to_dict(), **patch})
 
     def validate(self) -> None:
         for name in ("error_rate", "reset_rate", "malformed_rate", "error_body_rate"):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1, got {v}")
+                raise FaultError(f"{name} must be between 0 and 1, got {v}", name)
         for name in ("latency_ms", "retry_after_s", "ttft_ms", "chunk_ms", "flap_period_s",
                      "flap_down_s"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0")
+                raise FaultError(f"{name} must be >= 0", name)
         for name in ("error_status", "outage_status"):
             v = getattr(self, name)
             if not 400 <= v <= 599:
-                raise ValueError(f"{name} must be an HTTP error status (400-599), got {v}")
+                raise FaultError(f"{name} must be an HTTP error status (400-599), got {v}", name)
         if self.latency_p99_ms is not None:
             if self.latency_ms <= 0:
-                raise ValueError("latency_p99_ms needs latency_ms (the p50) > 0")
+                raise FaultError("latency_p99_ms needs latency_ms (the p50) > 0", "latency_p99_ms")
             if self.latency_p99_ms < self.latency_ms:
-                raise ValueError("latency_p99_ms must be >= latency_ms")
+                raise FaultError("latency_p99_ms must be >= latency_ms", "latency_p99_ms")
         if self.stall_after_chunks is not None and self.stall_after_chunks < 0:
-            raise ValueError("stall_after_chunks must be >= 0")
+            raise FaultError("stall_after_chunks must be >= 0", "stall_after_chunks")
         if self.flap_period_s and self.flap_down_s > self.flap_period_s:
-            raise ValueError("flap_down_s must be <= flap_period_s")
+            raise FaultError("flap_down_s must be <= flap_period_s", "flap_down_s")
 
     def is_down(self, t: float) -> bool:
         """True when ``t`` seconds after start falls in an outage window or a flap's down phase."""
@@ -110,8 +118,8 @@ _INTS = {"error_status", "outage_status"}
 
 def _coerce(name: str, v: Any) -> Any:
     """Check one field's JSON type (bool is not a number here: `true` for a rate is a mistake)."""
-    def bad(expected: str) -> ValueError:
-        return ValueError(f"fault field '{name}' must be {expected}, got {v!r}")
+    def bad(expected: str) -> FaultError:
+        return FaultError(f"fault field '{name}' must be {expected}, got {v!r}", name)
 
     if name in _FLOATS:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -146,10 +154,11 @@ def _coerce(name: str, v: Any) -> Any:
                     or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in w)):
                 raise bad("a list of [start_s, end_s] pairs")
             if not 0 <= w[0] < w[1]:
-                raise ValueError(f"fault field 'outage' window {list(w)} needs 0 <= start < end")
+                raise FaultError(f"fault field 'outage' window {list(w)} needs 0 <= start < end",
+                                 "outage")
             out.append([float(w[0]), float(w[1])])
         return out
-    raise ValueError(f"unknown fault field '{name}'")
+    raise FaultError(f"unknown fault field '{name}'", name)
 
 
 @dataclass(slots=True)

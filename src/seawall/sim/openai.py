@@ -206,6 +206,7 @@ class EmbedPlan:
     texts: list[str]
     dim: int
     base64: bool
+    tokens: int
 
 
 def parse_embeddings(body: Any, seed: int) -> EmbedPlan:
@@ -235,7 +236,11 @@ def parse_embeddings(body: Any, seed: int) -> EmbedPlan:
     enc = body.get("encoding_format", "float")
     if enc not in ("float", "base64", None):
         raise BadRequest("'encoding_format' must be 'float' or 'base64'.", "encoding_format")
-    return EmbedPlan(model, texts, dim, enc == "base64")
+    if isinstance(inp, str) or isinstance(inp[0], str):
+        tokens = sum(content.estimate_tokens(len(t)) for t in texts)
+    else:  # token ids were sent: count them exactly
+        tokens = len(inp) if isinstance(inp[0], int) else sum(len(x) for x in inp)
+    return EmbedPlan(model, texts, dim, enc == "base64", tokens)
 
 
 def _tokens_text(tokens: list) -> str:
@@ -250,9 +255,9 @@ async def embeddings(ctx: Ctx, plan: EmbedPlan) -> web.Response:
         vec = content.embed(text, plan.dim)
         data.append({"object": "embedding", "index": i,
                      "embedding": content.embedding_base64(vec) if plan.base64 else vec})
-    tokens = sum(content.estimate_tokens(len(t)) for t in plan.texts)
     return wire.json_response({"object": "list", "data": data, "model": plan.model,
-                               "usage": {"prompt_tokens": tokens, "total_tokens": tokens}},
+                               "usage": {"prompt_tokens": plan.tokens,
+                                         "total_tokens": plan.tokens}},
                               headers=ctx.headers)
 
 

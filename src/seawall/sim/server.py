@@ -17,7 +17,7 @@ import orjson
 from aiohttp import web
 
 from . import anthropic, openai, wire
-from .faults import Draw, Faults
+from .faults import Draw, FaultError, Faults
 from .wire import BadRequest, Ctx
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small",
@@ -245,14 +245,14 @@ class Simulator:
 
 def _as_dict(patch: Any) -> dict:
     if not isinstance(patch, dict):
-        raise ValueError("faults must be a JSON object")
+        raise FaultError("faults must be a JSON object")
     return patch
 
 
 def _control_error(e: Exception) -> dict:
     msg = "body is not valid JSON" if isinstance(e, orjson.JSONDecodeError) else str(e)
     return {"error": {"message": msg, "type": "invalid_request_error", "code": None,
-                      "param": None}}
+                      "param": getattr(e, "field", None)}}
 
 
 def _given_key(request: web.BaseRequest) -> str | None:

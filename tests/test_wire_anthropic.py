@@ -430,7 +430,8 @@ def test_outbound_basic_and_system_gathering():
         {"role": "developer", "content": [{"type": "text", "text": "no emojis"}]},
         {"role": "user", "content": "again"},
     ], "temperature": 1.7, "top_p": 0.5, "stop": "END", "user": "u1", "stream": True,
-        "frequency_penalty": 1, "seed": 3, "stream_options": {"include_usage": True}}, "claude-real")
+        "frequency_penalty": 1, "seed": 3, "stream_options": {"include_usage": True}}, "claude-real",
+        sampling_params=True)
     assert out["model"] == "claude-real" and out["max_tokens"] == 4096
     assert out["system"] == "be brief\n\nno emojis"
     assert out["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hi"},
@@ -732,3 +733,71 @@ def test_anthropic_error_to_gateway_edge_cases():
     # the body we render for our own clients is accepted by the SDK's error model
     from anthropic.types.shared import ErrorResponse
     ErrorResponse.model_validate(anthropic_error_body(GatewayError("overloaded", "later")))
+
+
+def test_outbound_parameter_validation():
+    msgs = [{"role": "user", "content": "x"}]
+    for body, param in [({"temperature": "hot"}, "temperature"), ({"top_p": True}, "top_p"),
+                        ({"stop": [1]}, "stop"), ({"stop": 3}, "stop")]:
+        with pytest.raises(GatewayError) as e:
+            chat_request_to_messages({"messages": msgs, **body}, "m")
+        assert e.value.code == "invalid_request" and e.value.param == param
+    assert chat_request_to_messages({"messages": msgs, "temperature": -1}, "m", sampling_params=True)["temperature"] == 0.0
+    assert "stop_sequences" not in chat_request_to_messages({"messages": msgs, "stop": []}, "m")
+
+
+def test_sdks_accept_translated_requests_as_keyword_arguments():
+    """Every key we produce must be a real parameter of the target SDK's create() (unknown ones raise)."""
+    seen = {}
+
+    def anthropic_handler(request):
+        seen["anthropic"] = json.loads(request.content)
+        return httpx2.Response(200, json=anthropic_message([{"type": "text", "text": "ok"}]))
+
+    def openai_handler(request):
+        seen["openai"] = json.loads(request.content)
+        return httpx2.Response(200, json=completion({"role": "assistant", "content": "ok"}))
+
+    chat = {"model": "alias", "messages": [
+        {"role": "system", "content": "s"}, {"role": "user", "content": "x"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c", "content": "r"}],
+        "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required",
+        "parallel_tool_calls": False, "user": "u", "stop": "x", "temperature": 0.2, "top_p": 0.9,
+        "response_format": {"type": "json_object"}}
+    out = chat_request_to_messages(chat, "claude-real")
+    aclient = anthropic.Anthropic(api_key="k", base_url="http://test", max_retries=0,
+                                  http_client=httpx2.Client(transport=httpx2.MockTransport(anthropic_handler)))
+    msg = aclient.messages.create(**out)
+    assert seen["anthropic"] == out and msg.content[0].text == "ok"
+
+    inbound = messages_request_to_chat(out)
+    oclient = openai.OpenAI(api_key="k", base_url="http://test/v1", max_retries=0,
+                            http_client=httpx2.Client(transport=httpx2.MockTransport(openai_handler)))
+    cc = oclient.chat.completions.create(**inbound)
+    assert seen["openai"] == inbound and cc.choices[0].message.content == "ok"
+
+
+def test_outbound_sampling_params_dropped_by_default():
+    out = chat_request_to_messages({"messages": [{"role": "user", "content": "x"}],
+                                    "temperature": 0.2, "top_p": 0.5}, "m")
+    assert "temperature" not in out and "top_p" not in out
+
+
+def test_structured_outputs_both_directions():
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"],
+              "additionalProperties": False}
+    chat = {"messages": [{"role": "user", "content": "x"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": schema}}}
+    out = chat_request_to_messages(chat, "m", structured_outputs=True)
+    assert out["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
+    assert "system" not in out
+    # json_object has no native form: still the instruction
+    out2 = chat_request_to_messages({**chat, "response_format": {"type": "json_object"}}, "m", structured_outputs=True)
+    assert "output_config" not in out2 and "JSON" in out2["system"]
+    back = messages_request_to_chat({**out, "output_config": {**out["output_config"], "effort": "low"}})
+    assert back["response_format"] == {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
+    with pytest.raises(GatewayError) as e:
+        messages_request_to_chat(req(output_config={"format": {"type": "regex"}}))
+    assert e.value.param == "output_config.format"

@@ -16,8 +16,9 @@ Choices made where the two formats do not line up (each one is tested):
   (chat format wants tool answers directly after the assistant's tool calls). `is_error: true`
   prefixes the content with "Error: ". Images inside a tool result cannot ride on a tool
   message, so they follow in a user message right after the tool messages.
-* `top_k`, `thinking`, `service_tier` and other parameters without a chat equivalent are
-  dropped. A streaming request asks for `stream_options.include_usage` so the final
+* `output_config.format` (Anthropic structured outputs, a JSON schema) becomes a
+  `json_schema` response_format; `output_config.effort`, `top_k`, `thinking`, `service_tier`
+  and other parameters without a chat equivalent are dropped. A streaming request asks for `stream_options.include_usage` so the final
   `message_delta` can carry real token counts.
 * Answer side: a tool call whose `arguments` are empty becomes `input: {}`; arguments that are
   not a JSON object are kept, unparsed, as `input: {"_raw_arguments": "<text>"}` so the client
@@ -289,6 +290,16 @@ def messages_request_to_chat(body: dict) -> dict:
         chat["tool_choice"] = choice
         if no_parallel:
             chat["parallel_tool_calls"] = False
+    output_config = body.get("output_config")
+    if output_config is not None:
+        if not isinstance(output_config, dict):
+            raise invalid("'output_config' must be an object", "output_config")
+        fmt = output_config.get("format")
+        if fmt is not None:
+            if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
+                raise invalid("output_config.format must be a json_schema format with a 'schema' object",
+                              "output_config.format")
+            chat["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": fmt["schema"]}}
     metadata = body.get("metadata")
     if metadata is not None:
         if not isinstance(metadata, dict):

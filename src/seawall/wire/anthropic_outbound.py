@@ -16,11 +16,18 @@ Choices made where the formats do not line up (each one is tested):
 * Empty text is dropped (Anthropic rejects empty text blocks); a message left with no blocks
   is skipped. A final assistant message (a prefill) has trailing whitespace stripped, which
   Anthropic would otherwise reject.
-* `response_format` json_object / json_schema has no Anthropic equivalent: a system
-  instruction asking for JSON only (quoting the schema when one is given) is appended.
-* `temperature` is clamped to Anthropic's 0..1 range. `n > 1` is refused (400). Parameters
-  without an equivalent (penalties, logit_bias, logprobs, seed, stream_options, ...) are
-  dropped. `parallel_tool_calls: false` -> `tool_choice.disable_parallel_tool_use`.
+* `response_format`: json_object becomes a system instruction asking for JSON only. For
+  json_schema, `structured_outputs=True` uses Anthropic's native `output_config.format`
+  (models that support structured outputs); otherwise (the default, which works on every
+  model) the instruction quotes the schema.
+* Sampling parameters: the current Messages API version (2026-10-21, the default of the 2.x
+  SDKs, which no longer have these parameters) rejects `temperature` / `top_p` with a 400, and
+  recent models reject `temperature` under the old version too. So they are dropped unless
+  the caller passes `sampling_params=True` (a deployment on the 2023-06-01 version with a
+  model that still accepts them); then `temperature` is clamped to Anthropic's 0..1 range.
+* `n > 1` is refused (400). Parameters without an equivalent (penalties, logit_bias,
+  logprobs, seed, stream_options, ...) are dropped. `parallel_tool_calls: false` ->
+  `tool_choice.disable_parallel_tool_use`.
 * Answer side: text blocks are concatenated into `content`; thinking blocks are dropped;
   `prompt_tokens` = input + cache_read + cache_creation tokens (the OpenAI meaning: all input
   tokens), with cache reads reported in `prompt_tokens_details.cached_tokens`.
@@ -169,26 +176,41 @@ def _convert_tool_choice(tc: Any) -> dict:
     raise invalid("unsupported tool_choice", "tool_choice")
 
 
-def _response_format_instruction(rf: Any) -> str | None:
+def _response_format(rf: Any, native: bool) -> tuple[str | None, dict | None]:
+    """-> (system instruction, output_config.format)."""
     if rf is None:
-        return None
+        return None, None
     if not isinstance(rf, dict):
         raise invalid("response_format must be an object", "response_format")
     rtype = rf.get("type")
     if rtype == "text":
-        return None
+        return None, None
     if rtype == "json_object":
-        return JSON_ONLY_INSTRUCTION
+        return JSON_ONLY_INSTRUCTION, None
     if rtype == "json_schema":
         schema = (rf.get("json_schema") or {}).get("schema")
-        if isinstance(schema, dict):
-            return f"{JSON_ONLY_INSTRUCTION} It must conform to this JSON Schema: {orjson.dumps(schema).decode()}"
-        return JSON_ONLY_INSTRUCTION
+        if not isinstance(schema, dict):
+            return JSON_ONLY_INSTRUCTION, None
+        if native:
+            return None, {"type": "json_schema", "schema": schema}
+        return f"{JSON_ONLY_INSTRUCTION} It must conform to this JSON Schema: {orjson.dumps(schema).decode()}", None
     raise invalid(f"unsupported response_format type {rtype!r}", "response_format.type")
 
 
-def chat_request_to_messages(body: dict, model: str, default_max_tokens: int = 4096) -> dict:
-    """An internal chat request -> an Anthropic Messages request body for `model`."""
+def chat_request_to_messages(
+    body: dict,
+    model: str,
+    default_max_tokens: int = 4096,
+    *,
+    sampling_params: bool = False,
+    structured_outputs: bool = False,
+) -> dict:
+    """An internal chat request -> an Anthropic Messages request body for `model`.
+
+    `sampling_params` forwards temperature/top_p (only for API versions and models that still
+    accept them); `structured_outputs` maps json_schema response formats to the native
+    `output_config.format` instead of a system instruction.
+    """
     if not isinstance(body, dict):
         raise invalid("request body must be a JSON object")
     n = body.get("n")
@@ -248,7 +270,7 @@ def chat_request_to_messages(body: dict, model: str, default_max_tokens: int = 4
     if not turns:
         raise invalid("at least one user or assistant message with content is required", "messages")
 
-    instruction = _response_format_instruction(body.get("response_format"))
+    instruction, output_format = _response_format(body.get("response_format"), structured_outputs)
     if instruction:
         system.append(instruction)
 
@@ -256,18 +278,24 @@ def chat_request_to_messages(body: dict, model: str, default_max_tokens: int = 4
     out: dict = {"model": model, "messages": turns, "max_tokens": max_tokens}
     if system:
         out["system"] = "\n\n".join(system)
-    temperature = body.get("temperature")
-    if temperature is not None:
-        out["temperature"] = min(max(float(temperature), 0.0), 1.0)
-    if body.get("top_p") is not None:
-        out["top_p"] = body["top_p"]
+    for key in ("temperature", "top_p"):
+        value = body.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise invalid(f"'{key}' must be a number", key)
+        if sampling_params:
+            out[key] = min(max(float(value), 0.0), 1.0) if key == "temperature" else value
+    if output_format is not None:
+        out["output_config"] = {"format": output_format}
     stop = body.get("stop")
     if isinstance(stop, str):
-        out["stop_sequences"] = [stop]
-    elif isinstance(stop, list) and stop:
-        out["stop_sequences"] = list(stop)
-    elif stop is not None and not isinstance(stop, list):
-        raise invalid("'stop' must be a string or a list of strings", "stop")
+        stop = [stop]
+    if stop is not None:
+        if not isinstance(stop, list) or not all(isinstance(x, str) for x in stop):
+            raise invalid("'stop' must be a string or a list of strings", "stop")
+        if stop:
+            out["stop_sequences"] = stop
     if body.get("stream"):
         out["stream"] = True
     if isinstance(body.get("user"), str) and body["user"]:

@@ -191,37 +191,31 @@ def mentioned_tool(names: list[str], text: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Embeddings: feature hashing of words and word pairs. Identical texts get identical vectors,
-# and texts sharing words get similar ones, which is what semantic-cache demos need.
+# Embeddings: each word (and, at half weight, each pair of neighbouring words) has a fixed
+# pseudo-random direction; a text's vector is their normalised sum. Identical texts get
+# identical vectors, texts sharing words get similar ones (what semantic-cache demos need),
+# and unrelated texts are near-orthogonal. Not a language model, just stable geometry.
 
 _WORD = re.compile(r"\w+")
-_FEATURES_PER_TERM = 8
 
 
 @lru_cache(maxsize=65536)
-def _term_features(term: str, dim: int) -> tuple[tuple[int, float], ...]:
-    h = hashlib.blake2b(term.encode("utf-8", "surrogatepass"), digest_size=32).digest()
-    out = []
-    for i in range(_FEATURES_PER_TERM):
-        idx = int.from_bytes(h[i * 4:i * 4 + 3], "little") % dim
-        out.append((idx, 1.0 if h[i * 4 + 3] & 1 else -1.0))
-    return tuple(out)
+def _term_vector(term: str, dim: int) -> tuple[float, ...]:
+    raw = array("h", hashlib.shake_256(term.encode("utf-8", "surrogatepass")).digest(2 * dim))
+    if sys.byteorder != "little":  # pragma: no cover - same vectors on every platform
+        raw.byteswap()
+    return tuple(x / 32768.0 for x in raw)
 
 
 def embed(text: str, dim: int) -> list[float]:
-    vec = [0.0] * dim
     words = _WORD.findall(text.lower())
     terms = [(w, 1.0) for w in words] + [(a + " " + b, 0.5) for a, b in zip(words, words[1:])]
     if not terms:  # empty or punctuation only: still a stable unit vector
         terms = [("\x00" + text, 1.0)]
+    vec = [0.0] * dim
     for term, weight in terms:
-        for idx, sign in _term_features(term, dim):
-            vec[idx] += sign * weight
-    norm = sum(v * v for v in vec) ** 0.5
-    if norm == 0.0:  # features cancelled out exactly; fall back to the whole text
-        for idx, sign in _term_features("\x00" + text, dim):
-            vec[idx] += sign
-        norm = sum(v * v for v in vec) ** 0.5
+        vec = [v + weight * t for v, t in zip(vec, _term_vector(term, dim))]
+    norm = sum(v * v for v in vec) ** 0.5 or 1.0
     return [v / norm for v in vec]
 
 

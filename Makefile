@@ -1,0 +1,41 @@
+# Seawall: the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# torch first, pinned to the local CPU build: an unpinned torch pulled in by an extra
+# would download gigabytes of CUDA packages.
+TORCH  ?= torch==2.13.0
+
+.PHONY: demo test install install-dev bench bench-shared clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.core: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev,guard,semantic,store]'
+	touch $@ $(VENV)/.core
+
+install: $(VENV)/.core
+install-dev: $(VENV)/.dev
+
+demo: install
+	$(BIN)/seawall demo
+
+test: install-dev
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python scripts/bench_core.py
+
+# Seawall vs LiteLLM vs Portkey with ../shared/bench (installs nginx, wrk, LiteLLM, Portkey once).
+bench-shared: install
+	scripts/bench_shared.sh
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

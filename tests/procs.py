@@ -1,0 +1,94 @@
+"""Real processes for tests: the simulator and the gateway, each on a free port."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.update(extra or {})
+    return env
+
+
+class Proc:
+    """A child process serving HTTP on `port`; stopped (and reaped) by `stop()`."""
+
+    def __init__(self, args: list[str], port: int, env: dict | None = None, ready_path: str = "/healthz",
+                 timeout: float = 20.0) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="seawall-test-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=_env(env),
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{args[2:4]} exited early:\n{self.output()}")
+            try:
+                with urllib.request.urlopen(self.url + ready_path, timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{args} did not become ready:\n{self.output()}")
+            time.sleep(0.05)
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+
+def start_simulator(*flags: str, seed: int = 1) -> Proc:
+    port = free_port()
+    return Proc([sys.executable, "-m", "seawall.sim", "--port", str(port), "--seed", str(seed), *flags], port)
+
+
+def start_gateway(config: dict, *, env: dict | None = None, workers: int = 1) -> Proc:
+    port = free_port()
+    fd, path = tempfile.mkstemp(prefix="seawall-cfg-", suffix=".yaml")
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump(config, f)
+    args = [sys.executable, "-m", "seawall.cli", "serve", "--config", path, "--port", str(port)]
+    if workers > 1:
+        args += ["--workers", str(workers)]
+    return Proc(args, port, env=env)
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None,
+         timeout: float = 10.0) -> tuple[int, dict, bytes]:
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()

@@ -633,3 +633,17 @@ async def test_official_sdks_accept_the_simulator(sim):
         await ac.messages.create(model="c", max_tokens=5,
                                  messages=[{"role": "user", "content": "x"}])
     assert info.value.status_code == 529
+
+
+async def test_stop_releases_hung_requests():
+    sim = Simulator(faults=Faults(hang=True))
+    await sim.start(port=0)
+    reader, writer = await raw_request(sim, CHAT, HELLO)
+    try:
+        assert await wait_for(lambda: sim.stats["in_flight"] == 1, 5)
+        await asyncio.wait_for(sim.stop(), 5)  # does not wait for the hung request to finish
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # dropped without an answer
+        assert sim.stats["in_flight"] == 0 and sim.stats["by_status"] == {"no_response": 1}
+    finally:
+        writer.close()
+        await sim.stop()

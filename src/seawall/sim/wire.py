@@ -57,6 +57,8 @@ async def hang(ctx: Ctx) -> web.StreamResponse:
     """Hold the request open until the client leaves (the task is then cancelled) or the
     simulator stops (then the connection is dropped without an answer)."""
     await ctx.sim._stopping.wait()
+    if ctx.status is None:
+        ctx.record("no_response")
     return abort(ctx)
 
 

@@ -1,0 +1,584 @@
+"""The guard engine: one object that checks a request on the way in and filters the answer
+on the way out.
+
+    guard = Guard()
+    decision = await guard.check_input(request, policy)      # never raises for detector errors
+    if not decision.allowed:
+        raise decision.error()                                # guard_blocked / guard_error / request_too_large
+    upstream_request = decision.request                       # placeholders instead of PII
+    out = guard.output_filter(policy, decision.vault, request)
+    response = out.filter_response(response)                  # or per chunk: out.filter_chunk(chunk)
+
+Fail closed: a detector that raises or overruns its time budget turns the decision into
+``guard_error`` (blocked) unless ``policy.fail_open``. Decision messages name kinds, never values;
+``findings`` are counts per kind for audit and metrics, without raw values.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from ..core.errors import GatewayError
+from .injection import Allowlist, InjectionClassifier, default_classifier, heuristic_score
+from .output import StreamScanner, validate_json_output
+from .pii import FastPII, PresidioPII, mask_value, merge_spans, redact_label
+from .policy import GuardPolicy
+from .secrets import DetectSecretsExtended, FastSecrets
+from .types import Findings, Span
+from .vault import StreamRestorer, TokenVault
+
+log = logging.getLogger("seawall.guard")
+
+
+class GuardTimeout(Exception):
+    pass
+
+
+@dataclass
+class InputDecision:
+    allowed: bool
+    request: dict
+    vault: TokenVault
+    findings: list[dict] = field(default_factory=list)
+    sensitive_kinds: set[str] = field(default_factory=set)
+    required_tags: list[str] = field(default_factory=list)
+    code: str | None = None  # guard_blocked | guard_error | request_too_large
+    reason: str | None = None  # safe to show the caller: kinds, never values
+    flagged: bool = False
+    injection_scores: dict[str, float] = field(default_factory=dict)
+    rewritten: bool = False
+    fail_open: bool = False  # allowed only because policy.fail_open swallowed a guard error
+    duration_ms: float = 0.0
+
+    def error(self) -> GatewayError:
+        return GatewayError(self.code or "guard_blocked", self.reason or "Blocked by the input guard.")
+
+    def raise_if_blocked(self) -> None:
+        if not self.allowed:
+            raise self.error()
+
+
+class _Blocked(Exception):
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+# ---------------------------------------------------------------- walking an OpenAI request
+
+
+@dataclass
+class _Segment:
+    source: str  # user | system | assistant | tool | tool_call
+    text: str
+    set: Callable[[str], None]
+
+
+def _segments(req: dict) -> Iterator[_Segment]:
+    """Every piece of text in a chat/completions/embeddings request, with a setter."""
+    msgs = req.get("messages")
+    if isinstance(msgs, list):
+        for msg in msgs:
+            if not isinstance(msg, dict):
+                continue
+            role = msg.get("role", "user")
+            source = {"tool": "tool", "function": "tool", "developer": "system"}.get(role, role)
+            content = msg.get("content")
+            if isinstance(content, str):
+                yield _Segment(source, content, lambda v, m=msg: m.__setitem__("content", v))
+            elif isinstance(content, list):
+                for part in content:
+                    if isinstance(part, dict) and isinstance(part.get("text"), str):
+                        yield _Segment(source, part["text"], lambda v, p=part: p.__setitem__("text", v))
+                    elif isinstance(part, dict) and part.get("type") == "tool_result":
+                        c = part.get("content")
+                        if isinstance(c, str):
+                            yield _Segment("tool", c, lambda v, p=part: p.__setitem__("content", v))
+            for tc in msg.get("tool_calls") or []:
+                fn = tc.get("function") if isinstance(tc, dict) else None
+                if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+                    yield _Segment("tool_call", fn["arguments"], lambda v, f=fn: f.__setitem__("arguments", v))
+    for key in ("prompt", "input"):
+        val = req.get(key)
+        if isinstance(val, str):
+            yield _Segment("user", val, lambda v, k=key: req.__setitem__(k, v))
+        elif isinstance(val, list):
+            for i, item in enumerate(val):
+                if isinstance(item, str):
+                    yield _Segment("user", item, lambda v, i=i, lst=val: lst.__setitem__(i, v))
+
+
+def _json_strings(obj: Any) -> Iterator[tuple[Any, Any, str]]:
+    """(container, key, string) for every string leaf of a JSON value."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(v, str):
+                yield obj, k, v
+            else:
+                yield from _json_strings(v)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            if isinstance(v, str):
+                yield obj, i, v
+            else:
+                yield from _json_strings(v)
+
+
+def _human(kind: str) -> str:
+    return kind.lower().replace("_", " ")
+
+
+# ---------------------------------------------------------------- the engine
+
+
+class Guard:
+    def __init__(
+        self,
+        *,
+        pii: Any = None,
+        secrets: Any = None,
+        classifier: InjectionClassifier | Any | None = None,
+        ner: Any = None,
+        secrets_extended: Any = None,
+    ) -> None:
+        self.pii = pii or FastPII()
+        self.secrets = secrets or FastSecrets()
+        self._classifier = classifier
+        self._ner = ner
+        self._secrets_ext = secrets_extended
+        self._allowlists: dict[tuple[str, ...], Allowlist] = {}
+
+    # lazily built heavy parts
+    @property
+    def classifier(self):
+        if self._classifier is None:
+            self._classifier = default_classifier()
+        return self._classifier
+
+    @property
+    def ner(self):
+        if self._ner is None:
+            self._ner = PresidioPII()
+        return self._ner
+
+    @property
+    def secrets_extended(self):
+        if self._secrets_ext is None:
+            self._secrets_ext = DetectSecretsExtended()
+        return self._secrets_ext
+
+    def _allowlist(self, patterns: list[str]) -> Allowlist:
+        key = tuple(patterns)
+        al = self._allowlists.get(key)
+        if al is None:
+            al = self._allowlists[key] = Allowlist(patterns)
+        return al
+
+    # ------------------------------------------------------------ input
+
+    async def check_input(self, request: dict, policy: GuardPolicy) -> InputDecision:
+        t0 = time.perf_counter()
+        vault = TokenVault()
+        if not policy.enabled:
+            return InputDecision(True, request, vault)
+        findings = Findings()
+        try:
+            decision = await self._check(request, policy, vault, findings)
+        except _Blocked as b:
+            decision = InputDecision(False, request, vault, findings.as_list(), code=b.code, reason=b.reason)
+        except Exception as exc:  # a detector raised or overran its budget: fail closed
+            kind = "timeout" if isinstance(exc, (GuardTimeout, asyncio.TimeoutError)) else "error"
+            log.warning("guard %s: %s", kind, type(exc).__name__, exc_info=kind == "error")
+            findings.add("guard", kind, "fail_open" if policy.fail_open else "block", "guard")
+            if policy.fail_open:
+                decision = InputDecision(True, request, vault, findings.as_list(), fail_open=True)
+            else:
+                decision = InputDecision(
+                    False,
+                    request,
+                    vault,
+                    findings.as_list(),
+                    code="guard_error",
+                    reason="The input guard could not check this request (detector "
+                    + ("timed out" if kind == "timeout" else "failed")
+                    + "), so it was blocked.",
+                )
+        decision.duration_ms = (time.perf_counter() - t0) * 1000.0
+        return decision
+
+    async def _check(self, request: dict, policy: GuardPolicy, vault: TokenVault, findings: Findings) -> InputDecision:
+        work = copy.deepcopy(request)  # cheap for chat requests; the caller's dict stays untouched
+        segs = list(_segments(work))
+        self._check_size(work, segs, policy, findings)
+        sensitive: set[str] = set()
+        changed = False
+
+        # -- secrets + PII: pattern path, inline (microseconds), time-checked
+        t_start = time.perf_counter()
+        ner_jobs: list[_Segment] = []
+        for seg in segs:
+            if seg.source == "tool_call":
+                changed |= self._redact_tool_args(seg, policy, vault, findings, sensitive)
+            else:
+                new = self._redact_text(seg.text, seg.source, policy, vault, findings, sensitive, extra=None)
+                if new != seg.text:
+                    seg.set(new)
+                    seg.text = new
+                    changed = True
+            if policy.pii_ner and seg.source != "tool_call":
+                ner_jobs.append(seg)
+        if time.perf_counter() - t_start > policy.pattern_budget_s:
+            raise GuardTimeout("pattern detectors over budget")
+
+        # -- NER (Presidio + spaCy): in a worker thread, under its own budget
+        if ner_jobs:
+            ner = self.ner
+            results = await asyncio.wait_for(
+                asyncio.to_thread(lambda: [ner.analyze(s.text) for s in ner_jobs]), timeout=policy.ner_budget_s
+            )
+            for seg, spans in zip(ner_jobs, results):
+                new = self._apply_pii(seg.text, spans, seg.source, policy, vault, findings, sensitive)
+                if new != seg.text:
+                    seg.set(new)
+                    seg.text = new
+                    changed = True
+
+        # -- prompt injection
+        scores: dict[str, float] = {}
+        flagged = False
+        if policy.injection_enabled:
+            scores, flagged = await self._check_injection(segs, policy, findings)
+
+        required: list[str] = []
+        for kind in sorted(sensitive):
+            for tag in policy.sensitive_kinds_route_to_tags.get(kind, []):
+                if tag not in required:
+                    required.append(tag)
+        return InputDecision(
+            True,
+            work if changed else request,
+            vault,
+            findings.as_list(),
+            sensitive_kinds=sensitive,
+            required_tags=required,
+            flagged=flagged,
+            injection_scores=scores,
+            rewritten=changed,
+        )
+
+    def _check_size(self, req: dict, segs: list[_Segment], policy: GuardPolicy, findings: Findings) -> None:
+        if policy.max_messages and isinstance(req.get("messages"), list) and len(req["messages"]) > policy.max_messages:
+            findings.add("size", "messages", "block", "request")
+            raise _Blocked("request_too_large", f"Too many messages (limit {policy.max_messages}).")
+        total = sum(len(s.text) for s in segs)
+        if policy.max_input_chars and total > policy.max_input_chars:
+            findings.add("size", "chars", "block", "request")
+            raise _Blocked("request_too_large", f"Input too large: {total} characters (limit {policy.max_input_chars}).")
+        if policy.max_input_tokens and (total + 3) // 4 > policy.max_input_tokens:
+            findings.add("size", "tokens", "block", "request")
+            raise _Blocked(
+                "request_too_large",
+                f"Input too large: about {(total + 3) // 4} tokens (limit {policy.max_input_tokens}).",
+            )
+
+    def _redact_tool_args(self, seg, policy, vault, findings, sensitive) -> bool:
+        try:
+            obj = json.loads(seg.text)
+        except ValueError:
+            new = self._redact_text(seg.text, "tool_call", policy, vault, findings, sensitive, extra=None)
+            if new != seg.text:
+                seg.set(new)
+                return True
+            return False
+        changed = False
+        for container, key, s in list(_json_strings(obj)):
+            new = self._redact_text(s, "tool_call", policy, vault, findings, sensitive, extra=None)
+            if new != s:
+                container[key] = new
+                changed = True
+        if changed:
+            seg.set(json.dumps(obj, ensure_ascii=False))
+        return changed
+
+    def _redact_text(self, text, source, policy, vault, findings, sensitive, extra) -> str:
+        if not text:
+            return text
+        if policy.secrets_enabled:
+            spans = self.secrets.analyze(text)
+            if policy.secrets_extended:
+                spans = merge_spans(spans, self.secrets_extended.analyze(text))
+            if spans:
+                for s in spans:
+                    sensitive.add("SECRET")
+                    findings.add("secrets", s.kind, policy.secrets_action, source)
+                if policy.secrets_action == "block":
+                    kinds = sorted({_human(s.kind) for s in spans})
+                    raise _Blocked(
+                        "guard_blocked",
+                        f"The request was blocked: it contains a secret ({', '.join(kinds)}) in {source} content.",
+                    )
+                if policy.secrets_action == "redact":
+                    text = _replace(text, spans, lambda s, v: redact_label(s.kind))
+        if policy.pii_enabled:
+            spans = [s for s in self.pii.analyze(text) if s.score >= policy.pii_min_score]
+            if spans:
+                text = self._apply_pii(text, spans, source, policy, vault, findings, sensitive)
+        return text
+
+    def _apply_pii(self, text, spans: list[Span], source, policy, vault, findings, sensitive) -> str:
+        spans = [s for s in spans if s.score >= policy.pii_min_score and not _is_placeholder(text, s)]
+        if not spans:
+            return text
+        blocked = []
+        for s in spans:
+            act = policy.pii_action(s.kind)
+            sensitive.add(s.kind)
+            findings.add("pii", s.kind, act, source)
+            if act == "block":
+                blocked.append(s.kind)
+        if blocked:
+            raise _Blocked(
+                "guard_blocked",
+                f"The request was blocked: it contains {', '.join(sorted({_human(k) for k in blocked}))} in {source} content.",
+            )
+
+        def repl(s: Span, value: str) -> str | None:
+            act = policy.pii_action(s.kind)
+            if act == "tokenize":
+                return vault.tokenize(s.kind, value)
+            if act == "redact":
+                return redact_label(s.kind)
+            if act == "mask":
+                return mask_value(value, policy.mask_char, policy.mask_keep_last)
+            return None
+
+        return _replace(text, spans, repl)
+
+    async def _check_injection(self, segs: list[_Segment], policy: GuardPolicy, findings: Findings):
+        allow = self._allowlist(policy.injection_allowlist) if policy.injection_allowlist else None
+        items: list[tuple[str, str]] = []  # (band source, text)
+        for seg in segs:
+            if seg.source == "user":
+                src = "user"
+            elif seg.source in ("tool", "tool_call"):
+                src = "tool" if seg.source == "tool" else None
+            elif seg.source == "system" and policy.injection_scan_system:
+                src = "user"
+            else:
+                src = None
+            if src is None or not seg.text.strip():
+                continue
+            if allow is not None and allow.allows(seg.text):
+                findings.add("injection", "allowlisted", "allow", src)
+                continue
+            items.append((src, seg.text))
+        if not items:
+            return {}, False
+        bands = {"user": policy.injection_user, "tool": policy.injection_tool}
+        scores = [heuristic_score(t) for _, t in items]
+        need = [
+            i for i, (src, _) in enumerate(items) if scores[i] < bands[src].block
+        ]
+        if policy.injection_classifier and need:
+            clf = self.classifier
+            texts = [items[i][1] for i in need]
+            probs = await asyncio.wait_for(asyncio.to_thread(clf.score_many, texts), timeout=policy.classifier_budget_s)
+            for i, p in zip(need, probs):
+                scores[i] = max(scores[i], float(p))
+        per_source: dict[str, float] = {}
+        for (src, _), sc in zip(items, scores):
+            per_source[src] = max(per_source.get(src, 0.0), sc)
+        flagged = False
+        for src, sc in per_source.items():
+            act = bands[src].action(sc)
+            if act == "allow":
+                continue
+            findings.add("injection", "prompt_injection", act, src, score=sc)
+            if act == "block":
+                where = "retrieved/tool content" if src == "tool" else "user content"
+                raise _Blocked(
+                    "guard_blocked",
+                    f"The request was blocked: possible prompt injection in {where} (score {sc:.2f}).",
+                )
+            flagged = True
+        return {k: round(v, 4) for k, v in per_source.items()}, flagged
+
+    # ------------------------------------------------------------ output
+
+    def output_filter(self, policy: GuardPolicy, vault: TokenVault | None = None, request: dict | None = None) -> "OutputFilter":
+        return OutputFilter(self, policy, vault or TokenVault(), request)
+
+
+def _is_placeholder(text: str, s: Span) -> bool:
+    return text[max(0, s.start - 1) : s.start] == "<" and text[s.end : s.end + 1] == ">"
+
+
+def _replace(text: str, spans: list[Span], repl: Callable[[Span, str], str | None]) -> str:
+    parts: list[str] = []
+    last = 0
+    for s in sorted(spans, key=lambda x: x.start):
+        if s.start < last:
+            continue
+        r = repl(s, text[s.start : s.end])
+        if r is None:
+            continue
+        parts.append(text[last : s.start])
+        parts.append(r)
+        last = s.end
+    if not parts:
+        return text
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+class OutputFilter:
+    """Per-request output side: leakage scan, JSON-schema check, token restoration.
+
+    Complete responses: ``filter_response``. Streams: ``filter_chunk`` per chunk (returns the
+    chunk with safe, restored deltas; held-back text is flushed on the choice's
+    ``finish_reason``), then ``finish()`` for anything left when the stream ends without one.
+    A block raises ``GatewayError("guard_blocked")``.
+    """
+
+    def __init__(self, guard: Guard, policy: GuardPolicy, vault: TokenVault, request: dict | None) -> None:
+        self.guard = guard
+        self.policy = policy
+        self.vault = vault
+        self.findings = Findings()
+        self.response_format = (request or {}).get("response_format")
+        self._streams: dict[tuple, tuple[StreamScanner | None, StreamRestorer]] = {}
+        self._json_text: dict[int, list[str]] = {}
+        self.schema_errors: dict[int, list[str]] = {}
+
+    # detection used on the way out: secrets always; PII only for kinds with an output action
+    def _detect(self, text: str) -> list[Span]:
+        spans = self.guard.secrets.analyze(text) if self.policy.output_secrets_action != "allow" else []
+        if self.policy.output_pii_actions:
+            pii = [s for s in self.guard.pii.analyze(text) if s.kind in self.policy.output_pii_actions]
+            spans = merge_spans(spans, [s for s in pii if not _is_placeholder(text, s)])
+        return spans
+
+    def _actions(self) -> dict[str, str]:
+        from .secrets import KINDS
+
+        acts = {k: self.policy.output_secrets_action for k in KINDS}
+        for k, a in self.policy.output_pii_actions.items():
+            acts[k] = "redact" if a == "tokenize" else a
+        return acts
+
+    def _scanner(self) -> StreamScanner | None:
+        if not self.policy.enabled or not self.policy.output_enabled:
+            return None
+        return StreamScanner(
+            self._detect,
+            self._actions(),
+            holdback=self.policy.output_holdback_chars,
+            max_hold=self.policy.output_max_hold_chars,
+            findings=self.findings,
+            mask_char=self.policy.mask_char,
+        )
+
+    def _pipe(self, key: tuple, json_mode: bool):
+        p = self._streams.get(key)
+        if p is None:
+            p = self._streams[key] = (self._scanner(), StreamRestorer(self.vault, json_mode=json_mode))
+        return p
+
+    # -- complete responses
+    def filter_text(self, text: str, json_mode: bool = False) -> str:
+        sc = self._scanner()
+        if sc is not None:
+            text = sc.scan_complete(text)
+        return self.vault.restore_json(text) if json_mode else self.vault.restore(text)
+
+    def filter_response(self, response: dict) -> dict:
+        out = copy.deepcopy(response)
+        for ch in out.get("choices") or []:
+            msg = ch.get("message")
+            if isinstance(msg, dict):
+                if isinstance(msg.get("content"), str):
+                    raw = msg["content"]
+                    self._check_schema(ch.get("index", 0), raw)
+                    msg["content"] = self.filter_text(raw)
+                for tc in msg.get("tool_calls") or []:
+                    fn = tc.get("function") or {}
+                    if isinstance(fn.get("arguments"), str):
+                        fn["arguments"] = self.filter_text(fn["arguments"], json_mode=True)
+            elif isinstance(ch.get("text"), str):  # legacy completions
+                ch["text"] = self.filter_text(ch["text"])
+        return out
+
+    def _check_schema(self, index: int, raw: str) -> None:
+        if not self.policy.validate_json_schema or not self.response_format:
+            return
+        errors = validate_json_output(raw, self.response_format)
+        if errors:
+            self.schema_errors[index] = errors
+            self.findings.add("schema", "json_schema", "block" if self.policy.on_invalid_json == "error" else "flag", "output")
+            if self.policy.on_invalid_json == "error":
+                raise GatewayError(
+                    "guard_blocked",
+                    "The response did not match the requested JSON schema: " + "; ".join(errors[:3]),
+                    param="response_format",
+                )
+
+    # -- streams
+    def _feed(self, key: tuple, text: str, json_mode: bool, final: bool) -> str:
+        sc, rs = self._pipe(key, json_mode)
+        safe = text if sc is None else sc.feed(text)
+        if final:
+            safe += "" if sc is None else sc.finish()
+            return rs.feed(safe) + rs.finish()
+        return rs.feed(safe)
+
+    def filter_chunk(self, chunk: dict) -> dict:
+        out = copy.deepcopy(chunk)
+        for ch in out.get("choices") or []:
+            idx = ch.get("index", 0)
+            final = ch.get("finish_reason") is not None
+            delta = ch.get("delta")
+            if not isinstance(delta, dict):
+                if not final:
+                    continue
+                delta = ch["delta"] = {}
+            text = delta.get("content")
+            if isinstance(text, str) or (final and (idx, "c") in self._streams):
+                raw = text if isinstance(text, str) else ""
+                if self.response_format:
+                    self._json_text.setdefault(idx, []).append(raw)
+                delta["content"] = self._feed((idx, "c"), raw, False, final)
+            for tc in delta.get("tool_calls") or []:
+                fn = tc.get("function") or {}
+                if isinstance(fn.get("arguments"), str):
+                    fn["arguments"] = self._feed((idx, "t", tc.get("index", 0)), fn["arguments"], True, False)
+            if final:
+                for key in [k for k in self._streams if k[0] == idx and k[1] == "t"]:
+                    tail = self._feed(key, "", True, True)
+                    if tail:
+                        delta.setdefault("tool_calls", []).append({"index": key[2], "function": {"arguments": tail}})
+                    del self._streams[key]
+                self._streams.pop((idx, "c"), None)
+                if self.response_format and idx in self._json_text:
+                    self._check_schema(idx, "".join(self._json_text.pop(idx)))
+        return out
+
+    def finish(self) -> list[dict]:
+        """Flush what is still held back when a stream ended without finish_reason."""
+        chunks = []
+        for key in list(self._streams):
+            tail = self._feed(key, "", key[1] == "t", True)
+            del self._streams[key]
+            if not tail:
+                continue
+            if key[1] == "c":
+                delta = {"content": tail}
+            else:
+                delta = {"tool_calls": [{"index": key[2], "function": {"arguments": tail}}]}
+            chunks.append({"object": "chat.completion.chunk", "choices": [{"index": key[0], "delta": delta, "finish_reason": None}]})
+        return chunks

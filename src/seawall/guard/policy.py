@@ -1,0 +1,97 @@
+"""What a guard is told to do: one pydantic model per alias / per key.
+
+A policy is plain data so it can come from YAML config. Defaults are the safe ones:
+secrets block, PII tokenizes, injection blocks at a high score, errors fail closed.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PiiAction = Literal["allow", "mask", "redact", "tokenize", "block"]
+BandAction = Literal["allow", "flag", "block"]
+
+# Entity types the fast pattern path recognises (see pii.py); NER adds PERSON, LOCATION, ...
+DEFAULT_PII_ACTIONS: dict[str, PiiAction] = {
+    "EMAIL_ADDRESS": "tokenize",
+    "PHONE_NUMBER": "tokenize",
+    "CREDIT_CARD": "redact",
+    "IBAN_CODE": "redact",
+    "US_SSN": "redact",
+    "IP_ADDRESS": "allow",
+    "STREET_ADDRESS": "tokenize",
+    "PERSON": "tokenize",
+    "LOCATION": "allow",
+    "ORGANIZATION": "allow",
+}
+
+
+class InjectionBands(BaseModel):
+    """Score thresholds for one content source. score >= block -> block; >= flag -> flag."""
+
+    model_config = ConfigDict(extra="forbid")
+    flag: float = Field(0.5, ge=0.0, le=1.0)
+    block: float = Field(0.9, ge=0.0, le=1.0)
+
+    def action(self, score: float) -> BandAction:
+        if score >= self.block:
+            return "block"
+        if score >= self.flag:
+            return "flag"
+        return "allow"
+
+
+class GuardPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    fail_open: bool = False
+
+    # --- PII
+    pii_enabled: bool = True
+    pii_actions: dict[str, PiiAction] = Field(default_factory=lambda: dict(DEFAULT_PII_ACTIONS))
+    pii_default_action: PiiAction = "allow"  # for entity types not listed in pii_actions
+    pii_ner: bool = False  # Presidio + spaCy NER (PERSON, LOCATION, ...): slow, off by default
+    pii_min_score: float = 0.5
+    mask_char: str = "*"
+    mask_keep_last: int = 4
+
+    # --- secrets
+    secrets_enabled: bool = True
+    secrets_action: Literal["allow", "redact", "block"] = "block"
+    secrets_extended: bool = False  # every detect-secrets plugin incl. keyword + entropy (~3 ms/KB)
+
+    # --- prompt injection
+    injection_enabled: bool = True
+    injection_classifier: bool = True  # MiniLM classifier; False = heuristics only
+    injection_user: InjectionBands = Field(default_factory=lambda: InjectionBands(flag=0.5, block=0.9))
+    injection_tool: InjectionBands = Field(default_factory=lambda: InjectionBands(flag=0.4, block=0.8))
+    injection_allowlist: list[str] = Field(default_factory=list)  # regexes; a matching text is not scored
+    injection_scan_system: bool = False
+
+    # --- size limits (0 = unlimited)
+    max_input_chars: int = 0
+    max_input_tokens: int = 0  # estimated at ~4 chars per token
+    max_messages: int = 0
+
+    # --- output
+    output_enabled: bool = True
+    output_secrets_action: Literal["allow", "redact", "block"] = "block"
+    output_pii_actions: dict[str, PiiAction] = Field(default_factory=dict)  # default: no output PII action
+    output_holdback_chars: int = Field(64, ge=0)
+    output_max_hold_chars: int = Field(8192, ge=256)
+    validate_json_schema: bool = True
+    on_invalid_json: Literal["error", "allow"] = "error"
+
+    # --- sensitivity routing: kind -> tags the deployment must carry (e.g. {"US_SSN": ["self_hosted"]})
+    sensitive_kinds_route_to_tags: dict[str, list[str]] = Field(default_factory=dict)
+    sensitive_unroutable_action: Literal["block", "allow"] = "block"
+
+    # --- time budgets (seconds) per detector group; exceeding one is a guard_error
+    pattern_budget_s: float = Field(0.25, gt=0)
+    classifier_budget_s: float = Field(2.0, gt=0)
+    ner_budget_s: float = Field(2.0, gt=0)
+
+    def pii_action(self, entity: str) -> PiiAction:
+        return self.pii_actions.get(entity, self.pii_default_action)

@@ -65,6 +65,21 @@ def iban_ok(iban: str) -> bool:
     return int(num) % 97 == 1
 
 
+_CARD_GROUPS = {(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 1), (4, 4, 4, 2), (4, 4, 4, 3), (4, 4, 5)}
+_SEP_RE = re.compile(r"[ \-]")
+
+
+def card_ok(candidate: str) -> bool:
+    """Luhn, 13-19 digits, and when written with separators, a real card grouping."""
+    groups = _SEP_RE.split(candidate)
+    digits = "".join(groups)
+    if not (13 <= len(digits) <= 19) or not digits.isdigit():
+        return False
+    if len(groups) > 1 and tuple(len(g) for g in groups) not in _CARD_GROUPS:
+        return False
+    return luhn_ok(digits)
+
+
 def ssn_ok(digits: str) -> bool:
     if len(digits) != 9 or len(set(digits)) == 1:
         return False
@@ -76,6 +91,7 @@ def ssn_ok(digits: str) -> bool:
     return True
 
 
+_SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "IT", "ES", "BE", "AT", "CH", "IE", "SE", "PL")
 _phonenumbers = None
 
@@ -84,7 +100,7 @@ _phonenumbers = None
 def phone_ok(candidate: str) -> bool:
     global _phonenumbers
     digits = sum(c.isdigit() for c in candidate)
-    if digits < 8 or digits > 15:
+    if digits < 8 or digits > 15 or _SSN_SHAPE.match(candidate):
         return False
     if _phonenumbers is None:
         try:
@@ -145,13 +161,12 @@ _STREET_TYPES = (
 _EU_STREET_SUFFIX = r"stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|katu|tie|gatan|vägen|vej|gade|laan|straat|gracht|plein"
 
 RECOGNIZERS: tuple[Recognizer, ...] = (
-    Recognizer("EMAIL_ADDRESS", re.compile(r"\b[A-Za-z0-9._%+\-]+@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,24}\b"), 1.0, anchor="at"),
+    Recognizer("EMAIL_ADDRESS", re.compile(r"\b[A-Za-z0-9._%+\-]+(?:'[A-Za-z0-9._%+\-]+)*@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,24}\b"), 1.0, anchor="at"),
     Recognizer(
         "CREDIT_CARD",
         re.compile(r"(?<![\d\-])[3-6]\d{3}(?:[ \-]?\d){9,15}(?![\d\-])"),
         1.0,
-        validate=lambda d: 13 <= len(d) <= 19 and luhn_ok(d),
-        normalize=_digits,
+        validate=card_ok,
     ),
     Recognizer(
         "IBAN_CODE",

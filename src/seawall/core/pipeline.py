@@ -36,13 +36,17 @@ def _link(stage: Stage, call_next: Handler) -> Handler:
 
 def build(gw: "Gateway") -> Handler:
     from ..observe.account import Account
+    from ..resilience.coalesce import Coalesce
+    from ..resilience.engine import Resilience
     from ..resilience.execute import Execute
     from .routing import RouteStage
 
+    gw.resilience = res = Resilience(gw.config, gw.router, gw.metrics.registry)
     return compose(
         [
             Account(gw.metrics, gw.config.server.access_log),  # account: metrics + log, sees every outcome
             RouteStage(gw.router),                             # route: alias -> deployments, deadline
+            Coalesce(res),                                     # coalesce: identical in-flight requests share a call
         ],
-        terminal=Execute(gw.metrics),                          # execute: call a deployment
+        terminal=Execute(gw.metrics, res),                     # execute: LB, breaker, retry, hedge, fallback, degrade
     )

@@ -50,6 +50,7 @@ class Router:
         }
         self.deployments: dict[str, Deployment] = {}
         self.routes: dict[str, Route] = {}
+        self.on_close: list = []
         for alias in cfg.models:
             deps = []
             for t in alias.targets:
@@ -77,6 +78,8 @@ class Router:
         return route
 
     async def close(self) -> None:
+        for hook in self.on_close:  # e.g. stop active health checks before the sessions close
+            await hook()
         for p in self.providers.values():
             await p.close()
 

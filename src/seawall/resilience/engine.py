@@ -1,0 +1,102 @@
+"""The resilience engine: per-deployment state and per-alias policies, built once from the
+config and shared by the execute stage, the coalescer, health checks and the admin API."""
+from __future__ import annotations
+
+import time
+
+from ..config import Config
+from .balance import Balancer
+from .batch import EmbedBatcher
+from .breaker import Breaker, BreakerStore, MemoryBreakerStore
+from .bulkhead import Bulkhead
+from .events import Events, ResilienceMetrics
+from .fallback import Cascade
+from .health import HealthChecker
+from .hedge import Quantiles
+from .retry import HedgeBudget, RetryBudget
+from .state import DepState
+
+
+class AliasPolicy:
+    """What one alias does about failures, compiled from its config."""
+
+    __slots__ = ("alias", "kind", "route", "balancer", "retry", "hedge", "fallbacks", "context_fallbacks",
+                 "degraded", "escalate", "coalesce", "batcher", "latency", "ttft")
+
+    def __init__(self, cfg, route, balancer: Balancer, batcher: EmbedBatcher | None) -> None:
+        self.alias, self.kind, self.route, self.balancer = cfg.name, cfg.kind, route, balancer
+        self.retry = cfg.retry
+        self.hedge = cfg.hedge if cfg.hedge.enabled and len(balancer.all) > 1 else None
+        self.fallbacks = tuple(cfg.fallbacks)
+        self.context_fallbacks = tuple(cfg.context_fallbacks)
+        self.degraded = cfg.degraded
+        self.escalate = cfg.escalate
+        self.coalesce = cfg.coalesce.enabled
+        self.batcher = batcher
+        self.latency = Quantiles()  # of first attempts: total latency (complete answers)
+        self.ttft = Quantiles()  # and time to first chunk (streams)
+
+    def hedge_delay(self, stream: bool) -> float | None:
+        h = self.hedge
+        if h.delay_s is not None:
+            return h.delay_s
+        q = (self.ttft if stream else self.latency).quantile(h.quantile)
+        return None if q is None else max(h.min_delay_s, q)
+
+
+class Resilience:
+    def __init__(self, config: Config, router, registry, store: BreakerStore | None = None) -> None:
+        self.config = config
+        self.router = router
+        self.metrics = ResilienceMetrics(registry)
+        self.events = Events(self.metrics, config.resilience.events_kept)
+        self.store = store or MemoryBreakerStore()
+        rb = config.resilience.retry_budget
+        self.retry_budget = RetryBudget(rb.ratio, rb.min_per_s, rb.window_s)
+        self.hedge_budget = HedgeBudget(config.resilience.hedge_budget)
+        self.cascade = Cascade(self.events, self.metrics)
+        self.states: dict[str, DepState] = {}
+        self.policies: dict[str, AliasPolicy] = {}
+        checks: dict[str, object] = {}
+        for alias in config.models:
+            route = router.routes[alias.name]
+            states = []
+            for dep in route.deployments:
+                st = self.states.get(dep.id)
+                if st is None:  # a deployment shared by aliases takes the first alias's policies
+                    b = alias.bulkhead
+                    st = DepState(dep, Breaker(dep.id, _breaker_policy(alias.breaker), self.events, self.store),
+                                  Bulkhead(b.max_concurrency, b.max_queue, b.queue_timeout_s))
+                    self.states[dep.id] = st
+                    dep.state["resilience"] = st
+                    if alias.balance.health_check.interval_s > 0:
+                        checks[dep.id] = alias.balance.health_check
+                states.append(st)
+            balancer = Balancer(states, alias.balance.strategy, alias.balance.home_region)
+            batcher = EmbedBatcher(alias.batch, self.metrics) if alias.kind == "embeddings" and alias.batch.enabled else None
+            self.policies[alias.name] = AliasPolicy(alias, route, balancer, batcher)
+        self.health = HealthChecker([(self.states[d], c) for d, c in checks.items()], self.events) if checks else None
+        if self.health is not None and hasattr(router, "on_close"):
+            router.on_close.append(self.health.stop)
+
+    def snapshot(self) -> dict:
+        now = time.monotonic()
+        return {
+            "deployments": [st.snapshot(now) for st in self.states.values()],
+            "aliases": {name: {"deployments": [s.dep.id for s in p.balancer.all], "strategy": p.balancer.strategy,
+                               "fallbacks": list(p.fallbacks), "hedge": p.hedge is not None,
+                               "degraded": p.degraded.mode, "escalate": p.escalate}
+                        for name, p in self.policies.items()},
+            "retry_budget": self.retry_budget.snapshot(now),
+            "hedge_budget_tokens": round(self.hedge_budget.tokens, 3),
+            "events": list(self.events.recent)[::-1],
+            "tickets": list(self.cascade.tickets)[-50:][::-1],
+        }
+
+
+def _breaker_policy(p):
+    if p.enabled:
+        return p
+    # A disabled breaker never trips: thresholds out of reach.
+    return p.model_copy(update={"min_calls": 1 << 30, "consecutive_failures": 1 << 30, "slow_call_s": None,
+                                "slow_ttft_s": None})

@@ -73,7 +73,7 @@ def card_ok(candidate: str) -> bool:
     """Luhn, 13-19 digits, and when written with separators, a real card grouping."""
     groups = _SEP_RE.split(candidate)
     digits = "".join(groups)
-    if not (13 <= len(digits) <= 19) or not digits.isdigit():
+    if not (12 <= len(digits) <= 19) or not digits.isdigit():
         return False
     if len(groups) > 1 and tuple(len(g) for g in groups) not in _CARD_GROUPS:
         return False
@@ -92,6 +92,7 @@ def ssn_ok(digits: str) -> bool:
 
 
 _SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
+_DATE_SHAPE = re.compile(r"^(?:\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}|\d{1,2}[\-/.]\d{1,2}[\-/.]\d{2,4})(?:\D|$)")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "IT", "ES", "BE", "AT", "CH", "IE", "SE", "PL")
 _phonenumbers = None
 
@@ -100,7 +101,7 @@ _phonenumbers = None
 def phone_ok(candidate: str) -> bool:
     global _phonenumbers
     digits = sum(c.isdigit() for c in candidate)
-    if digits < 8 or digits > 15 or _SSN_SHAPE.match(candidate):
+    if digits < 7 or digits > 15 or _SSN_SHAPE.match(candidate) or _DATE_SHAPE.match(candidate):
         return False
     if _phonenumbers is None:
         try:
@@ -112,8 +113,13 @@ def phone_ok(candidate: str) -> bool:
     if _phonenumbers is False:
         return True
     pn = _phonenumbers
-    regions = (None,) if candidate.lstrip().startswith("+") else _PHONE_REGIONS
-    for region in regions:
+    if candidate.lstrip().startswith("+"):
+        # an explicit international prefix is a strong signal: a possible length is enough
+        try:
+            return pn.is_possible_number(pn.parse(candidate, None))
+        except pn.NumberParseException:
+            return False
+    for region in _PHONE_REGIONS:
         try:
             num = pn.parse(candidate, region)
         except pn.NumberParseException:
@@ -164,7 +170,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer("EMAIL_ADDRESS", re.compile(r"\b[A-Za-z0-9._%+\-]+(?:'[A-Za-z0-9._%+\-]+)*@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,24}\b"), 1.0, anchor="at"),
     Recognizer(
         "CREDIT_CARD",
-        re.compile(r"(?<![\d\-])[3-6]\d{3}(?:[ \-]?\d){9,15}(?![\d\-])"),
+        re.compile(r"(?<![\d\-])[1-6]\d{3}(?:[ \-]?\d){8,15}(?![\d\-])"),
         1.0,
         validate=card_ok,
     ),
@@ -193,7 +199,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer(
         "PHONE_NUMBER",
         re.compile(
-            r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-/]\d{2,5}){1,4}(?![\w\-])"
+            r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-/]\d{2,5}){1,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w\-])"
             r"|(?<![\w+])\+\d{8,14}(?!\w)|(?<![\w+])0\d{9,10}(?!\w)"
         ),
         0.75,

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Evaluate the guards on public labelled data in ../shared/data (never copied into the repo).
+
+PII: precision / recall per entity type on presidio-research synth_dataset_v2.json. A
+predicted span is a true positive when it overlaps a gold span of the same type (gold GPE
+counts as LOCATION). Precision is per predicted type, recall per gold type. ``--ner`` adds the
+Presidio + spaCy NER path (PERSON, LOCATION, ORGANIZATION).
+
+Prompt injection: true-positive rate at 1 % and 5 % false-positive rate. The benign set that
+defines the FPR is the jackhhao/llm-warden *test* split's benign prompts; attacks are that
+split's jailbreaks and the Tensor Trust attacks held out from training (sample_id hash
+"eval" half, see train_injection.py). Reported for heuristics alone, classifier alone and
+the combined score (max), and at the default policy bands.
+
+    HF_HUB_OFFLINE=1 python scripts/guard_eval.py [--data ../shared/data] [--ner] [--skip-pii|--skip-injection]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+GOLD_MAP = {"GPE": "LOCATION"}
+
+
+def eval_pii(data: Path, ner: bool) -> None:
+    from seawall.guard.pii import FastPII, PresidioPII, merge_spans
+
+    path = data / "pii" / "presidio-research" / "synth_dataset_v2.json"
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    fast = FastPII()
+    presidio = PresidioPII() if ner else None
+    gold_n, gold_hit, pred_n, pred_hit = Counter(), Counter(), Counter(), Counter()
+    t0 = time.perf_counter()
+    for r in rows:
+        text = r["full_text"]
+        gold = [(GOLD_MAP.get(s["entity_type"], s["entity_type"]), s["start_position"], s["end_position"]) for s in r["spans"]]
+        spans = fast.analyze(text)
+        if presidio is not None:
+            spans = merge_spans(spans, presidio.analyze(text))
+        pred = [(s.kind, s.start, s.end) for s in spans]
+        for g in gold:
+            gold_n[g[0]] += 1
+            if any(p[0] == g[0] and p[1] < g[2] and g[1] < p[2] for p in pred):
+                gold_hit[g[0]] += 1
+        for p in pred:
+            pred_n[p[0]] += 1
+            if any(p[0] == g[0] and p[1] < g[2] and g[1] < p[2] for g in gold):
+                pred_hit[p[0]] += 1
+    dt = time.perf_counter() - t0
+    mode = "fast patterns + Presidio/spaCy NER" if ner else "fast patterns only"
+    print(f"\n## PII ({mode}) on {path.name}: {len(rows)} sentences, {dt * 1000 / len(rows):.2f} ms/sentence\n")
+    print("| entity | gold | recall | predicted | precision |")
+    print("|---|---:|---:|---:|---:|")
+    for k in sorted(set(gold_n) | set(pred_n), key=lambda k: -gold_n[k]):
+        rec = f"{gold_hit[k] / gold_n[k]:.3f}" if gold_n[k] else "-"
+        prec = f"{pred_hit[k] / pred_n[k]:.3f}" if pred_n[k] else "-"
+        print(f"| {k} | {gold_n[k]} | {rec} | {pred_n[k]} | {prec} |")
+
+
+def tpr_at_fpr(benign, attacks, fpr: float) -> tuple[float, float]:
+    import numpy as np
+
+    b = np.asarray(benign)
+    thr = float(np.quantile(b, 1.0 - fpr, method="higher"))
+    # strictly above the threshold: ties at the threshold count as negatives (conservative)
+    actual_fpr = float((b > thr).mean())
+    return float((np.asarray(attacks) > thr).mean()), thr if actual_fpr <= fpr else thr
+
+
+def eval_injection(data: Path) -> None:
+    import numpy as np
+
+    from seawall.guard.injection import InjectionClassifier, heuristic_score
+    from seawall.guard.policy import GuardPolicy
+    from train_injection import load_jackhhao, load_tensor_trust
+
+    texts, labels = load_jackhhao(data, "test")
+    benign = [t for t, y in zip(texts, labels) if y == 0]
+    jail = [t for t, y in zip(texts, labels) if y == 1]
+    tt = load_tensor_trust(data, "eval")
+    clf = InjectionClassifier()
+    t0 = time.perf_counter()
+    sets = {"benign": benign, "jackhhao jailbreak": jail, "tensor trust (held-out half)": tt}
+    h = {k: np.asarray([heuristic_score(t) for t in v]) for k, v in sets.items()}
+    c = {k: np.asarray(clf.score_many(v)) for k, v in sets.items()}
+    dt = time.perf_counter() - t0
+    n = sum(len(v) for v in sets.values())
+    print(f"\n## Prompt injection: classifier v{clf.version}; {n} texts scored in {dt:.0f}s")
+    print(f"benign set defining FPR: jackhhao test split benign prompts (n={len(benign)}); "
+          f"attacks: jackhhao test jailbreaks (n={len(jail)}), Tensor Trust held-out attacks (n={len(tt)})\n")
+    print("| scorer | attack set | TPR @1% FPR | TPR @5% FPR |")
+    print("|---|---|---:|---:|")
+    for name, sc in (("heuristics", h), ("classifier", c), ("combined (max)", {k: np.maximum(h[k], c[k]) for k in h})):
+        for atk in ("jackhhao jailbreak", "tensor trust (held-out half)"):
+            t1, _ = tpr_at_fpr(sc["benign"], sc[atk], 0.01)
+            t5, _ = tpr_at_fpr(sc["benign"], sc[atk], 0.05)
+            print(f"| {name} | {atk} | {t1:.3f} | {t5:.3f} |")
+    pol = GuardPolicy()
+    comb = {k: np.maximum(h[k], c[k]) for k in h}
+    print(f"\nAt the default user bands (flag >= {pol.injection_user.flag}, block >= {pol.injection_user.block}):\n")
+    print("| set | flagged or blocked | blocked |")
+    print("|---|---:|---:|")
+    for k, v in comb.items():
+        print(f"| {k} | {(v >= pol.injection_user.flag).mean():.3f} | {(v >= pol.injection_user.block).mean():.3f} |")
+    hb = {k: (v > 0).mean() for k, v in h.items()}
+    print("\nHeuristics alone (any rule fires): " + ", ".join(f"{k} {v:.3f}" for k, v in hb.items()))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=None)
+    ap.add_argument("--ner", action="store_true", help="add the Presidio + spaCy NER path to the PII run")
+    ap.add_argument("--skip-pii", action="store_true")
+    ap.add_argument("--skip-injection", action="store_true")
+    args = ap.parse_args()
+    from train_injection import default_data_dir
+
+    data = args.data or default_data_dir()
+    if not data.exists():
+        print(f"evaluation data not found at {data} (expected ../shared/data); nothing to evaluate", file=sys.stderr)
+        return 2
+    print(f"# guard_eval {time.strftime('%Y-%m-%d %H:%M')} on {platform.machine()} / {os.cpu_count()} cpu / Python {platform.python_version()}")
+    if not args.skip_pii:
+        eval_pii(data, ner=False)
+        if args.ner:
+            eval_pii(data, ner=True)
+    if not args.skip_injection:
+        eval_injection(data)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -63,7 +63,7 @@ class StreamResult:
         self.meta = req.meta
 
     async def __aenter__(self) -> "StreamResult":
-        self._stream = await self._gw.handle(self._req)
+        self._stream = await self._gw._run(self._req)
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -18,6 +18,7 @@ from ..gateway import Gateway
 from ..observe.logging import request_id as request_id_var
 from ..observe.metrics import CONTENT_TYPE
 from ..wire import anthropic as wire
+from . import admin
 from .http import JSON, SSEEncoder, bearer_or_key, check_key, error_response, internal_error, read_json, write_stream
 
 log = logging.getLogger("seawall.http")
@@ -55,6 +56,7 @@ class App:
             ("GET", "/readyz"): self.readyz,
             ("GET", "/metrics"): self.metrics,
         }
+        self.routes.update(admin.routes(self))
         self.paths = {path for _, path in self.routes}
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:

@@ -233,7 +233,8 @@ class Execute:
             wait = 0.0
             kind = "failover" if tries else "fallback"
             if st is None:
-                if err is not None and not err.error_class.retryable:
+                # A deployment that timed out has spent its time: move on rather than wait again.
+                if err is not None and (not err.error_class.retryable or err.error_class is ErrorClass.TIMEOUT):
                     return None, err
                 st, ready = pol.balancer.pick_retry(now)
                 if st is None:

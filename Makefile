@@ -30,8 +30,10 @@ demo: install
 test: install-dev
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
 
+# Seawall alone in front of the shared harness's fast mock upstream: RPS, p50/p99 by
+# concurrency, overhead over direct, CPU per request, memory (installs nginx and wrk once).
 bench: install
-	$(BIN)/python scripts/bench_core.py
+	PRESETS=none scripts/bench_shared.sh
 
 # Seawall vs LiteLLM vs Portkey with ../shared/bench (installs nginx, wrk, LiteLLM, Portkey once).
 bench-shared: install

@@ -242,13 +242,43 @@ class ServerConfig(_Model):
 
 
 class StoreConfig(_Model):
-    state: str = "memory"
-    sql: str = "sqlite:///seawall.db"
+    state: str = "memory"  # or redis://host:6379/0
+    sql: str = "sqlite:///seawall.db"  # or postgresql://user@host/db
+    prefix: str = "seawall:"  # state store key prefix (several deployments can share one Redis)
+    state_timeout_s: float = Field(0.025, gt=0)  # every state call; a hung Redis never hangs a request
+    sql_timeout_s: float = Field(5.0, gt=0)
+    breaker_failures: int = Field(3, ge=1)  # consecutive failures that open a store's breaker
+    breaker_reset_s: float = Field(1.0, gt=0)
+    migrate: bool = True  # run migrations at start (else: seawall db upgrade)
+
+
+class AuditConfig(_Model):
+    enabled: bool = True
+    content: Literal["none", "hashed", "redacted", "full"] = "hashed"  # prompt/response storage
+    queue_size: int = Field(10000, ge=10)
+    batch_size: int = Field(500, ge=1)
+    flush_interval_s: float = Field(0.2, gt=0)
+    spool_dir: str = ".seawall/spool"  # audit batches wait here while the database is down
+    retention_days: float | None = Field(None, gt=0)  # None: keep forever
+
+
+class GovernanceConfig(_Model):
+    enabled: bool = True
+    require_key: bool | None = None  # None: required once static or virtual keys exist
+    key_pepper: Any = None  # Secret: HMAC key for key hashes (else SHA-256 of the 256-bit key)
+    refresh_s: float = Field(5.0, gt=0)  # full reload of keys/limits/budgets (changes also arrive by pub/sub)
+    limits_fail: Literal["open", "closed"] = "open"  # state store down: local limits, or 503
+    budgets_fail: Literal["open", "closed"] = "closed"
+    default_max_tokens: int = Field(1024, ge=1)  # for the budget estimate when a request sets none
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+
+    _check_pepper = field_validator("key_pepper", mode="before")(lambda cls, v: _secret(v))
 
 
 class Config(_Model):
     server: ServerConfig = Field(default_factory=ServerConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     admin_key: Any = None
     timeouts: Timeouts = Field(default_factory=Timeouts)
     resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)

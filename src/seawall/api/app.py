@@ -58,6 +58,9 @@ class App:
         }
         self.routes.update(admin.routes(self))
         self.paths = {path for _, path in self.routes}
+        from .admin_govern import AdminGovern
+
+        self.admin_govern = AdminGovern(gateway)  # /admin/{keys,teams,departments,limits,budgets,usage}
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         rid = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -73,13 +76,15 @@ class App:
         render = wire.anthropic_error_body if anthropic else GatewayError.to_openai
         headers = {"x-request-id": rid, "x-seawall-request-id": rid}
         try:
+            if handler is None and self.admin_govern.handles(path):
+                handler = self.admin_govern
             if handler is None:
                 if path in self.paths:
                     raise GatewayError("invalid_request", f"method {request.method} is not allowed on {path}",
                                        status=405)
                 raise GatewayError("not_found", f"no route {request.method} {path}")
-            if path.startswith("/v1/") and self.client_keys and not check_key(bearer_or_key(request), self.client_keys):
-                raise GatewayError("invalid_api_key", "missing or invalid API key")
+            if path.startswith("/v1/"):
+                self.authenticate(request)
             return await handler(request, rid, headers)
         except GatewayError as e:
             headers["x-seawall-latency-ms"] = f"{(time.perf_counter() - started) * 1000:.2f}"
@@ -87,6 +92,14 @@ class App:
         except Exception:
             log.exception("unhandled error")
             return error_response(internal_error(), headers, render)
+
+    def authenticate(self, request) -> None:
+        """Static keys (server.api_keys) and virtual keys; the identify stage decides who it is."""
+        gov = self.admin_govern.gov
+        if gov.enabled:
+            gov.identify(request.headers, None)
+        elif self.client_keys and not check_key(bearer_or_key(request), self.client_keys):
+            raise GatewayError("invalid_api_key", "missing or invalid API key")
 
     # ---- OpenAI -------------------------------------------------------------------------
 

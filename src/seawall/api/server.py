@@ -45,6 +45,7 @@ async def _serve(config, sock: socket.socket, ready_note: str | None) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    await app.admin_govern.gov.start()  # stores, migrations, key directory, audit writer
     app.ready = True
     if ready_note:
         log.info(ready_note)
@@ -53,6 +54,7 @@ async def _serve(config, sock: socket.socket, ready_note: str | None) -> None:
     srv.close()
     await server.shutdown(timeout=10.0)  # lets in-flight requests finish
     await gateway.aclose()
+    await app.admin_govern.gov.aclose()  # flushes the audit queue (to the spool if SQL is down)
 
 
 def serve(config, host: str, port: int, workers: int = 1) -> int:

@@ -35,17 +35,23 @@ def _link(stage: Stage, call_next: Handler) -> Handler:
 
 
 def build(gw: "Gateway") -> Handler:
+    from ..govern.service import for_gateway
+    from ..govern.stages import Admit, AuditStage, Identify
     from ..observe.account import Account
     from ..resilience.coalesce import Coalesce
     from ..resilience.engine import Resilience
     from ..resilience.execute import Execute
     from .routing import RouteStage
 
+    gov = for_gateway(gw)
     gw.resilience = res = Resilience(gw.config, gw.router, gw.metrics.registry)
     return compose(
         [
             Account(gw.metrics, gw.config.server.access_log),  # account: metrics + log, sees every outcome
+            AuditStage(gov),                                   # account: audit record, every outcome
+            Identify(gov),                                     # identify: virtual key -> principal
             RouteStage(gw.router),                             # route: alias -> deployments, deadline
+            Admit(gov),                                        # admit: rate limits, budget reserve; settle, cost
             Coalesce(res),                                     # coalesce: identical in-flight requests share a call
         ],
         terminal=Execute(gw.metrics, res),                     # execute: LB, breaker, retry, hedge, fallback, degrade

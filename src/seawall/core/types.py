@@ -22,6 +22,7 @@ class Meta:
     latency_ms: float = 0.0
     ttft_ms: float | None = None
     usage: dict | None = None
+    cost_usd: float | None = None  # from the deployment's price table, set by the admit stage
     extra: dict[str, str] = field(default_factory=dict)  # headers later stages add (cache, cost, ...)
 
     def headers(self) -> dict[str, str]:

@@ -1,0 +1,257 @@
+"""Admin operations on keys, teams, departments, limits and budgets, and usage reports.
+
+Used by the admin HTTP routes and the CLI alike. Every change is written to SQL, recorded in
+the audit log, and published so every instance reloads its directory.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..core.errors import GatewayError
+from ..store import sql
+from . import audit as audit_mod
+from .keys import hash_key, hint, new_id, new_key
+
+SCOPES_LIMIT = ("key", "team", "department", "model")
+SCOPES_BUDGET = ("key", "team", "department")
+PERIODS = ("daily", "monthly", "total")
+GROUPS = {"department": "department_id", "team": "team_id", "key": "key_id", "model": "alias", "day": "day",
+          "user": "user_id"}
+
+
+def _bad(msg: str, param: str | None = None) -> GatewayError:
+    return GatewayError("invalid_request", msg, param=param)
+
+
+def _key_view(r) -> dict:
+    return {"id": r.id, "hint": r.hint, "name": r.name, "user": r.user_id, "team": r.team_id,
+            "department": r.department_id, "allowed_models": r.allowed_models,
+            "allow_department_header": bool(r.allow_department_header), "expires_at": r.expires_at,
+            "revoked_at": r.revoked_at, "rotation_grace_until": r.prev_until, "created_at": r.created_at}
+
+
+class Admin:
+    def __init__(self, gov) -> None:
+        self.gov = gov
+        self.engine = gov.engine
+
+    async def _changed(self, action: str, detail: dict, actor: str = "admin") -> None:
+        if self.gov.audit is not None:
+            self.gov.audit.submit(audit_mod.make_record("admin", action, 200, user_id=actor, detail=detail))
+        await self.gov.changed()
+
+    # ---- departments and teams --------------------------------------------------------
+
+    async def create_department(self, id: str, name: str = "") -> dict:
+        if not id:
+            raise _bad("id is required", "id")
+        async with self.engine.begin() as c:
+            if (await c.execute(sa.select(sql.departments.c.id).where(sql.departments.c.id == id))).first():
+                raise GatewayError("invalid_request", f"department {id!r} exists", status=409)
+            await c.execute(sa.insert(sql.departments).values(id=id, name=name or id, created_at=time.time()))
+        await self._changed("department.create", {"id": id})
+        return {"id": id, "name": name or id}
+
+    async def list_departments(self) -> list[dict]:
+        async with self.engine.connect() as c:
+            return [dict(r._mapping) for r in await c.execute(sa.select(sql.departments).order_by(sql.departments.c.id))]
+
+    async def create_team(self, id: str, department: str | None = None, name: str = "",
+                          allowed_models: list[str] | None = None) -> dict:
+        if not id:
+            raise _bad("id is required", "id")
+        async with self.engine.begin() as c:
+            if department and not (await c.execute(
+                    sa.select(sql.departments.c.id).where(sql.departments.c.id == department))).first():
+                raise GatewayError("not_found", f"no department {department!r}")
+            if (await c.execute(sa.select(sql.teams.c.id).where(sql.teams.c.id == id))).first():
+                raise GatewayError("invalid_request", f"team {id!r} exists", status=409)
+            await c.execute(sa.insert(sql.teams).values(id=id, name=name or id, department_id=department,
+                                                        allowed_models=allowed_models, created_at=time.time()))
+        await self._changed("team.create", {"id": id, "department": department})
+        return {"id": id, "department": department, "allowed_models": allowed_models}
+
+    async def list_teams(self) -> list[dict]:
+        async with self.engine.connect() as c:
+            return [dict(r._mapping) for r in await c.execute(sa.select(sql.teams).order_by(sql.teams.c.id))]
+
+    # ---- keys -----------------------------------------------------------------------
+
+    async def create_key(self, *, user: str | None = None, team: str | None = None, department: str | None = None,
+                         name: str = "", allowed_models: list[str] | None = None, expires_in_s: float | None = None,
+                         allow_department_header: bool = False) -> dict:
+        """Returns the key in plaintext: the only time it is ever shown."""
+        key = new_key()
+        kid = new_id("key_")
+        now = time.time()
+        async with self.engine.begin() as c:
+            if team:
+                row = (await c.execute(sa.select(sql.teams).where(sql.teams.c.id == team))).first()
+                if row is None:
+                    raise GatewayError("not_found", f"no team {team!r}")
+                department = department or row.department_id
+            if department and not (await c.execute(
+                    sa.select(sql.departments.c.id).where(sql.departments.c.id == department))).first():
+                raise GatewayError("not_found", f"no department {department!r}")
+            await c.execute(sa.insert(sql.api_keys).values(
+                id=kid, key_hash=hash_key(key, self.gov.pepper), hint=hint(key), name=name, user_id=user,
+                team_id=team, department_id=department, allowed_models=allowed_models,
+                allow_department_header=allow_department_header,
+                expires_at=now + expires_in_s if expires_in_s else None, created_at=now))
+        await self._changed("key.create", {"id": kid, "user": user, "team": team, "department": department})
+        return {"id": kid, "key": key, "hint": hint(key), "user": user, "team": team, "department": department,
+                "allowed_models": allowed_models, "expires_at": now + expires_in_s if expires_in_s else None}
+
+    async def list_keys(self) -> list[dict]:
+        async with self.engine.connect() as c:
+            return [_key_view(r) for r in await c.execute(sa.select(sql.api_keys).order_by(sql.api_keys.c.created_at))]
+
+    async def get_key(self, kid: str) -> dict:
+        async with self.engine.connect() as c:
+            r = (await c.execute(sa.select(sql.api_keys).where(sql.api_keys.c.id == kid))).first()
+        if r is None:
+            raise GatewayError("not_found", f"no key {kid!r}")
+        return _key_view(r)
+
+    async def rotate_key(self, kid: str, grace_s: float = 3600.0) -> dict:
+        """A new secret for the same key (limits, budgets and history stay); the old one
+        keeps working for `grace_s` seconds."""
+        key = new_key()
+        now = time.time()
+        async with self.engine.begin() as c:
+            r = (await c.execute(sa.select(sql.api_keys).where(sql.api_keys.c.id == kid))).first()
+            if r is None or r.revoked_at is not None:
+                raise GatewayError("not_found", f"no active key {kid!r}")
+            await c.execute(sa.update(sql.api_keys).where(sql.api_keys.c.id == kid).values(
+                key_hash=hash_key(key, self.gov.pepper), hint=hint(key),
+                prev_hash=r.key_hash if grace_s > 0 else None, prev_until=now + grace_s if grace_s > 0 else None))
+        await self._changed("key.rotate", {"id": kid, "grace_s": grace_s})
+        return {"id": kid, "key": key, "hint": hint(key), "previous_valid_until": now + grace_s}
+
+    async def revoke_key(self, kid: str) -> dict:
+        async with self.engine.begin() as c:
+            res = await c.execute(sa.update(sql.api_keys).where(sql.api_keys.c.id == kid).values(
+                revoked_at=time.time(), prev_hash=None, prev_until=None))
+        if not res.rowcount:
+            raise GatewayError("not_found", f"no key {kid!r}")
+        await self._changed("key.revoke", {"id": kid})
+        return {"id": kid, "revoked": True}
+
+    # ---- limits and budgets -----------------------------------------------------------
+
+    async def set_limit(self, *, scope: str, scope_id: str, model: str = "*", rpm: int | None = None,
+                        tpm: int | None = None) -> dict:
+        if scope not in SCOPES_LIMIT:
+            raise _bad(f"scope must be one of {', '.join(SCOPES_LIMIT)}", "scope")
+        if not scope_id:
+            raise _bad("scope_id is required", "scope_id")
+        for name, v in (("rpm", rpm), ("tpm", tpm)):
+            if v is not None and (not isinstance(v, int) or v < 1):
+                raise _bad(f"{name} must be a positive integer", name)
+        if rpm is None and tpm is None:
+            raise _bad("set rpm, tpm or both", "rpm")
+        t = sql.limits
+        async with self.engine.begin() as c:
+            row = (await c.execute(sa.select(t.c.id).where(t.c.scope == scope, t.c.scope_id == scope_id,
+                                                           t.c.model == model))).first()
+            lid = row.id if row else new_id("lim_")
+            if row:
+                await c.execute(sa.update(t).where(t.c.id == lid).values(rpm=rpm, tpm=tpm))
+            else:
+                await c.execute(sa.insert(t).values(id=lid, scope=scope, scope_id=scope_id, model=model, rpm=rpm,
+                                                    tpm=tpm, created_at=time.time()))
+        out = {"id": lid, "scope": scope, "scope_id": scope_id, "model": model, "rpm": rpm, "tpm": tpm}
+        await self._changed("limit.set", out)
+        return out
+
+    async def list_limits(self) -> list[dict]:
+        async with self.engine.connect() as c:
+            return [dict(r._mapping) for r in await c.execute(sa.select(sql.limits).order_by(sql.limits.c.created_at))]
+
+    async def delete(self, what: str, id: str) -> dict:
+        table = {"limit": sql.limits, "budget": sql.budgets}[what]
+        async with self.engine.begin() as c:
+            res = await c.execute(sa.delete(table).where(table.c.id == id))
+        if not res.rowcount:
+            raise GatewayError("not_found", f"no {what} {id!r}")
+        await self._changed(f"{what}.delete", {"id": id})
+        return {"id": id, "deleted": True}
+
+    async def set_budget(self, *, scope: str, scope_id: str, amount_usd: float, period: str = "monthly",
+                         hard: bool = True) -> dict:
+        if scope not in SCOPES_BUDGET:
+            raise _bad(f"scope must be one of {', '.join(SCOPES_BUDGET)}", "scope")
+        if period not in PERIODS:
+            raise _bad(f"period must be one of {', '.join(PERIODS)}", "period")
+        if not isinstance(amount_usd, (int, float)) or amount_usd < 0:
+            raise _bad("amount_usd must be a number >= 0", "amount_usd")
+        t = sql.budgets
+        async with self.engine.begin() as c:
+            row = (await c.execute(sa.select(t.c.id).where(t.c.scope == scope, t.c.scope_id == scope_id,
+                                                           t.c.period == period))).first()
+            bid = row.id if row else new_id("bud_")
+            if row:
+                await c.execute(sa.update(t).where(t.c.id == bid).values(amount_usd=float(amount_usd), hard=hard))
+            else:
+                await c.execute(sa.insert(t).values(id=bid, scope=scope, scope_id=scope_id, period=period,
+                                                    amount_usd=float(amount_usd), hard=hard, created_at=time.time()))
+        out = {"id": bid, "scope": scope, "scope_id": scope_id, "period": period, "amount_usd": float(amount_usd),
+               "hard": hard}
+        await self._changed("budget.set", out)
+        return out
+
+    async def list_budgets(self) -> list[dict]:
+        from .service import MICRO, period_tag
+
+        async with self.engine.connect() as c:
+            rows = [dict(r._mapping) for r in await c.execute(sa.select(sql.budgets).order_by(sql.budgets.c.created_at))]
+        now = time.time()
+        for b in rows:
+            key = self.gov.state.store.key("bg", b["id"], period_tag(b["period"], now)[0])
+            try:
+                used = await self.gov.state.call("get", key)
+                b["spent_usd"] = int(used or 0) / MICRO  # settled spend plus open reservations
+            except Exception:  # noqa: BLE001
+                b["spent_usd"] = None
+        return rows
+
+    # ---- usage ------------------------------------------------------------------------
+
+    async def usage(self, *, group_by: list[str], start: str | None = None, end: str | None = None,
+                    filters: dict[str, str] | None = None, limit: int = 100, offset: int = 0) -> dict:
+        """Requests, tokens and cost grouped by any of department, team, key, user, model,
+        day; days are YYYY-MM-DD (UTC), both ends included."""
+        if not group_by:
+            group_by = ["department"]
+        bad = [g for g in group_by if g not in GROUPS]
+        if bad:
+            raise _bad(f"cannot group by {bad[0]!r} (use {', '.join(GROUPS)})", "group_by")
+        limit = max(1, min(int(limit), 10000))
+        t = sql.audit_log
+        cols = [getattr(t.c, GROUPS[g]).label(g) for g in group_by]
+        q = sa.select(*cols, sa.func.count().label("requests"),
+                      sa.func.sum(t.c.prompt_tokens).label("prompt_tokens"),
+                      sa.func.sum(t.c.completion_tokens).label("completion_tokens"),
+                      sa.func.sum(t.c.cost_usd).label("cost_usd")).where(t.c.kind == "request")
+        if start:
+            q = q.where(t.c.day >= start)
+        if end:
+            q = q.where(t.c.day <= end)
+        for g, v in (filters or {}).items():
+            if g not in GROUPS:
+                raise _bad(f"cannot filter by {g!r}", g)
+            q = q.where(getattr(t.c, GROUPS[g]) == v)
+        q = q.group_by(*cols).order_by(*cols).limit(limit + 1).offset(int(offset))
+        async with self.engine.connect() as c:
+            rows = [dict(r._mapping) for r in await c.execute(q)]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        for r in rows:
+            r["cost_usd"] = round(float(r["cost_usd"] or 0), 6)
+            r["prompt_tokens"] = int(r["prompt_tokens"] or 0)
+            r["completion_tokens"] = int(r["completion_tokens"] or 0)
+        return {"object": "list", "group_by": group_by, "data": rows,
+                "next_offset": offset + limit if more else None}

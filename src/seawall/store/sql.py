@@ -1,0 +1,190 @@
+"""SQL: the schema, the async engine and migrations.
+
+SQLite (default `sqlite:///seawall.db`, WAL, through aiosqlite) or PostgreSQL (through
+asyncpg). Plain URLs are accepted and given their async driver. Alembic migrations in
+`migrations/` run at start (`store.migrate: true`) or with `seawall db upgrade`; on
+PostgreSQL an advisory lock lets several instances start at once.
+"""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+metadata = sa.MetaData()
+
+departments = sa.Table(
+    "departments", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+teams = sa.Table(
+    "teams", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("department_id", sa.String(64), sa.ForeignKey("departments.id"), nullable=True),
+    sa.Column("allowed_models", sa.JSON, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("hint", sa.String(16), nullable=False, server_default=""),  # "sw-ab…": never enough to use
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("user_id", sa.String(128), nullable=True),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=True),
+    sa.Column("department_id", sa.String(64), sa.ForeignKey("departments.id"), nullable=True),
+    sa.Column("allowed_models", sa.JSON, nullable=True),
+    sa.Column("allow_department_header", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("expires_at", sa.Float, nullable=True),
+    sa.Column("revoked_at", sa.Float, nullable=True),
+    sa.Column("prev_hash", sa.String(64), nullable=True),  # the rotated-out secret, valid until prev_until
+    sa.Column("prev_until", sa.Float, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+limits = sa.Table(
+    "limits", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("scope", sa.String(16), nullable=False),  # key | team | department | model
+    sa.Column("scope_id", sa.String(128), nullable=False),
+    sa.Column("model", sa.String(128), nullable=False, server_default="*"),
+    sa.Column("rpm", sa.Integer, nullable=True),
+    sa.Column("tpm", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("scope", "scope_id", "model", name="uq_limits_scope"),
+)
+
+budgets = sa.Table(
+    "budgets", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("scope", sa.String(16), nullable=False),  # key | team | department
+    sa.Column("scope_id", sa.String(128), nullable=False),
+    sa.Column("period", sa.String(8), nullable=False),  # daily | monthly | total
+    sa.Column("amount_usd", sa.Float, nullable=False),
+    sa.Column("hard", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("scope", "scope_id", "period", name="uq_budgets_scope"),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),
+    sa.Column("ts", sa.Float, nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # request | admin
+    sa.Column("request_id", sa.String(128), nullable=True),
+    sa.Column("key_id", sa.String(32), nullable=True),
+    sa.Column("user_id", sa.String(128), nullable=True),
+    sa.Column("team_id", sa.String(64), nullable=True),
+    sa.Column("department_id", sa.String(64), nullable=True),
+    sa.Column("alias", sa.String(128), nullable=True),
+    sa.Column("deployment", sa.String(256), nullable=True),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("prompt_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("completion_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cost_usd", sa.Float, nullable=False, server_default="0"),
+    sa.Column("latency_ms", sa.Float, nullable=False, server_default="0"),
+    sa.Column("detail", sa.Text, nullable=True),  # JSON: attempts, guard/policy decisions, admin change
+    sa.Column("prompt", sa.Text, nullable=True),
+    sa.Column("response", sa.Text, nullable=True),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_ts", "ts"),
+    sa.Index("ix_audit_day_dept", "day", "department_id"),
+    sa.Index("ix_audit_dept_day", "department_id", "day"),
+    sa.Index("ix_audit_team_day", "team_id", "day"),
+    sa.Index("ix_audit_key_day", "key_id", "day"),
+)
+
+# One row: the head of the hash chain. Writers lock it in their transaction, so every
+# instance appends after the true head: the chain cannot fork.
+audit_head = sa.Table(
+    "audit_head", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("base_seq", sa.BigInteger, nullable=False, server_default="0"),  # retention moved the start here
+    sa.Column("base_hash", sa.String(64), nullable=False, server_default="0" * 64),
+)
+
+GENESIS = "0" * 64
+
+
+def async_url(url: str) -> str:
+    if url.startswith("sqlite:///") or url == "sqlite://":
+        return "sqlite+aiosqlite" + url[len("sqlite"):]
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    return url
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, *, timeout_s: float = 5.0, pool_size: int = 5) -> AsyncEngine:
+    url = async_url(url)
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": timeout_s})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # WAL: readers never block the writer
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=timeout_s,
+        connect_args={"timeout": timeout_s, "command_timeout": max(timeout_s, 5.0)},
+    )
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _alembic_config(connection=None):
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the schema to `revision`. Safe with several instances starting together."""
+    from alembic import command
+
+    def upgrade(sync_conn):
+        if sync_conn.dialect.name == "postgresql":
+            sync_conn.execute(sa.text("SELECT pg_advisory_xact_lock(727274001)"))
+        command.upgrade(_alembic_config(sync_conn), revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(upgrade)
+
+
+def migrate_url(url: str) -> None:
+    """Blocking helper for the CLI: `seawall db upgrade`."""
+
+    async def go():
+        engine = make_engine(url)
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())

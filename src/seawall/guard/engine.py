@@ -64,10 +64,11 @@ class InputDecision:
 
 
 class _Blocked(Exception):
-    def __init__(self, code: str, reason: str) -> None:
+    def __init__(self, code: str, reason: str, scores: dict[str, float] | None = None) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.scores = scores or {}
 
 
 # ---------------------------------------------------------------- walking an OpenAI request
@@ -191,7 +192,9 @@ class Guard:
         try:
             decision = await self._check(request, policy, vault, findings)
         except _Blocked as b:
-            decision = InputDecision(False, request, vault, findings.as_list(), code=b.code, reason=b.reason)
+            decision = InputDecision(
+                False, request, vault, findings.as_list(), code=b.code, reason=b.reason, injection_scores=b.scores
+            )
         except Exception as exc:  # a detector raised or overran its budget: fail closed
             kind = "timeout" if isinstance(exc, (GuardTimeout, asyncio.TimeoutError)) else "error"
             log.warning("guard %s: %s", kind, type(exc).__name__, exc_info=kind == "error")
@@ -405,6 +408,7 @@ class Guard:
                 raise _Blocked(
                     "guard_blocked",
                     f"The request was blocked: possible prompt injection in {where} (score {sc:.2f}).",
+                    scores={k: round(v, 4) for k, v in per_source.items()},
                 )
             flagged = True
         return {k: round(v, 4) for k, v in per_source.items()}, flagged

@@ -37,12 +37,27 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.6, r"\b(?:AI|assistant|model)\b[^.\n]{0,30}\b(?:must|should|will) (?:now )?(?:obey|comply with) (?:me|my|the following)\b"),
 ]
 _HEURISTIC_RX = [(w, re.compile(p, re.IGNORECASE | re.MULTILINE)) for w, p in _HEURISTICS]
+# Each rule needs one of these words (in the lower-cased text) before its regex is tried:
+# substring tests cost far less than a case-insensitive scan with bounded gaps.
+_GATES: list[tuple[str, ...]] = [
+    ("ignore", "disregard", "forget", "override", "bypass", "skip"),
+    ("prompt", "instruction", "rules", "text above"),
+    ("dan", "do anything now", "developer mode", "jailbreak", "stan", "dude", "aim"),
+    ("restriction", "rule", "limit", "filter", "guideline", "ethic", "moral", "polic", "censor"),
+    ("<|", "<", "[inst]", "[/inst]", "<<sys>>", "##", "instructions", "end of"),
+    ("instruction",),
+    ("access granted",),
+    ("refuse", "apologi", "warn", "you are an ai"),
+    ("obey", "comply"),
+]
+assert len(_GATES) == len(_HEURISTIC_RX)
 
 
 def heuristic_score(text: str) -> float:
+    low = text.lower()
     best = 0.0
-    for w, rx in _HEURISTIC_RX:
-        if w > best and rx.search(text):
+    for (w, rx), gate in zip(_HEURISTIC_RX, _GATES):
+        if w > best and any(g in low for g in gate) and rx.search(text):
             best = w
     return best
 

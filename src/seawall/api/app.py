@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 
 import orjson
 from aiohttp import web
 
 from ..core.errors import GatewayError
 from ..core.types import Stream
-from ..gateway import Gateway
+from ..gateway import Gateway, new_request_id
 from ..observe.logging import request_id as request_id_var
 from ..observe.metrics import CONTENT_TYPE
 from ..wire import anthropic as wire
@@ -63,9 +62,9 @@ class App:
         self.admin_govern = AdminGovern(gateway)  # /admin/{keys,teams,departments,limits,budgets,usage}
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        rid = request.headers.get("x-request-id") or new_request_id()
         if len(rid) > 128 or not rid.isprintable():
-            rid = uuid.uuid4().hex
+            rid = new_request_id()
         request_id_var.set(rid)  # this task serves this one request: the id follows every log line
         started = time.perf_counter()
         path = request.path

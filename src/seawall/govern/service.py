@@ -195,6 +195,10 @@ class Governance:
                 ok |= hmac.compare_digest(key.encode(), k.encode())
             if ok:
                 return STATIC
+            if not self.key_required:
+                # Open mode (no keys configured yet): clients that send their provider key
+                # or a placeholder, as most SDKs and benchmark tools do, are not turned away.
+                return ANONYMOUS
             raise GatewayError("invalid_api_key", "invalid API key")
         if entry.revoked:
             raise GatewayError("invalid_api_key", "this API key has been revoked")

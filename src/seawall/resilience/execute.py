@@ -62,7 +62,11 @@ class Execute:
         dep = st.dep
         bh = st.bulkhead
         if bh.full():
-            await bh.wait(dep.id, req.remaining())  # returns holding a slot
+            try:
+                await bh.wait(dep.id, req.remaining())  # returns holding a slot
+            except GatewayError:
+                self.rm.inc(self.rm.rejected, dep.id)
+                raise
         else:
             bh.enter()
         st.breaker.acquire(time.monotonic())

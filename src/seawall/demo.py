@@ -8,9 +8,11 @@ embeddings from a pool of prompts with repeats, as real applications send them.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import socket
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -34,9 +36,10 @@ PROMPTS = [
 ]
 
 
-def demo_config(fast_url: str, steady_url: str) -> dict:
+def demo_config(fast_url: str, steady_url: str, sql_path: str) -> dict:
     return {
         "server": {"access_log": False, "log_level": "warning"},
+        "store": {"state": "memory", "sql": f"sqlite:///{sql_path}"},
         "timeouts": {"first_token": 5, "total": 20},
         "providers": [
             {"name": "fast", "kind": "openai", "base_url": fast_url + "/v1", "region": "eu"},
@@ -178,7 +181,8 @@ async def main_async(total: int, concurrency: int, seed: int, live: bool = True)
     steady = Simulator(seed=seed + 1, faults=Faults(latency_ms=180, chunk_ms=6))
     await fast.start(port=0)
     await steady.start(port=0)
-    gw = Gateway(parse(demo_config(fast.url, steady.url), "demo"))
+    workdir = tempfile.mkdtemp(prefix="seawall-demo-")
+    gw = Gateway(parse(demo_config(fast.url, steady.url, os.path.join(workdir, "seawall.db")), "demo"))
     app = App(gw)
     server = web.Server(app, handler_cancellation=True, access_log=None)
     port = _free_port()

@@ -245,7 +245,7 @@ class StoreConfig(_Model):
     state: str = "memory"  # or redis://host:6379/0
     sql: str = "sqlite:///seawall.db"  # or postgresql://user@host/db
     prefix: str = "seawall:"  # state store key prefix (several deployments can share one Redis)
-    state_timeout_s: float = Field(0.025, gt=0)  # every state call; a hung Redis never hangs a request
+    state_timeout_s: float = Field(0.05, gt=0)  # every state call; a hung Redis never hangs a request
     sql_timeout_s: float = Field(5.0, gt=0)
     breaker_failures: int = Field(3, ge=1)  # consecutive failures that open a store's breaker
     breaker_reset_s: float = Field(1.0, gt=0)

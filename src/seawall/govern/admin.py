@@ -26,6 +26,10 @@ def _bad(msg: str, param: str | None = None) -> GatewayError:
     return GatewayError("invalid_request", msg, param=param)
 
 
+def _row(r) -> dict:
+    return {str(k): v for k, v in r._mapping.items()}  # plain str keys (orjson rejects str subclasses)
+
+
 def _key_view(r) -> dict:
     return {"id": r.id, "hint": r.hint, "name": r.name, "user": r.user_id, "team": r.team_id,
             "department": r.department_id, "allowed_models": r.allowed_models,
@@ -57,7 +61,7 @@ class Admin:
 
     async def list_departments(self) -> list[dict]:
         async with self.engine.connect() as c:
-            return [dict(r._mapping) for r in await c.execute(sa.select(sql.departments).order_by(sql.departments.c.id))]
+            return [_row(r) for r in await c.execute(sa.select(sql.departments).order_by(sql.departments.c.id))]
 
     async def create_team(self, id: str, department: str | None = None, name: str = "",
                           allowed_models: list[str] | None = None) -> dict:
@@ -76,7 +80,7 @@ class Admin:
 
     async def list_teams(self) -> list[dict]:
         async with self.engine.connect() as c:
-            return [dict(r._mapping) for r in await c.execute(sa.select(sql.teams).order_by(sql.teams.c.id))]
+            return [_row(r) for r in await c.execute(sa.select(sql.teams).order_by(sql.teams.c.id))]
 
     # ---- keys -----------------------------------------------------------------------
 
@@ -169,7 +173,7 @@ class Admin:
 
     async def list_limits(self) -> list[dict]:
         async with self.engine.connect() as c:
-            return [dict(r._mapping) for r in await c.execute(sa.select(sql.limits).order_by(sql.limits.c.created_at))]
+            return [_row(r) for r in await c.execute(sa.select(sql.limits).order_by(sql.limits.c.created_at))]
 
     async def delete(self, what: str, id: str) -> dict:
         table = {"limit": sql.limits, "budget": sql.budgets}[what]
@@ -207,7 +211,7 @@ class Admin:
         from .service import MICRO, period_tag
 
         async with self.engine.connect() as c:
-            rows = [dict(r._mapping) for r in await c.execute(sa.select(sql.budgets).order_by(sql.budgets.c.created_at))]
+            rows = [_row(r) for r in await c.execute(sa.select(sql.budgets).order_by(sql.budgets.c.created_at))]
         now = time.time()
         for b in rows:
             key = self.gov.state.store.key("bg", b["id"], period_tag(b["period"], now)[0])
@@ -246,7 +250,7 @@ class Admin:
             q = q.where(getattr(t.c, GROUPS[g]) == v)
         q = q.group_by(*cols).order_by(*cols).limit(limit + 1).offset(int(offset))
         async with self.engine.connect() as c:
-            rows = [dict(r._mapping) for r in await c.execute(q)]
+            rows = [_row(r) for r in await c.execute(q)]
         more = len(rows) > limit
         rows = rows[:limit]
         for r in rows:

@@ -278,6 +278,8 @@ class Governance:
                                status=503, retry_after=1.0) from None
         ok, failed, retry_ms, bucket = int(out[0]), int(out[1]), int(out[2]), int(out[3])
         headers = _ratelimit_headers(names, out)
+        if degraded:
+            headers["x-seawall-limits"] = "local"  # the shared store is down: this instance's counts only
         if not ok:
             if failed < n:
                 what, limit, kind = names[failed]

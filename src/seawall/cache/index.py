@@ -1,0 +1,151 @@
+"""Nearest-neighbour search inside one namespace (tenant scope + alias [+ context]).
+
+One index per namespace: a search can only ever return vectors written under the same
+namespace, so tenant isolation does not depend on a filter being applied correctly.
+
+A namespace starts as a flat (exact) matrix: below a few thousand vectors a single matrix-
+vector product is exact and as fast as a graph. Past ``hnsw_above`` entries it is moved to an
+HNSW graph (hnswlib, inner product on normalised vectors = cosine), which keeps lookups
+sub-millisecond at 100k-1M entries. docs/benchmarks.md has the measurements that chose
+hnswlib over usearch and faiss and that set the defaults.
+
+Ids are caller-chosen ints (the semantic cache uses them to find its entries).
+"""
+from __future__ import annotations
+
+import threading
+from typing import Iterable
+
+import numpy as np
+
+
+class FlatIndex:
+    """Exact cosine search over a growing matrix; O(1) remove by swapping the last row in."""
+
+    def __init__(self, dim: int, capacity: int = 256) -> None:
+        self.dim = dim
+        self._x = np.zeros((capacity, dim), np.float32)
+        self._ids = np.zeros(capacity, np.int64)
+        self._pos: dict[int, int] = {}
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def add(self, ids: Iterable[int], vecs: np.ndarray) -> None:
+        vecs = np.asarray(vecs, np.float32).reshape(-1, self.dim)
+        for i, v in zip(ids, vecs):
+            i = int(i)
+            if i in self._pos:
+                self._x[self._pos[i]] = v
+                continue
+            if self._n == len(self._x):
+                self._x = np.concatenate([self._x, np.zeros_like(self._x)])
+                self._ids = np.concatenate([self._ids, np.zeros_like(self._ids)])
+            self._x[self._n] = v
+            self._ids[self._n] = i
+            self._pos[i] = self._n
+            self._n += 1
+
+    def remove(self, id_: int) -> bool:
+        p = self._pos.pop(int(id_), None)
+        if p is None:
+            return False
+        last = self._n - 1
+        if p != last:
+            self._x[p] = self._x[last]
+            self._ids[p] = self._ids[last]
+            self._pos[int(self._ids[p])] = p
+        self._n = last
+        return True
+
+    def search(self, vec: np.ndarray, k: int = 4) -> list[tuple[int, float]]:
+        if self._n == 0:
+            return []
+        s = self._x[: self._n] @ np.asarray(vec, np.float32).reshape(self.dim)
+        k = min(k, self._n)
+        top = np.argpartition(s, -k)[-k:] if k < self._n else np.arange(self._n)
+        top = top[np.argsort(-s[top])]
+        return [(int(self._ids[t]), float(s[t])) for t in top]
+
+    def items(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._ids[: self._n].copy(), self._x[: self._n].copy()
+
+
+class HnswIndex:
+    """HNSW graph (hnswlib) with inner-product space on unit vectors."""
+
+    def __init__(self, dim: int, capacity: int = 8192, m: int = 16, ef_construction: int = 100,
+                 ef_search: int = 64) -> None:
+        import hnswlib
+
+        self.dim = dim
+        self._h = hnswlib.Index(space="ip", dim=dim)
+        self._h.init_index(max_elements=capacity, M=m, ef_construction=ef_construction,
+                           allow_replace_deleted=True)
+        self._h.set_ef(ef_search)
+        self._h.set_num_threads(1)
+        self._live: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def add(self, ids: Iterable[int], vecs: np.ndarray, threads: int = 1) -> None:
+        ids = np.asarray(list(ids), np.int64)
+        vecs = np.asarray(vecs, np.float32).reshape(-1, self.dim)
+        need = self._h.get_current_count() + len(ids)
+        if need > self._h.get_max_elements():
+            self._h.resize_index(max(need, 2 * self._h.get_max_elements()))
+        self._h.set_num_threads(threads)
+        self._h.add_items(vecs, ids, replace_deleted=True)
+        self._h.set_num_threads(1)
+        self._live.update(int(i) for i in ids)
+
+    def remove(self, id_: int) -> bool:
+        if int(id_) not in self._live:
+            return False
+        self._h.mark_deleted(int(id_))
+        self._live.discard(int(id_))
+        return True
+
+    def search(self, vec: np.ndarray, k: int = 4) -> list[tuple[int, float]]:
+        if not self._live:
+            return []
+        k = min(k, len(self._live))
+        labels, dist = self._h.knn_query(np.asarray(vec, np.float32).reshape(1, self.dim), k=k)
+        # hnswlib's "ip" distance is 1 - dot
+        return [(int(l), float(1.0 - d)) for l, d in zip(labels[0], dist[0])]
+
+
+class NamespaceIndex:
+    """Flat while small, HNSW once it passes ``hnsw_above`` entries. Thread-safe."""
+
+    def __init__(self, dim: int, hnsw_above: int = 4096) -> None:
+        self.dim = dim
+        self.hnsw_above = hnsw_above
+        self._ix: FlatIndex | HnswIndex = FlatIndex(dim)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._ix)
+
+    @property
+    def kind(self) -> str:
+        return "flat" if isinstance(self._ix, FlatIndex) else "hnsw"
+
+    def add(self, ids: Iterable[int], vecs: np.ndarray) -> None:
+        with self._lock:
+            self._ix.add(ids, vecs)
+            if isinstance(self._ix, FlatIndex) and len(self._ix) > self.hnsw_above:
+                all_ids, all_x = self._ix.items()
+                h = HnswIndex(self.dim, capacity=2 * len(all_ids))
+                h.add(all_ids, all_x)
+                self._ix = h
+
+    def remove(self, id_: int) -> bool:
+        with self._lock:
+            return self._ix.remove(id_)
+
+    def search(self, vec: np.ndarray, k: int = 4) -> list[tuple[int, float]]:
+        with self._lock:
+            return self._ix.search(vec, k)

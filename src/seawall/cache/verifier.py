@@ -1,0 +1,454 @@
+"""The false-hit guard of the semantic cache.
+
+Embeddings place "cancel my order" and "do not cancel my order" side by side, and "weather in
+Paris" next to "weather in London": they are about the same thing, and they ask something
+different. A similarity threshold alone cannot tell them apart without also refusing most
+true paraphrases. The verifier looks at what an embedding blurs, the *slots* of a request,
+and refuses a candidate whose slots differ from the new prompt's:
+
+- polarity: a negation on one side only (not, never, don't, no ..., cancel vs do not cancel);
+- antonyms: one side says enable/increase/buy/before where the other says disable/decrease/...;
+- numbers (digits and number words, "5" == "five", "1,000" == "1000"), so 5 km != 50 km;
+- dates and times: months, weekdays, today/tomorrow/next week ...;
+- units and currencies (km vs miles, USD vs EUR), canonicalised (km == kilometres);
+- named entities: capitalised words not opening a sentence, acronyms, and a small
+  gazetteer of places and languages that also catches lower-case "paris";
+- output format and programming language (JSON vs YAML, Python vs Go, table vs list);
+- the language of the prompt itself (script, then stop-word profile for Latin scripts).
+
+Each check returns a reason; the first failing one is reported. It is rule-based on purpose:
+~20 µs a pair, no model, explainable in a log line. Its switches (e.g. whether an entity
+present on one side only refuses) were tuned on the train/dev splits of STS and MRPC and
+reported on held-out test splits by scripts/cache_eval.py (docs/caching.md).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# --- vocabularies (written for this project) ---------------------------------------------------
+
+NEGATIONS = frozenset(
+    "not no never none nothing nobody nowhere neither nor without cannot cant dont doesnt didnt "
+    "isnt arent wasnt werent wont wouldnt shouldnt couldnt hasnt havent hadnt mustnt neednt "
+    "n't".split()
+)
+
+_ANTONYM_PAIRS = """
+on off|enable disable|enabled disabled|start stop|open close|opened closed|increase decrease|
+increased decreased|add remove|added removed|buy sell|bought sold|before after|above below|
+more less|max min|maximum minimum|up down|import export|encrypt decrypt|win lose|won lost|
+accept reject|accepted rejected|allow deny|allowed denied|include exclude|lock unlock|
+upload download|rise fall|true false|yes no|largest smallest|biggest smallest|highest lowest|
+longest shortest|fastest slowest|cheapest most_expensive|best worst|first last|oldest newest|
+hot cold|warm cool|high low|higher lower|larger smaller|bigger smaller|longer shorter|
+faster slower|cheaper dearer|older younger|north south|east west|left right|inside outside|
+input output|encode decode|compress decompress|subscribe unsubscribe|join leave|connect disconnect|
+install uninstall|activate deactivate|approve decline|send receive|push pull|forward backward|
+positive negative|plus minus|add subtract|multiply divide|show hide|visible hidden|public private|
+ascending descending|asc desc|min max|light dark|male female|men women|boy girl|he she|his her|
+morning evening|sunrise sunset|arrival departure|arrive depart|import export|love hate|like dislike|
+agree disagree|legal illegal|possible impossible|safe unsafe|valid invalid|increase reduce|
+gain loss|profit loss|credit debit|deposit withdraw|borrow lend|inbound outbound|incoming outgoing
+"""
+ANTONYMS: dict[str, frozenset[str]] = {}
+for _pair in _ANTONYM_PAIRS.replace("\n", "").split("|"):
+    _a, _b = _pair.split()
+    ANTONYMS.setdefault(_a, frozenset())
+    ANTONYMS.setdefault(_b, frozenset())
+    ANTONYMS[_a] = ANTONYMS[_a] | {_b}
+    ANTONYMS[_b] = ANTONYMS[_b] | {_a}
+
+NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+    "million": 1_000_000, "billion": 1_000_000_000, "dozen": 12, "half": 0.5,
+    "twice": 2, "double": 2, "triple": 3, "single": 1, "once": 1,
+    "first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th",
+}
+SCALE = {"hundred": 100, "thousand": 1000, "k": 1000, "million": 1_000_000, "m": 1_000_000,
+         "mn": 1_000_000, "bn": 1_000_000_000, "billion": 1_000_000_000, "trillion": 10**12}
+
+DATE_WORDS = {
+    **{m: m[:3] for m in "january february march april may june july august september october "
+       "november december".split()},
+    **{m: m for m in "jan feb mar apr jun jul aug sep sept oct nov dec".split()},
+    **{d: d[:3] for d in "monday tuesday wednesday thursday friday saturday sunday".split()},
+    **{d: d for d in "mon tue tues wed thu thur thurs fri sat sun".split()},
+    "today": "today", "tonight": "today", "tomorrow": "tomorrow", "yesterday": "yesterday",
+    "now": "now", "currently": "now", "weekend": "weekend", "weekday": "weekday",
+    "morning": "morning", "afternoon": "afternoon", "evening": "evening", "night": "night",
+    "noon": "noon", "midnight": "midnight", "daily": "daily", "weekly": "weekly",
+    "monthly": "monthly", "yearly": "yearly", "annually": "yearly", "hourly": "hourly",
+    "next": "next", "last": "last", "previous": "last", "past": "last", "ago": "ago",
+    "spring": "spring", "summer": "summer", "autumn": "autumn", "fall": "autumn", "winter": "winter",
+    "am": "am", "pm": "pm", "utc": "utc", "gmt": "utc",
+}
+# May, March, Sun, Sat, Wed are also ordinary words; only count them capitalised.
+AMBIGUOUS_DATES = frozenset({"may", "march", "sun", "sat", "wed", "mar", "jan", "fall", "last",
+                              "next", "past", "second", "now", "mon", "fri", "tue", "thu"})
+
+UNITS = {
+    **dict.fromkeys(["km", "kms", "kilometer", "kilometers", "kilometre", "kilometres"], "km"),
+    **dict.fromkeys(["m", "meter", "meters", "metre", "metres"], "m"),
+    **dict.fromkeys(["cm", "centimeter", "centimeters", "centimetre", "centimetres"], "cm"),
+    **dict.fromkeys(["mm", "millimeter", "millimeters", "millimetre", "millimetres"], "mm"),
+    **dict.fromkeys(["mi", "mile", "miles"], "mile"),
+    **dict.fromkeys(["ft", "foot", "feet"], "ft"),
+    **dict.fromkeys(["in", "inch", "inches"], "inch"),
+    **dict.fromkeys(["yd", "yard", "yards"], "yard"),
+    **dict.fromkeys(["kg", "kgs", "kilogram", "kilograms", "kilo", "kilos"], "kg"),
+    **dict.fromkeys(["g", "gram", "grams", "gramme", "grammes"], "g"),
+    **dict.fromkeys(["mg", "milligram", "milligrams"], "mg"),
+    **dict.fromkeys(["lb", "lbs", "pound", "pounds"], "lb"),
+    **dict.fromkeys(["oz", "ounce", "ounces"], "oz"),
+    **dict.fromkeys(["t", "ton", "tons", "tonne", "tonnes"], "ton"),
+    **dict.fromkeys(["l", "liter", "liters", "litre", "litres"], "l"),
+    **dict.fromkeys(["ml", "milliliter", "milliliters", "millilitre", "millilitres"], "ml"),
+    **dict.fromkeys(["gal", "gallon", "gallons"], "gallon"),
+    **dict.fromkeys(["c", "celsius", "centigrade", "°c"], "celsius"),
+    **dict.fromkeys(["f", "fahrenheit", "°f"], "fahrenheit"),
+    **dict.fromkeys(["kelvin"], "kelvin"),
+    **dict.fromkeys(["s", "sec", "secs", "second", "seconds"], "s"),
+    **dict.fromkeys(["min", "mins", "minute", "minutes"], "min"),
+    **dict.fromkeys(["h", "hr", "hrs", "hour", "hours"], "h"),
+    **dict.fromkeys(["day", "days"], "day"),
+    **dict.fromkeys(["week", "weeks"], "week"),
+    **dict.fromkeys(["month", "months"], "month"),
+    **dict.fromkeys(["year", "years", "yr", "yrs"], "year"),
+    **dict.fromkeys(["mph"], "mph"), **dict.fromkeys(["kph", "km/h", "kmh"], "kmh"),
+    **dict.fromkeys(["kb", "kilobyte", "kilobytes"], "kb"),
+    **dict.fromkeys(["mb", "megabyte", "megabytes"], "mb"),
+    **dict.fromkeys(["gb", "gigabyte", "gigabytes"], "gb"),
+    **dict.fromkeys(["tb", "terabyte", "terabytes"], "tb"),
+    **dict.fromkeys(["%", "percent", "per cent", "percentage"], "%"),
+    **dict.fromkeys(["$", "usd", "dollar", "dollars", "us$"], "usd"),
+    **dict.fromkeys(["€", "eur", "euro", "euros"], "eur"),
+    **dict.fromkeys(["£", "gbp", "sterling"], "gbp"),
+    **dict.fromkeys(["¥", "jpy", "yen"], "jpy"),
+    **dict.fromkeys(["chf", "franc", "francs"], "chf"),
+    **dict.fromkeys(["inr", "rupee", "rupees"], "inr"),
+    **dict.fromkeys(["btc", "bitcoin", "bitcoins"], "btc"),
+    **dict.fromkeys(["w", "watt", "watts"], "w"), **dict.fromkeys(["kw", "kilowatt", "kilowatts"], "kw"),
+    **dict.fromkeys(["kwh"], "kwh"), **dict.fromkeys(["v", "volt", "volts"], "v"),
+    **dict.fromkeys(["hz", "hertz"], "hz"), **dict.fromkeys(["ghz"], "ghz"), **dict.fromkeys(["mhz"], "mhz"),
+    **dict.fromkeys(["acre", "acres"], "acre"), **dict.fromkeys(["hectare", "hectares", "ha"], "ha"),
+    **dict.fromkeys(["calorie", "calories", "kcal", "cal"], "kcal"),
+}
+# Single letters and ordinary words count as units only right after a number ("5 m", "3 in").
+WEAK_UNITS = frozenset({"m", "s", "h", "g", "c", "f", "t", "l", "w", "v", "in", "min", "second",
+                        "day", "days", "week", "weeks", "month", "months", "year", "years", "ha",
+                        "cal", "pound", "pounds", "franc", "francs", "mi", "ft"})
+
+FORMATS = {
+    **dict.fromkeys(["json", "jsonl"], "json"), "yaml": "yaml", "yml": "yaml", "xml": "xml",
+    "csv": "csv", "tsv": "tsv", "html": "html", "markdown": "markdown", "md": "markdown",
+    "table": "table", "tabular": "table", "bullet": "list", "bullets": "list", "bulleted": "list",
+    "list": "list", "numbered": "list", "paragraph": "prose", "essay": "prose", "poem": "poem",
+    "haiku": "haiku", "limerick": "poem", "sonnet": "poem", "tweet": "tweet", "email": "email",
+    "letter": "letter", "summary": "summary", "summarize": "summary", "summarise": "summary",
+    "tldr": "summary", "outline": "outline", "diagram": "diagram", "chart": "chart", "graph": "chart",
+    "sql": "sql", "regex": "regex", "latex": "latex", "pdf": "pdf", "slides": "slides",
+    "python": "python", "java": "java", "javascript": "javascript", "js": "javascript",
+    "typescript": "typescript", "ts": "typescript", "go": "go", "golang": "go", "rust": "rust",
+    "ruby": "ruby", "php": "php", "c++": "cpp", "cpp": "cpp", "c#": "csharp", "csharp": "csharp",
+    "kotlin": "kotlin", "swift": "swift", "scala": "scala", "bash": "bash", "shell": "bash",
+    "powershell": "powershell", "r": "r", "matlab": "matlab", "perl": "perl", "haskell": "haskell",
+    "lua": "lua", "dart": "dart", "elixir": "elixir", "julia": "julia", "zig": "zig",
+    "short": "short", "brief": "short", "concise": "short", "detailed": "long", "long": "long",
+    "formal": "formal", "informal": "casual", "casual": "casual",
+}
+# "go", "r", "list", "table", "letter", "long", "short", "swift", "rust", "graph", "chart" and a
+# few more are everyday words: they only count as a format near a format verb or preposition.
+WEAK_FORMATS = frozenset({"go", "r", "list", "table", "letter", "long", "short", "swift", "rust",
+                          "graph", "chart", "shell", "julia", "dart", "ruby", "java", "summary",
+                          "brief", "outline", "formal", "casual", "informal", "detailed", "email",
+                          "paragraph", "numbered", "ts", "js", "md", "scala", "lua", "perl",
+                          "python", "slides", "pdf", "concise", "tweet", "diagram", "essay",
+                          "poem", "elixir", "zig"})
+_FORMAT_CUES = frozenset("in as into to using with write code program script format output "
+                         "return give generate produce respond answer convert translate "
+                         "implement make create".split())
+
+# A small gazetteer for entities typed in lower case: places and languages people ask about.
+GAZETTEER = frozenset("""
+paris london berlin madrid rome lisbon dublin amsterdam brussels vienna prague warsaw budapest
+athens stockholm oslo copenhagen helsinki zurich geneva munich milan barcelona moscow kyiv kiev
+istanbul ankara cairo lagos nairobi johannesburg capetown dubai riyadh tehran baghdad delhi
+mumbai bangalore bengaluru karachi dhaka bangkok singapore jakarta manila hanoi seoul tokyo
+osaka beijing shanghai shenzhen hongkong taipei sydney melbourne auckland toronto vancouver
+montreal ottawa chicago boston seattle denver austin dallas houston miami atlanta phoenix
+philadelphia detroit washington nyc newyork la sanfrancisco losangeles mexico bogota lima
+santiago buenosaires saopaulo rio caracas havana quebec edinburgh glasgow manchester
+liverpool birmingham lyon marseille nice hamburg frankfurt cologne
+france germany spain italy portugal ireland england scotland wales britain uk usa america
+canada brazil argentina chile peru colombia venezuela cuba china japan korea india pakistan
+bangladesh indonesia philippines vietnam thailand malaysia australia zealand russia ukraine
+poland austria switzerland belgium netherlands holland sweden norway denmark finland iceland
+greece turkey egypt nigeria kenya ethiopia morocco algeria tunisia israel iran iraq syria
+lebanon jordan saudi qatar emirates afghanistan nepal srilanka taiwan singapore europe asia
+africa antarctica
+california texas florida york ohio oregon nevada arizona utah colorado georgia virginia
+michigan illinois alaska hawaii massachusetts
+english french german spanish italian portuguese dutch russian chinese mandarin cantonese
+japanese korean hindi arabic hebrew turkish polish swedish norwegian danish finnish greek
+czech hungarian romanian ukrainian vietnamese thai indonesian malay persian farsi urdu bengali
+swahili latin
+monday tuesday wednesday thursday friday saturday sunday
+""".split())
+
+# Capitalised words that are not entities in a request.
+NOT_ENTITIES = frozenset("""
+i i'm i've i'd i'll a an the what which who whom whose when where why how is are was were
+do does did can could would should will shall may might must please tell give show list
+explain describe write make create find get let help hi hello hey thanks thank yes no ok
+okay mr mrs ms dr prof sir madam president minister senator governor mayor king queen prince
+st saint chief ceo the and or but if then so also in on at of for to from by with about
+it its this that these those my your our their his her we you they he she there here
+""".split())
+
+STOPWORDS = {
+    "en": frozenset("the and is are of to in that it for with on as was be this have what how".split()),
+    "fr": frozenset("le la les et est des un une du que qui dans pour pas sur au avec ce je vous "
+                    "comment quelle quel où c'est nous très mais".split()),
+    "de": frozenset("der die das und ist nicht ein eine zu den mit von sich ich sie es wie auf fur".split()),
+    "es": frozenset("el la los las y es de que en un una por con para no se lo como mi al del "
+                    "qué cuál cómo dónde está".split()),
+    "it": frozenset("il lo la gli le e di che un una per non con sono come mi del della".split()),
+    "pt": frozenset("o a os as e de que em um uma para com nao se do da como meu por".split()),
+    "nl": frozenset("de het een en is van dat niet ik je met op te zijn voor hoe wat".split()),
+}
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[$€£¥%°]|c\+\+|c#", re.UNICODE)
+_NUM = re.compile(
+    r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:st|nd|rd|th)?(?![\w])"
+    r"|(?<![\w.])[-+]?\.\d+(?![\w])"
+    r"|(?<![A-Za-z])\d+(?:[.,]\d+)?(?=[A-Za-z%°$€£]{1,5}\b)",  # 5km, 10%, 3pm
+    re.UNICODE,
+)
+_CAP = re.compile(r"\b([A-Z][\w'’&.-]*[\w]|[A-Z])\b")
+
+
+def _fold(tok: str) -> str:
+    return tok.lower().replace("’", "'")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    accept: bool
+    reason: str = "ok"
+
+    def __bool__(self) -> bool:
+        return self.accept
+
+
+@dataclass(frozen=True)
+class Slots:
+    """What the verifier extracts from one prompt."""
+
+    words: tuple[str, ...]
+    negations: int
+    numbers: frozenset[str]
+    dates: frozenset[str]
+    units: frozenset[str]
+    entities: frozenset[str]
+    formats: frozenset[str]
+    language: str
+    wordset: frozenset[str]
+
+
+def _canon_number(raw: str) -> str:
+    s = raw.replace(",", "").lstrip("+")
+    m = re.match(r"^(-?[\d.]+)(st|nd|rd|th)?$", s)
+    if not m:
+        return s
+    num, suffix = m.groups()
+    try:
+        v = float(num)
+    except ValueError:
+        return s
+    out = str(int(v)) if v.is_integer() else repr(v)
+    return out + ("th" if suffix else "")
+
+
+def _canon_ordinal(v: str) -> str:
+    return v[:-2] + "th" if v[-2:] in ("st", "nd", "rd", "th") else v
+
+
+def _language(words: list[str], text: str) -> str:
+    if any("\u0400" <= ch <= "\u04ff" for ch in text):
+        return "cyrillic"
+    if any("\u4e00" <= ch <= "\u9fff" or "\u3040" <= ch <= "\u30ff" for ch in text):
+        return "cjk"
+    if any("\uac00" <= ch <= "\ud7af" for ch in text):
+        return "hangul"
+    if any("\u0600" <= ch <= "\u06ff" for ch in text):
+        return "arabic"
+    if any("\u0590" <= ch <= "\u05ff" for ch in text):
+        return "hebrew"
+    if any("\u0900" <= ch <= "\u097f" for ch in text):
+        return "devanagari"
+    if any("\u0370" <= ch <= "\u03ff" for ch in text):
+        return "greek"
+    counts = {lang: sum(w in sw for w in words) for lang, sw in STOPWORDS.items()}
+    best = max(counts, key=counts.__getitem__)
+    second = max(v for k, v in counts.items() if k != best)
+    if counts[best] >= 2 and counts[best] > 1.25 * second:
+        return best
+    return "?"
+
+
+@lru_cache(maxsize=4096)
+def extract(text: str) -> Slots:
+    """The slots of one prompt (memoised: a cached prompt is verified many times)."""
+    raw_tokens = _WORD.findall(text)
+    words = [_fold(t) for t in raw_tokens]
+    # negation: explicit words and n't contractions
+    neg = 0
+    for w in words:
+        if w in NEGATIONS or w.endswith("n't"):
+            neg += 1
+    # numbers: digits, then number words (with a scale word: "5 million" -> 5000000)
+    numbers: set[str] = set()
+    for m in _NUM.finditer(text):
+        numbers.add(_canon_ordinal(_canon_number(m.group(0))))
+    for i, w in enumerate(words):
+        v = NUMBER_WORDS.get(w)
+        if v is None:
+            continue
+        if w in SCALE and i > 0 and (re.fullmatch(r"[\d.,]+", words[i - 1]) or words[i - 1] in NUMBER_WORDS):
+            continue  # "5 million": the product is recorded below
+        if w in ("second", "once", "single", "half", "double") and not (
+            i + 1 < len(words) and words[i + 1] in UNITS
+        ):
+            continue  # "a second opinion", "at once": not numbers
+        numbers.add(v if isinstance(v, str) else _canon_number(str(v)))
+    # "5 million" written with a scale: also record the product so it matches "5,000,000"
+    for i in range(len(words) - 1):
+        sc = SCALE.get(words[i + 1])
+        if sc and re.fullmatch(r"\d+(?:\.\d+)?", words[i] if "." not in raw_tokens[i] else raw_tokens[i]):
+            try:
+                numbers.add(_canon_number(str(float(words[i]) * sc)))
+                numbers.discard(_canon_number(words[i]))
+            except ValueError:
+                pass
+    numbers.discard(_canon_number(str(SCALE.get("hundred"))))  # "hundreds" of ... is vague
+    # dates
+    dates: set[str] = set()
+    for raw, w in zip(raw_tokens, words):
+        d = DATE_WORDS.get(w)
+        if d is None:
+            continue
+        if w in AMBIGUOUS_DATES and not raw[:1].isupper():
+            continue
+        dates.add(d)
+    # units: strong unit words anywhere; weak ones only right after a number
+    units: set[str] = set()
+    prev_num = False
+    for raw, w in zip(raw_tokens, words):
+        u = UNITS.get(w)
+        if u is not None and (w not in WEAK_UNITS or prev_num):
+            units.add(u)
+        prev_num = bool(re.fullmatch(r"[-+]?[\d.,]+", raw)) or w in NUMBER_WORDS
+    for m in re.finditer(r"\d(?:[\d.,]*)\s?([a-zA-Z°%$€£]{1,5})\b", text):
+        u = UNITS.get(m.group(1).lower())
+        if u:
+            units.add(u)
+    for sym in "$€£¥%":
+        if sym in text:
+            units.add(UNITS[sym])
+    # formats
+    formats: set[str] = set()
+    for i, w in enumerate(words):
+        f = FORMATS.get(w)
+        if f is None:
+            continue
+        if w in WEAK_FORMATS:
+            ctx = set(words[max(0, i - 3):i])
+            if not ctx & _FORMAT_CUES:
+                continue
+        formats.add(f)
+    # entities: capitalised words not opening a sentence, acronyms, gazetteer hits
+    entities: set[str] = set()
+    sentence_start = True
+    for raw, w in zip(raw_tokens, words):
+        if raw[:1].isupper() and not sentence_start and w not in NOT_ENTITIES and w not in DATE_WORDS:
+            entities.add(w.removesuffix("'s"))
+        elif raw.isupper() and len(raw) >= 2 and w not in NOT_ENTITIES and w not in UNITS:
+            entities.add(w)
+        elif w in GAZETTEER and w not in DATE_WORDS:
+            entities.add(w)
+        sentence_start = False
+    for m in re.finditer(r"[.!?:]\s+([A-Z]\w*)", text):  # a sentence opener is not evidence
+        pass
+    lang = _language(words, text)
+    return Slots(tuple(words), neg, frozenset(numbers), frozenset(dates), frozenset(units),
+                 frozenset(entities), frozenset(formats), lang, frozenset(words))
+
+
+@dataclass
+class VerifierConfig:
+    """Switches tuned on train/dev splits (scripts/cache_eval.py --tune)."""
+
+    negation: bool = True
+    antonyms: bool = True
+    numbers: bool = True
+    numbers_one_sided: bool = True   # a number on one side only refuses
+    dates: bool = True
+    units: bool = True
+    entities: bool = True
+    entities_one_sided: bool = False  # an extra entity on one side only refuses
+    formats: bool = True
+    language: bool = True
+    # Above this similarity, one-sided entity additions are tolerated (the embedding has
+    # already seen that both texts name the same things); below it they refuse.
+    entity_addition_ok_above: float = 0.0
+
+
+class Verifier:
+    """accept / refuse a cached prompt for a new one, with a reason."""
+
+    def __init__(self, config: VerifierConfig | None = None) -> None:
+        self.config = config or VerifierConfig()
+
+    def verify(self, new: str, cached: str, similarity: float | None = None) -> Verdict:
+        if new == cached:
+            return Verdict(True, "identical")
+        c = self.config
+        a, b = extract(new), extract(cached)
+        if c.language and a.language != b.language and "?" not in (a.language, b.language):
+            return Verdict(False, f"language {a.language} != {b.language}")
+        if c.negation and (a.negations % 2) != (b.negations % 2):
+            return Verdict(False, "negation")
+        if c.antonyms:
+            for w in a.wordset - b.wordset:
+                opp = ANTONYMS.get(w)
+                if opp and (opp & b.wordset) - a.wordset:
+                    return Verdict(False, f"antonym {w}/{next(iter(opp & b.wordset))}")
+        if c.numbers and a.numbers != b.numbers:
+            if c.numbers_one_sided or (a.numbers and b.numbers):
+                return Verdict(False, "numbers " + _diff(a.numbers, b.numbers))
+        if c.dates and a.dates != b.dates:
+            return Verdict(False, "dates " + _diff(a.dates, b.dates))
+        if c.units and a.units != b.units:
+            return Verdict(False, "units " + _diff(a.units, b.units))
+        if c.formats and a.formats != b.formats:
+            return Verdict(False, "format " + _diff(a.formats, b.formats))
+        if c.entities and a.entities != b.entities:
+            only_a = {e for e in a.entities - b.entities if e not in b.wordset}
+            only_b = {e for e in b.entities - a.entities if e not in a.wordset}
+            if only_a and only_b:
+                return Verdict(False, "entities " + _diff(frozenset(only_a), frozenset(only_b)))
+            if (only_a or only_b) and c.entities_one_sided and not (
+                similarity is not None and similarity >= c.entity_addition_ok_above > 0
+            ):
+                return Verdict(False, "entities " + _diff(frozenset(only_a), frozenset(only_b)))
+        return Verdict(True)
+
+
+def _diff(x: frozenset[str], y: frozenset[str]) -> str:
+    return f"{sorted(x - y)} vs {sorted(y - x)}"

@@ -303,3 +303,29 @@ async def _stale(req, got):
 
     got.append(req.request_id)
     return Completion(req.meta, {"choices": [{"message": {"role": "assistant", "content": "cached"}}]})
+
+
+async def test_active_health_checks_eject_and_readmit_a_deployment(sims):
+    a = await sims()
+    b = await sims()
+    gw = gateway([a, b], [{"name": "m", "balance": {"health_check": {"interval_s": 0.05, "unhealthy_after": 2}},
+                           "targets": [{"provider": "s0", "model": "x"},
+                                       {"provider": "s1", "model": "x", "priority": 1}]}])
+    assert (await gw.chat(model="m", messages=HI)).meta.deployment == "s0/x"  # starts the checks
+    a.set_faults(error_rate=1.0, error_status=503)
+    st = gw.resilience.states["s0/x"]
+    t_end = time.monotonic() + 3
+    while st.healthy and time.monotonic() < t_end:
+        await asyncio.sleep(0.02)
+    assert not st.healthy
+    chats = a.stats["by_path"].get("/v1/chat/completions", 0)
+    r = await gw.chat(model="m", messages=HI)
+    assert r.meta.deployment == "s1/x" and r.meta.attempts == 1
+    assert a.stats["by_path"].get("/v1/chat/completions", 0) == chats  # no request was risked on it
+    a.set_faults(error_rate=0.0)
+    t_end = time.monotonic() + 3
+    while not st.healthy and time.monotonic() < t_end:
+        await asyncio.sleep(0.02)
+    assert st.healthy
+    assert any(e["event"] == "health_failed" for e in gw.resilience.snapshot()["events"])
+    await gw.aclose()

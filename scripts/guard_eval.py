@@ -92,10 +92,18 @@ def eval_injection(data: Path) -> None:
     jail = [t for t, y in zip(texts, labels) if y == 1]
     tt = load_tensor_trust(data, "eval")
     clf = InjectionClassifier()
-    t0 = time.perf_counter()
     sets = {"benign": benign, "jackhhao jailbreak": jail, "tensor trust (held-out half)": tt}
+    t0 = time.perf_counter()
     h = {k: np.asarray([heuristic_score(t) for t in v]) for k, v in sets.items()}
-    c = {k: np.asarray(clf.score_many(v)) for k, v in sets.items()}
+    fast, full = {}, {}
+    for k, v in sets.items():
+        d = {str(i): t for i, t in enumerate(v)}
+        f = clf.fast_scores(d)
+        fast[k] = np.asarray([f[str(i)] for i in range(len(v))])
+        g = clf.full_scores(d)
+        full[k] = np.asarray([g[str(i)] for i in range(len(v))])
+    # the cascade, computed from the two tiers exactly as InjectionClassifier does it
+    cascade = {k: np.where(fast[k] < clf.fast_pass, fast[k], full[k]) for k in sets}
     dt = time.perf_counter() - t0
     n = sum(len(v) for v in sets.values())
     print(f"\n## Prompt injection: classifier v{clf.version}; {n} texts scored in {dt:.0f}s")
@@ -103,20 +111,28 @@ def eval_injection(data: Path) -> None:
           f"attacks: jackhhao test jailbreaks (n={len(jail)}), Tensor Trust held-out attacks (n={len(tt)})\n")
     print("| scorer | attack set | TPR @1% FPR | TPR @5% FPR |")
     print("|---|---|---:|---:|")
-    for name, sc in (("heuristics", h), ("classifier", c), ("combined (max)", {k: np.maximum(h[k], c[k]) for k in h})):
+    scorers = {
+        "heuristics only": h,
+        "fast head (static MiniLM token embeddings)": fast,
+        "full head (MiniLM sentence embeddings)": full,
+        "cascade (fast clears, full decides)": cascade,
+        "heuristics + cascade (max) = default": {k: np.maximum(h[k], cascade[k]) for k in h},
+    }
+    for name, sc in scorers.items():
         for atk in ("jackhhao jailbreak", "tensor trust (held-out half)"):
             t1, _ = tpr_at_fpr(sc["benign"], sc[atk], 0.01)
             t5, _ = tpr_at_fpr(sc["benign"], sc[atk], 0.05)
             print(f"| {name} | {atk} | {t1:.3f} | {t5:.3f} |")
+    cleared = {k: float((fast[k] < clf.fast_pass).mean()) for k in sets}
+    print("\nCascade: share of texts cleared by the fast tier (full model skipped): "
+          + ", ".join(f"{k} {v:.3f}" for k, v in cleared.items()))
     pol = GuardPolicy()
-    comb = {k: np.maximum(h[k], c[k]) for k in h}
-    print(f"\nAt the default user bands (flag >= {pol.injection_user.flag}, block >= {pol.injection_user.block}):\n")
+    comb = scorers["heuristics + cascade (max) = default"]
+    print(f"\nDefault policy, user bands (flag >= {pol.injection_user.flag}, block >= {pol.injection_user.block}):\n")
     print("| set | flagged or blocked | blocked |")
     print("|---|---:|---:|")
     for k, v in comb.items():
         print(f"| {k} | {(v >= pol.injection_user.flag).mean():.3f} | {(v >= pol.injection_user.block).mean():.3f} |")
-    hb = {k: (v > 0).mean() for k, v in h.items()}
-    print("\nHeuristics alone (any rule fires): " + ", ".join(f"{k} {v:.3f}" for k, v in hb.items()))
 
 
 def main() -> int:

@@ -32,9 +32,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from seawall.guard.injection import HEAD_META, HEAD_NPZ, MiniLMEmbedder, _windows  # noqa: E402
+from seawall.guard.injection import (  # noqa: E402
+    FAST_WINDOW_CHARS,
+    HEAD_META,
+    HEAD_NPZ,
+    MiniLMEmbedder,
+    StaticEmbedder,
+    _windows,
+)
 
-VERSION = "1"
+VERSION = "2"
 MAX_SEQ = 128
 WINDOW_CHARS = 512
 
@@ -83,14 +90,14 @@ def files_hash(paths: list[Path]) -> str:
     return h.hexdigest()
 
 
-def embed_texts(emb: MiniLMEmbedder, texts: list[str], cache: Path | None) -> tuple[np.ndarray, np.ndarray]:
+def embed_texts(emb, texts: list[str], cache: Path | None, window_chars: int = WINDOW_CHARS) -> tuple[np.ndarray, np.ndarray]:
     """Embeddings of every window, and for each window the index of its text."""
     windows, owner = [], []
     for i, t in enumerate(texts):
-        for w in _windows(t, WINDOW_CHARS):
+        for w in _windows(t, window_chars):
             windows.append(w)
             owner.append(i)
-    key = hashlib.sha256(("\x00".join(windows) + f"|{MAX_SEQ}").encode()).hexdigest()[:16]
+    key = hashlib.sha256(("\x00".join(windows) + f"|{MAX_SEQ}|{type(emb).__name__}").encode()).hexdigest()[:16]
     if cache is not None:
         f = cache / f"emb_{key}.npy"
         if f.exists():
@@ -102,6 +109,33 @@ def embed_texts(emb: MiniLMEmbedder, texts: list[str], cache: Path | None) -> tu
         cache.mkdir(parents=True, exist_ok=True)
         np.save(cache / f"emb_{key}.npy", X)
     return X, np.asarray(owner)
+
+
+def fit_head(X, y, owner, y_text, grid):
+    """Pick C by out-of-fold TPR at 1 % FPR (text score = max over its windows); refit on all."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    skf = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    best = None
+    for C in grid:
+        oof = np.zeros(len(y_text))
+        for tr, _ in skf.split(np.zeros(len(y_text)), y_text):
+            trm = np.isin(owner, tr)
+            clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+            clf.fit(X[trm], y[trm])
+            p = clf.predict_proba(X[~trm])[:, 1]
+            for i, pi in zip(owner[~trm], p):
+                oof[i] = max(oof[i], pi)
+        thr1 = float(np.quantile(oof[y_text == 0], 0.99))
+        tpr1 = float((oof[y_text == 1] > thr1).mean())
+        print(f"  C={C}: out-of-fold TPR@1%FPR={tpr1:.3f}")
+        if best is None or tpr1 > best[1]:
+            best = (C, tpr1, oof)
+    C, tpr1, oof = best
+    clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+    clf.fit(X, y)
+    return C, tpr1, oof, clf
 
 
 def main() -> int:
@@ -116,9 +150,6 @@ def main() -> int:
         print(f"dataset folder not found: {args.data}/prompt_injection", file=sys.stderr)
         return 2
 
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-
     texts, labels = load_jackhhao(args.data, "train")
     tt = load_tensor_trust(args.data, "train")
     texts += tt
@@ -130,29 +161,24 @@ def main() -> int:
     X, owner = embed_texts(emb, texts, args.cache)
     y = y_text[owner]
 
-    # out-of-fold text scores (max over a text's windows) for C selection and thresholds
-    skf = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-    grid = [args.C] if args.C else [0.5, 2.0, 8.0, 32.0]
-    best = None
-    for C in grid:
-        oof = np.zeros(len(texts))
-        for tr, te in skf.split(np.zeros(len(texts)), y_text):
-            trm = np.isin(owner, tr)
-            clf = LogisticRegression(C=C, max_iter=2000, class_weight="balanced")
-            clf.fit(X[trm], y[trm])
-            p = clf.predict_proba(X[~trm])[:, 1]
-            for i, pi in zip(owner[~trm], p):
-                oof[i] = max(oof[i], pi)
-        ben = np.sort(oof[y_text == 0])
-        thr1 = float(np.quantile(ben, 0.99))
-        tpr1 = float((oof[y_text == 1] > thr1).mean())
-        print(f"  C={C}: out-of-fold TPR@1%FPR={tpr1:.3f}")
-        if best is None or tpr1 > best[1]:
-            best = (C, tpr1, oof)
-    C, tpr1, oof = best
-    clf = LogisticRegression(C=C, max_iter=2000, class_weight="balanced")
-    clf.fit(X, y)
+    C, tpr1, oof, clf = fit_head(X, y, owner, y_text, [args.C] if args.C else [0.5, 2.0, 8.0, 32.0])
     ben = oof[y_text == 0]
+
+    # tier 1: static token embeddings (no transformer); its pass threshold lets ~99.5 % of
+    # (out-of-fold) attacks through to the full model
+    Xs, owner_s = embed_texts(StaticEmbedder(), texts, args.cache, FAST_WINDOW_CHARS)
+    Cs, tpr1_s, oof_s, clf_s = fit_head(Xs, y_text[owner_s], owner_s, y_text, [0.5, 2.0, 8.0, 32.0])
+    pass_thr = float(np.quantile(oof_s[y_text == 1], 0.005))
+    fast_meta = {
+        "embedder": "MiniLM input token embeddings, mean+max pooled, each L2-normalised (no transformer)",
+        "window_chars": FAST_WINDOW_CHARS,
+        "C": Cs,
+        "oof_tpr_at_1pct_fpr": round(tpr1_s, 4),
+        "pass_threshold": round(pass_thr, 4),
+        "oof_attacks_below_pass": round(float((oof_s[y_text == 1] < pass_thr).mean()), 4),
+        "oof_benign_below_pass": round(float((oof_s[y_text == 0] < pass_thr).mean()), 4),
+    }
+    print("fast tier:", fast_meta)
     thresholds = {
         "fpr_1pct": round(float(np.quantile(ben, 0.99)), 4),
         "fpr_5pct": round(float(np.quantile(ben, 0.95)), 4),
@@ -180,9 +206,16 @@ def main() -> int:
         },
         "thresholds_oof_benign_train": thresholds,
         "oof_tpr_at_1pct_fpr": round(tpr1, 4),
+        "fast": fast_meta,
     }
     args.out_npz.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out_npz, w=clf.coef_[0].astype(np.float32), b=np.float32(clf.intercept_[0]))
+    np.savez_compressed(
+        args.out_npz,
+        w=clf.coef_[0].astype(np.float32),
+        b=np.float32(clf.intercept_[0]),
+        fast_w=clf_s.coef_[0].astype(np.float32),
+        fast_b=np.float32(clf_s.intercept_[0]),
+    )
     args.out_meta.write_text(json.dumps(meta, indent=2) + "\n")
     print(json.dumps(meta, indent=2))
     return 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import json
 import logging
 import time
@@ -181,6 +182,15 @@ class Guard:
             al = self._allowlists[key] = Allowlist(patterns)
         return al
 
+    async def warm_up(self, classifier: bool = True, ner: bool = False) -> None:
+        """Load the models now (server start-up) instead of on the first request."""
+        if classifier:
+            clf = self.classifier
+            if hasattr(clf, "warm_up"):
+                await asyncio.to_thread(clf.warm_up)
+        if ner:
+            await asyncio.to_thread(self.ner.analyze, "warm-up for Alice in Paris")
+
     # ------------------------------------------------------------ input
 
     async def check_input(self, request: dict, policy: GuardPolicy) -> InputDecision:
@@ -242,8 +252,9 @@ class Guard:
         # -- NER (Presidio + spaCy): in a worker thread, under its own budget
         if ner_jobs:
             ner = self.ner
+            budget = policy.ner_budget_s + (0.0 if getattr(ner, "loaded", True) else policy.model_load_budget_s)
             results = await asyncio.wait_for(
-                asyncio.to_thread(lambda: [ner.analyze(s.text) for s in ner_jobs]), timeout=policy.ner_budget_s
+                asyncio.to_thread(lambda: [ner.analyze(s.text) for s in ner_jobs]), timeout=budget
             )
             for seg, spans in zip(ner_jobs, results):
                 new = self._apply_pii(seg.text, spans, seg.source, policy, vault, findings, sensitive)
@@ -391,7 +402,12 @@ class Guard:
         if policy.injection_classifier and need:
             clf = self.classifier
             texts = [items[i][1] for i in need]
-            probs = await asyncio.wait_for(asyncio.to_thread(clf.score_many, texts), timeout=policy.classifier_budget_s)
+            budget = policy.classifier_budget_s + (0.0 if getattr(clf, "loaded", True) else policy.model_load_budget_s)
+            if isinstance(clf, InjectionClassifier):
+                call = functools.partial(clf.score_many, texts, policy.injection_model)
+            else:  # any object with score_many(texts)
+                call = functools.partial(clf.score_many, texts)
+            probs = await asyncio.wait_for(asyncio.to_thread(call), timeout=budget)
             for i, p in zip(need, probs):
                 scores[i] = max(scores[i], float(p))
         per_source: dict[str, float] = {}

@@ -109,7 +109,61 @@ class MiniLMEmbedder:
         return np.asarray(emb, dtype=np.float32)
 
 
+class StaticEmbedder:
+    """A cheap first tier: MiniLM's *input* token embeddings pooled (mean and max) without
+    running the transformer. Sub-millisecond per KB; used to clear clearly benign text so the
+    full model only runs on the rest (see ``InjectionClassifier``)."""
+
+    def __init__(self, max_tokens: int = 512) -> None:
+        self.max_tokens = max_tokens
+        self._tok = None
+        self._emb = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+
+        path = minilm_path()
+        tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+        tok.no_padding()
+        tok.no_truncation()
+        with safe_open(str(path / "model.safetensors"), "numpy") as f:
+            key = next(k for k in f.keys() if k.endswith("word_embeddings.weight"))
+            emb = f.get_tensor(key)
+        self._emb = emb
+        self._tok = tok
+
+    @property
+    def loaded(self) -> bool:
+        return self._emb is not None
+
+    def encode(self, texts: list[str]):
+        import numpy as np
+
+        if self._emb is None:
+            with self._lock:
+                if self._emb is None:
+                    self._load()
+        out = np.zeros((len(texts), 2 * self._emb.shape[1]), dtype=np.float32)
+        for i, enc in enumerate(self._tok.encode_batch(texts, add_special_tokens=False)):
+            ids = enc.ids[: self.max_tokens]
+            if not ids:
+                continue
+            vecs = self._emb[ids]
+            mean = vecs.mean(0)
+            mean /= np.linalg.norm(mean) + 1e-8
+            mx = vecs.max(0)
+            mx /= np.linalg.norm(mx) + 1e-8
+            out[i, : len(mean)] = mean
+            out[i, len(mean) :] = mx
+        return out
+
+
 # ---------------------------------------------------------------- classifier
+
+
+FAST_WINDOW_CHARS = 2048  # ~512 word pieces: the static tier's window
 
 
 def _windows(text: str, chars: int) -> list[str]:
@@ -128,12 +182,12 @@ class ClassifierHead:
     meta: dict
 
     @classmethod
-    def load(cls, npz: Path = HEAD_NPZ, meta: Path = HEAD_META) -> "ClassifierHead":
+    def load(cls, npz: Path = HEAD_NPZ, meta: Path = HEAD_META, prefix: str = "") -> "ClassifierHead":
         import numpy as np
 
         data = np.load(npz)
         m = json.loads(meta.read_text())
-        return cls(w=data["w"].astype(np.float32), b=float(data["b"]), meta=m)
+        return cls(w=data[prefix + "w"].astype(np.float32), b=float(data[prefix + "b"]), meta=m)
 
     def proba(self, emb):
         import numpy as np
@@ -142,54 +196,103 @@ class ClassifierHead:
         return 1.0 / (1.0 + np.exp(-z))
 
 
+MODES = ("fast", "cascade", "full")
+
+
 class InjectionClassifier:
-    def __init__(self, head: ClassifierHead | None = None, embedder: MiniLMEmbedder | None = None, cache_size: int = 2048) -> None:
+    """Two heads over all-MiniLM-L6-v2, used in one of three modes:
+
+    * ``fast``: the static-embedding head only (MiniLM's input token embeddings, pooled;
+      no transformer; ~1 ms per KB);
+    * ``full``: the sentence-embedding head (the 6-layer transformer; tens of ms per KB on
+      one CPU thread);
+    * ``cascade``: the fast head clears text scoring below ``fast_pass`` (chosen at training
+      time so that ~99.5 % of out-of-fold training attacks score above it); the rest gets
+      the full head's score.
+    """
+
+    def __init__(self, head: ClassifierHead | None = None, embedder: MiniLMEmbedder | None = None, cache_size: int = 4096) -> None:
         self.head = head or ClassifierHead.load()
         seq = int(self.head.meta.get("max_seq_length", 128))
         self.window_chars = int(self.head.meta.get("window_chars", 512))
         self.embedder = embedder or MiniLMEmbedder(max_seq_length=seq)
-        self._cache: OrderedDict[str, float] = OrderedDict()
+        fast_meta = self.head.meta.get("fast")
+        self.fast_pass = float(fast_meta["pass_threshold"]) if fast_meta else 0.0
+        self.fast_head = ClassifierHead.load(prefix="fast_") if (fast_meta and head is None) else None
+        self.static = StaticEmbedder() if self.fast_head is not None else None
+        self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._full_loaded = False
+
+    @property
+    def loaded(self) -> bool:
+        return self.embedder._model is not None and (self.static is None or self.static.loaded)
+
+    def warm_up(self) -> None:
+        self.embedder.encode(["warm-up"])
+        if self.static is not None:
+            self.static.encode(["warm-up"])
 
     @property
     def version(self) -> str:
         return str(self.head.meta.get("version", "unknown"))
 
-    def score_many(self, texts: list[str]) -> list[float]:
+    def _max_over_windows(self, texts: dict[str, str], chars: int, encode, head: ClassifierHead) -> dict[str, float]:
+        wins, owner = [], []
+        for k, t in texts.items():
+            for w in _windows(t, chars):
+                wins.append(w)
+                owner.append(k)
+        best: dict[str, float] = {}
+        for k, p in zip(owner, head.proba(encode(wins))):
+            best[k] = max(best.get(k, 0.0), float(p))
+        return best
+
+    def fast_scores(self, texts: dict[str, str]) -> dict[str, float]:
+        return self._max_over_windows(texts, FAST_WINDOW_CHARS, self.static.encode, self.fast_head)
+
+    def full_scores(self, texts: dict[str, str]) -> dict[str, float]:
+        return self._max_over_windows(texts, self.window_chars, self.embedder.encode, self.head)
+
+    def score_many(self, texts: list[str], mode: str = "cascade") -> list[float]:
         """Scores in [0, 1]; repeated texts (system prompts, tool results) hit a small LRU."""
-        keys = [hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest() for t in texts]
-        out: list[float | None] = []
+        if mode not in MODES:
+            raise ValueError(f"unknown classifier mode {mode!r}")
+        if self.fast_head is None:
+            mode = "full"
+        keys = [(mode, hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()) for t in texts]
+        found: dict[tuple[str, str], float] = {}
         todo: dict[str, str] = {}
         with self._lock:
             for k, t in zip(keys, texts):
                 v = self._cache.get(k)
                 if v is not None:
                     self._cache.move_to_end(k)
+                    found[k] = v
                 elif t.strip():
-                    todo[k] = t
-                out.append(v)
+                    todo[k[1]] = t
         if todo:
-            windows: list[str] = []
-            owners: list[str] = []
-            for k, t in todo.items():
-                for w in _windows(t, self.window_chars):
-                    windows.append(w)
-                    owners.append(k)
-            probs = self.head.proba(self.embedder.encode(windows))
             got: dict[str, float] = {}
-            for k, p in zip(owners, probs):
-                got[k] = max(got.get(k, 0.0), float(p))
+            if mode in ("fast", "cascade"):
+                got = self.fast_scores(todo)
+                if mode == "cascade":
+                    got = {k: p for k, p in got.items() if p < self.fast_pass}
+                    rest = {k: t for k, t in todo.items() if k not in got}
+                    if rest:
+                        got.update(self.full_scores(rest))
+            else:
+                got = self.full_scores(todo)
             with self._lock:
-                for k, p in got.items():
-                    self._cache[k] = p
-                    if len(self._cache) > self._cache_size:
-                        self._cache.popitem(last=False)
-            out = [got.get(k, v) if v is None else v for k, v in zip(keys, out)]
-        return [0.0 if v is None else v for v in out]
+                for h, p in got.items():
+                    self._cache[(mode, h)] = p
+                    found[(mode, h)] = p
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return [found.get(k, 0.0) for k in keys]
 
-    def score(self, text: str) -> float:
-        return self.score_many([text])[0]
+    def score(self, text: str, mode: str = "cascade") -> float:
+        return self.score_many([text], mode)[0]
 
 
 _default_classifier: InjectionClassifier | None = None

@@ -403,6 +403,10 @@ class PresidioPII:
         registry.add_recognizer(SpacyRecognizer(supported_language="en", supported_entities=list(self.ENTITIES)))
         return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
 
+    @property
+    def loaded(self) -> bool:
+        return self._engine is not None
+
     def engine(self):
         if self._engine is None:
             with self._lock:

@@ -65,6 +65,9 @@ class GuardPolicy(BaseModel):
     # --- prompt injection
     injection_enabled: bool = True
     injection_classifier: bool = True  # MiniLM classifier; False = heuristics only
+    # fast: static MiniLM token embeddings (~1 ms/KB); full: MiniLM transformer (tens of ms/KB);
+    # cascade: fast clears clearly benign text, the transformer scores the rest
+    injection_model: Literal["fast", "cascade", "full"] = "cascade"
     injection_user: InjectionBands = Field(default_factory=lambda: InjectionBands(flag=0.5, block=0.9))
     injection_tool: InjectionBands = Field(default_factory=lambda: InjectionBands(flag=0.4, block=0.8))
     injection_allowlist: list[str] = Field(default_factory=list)  # regexes; a matching text is not scored
@@ -92,6 +95,8 @@ class GuardPolicy(BaseModel):
     pattern_budget_s: float = Field(0.25, gt=0)
     classifier_budget_s: float = Field(2.0, gt=0)
     ner_budget_s: float = Field(2.0, gt=0)
+    # extra time allowed while a model is still loading (first request; call Guard.warm_up at start-up)
+    model_load_budget_s: float = Field(60.0, ge=0)
 
     def pii_action(self, entity: str) -> PiiAction:
         return self.pii_actions.get(entity, self.pii_default_action)

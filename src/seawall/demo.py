@@ -3,11 +3,15 @@ a realistic mixed workload, live progress, and a short report. No API keys, unde
 
 Provider "fast" is quick but flaky (heavy-tailed latency, errors, an outage window);
 provider "steady" is slower and healthy. The workload mixes chat, streamed chat and
-embeddings from a pool of prompts with repeats, as real applications send them.
+embeddings from a pool of prompts with repeats, as real applications send them. The same
+workload runs twice against fresh simulators: once with resilience switched off (one
+attempt, no breaker, no fallback), once with Seawall's defaults plus hedging and a fallback
+alias, so the difference is Seawall's doing.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import socket
@@ -19,7 +23,6 @@ from dataclasses import dataclass, field
 
 import aiohttp
 import orjson
-from aiohttp import web
 
 from .config import parse
 from .sim import Faults, Simulator
@@ -35,8 +38,26 @@ PROMPTS = [
     "List three risks of migrating the CRM to a new vendor.",
 ]
 
+PRICE = {"input": 0.15, "output": 0.60}
+# With resilience off: one attempt, no circuit breaker, nothing to fall back to.
+BARE = {"retry": {"max_attempts": 1}, "breaker": {"enabled": False}, "coalesce": {"enabled": False}}
+RESILIENT = {"breaker": {"open_s": 1.5, "min_calls": 8}, "hedge": {"enabled": True, "quantile": 0.9},
+             "fallbacks": ["claude-haiku"], "degraded": {"mode": "template"}}
 
-def demo_config(fast_url: str, steady_url: str, sql_path: str) -> dict:
+
+def demo_config(fast_url: str, steady_url: str, sql_path: str, resilient: bool = True) -> dict:
+    policy = RESILIENT if resilient else BARE
+    chat_targets = [{"provider": "fast", "model": "gpt-4o-mini", "weight": 3, "price": PRICE},
+                    {"provider": "steady", "model": "gpt-4o-mini", "weight": 1, "price": PRICE}]
+    models = [
+        {"name": "gpt-4o-mini", "targets": chat_targets, **policy},
+        {"name": "text-embedding-3-small", "kind": "embeddings", **{k: v for k, v in policy.items() if k in BARE},
+         "targets": [{"provider": "fast", "model": "text-embedding-3-small"},
+                     {"provider": "steady", "model": "text-embedding-3-small"}]},
+    ]
+    if resilient:  # another provider in the same region, reached through the Anthropic adapter
+        models.append({"name": "claude-haiku", "targets": [
+            {"provider": "steady-anthropic", "model": "claude-3-5-haiku", "price": {"input": 0.8, "output": 4.0}}]})
     return {
         "server": {"access_log": False, "log_level": "warning"},
         "store": {"state": "memory", "sql": f"sqlite:///{sql_path}"},
@@ -44,19 +65,9 @@ def demo_config(fast_url: str, steady_url: str, sql_path: str) -> dict:
         "providers": [
             {"name": "fast", "kind": "openai", "base_url": fast_url + "/v1", "region": "eu"},
             {"name": "steady", "kind": "openai", "base_url": steady_url + "/v1", "region": "eu"},
+            {"name": "steady-anthropic", "kind": "anthropic", "base_url": steady_url, "region": "eu"},
         ],
-        "models": [
-            {"name": "gpt-4o-mini", "targets": [
-                {"provider": "fast", "model": "gpt-4o-mini", "weight": 3,
-                 "price": {"input": 0.15, "output": 0.60}},
-                {"provider": "steady", "model": "gpt-4o-mini", "weight": 1,
-                 "price": {"input": 0.15, "output": 0.60}},
-            ]},
-            {"name": "text-embedding-3-small", "kind": "embeddings", "targets": [
-                {"provider": "fast", "model": "text-embedding-3-small"},
-                {"provider": "steady", "model": "text-embedding-3-small"},
-            ]},
-        ],
+        "models": models,
     }
 
 
@@ -66,6 +77,9 @@ class Tally:
     outcomes: Counter = field(default_factory=Counter)
     by_deployment: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: Counter = field(default_factory=Counter)
+    levels: Counter = field(default_factory=Counter)  # which fallback level answered
+    hedged: int = 0
+    seconds: float = 0.0
 
     @property
     def done(self) -> int:
@@ -90,7 +104,7 @@ async def one_request(http: aiohttp.ClientSession, base: str, rng: random.Random
     else:
         path = "/v1/chat/completions"
         body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}],
-                "temperature": 0, "stream": roll < 0.3}
+                "temperature": 0.3, "stream": roll < 0.3}
     t0 = time.perf_counter()
     outcome, deployment = "error", "-"
     try:
@@ -100,11 +114,11 @@ async def one_request(http: aiohttp.ClientSession, base: str, rng: random.Random
             payload = await r.read()
             if r.status == 200 and (b"[DONE]" in payload or not body.get("stream")):
                 outcome = "ok"
+                tally.levels[r.headers.get("x-seawall-fallback-level", "primary")] += 1
+                tally.hedged += r.headers.get("x-seawall-hedged") == "won"
             else:
                 code = r.headers.get("x-seawall-error-code") or str(r.status)
-                if r.status == 200:
-                    code = "stream_error"
-                tally.errors[code] += 1
+                tally.errors["stream cut" if r.status == 200 else code] += 1
     except (aiohttp.ClientError, asyncio.TimeoutError) as e:
         tally.errors[type(e).__name__] += 1
     ms = (time.perf_counter() - t0) * 1000.0
@@ -121,48 +135,62 @@ def progress_line(tally: Tally, total: int, started: float) -> str:
             f"p99 {pct(tally.latencies, 99):7.1f} ms ")
 
 
-async def drive(base: str, total: int, concurrency: int, seed: int, live: bool) -> Tally:
+async def drive(base: str, total: int, concurrency: int, seed: int, live: bool, events=None) -> Tally:
+    """Send `total` requests from `concurrency` clients; print progress and breaker events."""
     tally = Tally()
     rng = random.Random(seed)
     queue = iter(range(total))
     started = time.perf_counter()
+    seen = 0
 
     async def worker(http: aiohttp.ClientSession) -> None:
         for _ in queue:
             await one_request(http, base, rng, tally)
 
+    def show_events() -> None:
+        nonlocal seen
+        recent = list(events.recent) if events is not None else []
+        for e in recent[seen:]:
+            if e["event"].startswith("breaker_"):
+                sys.stdout.write(f"\r  {time.perf_counter() - started:5.1f}s  breaker {e['deployment']}: "
+                                 f"{e.get('from_state')} -> {e['event'][8:]} ({e.get('reason', '')})".ljust(100) + "\n")
+        seen = len(recent)
+
     async def ticker() -> None:
         while True:
             await asyncio.sleep(0.25)
+            show_events()
             if live:
                 sys.stdout.write(progress_line(tally, total, started))
                 sys.stdout.flush()
 
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(timeout=timeout) as http:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         tick = asyncio.create_task(ticker())
         await asyncio.gather(*(worker(http) for _ in range(concurrency)))
         tick.cancel()
+    show_events()
+    tally.seconds = time.perf_counter() - started
     sys.stdout.write(progress_line(tally, total, started) + "\n")
     return tally
 
 
-def report(tally: Tally, seconds: float) -> str:
+def report(tally: Tally, title: str) -> str:
     lines = [
-        "",
-        "Report",
-        f"  requests      {tally.done} in {seconds:.1f} s ({tally.done / seconds:.1f} req/s)",
-        f"  success rate  {tally.success_rate() * 100:.2f} %",
-        f"  latency       p50 {pct(tally.latencies, 50):.1f} ms   p95 {pct(tally.latencies, 95):.1f} ms   "
+        f"  {title}",
+        f"    requests      {tally.done} in {tally.seconds:.1f} s ({tally.done / max(tally.seconds, 1e-9):.1f} req/s)",
+        f"    success rate  {tally.success_rate() * 100:.2f} %",
+        f"    latency       p50 {pct(tally.latencies, 50):.1f} ms   p95 {pct(tally.latencies, 95):.1f} ms   "
         f"p99 {pct(tally.latencies, 99):.1f} ms",
-        "  by deployment (successful requests)",
+        "    by deployment (successful requests)",
     ]
     for dep, values in sorted(tally.by_deployment.items()):
-        lines.append(f"    {dep:28s} {len(values):5d}   p50 {pct(values, 50):7.1f} ms   p99 {pct(values, 99):7.1f} ms")
+        lines.append(f"      {dep:32s} {len(values):5d}   p50 {pct(values, 50):7.1f} ms   "
+                     f"p99 {pct(values, 99):7.1f} ms")
+    answered = ", ".join(f"{level} {n}" for level, n in tally.levels.most_common())
+    lines.append(f"    answered by   {answered}; hedges won {tally.hedged}")
     if tally.errors:
-        lines.append("  failures seen by clients")
-        for code, n in tally.errors.most_common():
-            lines.append(f"    {code:28s} {n:5d}")
+        failures = ", ".join(f"{code} {n}" for code, n in tally.errors.most_common())
+        lines.append(f"    failures      {failures}")
     return "\n".join(lines)
 
 
@@ -172,40 +200,49 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def main_async(total: int, concurrency: int, seed: int, live: bool = True) -> Tally:
-    from .api.app import App
+async def run_phase(total: int, concurrency: int, seed: int, resilient: bool, live: bool) -> Tally:
+    """Fresh simulators (so the outage comes at the same moment), a gateway, the workload."""
+    from .api.server import start_in_process
     from .gateway import Gateway
 
-    fast = Simulator(seed=seed, faults=Faults(latency_ms=40, latency_p99_ms=1500, error_rate=0.08,
-                                              error_status=503, outage=[[4.0, 7.0]], chunk_ms=2))
-    steady = Simulator(seed=seed + 1, faults=Faults(latency_ms=180, chunk_ms=6))
+    fast = Simulator(seed=seed, faults=Faults(latency_ms=40, latency_p99_ms=2500, error_rate=0.08,
+                                              error_status=503, outage=[[3.0, 6.0]], chunk_ms=2))
+    steady = Simulator(seed=seed + 1, faults=Faults(latency_ms=120, chunk_ms=4))
     await fast.start(port=0)
     await steady.start(port=0)
     workdir = tempfile.mkdtemp(prefix="seawall-demo-")
-    gw = Gateway(parse(demo_config(fast.url, steady.url, os.path.join(workdir, "seawall.db")), "demo"))
-    app = App(gw)
-    server = web.Server(app, handler_cancellation=True, access_log=None)
+    gw = Gateway(parse(demo_config(fast.url, steady.url, os.path.join(workdir, "seawall.db"), resilient), "demo"))
     port = _free_port()
-    srv = await asyncio.get_running_loop().create_server(server, "127.0.0.1", port)
-    app.ready = True
-    print(f"Seawall demo: gateway on http://127.0.0.1:{port} (embedded default, in-memory state)")
-    print(f"  provider fast   {fast.url}  40 ms p50, 1.5 s p99, 8 % errors (503), down from 4 s to 7 s")
-    print(f"  provider steady {steady.url}  180 ms, healthy")
-    print(f"  workload: {total} requests, {concurrency} concurrent clients: chat, streamed chat, embeddings\n")
-    t0 = time.perf_counter()
+    stop = await start_in_process(gw, "127.0.0.1", port)
     try:
-        tally = await drive(f"http://127.0.0.1:{port}", total, concurrency, seed, live)
+        events = gw.resilience.events if resilient else None
+        return await drive(f"http://127.0.0.1:{port}", total, concurrency, seed, live, events)
     finally:
-        srv.close()
-        await server.shutdown(2.0)
-        await gw.aclose()
+        await stop()
         await fast.stop()
         await steady.stop()
-    print(report(tally, time.perf_counter() - t0))
-    return tally
+
+
+async def main_async(total: int, concurrency: int, seed: int, live: bool = True) -> tuple[Tally, Tally]:
+    print("Seawall demo: the gateway on the embedded default (one process, in-memory state, SQLite)")
+    print("  provider fast    40 ms p50, 2.5 s p99, 8 % errors (503), down from 3 s to 6 s")
+    print("  provider steady  120 ms, healthy (also reachable through the Anthropic adapter)")
+    print(f"  workload         {total} requests from {concurrency} clients: chat, streamed chat, embeddings\n")
+    print("1) resilience off: one attempt, no breaker, no fallback")
+    bare = await run_phase(total, concurrency, seed, resilient=False, live=live)
+    print("\n2) Seawall: retries with budget, breakers, hedging, fallback alias, degraded answer")
+    resilient = await run_phase(total, concurrency, seed, resilient=True, live=live)
+    print("\nReport")
+    print(report(bare, "resilience off"))
+    print(report(resilient, "Seawall"))
+    failed = bare.done - bare.outcomes["ok"], resilient.done - resilient.outcomes["ok"]
+    print(f"\n  success {bare.success_rate() * 100:.2f} % -> {resilient.success_rate() * 100:.2f} %; "
+          f"requests failed {failed[0]} -> {failed[1]} (a failover costs the retried requests some latency)")
+    return bare, resilient
 
 
 def run(args) -> int:
+    logging.basicConfig(level=logging.ERROR)  # the demo shows breaker events itself
     try:
         import uvloop
 

@@ -33,28 +33,44 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _serve(config, sock: socket.socket, ready_note: str | None) -> None:
-    from ..gateway import Gateway
+async def start_in_process(gateway, host: str = "127.0.0.1", port: int = 0,
+                           sock: socket.socket | None = None):
+    """Serve `gateway` on this event loop; returns an async `stop()` that drains and closes.
+    The CLI server and the demo both start through here."""
     from .app import App
 
-    gateway = Gateway(config)
     app = App(gateway)
     server = web.Server(app, handler_cancellation=True, access_log=None)
     loop = asyncio.get_running_loop()
-    srv = await loop.create_server(server, sock=sock, backlog=2048)
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if sock is not None:
+        srv = await loop.create_server(server, sock=sock, backlog=2048)
+    else:
+        srv = await loop.create_server(server, host, port, backlog=2048)
     await app.admin_govern.gov.start()  # stores, migrations, key directory, audit writer
     app.ready = True
+
+    async def stop() -> None:
+        app.ready = False
+        srv.close()
+        await server.shutdown(timeout=10.0)  # lets in-flight requests finish
+        await gateway.aclose()
+        await app.admin_govern.gov.aclose()  # flushes the audit queue (to the spool if SQL is down)
+
+    return stop
+
+
+async def _serve(config, sock: socket.socket, ready_note: str | None) -> None:
+    from ..gateway import Gateway
+
+    stop_server = await start_in_process(Gateway(config), sock=sock)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     if ready_note:
         log.info(ready_note)
     await stop.wait()
-    app.ready = False
-    srv.close()
-    await server.shutdown(timeout=10.0)  # lets in-flight requests finish
-    await gateway.aclose()
-    await app.admin_govern.gov.aclose()  # flushes the audit queue (to the spool if SQL is down)
+    await stop_server()
 
 
 def serve(config, host: str, port: int, workers: int = 1) -> int:

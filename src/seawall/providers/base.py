@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, AsyncIterator
 
-import aiohttp
 import orjson
 
 from ..core.errors import GatewayError
 from ..core.types import HEARTBEAT, Completion, Request, Stream
+from ..net.client import Client, HTTPClientError, Response
 from ..resilience.classify import ErrorClass, classify_response, classify_exception
 
 if TYPE_CHECKING:
@@ -52,27 +52,19 @@ class Deployment:
 
 
 class Provider:
-    """Base adapter: owns one pooled aiohttp session for its base URL."""
+    """Base adapter: owns one pooled keep-alive HTTP client (seawall.net.client) for its upstream."""
 
     def __init__(self, cfg: "ProviderConfig", heartbeat_s: float) -> None:
         self.cfg = cfg
         self.name = cfg.name
         self.heartbeat_s = heartbeat_s
-        self._session: aiohttp.ClientSession | None = None
+        self._session: Client | None = None
 
     @property
-    def session(self) -> aiohttp.ClientSession:
+    def session(self) -> Client:
+        # Timeouts are enforced per call from the request's deadline, not by the client.
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                limit=self.cfg.max_connections, keepalive_timeout=30, ttl_dns_cache=300,
-                enable_cleanup_closed=True,
-            )
-            # Timeouts are enforced per call from the request's deadline, not globally.
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=None),
-                json_serialize=lambda o: orjson.dumps(o).decode(), auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
-            )
+            self._session = Client(limit=self.cfg.max_connections, keepalive_s=30.0)
         return self._session
 
     async def close(self) -> None:
@@ -93,34 +85,31 @@ class Provider:
     # ---- shared mechanics -------------------------------------------------------------
 
     async def post(self, dep: Deployment, req: Request, url: str, data: bytes,
-                   headers: dict) -> aiohttp.ClientResponse:
+                   headers: dict) -> Response:
         """Send the request and wait for the response head within the first-token timeout."""
         t = dep.timeouts
         wait = _within_deadline(req, t.first_token)
         try:
             async with asyncio.timeout(wait):
-                resp = await self.session.post(
-                    url, data=data, headers=headers,
-                    timeout=aiohttp.ClientTimeout(sock_connect=t.connect, connect=t.connect),
-                )
-        except (TimeoutError, aiohttp.ClientError, OSError) as e:
+                resp = await self.session.request("POST", url, body=data, headers=headers, connect_timeout=t.connect)
+        except (TimeoutError, HTTPClientError, OSError) as e:
             raise self._failure(dep, e) from None
         if resp.status >= 300:
             try:
                 async with asyncio.timeout(min(5.0, t.connect + 1.0)):
-                    raw = await resp.content.read(65536)
-            except (TimeoutError, aiohttp.ClientError, OSError):
+                    raw = await resp.read_some(65536)
+            except (TimeoutError, HTTPClientError, OSError):
                 raw = b""
             finally:
                 resp.release()
             raise self.http_error(dep, resp.status, resp.headers, raw)
         return resp
 
-    async def read_json(self, dep: Deployment, req: Request, resp: aiohttp.ClientResponse) -> tuple[dict, bytes]:
+    async def read_json(self, dep: Deployment, req: Request, resp: Response) -> tuple[dict, bytes]:
         try:
             async with asyncio.timeout(_within_deadline(req, dep.timeouts.total)):
-                raw = await resp.read()
-        except (TimeoutError, aiohttp.ClientError, OSError) as e:
+                raw = await resp.read()  # releases the connection to the pool
+        except (TimeoutError, HTTPClientError, OSError) as e:
             raise self._failure(dep, e) from None
         finally:
             resp.release()
@@ -133,22 +122,23 @@ class Provider:
             raise self.http_error(dep, resp.status, resp.headers, raw, body=body)
         return body, raw
 
-    async def sse(self, dep: Deployment, req: Request, resp: aiohttp.ClientResponse) -> AsyncIterator[tuple[str | None, bytes] | dict]:
+    async def sse(self, dep: Deployment, req: Request, resp: Response) -> AsyncIterator[tuple[str | None, bytes] | dict]:
         """Yield (event, data) per SSE event; HEARTBEAT while the upstream is silent.
 
         A silence longer than the stall timeout, or a stream that outlives the deadline,
-        fails as a timeout. Closing this generator closes the upstream connection.
+        fails as a timeout. Closing this generator before the body's end closes the upstream
+        connection; a stream read to its end gives the connection back to the pool.
         """
         stall = dep.timeouts.stream_stall
         beat = min(self.heartbeat_s, stall)
-        content = resp.content
+        readline = resp.readline
         event: str | None = None
         silent_since = time.perf_counter()
         try:
             while True:
                 try:
                     async with asyncio.timeout(beat):
-                        line = await content.readline()
+                        line = await readline()
                 except TimeoutError:
                     if time.perf_counter() - silent_since >= stall:
                         raise UpstreamError(ErrorClass.TIMEOUT, f"upstream {dep.id} stream stalled for {stall:g}s",
@@ -158,7 +148,7 @@ class Provider:
                                             deployment=dep.id) from None
                     yield HEARTBEAT
                     continue
-                except (aiohttp.ClientError, OSError) as e:
+                except (HTTPClientError, OSError) as e:
                     raise self._failure(dep, e) from None
                 if not line:
                     return
@@ -172,7 +162,7 @@ class Provider:
                     event = line[6:].strip().decode()
                 # comments (":") and other fields are ignored
         finally:
-            resp.close()
+            resp.release()
 
     def http_error(self, dep: Deployment, status: int, headers, raw: bytes, body: object = None) -> UpstreamError:
         if body is None:

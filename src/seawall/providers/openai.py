@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import AsyncIterator
 
 import orjson
-from yarl import URL
 
 from ..core.types import HEARTBEAT, Completion, Request, Stream
 from .base import Deployment, Provider, UpstreamError, primed
@@ -41,23 +40,23 @@ class OpenAIProvider(Provider):
     def __init__(self, cfg, heartbeat_s: float) -> None:
         super().__init__(cfg, heartbeat_s)
         self.dialect = DIALECTS[cfg.kind]
-        self._urls: dict[tuple[str, str], URL] = {}
+        self._urls: dict[tuple[str, str], str] = {}
         self._headers = {"content-type": "application/json", **{k.lower(): v for k, v in cfg.headers.items()}}
         key = cfg.api_key.get() if cfg.api_key else None
         if key:
             a = self.dialect.auth_header
             self._headers[a] = f"Bearer {key}" if a == "authorization" else key
 
-    def url(self, dep: Deployment, path: str) -> URL:
-        """Parsed once per deployment and path: URL parsing is a visible cost per request."""
+    def url(self, dep: Deployment, path: str) -> str:
+        """Built once per deployment and path."""
         key = (dep.model, path)
         url = self._urls.get(key)
         if url is None:
             base = self.cfg.base_url
             if self.dialect.azure_urls:
-                url = URL(f"{base}/openai/deployments/{dep.model}/{path}?api-version={self.cfg.api_version}")
+                url = f"{base}/openai/deployments/{dep.model}/{path}?api-version={self.cfg.api_version}"
             else:
-                url = URL(f"{base}/{path}")
+                url = f"{base}/{path}"
             self._urls[key] = url
         return url
 

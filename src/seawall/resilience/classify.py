@@ -13,6 +13,8 @@ from enum import Enum
 
 import aiohttp
 
+from ..net.errors import ProtocolError
+
 
 class ErrorClass(Enum):
     #                         retry  fallback breaker client_code               status
@@ -118,8 +120,8 @@ def classify_response(status: int, headers, body: object) -> tuple[ErrorClass, f
 def classify_exception(exc: BaseException) -> ErrorClass:
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
         return ErrorClass.TIMEOUT
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return ErrorClass.MALFORMED
+    if isinstance(exc, (ProtocolError, aiohttp.ClientPayloadError)):
+        return ErrorClass.MALFORMED  # seawall.net's ConnectError / ConnectionClosed are CONNECTION
     return ErrorClass.CONNECTION
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import aiohttp
+from ..net.errors import HTTPClientError
 
 
 class HealthChecker:
@@ -41,11 +41,12 @@ class HealthChecker:
         provider = st.dep.provider
         url = provider.cfg.base_url + pol.path
         try:
-            async with provider.session.get(url, headers=_auth_headers(provider),
-                                            timeout=aiohttp.ClientTimeout(total=pol.timeout_s)) as r:
+            async with asyncio.timeout(pol.timeout_s):
+                r = await provider.session.request("GET", url, headers=_auth_headers(provider),
+                                                   connect_timeout=pol.timeout_s)
                 await r.read()
                 return 200 <= r.status < 300
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError):
+        except (asyncio.TimeoutError, HTTPClientError, OSError):
             return False
 
     async def _loop(self, st, pol) -> None:

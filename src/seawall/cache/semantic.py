@@ -1,0 +1,246 @@
+"""The semantic cache: embedder + one ANN index per namespace + verifier + threshold.
+
+Namespace = (tenant scope, alias, context fingerprint). The fingerprint is an exact hash of
+everything in the request that is not the conversation's free text: system prompt(s), tools,
+tool_choice, response_format and the output-changing parameters (the same normalization as
+the exact key). Two requests with a different system prompt, tool set or output format are
+never compared at all. Tenant isolation is structural: indexes live in a dict keyed by the
+namespace, a lookup only ever searches its own namespace's index, and an entry id found there
+can only name an entry written under that namespace.
+
+What is embedded is the conversation, not only the last message: the last user turn (q)
+and, when the conversation has earlier turns, the last few of them (h). The vector is
+normalize(0.7·e(q) + 0.3·e(h)), so the current question dominates while a follow-up such as
+"and in Celsius?" after different earlier turns lands elsewhere. The verifier then checks the
+last user turns against each other and, when present, the earlier turns too.
+
+A request whose last message is not a user turn (a tool result, an assistant prefill) is not
+looked up semantically: its answer depends on data, not on phrasing; the exact cache still
+serves it.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import orjson
+
+from .embedder import Embedder, _text_of
+from .index import NamespaceIndex
+from .keys import normalize_request
+from .verifier import Verifier
+
+QUERY_WEIGHT = 0.7
+HISTORY_TURNS = 4  # earlier user/assistant messages included in the embedded context
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationView:
+    fingerprint: str   # exact hash of system + tools + format + params
+    query: str         # the last user turn
+    history: str       # earlier turns (most recent last), "" if none
+
+
+def conversation_view(body: Mapping[str, Any], history_turns: int = HISTORY_TURNS) -> ConversationView | None:
+    """Split a chat request into (context fingerprint, last user turn, earlier turns)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return None
+    last = messages[-1]
+    if not isinstance(last, Mapping) or last.get("role") != "user":
+        return None
+    query = _text_of(last.get("content"))
+    if not query.strip():
+        return None
+    system: list[Any] = []
+    turns: list[str] = []
+    for m in messages[:-1]:
+        if not isinstance(m, Mapping):
+            continue
+        role = m.get("role")
+        if role in ("system", "developer"):
+            system.append(m.get("content"))
+        else:
+            text = _text_of(m.get("content"))
+            if m.get("tool_calls"):
+                text += " " + orjson.dumps(m["tool_calls"], option=orjson.OPT_SORT_KEYS).decode()
+            turns.append(f"{role}: {text}".strip())
+    ctx = normalize_request({k: v for k, v in body.items() if k != "messages"})
+    ctx["system"] = system
+    if isinstance(body.get("system"), (str, list)):  # Anthropic-style top-level system
+        ctx["system"] = [body["system"]]
+    fp = hashlib.blake2b(orjson.dumps(ctx, option=orjson.OPT_SORT_KEYS), digest_size=12).hexdigest()
+    history = "\n".join(turns[-history_turns:]) if history_turns > 0 else ""
+    return ConversationView(fp, query, history)
+
+
+@dataclass(slots=True)
+class SemanticEntry:
+    id: int
+    namespace: tuple[str, str, str]
+    query: str
+    history: str
+    response: Any
+    created_at: float
+    expires_at: float
+    stale_until: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    entry: SemanticEntry
+    score: float
+    age_s: float
+    stale: bool = False
+
+    @property
+    def response(self) -> Any:
+        return self.entry.response
+
+
+@dataclass
+class _Space:
+    index: NamespaceIndex
+    ids: OrderedDict[int, None]
+
+
+class SemanticCache:
+    """Semantic lookups and stores, per (scope, alias) namespace."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        verifier: Verifier | None = None,
+        threshold: float = 0.86,
+        candidates: int = 4,
+        max_entries_per_namespace: int = 100_000,
+        hnsw_above: int = 4096,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.embedder = embedder
+        self.verifier = verifier if verifier is not None else Verifier()
+        self.threshold = threshold
+        self.candidates = candidates
+        self.max_per_ns = max_entries_per_namespace
+        self.hnsw_above = hnsw_above
+        self._clock = clock
+        self._spaces: dict[tuple[str, str, str], _Space] = {}
+        self._entries: dict[int, SemanticEntry] = {}
+        self._ids = itertools.count(1)
+        self.refusals: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _vector(self, view: ConversationView) -> np.ndarray:
+        if not view.history:
+            return self.embedder.embed([view.query])[0]
+        q, h = self.embedder.embed([view.query, view.history])
+        v = QUERY_WEIGHT * q + (1.0 - QUERY_WEIGHT) * h
+        return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
+
+    def lookup(self, scope: str, alias: str, body: Mapping[str, Any], *,
+               threshold: float | None = None, allow_stale: bool = False) -> Hit | None:
+        """The best verified entry above the threshold in this namespace, or None."""
+        view = conversation_view(body)
+        if view is None:
+            return None
+        space = self._spaces.get((scope, alias, view.fingerprint))
+        if space is None or len(space.index) == 0:
+            return None
+        thr = self.threshold if threshold is None else threshold
+        now = self._clock()
+        vec = self._vector(view)
+        for id_, score in space.index.search(vec, self.candidates):
+            if score < thr:
+                break
+            e = self._entries.get(id_)
+            if e is None or e.namespace != (scope, alias, view.fingerprint):
+                continue  # cannot happen by construction; never serve across namespaces
+            if now >= e.stale_until:
+                self._drop(id_)
+                continue
+            stale = now >= e.expires_at
+            if stale and not allow_stale:
+                continue
+            verdict = self.verifier.verify(view.query, e.query, score)
+            if verdict.accept and (view.history or e.history):
+                verdict = self.verifier.verify(view.history, e.history, score)
+            if not verdict.accept:
+                key = verdict.reason.split(" ", 1)[0]
+                self.refusals[key] = self.refusals.get(key, 0) + 1
+                continue
+            return Hit(e, score, now - e.created_at, stale)
+        return None
+
+    def store(self, scope: str, alias: str, body: Mapping[str, Any], response: Any, *,
+              ttl_s: float, stale_for_s: float = 0.0, meta: dict[str, Any] | None = None) -> int | None:
+        """Add an answer; returns its id, or None if the request has no semantic view."""
+        view = conversation_view(body)
+        if view is None:
+            return None
+        ns = (scope, alias, view.fingerprint)
+        space = self._spaces.get(ns)
+        if space is None:
+            space = self._spaces[ns] = _Space(NamespaceIndex(self.embedder.dim, self.hnsw_above), OrderedDict())
+        now = self._clock()
+        id_ = next(self._ids)
+        self._entries[id_] = SemanticEntry(id_, ns, view.query, view.history, response, now,
+                                           now + ttl_s, now + ttl_s + stale_for_s, dict(meta or {}))
+        space.index.add([id_], self._vector(view)[None, :])
+        space.ids[id_] = None
+        while len(space.ids) > self.max_per_ns:
+            old, _ = space.ids.popitem(last=False)
+            self._drop(old)
+        return id_
+
+    def add_vectors(self, scope: str, alias: str, fingerprint: str, vecs: np.ndarray,
+                    queries: list[str], responses: list[Any], ttl_s: float) -> None:
+        """Bulk load precomputed vectors (warm start from a shared store; benchmarks)."""
+        ns = (scope, alias, fingerprint)
+        space = self._spaces.get(ns)
+        if space is None:
+            space = self._spaces[ns] = _Space(NamespaceIndex(self.embedder.dim, self.hnsw_above), OrderedDict())
+        now = self._clock()
+        ids = [next(self._ids) for _ in queries]
+        for i, q, r in zip(ids, queries, responses):
+            self._entries[i] = SemanticEntry(i, ns, q, "", r, now, now + ttl_s, now + ttl_s)
+            space.ids[i] = None
+        space.index.add(ids, vecs)
+
+    def _drop(self, id_: int) -> None:
+        e = self._entries.pop(id_, None)
+        if e is None:
+            return
+        space = self._spaces.get(e.namespace)
+        if space is not None:
+            space.index.remove(id_)
+            space.ids.pop(id_, None)
+
+    def invalidate(self, *, scope: str | None = None, alias: str | None = None) -> int:
+        """Drop every entry of a tenant scope, an alias, or both."""
+        n = 0
+        for ns in [k for k in self._spaces if (scope is None or k[0] == scope) and (alias is None or k[1] == alias)]:
+            space = self._spaces.pop(ns)
+            for id_ in space.ids:
+                self._entries.pop(id_, None)
+                n += 1
+        return n
+
+    def stats(self) -> dict[str, Any]:
+        return {"entries": len(self._entries), "namespaces": len(self._spaces),
+                "refusals": dict(self.refusals)}
+
+    async def alookup(self, scope: str, alias: str, body: Mapping[str, Any], **kw: Any) -> Hit | None:
+        """lookup() off the event loop (embedding is CPU work)."""
+        return await asyncio.to_thread(self.lookup, scope, alias, body, **kw)
+
+    async def astore(self, scope: str, alias: str, body: Mapping[str, Any], response: Any, **kw: Any) -> int | None:
+        return await asyncio.to_thread(self.store, scope, alias, body, response, **kw)

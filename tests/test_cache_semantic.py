@@ -1,0 +1,137 @@
+"""Verifier and semantic cache with the real local MiniLM (ONNX int8, built on first use)."""
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from seawall.cache.verifier import Verifier, extract  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "new, cached",
+    [
+        ("cancel my order", "do not cancel my order"),
+        ("don't cancel my order", "cancel my order"),
+        ("convert 5 km to miles", "convert 50 km to miles"),
+        ("convert 5 km to miles", "convert 5 kg to pounds"),
+        ("weather in Paris", "weather in London"),
+        ("what's the weather in paris", "what's the weather in london"),
+        ("turn on the lights", "turn off the lights"),
+        ("book a table for Monday", "book a table for Tuesday"),
+        ("return the result as JSON", "return the result as YAML"),
+        ("write a function to reverse a string in Python", "write a function to reverse a string in Rust"),
+        ("What is the capital of France?", "Quelle est la capitale de la France ?"),
+    ],
+)
+def test_verifier_refuses_different_questions(new, cached):
+    v = Verifier()
+    assert not v.verify(new, cached).accept
+    assert not v.verify(cached, new).accept
+
+
+@pytest.mark.parametrize(
+    "new, cached",
+    [
+        ("How do I reset my password?", "How can I reset my password?"),
+        ("convert five kilometres to miles", "Convert 5 km to miles"),
+        ("What is the capital of France?", "what's the capital city of France"),
+        ("Sales rose 5 million", "Sales rose 5,000,000"),
+        ("Why does the U.S. army use ranks?", "Why does the US army use ranks?"),
+    ],
+)
+def test_verifier_accepts_paraphrases(new, cached):
+    assert Verifier().verify(new, cached).accept
+
+
+def test_extract_slots():
+    s = extract("Convert 1,500 km to miles by Friday, in JSON, for Berlin")
+    assert s.numbers == {"1500"} and "km" in s.units and "mile" in s.units
+    assert "fri" in s.dates and "json" in s.formats and "berlin" in s.entities
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from seawall.cache.embedder import load_embedder
+
+    return load_embedder("onnx-int8")
+
+
+def chat(text, system=None, history=(), **params):
+    msgs = [{"role": "system", "content": system}] if system else []
+    for i, t in enumerate(history):
+        msgs.append({"role": "user" if i % 2 == 0 else "assistant", "content": t})
+    msgs.append({"role": "user", "content": text})
+    return {"messages": msgs, "temperature": 0, **params}
+
+
+def test_embedder_is_normalized_and_cached(embedder):
+    v = embedder.embed(["hello there", "general kenobi"])
+    assert v.shape == (2, 384)
+    assert abs(float((v[0] ** 2).sum()) - 1) < 1e-4
+    before = embedder.hits
+    embedder.embed(["hello there"])
+    assert embedder.hits == before + 1
+
+
+def test_semantic_hits_paraphrase_and_refuses_lookalikes(embedder):
+    from seawall.cache.semantic import SemanticCache
+
+    c = SemanticCache(embedder, threshold=0.80)
+    c.store("team:a", "chat", chat("How do I reset my password?"), {"answer": "pw"}, ttl_s=60)
+    c.store("team:a", "chat", chat("What is the weather in Paris?"), {"answer": "paris"}, ttl_s=60)
+    c.store("team:a", "chat", chat("cancel my order"), {"answer": "cancelled"}, ttl_s=60)
+    hit = c.lookup("team:a", "chat", chat("How can I reset my password?"))
+    assert hit is not None and hit.response == {"answer": "pw"} and hit.score >= 0.8
+    assert c.lookup("team:a", "chat", chat("What is the weather in London?")) is None
+    assert c.lookup("team:a", "chat", chat("do not cancel my order")) is None
+    assert c.stats()["refusals"]  # refused by the verifier, not by the threshold alone
+
+
+def test_zero_cross_tenant_and_cross_context_hits(embedder):
+    from seawall.cache.semantic import SemanticCache
+
+    c = SemanticCache(embedder, threshold=0.5)
+    body = chat("How do I reset my password?")
+    c.store("team:a", "chat", body, "A's answer", ttl_s=60)
+    assert c.lookup("team:a", "chat", body).response == "A's answer"
+    assert c.lookup("team:b", "chat", body) is None
+    assert c.lookup("team:a", "other-alias", body) is None
+    assert c.lookup("team:a", "chat", chat("How do I reset my password?", system="Answer in French")) is None
+    assert c.lookup("team:a", "chat", {**body, "response_format": {"type": "json_object"}}) is None
+    assert c.invalidate(scope="team:a") == 1
+    assert c.lookup("team:a", "chat", body) is None
+
+
+def test_conversation_not_only_last_message(embedder):
+    from seawall.cache.semantic import SemanticCache
+
+    c = SemanticCache(embedder, threshold=0.80)
+    c.store("t", "a", chat("and in Celsius?", history=["What is 5 km in miles?", "3.1 miles"]), "x", ttl_s=60)
+    other = chat("and in Celsius?", history=["What is 100 F in Celsius and Kelvin?", "37.8 C"])
+    assert c.lookup("t", "a", other) is None
+    same = chat("and in Celsius?", history=["What is 5 km in miles?", "3.1 miles"])
+    assert c.lookup("t", "a", same).response == "x"
+
+
+def test_semantic_ttl_and_stale(embedder):
+    from seawall.cache.semantic import SemanticCache
+
+    now = [100.0]
+    c = SemanticCache(embedder, threshold=0.8, clock=lambda: now[0])
+    body = chat("How do I reset my password?")
+    c.store("t", "a", body, "x", ttl_s=10, stale_for_s=50)
+    now[0] += 20
+    assert c.lookup("t", "a", body) is None
+    stale = c.lookup("t", "a", body, allow_stale=True)
+    assert stale.stale and stale.age_s == pytest.approx(20)
+    now[0] += 100
+    assert c.lookup("t", "a", body, allow_stale=True) is None and len(c) == 0
+
+
+def test_tool_result_turn_is_not_looked_up_semantically(embedder):
+    from seawall.cache.semantic import conversation_view
+
+    body = {"messages": [{"role": "user", "content": "weather?"},
+                         {"role": "tool", "tool_call_id": "1", "content": "12C"}]}
+    assert conversation_view(body) is None

@@ -116,7 +116,8 @@ def eval_injection(data: Path) -> None:
         "fast head (static MiniLM token embeddings)": fast,
         "full head (MiniLM sentence embeddings)": full,
         "cascade (fast clears, full decides)": cascade,
-        "heuristics + cascade (max) = default": {k: np.maximum(h[k], cascade[k]) for k in h},
+        "heuristics + fast (max) = default policy": {k: np.maximum(h[k], fast[k]) for k in h},
+        "heuristics + cascade (max)": {k: np.maximum(h[k], cascade[k]) for k in h},
     }
     for name, sc in scorers.items():
         for atk in ("jackhhao jailbreak", "tensor trust (held-out half)"):
@@ -127,12 +128,12 @@ def eval_injection(data: Path) -> None:
     print("\nCascade: share of texts cleared by the fast tier (full model skipped): "
           + ", ".join(f"{k} {v:.3f}" for k, v in cleared.items()))
     pol = GuardPolicy()
-    comb = scorers["heuristics + cascade (max) = default"]
-    print(f"\nDefault policy, user bands (flag >= {pol.injection_user.flag}, block >= {pol.injection_user.block}):\n")
-    print("| set | flagged or blocked | blocked |")
-    print("|---|---:|---:|")
-    for k, v in comb.items():
-        print(f"| {k} | {(v >= pol.injection_user.flag).mean():.3f} | {(v >= pol.injection_user.block).mean():.3f} |")
+    print(f"\nAt the user bands of the default policy (flag >= {pol.injection_user.flag}, block >= {pol.injection_user.block}):\n")
+    print("| model | set | flagged or blocked | blocked |")
+    print("|---|---|---:|---:|")
+    for name in ("heuristics + fast (max) = default policy", "heuristics + cascade (max)"):
+        for k, v in scorers[name].items():
+            print(f"| {name.split(' (')[0]} | {k} | {(v >= pol.injection_user.flag).mean():.3f} | {(v >= pol.injection_user.block).mean():.3f} |")
 
 
 def main() -> int:

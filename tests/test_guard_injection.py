@@ -43,9 +43,10 @@ def test_weights_are_small_and_versioned():
     assert HEAD_NPZ.stat().st_size < 64_000
 
 
-def test_classifier_separates_attacks_from_benign(clf):
-    a = clf.score_many(ATTACKS)
-    b = clf.score_many(BENIGN)
+@pytest.mark.parametrize("mode", ["fast", "cascade", "full"])
+def test_classifier_separates_attacks_from_benign(clf, mode):
+    a = clf.score_many(ATTACKS, mode)
+    b = clf.score_many(BENIGN, mode)
     assert min(a) > 0.5, a
     assert max(b) < 0.5, b
     assert min(a) > max(b)

@@ -98,10 +98,20 @@ def _segments(req: dict) -> Iterator[_Segment]:
                 for part in content:
                     if isinstance(part, dict) and isinstance(part.get("text"), str):
                         yield _Segment(source, part["text"], lambda v, p=part: p.__setitem__("text", v))
-                    elif isinstance(part, dict) and part.get("type") == "tool_result":
+                    elif isinstance(part, dict) and part.get("type") == "tool_result":  # Anthropic shape
                         c = part.get("content")
                         if isinstance(c, str):
                             yield _Segment("tool", c, lambda v, p=part: p.__setitem__("content", v))
+                        elif isinstance(c, list):
+                            for sub in c:
+                                if isinstance(sub, dict) and isinstance(sub.get("text"), str):
+                                    yield _Segment("tool", sub["text"], lambda v, p=sub: p.__setitem__("text", v))
+                    elif isinstance(part, dict) and part.get("type") == "tool_use" and isinstance(part.get("input"), dict):
+                        yield _Segment(
+                            "tool_call",
+                            json.dumps(part["input"], ensure_ascii=False),
+                            lambda v, p=part: p.__setitem__("input", json.loads(v)),
+                        )
             for tc in msg.get("tool_calls") or []:
                 fn = tc.get("function") if isinstance(tc, dict) else None
                 if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):

@@ -81,3 +81,10 @@ async def test_indirect_injection_in_tool_content_is_scored_as_tool(clf):
     d = await guard.check_input(req, GuardPolicy())
     assert not d.allowed and "retrieved/tool content" in d.reason
     assert d.injection_scores.get("user", 0.0) < 0.5
+
+
+def test_loaded_for_tracks_what_each_mode_needs():
+    c = InjectionClassifier()
+    assert not c.loaded_for("fast") and not c.loaded_for("full")
+    c.warm_up("fast")
+    assert c.loaded_for("fast") and not c.loaded_for("cascade")

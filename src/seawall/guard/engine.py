@@ -192,12 +192,13 @@ class Guard:
             al = self._allowlists[key] = Allowlist(patterns)
         return al
 
-    async def warm_up(self, classifier: bool = True, ner: bool = False) -> None:
-        """Load the models now (server start-up) instead of on the first request."""
+    async def warm_up(self, classifier: bool = True, ner: bool = False, injection_model: str = "cascade") -> None:
+        """Load the models now (server start-up) instead of on the first request.
+        ``injection_model="cascade"`` loads both classifier tiers; "fast" only the cheap one."""
         if classifier:
             clf = self.classifier
             if hasattr(clf, "warm_up"):
-                await asyncio.to_thread(clf.warm_up)
+                await asyncio.to_thread(clf.warm_up, injection_model)
         if ner:
             await asyncio.to_thread(self.ner.analyze, "warm-up for Alice in Paris")
 
@@ -412,7 +413,9 @@ class Guard:
         if policy.injection_classifier and need:
             clf = self.classifier
             texts = [items[i][1] for i in need]
-            budget = policy.classifier_budget_s + (0.0 if getattr(clf, "loaded", True) else policy.model_load_budget_s)
+            loaded_for = getattr(clf, "loaded_for", None)
+            cold = loaded_for is not None and not loaded_for(policy.injection_model)
+            budget = policy.classifier_budget_s + (policy.model_load_budget_s if cold else 0.0)
             if isinstance(clf, InjectionClassifier):
                 call = functools.partial(clf.score_many, texts, policy.injection_model)
             else:  # any object with score_many(texts)

@@ -223,15 +223,20 @@ class InjectionClassifier:
         self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self._full_loaded = False
 
-    @property
-    def loaded(self) -> bool:
-        return self.embedder._model is not None and (self.static is None or self.static.loaded)
+    def loaded_for(self, mode: str) -> bool:
+        """Whether the parts ``mode`` needs are in memory (a cold load gets a longer budget)."""
+        if self.fast_head is None:
+            mode = "full"
+        static_ok = self.static is None or self.static.loaded
+        full_ok = self.embedder._model is not None
+        return {"fast": static_ok, "cascade": static_ok and full_ok}.get(mode, full_ok)
 
-    def warm_up(self) -> None:
-        self.embedder.encode(["warm-up"])
-        if self.static is not None:
+    def warm_up(self, mode: str = "cascade") -> None:
+        """Load what ``mode`` needs now (start-up), not on the first request."""
+        if mode in ("cascade", "full") or self.static is None:
+            self.embedder.encode(["warm-up"])
+        if self.static is not None and mode in ("fast", "cascade"):
             self.static.encode(["warm-up"])
 
     @property

@@ -75,6 +75,8 @@ def start_simulator(*flags: str, seed: int = 1) -> Proc:
 
 def start_gateway(config: dict, *, env: dict | None = None, workers: int = 1) -> Proc:
     port = free_port()
+    workdir = tempfile.mkdtemp(prefix="seawall-gw-")
+    config = {**config, "store": {"sql": f"sqlite:///{workdir}/seawall.db", **config.get("store", {})}}
     fd, path = tempfile.mkstemp(prefix="seawall-cfg-", suffix=".yaml")
     with os.fdopen(fd, "w") as f:
         yaml.safe_dump(config, f)

@@ -5,6 +5,11 @@ from seawall import Gateway, GatewayError
 from seawall.sim import Faults, Simulator
 
 
+@pytest.fixture(autouse=True)
+def _own_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the embedded default keeps ./seawall.db: one per test
+
+
 @pytest.fixture
 async def sim():
     s = Simulator(seed=21)

@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_demo)
 
+    from .govern.cli import add_commands
+
+    add_commands(sub)  # keys, audit, db
+
     args = parser.parse_args(argv)
     return args.func(args) or 0
 

@@ -103,6 +103,14 @@ class Gateway:
         self.metrics = Metrics()
         self.router = Router(config)
         self.handle = pipeline.build(self)
+        self._started = False
+
+    async def start(self) -> None:
+        """Open the stores and start background work (key refresh, audit writer).
+        The server calls it before it listens; library calls start it on first use."""
+        if not self._started:
+            await self.governance.start()
+            self._started = True
 
     @classmethod
     def from_config(cls, source: "str | os.PathLike | dict | Config") -> "Gateway":
@@ -120,6 +128,8 @@ class Gateway:
                        meta=Meta(request_id or new_request_id()), raw=raw, headers=headers)
 
     async def _run(self, req: Request):
+        if not self._started:
+            await self.start()
         token = request_id_var.set(req.request_id)
         try:
             return await self.handle(req)
@@ -147,9 +157,14 @@ class Gateway:
                 for name in self.router.routes]
 
     async def aclose(self) -> None:
+        """Stop background work, flush the audit queue (to the spool if SQL is down), close
+        upstream connections."""
+        await self.governance.aclose()
         await self.router.close()
+        self._started = False
 
     async def __aenter__(self) -> "Gateway":
+        await self.start()
         return self
 
     async def __aexit__(self, *exc) -> None:

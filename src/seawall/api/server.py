@@ -9,7 +9,6 @@ import socket
 import sys
 import tempfile
 
-from aiohttp import web
 
 log = logging.getLogger("seawall.server")
 
@@ -37,16 +36,18 @@ async def start_in_process(gateway, host: str = "127.0.0.1", port: int = 0,
                            sock: socket.socket | None = None):
     """Serve `gateway` on this event loop; returns an async `stop()` that drains and closes.
     The CLI server and the demo both start through here."""
+    from ..net.server import Server
     from .app import App
 
+    await gateway.start()  # stores and the key directory are ready before the first request
     app = App(gateway)
-    server = web.Server(app, handler_cancellation=True, access_log=None)
+    # the request being handled is cancelled when its client disconnects (net.server)
+    server = Server(app, max_body=max(gateway.config.server.max_body_bytes, 1 << 20))
     loop = asyncio.get_running_loop()
     if sock is not None:
         srv = await loop.create_server(server, sock=sock, backlog=2048)
     else:
         srv = await loop.create_server(server, host, port, backlog=2048)
-    await app.admin_govern.gov.start()  # stores, migrations, key directory, audit writer
     app.ready = True
 
     async def stop() -> None:
@@ -54,7 +55,6 @@ async def start_in_process(gateway, host: str = "127.0.0.1", port: int = 0,
         srv.close()
         await server.shutdown(timeout=10.0)  # lets in-flight requests finish
         await gateway.aclose()
-        await app.admin_govern.gov.aclose()  # flushes the audit queue (to the spool if SQL is down)
 
     return stop
 

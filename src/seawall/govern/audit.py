@@ -204,8 +204,10 @@ class AuditWriter:
         next_replay = 0.0
         while True:
             try:
-                first = await asyncio.wait_for(self.queue.get(), timeout=1.0)
-                batch = [first]
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that
+                # arrives as the queue hands over an item, and aclose() then waits forever.
+                async with asyncio.timeout(1.0):
+                    batch = [await self.queue.get()]
             except TimeoutError:
                 batch = []
             self._holding = bool(batch)

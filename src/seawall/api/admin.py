@@ -8,13 +8,13 @@ recent escalation tickets.
 from __future__ import annotations
 
 import orjson
-from aiohttp import web
 
 from ..core.errors import GatewayError
+from ..net.server import Request, Response
 from .http import JSON, check_key
 
 
-def require_admin(gw, request: web.BaseRequest) -> None:
+def require_admin(gw, request: Request) -> None:
     key = gw.config.admin_key.get() if gw.config.admin_key else None
     if not key:
         raise GatewayError("permission_denied", "the admin API is disabled: set admin_key (or SEAWALL_ADMIN_KEY)")
@@ -30,6 +30,6 @@ def routes(app) -> dict:
     async def deployments(request, rid, headers):
         require_admin(gw, request)
         body = orjson.dumps(gw.resilience.snapshot())
-        return web.Response(body=body, headers=headers, content_type=JSON)
+        return Response(body=body, headers=headers, content_type=JSON)
 
     return {("GET", "/admin/deployments"): deployments}

@@ -15,9 +15,9 @@ from __future__ import annotations
 import hmac
 
 import orjson
-from aiohttp import web
 
 from ..core.errors import GatewayError
+from ..net.server import Request, Response
 from ..govern.admin import GROUPS, Admin
 from .http import JSON, bearer_or_key, read_json
 
@@ -35,7 +35,7 @@ class AdminGovern:
         return path.startswith("/admin/") and path.split("/")[2] in (
             "keys", "teams", "departments", "limits", "budgets", "usage")
 
-    async def __call__(self, request: web.BaseRequest, rid: str, headers: dict) -> web.Response:
+    async def __call__(self, request: Request, rid: str, headers: dict) -> Response:
         presented = bearer_or_key(request)
         if not self.admin_key:
             raise GatewayError("permission_denied", "the admin API is disabled: set admin_key")
@@ -88,7 +88,7 @@ class AdminGovern:
         if isinstance(out, list):
             out = {"object": "list", "data": out}
         status = 201 if method == "POST" and len(parts) == 1 and what != "usage" else 200
-        return web.Response(body=orjson.dumps(out), status=status, headers=headers, content_type=JSON)
+        return Response(body=orjson.dumps(out), status=status, headers=headers, content_type=JSON)
 
 
 def _pick(body: dict, *names: str) -> dict:

@@ -1,7 +1,8 @@
 """The HTTP surface: OpenAI and Anthropic routes, probes, metrics.
 
-Built on aiohttp's low-level server with a dict of routes: the full web.Application router
-and middleware cost more per request than the whole proxy hop is allowed to.
+Served by seawall.net.server (httptools on asyncio protocols) with a dict of routes: general
+routers, middleware chains and their request objects cost more per request than the whole
+proxy hop is allowed to.
 """
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import logging
 import time
 
 import orjson
-from aiohttp import web
 
 from ..core.errors import GatewayError
 from ..core.types import Stream
 from ..gateway import Gateway, new_request_id
+from ..net.server import Request, Response, StreamResponse
 from ..observe.logging import request_id as request_id_var
 from ..observe.metrics import CONTENT_TYPE
 from ..wire import anthropic as wire
@@ -61,7 +62,7 @@ class App:
 
         self.admin_govern = AdminGovern(gateway)  # /admin/{keys,teams,departments,limits,budgets,usage}
 
-    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+    async def __call__(self, request: Request) -> Response | StreamResponse:
         rid = request.headers.get("x-request-id") or new_request_id()
         if len(rid) > 128 or not rid.isprintable():
             rid = new_request_id()
@@ -113,7 +114,7 @@ class App:
         return await self._answer(request, req, headers, _OPENAI)
 
     async def list_models(self, request, rid, headers):
-        return web.Response(body=orjson.dumps({"object": "list", "data": self.gw.models()}), headers=headers,
+        return Response(body=orjson.dumps({"object": "list", "data": self.gw.models()}), headers=headers,
                             content_type=JSON)
 
     async def _answer(self, request, req, headers, encoder, convert=None):
@@ -126,7 +127,7 @@ class App:
         if isinstance(result, Stream):
             return await write_stream(request, result, headers, encoder)
         body = result.raw if convert is None else orjson.dumps(convert(result.body))
-        return web.Response(body=body, headers=headers, content_type=JSON)
+        return Response(body=body, headers=headers, content_type=JSON)
 
     # ---- Anthropic ----------------------------------------------------------------------
 
@@ -143,12 +144,12 @@ class App:
     # ---- probes and metrics -----------------------------------------------------------
 
     async def healthz(self, request, rid, headers):
-        return web.Response(body=b'{"status":"ok"}', headers=headers, content_type=JSON)
+        return Response(body=b'{"status":"ok"}', headers=headers, content_type=JSON)
 
     async def readyz(self, request, rid, headers):
         if not self.ready:
             raise GatewayError("upstream_unavailable", "starting or stopping", status=503)
-        return web.Response(body=b'{"status":"ready"}', headers=headers, content_type=JSON)
+        return Response(body=b'{"status":"ready"}', headers=headers, content_type=JSON)
 
     async def metrics(self, request, rid, headers):
-        return web.Response(body=self.gw.metrics.exposition(), headers={**headers, "content-type": CONTENT_TYPE})
+        return Response(body=self.gw.metrics.exposition(), headers={**headers, "content-type": CONTENT_TYPE})

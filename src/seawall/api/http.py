@@ -6,10 +6,10 @@ import logging
 from typing import Callable
 
 import orjson
-from aiohttp import web
 
 from ..core.errors import GatewayError
 from ..core.types import HEARTBEAT, Stream
+from ..net.server import BodyTooLarge, Request, Response, StreamResponse
 
 log = logging.getLogger("seawall.http")
 
@@ -17,20 +17,15 @@ JSON = "application/json"
 _HEARTBEAT_BYTES = b": keep-alive\n\n"
 
 
-async def read_json(request: web.BaseRequest, max_bytes: int) -> tuple[dict, bytes]:
+async def read_json(request: Request, max_bytes: int) -> tuple[dict, bytes]:
     """Read and parse a JSON body; 413 past the limit, 400 for anything that is not an object."""
     length = request.content_length
-    if length is not None and length > max_bytes:
-        raise GatewayError("request_too_large", f"the request body is larger than {max_bytes} bytes")
-    raw = bytearray()
-    while True:
-        part = await request.content.readany()
-        if not part:
-            break
-        raw += part
-        if len(raw) > max_bytes:
-            raise GatewayError("request_too_large", f"the request body is larger than {max_bytes} bytes")
-    raw = bytes(raw)
+    try:
+        if length is not None and length > max_bytes:
+            raise BodyTooLarge(max_bytes)
+        raw = await request.read(max_bytes)
+    except BodyTooLarge:
+        raise GatewayError("request_too_large", f"the request body is larger than {max_bytes} bytes") from None
     if not raw:
         raise GatewayError("invalid_request", "the request body is empty; send a JSON object")
     try:
@@ -42,7 +37,7 @@ async def read_json(request: web.BaseRequest, max_bytes: int) -> tuple[dict, byt
     return body, raw
 
 
-def bearer_or_key(request: web.BaseRequest) -> str | None:
+def bearer_or_key(request: Request) -> str | None:
     auth = request.headers.get("authorization")
     if auth and auth[:7].lower() == "bearer ":
         return auth[7:].strip()
@@ -58,13 +53,13 @@ def check_key(presented: str | None, allowed: list[str]) -> bool:
     return ok
 
 
-def error_response(err: GatewayError, headers: dict[str, str], render: Callable[[GatewayError], dict]) -> web.Response:
+def error_response(err: GatewayError, headers: dict[str, str], render: Callable[[GatewayError], dict]) -> Response:
     h = dict(headers)
     h.update(err.headers)
     if err.retry_after is not None:
         h["retry-after"] = str(max(1, int(err.retry_after + 0.999)))
     h["x-seawall-error-code"] = err.code
-    return web.Response(body=orjson.dumps(render(err)), status=err.status, headers=h, content_type=JSON)
+    return Response(body=orjson.dumps(render(err)), status=err.status, headers=h, content_type=JSON)
 
 
 def internal_error() -> GatewayError:
@@ -84,12 +79,12 @@ class SSEEncoder:
         return b"data: " + orjson.dumps(err.to_openai()) + b"\n\n"
 
 
-async def write_stream(request: web.BaseRequest, stream: Stream, headers: dict[str, str],
-                       encoder: SSEEncoder) -> web.StreamResponse:
+async def write_stream(request: Request, stream: Stream, headers: dict[str, str],
+                       encoder: SSEEncoder) -> StreamResponse:
     """Relay a stream chunk by chunk. Its first chunk is already in hand, so the status is
     final; a later failure ends the stream with an error event. A client that goes away
     cancels this task, and closing the stream closes the upstream connection."""
-    resp = web.StreamResponse(status=200, headers={
+    resp = StreamResponse(status=200, headers={
         **headers, "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no",
     })
     await resp.prepare(request)
@@ -115,7 +110,7 @@ async def write_stream(request: web.BaseRequest, stream: Stream, headers: dict[s
     return resp
 
 
-async def _try_write(resp: web.StreamResponse, data: bytes) -> None:
+async def _try_write(resp: StreamResponse, data: bytes) -> None:
     try:
         await resp.write(data)
     except (ConnectionError, OSError):

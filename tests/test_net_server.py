@@ -1,0 +1,150 @@
+"""seawall.net.server on real sockets: keep-alive, pipelining, bodies, limits, streaming,
+disconnects and shutdown."""
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from seawall.net.server import BodyTooLarge, Request, Response, StreamResponse, start
+
+
+async def echo(request: Request):
+    if request.path == "/slow":
+        await asyncio.sleep(float(request.query.get("s", "0.05")))
+    if request.path == "/stream":
+        resp = StreamResponse(headers={"content-type": "text/event-stream"})
+        await resp.prepare(request)
+        for i in range(3):
+            await resp.write(b"data: %d\n\n" % i)
+        return resp
+    try:
+        body = await request.read(limit=100)
+    except BodyTooLarge:
+        return Response(b"too large", 413)
+    return Response(b"%s %s %s|%s" % (request.method.encode(), request.path.encode(),
+                                      request.query_string.encode(), body),
+                    headers={"x-auth": request.headers.get("Authorization", "-")}, content_type="text/plain")
+
+
+@pytest.fixture
+async def running():
+    r = await start(echo, max_body=1000)
+    yield r
+    await r.close()
+
+
+async def raw(running, data: bytes, wait: float = 0.3) -> bytes:
+    reader, writer = await asyncio.open_connection(running.host, running.port)
+    writer.write(data)
+    out = b""
+    try:
+        async with asyncio.timeout(wait):
+            while chunk := await reader.read(65536):
+                out += chunk
+    except TimeoutError:
+        pass
+    writer.close()
+    return out
+
+
+async def test_keep_alive_bodies_and_headers(running):
+    conns = 0
+
+    async def on_conn(*_):
+        nonlocal conns
+        conns += 1
+
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_create_end.append(on_conn)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as s:
+        for i in range(3):
+            async with s.post(running.url + "/echo?x=1", data=b"body%d" % i, headers={"authorization": "k"}) as r:
+                assert r.status == 200
+                assert await r.read() == b"POST /echo x=1|body%d" % i
+                assert r.headers["x-auth"] == "k" and r.headers["content-type"] == "text/plain"
+                assert r.headers["server"] == "seawall" and "GMT" in r.headers["date"]
+
+        async def chunks():
+            for part in (b"ab", b"cd", b"ef"):
+                yield part
+
+        async with s.post(running.url + "/chunked", data=chunks()) as r:  # chunked request body
+            assert await r.read() == b"POST /chunked |abcdef"
+    assert conns == 1
+
+
+async def test_pipelined_requests_are_answered_in_order(running):
+    data = (b"GET /slow?s=0.1 HTTP/1.1\r\nhost: x\r\n\r\n"
+            b"POST /b HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\nhi"
+            b"GET /c HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+    out = await raw(running, data, wait=2)
+    assert out.count(b"HTTP/1.1 200 OK") == 3
+    assert out.index(b"GET /slow s=0.1|") < out.index(b"POST /b |hi") < out.index(b"GET /c |")
+    assert out.endswith(b"GET /c |")  # and then the server closed the connection
+
+
+async def test_body_limit_answers_413(running):
+    out = await raw(running, b"POST /x HTTP/1.1\r\nhost: x\r\ncontent-length: 500\r\n\r\n" + b"a" * 500
+                    + b"GET /after HTTP/1.1\r\nhost: x\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 413 ")
+    assert b"GET /after |" in out  # a small unread body is skipped and the connection kept
+    chunk = b"%x\r\n%s\r\n" % (600, b"b" * 600)
+    # a chunked body still arriving: answer, then close (after a short linger)
+    out = await raw(running, b"POST /x HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n" + chunk * 2)
+    assert out.startswith(b"HTTP/1.1 413 ") and b"connection: close" in out
+
+
+async def test_malformed_request_and_expect_continue(running):
+    assert (await raw(running, b"NOT HTTP\r\n\r\n")).startswith(b"HTTP/1.1 400 ")
+    out = await raw(running, b"POST /e HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 2\r\n\r\nok")
+    assert out.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK") and out.endswith(b"POST /e |ok")
+
+
+async def test_streaming_response_is_chunked(running):
+    async with aiohttp.ClientSession() as s:
+        async with s.get(running.url + "/stream") as r:
+            assert r.headers["transfer-encoding"] == "chunked"
+            assert await r.read() == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+    out = await raw(running, b"GET /stream HTTP/1.0\r\n\r\n")  # HTTP/1.0: no chunking, ends at close
+    assert out.endswith(b"\r\n\r\ndata: 0\n\ndata: 1\n\ndata: 2\n\n")
+
+
+async def test_client_disconnect_cancels_the_handler():
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def handler(request):
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return Response(b"late")
+
+    r = await start(handler)
+    reader, writer = await asyncio.open_connection(r.host, r.port)
+    writer.write(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+    await started.wait()
+    writer.transport.abort()
+    async with asyncio.timeout(0.1):
+        await cancelled.wait()
+    await r.close()
+
+
+async def test_shutdown_lets_in_flight_requests_finish():
+    async def handler(request):
+        await asyncio.sleep(0.2)
+        return Response(b"done")
+
+    r = await start(handler)
+    async with aiohttp.ClientSession() as s:
+        pending = asyncio.ensure_future(s.get(r.url + "/"))
+        await asyncio.sleep(0.05)
+        closing = asyncio.ensure_future(r.close(timeout=5))
+        resp = await pending
+        assert resp.status == 200 and await resp.read() == b"done"
+        await closing
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await s.get(r.url + "/")

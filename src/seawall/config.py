@@ -15,6 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .guard.policy import GuardPolicy
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -221,6 +223,7 @@ class ModelAlias(_Model):
     coalesce: CoalescePolicy = Field(default_factory=CoalescePolicy)
     bulkhead: BulkheadPolicy = Field(default_factory=BulkheadPolicy)
     batch: BatchPolicy = Field(default_factory=BatchPolicy)
+    guard: GuardPolicy | None = None  # fields set here override the top-level guard (docs/guardrails.md)
 
 
 class ServerConfig(_Model):
@@ -282,6 +285,7 @@ class Config(_Model):
     admin_key: Any = None
     timeouts: Timeouts = Field(default_factory=Timeouts)
     resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
+    guard: GuardPolicy = Field(default_factory=GuardPolicy)  # input/output guards; per alias: models[].guard
     providers: list[ProviderConfig] = Field(min_length=1)
     models: list[ModelAlias] = Field(min_length=1)
 

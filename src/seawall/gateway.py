@@ -19,6 +19,8 @@ from .config import Config
 from .core import pipeline, validate
 from .core.types import HEARTBEAT, Completion, Meta, Request, Stream
 from .core.routing import Router
+from .guard import Guard
+from .guard import stage as guard_stage
 from .observe.logging import request_id as request_id_var
 from .observe.metrics import Metrics
 
@@ -102,6 +104,7 @@ class Gateway:
         self.config = config
         self.metrics = Metrics()
         self.router = Router(config)
+        self.guard = Guard()  # the guard engine; the pipeline's guard stage uses it
         self.handle = pipeline.build(self)
         self._started = False
 
@@ -110,6 +113,7 @@ class Gateway:
         The server calls it before it listens; library calls start it on first use."""
         if not self._started:
             await self.governance.start()
+            await guard_stage.warm_up(self.guard, self.config)  # the first request pays no model load
             self._started = True
 
     @classmethod

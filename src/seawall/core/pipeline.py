@@ -37,6 +37,7 @@ def _link(stage: Stage, call_next: Handler) -> Handler:
 def build(gw: "Gateway") -> Handler:
     from ..govern.service import for_gateway
     from ..govern.stages import Admit, AuditStage, Identify
+    from ..guard.stage import GuardIn
     from ..observe.account import Account
     from ..resilience.coalesce import Coalesce
     from ..resilience.engine import Resilience
@@ -52,6 +53,7 @@ def build(gw: "Gateway") -> Handler:
             Identify(gov),                                     # identify: virtual key -> principal
             RouteStage(gw.router),                             # route: alias -> deployments, deadline
             Admit(gov),                                        # admit: rate limits, budget reserve; settle, cost
+            GuardIn(gw),                                       # guard: in PII, secrets, injection, tags; out leaks, tokens
             Coalesce(res),                                     # coalesce: identical in-flight requests share a call
         ],
         terminal=Execute(gw.metrics, res),                     # execute: LB, breaker, retry, hedge, fallback, degrade

@@ -24,6 +24,7 @@ class Meta:
     usage: dict | None = None
     cost_usd: float | None = None  # from the deployment's price table, set by the admit stage
     extra: dict[str, str] = field(default_factory=dict)  # headers later stages add (cache, cost, ...)
+    guard: dict | None = None  # the guard's decisions (kinds, actions, scores; never values), for audit
 
     def headers(self) -> dict[str, str]:
         h = {
@@ -51,6 +52,7 @@ class Request:
     raw: bytes | None = None  # the client's body bytes, forwarded untouched when nothing changes
     principal: Any = None
     headers: Any = None  # the client's headers (read-only mapping), for stages that need them
+    required_tags: frozenset[str] | None = None  # only deployments carrying all of these may serve (guard)
 
     @property
     def request_id(self) -> str:

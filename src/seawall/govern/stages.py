@@ -72,6 +72,8 @@ class AuditStage:
         usage = meta.usage or {}
         mode = gov.audit_content
         info = {"attempts": meta.attempts, "stream": req.stream}
+        if meta.guard is not None:
+            info["guard"] = meta.guard  # kinds, actions, counts, scores: never the values
         if detail:
             info.update(detail)
         if p is not None and p.kind != "virtual":

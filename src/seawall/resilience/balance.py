@@ -32,20 +32,23 @@ class Balancer:
         self._rr = {id(st): 0.0 for st in states}
         self._rand = rand
 
-    def pick(self, now: float, exclude: set[str] | None = None) -> DepState | None:
-        """The deployment for the next call, or None when none is usable now."""
+    def pick(self, now: float, exclude: set[str] | None = None, tags: frozenset[str] | None = None) -> DepState | None:
+        """The deployment for the next call, or None when none is usable now. With `tags`,
+        only deployments carrying all of them are candidates (sensitivity routing)."""
         full = None
         for tier in self.tiers:
             if len(tier) == 1:
                 st = tier[0]
-                if (exclude is None or st.dep.id not in exclude) and st.usable(now):
+                if (exclude is None or st.dep.id not in exclude) and (tags is None or tags <= st.dep.tags) \
+                        and st.usable(now):
                     if not st.bulkhead.full():
                         return st
                     full = full or st
                 continue
             cands = []
             for st in tier:
-                if (exclude is None or st.dep.id not in exclude) and st.usable(now):
+                if (exclude is None or st.dep.id not in exclude) and (tags is None or tags <= st.dep.tags) \
+                        and st.usable(now):
                     if not st.bulkhead.full():
                         cands.append(st)
                     elif full is None:
@@ -54,12 +57,14 @@ class Balancer:
                 return cands[0] if len(cands) == 1 else self._choose(cands)
         return full  # every usable deployment is saturated: the caller queues on this one
 
-    def pick_retry(self, now: float) -> tuple[DepState | None, float]:
+    def pick_retry(self, now: float, tags: frozenset[str] | None = None) -> tuple[DepState | None, float]:
         """For a retry on an already-tried deployment: the one ready soonest (its Retry-After
         honoured) among those whose breaker admits calls, with the time it is ready."""
         best, ready = None, 0.0
         for tier in self.tiers:
             for st in tier:
+                if tags is not None and not tags <= st.dep.tags:
+                    continue
                 if not st.healthy or not st.breaker.available(max(now, st.cooldown_until)):
                     continue
                 if st.breaker.state == "open":

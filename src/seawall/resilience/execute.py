@@ -41,7 +41,7 @@ class Execute:
         pol = eng.policies[req.route.alias]
         now = time.monotonic()
         eng.retry_budget.on_request(now)
-        st = pol.balancer.pick(now)
+        st = pol.balancer.pick(now, None, req.required_tags)
         if st is None:
             return await self._recover(req, pol, None, set())
         try:
@@ -233,14 +233,14 @@ class Execute:
             if left is not None and left <= 0:
                 return None, err
             now = time.monotonic()
-            st = pol.balancer.pick(now, failed)
+            st = pol.balancer.pick(now, failed, req.required_tags)
             wait = 0.0
             kind = "failover" if tries else "fallback"
             if st is None:
                 # A deployment that timed out has spent its time: move on rather than wait again.
                 if err is not None and (not err.error_class.retryable or err.error_class is ErrorClass.TIMEOUT):
                     return None, err
-                st, ready = pol.balancer.pick_retry(now)
+                st, ready = pol.balancer.pick_retry(now, req.required_tags)
                 if st is None:
                     return None, err
                 wait = ready - now

@@ -65,7 +65,7 @@ class Hedge:
         if self.done:
             return
         pol = self.pol
-        st = pol.balancer.pick(time.monotonic(), {self.primary.dep.id})
+        st = pol.balancer.pick(time.monotonic(), {self.primary.dep.id}, self.req.required_tags)
         if st is None or st.bulkhead.full():
             self.metrics.inc(self.metrics.hedges, pol.alias, "no_target")
             return

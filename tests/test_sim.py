@@ -647,3 +647,34 @@ async def test_stop_releases_hung_requests():
     finally:
         writer.close()
         await sim.stop()
+
+
+async def test_echo_model_repeats_last_user_message_and_last_request_shows_the_body(sim, http):
+    said = "Write to <EMAIL_ADDRESS_1> about the launch, please"
+    body = {"model": "echo", "messages": [{"role": "system", "content": "be brief"},
+                                          {"role": "user", "content": "earlier turn"},
+                                          {"role": "assistant", "content": "ok"},
+                                          {"role": "user", "content": said}]}
+    _, _, raw = await post(http, sim, CHAT, body)
+    assert orjson.loads(raw)["choices"][0]["message"]["content"] == said
+    async with http.get(sim.url + "/_sim/last-request") as r:
+        assert await r.json() == {"path": CHAT, "body": body} == sim.last_request
+
+    # streamed in small pieces, so a placeholder is split across chunks
+    _, _, raw = await post(http, sim, CHAT, {**body, "model": "echo-b", "stream": True})
+    deltas = [orjson.loads(d)["choices"][0]["delta"].get("content") for _, d in sse_events(raw)[:-1]]
+    pieces = [d for d in deltas if d]
+    assert "".join(pieces) == said
+    assert not any("<EMAIL_ADDRESS_1>" in p for p in pieces)
+
+    # a tool call's string arguments repeat it; other values keep their types
+    _, _, raw = await post(http, sim, CHAT, {**body, "tools": [WEATHER_TOOL], "tool_choice": "required"})
+    args = orjson.loads(orjson.loads(raw)["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
+    assert args["city"] == args["unit"] == said and isinstance(args["days"], int)
+
+    # Anthropic route too; any other model name still answers with prose
+    _, _, raw = await post(http, sim, "/v1/messages", {"model": "echo", "max_tokens": 50,
+                                                        "messages": [{"role": "user", "content": said}]})
+    assert orjson.loads(raw)["content"][0]["text"] == said
+    _, _, raw = await post(http, sim, CHAT, {**body, "model": "gpt-4o-mini"})
+    assert orjson.loads(raw)["choices"][0]["message"]["content"] != said

@@ -85,7 +85,10 @@ def parse_messages(body: Any, seed: int) -> MessagesPlan:
         parts.append(_text(m.get("content")))
     prompt = "\n".join(parts)
     tool = _pick_tool(body, messages[-1])
-    reply = content.plan_reply(seed, prompt, max_tokens, tool=tool)
+    echo = None
+    if content.is_echo_model(model):
+        echo = next((_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+    reply = content.plan_reply(seed, prompt, max_tokens, tool=tool, echo=echo)
     return MessagesPlan(model, body.get("stream") is True, reply)
 
 

@@ -249,19 +249,43 @@ class Reply:
         return estimate_tokens(len(self.tool_args)) if self.tool_name else max(1, len(self.pieces))
 
 
+ECHO_PIECE = 4  # characters per echoed "token": placeholders and keys get split across chunks
+
+
+def is_echo_model(model: str) -> bool:
+    """Model `echo` (or `echo-<anything>`) repeats the last user message instead of prose."""
+    return model == "echo" or model.startswith("echo-")
+
+
+def _echo_strings(value: Any, text: str) -> Any:
+    if isinstance(value, str):
+        return text
+    if isinstance(value, dict):
+        return {k: _echo_strings(v, text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_echo_strings(v, text) for v in value]
+    return value
+
+
 def plan_reply(seed: int, prompt: str, max_tokens: int | None, *,
                tool: tuple[str, Any] | None = None, json_mode: bool = False,
-               json_schema: Any = None) -> Reply:
-    """Decide the answer: a tool call, a JSON document, or prose; capped at max_tokens."""
+               json_schema: Any = None, echo: str | None = None) -> Reply:
+    """Decide the answer: a tool call, a JSON document, or prose; capped at max_tokens.
+    With ``echo`` (the last user message), prose and every string argument of a tool call
+    repeat it."""
     prompt_tokens = estimate_tokens(len(prompt))
     if tool is not None:
         name, schema = tool
         args = value_for_schema(schema if isinstance(schema, dict) else {"type": "object"})
+        if echo is not None:
+            args = _echo_strings(args, echo)
         return Reply(prompt_tokens, (), "tool_calls", name,
                      orjson.dumps(args if isinstance(args, dict) else {}).decode())
     digest = prompt_digest(seed, prompt)
-    if json_mode:
-        pieces: tuple[str, ...] | list[str] = split_text(
+    if echo is not None and not json_mode:
+        pieces: tuple[str, ...] | list[str] = split_text(echo, ECHO_PIECE)
+    elif json_mode:
+        pieces = split_text(
             orjson.dumps(json_answer(digest, json_schema)).decode())
     else:
         pieces = reply_pieces(digest)

@@ -105,10 +105,15 @@ def parse_chat(body: Any, seed: int) -> ChatPlan:
         js = fmt.get("json_schema")
         schema = js.get("schema") if isinstance(js, dict) else None
         schema = schema if isinstance(schema, dict) else {"type": "object"}
+    echo = _last_user_text(messages) if content.is_echo_model(model) else None
     reply = content.plan_reply(seed, prompt, max_tokens, tool=tool,
                                json_mode=fmt_type in ("json_object", "json_schema"),
-                               json_schema=schema)
+                               json_schema=schema, echo=echo)
     return ChatPlan(model, stream, include_usage, reply)
+
+
+def _last_user_text(messages: list) -> str:
+    return next((_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
 
 
 def _pick_tool(body: dict, messages: list) -> tuple[str, Any] | None:

@@ -111,11 +111,17 @@ class Simulator:
         self._by_status: Counter[str] = Counter()
         self._by_path: Counter[str] = Counter()
         self._injected: Counter[str] = Counter()
+        self._last_request: dict | None = None  # what the client sent last (GET /_sim/last-request)
 
     def reset_stats(self) -> None:
         in_flight = self._in_flight  # requests still open will decrement it when they end
         self._reset_counters()
         self._in_flight = in_flight
+
+    @property
+    def last_request(self) -> dict | None:
+        """The last /v1 request's path and parsed JSON body (same as GET /_sim/last-request)."""
+        return self._last_request
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -171,6 +177,7 @@ class Simulator:
             raw = await request.read()
             try:
                 body = orjson.loads(raw)
+                self._last_request = {"path": path, "body": body}
             except orjson.JSONDecodeError:
                 return dialect.error_response(ctx, 400, "The request body is not valid JSON.",
                                               code="invalid_json")
@@ -236,6 +243,8 @@ class Simulator:
                     return wire.json_response(_control_error(e), 400)
         elif path == "/_sim/stats" and m == "GET":
             return wire.json_response(self.stats)
+        elif path == "/_sim/last-request" and m == "GET":
+            return wire.json_response(self._last_request or {"path": None, "body": None})
         elif path == "/_sim/reset-stats" and m == "POST":
             self.reset_stats()
             return wire.json_response(self.stats)

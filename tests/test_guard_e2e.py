@@ -299,3 +299,19 @@ def test_policy_layers_merge_field_by_field():
     assert a.max_input_chars == b.max_input_chars == 1000
     assert b.pii_actions["EMAIL_ADDRESS"] == "tokenize" and not b.injection_classifier
     assert merge_policies() == GATEWAY_DEFAULTS and GATEWAY_DEFAULTS.enabled and GATEWAY_DEFAULTS.secrets_action == "block"
+
+
+def test_filter_chunk_leaves_the_upstream_chunk_alone():
+    from seawall.guard import Guard, TokenVault
+
+    vault = TokenVault()
+    tok = vault.tokenize("EMAIL_ADDRESS", EMAIL)
+    out = Guard().output_filter(GATEWAY_DEFAULTS, vault, {})
+    chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "finish_reason": "stop", "delta": {
+        "content": f"to {tok}", "tool_calls": [{"index": 0, "function": {"arguments": f'{{"to": "{tok}"}}'}}]}}]}
+    before = orjson.dumps(chunk)
+    got = out.filter_chunk(chunk)
+    assert orjson.dumps(chunk) == before
+    delta = got["choices"][0]["delta"]
+    assert delta["content"] == f"to {EMAIL}"
+    assert "".join(tc["function"]["arguments"] for tc in delta["tool_calls"]) == f'{{"to": "{EMAIL}"}}'

@@ -571,7 +571,7 @@ class OutputFilter:
         return rs.feed(safe)
 
     def filter_chunk(self, chunk: dict) -> dict:
-        out = copy.deepcopy(chunk)
+        out = _copy_chunk(chunk)
         for ch in out.get("choices") or []:
             idx = ch.get("index", 0)
             final = ch.get("finish_reason") is not None
@@ -615,3 +615,27 @@ class OutputFilter:
                 delta = {"tool_calls": [{"index": key[2], "function": {"arguments": tail}}]}
             chunks.append({"object": "chat.completion.chunk", "choices": [{"index": key[0], "delta": delta, "finish_reason": None}]})
         return chunks
+
+
+def _copy_chunk(chunk: dict) -> dict:
+    """A copy of the parts of a chunk that filter_chunk changes (choices, deltas, tool-call
+    functions): a deepcopy per streamed chunk cost as much as the leak scan itself."""
+    out = dict(chunk)
+    choices = chunk.get("choices")
+    if isinstance(choices, list):
+        out["choices"] = copied = []
+        for ch in choices:
+            if isinstance(ch, dict):
+                ch = dict(ch)
+                delta = ch.get("delta")
+                if isinstance(delta, dict):
+                    delta = ch["delta"] = dict(delta)
+                    tcs = delta.get("tool_calls")
+                    if isinstance(tcs, list):
+                        delta["tool_calls"] = [
+                            {**tc, "function": dict(tc["function"])}
+                            if isinstance(tc, dict) and isinstance(tc.get("function"), dict) else tc
+                            for tc in tcs
+                        ]
+            copied.append(ch)
+    return out

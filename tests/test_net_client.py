@@ -278,3 +278,20 @@ async def test_tls_with_hostname_check(tmp_path):
         assert srv.connections == 1
         with pytest.raises(ConnectError):  # the system trust store does not know this cert
             await Client().request("GET", srv.url, connect_timeout=2)
+
+
+async def test_a_complete_body_left_partly_unread_still_returns_the_connection():
+    sse = b"data: x\n\ndata: [DONE]\n\n"
+    answer = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(sse), sse)
+
+    async with Scripted(lambda r, w: keep_answering(r, w, answer)) as srv:
+        c = Client()
+        for _ in range(3):
+            r = await c.request("GET", srv.url)
+            await asyncio.sleep(0.01)
+            assert r.readline_nowait() == b"data: x\n"
+            assert r.readline_nowait() == b"\n" and await r.readline() == b"data: [DONE]\n"
+            r.release()  # the final blank line is unread, but the body is complete
+        assert r.readline_nowait() is None
+        await c.close()
+    assert srv.connections == 1

@@ -148,6 +148,18 @@ class Response:
                 return line
             await self._more()
 
+    def readline_nowait(self) -> bytes | None:
+        """A buffered line (as readline() would return it) or None when one has not arrived
+        yet: lets a reader skip arming a timeout for lines that are already here."""
+        buf = self._buf
+        i = buf.find(b"\n")
+        if i < 0 or self._exc is not None:
+            return None
+        line = bytes(buf[:i + 1])
+        del buf[:i + 1]
+        self._resume_if_drained()
+        return line
+
     def _resume_if_drained(self) -> None:
         c = self._conn
         if c is not None and c.paused and len(self._buf) < _RESUME_AT:
@@ -159,9 +171,10 @@ class Response:
         if self._finished:
             return
         self._finished = True
+        self._buf.clear()
         conn, self._conn = self._conn, None
         if conn is not None:
-            if self._done and self._exc is None and not self._buf and conn.keep_alive:
+            if self._done and self._exc is None and conn.keep_alive:  # unread bytes of a complete body are dropped
                 conn.pool.put(conn)
             else:
                 conn.close()

@@ -185,6 +185,7 @@ class _Conn(asyncio.Protocol):
         self.read_paused = False
         self.write_paused = False
         self.drain_waiter: asyncio.Future | None = None
+        self.wbuf: list[bytes] | None = None  # streamed pieces written in this loop tick
         self.last_active = time.monotonic()
 
     # ---- asyncio.Protocol -------------------------------------------------------------
@@ -329,6 +330,7 @@ class _Conn(asyncio.Protocol):
                 if not resp.prepared:
                     await resp.prepare(r)
                 await resp.write_eof()
+                self.flush()
                 if not self._body_skippable(r):
                     r.keep_alive = False
             else:
@@ -374,13 +376,28 @@ class _Conn(asyncio.Protocol):
             self._start(nxt)
 
     async def write(self, data: bytes) -> None:
+        """Streamed pieces written in one loop tick leave in one send (an upstream burst of
+        SSE events costs one system call, not one per event); the flush runs before the
+        loop polls again, so nothing waits."""
         if self.lost:
             raise ConnectionResetError("the client disconnected")
-        self.transport.write(data)
+        buf = self.wbuf
+        if buf is None:
+            self.wbuf = [data]
+            self.loop.call_soon(self.flush)
+        else:
+            buf.append(data)
         if self.write_paused:
             if self.drain_waiter is None or self.drain_waiter.done():
                 self.drain_waiter = self.loop.create_future()
             await self.drain_waiter
+
+    def flush(self) -> None:
+        buf = self.wbuf
+        if buf:
+            self.wbuf = None
+            if not self.lost:
+                self.transport.write(buf[0] if len(buf) == 1 else b"".join(buf))
 
     def _bad(self, status: int, message: bytes) -> None:
         if self.task is None and self.transport is not None and not self.closing:
@@ -395,6 +412,7 @@ class _Conn(asyncio.Protocol):
         input would reset the connection and could destroy the answer in flight."""
         if self.closing:
             return
+        self.flush()
         self.discard = True
         t = self.transport
         if t.can_write_eof():
@@ -407,6 +425,7 @@ class _Conn(asyncio.Protocol):
         if not self.closing:
             self.closing = True
             if self.transport is not None:
+                self.flush()
                 self.transport.close()
 
     @property

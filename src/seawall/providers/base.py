@@ -131,14 +131,16 @@ class Provider:
         """
         stall = dep.timeouts.stream_stall
         beat = min(self.heartbeat_s, stall)
-        readline = resp.readline
+        readline, buffered = resp.readline, resp.readline_nowait
         event: str | None = None
         silent_since = time.perf_counter()
         try:
             while True:
+                line = buffered()  # lines of a burst are already here: no timer needed for them
                 try:
-                    async with asyncio.timeout(beat):
-                        line = await readline()
+                    if line is None:
+                        async with asyncio.timeout(beat):
+                            line = await readline()
                 except TimeoutError:
                     if time.perf_counter() - silent_since >= stall:
                         raise UpstreamError(ErrorClass.TIMEOUT, f"upstream {dep.id} stream stalled for {stall:g}s",

@@ -96,6 +96,11 @@ class Response:
 
     # ---- the caller's side ------------------------------------------------------------
 
+    @property
+    def complete(self) -> bool:
+        """The whole body has arrived (read() will not wait)."""
+        return self._done
+
     async def read(self) -> bytes:
         """The whole body; then the connection is released."""
         try:

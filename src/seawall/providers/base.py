@@ -107,8 +107,11 @@ class Provider:
 
     async def read_json(self, dep: Deployment, req: Request, resp: Response) -> tuple[dict, bytes]:
         try:
-            async with asyncio.timeout(_within_deadline(req, dep.timeouts.total)):
+            if resp.complete:  # usually the body came with the head: no timer to arm
                 raw = await resp.read()  # releases the connection to the pool
+            else:
+                async with asyncio.timeout(_within_deadline(req, dep.timeouts.total)):
+                    raw = await resp.read()
         except (TimeoutError, HTTPClientError, OSError) as e:
             raise self._failure(dep, e) from None
         finally:

@@ -12,20 +12,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# The demo runs the guards and the caches, whose models need torch.
 $(VENV)/.core: $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[guard,semantic]'
 	touch $@
 
-$(VENV)/.dev: $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q $(TORCH)
+$(VENV)/.dev: $(VENV)/.core
 	$(BIN)/pip install -q -e '.[dev,guard,semantic,store]'
-	touch $@ $(VENV)/.core
+	touch $@
 
 install: $(VENV)/.core
 install-dev: $(VENV)/.dev
 
 demo: install
-	$(BIN)/seawall demo
+	HF_HUB_OFFLINE=1 $(BIN)/seawall demo
 
 test: install-dev
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q

@@ -114,8 +114,13 @@ class StaticEmbedder:
     running the transformer. Sub-millisecond per KB; used to clear clearly benign text so the
     full model only runs on the rest (see ``InjectionClassifier``)."""
 
-    def __init__(self, max_tokens: int = 512) -> None:
+    FEATURES = ("mean_max", "mean_max_len")
+
+    def __init__(self, max_tokens: int = 512, features: str = "mean_max") -> None:
+        if features not in self.FEATURES:
+            raise ValueError(f"unknown static features {features!r}")
         self.max_tokens = max_tokens
+        self.features = features
         self._tok = None
         self._emb = None
         self._lock = threading.Lock()
@@ -145,9 +150,16 @@ class StaticEmbedder:
             with self._lock:
                 if self._emb is None:
                     self._load()
-        out = np.zeros((len(texts), 2 * self._emb.shape[1]), dtype=np.float32)
+        d = self._emb.shape[1]
+        extra = 2 if self.features == "mean_max_len" else 0
+        out = np.zeros((len(texts), 2 * d + extra), dtype=np.float32)
         for i, enc in enumerate(self._tok.encode_batch(texts, add_special_tokens=False)):
             ids = enc.ids[: self.max_tokens]
+            if extra:
+                # how much evidence the pooled vectors rest on: log length (0..1) and 1/sqrt(n)
+                n = len(ids)
+                out[i, 2 * d] = np.log1p(n) / np.log1p(self.max_tokens)
+                out[i, 2 * d + 1] = 1.0 / np.sqrt(n) if n else 1.0
             if not ids:
                 continue
             vecs = self._emb[ids]
@@ -156,7 +168,7 @@ class StaticEmbedder:
             mx = vecs.max(0)
             mx /= np.linalg.norm(mx) + 1e-8
             out[i, : len(mean)] = mean
-            out[i, len(mean) :] = mx
+            out[i, d : 2 * d] = mx
         return out
 
 
@@ -219,7 +231,7 @@ class InjectionClassifier:
         fast_meta = self.head.meta.get("fast")
         self.fast_pass = float(fast_meta["pass_threshold"]) if fast_meta else 0.0
         self.fast_head = ClassifierHead.load(prefix="fast_") if (fast_meta and head is None) else None
-        self.static = StaticEmbedder() if self.fast_head is not None else None
+        self.static = StaticEmbedder(features=fast_meta.get("features", "mean_max")) if self.fast_head is not None else None
         self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()

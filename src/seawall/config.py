@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .cache.policy import AliasCachePolicy, CacheConfig
 from .guard.policy import GuardPolicy
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -224,6 +225,7 @@ class ModelAlias(_Model):
     bulkhead: BulkheadPolicy = Field(default_factory=BulkheadPolicy)
     batch: BatchPolicy = Field(default_factory=BatchPolicy)
     guard: GuardPolicy | None = None  # fields set here override the top-level guard (docs/guardrails.md)
+    cache: AliasCachePolicy | None = None  # fields set here override cache.default (docs/caching.md)
 
 
 class ServerConfig(_Model):
@@ -286,6 +288,7 @@ class Config(_Model):
     timeouts: Timeouts = Field(default_factory=Timeouts)
     resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
     guard: GuardPolicy = Field(default_factory=GuardPolicy)  # input/output guards; per alias: models[].guard
+    cache: CacheConfig = Field(default_factory=CacheConfig)  # exact + semantic caches; per alias: models[].cache
     providers: list[ProviderConfig] = Field(min_length=1)
     models: list[ModelAlias] = Field(min_length=1)
 

@@ -114,6 +114,7 @@ class Gateway:
         if not self._started:
             await self.governance.start()
             await guard_stage.warm_up(self.guard, self.config)  # the first request pays no model load
+            await self.cache.start()  # loads the embedder when an alias uses the semantic cache
             self._started = True
 
     @classmethod

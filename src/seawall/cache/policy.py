@@ -20,9 +20,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+Scope = Literal["key", "team", "department", "global"]
 
 
 class Category(str, Enum):
@@ -65,6 +68,9 @@ class AliasCachePolicy(BaseModel):
     allow_n_gt_1: bool = False
     admit_on_second_sighting: bool = False
     allow_overrides: list[Override] = Field(default_factory=lambda: [Override.NONE])
+    # Whose entries a request may see: the calling key's own (default), its team's, its
+    # department's, or everyone's ("global": only for aliases answering shared knowledge).
+    scope: Scope = "key"
     semantic: SemanticSettings = Field(default_factory=SemanticSettings)
 
 
@@ -80,6 +86,8 @@ class CacheConfig(BaseModel):
     local_max_entries: int = Field(50_000, ge=1)
     embedding_cache_entries: int = Field(20_000, ge=0)
     embedding_cache_ttl_s: float = Field(86400, gt=0)
+    embedder: Literal["onnx-int8", "onnx-fp32", "torch", "static"] = "onnx-int8"
+    semantic_refresh_s: float = Field(1.0, gt=0)  # how often an instance reads others' semantic entries
     default: AliasCachePolicy = Field(default_factory=AliasCachePolicy)
     aliases: dict[str, AliasCachePolicy] = Field(default_factory=dict)
 

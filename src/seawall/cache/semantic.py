@@ -201,6 +201,23 @@ class SemanticCache:
             self._drop(old)
         return id_
 
+    def add_entry(self, ns: tuple[str, str, str], vec: np.ndarray, query: str, history: str, response: Any,
+                  created_at: float, expires_at: float, stale_until: float,
+                  meta: dict[str, Any] | None = None) -> int:
+        """Add one entry with a precomputed vector (entries shared by other instances)."""
+        space = self._spaces.get(ns)
+        if space is None:
+            space = self._spaces[ns] = _Space(NamespaceIndex(self.embedder.dim, self.hnsw_above), OrderedDict())
+        id_ = next(self._ids)
+        self._entries[id_] = SemanticEntry(id_, ns, query, history, response, created_at, expires_at,
+                                           stale_until, dict(meta or {}))
+        space.index.add([id_], np.asarray(vec, np.float32)[None, :])
+        space.ids[id_] = None
+        while len(space.ids) > self.max_per_ns:
+            old, _ = space.ids.popitem(last=False)
+            self._drop(old)
+        return id_
+
     def add_vectors(self, scope: str, alias: str, fingerprint: str, vecs: np.ndarray,
                     queries: list[str], responses: list[Any], ttl_s: float) -> None:
         """Bulk load precomputed vectors (warm start from a shared store; benchmarks)."""

@@ -35,6 +35,7 @@ def _link(stage: Stage, call_next: Handler) -> Handler:
 
 
 def build(gw: "Gateway") -> Handler:
+    from ..cache.stage import CacheStage
     from ..govern.service import for_gateway
     from ..govern.stages import Admit, AuditStage, Identify
     from ..guard.stage import GuardIn
@@ -54,6 +55,7 @@ def build(gw: "Gateway") -> Handler:
             RouteStage(gw.router),                             # route: alias -> deployments, deadline
             Admit(gov),                                        # admit: rate limits, budget reserve; settle, cost
             GuardIn(gw),                                       # guard: in PII, secrets, injection, tags; out leaks, tokens
+            CacheStage(gw),                                    # cache: exact -> semantic (tenant-scoped); store answers
             Coalesce(res),                                     # coalesce: identical in-flight requests share a call
         ],
         terminal=Execute(gw.metrics, res),                     # execute: LB, breaker, retry, hedge, fallback, degrade

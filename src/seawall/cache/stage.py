@@ -1,0 +1,516 @@
+"""cache: the exact and semantic caches on the request path (between guard and coalesce).
+
+For a chat request whose alias may be cached (`cache:` config, `models[].cache`), the stage
+resolves the policy and the `x-seawall-cache` header (`decide`), derives the tenant scope from
+the principal (key, team, department, or global where the alias opts in), and then:
+
+1. exact lookup: local LRU, then the shared level on the state store (Redis when configured);
+2. semantic lookup (aliases that opt in): the conversation's embedding in the
+   (scope, alias, context) namespace, verified;
+3. on a miss, calls on, then stores the answer unless it errored, was truncated, or fails the
+   output guard (and, if configured, only on the second sighting of the key). A stream is
+   stored once it has completed, from its accumulated chunks.
+
+A hit on a streaming request is replayed as chat.completion.chunk dicts (the SSE writer adds
+`[DONE]`). The outcome goes to `x-seawall-cache` (miss | hit-exact | hit-semantic;score=0.93 |
+stale;age=12 | refresh), Prometheus counters, and /admin/cache/stats. A hit costs the tenant
+nothing (no deployment, no usage to settle); the tokens and dollars it saved are counted.
+
+The stage also fills the fallback cascade's stale hook: when every upstream has failed, an
+entry past its TTL (within `stale_for_s`) answers, with its age.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import time
+from typing import Any, AsyncIterator
+
+import orjson
+from prometheus_client import Counter
+
+from ..core.errors import GatewayError
+from ..core.types import HEARTBEAT, Completion, Request, Result, Stream
+from .exact import Entry, LocalLRU, Status, TieredExactCache
+from .keys import exact_key, namespace
+from .policy import (AliasCachePolicy, CacheConfig, Category, Override, SecondSighting, SemanticSettings, decide,
+                     response_cacheable)
+
+log = logging.getLogger("seawall.cache")
+
+HEADER = "x-seawall-cache"
+
+# The gateway's starting point: nothing is cached until an alias (or `cache.default`) opts in
+# with a category, and the semantic cache stays off until an alias turns it on (it needs the
+# embedder). Upgrading a deployment must not start serving stored answers nobody asked for.
+GATEWAY_DEFAULT = AliasCachePolicy(category=Category.NONE, semantic=SemanticSettings(enabled=False))
+
+
+def _merge(base, layer):
+    update = {}
+    for name in layer.model_fields_set:
+        new, old = getattr(layer, name), getattr(base, name)
+        if hasattr(new, "model_fields_set") and hasattr(old, "model_fields_set"):
+            new = _merge(old, new)
+        update[name] = new
+    return base.model_copy(update=update)
+
+
+def alias_policies(config) -> dict[str, AliasCachePolicy]:
+    """GATEWAY_DEFAULT, then `cache.default`, `cache.aliases[name]`, `models[].cache`: each layer
+    overrides only the fields it sets."""
+    cc: CacheConfig = config.cache
+    out = {}
+    for alias in config.models:
+        p = GATEWAY_DEFAULT
+        for layer in (cc.default, cc.aliases.get(alias.name), getattr(alias, "cache", None)):
+            if layer is not None:
+                p = _merge(p, layer)
+        out[alias.name] = p
+    return out
+
+
+def scope_of(req: Request, policy: AliasCachePolicy) -> tuple[str, str]:
+    """(tenant scope string, tenant kind) for the cache key."""
+    if policy.scope == "global":
+        return "global", "global"
+    p = req.principal
+    if p is None:
+        return "open", "open"
+    if p.kind == "virtual" and p.key_id:
+        if policy.scope == "department" and p.department_id:
+            return "dept:" + p.department_id, "department"
+        if policy.scope in ("team", "department") and p.team_id:
+            return "team:" + p.team_id, "team"
+        return "key:" + p.key_id, "key"
+    if p.kind == "static":  # each static key is its own tenant
+        from ..govern.service import presented_key
+
+        k = presented_key(req.headers) or ""
+        return "static:" + hashlib.blake2b(k.encode(), digest_size=8).hexdigest(), "static"
+    return p.kind, p.kind  # library, anonymous (an open gateway)
+
+
+# ---- streams: replay a stored answer, accumulate a live one -----------------------------------
+
+
+PIECE = 64  # characters of content per replayed chunk
+
+
+def replay(body: dict, include_usage: bool) -> AsyncIterator[dict]:
+    """A complete chat.completion as the chunks an upstream would have streamed."""
+    base = {"id": body.get("id") or "chatcmpl-cache", "object": "chat.completion.chunk",
+            "created": body.get("created") or int(time.time()), "model": body.get("model")}
+    if body.get("system_fingerprint"):
+        base["system_fingerprint"] = body["system_fingerprint"]
+
+    def chunk(index: int, delta: dict, finish: str | None = None) -> dict:
+        return {**base, "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+    async def gen() -> AsyncIterator[dict]:
+        for choice in body.get("choices") or ():
+            i = choice.get("index", 0)
+            msg = choice.get("message") or {}
+            yield chunk(i, {"role": msg.get("role") or "assistant", "content": ""})
+            text = msg.get("content")
+            if isinstance(text, str):
+                for k in range(0, len(text), PIECE):
+                    yield chunk(i, {"content": text[k:k + PIECE]})
+            for j, call in enumerate(msg.get("tool_calls") or ()):
+                fn = call.get("function") or {}
+                yield chunk(i, {"tool_calls": [{"index": j, "id": call.get("id"), "type": call.get("type", "function"),
+                                                "function": {"name": fn.get("name"), "arguments": fn.get("arguments", "")}}]})
+            if msg.get("refusal"):
+                yield chunk(i, {"refusal": msg["refusal"]})
+            yield chunk(i, {}, choice.get("finish_reason") or "stop")
+        if include_usage and body.get("usage"):
+            yield {**base, "choices": [], "usage": body["usage"]}
+
+    return gen()
+
+
+class Accumulator:
+    """Builds the complete chat.completion from streamed chunks."""
+
+    def __init__(self) -> None:
+        self.head: dict = {}
+        self.choices: dict[int, dict] = {}
+        self.usage: dict | None = None
+
+    def feed(self, c: dict) -> None:
+        if not self.head:
+            self.head = {k: c.get(k) for k in ("id", "created", "model", "system_fingerprint") if c.get(k)}
+        if c.get("usage"):
+            self.usage = c["usage"]
+        for ch in c.get("choices") or ():
+            st = self.choices.get(ch.get("index", 0))
+            if st is None:
+                st = self.choices[ch.get("index", 0)] = {"role": "assistant", "content": [], "calls": {},
+                                                         "finish": None, "refusal": []}
+            d = ch.get("delta") or {}
+            if d.get("role"):
+                st["role"] = d["role"]
+            if d.get("content"):
+                st["content"].append(d["content"])
+            if d.get("refusal"):
+                st["refusal"].append(d["refusal"])
+            for tc in d.get("tool_calls") or ():
+                slot = st["calls"].setdefault(tc.get("index", 0), {"id": None, "type": "function", "name": "", "args": []})
+                if tc.get("id"):
+                    slot["id"] = tc["id"]
+                fn = tc.get("function") or {}
+                if fn.get("name"):
+                    slot["name"] += fn["name"]
+                if fn.get("arguments"):
+                    slot["args"].append(fn["arguments"])
+            if ch.get("finish_reason"):
+                st["finish"] = ch["finish_reason"]
+
+    def body(self, usage: dict | None) -> dict:
+        choices = []
+        for i, st in sorted(self.choices.items()):
+            msg: dict[str, Any] = {"role": st["role"], "content": "".join(st["content"]) if st["content"] or not st["calls"] else None}
+            if st["calls"]:
+                msg["tool_calls"] = [{"id": s["id"], "type": s["type"], "function": {"name": s["name"], "arguments": "".join(s["args"])}}
+                                     for _, s in sorted(st["calls"].items())]
+            if st["refusal"]:
+                msg["refusal"] = "".join(st["refusal"])
+            choices.append({"index": i, "message": msg, "logprobs": None, "finish_reason": st["finish"]})
+        out = {"id": self.head.get("id"), "object": "chat.completion", "created": self.head.get("created"),
+               "model": self.head.get("model"), "choices": choices}
+        if self.head.get("system_fingerprint"):
+            out["system_fingerprint"] = self.head["system_fingerprint"]
+        u = self.usage or usage
+        if u:
+            out["usage"] = u
+        return out
+
+
+# ---- metrics ----------------------------------------------------------------------------------
+
+
+class CacheMetrics:
+    def __init__(self, registry) -> None:
+        reg = {"registry": registry} if registry is not None else {}
+        self.lookups = Counter("seawall_cache_lookups_total", "Cache outcomes by alias, tenant kind and result",
+                               ["alias", "tenant", "result"], **reg)
+        self.saved_tokens = Counter("seawall_cache_saved_tokens_total", "Tokens not sent upstream thanks to the cache",
+                                    ["alias", "tenant"], **reg)
+        self.saved_usd = Counter("seawall_cache_saved_usd_total", "Upstream cost avoided by cache hits (USD)",
+                                 ["alias", "tenant"], **reg)
+        self._children: dict[tuple, Any] = {}
+
+    def inc(self, metric, *labels, n: float = 1) -> None:
+        key = (id(metric), labels)
+        c = self._children.get(key)
+        if c is None:
+            c = self._children[key] = metric.labels(*labels)
+        c.inc(n)
+
+
+# ---- the cache of one gateway --------------------------------------------------------------------
+
+
+class CacheService:
+    """The gateway's caches, the per-alias policies, stats, invalidation and the stale hook."""
+
+    def __init__(self, gw) -> None:
+        from ..govern.service import for_gateway
+        from ..guard.stage import alias_policies as guard_policies
+
+        cfg = gw.config
+        self.policies = alias_policies(cfg)
+        self.config = cfg.cache.model_copy(update={"aliases": self.policies})
+        self.reachable = frozenset(
+            a for a, p in self.policies.items()
+            if cfg.cache.enabled and (p.category is not Category.NONE
+                                      or Override.LONG in p.allow_overrides or Override.SHORT in p.allow_overrides)
+            and next(m for m in cfg.models if m.name == a).kind == "chat")
+        self.guard = gw.guard
+        self.guard_policies = guard_policies(cfg)
+        self.prices = {d.id: d.price for d in gw.router.deployments.values()}
+        self.metrics = CacheMetrics(gw.metrics.registry)
+        self.local = LocalLRU(cfg.cache.local_max_entries)
+        self.shared = self.shared_sem = None
+        self.state = for_gateway(gw).state
+        if self.state.remote:
+            from .shared import SharedSemantic, StateSharedLevel
+
+            self.shared = StateSharedLevel(self.state)
+            self.shared_sem = SharedSemantic(self.state, cfg.cache.semantic_refresh_s)
+        self.shared_errors = 0
+        self.exact = TieredExactCache(self.local, self.shared, self._shared_error)
+        self.semantic = None  # SemanticCache, loaded at start when an alias uses it
+        self.wants_semantic = any(p.semantic.enabled for a, p in self.policies.items() if a in self.reachable)
+        self.sighting = SecondSighting()
+        self.stats: dict[str, dict[str, float]] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        if self.wants_semantic and self.semantic is None:
+            from .embedder import load_embedder
+            from .semantic import SemanticCache
+
+            cc = self.config
+            emb = await asyncio.to_thread(load_embedder, cc.embedder, cache_entries=cc.embedding_cache_entries,
+                                          cache_ttl_s=cc.embedding_cache_ttl_s)
+            await asyncio.to_thread(emb.embed, ["warm up"])
+            self.semantic = SemanticCache(emb)
+
+    def _shared_error(self, exc: BaseException) -> None:
+        self.shared_errors += 1
+        log.debug("shared cache level failed: %s", exc)
+
+    def spawn(self, coro) -> None:
+        t = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._done)
+
+    def _done(self, t: asyncio.Task) -> None:
+        self._tasks.discard(t)
+        if not t.cancelled() and t.exception() is not None:
+            self._shared_error(t.exception())
+
+    async def drain(self) -> None:
+        """Wait for background stores (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- counting
+    def count(self, alias: str, tenant: str, result: str, meta: dict | None = None) -> None:
+        m = self.metrics
+        m.inc(m.lookups, alias, tenant, result)
+        s = self.stats.get(alias)
+        if s is None:
+            s = self.stats[alias] = {"hit_exact": 0, "hit_semantic": 0, "miss": 0, "stale": 0, "stored": 0,
+                                     "saved_tokens": 0, "saved_usd": 0.0}
+        s[result] = s.get(result, 0) + 1
+        if meta and result != "stored":
+            tokens, usd = int(meta.get("tokens") or 0), float(meta.get("cost_usd") or 0.0)
+            if tokens:
+                m.inc(m.saved_tokens, alias, tenant, n=tokens)
+                s["saved_tokens"] += tokens
+            if usd:
+                m.inc(m.saved_usd, alias, tenant, n=usd)
+                s["saved_usd"] += usd
+
+    # -- answers from the cache
+    def answer(self, req: Request, value: Any, status: str) -> Result:
+        req.meta.extra[HEADER] = status
+        raw = bytes(value) if isinstance(value, (bytes, bytearray)) else orjson.dumps(value)
+        if req.stream:
+            include = bool((req.body.get("stream_options") or {}).get("include_usage"))
+            return Stream(replay(orjson.loads(raw), include), req.meta)
+        return Completion(req.meta, raw=raw)
+
+    # -- stores
+    def guard_ok(self, req: Request, body: dict) -> bool:
+        """The answer passes the output guard as it stands (no block, nothing to mask)."""
+        policy = self.guard_policies.get(req.alias)
+        if policy is None or not policy.enabled or not policy.output_enabled:
+            return True
+        out = self.guard.output_filter(policy, None, req.body)
+        try:
+            out.filter_response(body)
+        except GatewayError:
+            return False
+        except Exception:  # noqa: BLE001 - a guard that errors: do not keep the answer
+            return False
+        return not out.findings.as_list() and not out.schema_errors
+
+    def store(self, req: Request, key: str, scope: str, tenant: str, d, policy: AliasCachePolicy,
+              body: dict, raw: bytes | None) -> bool:
+        if not response_cacheable(body) or not self.guard_ok(req, body):
+            return False
+        if policy.admit_on_second_sighting and not self.sighting.admit(key):
+            return False
+        usage = body.get("usage") or req.meta.usage or {}
+        tokens = int(usage.get("total_tokens") or 0) or int(usage.get("prompt_tokens") or 0) + int(
+            usage.get("completion_tokens") or 0)
+        from ..govern.service import cost_usd
+
+        meta = {"tokens": tokens, "cost_usd": cost_usd(self.prices.get(req.meta.deployment), usage),
+                "deployment": req.meta.deployment}
+        value = raw if raw is not None else orjson.dumps(body)
+        entry = Entry.new(key, value, d.ttl_s, d.stale_for_s, meta=meta)
+        self.local.set(entry)
+        self.count(req.alias, tenant, "stored")
+        if self.shared is not None:
+            self.spawn(self.shared.set(entry))
+        if policy.semantic.enabled and self.semantic is not None:
+            self.spawn(self._semantic_store(scope, req.alias, req.body, value, entry))
+        return True
+
+    async def _semantic_store(self, scope: str, alias: str, body: dict, value: bytes, entry: Entry) -> None:
+        from .semantic import conversation_view
+
+        sem = self.semantic
+        view = conversation_view(body)
+        if view is None:
+            return
+        ns = (scope, alias, view.fingerprint)
+        vec = await asyncio.to_thread(sem._vector, view)
+        sem.add_entry(ns, vec, view.query, view.history, value, entry.created_at, entry.expires_at,
+                      entry.stale_until, entry.meta)
+        if self.shared_sem is not None:
+            uid = os.urandom(8).hex()
+            self.shared_sem.mark_seen(ns, uid)
+            rec = {"query": view.query, "history": view.history, "response": value.decode(),
+                   "created_at": entry.created_at, "expires_at": entry.expires_at,
+                   "stale_until": entry.stale_until, "meta": entry.meta}
+            await self.shared_sem.put(ns, uid, vec, rec, entry.stale_until - time.time())
+
+    async def semantic_lookup(self, scope: str, alias: str, body: dict, settings: SemanticSettings,
+                              allow_stale: bool = False):
+        sem = self.semantic
+        if sem is None:
+            return None
+        if self.shared_sem is not None:
+            await self._pull(scope, alias, body)
+        return await sem.alookup(scope, alias, body, threshold=settings.threshold, allow_stale=allow_stale)
+
+    async def _pull(self, scope: str, alias: str, body: dict) -> None:
+        from .semantic import conversation_view
+
+        view = conversation_view(body)
+        if view is None:
+            return
+        ns = (scope, alias, view.fingerprint)
+        try:
+            new = await self.shared_sem.pull(ns)
+        except Exception as exc:  # noqa: BLE001 - a store that is down: serve what we have
+            self._shared_error(exc)
+            return
+        for _, vec, rec in new:
+            self.semantic.add_entry(ns, vec, rec["query"], rec["history"], rec["response"].encode(),
+                                    rec["created_at"], rec["expires_at"], rec["stale_until"], rec.get("meta"))
+
+    def record_stream(self, req: Request, key: str, scope: str, tenant: str, d, policy,
+                      chunks: AsyncIterator[dict]) -> AsyncIterator[dict]:
+        async def gen() -> AsyncIterator[dict]:
+            acc = Accumulator()
+            done = False
+            try:
+                async for c in chunks:
+                    if c is not HEARTBEAT:
+                        acc.feed(c)
+                    yield c
+                done = True
+            finally:
+                if not done:
+                    close = getattr(chunks, "aclose", None)
+                    if close is not None:
+                        await close()
+            try:
+                self.store(req, key, scope, tenant, d, policy, acc.body(req.meta.usage), None)
+            except Exception:  # noqa: BLE001 - caching is best effort; the client has its answer
+                log.exception("storing a streamed answer failed")
+
+        return gen()
+
+    # -- the fallback cascade's stale level
+    async def stale(self, req: Request) -> Result | None:
+        if req.kind != "chat" or req.alias not in self.reachable:
+            return None
+        d = decide(self.config, req.alias, req.body, None)
+        if not d.write:
+            return None
+        policy = self.policies[req.alias]
+        scope, tenant = scope_of(req, policy)
+        res = await self.exact.get(exact_key(scope, req.alias, req.body))
+        if res.entry is not None and res.status in (Status.STALE, Status.HIT):
+            self.count(req.alias, tenant, "stale", res.entry.meta)
+            return self.answer(req, res.entry.value, f"stale;age={int(res.age_s)}")
+        if policy.semantic.enabled:
+            hit = await self.semantic_lookup(scope, req.alias, req.body, policy.semantic, allow_stale=True)
+            if hit is not None:
+                self.count(req.alias, tenant, "stale", hit.entry.meta)
+                return self.answer(req, hit.response, f"stale;age={int(hit.age_s)};score={hit.score:.2f}")
+        return None
+
+    # -- admin
+    async def invalidate(self, *, alias: str | None = None, tenant: str | None = None,
+                         prefix: str | None = None) -> dict[str, int]:
+        out = {"local": self.local.invalidate(scope=tenant, alias=alias, prefix=prefix), "shared": 0, "semantic": 0}
+        if self.shared is not None:
+            if prefix is not None:
+                out["shared"] = await self.shared.delete_prefix(prefix)
+            elif tenant is not None:
+                out["shared"] = await self.shared.delete_prefix(namespace(tenant, alias))
+            elif alias is not None:
+                out["shared"] = await self.shared.delete_alias(alias)
+            else:
+                out["shared"] = await self.shared.delete_prefix("")
+        if prefix is None or (alias is None and tenant is None and prefix == ""):
+            if self.semantic is not None:
+                out["semantic"] = self.semantic.invalidate(scope=tenant, alias=alias)
+            if self.shared_sem is not None:
+                out["semantic"] += await self.shared_sem.delete(tenant, alias)
+        return out
+
+    def snapshot(self) -> dict:
+        total = {k: 0 for k in ("hit_exact", "hit_semantic", "miss", "stale", "stored", "saved_tokens")}
+        total["saved_usd"] = 0.0
+        for s in self.stats.values():
+            for k in total:
+                total[k] += s.get(k, 0)
+        looked = total["hit_exact"] + total["hit_semantic"] + total["miss"]
+        return {
+            "enabled": self.config.enabled,
+            "aliases": {a: {"category": p.category.value, "scope": p.scope, "semantic": p.semantic.enabled}
+                        for a, p in self.policies.items() if a in self.reachable},
+            "hit_rate": round((total["hit_exact"] + total["hit_semantic"]) / looked, 4) if looked else 0.0,
+            "totals": total,
+            "by_alias": self.stats,
+            "local": {"entries": len(self.local), "max_entries": self.local.max_entries,
+                      "evictions": self.local.evictions},
+            "shared": {"backend": self.state.store.kind if self.shared is not None else None,
+                       "errors": self.shared_errors},
+            "semantic": self.semantic.stats() if self.semantic is not None else None,
+        }
+
+
+class CacheStage:
+    """cache: exact -> semantic -> call on and store (see the module doc)."""
+
+    def __init__(self, gw) -> None:
+        self.svc = gw.cache = CacheService(gw)
+        gw.resilience.cascade.add_stale_hook(self.svc.stale)
+
+    async def __call__(self, req: Request, call_next) -> Result:
+        svc = self.svc
+        if req.alias not in svc.reachable or req.kind != "chat":
+            return await call_next(req)
+        h = req.headers
+        d = decide(svc.config, req.alias, req.body, h.get(HEADER) if h is not None else None)
+        if not d.active:
+            return await call_next(req)
+        alias = req.alias
+        policy = svc.policies[alias]
+        scope, tenant = scope_of(req, policy)
+        key = exact_key(scope, alias, req.body)
+        if d.read:
+            res = await svc.exact.get(key)
+            if res.status is Status.HIT:
+                svc.count(alias, tenant, "hit_exact", res.entry.meta)
+                return svc.answer(req, res.entry.value, "hit-exact")
+            if policy.semantic.enabled:
+                hit = await svc.semantic_lookup(scope, alias, req.body, policy.semantic)
+                if hit is not None:
+                    svc.count(alias, tenant, "hit_semantic", hit.entry.meta)
+                    return svc.answer(req, hit.response, f"hit-semantic;score={hit.score:.2f}")
+        svc.count(alias, tenant, "miss")
+        req.meta.extra[HEADER] = "miss" if d.read else "refresh"
+        result = await call_next(req)
+        if "x-seawall-fallback-level" in req.meta.extra:
+            return result  # stale, degraded or escalated by the cascade: not an upstream answer to keep
+        if isinstance(result, Stream):
+            result.chunks = svc.record_stream(req, key, scope, tenant, d, policy, result.chunks)
+        else:
+            try:
+                svc.store(req, key, scope, tenant, d, policy, result.body, result.raw)
+            except Exception:  # noqa: BLE001 - caching is best effort
+                log.exception("storing an answer failed")
+        return result

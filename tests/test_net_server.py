@@ -100,6 +100,9 @@ async def test_malformed_request_and_expect_continue(running):
     assert (await raw(running, b"NOT HTTP\r\n\r\n")).startswith(b"HTTP/1.1 400 ")
     out = await raw(running, b"POST /e HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 2\r\n\r\nok")
     assert out.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK") and out.endswith(b"POST /e |ok")
+    # garbage behind a request still running: that one is answered, then the connection closes
+    out = await raw(running, b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\nGARBAGE\x00\r\n\r\n", wait=5)
+    assert out.startswith(b"HTTP/1.1 200 OK") and out.endswith(b"GET /slow |")
 
 
 async def test_streaming_response_is_chunked(running):

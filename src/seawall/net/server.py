@@ -406,6 +406,9 @@ class _Conn(asyncio.Protocol):
         self.discard = True
         if self.task is None:
             self.linger()
+        elif self.running is not None:
+            self.running.keep_alive = False  # answer what is running, then close
+        self.queue.clear()
 
     def linger(self) -> None:
         """Stop sending, keep reading (and dropping) briefly, then close: closing with unread

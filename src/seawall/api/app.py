@@ -18,7 +18,7 @@ from ..net.server import Request, Response, StreamResponse
 from ..observe.logging import request_id as request_id_var
 from ..observe.metrics import CONTENT_TYPE
 from ..wire import anthropic as wire
-from . import admin
+from . import admin, admin_cache
 from .http import JSON, SSEEncoder, bearer_or_key, check_key, error_response, internal_error, read_json, write_stream
 
 log = logging.getLogger("seawall.http")
@@ -57,6 +57,7 @@ class App:
             ("GET", "/metrics"): self.metrics,
         }
         self.routes.update(admin.routes(self))
+        self.routes.update(admin_cache.routes(self))  # /admin/cache/{stats,invalidate}
         self.paths = {path for _, path in self.routes}
         from .admin_govern import AdminGovern
 

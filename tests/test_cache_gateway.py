@@ -1,0 +1,182 @@
+"""The cache on the request path, in process, on both backends (memory + SQLite, Redis +
+PostgreSQL): tenant isolation for the exact and semantic caches, entries shared between
+instances through Redis, what is never stored, the header override, a Redis that is down."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from seawall.config import parse
+from seawall.gateway import Gateway
+from seawall.govern.admin import Admin
+from seawall.sim import Simulator
+from services import backend, free_port  # noqa: F401  (fixture)
+
+PRICE = {"input": 1.0, "output": 2.0}
+Q = "What is the capital of France?"
+PARAPHRASE = "What's the capital of France?"
+
+
+@pytest.fixture
+async def sim():
+    s = Simulator(seed=5)
+    await s.start(host="127.0.0.1", port=0)
+    yield s
+    await s.stop()
+
+
+def config(sim, store: dict, semantic: bool = False, **alias_cache) -> dict:
+    cache = {"category": "short", **alias_cache}
+    if semantic:
+        cache["semantic"] = {"enabled": True}
+    return {
+        "providers": [{"name": "sim", "base_url": sim.url + "/v1"}],
+        "models": [
+            {"name": "m", "targets": [{"provider": "sim", "model": "gpt-4o-mini", "price": PRICE}], "cache": cache},
+            {"name": "t", "targets": [{"provider": "sim", "model": "gpt-4o-mini", "price": PRICE}],
+             "cache": {"category": "short", "scope": "team"}},
+            {"name": "echo", "targets": [{"provider": "sim", "model": "echo", "price": PRICE}],
+             "cache": {"category": "short"},
+             "guard": {"pii_actions": {"EMAIL_ADDRESS": "allow"}, "output_pii_actions": {"EMAIL_ADDRESS": "redact"}}},
+            {"name": "plain", "targets": [{"provider": "sim", "model": "gpt-4o-mini"}]},
+        ],
+        "server": {"access_log": False},
+        "store": store,
+    }
+
+
+def store_of(backend) -> dict:
+    return {"state": backend["state"], "sql": backend["sql"], "prefix": backend["prefix"]}
+
+
+async def ask(gw, key: str | None, text: str, model: str = "m", **extra):
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    headers.update(extra.pop("headers", {}))
+    req = gw.request("chat", {"model": model, "temperature": 0, "messages": [{"role": "user", "content": text}],
+                              **extra}, headers=headers)
+    res = await gw.handle(req)
+    await gw.cache.drain()  # background writes (shared level, semantic index) are done
+    return req.meta.extra.get("x-seawall-cache"), res
+
+
+async def three_tenants(gw):
+    admin = Admin(gw.governance)
+    await admin.create_department("eng")
+    await admin.create_team("core", department="eng")
+    await admin.create_team("ops", department="eng")
+    a = (await admin.create_key(user="ann", team="core"))["key"]
+    b = (await admin.create_key(user="bob", team="core"))["key"]
+    c = (await admin.create_key(user="cat", team="ops"))["key"]
+    return a, b, c
+
+
+async def test_no_cross_tenant_hits_exact_and_semantic(sim, backend):
+    gw = Gateway(parse({**config(sim, store_of(backend), semantic=True),
+                        "governance": {"audit": {"spool_dir": backend["spool"]}}}))
+    await gw.start()
+    try:
+        a, b, c = await three_tenants(gw)
+        assert (await ask(gw, a, Q))[0] == "miss"
+        status, first = await ask(gw, a, Q)
+        assert status == "hit-exact"
+        # key scope: another key of the same team, and a key of another team, see nothing
+        assert (await ask(gw, b, Q))[0] == "miss"
+        assert (await ask(gw, c, PARAPHRASE))[0] == "miss"  # semantic: not across tenants either
+        status, para = await ask(gw, a, PARAPHRASE)  # the same paraphrase is served inside tenant A
+        assert status.startswith("hit-semantic;score=")
+        assert para.body["choices"][0]["message"] == first.body["choices"][0]["message"]
+        # team scope: same team shares, another team does not
+        assert (await ask(gw, a, "team question", model="t"))[0] == "miss"
+        assert (await ask(gw, b, "team question", model="t"))[0] == "hit-exact"
+        assert (await ask(gw, c, "team question", model="t"))[0] == "miss"
+        assert (await ask(gw, a, "written on one", model="t"))[0] == "miss"
+        received = sim.stats["received"]
+
+        if backend["kind"] == "redis":  # a second instance serves what the first wrote, same isolation
+            gw2 = Gateway(parse({**config(sim, store_of(backend), semantic=True),
+                                 "governance": {"audit": {"spool_dir": backend["spool"] + "2"}}}))
+            await gw2.start()
+            try:
+                assert len(gw2.cache.local) == 0
+                assert (await ask(gw2, a, Q))[0] == "hit-exact"
+                assert (await ask(gw2, b, "written on one", model="t"))[0] == "hit-exact"
+                assert (await ask(gw2, a, PARAPHRASE + " "))[0].startswith("hit-semantic")
+                assert sim.stats["received"] == received  # none of these reached the upstream
+                assert (await ask(gw2, c, "written on one", model="t"))[0] == "miss"
+                stats = gw2.cache.snapshot()
+                assert stats["shared"]["backend"] == "redis" and stats["totals"]["hit_exact"] == 2
+            finally:
+                await gw2.aclose()
+    finally:
+        await gw.aclose()
+
+
+async def test_invalidate_by_tenant_and_alias_on_both_levels(sim, backend):
+    gw = Gateway(parse({**config(sim, store_of(backend)), "governance": {"audit": {"spool_dir": backend["spool"]}}}))
+    await gw.start()
+    try:
+        a, b, c = await three_tenants(gw)
+        for key in (a, c):
+            await ask(gw, key, "q1")
+            await ask(gw, key, "q1", model="t")
+        scope_a = "key:" + gw.governance.identify({"authorization": f"Bearer {a}"}, "m").key_id
+        out = await gw.cache.invalidate(tenant=scope_a)
+        assert out["local"] == 1 and (backend["kind"] == "memory" or out["shared"] == 1)
+        assert (await ask(gw, a, "q1"))[0] == "miss"
+        assert (await ask(gw, c, "q1"))[0] == "hit-exact"  # another tenant's entry untouched
+        out = await gw.cache.invalidate(alias="t")
+        assert out["local"] == 2 and (backend["kind"] == "memory" or out["shared"] == 2)
+        assert (await ask(gw, c, "q1", model="t"))[0] == "miss"
+    finally:
+        await gw.aclose()
+
+
+async def test_what_is_never_stored_and_the_header_override(sim, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    gw = Gateway(parse(config(sim, {"sql": f"sqlite:///{tmp_path}/s.db"}, admit_on_second_sighting=False,
+                              allow_overrides=["none", "refresh"])))
+    async with gw:
+        # truncated answers (finish_reason length) are not kept
+        st, res = await ask(gw, None, "tell me a long story", max_tokens=3)
+        assert res.body["choices"][0]["finish_reason"] == "length"
+        assert (await ask(gw, None, "tell me a long story", max_tokens=3))[0] == "miss"
+        # an answer the output guard would change (an e-mail address to redact) is not kept
+        st, res = await ask(gw, None, "write to ann@example.com please", model="echo")
+        assert "ann@example.com" not in res.body["choices"][0]["message"]["content"]
+        assert (await ask(gw, None, "write to ann@example.com please", model="echo"))[0] == "miss"
+        assert (await ask(gw, None, "no address here", model="echo"))[0] == "miss"
+        assert (await ask(gw, None, "no address here", model="echo"))[0] == "hit-exact"
+        # above the temperature threshold: not cached at all (no header)
+        st, _ = await ask(gw, None, "warm", temperature=1.0)
+        assert st is None
+        # aliases without a cache policy are untouched
+        assert (await ask(gw, None, "hello", model="plain"))[0] is None
+        # x-seawall-cache: none skips the cache; refresh (allowed here) rewrites the entry
+        await ask(gw, None, "q")
+        n = sim.stats["received"]
+        assert (await ask(gw, None, "q", headers={"x-seawall-cache": "none"}))[0] is None
+        assert (await ask(gw, None, "q", headers={"x-seawall-cache": "refresh"}))[0] == "refresh"
+        assert sim.stats["received"] == n + 2
+        assert (await ask(gw, None, "q"))[0] == "hit-exact"
+        assert gw.cache.snapshot()["by_alias"]["m"]["saved_tokens"] > 0
+
+
+async def test_second_sighting_admission(sim, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    gw = Gateway(parse(config(sim, {"sql": f"sqlite:///{tmp_path}/s.db"}, admit_on_second_sighting=True)))
+    async with gw:
+        assert [(await ask(gw, None, "once more"))[0] for _ in range(3)] == ["miss", "miss", "hit-exact"]
+
+
+async def test_redis_down_is_a_miss_not_a_hang(sim, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    gw = Gateway(parse(config(sim, {"state": dead, "sql": f"sqlite:///{tmp_path}/s.db", "prefix": "dead:"})))
+    async with gw:
+        t = time.perf_counter()
+        assert (await ask(gw, None, "still answered"))[0] == "miss"
+        assert (await ask(gw, None, "still answered"))[0] == "hit-exact"  # the local level still serves
+        assert time.perf_counter() - t < 5.0
+        assert gw.cache.snapshot()["shared"]["errors"] >= 1

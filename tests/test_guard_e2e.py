@@ -297,7 +297,7 @@ def test_policy_layers_merge_field_by_field():
     assert a.pii_actions["CREDIT_CARD"] == GuardPolicy().pii_actions["CREDIT_CARD"]  # untouched default
     assert (a.injection_user.block, a.injection_user.flag) == (0.95, 0.5)
     assert a.max_input_chars == b.max_input_chars == 1000
-    assert b.pii_actions["EMAIL_ADDRESS"] == "tokenize" and not b.injection_classifier
+    assert b.pii_actions["EMAIL_ADDRESS"] == "tokenize" and b.injection_classifier
     assert merge_policies() == GATEWAY_DEFAULTS and GATEWAY_DEFAULTS.enabled and GATEWAY_DEFAULTS.secrets_action == "block"
 
 

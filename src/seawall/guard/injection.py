@@ -177,6 +177,29 @@ class StaticEmbedder:
 
 FAST_WINDOW_CHARS = 2048  # ~512 word pieces: the static tier's window
 
+# The injection check sees text after PII/secret rewriting, so "write to <EMAIL_ADDRESS_1>" or
+# "my card is [CREDIT_CARD]" reach the classifier. Upper-case, underscored, bracketed tokens are
+# what Tensor Trust attacks look like, so a placeholder alone scored ~0.99 (v3). The guard's own
+# placeholders are therefore read as plain words ("email address") before scoring: tokens of
+# the vault's shape <KIND_N>, and [KIND] labels only for kinds the guard produces (attacks use
+# other bracketed labels such as [DAN] or [INPUT], which stay as written).
+_TOKEN_RX = re.compile(r"<([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)_\d+>")
+_label_rx: re.Pattern[str] | None = None
+
+
+def _placeholder_words(text: str) -> str:
+    global _label_rx
+    if "<" not in text and "[" not in text:
+        return text
+    if _label_rx is None:
+        from .policy import DEFAULT_PII_ACTIONS
+        from .secrets import KINDS
+
+        kinds = sorted({*DEFAULT_PII_ACTIONS, *KINDS, "SECRET", "DATE_TIME", "NRP", "URL"}, key=len, reverse=True)
+        _label_rx = re.compile(r"\[(" + "|".join(map(re.escape, kinds)) + r")\]")
+    words = lambda m: m.group(1).replace("_", " ").lower()  # noqa: E731
+    return _label_rx.sub(words, _TOKEN_RX.sub(words, text))
+
 
 def _windows(text: str, chars: int) -> list[str]:
     """Head window, plus a tail window when the text is long (an attack appended to a long
@@ -258,7 +281,7 @@ class InjectionClassifier:
     def _max_over_windows(self, texts: dict[str, str], chars: int, encode, head: ClassifierHead) -> dict[str, float]:
         wins, owner = [], []
         for k, t in texts.items():
-            for w in _windows(t, chars):
+            for w in _windows(_placeholder_words(t), chars):
                 wins.append(w)
                 owner.append(k)
         best: dict[str, float] = {}

@@ -103,9 +103,11 @@ def prompt_text(body: dict) -> str:
 
 # ---- writing ---------------------------------------------------------------------------------
 
-async def append(engine, records: list[dict]) -> int:
-    """Append records to the chain in one transaction; records already present (a replayed
-    spool) are skipped. Returns how many were written."""
+async def append(engine, records: list[dict], replay: bool = True) -> int:
+    """Append records to the chain in one transaction. With `replay` (a spool being replayed,
+    whose records may already be in: a write that timed out can still have committed) records
+    already present are skipped; fresh records from the queue skip that query. Returns how
+    many were written."""
     if not records:
         return 0
     head = sql.audit_head
@@ -115,7 +117,7 @@ async def append(engine, records: list[dict]) -> int:
         seq, prev = (await conn.execute(sa.select(head.c.seq, head.c.hash).where(head.c.id == 1))).one()
         ids = [r["id"] for r in records]
         present: set[str] = set()
-        for i in range(0, len(ids), 500):
+        for i in range(0, len(ids) if replay else 0, 500):
             present.update((await conn.execute(
                 sa.select(sql.audit_log.c.id).where(sql.audit_log.c.id.in_(ids[i:i + 500])))).scalars())
         rows = []
@@ -235,7 +237,7 @@ class AuditWriter:
             return
         try:
             async with asyncio.timeout(self.sql_timeout_s):
-                self.written += await append(self.engine, batch)
+                self.written += await append(self.engine, batch, replay=False)
             self.breaker.success()
         except asyncio.CancelledError:
             self._spool(batch)

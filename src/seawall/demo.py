@@ -49,8 +49,8 @@ def demo_config(fast_url: str, steady_url: str, sql_path: str, resilient: bool =
     policy = RESILIENT if resilient else BARE
     chat_targets = [{"provider": "fast", "model": "gpt-4o-mini", "weight": 3, "price": PRICE},
                     {"provider": "steady", "model": "gpt-4o-mini", "weight": 1, "price": PRICE}]
-    models = [
-        {"name": "gpt-4o-mini", "targets": chat_targets, **policy},
+    models = [  # the chat alias caches answers to deterministic requests (temperature <= 0.3)
+        {"name": "gpt-4o-mini", "targets": chat_targets, **policy, "cache": {"category": "short"}},
         {"name": "text-embedding-3-small", "kind": "embeddings", **{k: v for k, v in policy.items() if k in BARE},
          "targets": [{"provider": "fast", "model": "text-embedding-3-small"},
                      {"provider": "steady", "model": "text-embedding-3-small"}]},
@@ -78,6 +78,8 @@ class Tally:
     by_deployment: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: Counter = field(default_factory=Counter)
     levels: Counter = field(default_factory=Counter)  # which fallback level answered
+    cache: Counter = field(default_factory=Counter)  # x-seawall-cache of chat answers
+    cache_stats: dict = field(default_factory=dict)  # the gateway's cache counters at the end
     hedged: int = 0
     seconds: float = 0.0
 
@@ -103,8 +105,9 @@ async def one_request(http: aiohttp.ClientSession, base: str, rng: random.Random
         path, body = "/v1/embeddings", {"model": "text-embedding-3-small", "input": prompt}
     else:
         path = "/v1/chat/completions"
+        # a third of chat requests are deterministic (temperature 0): those the cache may answer
         body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}],
-                "temperature": 0.3, "stream": roll < 0.3}
+                "temperature": 0 if rng.random() < 0.33 else 0.7, "stream": roll < 0.3}
     t0 = time.perf_counter()
     outcome, deployment = "error", "-"
     try:
@@ -116,6 +119,8 @@ async def one_request(http: aiohttp.ClientSession, base: str, rng: random.Random
                 outcome = "ok"
                 tally.levels[r.headers.get("x-seawall-fallback-level", "primary")] += 1
                 tally.hedged += r.headers.get("x-seawall-hedged") == "won"
+                if path == "/v1/chat/completions":
+                    tally.cache[(r.headers.get("x-seawall-cache") or "not cacheable").split(";")[0]] += 1
             else:
                 code = r.headers.get("x-seawall-error-code") or str(r.status)
                 tally.errors["stream cut" if r.status == 200 else code] += 1
@@ -186,6 +191,13 @@ def report(tally: Tally, title: str) -> str:
     for dep, values in sorted(tally.by_deployment.items()):
         lines.append(f"      {dep:32s} {len(values):5d}   p50 {pct(values, 50):7.1f} ms   "
                      f"p99 {pct(values, 99):7.1f} ms")
+    if tally.cache:
+        hits = sum(n for k, n in tally.cache.items() if k.startswith("hit"))
+        looked = hits + tally.cache["miss"]
+        st = tally.cache_stats.get("totals", {})
+        lines.append(f"    cache         {', '.join(f'{k} {n}' for k, n in tally.cache.most_common())}; "
+                     f"hit rate {hits / max(looked, 1) * 100:.1f} % of cacheable; saved "
+                     f"${st.get('saved_usd', 0.0):.6f} and {st.get('saved_tokens', 0)} tokens")
     answered = ", ".join(f"{level} {n}" for level, n in tally.levels.most_common())
     lines.append(f"    answered by   {answered}; hedges won {tally.hedged}")
     if tally.errors:
@@ -216,7 +228,9 @@ async def run_phase(total: int, concurrency: int, seed: int, resilient: bool, li
     stop = await start_in_process(gw, "127.0.0.1", port)
     try:
         events = gw.resilience.events if resilient else None
-        return await drive(f"http://127.0.0.1:{port}", total, concurrency, seed, live, events)
+        tally = await drive(f"http://127.0.0.1:{port}", total, concurrency, seed, live, events)
+        tally.cache_stats = gw.cache.snapshot()
+        return tally
     finally:
         await stop()
         await fast.stop()

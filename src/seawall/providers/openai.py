@@ -79,19 +79,17 @@ class OpenAIProvider(Provider):
         return orjson.dumps(out)
 
     async def chat(self, dep: Deployment, req: Request) -> Completion:
-        resp = await self.post(dep, req, self.url(dep, "chat/completions"), self._payload(dep, req), self._headers)
-        body, raw = await self.read_json(dep, req, resp)
-        if not isinstance(body.get("choices"), list):
-            raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} answered without choices",
-                                deployment=dep.id, upstream_status=resp.status)
-        req.meta.usage = body.get("usage")
-        return Completion(req.meta, body, raw)
+        return await self._complete(dep, req, "chat/completions", "choices")
 
     async def embed(self, dep: Deployment, req: Request) -> Completion:
-        resp = await self.post(dep, req, self.url(dep, "embeddings"), self._payload(dep, req), self._headers)
+        return await self._complete(dep, req, "embeddings", "data")
+
+    async def _complete(self, dep: Deployment, req: Request, path: str, required: str) -> Completion:
+        """One non-streaming call; an answer without its `required` list is malformed."""
+        resp = await self.post(dep, req, self.url(dep, path), self._payload(dep, req), self._headers)
         body, raw = await self.read_json(dep, req, resp)
-        if not isinstance(body.get("data"), list):
-            raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} answered without data",
+        if not isinstance(body.get(required), list):
+            raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} answered without {required}",
                                 deployment=dep.id, upstream_status=resp.status)
         req.meta.usage = body.get("usage")
         return Completion(req.meta, body, raw)

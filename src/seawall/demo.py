@@ -113,7 +113,8 @@ async def one_request(http: aiohttp.ClientSession, base: str, rng: random.Random
     try:
         async with http.post(base + path, data=orjson.dumps(body),
                              headers={"content-type": "application/json"}) as r:
-            deployment = r.headers.get("x-seawall-deployment", "-")
+            deployment = r.headers.get("x-seawall-deployment") or (
+                "(cache)" if r.headers.get("x-seawall-cache", "").startswith("hit") else "-")
             payload = await r.read()
             if r.status == 200 and (b"[DONE]" in payload or not body.get("stream")):
                 outcome = "ok"

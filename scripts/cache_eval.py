@@ -199,10 +199,11 @@ def tune(data, cache_dir: Path, kind: str) -> VerifierConfig:
     # stay on: they are what a false hit *is* for a gateway, and these news/caption corpora
     # hold few of the short-request cases they exist for (Paris vs London). Only how strict
     # they are is tuned here.
-    options = {f: [True, False] for f in ("numbers_one_sided", "dates_one_sided",
+    options = {f: [True, False] for f in ("numbers_one_sided", "numbers_added_ok", "dates_one_sided",
                                            "entities_one_sided", "sentence_initial_entities")}
     options["entity_addition_ok_above"] = [0.0, 0.85, 0.9, 0.95]
     options["max_novel_ratio"] = [1.0, 0.8, 0.7, 0.6, 0.5, 0.4]
+    options["max_added_run"] = [0, 2, 3, 4, 5, 6, 8]
     improved = True
     while improved:
         improved = False

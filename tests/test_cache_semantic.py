@@ -135,3 +135,17 @@ def test_tool_result_turn_is_not_looked_up_semantically(embedder):
     body = {"messages": [{"role": "user", "content": "weather?"},
                          {"role": "tool", "tool_call_id": "1", "content": "12C"}]}
     assert conversation_view(body) is None
+
+
+def test_verifier_numbers_scales_and_added_clauses():
+    v = Verifier()
+    assert extract("debts of $43.63 million").numbers == {"43630000"}
+    assert extract("an 8 per cent rise").units == extract("an 8 percent rise").units == {"%"}
+    # a number added while the other side's numbers all match: a dropped detail
+    assert v.verify("He passed over nine four-star generals in 2003",
+                    "He passed over nine four-star generals").accept
+    # a substitution still refuses, whichever side has more numbers
+    assert not v.verify("convert 5 km to miles in 2 steps", "convert 50 km to miles").accept
+    # a long added clause asks for more than the cached prompt
+    assert not v.verify("Summarise the report and every supplier contract signed with overseas partners in the quarter",
+                        "Summarise the report").accept

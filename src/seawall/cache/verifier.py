@@ -230,6 +230,11 @@ _NUM = re.compile(
     r"|(?<![A-Za-z])\d+(?:[.,]\d+)?(?=[A-Za-z%°$€£]{1,5}\b)",  # 5km, 10%, 3pm
     re.UNICODE,
 )
+_SCALED = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)[\s-]?(hundred|thousand|million|billion|trillion|bn|mn|k|m)\b",
+    re.IGNORECASE,
+)
+_PER_CENT = re.compile(r"\bper\s+cent\b", re.IGNORECASE)
 _CAP = re.compile(r"\b([A-Z][\w'’&.-]*[\w]|[A-Z])\b")
 
 
@@ -306,6 +311,7 @@ def _language(words: list[str], text: str) -> str:
 @lru_cache(maxsize=4096)
 def extract(text: str) -> Slots:
     """The slots of one prompt (memoised: a cached prompt is verified many times)."""
+    text = _PER_CENT.sub("percent", text)  # two words for one unit
     raw_tokens = _WORD.findall(text)
     words = [_fold(t) for t in raw_tokens]
     # negation: explicit words and n't contractions
@@ -328,15 +334,15 @@ def extract(text: str) -> Slots:
         ):
             continue  # "a second opinion", "at once": not numbers
         numbers.add(v if isinstance(v, str) else _canon_number(str(v)))
-    # "5 million" written with a scale: also record the product so it matches "5,000,000"
-    for i in range(len(words) - 1):
-        sc = SCALE.get(words[i + 1])
-        if sc and re.fullmatch(r"\d+(?:\.\d+)?", words[i] if "." not in raw_tokens[i] else raw_tokens[i]):
-            try:
-                numbers.add(_canon_number(str(float(words[i]) * sc)))
-                numbers.discard(_canon_number(words[i]))
-            except ValueError:
-                pass
+    # "5 million", "4.4 billion", "38-million": also record the product, so it matches
+    # "5,000,000" (read from the text: the word tokens split "43.63" into "43" and "63")
+    for m in _SCALED.finditer(text):
+        base = m.group(1).replace(",", "")
+        try:
+            numbers.add(_canon_number(str(float(base) * SCALE[m.group(2).lower()])))
+        except (ValueError, KeyError):
+            continue
+        numbers.discard(_canon_number(base))
     numbers.discard(_canon_number(str(SCALE.get("hundred"))))  # "hundreds" of ... is vague
     # dates
     dates: set[str] = set()
@@ -428,6 +434,10 @@ class VerifierConfig:
     antonyms: bool = True
     numbers: bool = True
     numbers_one_sided: bool = False  # a number on one side only refuses
+    # A number added on one side while every number of the other side is matched is a
+    # dropped detail (as a one-sided number is), not a substitution: 5 km vs 50 km still
+    # refuses (each side has a number the other lacks).
+    numbers_added_ok: bool = True
     dates: bool = True
     dates_one_sided: bool = False    # a date on one side only refuses
     units: bool = True
@@ -442,6 +452,11 @@ class VerifierConfig:
     # Refuse when more than this share of the two texts' content words appear on one side
     # only (1.0 = off): a request that adds or swaps a clause asks for more or other things.
     max_novel_ratio: float = 1.0
+    # Refuse when one side holds a run of more than this many content words the other side
+    # does not have (0 = off): an added clause ("... and the spending limits that come with
+    # it") asks for more than the cached prompt answered. Function words neither count nor
+    # break a run; a content word both sides share ends it.
+    max_added_run: int = 6
 
 
 class Verifier:
@@ -465,7 +480,8 @@ class Verifier:
                 if opp and (opp & b.wordset) - a.wordset:
                     return Verdict(False, f"antonym {w}/{next(iter(opp & b.wordset))}")
         if c.numbers and a.numbers != b.numbers:
-            if c.numbers_one_sided or (a.numbers and b.numbers):
+            if c.numbers_one_sided or (a.numbers and b.numbers and not (
+                    c.numbers_added_ok and (a.numbers <= b.numbers or b.numbers <= a.numbers))):
                 return Verdict(False, "numbers " + _diff(a.numbers, b.numbers))
         if c.dates and a.dates != b.dates and (c.dates_one_sided or (a.dates and b.dates)):
             return Verdict(False, "dates " + _diff(a.dates, b.dates))
@@ -488,6 +504,10 @@ class Verifier:
                 similarity is not None and similarity >= c.entity_addition_ok_above > 0
             ):
                 return Verdict(False, "entities " + _diff(frozenset(only_a), frozenset(only_b)))
+        if c.max_added_run > 0:
+            run = max(_added_run(a.words, b.wordset), _added_run(b.words, a.wordset))
+            if run > c.max_added_run:
+                return Verdict(False, f"added clause of {run} words")
         if c.max_novel_ratio < 1.0:
             ca, cb = _content(a.wordset), _content(b.wordset)
             union = ca | cb
@@ -508,6 +528,20 @@ def _content(words: frozenset[str]) -> frozenset[str]:
             continue
         out.add(w[:-1] if w.endswith("s") and len(w) > 4 else w)
     return frozenset(out)
+
+
+def _added_run(words: tuple[str, ...], other: frozenset[str]) -> int:
+    """Longest run of content words absent from ``other`` (function words skipped)."""
+    best = cur = 0
+    for w in words:
+        if w in _FUNCTION_WORDS or w in NEGATIONS or len(w) < 3:
+            continue
+        if w in other or (w.endswith("s") and w[:-1] in other) or (w + "s") in other:
+            cur = 0
+            continue
+        cur += 1
+        best = max(best, cur)
+    return best
 
 
 def _diff(x: frozenset[str], y: frozenset[str]) -> str:

@@ -151,19 +151,8 @@ class SharedSemantic:
         await self._guarded(write)
 
     async def _guarded(self, fn) -> Any:
-        st = self.state
-        if not st.breaker.allow():
-            raise StoreUnavailable("state store unavailable (breaker open)")
-        try:
-            async with asyncio.timeout(max(st.timeout_s, 0.2)):
-                res = await fn()
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # noqa: BLE001
-            st.breaker.failure()
-            raise StoreUnavailable(f"state store failed: {type(e).__name__}") from None
-        st.breaker.success()
-        return res
+        # Vectors and entries are larger than counters: allow at least 200 ms.
+        return await self.state.guarded(fn, max(self.state.timeout_s, 0.2))
 
     async def pull(self, ns: tuple[str, str, str], force: bool = False) -> list[tuple[str, np.ndarray, dict]]:
         """New entries of a namespace written by any instance since this one last looked."""

@@ -255,11 +255,16 @@ class GuardedState:
         """One store call within the timeout and breaker; StoreUnavailable otherwise."""
         if not self.remote:
             return await getattr(self.store, op)(*args)
+        return await self.guarded(lambda: getattr(self.store, op)(*args))
+
+    async def guarded(self, fn, timeout_s: float | None = None) -> Any:
+        """Await `fn()` (one or several store operations) within the timeout and the
+        breaker; StoreUnavailable otherwise."""
         if not self.breaker.allow():
             raise StoreUnavailable(f"state store {self.store.kind} unavailable (breaker open)")
         try:
-            async with asyncio.timeout(self.timeout_s):
-                res = await getattr(self.store, op)(*args)
+            async with asyncio.timeout(timeout_s or self.timeout_s):
+                res = await fn()
         except asyncio.CancelledError:
             raise
         except Exception as e:  # noqa: BLE001

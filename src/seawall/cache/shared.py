@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ..store.breaker import StoreUnavailable
 from ..store.state import GuardedState, MemoryState
 from .exact import Entry
 from .keys import _escape, namespace as key_namespace

@@ -157,19 +157,22 @@ class Admin:
                 raise _bad(f"{name} must be a positive integer", name)
         if rpm is None and tpm is None:
             raise _bad("set rpm, tpm or both", "rpm")
-        t = sql.limits
-        async with self.engine.begin() as c:
-            row = (await c.execute(sa.select(t.c.id).where(t.c.scope == scope, t.c.scope_id == scope_id,
-                                                           t.c.model == model))).first()
-            lid = row.id if row else new_id("lim_")
-            if row:
-                await c.execute(sa.update(t).where(t.c.id == lid).values(rpm=rpm, tpm=tpm))
-            else:
-                await c.execute(sa.insert(t).values(id=lid, scope=scope, scope_id=scope_id, model=model, rpm=rpm,
-                                                    tpm=tpm, created_at=time.time()))
+        lid = await self._upsert(sql.limits, "lim_", {"scope": scope, "scope_id": scope_id, "model": model},
+                                 {"rpm": rpm, "tpm": tpm})
         out = {"id": lid, "scope": scope, "scope_id": scope_id, "model": model, "rpm": rpm, "tpm": tpm}
         await self._changed("limit.set", out)
         return out
+
+    async def _upsert(self, t: sa.Table, prefix: str, match: dict, values: dict) -> str:
+        """Update the row that `match` identifies, or insert it; returns its id."""
+        async with self.engine.begin() as c:
+            row = (await c.execute(sa.select(t.c.id).where(*(t.c[k] == v for k, v in match.items())))).first()
+            if row:
+                await c.execute(sa.update(t).where(t.c.id == row.id).values(**values))
+                return row.id
+            rid = new_id(prefix)
+            await c.execute(sa.insert(t).values(id=rid, **match, **values, created_at=time.time()))
+            return rid
 
     async def list_limits(self) -> list[dict]:
         async with self.engine.connect() as c:
@@ -192,16 +195,8 @@ class Admin:
             raise _bad(f"period must be one of {', '.join(PERIODS)}", "period")
         if not isinstance(amount_usd, (int, float)) or amount_usd < 0:
             raise _bad("amount_usd must be a number >= 0", "amount_usd")
-        t = sql.budgets
-        async with self.engine.begin() as c:
-            row = (await c.execute(sa.select(t.c.id).where(t.c.scope == scope, t.c.scope_id == scope_id,
-                                                           t.c.period == period))).first()
-            bid = row.id if row else new_id("bud_")
-            if row:
-                await c.execute(sa.update(t).where(t.c.id == bid).values(amount_usd=float(amount_usd), hard=hard))
-            else:
-                await c.execute(sa.insert(t).values(id=bid, scope=scope, scope_id=scope_id, period=period,
-                                                    amount_usd=float(amount_usd), hard=hard, created_at=time.time()))
+        bid = await self._upsert(sql.budgets, "bud_", {"scope": scope, "scope_id": scope_id, "period": period},
+                                 {"amount_usd": float(amount_usd), "hard": hard})
         out = {"id": bid, "scope": scope, "scope_id": scope_id, "period": period, "amount_usd": float(amount_usd),
                "hard": hard}
         await self._changed("budget.set", out)

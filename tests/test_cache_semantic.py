@@ -149,3 +149,48 @@ def test_verifier_numbers_scales_and_added_clauses():
     # a long added clause asks for more than the cached prompt
     assert not v.verify("Summarise the report and every supplier contract signed with overseas partners in the quarter",
                         "Summarise the report").accept
+
+
+@pytest.mark.parametrize(
+    "new, cached",
+    [
+        # acronym <-> expansion (initials of capitalised words; "of", "for" ... may be skipped)
+        ("said a UC Berkeley law professor", "said a law professor at the University of California, Berkeley"),
+        ("What did the CDC say about flu shots?", "What did the Centers for Disease Control say about flu shots?"),
+        ("flights from the US to Canada", "flights from the United States to Canada"),
+        ("best tacos in LA", "best tacos in Los Angeles"),
+        # demonym <-> country
+        ("She is a Mexican citizen living in Texas", "She is a citizen of Mexico living in Texas"),
+        ("Canadian exports of lumber", "lumber exports from Canada"),
+        # an abbreviation written with a dot opens the longer word
+        ("a statement from Rep. Fowler", "a statement from representative Fowler"),
+        # "in" after a number followed by a word is a preposition, not inches
+        ("He was born in 1990 in Paris", "He was born in Paris in 1990"),
+        ("the town has nearly four million people", "the town has nearly 4 million people"),
+        ("the 1996 Olympics and one in Alabama", "the 1996 Olympics and another in Alabama"),
+    ],
+)
+def test_verifier_matches_the_same_entity_named_two_ways(new, cached):
+    v = Verifier()
+    assert v.verify(new, cached).accept, v.verify(new, cached).reason
+    assert v.verify(cached, new).accept
+
+
+@pytest.mark.parametrize(
+    "new, cached",
+    [
+        ("weather in Paris", "weather in London"),
+        ("weather in Mexico", "weather in Canada"),
+        ("Mexican food near me", "Canadian food near me"),
+        ("best tacos in LA", "best tacos in San Francisco"),
+        ("What did the CDC say about flu shots?", "What did the World Health Organization say about flu shots?"),
+        ("flights from the UK to Canada", "flights from the United States to Canada"),
+        ("what's on today", "what's on Monday"),  # a relative date is not a weekday
+        ("book a table for Monday", "book a table for Tuesday evening"),
+        ("a board 5 in wide", "a board 5 cm wide"),
+    ],
+)
+def test_verifier_still_refuses_other_entities_and_dates(new, cached):
+    v = Verifier()
+    assert not v.verify(new, cached).accept
+    assert not v.verify(cached, new).accept

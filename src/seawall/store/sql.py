@@ -117,6 +117,38 @@ audit_head = sa.Table(
     sa.Column("base_hash", sa.String(64), nullable=False, server_default="0" * 64),
 )
 
+# Cache shared levels (cache/sqlshared.py). Keys compare byte by byte: a prefix delete is a range
+# on the primary key plus LIKE, so PostgreSQL gets the "C" collation (SQLite's default is binary).
+CACHE_KEY = sa.String(1024).with_variant(sa.String(1024, collation="C"), "postgresql")
+
+cache_entries = sa.Table(
+    "cache_entries", metadata,
+    sa.Column("key", CACHE_KEY, primary_key=True),  # <scope>|<alias>|<hash>, scope and alias escaped
+    sa.Column("scope", sa.String(512), nullable=False),  # unescaped, for invalidation by alias
+    sa.Column("alias", sa.String(256), nullable=False),
+    sa.Column("value", sa.LargeBinary, nullable=False),  # Entry.to_bytes()
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("stale_until", sa.Float, nullable=False),  # reads ignore the row after it; purge deletes it
+    sa.Index("ix_cache_entries_stale", "stale_until"),
+    sa.Index("ix_cache_entries_alias", "alias", "scope"),
+)
+
+cache_semantic = sa.Table(
+    "cache_semantic", metadata,
+    sa.Column("ns_id", CACHE_KEY, primary_key=True),  # <scope>|<alias>|<context fingerprint>
+    sa.Column("uid", sa.String(64), primary_key=True),
+    sa.Column("scope", sa.String(512), nullable=False),
+    sa.Column("alias", sa.String(256), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("stale_until", sa.Float, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),  # float32
+    sa.Column("record", sa.Text, nullable=False),  # JSON: query, history, response, instants, meta
+    sa.Index("ix_cache_semantic_ns", "ns_id", "created_at"),
+    sa.Index("ix_cache_semantic_stale", "stale_until"),
+    sa.Index("ix_cache_semantic_alias", "alias", "scope"),
+)
+
 GENESIS = "0" * 64
 
 

@@ -88,6 +88,9 @@ class CacheConfig(BaseModel):
     embedding_cache_ttl_s: float = Field(86400, gt=0)
     embedder: Literal["onnx-int8", "onnx-fp32", "torch", "static"] = "onnx-int8"
     semantic_refresh_s: float = Field(1.0, gt=0)  # how often an instance reads others' semantic entries
+    # Where entries are shared between instances and kept across restarts: auto = the state store
+    # when it is Redis, else the SQL database (SQLite embedded, PostgreSQL); state | sql | none.
+    shared: Literal["auto", "state", "sql", "none"] = "auto"
     default: AliasCachePolicy = Field(default_factory=AliasCachePolicy)
     aliases: dict[str, AliasCachePolicy] = Field(default_factory=dict)
 

@@ -18,6 +18,9 @@ store; other processes keep their local copies until their TTL or a restart).
 
 Every call goes through the state store's timeout and breaker (``GuardedState``): a store that
 is down is a miss, never a hang.
+
+The same two levels in SQL (SQLite, PostgreSQL) are in ``sqlshared.py``; ``open_shared_levels``
+picks one pair from ``cache.shared``.
 """
 from __future__ import annotations
 
@@ -78,6 +81,7 @@ class StateSharedLevel:
     def __init__(self, state: GuardedState, namespace: str = "cache:x:") -> None:
         self.state = state
         self.base = state.store.prefix + namespace
+        self.backend = state.store.kind
         self.errors = 0
 
     async def get(self, key: str) -> Entry | None:
@@ -118,6 +122,7 @@ class SharedSemantic:
     def __init__(self, state: GuardedState, refresh_s: float = 1.0, namespace: str = "cache:s:") -> None:
         self.state = state
         self.base = state.store.prefix + namespace
+        self.backend = state.store.kind
         self.refresh_s = refresh_s
         self._read_at: dict[tuple[str, str, str], float] = {}  # ns -> monotonic time of the last read
         self._since: dict[tuple[str, str, str], float] = {}  # ns -> newest write time seen
@@ -205,3 +210,33 @@ class SharedSemantic:
         if scope is not None:
             return await scan_delete(self.state, self.base + key_namespace(scope, alias))
         return await scan_delete(self.state, self.base, alias)
+
+
+def open_shared_levels(mode: str, state: GuardedState | None, engine=None, *, refresh_s: float = 1.0,
+                       sql_timeout_s: float = 5.0) -> tuple[Any, Any]:
+    """(exact level, semantic level) for ``cache.shared``, either or both None.
+
+    ``auto``: the state store when it is remote (Redis), else SQL (the governance engine: SQLite
+    in the embedded default, so the cache survives a restart). ``state``: the state store if it is
+    remote, else none (a memory state store would only duplicate the local levels). ``sql``: the
+    governance database. ``none``: local levels only.
+    """
+    remote = state is not None and state.remote
+    if mode == "auto":
+        mode = "state" if remote else "sql"
+    if mode == "state":
+        if not remote:
+            return None, None
+        return StateSharedLevel(state), SharedSemantic(state, refresh_s)
+    if mode == "sql":
+        if engine is None:
+            return None, None
+        from ..store.breaker import Breaker
+        from .sqlshared import READ_TIMEOUT_S, SqlSharedLevel, SqlSharedSemantic
+
+        kw = {"read_timeout_s": min(READ_TIMEOUT_S, sql_timeout_s), "write_timeout_s": sql_timeout_s,
+              "breaker": Breaker(f"sql-cache:{engine.dialect.name}")}  # one database: one breaker for both
+        return SqlSharedLevel(engine, **kw), SqlSharedSemantic(engine, refresh_s, **kw)
+    if mode == "none":
+        return None, None
+    raise ValueError(f"cache.shared: unknown mode {mode!r} (auto, state, sql or none)")

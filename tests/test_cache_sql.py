@@ -1,0 +1,328 @@
+"""The SQL shared cache levels (cache/sqlshared.py) on SQLite and PostgreSQL: exact entries
+with TTL and stale window, invalidation by prefix / tenant / alias (LIKE wildcards in a prefix
+match only themselves), semantic entries shared between instances and kept in their namespace,
+zero cross-tenant, a database that is down is prompt, and the migration."""
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from seawall.cache.exact import Entry, LocalLRU, Status, TieredExactCache
+from seawall.cache.keys import exact_key, namespace
+from seawall.cache.policy import CacheConfig
+from seawall.cache.shared import SharedSemantic, StateSharedLevel, open_shared_levels
+from seawall.cache.sqlshared import SqlSharedLevel, SqlSharedSemantic, like_prefix
+from seawall.store.breaker import StoreUnavailable
+from seawall.store.sql import make_engine, migrate
+from seawall.store.state import GuardedState, MemoryState
+from services import backend, free_port  # noqa: F401  (fixture)
+
+BODY = {"model": "m", "messages": [{"role": "user", "content": "hello"}], "temperature": 0}
+
+
+@pytest.fixture
+async def engine(backend):  # noqa: F811
+    eng = make_engine(backend["sql"], timeout_s=5.0)
+    await migrate(eng)
+    yield eng
+    await eng.dispose()
+
+
+def entry(key: str, value=b'{"ok": 1}', ttl: float = 60, stale: float = 60, now: float | None = None) -> Entry:
+    return Entry.new(key, value, ttl, stale, now=now, meta={"tokens": 3})
+
+
+async def test_migration_creates_the_tables(engine):
+    async with engine.connect() as conn:
+        names = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+        version = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
+        idx = await conn.run_sync(lambda c: {i["name"] for i in sa.inspect(c).get_indexes("cache_entries")}
+                                  | {i["name"] for i in sa.inspect(c).get_indexes("cache_semantic")})
+    assert {"cache_entries", "cache_semantic", "api_keys"} <= names
+    assert version == "0002"
+    assert {"ix_cache_entries_stale", "ix_cache_semantic_ns"} <= idx
+    await migrate(engine)  # idempotent
+
+
+async def test_round_trip_ttl_and_stale_window(engine):
+    lvl = SqlSharedLevel(engine)
+    k = exact_key("key:a", "m", BODY)
+    e = entry(k, b'{"answer": "hi"}')
+    await lvl.set(e)
+    got = await lvl.get(k)
+    assert got is not None and got.value == b'{"answer": "hi"}' and got.meta == {"tokens": 3}
+    assert (got.created_at, got.expires_at, got.stale_until) == (e.created_at, e.expires_at, e.stale_until)
+    assert await lvl.get(exact_key("key:a", "m", {**BODY, "temperature": 0.1})) is None
+
+    # Overwrite (upsert), JSON values too.
+    await lvl.set(Entry.new(k, {"v": 2}, 60))
+    assert (await lvl.get(k)).value == {"v": 2}
+
+    # Past its TTL but within the stale window: returned, and the status says stale.
+    old = entry(exact_key("key:a", "m", {**BODY, "n": 2}), ttl=10, stale=100, now=time.time() - 50)
+    await lvl.set(old)
+    got = await lvl.get(old.key)
+    assert got is not None and got.status(time.time()) is Status.STALE
+
+    # Past the stale window: never written, and a row that is there is ignored then purged.
+    dead = entry(exact_key("key:a", "m", {**BODY, "n": 3}), ttl=10, stale=10, now=time.time() - 50)
+    await lvl.set(dead)
+    assert await lvl.get(dead.key) is None
+    gone = entry(exact_key("key:a", "m", {**BODY, "n": 4}), ttl=1, stale=1)
+    await lvl.set(gone)
+    assert await lvl.get(gone.key) is not None
+    async with engine.begin() as conn:  # age the row in place
+        await conn.execute(sa.text("UPDATE cache_entries SET stale_until = 1 WHERE key = :k"), {"k": gone.key})
+    assert await lvl.get(gone.key) is None
+    assert await lvl.purge() == 1
+    assert await lvl.purge() == 0
+    assert await lvl.get(k) is not None
+
+    assert await lvl.delete(k) is True
+    assert await lvl.get(k) is None
+    assert await lvl.delete(k) is False
+
+
+async def test_tiered_cache_reads_through_and_survives_a_restart(backend, engine):  # noqa: F811
+    k = exact_key("key:a", "m", BODY)
+    first = TieredExactCache(LocalLRU(10), SqlSharedLevel(engine))
+    await first.set(entry(k))
+    # A new process: new local level, new engine on the same database.
+    eng2 = make_engine(backend["sql"])
+    try:
+        second = TieredExactCache(LocalLRU(10), SqlSharedLevel(eng2))
+        res = await second.get(k)
+        assert res.status is Status.HIT and res.entry.value == b'{"ok": 1}'
+        assert k in second.local
+    finally:
+        await eng2.dispose()
+
+
+async def test_invalidation_by_prefix_tenant_and_alias(engine):
+    lvl = SqlSharedLevel(engine)
+    keys = {
+        (scope, alias): exact_key(scope, alias, BODY)
+        for scope in ("key:a", "key:b", "team:x_y", "team:xzy", "team:x%y", "team:x|y", "TEAM:X_Y")
+        for alias in ("m", "n", "m_1", "mx1")
+    }
+    for k in keys.values():
+        await lvl.set(entry(k))
+
+    async def present():
+        return {sa_ for sa_, k in keys.items() if await lvl.get(k) is not None}
+
+    # A tenant: `_` and `%` in the prefix match only themselves; case matters.
+    assert await lvl.delete_prefix(namespace("team:x_y")) == 4
+    assert await lvl.delete_prefix(namespace("team:x%y")) == 4
+    left = await present()
+    assert not any(s in ("team:x_y", "team:x%y") for s, _ in left)
+    assert {("team:xzy", "m"), ("team:x|y", "m"), ("TEAM:X_Y", "m")} <= left
+
+    # Tenant + alias, with a wildcard in the alias.
+    assert await lvl.delete_prefix(namespace("team:xzy", "m_1")) == 1
+    assert ("team:xzy", "mx1") in await present()
+
+    # An alias in one scope, then in every scope.
+    assert await lvl.delete_alias("n", scope="key:a") == 1
+    assert ("key:b", "n") in await present()
+    n_left = sum(1 for s, a in await present() if a == "n")
+    assert await lvl.delete_alias("n") == n_left
+    assert not any(a == "n" for _, a in await present())
+    assert await lvl.delete_alias("m_") == 0  # equality: no wildcard at all
+
+    # A raw key prefix (what the admin route passes) that ends mid-part.
+    n_key = sum(1 for s, _ in await present() if s.startswith("key:"))
+    assert n_key == 6
+    assert await lvl.delete_prefix("key:") == n_key
+    assert not any(s.startswith("key:") for s, _ in await present())
+
+    # Everything.
+    remaining = len(await present())
+    assert remaining > 0
+    assert await lvl.delete_prefix("") == remaining
+    assert await present() == set()
+
+
+async def test_like_prefix_escapes_wildcards():
+    assert like_prefix("a_b%c\\d") == "a\\_b\\%c\\\\d%"
+
+
+async def test_zero_cross_tenant(engine):
+    lvl = SqlSharedLevel(engine)
+    sem = SqlSharedSemantic(engine, refresh_s=0.0)
+    for scope in ("key:a", "team:a", "key:a|m"):
+        await lvl.set(entry(exact_key(scope, "m", BODY), value=scope.encode()))
+        await sem.put((scope, "m", "ctx"), "u-" + scope, np.ones(4), {"created_at": time.time(), "q": scope,
+                                                                     "stale_until": time.time() + 60}, 60)
+    for scope in ("key:a", "team:a", "key:a|m"):
+        assert (await lvl.get(exact_key(scope, "m", BODY))).value == scope.encode()
+        got = await sem.pull((scope, "m", "ctx"), force=True)
+        assert [r["q"] for _, _, r in got] == [scope]
+    for other in ("key:b", "key:A", "team:b", "key:a|", "key", ""):
+        assert await lvl.get(exact_key(other, "m", BODY)) is None
+        assert await sem.pull((other, "m", "ctx"), force=True) == []
+    assert await sem.pull(("key:a", "m", "other-ctx"), force=True) == []
+    assert await sem.pull(("key:a", "n", "ctx"), force=True) == []
+
+
+async def test_semantic_shared_between_two_instances(backend, engine):  # noqa: F811
+    eng2 = make_engine(backend["sql"])
+    try:
+        a = SqlSharedSemantic(engine, refresh_s=0.05)
+        b = SqlSharedSemantic(eng2, refresh_s=0.05)
+        ns = ("team:core", "m", "fp1")
+        vec = np.arange(8, dtype=np.float32) / 10
+        now = time.time()
+        rec = {"query": "q?", "history": "", "response": '{"x": 1}', "created_at": now, "expires_at": now + 30,
+               "stale_until": now + 60, "meta": {"tokens": 5}}
+        a.mark_seen(ns, "u1")
+        await a.put(ns, "u1", vec, rec, 60)
+        assert await a.pull(ns, force=True) == []  # its own entry is not loaded twice
+
+        got = await b.pull(ns, force=True)
+        assert len(got) == 1
+        uid, v, r = got[0]
+        assert uid == "u1" and np.array_equal(v, vec) and r["response"] == '{"x": 1}' and r["meta"] == {"tokens": 5}
+        assert await b.pull(ns, force=True) == []  # already seen
+        assert await b.pull(("team:core", "m", "fp2")) == []  # never loaded into another namespace
+        assert await b.pull(("team:other", "m", "fp1")) == []
+
+        # A new entry shows up at the first pull after refresh_s; not before.
+        slow = SqlSharedSemantic(eng2, refresh_s=3600)
+        assert [u for u, _, _ in await slow.pull(ns)] == ["u1"]
+        await a.put(ns, "u2", vec, dict(rec, created_at=time.time()), 60)
+        assert await slow.pull(ns) == []
+        first = await b.pull(ns)
+        await asyncio.sleep(0.06)
+        assert [u for u, _, _ in first + await b.pull(ns)] == ["u2"]
+
+        # A write committed after a later one was seen (its created_at is older) is still found.
+        await a.put(ns, "late", vec, dict(rec, created_at=time.time() - 1.0), 60)
+        assert [u for u, _, _ in await b.pull(ns, force=True)] == ["late"]
+
+        # Expired entries are not written, and not loaded.
+        await a.put(ns, "old", vec, dict(rec, created_at=time.time(), stale_until=time.time() - 1), 60)
+        await a.put(ns, "aged", vec, dict(rec, created_at=time.time()), 60)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("UPDATE cache_semantic SET stale_until = 1 WHERE uid = 'aged'"))
+        assert await b.pull(ns, force=True) == []
+        assert await a.purge() == 1
+
+        # Invalidation: a scope, an alias, everything.
+        await a.put(("team:core", "n", "fp1"), "u3", vec, dict(rec, created_at=time.time()), 60)
+        await a.put(("key:z", "m", "fp1"), "u4", vec, dict(rec, created_at=time.time()), 60)
+        assert await a.delete("team:core", "n") == 1
+        assert await a.delete(None, "m") == 4  # u1, u2, late in team:core; u4 in key:z
+        c = SqlSharedSemantic(engine)
+        assert await c.pull(ns, force=True) == []
+    finally:
+        await eng2.dispose()
+
+
+async def test_semantic_pull_pages(engine):
+    a = SqlSharedSemantic(engine)
+    b = SqlSharedSemantic(engine, refresh_s=3600, page=7)
+    ns = ("key:a", "m", "fp")
+    t0 = time.time()
+    for i in range(20):
+        await a.put(ns, f"u{i:02d}", np.ones(3), {"created_at": t0 + i * 1e-3, "stale_until": t0 + 60}, 60)
+    seen: list[str] = []
+    for _ in range(4):  # a full page continues at the next lookup, despite refresh_s
+        seen += [u for u, _, _ in await b.pull(ns)]
+    assert seen == [f"u{i:02d}" for i in range(20)]
+    assert await b.pull(ns) == []  # and then the throttle applies again
+
+
+async def test_purge_piggybacks_on_writes(engine):
+    setup = SqlSharedLevel(engine)
+    for i in range(5):
+        await setup.set(entry(exact_key("key:a", "m", {**BODY, "n": i + 2})))
+    lvl = SqlSharedLevel(engine, purge_every_s=3600, purge_batch=2)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE cache_entries SET stale_until = 1"))
+    await lvl.set(entry(exact_key("key:a", "m", BODY)))  # first write purges (2), a full batch: again next time
+    await lvl.set(entry(exact_key("key:b", "m", BODY)))  # purges 2 more
+    await lvl.set(entry(exact_key("key:c", "m", BODY)))  # purges the last one, then waits purge_every_s
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.text("SELECT count(*) FROM cache_entries"))).scalar() == 3
+
+
+def _blackhole() -> socket.socket:
+    """A listening socket that never accepts: a connect hangs there until the timeout."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(0)
+    return s
+
+
+@pytest.mark.parametrize("where", ["refused", "blackhole", "sqlite-no-dir"])
+async def test_database_down_is_prompt(where, tmp_path):
+    hole = None
+    if where == "refused":
+        url = f"postgresql://postgres@127.0.0.1:{free_port()}/x"
+    elif where == "blackhole":
+        hole = _blackhole()
+        url = f"postgresql://postgres@127.0.0.1:{hole.getsockname()[1]}/x"
+    else:
+        url = f"sqlite:///{tmp_path}/missing/dir/seawall.db"
+    eng = make_engine(url, timeout_s=30)
+    try:
+        lvl = SqlSharedLevel(eng, write_timeout_s=0.5)
+        sem = SqlSharedSemantic(eng, write_timeout_s=0.5)
+        k = exact_key("key:a", "m", BODY)
+        t0 = time.monotonic()
+        async with asyncio.timeout(5):
+            for _ in range(5):  # the breaker opens after 3 and then fails fast
+                with pytest.raises(StoreUnavailable):
+                    await lvl.get(k)
+            with pytest.raises(StoreUnavailable):
+                await lvl.set(entry(k))
+            with pytest.raises(StoreUnavailable):
+                await sem.pull(("key:a", "m", "fp"), force=True)
+            # Through the tiered cache: a miss, counted.
+            errors = []
+            tiered = TieredExactCache(LocalLRU(10), lvl, errors.append)
+            assert (await tiered.get(k)).status is Status.MISS
+            assert len(errors) == 1 and isinstance(errors[0], StoreUnavailable)
+        assert time.monotonic() - t0 < 5
+    finally:
+        if hole is not None:
+            hole.close()
+        await eng.dispose()
+        await asyncio.sleep(0.1)  # aiosqlite stops a connection that failed to open without awaiting it
+
+
+async def test_open_shared_levels(engine):
+    mem = GuardedState(MemoryState("t:"))
+    assert open_shared_levels("none", mem, engine) == (None, None)
+    assert open_shared_levels("state", mem, engine) == (None, None)  # memory: nothing to share
+    x, s = open_shared_levels("auto", mem, engine, refresh_s=2.0)
+    assert isinstance(x, SqlSharedLevel) and isinstance(s, SqlSharedSemantic) and s.refresh_s == 2.0
+    assert x.breaker is s.breaker and x.backend == engine.dialect.name
+    x, s = open_shared_levels("sql", None, engine)
+    assert isinstance(x, SqlSharedLevel)
+    assert open_shared_levels("sql", mem, None) == (None, None)
+    with pytest.raises(ValueError):
+        open_shared_levels("redis", mem, engine)
+    assert CacheConfig().shared == "auto"
+    assert CacheConfig(shared="sql").shared == "sql"
+
+
+async def test_open_shared_levels_remote_state(backend, engine):  # noqa: F811
+    if backend["kind"] != "redis":
+        pytest.skip("needs a remote state store")
+    from seawall.store.state import open_state
+
+    st = GuardedState(open_state(backend["state"], backend["prefix"], 0.5), 0.5)
+    try:
+        x, s = open_shared_levels("auto", st, engine)
+        assert isinstance(x, StateSharedLevel) and isinstance(s, SharedSemantic) and x.backend == "redis"
+        x, s = open_shared_levels("sql", st, engine)
+        assert isinstance(x, SqlSharedLevel) and x.backend == "postgresql"
+    finally:
+        await st.store.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 import pytest
 
@@ -12,7 +13,7 @@ from seawall.config import parse
 from seawall.gateway import Gateway
 from seawall.govern.admin import Admin
 from seawall.sim import Simulator
-from services import backend, free_port  # noqa: F401  (fixture)
+from services import REDIS, backend, free_port, psql, redis_cleanup, require_services  # noqa: F401  (fixture)
 
 PRICE = {"input": 1.0, "output": 2.0}
 Q = "What is the capital of France?"
@@ -131,6 +132,64 @@ async def test_invalidate_by_tenant_and_alias_on_both_levels(sim, backend):
         assert (await ask(gw, c, "q1", model="t"))[0] == "miss"
     finally:
         await gw.aclose()
+
+
+async def test_invalidation_reaches_the_other_instances_local_copies(sim, tmp_path):
+    """Redis pub/sub: an instance that served an entry from its own LRU or semantic index drops
+    it when another instance invalidates; without the broadcast it would keep serving it."""
+    require_services()
+    name = "sw_t_" + uuid.uuid4().hex[:10]
+    store = {"state": REDIS, "sql": f"postgresql://postgres@127.0.0.1:5432/{name}", "prefix": f"swt:{name}:"}
+    psql(f"CREATE DATABASE {name}")
+    gws = []
+    try:
+        for i in range(2):
+            gw = Gateway(parse({**config(sim, store, semantic=True),
+                                "governance": {"audit": {"spool_dir": str(tmp_path / f"spool{i}")}}}))
+            await gw.start()
+            gws.append(gw)
+        one, two = gws
+        assert (await ask(one, None, Q))[0] == "miss"
+        assert (await ask(two, None, Q))[0] == "hit-exact"  # read from Redis, now in two's LRU
+        assert (await ask(two, None, PARAPHRASE))[0].startswith("hit-semantic")  # now in two's index
+        assert (await ask(one, None, "other alias", model="t"))[0] == "miss"
+        assert (await ask(two, None, "other alias", model="t"))[0] == "hit-exact"
+        await asyncio.sleep(0.5)  # both subscriptions are live (a late subscriber joins within 0.25 s)
+
+        out = await one.cache.invalidate(alias="m")
+        assert out["broadcast"] == 1
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (len(two.cache.semantic) or
+                                               any("|m|" in k for k in two.cache.local.keys())):
+            await asyncio.sleep(0.05)
+        received = sim.stats["received"]
+        # a local copy left behind would answer hit-exact (LRU) or hit-semantic (index)
+        assert (await ask(two, None, Q))[0] == "miss"
+        assert sim.stats["received"] == received + 1
+        assert (await ask(two, None, "other alias", model="t"))[0] == "hit-exact"  # another alias: kept
+    finally:
+        for gw in gws:
+            await gw.aclose()
+        redis_cleanup(REDIS, store["prefix"])
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def test_library_cache_override(sim, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    gw = Gateway(parse(config(sim, {"sql": f"sqlite:///{tmp_path}/s.db"}, allow_overrides=["none", "refresh"])))
+    async with gw:
+        msgs = [{"role": "user", "content": "library question"}]
+        first = await gw.chat(model="m", messages=msgs, temperature=0)
+        assert first.meta.extra["x-seawall-cache"] == "miss"
+        assert (await gw.chat(model="m", messages=msgs, temperature=0)).meta.extra["x-seawall-cache"] == "hit-exact"
+        n = sim.stats["received"]
+        skipped = await gw.chat(model="m", messages=msgs, temperature=0, cache="none")
+        assert "x-seawall-cache" not in skipped.meta.extra and sim.stats["received"] == n + 1
+        refreshed = await gw.chat(model="m", messages=msgs, temperature=0, cache="refresh")
+        assert refreshed.meta.extra["x-seawall-cache"] == "refresh" and sim.stats["received"] == n + 2
+        async with gw.stream(model="m", messages=msgs, temperature=0) as s:
+            chunks = [c async for c in s]
+        assert s.meta.extra["x-seawall-cache"] == "hit-exact" and chunks
 
 
 async def test_what_is_never_stored_and_the_header_override(sim, tmp_path, monkeypatch):

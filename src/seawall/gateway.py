@@ -126,11 +126,11 @@ class Gateway:
         return cls(config_mod.load(source))
 
     def request(self, kind: str, body: dict, *, raw: bytes | None = None, request_id: str | None = None,
-                headers: Any = None) -> Request:
+                headers: Any = None, cache: str | None = None) -> Request:
         """Validate a body and wrap it for the pipeline (the HTTP server uses this too)."""
         alias = validate.embeddings_body(body) if kind == "embeddings" else validate.chat_body(body)
         return Request(kind=kind, alias=alias, body=body, stream=bool(body.get("stream")) and kind == "chat",
-                       meta=Meta(request_id or new_request_id()), raw=raw, headers=headers)
+                       meta=Meta(request_id or new_request_id()), raw=raw, headers=headers, cache=cache)
 
     async def _run(self, req: Request):
         if not self._started:
@@ -141,15 +141,20 @@ class Gateway:
         finally:
             request_id_var.reset(token)
 
-    async def chat(self, *, model: str, messages: list[dict], request_id: str | None = None, **params) -> ChatResult:
+    async def chat(self, *, model: str, messages: list[dict], request_id: str | None = None,
+                   cache: str | None = None, **params) -> ChatResult:
+        """One chat completion. ``cache`` overrides the alias's cache category for this call
+        (long, short, none, refresh), like the x-seawall-cache header."""
         params.pop("stream", None)
-        req = self.request("chat", {"model": model, "messages": messages, **params}, request_id=request_id)
+        req = self.request("chat", {"model": model, "messages": messages, **params}, request_id=request_id,
+                           cache=cache)
         result: Completion = await self._run(req)
         return ChatResult(result.body, result.meta)
 
-    def stream(self, *, model: str, messages: list[dict], request_id: str | None = None, **params) -> StreamResult:
+    def stream(self, *, model: str, messages: list[dict], request_id: str | None = None,
+               cache: str | None = None, **params) -> StreamResult:
         req = self.request("chat", {"model": model, "messages": messages, **params, "stream": True},
-                           request_id=request_id)
+                           request_id=request_id, cache=cache)
         return StreamResult(self, req)
 
     async def embed(self, *, model: str, input: Any, request_id: str | None = None, **params) -> EmbeddingResult:

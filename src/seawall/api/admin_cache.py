@@ -5,7 +5,9 @@
     POST /admin/cache/invalidate   {"alias": "...", "tenant": "key:<id>|team:<id>|dept:<id>|global",
                                     "prefix": "<raw key prefix>", "all": true}: at least one;
                                    alias and tenant combine. Deletes from this process's levels
-                                   and the shared store (Redis: SCAN MATCH, never KEYS).
+                                   and the shared store (Redis: SCAN MATCH, never KEYS), and
+                                   tells the other instances (Redis pub/sub) to drop their
+                                   local copies.
 """
 from __future__ import annotations
 

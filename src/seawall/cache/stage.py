@@ -41,6 +41,7 @@ from .policy import (AliasCachePolicy, CacheConfig, Category, Override, SecondSi
 log = logging.getLogger("seawall.cache")
 
 HEADER = "x-seawall-cache"
+INVALIDATE = "cache:invalidate"  # pub/sub channel: drop local copies of what another instance invalidated
 
 # The gateway's starting point: nothing is cached until an alias (or `cache.default`) opts in
 # with a category, and the semantic cache stays off until an alias turns it on (it needs the
@@ -241,14 +242,19 @@ class CacheService:
             self.shared = StateSharedLevel(self.state)
             self.shared_sem = SharedSemantic(self.state, cfg.cache.semantic_refresh_s)
         self.shared_errors = 0
+        self.instance = os.urandom(6).hex()  # tells our own invalidation broadcasts apart
         self.exact = TieredExactCache(self.local, self.shared, self._shared_error)
         self.semantic = None  # SemanticCache, loaded at start when an alias uses it
         self.wants_semantic = any(p.semantic.enabled for a, p in self.policies.items() if a in self.reachable)
         self.sighting = SecondSighting()
         self.stats: dict[str, dict[str, float]] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._subscribed = False
 
     async def start(self) -> None:
+        if self.state.remote and not self._subscribed:
+            self.state.store.subscribe(INVALIDATE, self._on_invalidate)
+            self._subscribed = True
         if self.wants_semantic and self.semantic is None:
             from .embedder import load_embedder
             from .semantic import SemanticCache
@@ -433,7 +439,9 @@ class CacheService:
     # -- admin
     async def invalidate(self, *, alias: str | None = None, tenant: str | None = None,
                          prefix: str | None = None) -> dict[str, int]:
-        out = {"local": self.local.invalidate(scope=tenant, alias=alias, prefix=prefix), "shared": 0, "semantic": 0}
+        """Delete from this process's levels and the shared store, and tell the other instances
+        to drop their local copies (pub/sub on the state store)."""
+        out = self._invalidate_local(alias, tenant, prefix)
         if self.shared is not None:
             if prefix is not None:
                 out["shared"] = await self.shared.delete_prefix(prefix)
@@ -443,12 +451,36 @@ class CacheService:
                 out["shared"] = await self.shared.delete_alias(alias)
             else:
                 out["shared"] = await self.shared.delete_prefix("")
-        if prefix is None or (alias is None and tenant is None and prefix == ""):
-            if self.semantic is not None:
-                out["semantic"] = self.semantic.invalidate(scope=tenant, alias=alias)
-            if self.shared_sem is not None:
-                out["semantic"] += await self.shared_sem.delete(tenant, alias)
+        if self.shared_sem is not None and _touches_semantic(alias, tenant, prefix):
+            out["semantic"] += await self.shared_sem.delete(tenant, alias)
+        if self.state.remote:
+            msg = {"from": self.instance, "alias": alias, "tenant": tenant, "prefix": prefix}
+            try:
+                await self.state.call("publish", INVALIDATE, orjson.dumps(msg).decode())
+            except Exception as exc:  # noqa: BLE001 - the others keep their copies until TTL
+                self._shared_error(exc)
+                out["broadcast"] = 0
+            else:
+                out["broadcast"] = 1
         return out
+
+    def _invalidate_local(self, alias: str | None, tenant: str | None, prefix: str | None) -> dict[str, int]:
+        out = {"local": self.local.invalidate(scope=tenant, alias=alias, prefix=prefix), "shared": 0, "semantic": 0}
+        if self.semantic is not None and _touches_semantic(alias, tenant, prefix):
+            out["semantic"] = self.semantic.invalidate(scope=tenant, alias=alias)
+        if self.shared_sem is not None:
+            self.shared_sem.forget()  # read the namespace again from the shared store
+        return out
+
+    async def _on_invalidate(self, message: str) -> None:
+        """Another instance invalidated (or the subscription reconnected: we may have missed
+        some, so drop every local copy; the shared level still has what is valid)."""
+        if message == "resync":
+            self._invalidate_local(None, None, "")
+            return
+        msg = orjson.loads(message)
+        if msg.get("from") != self.instance:
+            self._invalidate_local(msg.get("alias"), msg.get("tenant"), msg.get("prefix"))
 
     def snapshot(self) -> dict:
         total = {k: 0 for k in ("hit_exact", "hit_semantic", "miss", "stale", "stored", "saved_tokens")}
@@ -472,6 +504,12 @@ class CacheService:
         }
 
 
+def _touches_semantic(alias: str | None, tenant: str | None, prefix: str | None) -> bool:
+    """Semantic entries have no exact-key prefix: a prefix invalidation reaches them only when
+    it means everything."""
+    return prefix is None or (alias is None and tenant is None and prefix == "")
+
+
 class CacheStage:
     """cache: exact -> semantic -> call on and store (see the module doc)."""
 
@@ -483,8 +521,10 @@ class CacheStage:
         svc = self.svc
         if req.alias not in svc.reachable or req.kind != "chat":
             return await call_next(req)
-        h = req.headers
-        d = decide(svc.config, req.alias, req.body, h.get(HEADER) if h is not None else None)
+        override = req.cache
+        if override is None and req.headers is not None:
+            override = req.headers.get(HEADER)
+        d = decide(svc.config, req.alias, req.body, override)
         if not d.active:
             return await call_next(req)
         alias = req.alias

@@ -53,6 +53,7 @@ class Request:
     principal: Any = None
     headers: Any = None  # the client's headers (read-only mapping), for stages that need them
     required_tags: frozenset[str] | None = None  # only deployments carrying all of these may serve (guard)
+    cache: str | None = None  # the caller's cache override: the x-seawall-cache header or the library's cache=
 
     @property
     def request_id(self) -> str:

@@ -191,13 +191,22 @@ class RedisState(StateStore):
         while not self._closing:
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(*self._channels)
+                subscribed = set(self._channels)
+                await pubsub.subscribe(*subscribed)
                 delay = 0.1
-                for fn_list in self._channels.values():  # we may have missed changes: resync
+                for fn_list in list(self._channels.values()):  # we may have missed changes: resync
                     for fn in fn_list:
                         await _call(fn, "resync")
                 while not self._closing:
-                    msg = await pubsub.get_message(timeout=1.0)
+                    late = set(self._channels) - subscribed  # subscribed after this loop started
+                    if late:
+                        await pubsub.subscribe(*late)
+                        subscribed |= late
+                        for ch in late:
+                            for fn in self._channels[ch]:
+                                await _call(fn, "resync")
+                    # a short wait: a late subscriber is listening within a quarter second
+                    msg = await pubsub.get_message(timeout=0.25)
                     if msg and msg.get("type") == "message":
                         for fn in self._channels.get(msg["channel"], ()):
                             await _call(fn, msg["data"])

@@ -297,6 +297,18 @@ async def test_database_down_is_prompt(where, tmp_path):
         await asyncio.sleep(0.1)  # aiosqlite stops a connection that failed to open without awaiting it
 
 
+async def test_a_read_that_times_out_leaves_the_pool_usable(engine):
+    k = exact_key("key:a", "m", BODY)
+    await SqlSharedLevel(engine).set(entry(k))
+    impatient = SqlSharedLevel(engine, read_timeout_s=1e-6)
+    for _ in range(5):
+        with pytest.raises(StoreUnavailable):
+            await impatient.get(k)
+    lvl = SqlSharedLevel(engine)
+    for _ in range(20):
+        assert (await lvl.get(k)) is not None
+
+
 async def test_open_shared_levels(engine):
     mem = GuardedState(MemoryState("t:"))
     assert open_shared_levels("none", mem, engine) == (None, None)

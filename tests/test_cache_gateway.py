@@ -192,6 +192,45 @@ async def test_library_cache_override(sim, tmp_path, monkeypatch):
         assert s.meta.extra["x-seawall-cache"] == "hit-exact" and chunks
 
 
+async def test_refresh_ahead_keeps_a_hot_entry_fresh_and_is_billed_and_audited(sim, tmp_path, monkeypatch):
+    import orjson
+    import sqlalchemy as sa
+
+    from seawall.store import sql
+
+    monkeypatch.chdir(tmp_path)
+    cfg = config(sim, {"sql": f"sqlite:///{tmp_path}/s.db"},
+                 refresh_ahead={"enabled": True, "window": 0.6, "min_hits": 2})
+    cfg["cache"] = {"short_ttl_s": 2.0}
+    gw = Gateway(parse(cfg))
+    async with gw:
+        assert (await ask(gw, None, Q))[0] == "miss"
+        first = gw.cache.local.get(next(iter(gw.cache.local.keys()))).entry
+        n = sim.stats["received"]
+        assert [(await ask(gw, None, Q))[0] for _ in range(2)] == ["hit-exact", "hit-exact"]
+        assert sim.stats["received"] == n  # hot, but not yet close to expiry
+        await asyncio.sleep(max(0.0, first.expires_at - time.time() - 1.0))  # 1 s of the 2 s TTL left
+        assert (await ask(gw, None, Q))[0] == "hit-exact"  # served at once; the refresh runs behind
+        assert sim.stats["received"] == n + 1
+        fresh = gw.cache.local.get(first.key).entry
+        assert fresh.created_at > first.created_at and fresh.expires_at > first.expires_at
+        await asyncio.sleep(max(0.0, first.expires_at - time.time() + 0.1))  # the first entry has expired
+        assert (await ask(gw, None, Q))[0] == "hit-exact"  # readers never saw the expiry miss
+        snap = gw.cache.snapshot()["by_alias"]["m"]
+        assert snap["refreshed"] == 1 and snap["miss"] == 1
+
+        await gw.governance.audit.flush()
+        async with gw.governance.engine.connect() as c:
+            rows = (await c.execute(sa.select(sql.audit_log.c.request_id, sql.audit_log.c.cost_usd,
+                                              sql.audit_log.c.detail)
+                                    .where(sql.audit_log.c.kind == "request"))).mappings().all()
+        refresh = [r for r in rows if r["request_id"].endswith("-refresh")]
+        assert len(refresh) == 1 and refresh[0]["cost_usd"] > 0  # the upstream call is paid and recorded
+        assert orjson.loads(refresh[0]["detail"])["cache"] == "refresh"
+        hits = [r for r in rows if orjson.loads(r["detail"]).get("cache") == "hit-exact"]
+        assert len(hits) == 4 and all(r["cost_usd"] == 0 for r in hits)
+
+
 async def test_what_is_never_stored_and_the_header_override(sim, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     gw = Gateway(parse(config(sim, {"sql": f"sqlite:///{tmp_path}/s.db"}, admit_on_second_sighting=False,

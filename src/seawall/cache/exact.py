@@ -44,6 +44,7 @@ class Entry:
     expires_at: float
     stale_until: float
     meta: dict[str, Any] = field(default_factory=dict)  # tokens, cost, model: for "saved" metrics
+    hits: int = 0  # served by this process (refresh-ahead picks hot entries); not shared
 
     @classmethod
     def new(cls, key: str, value: Any, ttl_s: float, stale_for_s: float = 0.0,

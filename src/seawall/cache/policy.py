@@ -55,6 +55,18 @@ class SemanticSettings(BaseModel):
     candidates: int = Field(4, ge=1, le=64)
 
 
+class RefreshAhead(BaseModel):
+    """Refresh a hot entry in the background before it expires, so its readers never see
+    the expiry miss. The refresh is a full request through the pipeline on behalf of the
+    caller whose hit triggered it: identified, rate-limited, billed and audited like any other."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    window: float = Field(0.1, gt=0.0, lt=1.0)  # when less than this share of the TTL is left...
+    min_hits: int = Field(3, ge=1)  # ...and the entry has served at least this many hits here
+
+
 class AliasCachePolicy(BaseModel):
     """Cache behaviour for one model alias."""
 
@@ -72,6 +84,7 @@ class AliasCachePolicy(BaseModel):
     # department's, or everyone's ("global": only for aliases answering shared knowledge).
     scope: Scope = "key"
     semantic: SemanticSettings = Field(default_factory=SemanticSettings)
+    refresh_ahead: RefreshAhead = Field(default_factory=RefreshAhead)
 
 
 class CacheConfig(BaseModel):

@@ -26,6 +26,7 @@ import hashlib
 import logging
 import os
 import time
+from dataclasses import replace
 from typing import Any, AsyncIterator
 
 import orjson
@@ -41,6 +42,7 @@ from .policy import (AliasCachePolicy, CacheConfig, Category, Override, SecondSi
 log = logging.getLogger("seawall.cache")
 
 HEADER = "x-seawall-cache"
+REFRESH_AHEAD = "refresh-ahead"  # Request.cache of the stage's own background refresh (see RefreshAhead)
 INVALIDATE = "cache:invalidate"  # pub/sub channel: drop local copies of what another instance invalidated
 
 # The gateway's starting point: nothing is cached until an alias (or `cache.default`) opts in
@@ -222,6 +224,7 @@ class CacheService:
         from ..guard.stage import alias_policies as guard_policies
 
         cfg = gw.config
+        self.gw = gw  # refresh-ahead sends its requests through the whole pipeline
         self.policies = alias_policies(cfg)
         self.config = cfg.cache.model_copy(update={"aliases": self.policies})
         self.reachable = frozenset(
@@ -250,6 +253,7 @@ class CacheService:
         self.stats: dict[str, dict[str, float]] = {}
         self._tasks: set[asyncio.Task] = set()
         self._subscribed = False
+        self._refreshing: set[str] = set()  # keys with a refresh in flight
 
     async def start(self) -> None:
         if self.state.remote and not self._subscribed:
@@ -291,7 +295,7 @@ class CacheService:
         s = self.stats.get(alias)
         if s is None:
             s = self.stats[alias] = {"hit_exact": 0, "hit_semantic": 0, "miss": 0, "stale": 0, "stored": 0,
-                                     "saved_tokens": 0, "saved_usd": 0.0}
+                                     "refreshed": 0, "saved_tokens": 0, "saved_usd": 0.0}
         s[result] = s.get(result, 0) + 1
         if meta and result != "stored":
             tokens, usd = int(meta.get("tokens") or 0), float(meta.get("cost_usd") or 0.0)
@@ -416,6 +420,34 @@ class CacheService:
 
         return gen()
 
+    # -- refresh-ahead
+    def maybe_refresh(self, req: Request, entry: Entry, policy: AliasCachePolicy, tenant: str) -> None:
+        """After an exact hit: refresh the entry in the background if it is hot and close to
+        its expiry (at most one refresh per key in flight in this process)."""
+        entry.hits += 1
+        ra = policy.refresh_ahead
+        if not ra.enabled or entry.hits < ra.min_hits or entry.key in self._refreshing:
+            return
+        if entry.expires_at - time.time() > ra.window * (entry.expires_at - entry.created_at):
+            return
+        self._refreshing.add(entry.key)
+        self.spawn(self._refresh(req, entry.key, tenant))
+
+    async def _refresh(self, req: Request, key: str, tenant: str) -> None:
+        from ..observe.logging import request_id as request_id_var
+
+        body = {k: v for k, v in req.body.items() if k not in ("stream", "stream_options")}
+        try:
+            clone = self.gw.request("chat", body, headers=req.headers, cache=REFRESH_AHEAD,
+                                    request_id=req.request_id + "-refresh")
+            request_id_var.set(clone.request_id)  # this task's own context
+            await self.gw.handle(clone)
+            self.count(req.alias, tenant, "refreshed")
+        except Exception as exc:  # noqa: BLE001 - rate limit, budget, upstream down: the entry just expires
+            log.info("refresh-ahead of a cache entry failed: %s", getattr(exc, "code", type(exc).__name__))
+        finally:
+            self._refreshing.discard(key)
+
     # -- the fallback cascade's stale level
     async def stale(self, req: Request) -> Result | None:
         if req.kind != "chat" or req.alias not in self.reachable:
@@ -483,7 +515,7 @@ class CacheService:
             self._invalidate_local(msg.get("alias"), msg.get("tenant"), msg.get("prefix"))
 
     def snapshot(self) -> dict:
-        total = {k: 0 for k in ("hit_exact", "hit_semantic", "miss", "stale", "stored", "saved_tokens")}
+        total = {k: 0 for k in ("hit_exact", "hit_semantic", "miss", "stale", "stored", "refreshed", "saved_tokens")}
         total["saved_usd"] = 0.0
         for s in self.stats.values():
             for k in total:
@@ -524,7 +556,11 @@ class CacheStage:
         override = req.cache
         if override is None and req.headers is not None:
             override = req.headers.get(HEADER)
-        d = decide(svc.config, req.alias, req.body, override)
+        background = override == REFRESH_AHEAD
+        if background:
+            d = replace(decide(svc.config, req.alias, req.body, None), read=False)
+        else:
+            d = decide(svc.config, req.alias, req.body, override)
         if not d.active:
             return await call_next(req)
         alias = req.alias
@@ -535,13 +571,15 @@ class CacheStage:
             res = await svc.exact.get(key)
             if res.status is Status.HIT:
                 svc.count(alias, tenant, "hit_exact", res.entry.meta)
+                svc.maybe_refresh(req, res.entry, policy, tenant)
                 return svc.answer(req, res.entry.value, "hit-exact")
             if policy.semantic.enabled:
                 hit = await svc.semantic_lookup(scope, alias, req.body, policy.semantic)
                 if hit is not None:
                     svc.count(alias, tenant, "hit_semantic", hit.entry.meta)
                     return svc.answer(req, hit.response, f"hit-semantic;score={hit.score:.2f}")
-        svc.count(alias, tenant, "miss")
+        if not background:  # the hit that triggered it was counted
+            svc.count(alias, tenant, "miss")
         req.meta.extra[HEADER] = "miss" if d.read else "refresh"
         result = await call_next(req)
         if "x-seawall-fallback-level" in req.meta.extra:

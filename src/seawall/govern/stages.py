@@ -74,6 +74,9 @@ class AuditStage:
         info = {"attempts": meta.attempts, "stream": req.stream}
         if meta.guard is not None:
             info["guard"] = meta.guard  # kinds, actions, counts, scores: never the values
+        cache = meta.extra.get("x-seawall-cache")
+        if cache:
+            info["cache"] = cache  # hit-exact, hit-semantic;score=.., miss, stale;age=.., refresh
         if detail:
             info.update(detail)
         if p is not None and p.kind != "virtual":

@@ -95,21 +95,22 @@ async def test_no_cross_tenant_hits_exact_and_semantic(sim, backend):
         assert (await ask(gw, a, "written on one", model="t"))[0] == "miss"
         received = sim.stats["received"]
 
-        if backend["kind"] == "redis":  # a second instance serves what the first wrote, same isolation
-            gw2 = Gateway(parse({**config(sim, store_of(backend), semantic=True),
-                                 "governance": {"audit": {"spool_dir": backend["spool"] + "2"}}}))
-            await gw2.start()
-            try:
-                assert len(gw2.cache.local) == 0
-                assert (await ask(gw2, a, Q))[0] == "hit-exact"
-                assert (await ask(gw2, b, "written on one", model="t"))[0] == "hit-exact"
-                assert (await ask(gw2, a, PARAPHRASE + " "))[0].startswith("hit-semantic")
-                assert sim.stats["received"] == received  # none of these reached the upstream
-                assert (await ask(gw2, c, "written on one", model="t"))[0] == "miss"
-                stats = gw2.cache.snapshot()
-                assert stats["shared"]["backend"] == "redis" and stats["totals"]["hit_exact"] == 2
-            finally:
-                await gw2.aclose()
+        # a second instance serves what the first wrote (Redis, or the same SQLite file), same isolation
+        gw2 = Gateway(parse({**config(sim, store_of(backend), semantic=True),
+                             "governance": {"audit": {"spool_dir": backend["spool"] + "2"}}}))
+        await gw2.start()
+        try:
+            assert len(gw2.cache.local) == 0
+            assert (await ask(gw2, a, Q))[0] == "hit-exact"
+            assert (await ask(gw2, b, "written on one", model="t"))[0] == "hit-exact"
+            assert (await ask(gw2, a, PARAPHRASE + " "))[0].startswith("hit-semantic")
+            assert sim.stats["received"] == received  # none of these reached the upstream
+            assert (await ask(gw2, c, "written on one", model="t"))[0] == "miss"
+            stats = gw2.cache.snapshot()
+            expected = "redis" if backend["kind"] == "redis" else "sqlite"
+            assert stats["shared"]["backend"] == expected and stats["totals"]["hit_exact"] == 2
+        finally:
+            await gw2.aclose()
     finally:
         await gw.aclose()
 
@@ -259,6 +260,19 @@ async def test_what_is_never_stored_and_the_header_override(sim, tmp_path, monke
         assert sim.stats["received"] == n + 2
         assert (await ask(gw, None, "q"))[0] == "hit-exact"
         assert gw.cache.snapshot()["by_alias"]["m"]["saved_tokens"] > 0
+
+
+async def test_embedded_cache_survives_a_restart(sim, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = config(sim, {"sql": f"sqlite:///{tmp_path}/s.db"}, category="long", semantic=True)
+    async with Gateway(parse(cfg)) as gw:
+        assert (await ask(gw, None, Q))[0] == "miss"
+    n = sim.stats["received"]
+    async with Gateway(parse(cfg)) as gw:  # a new process on the same SQLite file
+        assert (await ask(gw, None, Q))[0] == "hit-exact"
+        assert (await ask(gw, None, PARAPHRASE))[0].startswith("hit-semantic")
+        assert sim.stats["received"] == n
+        assert gw.cache.snapshot()["shared"]["backend"] == "sqlite"
 
 
 async def test_second_sighting_admission(sim, tmp_path, monkeypatch):

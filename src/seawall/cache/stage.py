@@ -36,6 +36,7 @@ from ..core.errors import GatewayError
 from ..core.types import HEARTBEAT, Completion, Request, Result, Stream
 from .exact import Entry, LocalLRU, Status, TieredExactCache
 from .keys import exact_key, namespace
+from .shared import open_shared_levels
 from .policy import (AliasCachePolicy, CacheConfig, Category, Override, SecondSighting, SemanticSettings, decide,
                      response_cacheable)
 
@@ -237,13 +238,11 @@ class CacheService:
         self.prices = {d.id: d.price for d in gw.router.deployments.values()}
         self.metrics = CacheMetrics(gw.metrics.registry)
         self.local = LocalLRU(cfg.cache.local_max_entries)
-        self.shared = self.shared_sem = None
-        self.state = for_gateway(gw).state
-        if self.state.remote:
-            from .shared import SharedSemantic, StateSharedLevel
-
-            self.shared = StateSharedLevel(self.state)
-            self.shared_sem = SharedSemantic(self.state, cfg.cache.semantic_refresh_s)
+        gov = for_gateway(gw)
+        self.state = gov.state
+        self.shared, self.shared_sem = open_shared_levels(  # Redis, the SQL database, or none
+            cfg.cache.shared, self.state, gov.engine, refresh_s=cfg.cache.semantic_refresh_s,
+            sql_timeout_s=cfg.store.sql_timeout_s)
         self.shared_errors = 0
         self.instance = os.urandom(6).hex()  # tells our own invalidation broadcasts apart
         self.exact = TieredExactCache(self.local, self.shared, self._shared_error)
@@ -530,7 +529,7 @@ class CacheService:
             "by_alias": self.stats,
             "local": {"entries": len(self.local), "max_entries": self.local.max_entries,
                       "evictions": self.local.evictions},
-            "shared": {"backend": self.state.store.kind if self.shared is not None else None,
+            "shared": {"backend": self.shared.backend if self.shared is not None else None,
                        "errors": self.shared_errors},
             "semantic": self.semantic.stats() if self.semantic is not None else None,
         }

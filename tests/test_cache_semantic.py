@@ -187,10 +187,22 @@ def test_verifier_matches_the_same_entity_named_two_ways(new, cached):
         ("flights from the UK to Canada", "flights from the United States to Canada"),
         ("what's on today", "what's on Monday"),  # a relative date is not a weekday
         ("book a table for Monday", "book a table for Tuesday evening"),
-        ("a board 5 in wide", "a board 5 cm wide"),
+        ("convert 5 km to miles", "convert 5 kg to miles"),
     ],
 )
 def test_verifier_still_refuses_other_entities_and_dates(new, cached):
     v = Verifier()
     assert not v.verify(new, cached).accept
     assert not v.verify(cached, new).accept
+
+
+def test_verifier_refuses_a_prompt_that_adds_a_clause():
+    v = Verifier()
+    # one side is the other plus a clause: it asks for more than the cached answer covers
+    assert not v.verify("How do I reset my password if I no longer have access to my old email account?",
+                        "How do I reset my password?").accept
+    # polite filler is not a clause
+    assert v.verify("Could you please tell me what the capital of France is?",
+                    "What is the capital of France?").accept
+    assert v.verify("Hi, I was wondering if you could help me reset my password",
+                    "How do I reset my password?").accept

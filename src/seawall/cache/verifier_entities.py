@@ -6,12 +6,14 @@
   "United States"): connecting words (of, for, and, the ...) may be skipped;
 - an abbreviation written with a dot ("Rep.", "Gov.") matches a longer word it opens.
 
-A different entity still refuses: "Paris" vs "London", "Mexico" vs "Canada". The table below
-was written for this project (common countries and regions, the forms people write).
+A different entity still refuses: "Paris" vs "London", "Mexico" vs "Canada". The gazetteer
+(places and languages typed in lower case) and the demonym table were written for this project
+(common countries and regions, the forms people write).
 """
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # country or region: its demonyms / adjectives ("+s" plurals are added for -an/-i/-ese-less forms)
 _DEMONYMS = """
@@ -36,6 +38,33 @@ ukraine: ukrainian | venezuela: venezuelan | vietnam: vietnamese | wales: welsh 
 zimbabwe: zimbabwean | africa: african | asia: asian | us: american americans america usa u.s u.s.a
 """
 
+# A small gazetteer for entities typed in lower case: places and languages people ask about.
+GAZETTEER = frozenset("""
+paris london berlin madrid rome lisbon dublin amsterdam brussels vienna prague warsaw budapest
+athens stockholm oslo copenhagen helsinki zurich geneva munich milan barcelona moscow kyiv kiev
+istanbul ankara cairo lagos nairobi johannesburg capetown dubai riyadh tehran baghdad delhi
+mumbai bangalore bengaluru karachi dhaka bangkok singapore jakarta manila hanoi seoul tokyo
+osaka beijing shanghai shenzhen hongkong taipei sydney melbourne auckland toronto vancouver
+montreal ottawa chicago boston seattle denver austin dallas houston miami atlanta phoenix
+philadelphia detroit washington nyc newyork la sanfrancisco losangeles mexico bogota lima
+santiago buenosaires saopaulo rio caracas havana quebec edinburgh glasgow manchester
+liverpool birmingham lyon marseille nice hamburg frankfurt cologne
+france germany spain italy portugal ireland england scotland wales britain uk usa america
+canada brazil argentina chile peru colombia venezuela cuba china japan korea india pakistan
+bangladesh indonesia philippines vietnam thailand malaysia australia zealand russia ukraine
+poland austria switzerland belgium netherlands holland sweden norway denmark finland iceland
+greece turkey egypt nigeria kenya ethiopia morocco algeria tunisia israel iran iraq syria
+lebanon jordan saudi qatar emirates afghanistan nepal srilanka taiwan singapore europe asia
+africa antarctica
+california texas florida york ohio oregon nevada arizona utah colorado georgia virginia
+michigan illinois alaska hawaii massachusetts
+english french german spanish italian portuguese dutch russian chinese mandarin cantonese
+japanese korean hindi arabic hebrew turkish polish swedish norwegian danish finnish greek
+czech hungarian romanian ukrainian vietnamese thai indonesian malay persian farsi urdu bengali
+swahili latin
+monday tuesday wednesday thursday friday saturday sunday
+""".split())
+
 ALIASES: dict[str, str] = {"nyc": "new york"}
 for _entry in _DEMONYMS.replace("\n", " ").split("|"):
     _country, _forms = _entry.split(":")
@@ -44,6 +73,8 @@ for _entry in _DEMONYMS.replace("\n", " ").split("|"):
         ALIASES[_f] = _country
         if _f[-1] in "ni" and _f not in ("british",) and not _f.endswith("ese"):
             ALIASES.setdefault(_f + "s", _country)  # Mexicans, Iraqis
+        if "." in _f:
+            ALIASES[_f + "."] = _country  # "u.s." as tokenised
 
 # Demonyms that name a place even in lower case ("mexican food"); "polish" is also a verb.
 LOWER_CASE_DEMONYMS = frozenset(ALIASES) - {"polish", "nyc"}
@@ -58,7 +89,8 @@ def entity_key(w: str) -> str:
     return ALIASES.get(w.rstrip("."), w)
 
 
-def expansions(raw_tokens: list[str]) -> dict[str, frozenset[str]]:
+@lru_cache(maxsize=1024)
+def expansions(raw_tokens: tuple[str, ...]) -> dict[str, frozenset[str]]:
     """initials -> words of each run of capitalised words (connectors skipped or counted):
     "University of California" -> {"uc": {...}, "uoc": {...}}."""
     out: dict[str, frozenset[str]] = {}
@@ -92,9 +124,10 @@ def abbreviations(text: str) -> frozenset[str]:
     return frozenset(m.group(1).lower() for m in _ABBREV.finditer(text))
 
 
-def match_acronyms(only_a: set[str], only_b: set[str], exp_b: dict[str, frozenset[str]]) -> None:
-    """Drop from ``only_a`` each acronym spelled out on the other side, and that expansion's
-    words from ``only_b`` (in place)."""
+def match_acronyms(only_a: set[str], only_b: set[str], raw_b: tuple[str, ...]) -> None:
+    """Drop from ``only_a`` each acronym spelled out on the other side (its tokens ``raw_b``),
+    and that expansion's words from ``only_b`` (in place)."""
+    exp_b = expansions(raw_b)
     for e in list(only_a):
         key = e.replace(".", "")
         words = exp_b.get(key)

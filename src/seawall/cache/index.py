@@ -131,7 +131,7 @@ class NamespaceIndex:
     """
 
     def __init__(self, dim: int, hnsw_above: int = 4096, *, large: str = "ivf", list_size: int = 256,
-                 nprobe: int = 16) -> None:
+                 nprobe: int = 32) -> None:
         if large not in ("ivf", "hnsw"):
             raise ValueError(f"unknown large tier {large!r}")
         self.dim = dim

@@ -26,7 +26,7 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 class IvfIndex:
-    def __init__(self, dim: int, list_size: int = 256, nprobe: int = 16, refine: int = 8,
+    def __init__(self, dim: int, list_size: int = 256, nprobe: int = 32, refine: int = 8,
                  seed: int = 0) -> None:
         self.dim = dim
         self.refine = refine

@@ -33,6 +33,15 @@ async def engine(backend):  # noqa: F811
     await eng.dispose()
 
 
+def level(engine, **kw) -> SqlSharedLevel:
+    """A level with generous timeouts: a loaded test machine must not turn reads into misses."""
+    return SqlSharedLevel(engine, **{"read_timeout_s": 5.0, **kw})
+
+
+def semantic(engine, refresh_s: float = 1.0, **kw) -> SqlSharedSemantic:
+    return SqlSharedSemantic(engine, refresh_s, **{"read_timeout_s": 5.0, **kw})
+
+
 def entry(key: str, value=b'{"ok": 1}', ttl: float = 60, stale: float = 60, now: float | None = None) -> Entry:
     return Entry.new(key, value, ttl, stale, now=now, meta={"tokens": 3})
 
@@ -50,7 +59,7 @@ async def test_migration_creates_the_tables(engine):
 
 
 async def test_round_trip_ttl_and_stale_window(engine):
-    lvl = SqlSharedLevel(engine)
+    lvl = level(engine)
     k = exact_key("key:a", "m", BODY)
     e = entry(k, b'{"answer": "hi"}')
     await lvl.set(e)
@@ -90,12 +99,12 @@ async def test_round_trip_ttl_and_stale_window(engine):
 
 async def test_tiered_cache_reads_through_and_survives_a_restart(backend, engine):  # noqa: F811
     k = exact_key("key:a", "m", BODY)
-    first = TieredExactCache(LocalLRU(10), SqlSharedLevel(engine))
+    first = TieredExactCache(LocalLRU(10), level(engine))
     await first.set(entry(k))
     # A new process: new local level, new engine on the same database.
     eng2 = make_engine(backend["sql"])
     try:
-        second = TieredExactCache(LocalLRU(10), SqlSharedLevel(eng2))
+        second = TieredExactCache(LocalLRU(10), level(eng2))
         res = await second.get(k)
         assert res.status is Status.HIT and res.entry.value == b'{"ok": 1}'
         assert k in second.local
@@ -104,7 +113,7 @@ async def test_tiered_cache_reads_through_and_survives_a_restart(backend, engine
 
 
 async def test_invalidation_by_prefix_tenant_and_alias(engine):
-    lvl = SqlSharedLevel(engine)
+    lvl = level(engine)
     keys = {
         (scope, alias): exact_key(scope, alias, BODY)
         for scope in ("key:a", "key:b", "team:x_y", "team:xzy", "team:x%y", "team:x|y", "TEAM:X_Y")
@@ -153,8 +162,8 @@ async def test_like_prefix_escapes_wildcards():
 
 
 async def test_zero_cross_tenant(engine):
-    lvl = SqlSharedLevel(engine)
-    sem = SqlSharedSemantic(engine, refresh_s=0.0)
+    lvl = level(engine)
+    sem = semantic(engine, 0.0)
     for scope in ("key:a", "team:a", "key:a|m"):
         await lvl.set(entry(exact_key(scope, "m", BODY), value=scope.encode()))
         await sem.put((scope, "m", "ctx"), "u-" + scope, np.ones(4), {"created_at": time.time(), "q": scope,
@@ -173,8 +182,8 @@ async def test_zero_cross_tenant(engine):
 async def test_semantic_shared_between_two_instances(backend, engine):  # noqa: F811
     eng2 = make_engine(backend["sql"])
     try:
-        a = SqlSharedSemantic(engine, refresh_s=0.05)
-        b = SqlSharedSemantic(eng2, refresh_s=0.05)
+        a = semantic(engine, 0.05)
+        b = semantic(eng2, 0.05)
         ns = ("team:core", "m", "fp1")
         vec = np.arange(8, dtype=np.float32) / 10
         now = time.time()
@@ -193,7 +202,7 @@ async def test_semantic_shared_between_two_instances(backend, engine):  # noqa: 
         assert await b.pull(("team:other", "m", "fp1")) == []
 
         # A new entry shows up at the first pull after refresh_s; not before.
-        slow = SqlSharedSemantic(eng2, refresh_s=3600)
+        slow = semantic(eng2, 3600)
         assert [u for u, _, _ in await slow.pull(ns)] == ["u1"]
         await a.put(ns, "u2", vec, dict(rec, created_at=time.time()), 60)
         assert await slow.pull(ns) == []
@@ -218,15 +227,15 @@ async def test_semantic_shared_between_two_instances(backend, engine):  # noqa: 
         await a.put(("key:z", "m", "fp1"), "u4", vec, dict(rec, created_at=time.time()), 60)
         assert await a.delete("team:core", "n") == 1
         assert await a.delete(None, "m") == 4  # u1, u2, late in team:core; u4 in key:z
-        c = SqlSharedSemantic(engine)
+        c = semantic(engine)
         assert await c.pull(ns, force=True) == []
     finally:
         await eng2.dispose()
 
 
 async def test_semantic_pull_pages(engine):
-    a = SqlSharedSemantic(engine)
-    b = SqlSharedSemantic(engine, refresh_s=3600, page=7)
+    a = semantic(engine)
+    b = semantic(engine, 3600, page=7)
     ns = ("key:a", "m", "fp")
     t0 = time.time()
     for i in range(20):
@@ -239,10 +248,10 @@ async def test_semantic_pull_pages(engine):
 
 
 async def test_purge_piggybacks_on_writes(engine):
-    setup = SqlSharedLevel(engine)
+    setup = level(engine)
     for i in range(5):
         await setup.set(entry(exact_key("key:a", "m", {**BODY, "n": i + 2})))
-    lvl = SqlSharedLevel(engine, purge_every_s=3600, purge_batch=2)
+    lvl = level(engine, purge_every_s=3600, purge_batch=2)
     async with engine.begin() as conn:
         await conn.execute(sa.text("UPDATE cache_entries SET stale_until = 1"))
     await lvl.set(entry(exact_key("key:a", "m", BODY)))  # first write purges (2), a full batch: again next time
@@ -299,12 +308,12 @@ async def test_database_down_is_prompt(where, tmp_path):
 
 async def test_a_read_that_times_out_leaves_the_pool_usable(engine):
     k = exact_key("key:a", "m", BODY)
-    await SqlSharedLevel(engine).set(entry(k))
+    await level(engine).set(entry(k))
     impatient = SqlSharedLevel(engine, read_timeout_s=1e-6)
     for _ in range(5):
         with pytest.raises(StoreUnavailable):
             await impatient.get(k)
-    lvl = SqlSharedLevel(engine)
+    lvl = level(engine)
     for _ in range(20):
         assert (await lvl.get(k)) is not None
 

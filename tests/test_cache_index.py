@@ -98,6 +98,10 @@ def test_remove_after_transition_and_readd():
     assert all(j != 1 for j, _ in ix.search(x[1], 3)) or ix.search(x[1], 1)[0][0] != 1
     for i in alive:
         ix.remove(int(i))
+        if len(ix) == 99:  # shrunk below half of hnsw_above: back to the exact flat tier
+            assert ix.kind == "flat"
+            rest = alive[alive > i]
+            assert recall(ix, near(rng, x[rest[:50]]), rest, x[rest]) == 1.0
     assert len(ix) == 0 and ix.search(x[0], 3) == []
     ix.add([7], x[7:8])
     assert ix.search(x[7], 3) == [(7, pytest.approx(1.0, abs=1e-5))]

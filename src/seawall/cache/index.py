@@ -173,7 +173,12 @@ class NamespaceIndex:
 
     def remove(self, id_: int) -> bool:
         with self._lock:
-            return self._ix.remove(id_)
+            gone = self._ix.remove(id_)
+            if isinstance(self._ix, IvfIndex) and len(self._ix) < self.hnsw_above // 2:
+                flat = FlatIndex(self.dim, capacity=self.hnsw_above)  # shrunk: back to exact (hysteresis: half)
+                flat.add(*self._ix.items())
+                self._ix = flat
+            return gone
 
     def search(self, vec: np.ndarray, k: int = 4) -> list[tuple[int, float]]:
         with self._lock:

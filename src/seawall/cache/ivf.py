@@ -246,6 +246,8 @@ class IvfIndex:
         return [(int(i[t]), float(s[t])) for t in top]
 
     def items(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self._nl:
+            return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
         return (np.concatenate([self._ids[c][: self._cnt[c]] for c in range(self._nl)]),
                 np.concatenate([self._x[c][: self._cnt[c]] for c in range(self._nl)]))
 

@@ -275,6 +275,26 @@ async def test_embedded_cache_survives_a_restart(sim, tmp_path, monkeypatch):
         assert gw.cache.snapshot()["shared"]["backend"] == "sqlite"
 
 
+async def test_invalidating_one_alias_does_not_reload_the_others(sim, tmp_path, monkeypatch):
+    """After an invalidation only the namespaces it touched are read again from the shared
+    level: the others must not load their entries a second time into the local index."""
+    monkeypatch.chdir(tmp_path)
+    cfg = config(sim, {"sql": f"sqlite:///{tmp_path}/s.db"}, semantic=True)
+    cfg["cache"] = {"semantic_refresh_s": 0.05}
+    async with Gateway(parse(cfg)) as gw:
+        for text in (Q, "How tall is the Eiffel tower?"):
+            assert (await ask(gw, None, text))[0] == "miss"
+        assert (await ask(gw, None, PARAPHRASE))[0].startswith("hit-semantic")
+        before = len(gw.cache.semantic)
+        await gw.cache.invalidate(alias="t")
+        await asyncio.sleep(0.1)
+        assert (await ask(gw, None, PARAPHRASE + " "))[0].startswith("hit-semantic")
+        await asyncio.sleep(0.1)
+        assert (await ask(gw, None, PARAPHRASE + "  "))[0].startswith("hit-semantic")
+        await gw.cache.drain()
+        assert len(gw.cache.semantic) == before == 2
+
+
 async def test_second_sighting_admission(sim, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     gw = Gateway(parse(config(sim, {"sql": f"sqlite:///{tmp_path}/s.db"}, admit_on_second_sighting=True)))

@@ -116,6 +116,13 @@ def _ns_id(ns: tuple[str, str, str]) -> str:
     return key_namespace(ns[0], ns[1]) + ns[2]
 
 
+def forget_namespaces(books, scope: str | None, alias: str | None) -> None:
+    """Drop the per-namespace bookkeeping of every namespace of a scope, an alias, both, or all."""
+    for book in books:
+        for ns in [n for n in book if (scope is None or n[0] == scope) and (alias is None or n[1] == alias)]:
+            del book[ns]
+
+
 class SharedSemantic:
     """Semantic entries (vector + entry) on the state store; see the module doc."""
 
@@ -199,14 +206,21 @@ class SharedSemantic:
     def mark_seen(self, ns: tuple[str, str, str], uid: str) -> None:
         self._seen.setdefault(ns, set()).add(uid)
 
-    def forget(self) -> None:
-        self._read_at.clear()
-        self._since.clear()
-        self._seen.clear()
+    def due(self, ns: tuple[str, str, str]) -> bool:
+        """A pull of this namespace would read the store (refresh_s has passed)."""
+        return time.monotonic() - self._read_at.get(ns, -1e9) >= self.refresh_s
+
+    def loaded(self, ns: tuple[str, str, str]) -> bool:
+        """This namespace has been read since the start or the last forget."""
+        return ns in self._read_at
+
+    def forget(self, scope: str | None = None, alias: str | None = None) -> None:
+        """Read the matching namespaces from the start again (after their local copies were dropped)."""
+        forget_namespaces((self._read_at, self._since, self._seen), scope, alias)
 
     async def delete(self, scope: str | None = None, alias: str | None = None) -> int:
         """Entries of a scope, an alias, both, or all (the sorted sets go with them)."""
-        self.forget()
+        self.forget(scope, alias)
         if scope is not None:
             return await scan_delete(self.state, self.base + key_namespace(scope, alias))
         return await scan_delete(self.state, self.base, alias)

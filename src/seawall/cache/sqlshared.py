@@ -308,15 +308,23 @@ class SqlSharedSemantic(_SqlLevel):
     def mark_seen(self, ns: tuple[str, str, str], uid: str) -> None:
         self._seen.setdefault(ns, set()).add(uid)
 
-    def forget(self) -> None:
-        self._read_at.clear()
-        self._since.clear()
-        self._cursor.clear()
-        self._seen.clear()
+    def due(self, ns: tuple[str, str, str]) -> bool:
+        """A pull of this namespace would read the database (refresh_s has passed, or a page is left)."""
+        return time.monotonic() - self._read_at.get(ns, -1e9) >= self.refresh_s
+
+    def loaded(self, ns: tuple[str, str, str]) -> bool:
+        """This namespace has been read completely once since the start or the last forget."""
+        return ns in self._read_at
+
+    def forget(self, scope: str | None = None, alias: str | None = None) -> None:
+        """Read the matching namespaces from the start again (after their local copies were dropped)."""
+        from .shared import forget_namespaces
+
+        forget_namespaces((self._read_at, self._since, self._cursor, self._seen), scope, alias)
 
     async def delete(self, scope: str | None = None, alias: str | None = None) -> int:
         """Entries of a scope, an alias, both, or all."""
-        self.forget()
+        self.forget(scope, alias)
         c = self.table.c
         if scope is not None:
             cond = c.scope == scope if alias is None else sa.and_(c.alias == alias, c.scope == scope)

@@ -188,10 +188,14 @@ class CacheService:
         if not t.cancelled() and t.exception() is not None:
             self._shared_error(t.exception())
 
-    async def drain(self) -> None:
-        """Wait for background stores (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def drain(self, timeout_s: float | None = None) -> None:
+        """Wait for background stores and refreshes (tests; shutdown, within a time limit)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while self._tasks:
+                    await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        except TimeoutError:
+            log.warning("shutdown: %d cache writes not finished", len(self._tasks))
 
     # -- counting
     def count(self, alias: str, tenant: str, result: str, meta: dict | None = None) -> None:
@@ -293,6 +297,14 @@ class CacheService:
         if view is None:
             return
         ns = (scope, alias, view.fingerprint)
+        if not self.shared_sem.due(ns):
+            return
+        if self.shared_sem.loaded(ns):  # a refresh: what others wrote lately need not hold up this lookup
+            self.spawn(self._load(ns))
+        else:  # first look at this namespace (a restart, an invalidation): load before answering
+            await self._load(ns)
+
+    async def _load(self, ns: tuple[str, str, str]) -> None:
         try:
             new = await self.shared_sem.pull(ns)
         except Exception as exc:  # noqa: BLE001 - a store that is down: serve what we have
@@ -403,10 +415,11 @@ class CacheService:
 
     def _invalidate_local(self, alias: str | None, tenant: str | None, prefix: str | None) -> dict[str, int]:
         out = {"local": self.local.invalidate(scope=tenant, alias=alias, prefix=prefix), "shared": 0, "semantic": 0}
-        if self.semantic is not None and _touches_semantic(alias, tenant, prefix):
-            out["semantic"] = self.semantic.invalidate(scope=tenant, alias=alias)
-        if self.shared_sem is not None:
-            self.shared_sem.forget()  # read the namespace again from the shared store
+        if _touches_semantic(alias, tenant, prefix):
+            if self.semantic is not None:
+                out["semantic"] = self.semantic.invalidate(scope=tenant, alias=alias)
+            if self.shared_sem is not None:
+                self.shared_sem.forget(tenant, alias)  # those namespaces: read again from the shared level
         return out
 
     async def _on_invalidate(self, message: str) -> None:

@@ -146,10 +146,12 @@ class SemanticCache:
         v = QUERY_WEIGHT * q + (1.0 - QUERY_WEIGHT) * h
         return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
 
-    def lookup(self, scope: str, alias: str, body: Mapping[str, Any], *,
-               threshold: float | None = None, allow_stale: bool = False) -> Hit | None:
-        """The best verified entry above the threshold in this namespace, or None."""
-        view = conversation_view(body)
+    def lookup(self, scope: str, alias: str, body: Mapping[str, Any] | ConversationView, *,
+               threshold: float | None = None, candidates: int | None = None,
+               allow_stale: bool = False) -> Hit | None:
+        """The best verified entry above the threshold in this namespace, or None. ``body`` may
+        be the request or its already computed conversation view."""
+        view = body if isinstance(body, ConversationView) else conversation_view(body)
         if view is None:
             return None
         space = self._spaces.get((scope, alias, view.fingerprint))
@@ -158,7 +160,7 @@ class SemanticCache:
         thr = self.threshold if threshold is None else threshold
         now = self._clock()
         vec = self._vector(view)
-        for id_, score in space.index.search(vec, self.candidates):
+        for id_, score in space.index.search(vec, candidates or self.candidates):
             if score < thr:
                 break
             e = self._entries.get(id_)
@@ -255,7 +257,8 @@ class SemanticCache:
         return {"entries": len(self._entries), "namespaces": len(self._spaces),
                 "refusals": dict(self.refusals)}
 
-    async def alookup(self, scope: str, alias: str, body: Mapping[str, Any], **kw: Any) -> Hit | None:
+    async def alookup(self, scope: str, alias: str, body: Mapping[str, Any] | ConversationView,
+                      **kw: Any) -> Hit | None:
         """lookup() off the event loop (embedding is CPU work)."""
         return await asyncio.to_thread(self.lookup, scope, alias, body, **kw)
 

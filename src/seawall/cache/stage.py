@@ -283,20 +283,18 @@ class CacheService:
 
     async def semantic_lookup(self, scope: str, alias: str, body: dict, settings: SemanticSettings,
                               allow_stale: bool = False):
-        sem = self.semantic
-        if sem is None:
-            return None
-        if self.shared_sem is not None:
-            await self._pull(scope, alias, body)
-        return await sem.alookup(scope, alias, body, threshold=settings.threshold, allow_stale=allow_stale)
-
-    async def _pull(self, scope: str, alias: str, body: dict) -> None:
         from .semantic import conversation_view
 
-        view = conversation_view(body)
-        if view is None:
-            return
-        ns = (scope, alias, view.fingerprint)
+        sem = self.semantic
+        view = conversation_view(body) if sem is not None else None
+        if view is None:  # no semantic cache, or no user turn last to compare
+            return None
+        if self.shared_sem is not None:
+            await self._pull((scope, alias, view.fingerprint))
+        return await sem.alookup(scope, alias, view, threshold=settings.threshold, candidates=settings.candidates,
+                                 allow_stale=allow_stale)
+
+    async def _pull(self, ns: tuple[str, str, str]) -> None:
         if not self.shared_sem.due(ns):
             return
         if self.shared_sem.loaded(ns):  # a refresh: what others wrote lately need not hold up this lookup

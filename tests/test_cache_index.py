@@ -57,7 +57,7 @@ def test_flat_add_search_remove():
 def test_tiers_flat_to_ivf_recall_vs_brute_force():
     rng = np.random.default_rng(2)
     x = clustered(rng, 4000)
-    ix = NamespaceIndex(32, hnsw_above=300, list_size=32, nprobe=8)
+    ix = NamespaceIndex(32, hnsw_above=300, ivf_above=300, list_size=32, nprobe=8)
     kinds = []
     s = 0
     for size in [1, 7, 100, 250, 1, 1, 500, 1140] + [1] * 200 + [1800]:  # singles and batches
@@ -79,7 +79,7 @@ def test_tiers_flat_to_ivf_recall_vs_brute_force():
 def test_remove_after_transition_and_readd():
     rng = np.random.default_rng(3)
     x = clustered(rng, 3000)
-    ix = NamespaceIndex(32, hnsw_above=200, list_size=32, nprobe=8)
+    ix = NamespaceIndex(32, hnsw_above=200, ivf_above=200, list_size=32, nprobe=8)
     ix.add(range(3000), x)
     assert ix.kind == "ivf"
     gone = set(range(0, 3000, 2))
@@ -110,8 +110,8 @@ def test_remove_after_transition_and_readd():
 def test_no_id_from_another_namespace():
     rng = np.random.default_rng(4)
     x = clustered(rng, 2000)
-    a = NamespaceIndex(32, hnsw_above=100, list_size=32)
-    b = NamespaceIndex(32, hnsw_above=100, list_size=32)
+    a = NamespaceIndex(32, hnsw_above=100, ivf_above=1000, list_size=32)
+    b = NamespaceIndex(32, hnsw_above=100, ivf_above=1000, list_size=32)
     a.add(range(2000), x)  # a holds the very vectors b is queried with
     b.add(range(10_000, 10_500), x[:500] * -1)
     for q in x[::10]:
@@ -121,7 +121,7 @@ def test_no_id_from_another_namespace():
 
 def test_identical_vectors_still_split():
     x = np.tile(unit(np.random.default_rng(5), 1), (700, 1))
-    ix = NamespaceIndex(32, hnsw_above=50, list_size=16)
+    ix = NamespaceIndex(32, hnsw_above=50, ivf_above=50, list_size=16)
     ix.add(range(700), x)
     check_ivf_consistent(ix._ix)
     assert ix.stats()["list_max"] <= 32 and len(ix.search(x[0], 4)) == 4
@@ -130,7 +130,7 @@ def test_identical_vectors_still_split():
 def test_concurrent_add_remove_search():
     rng = np.random.default_rng(6)
     x = clustered(rng, 4000)
-    ix = NamespaceIndex(32, hnsw_above=256, list_size=32)
+    ix = NamespaceIndex(32, hnsw_above=256, ivf_above=1500, list_size=32, migrate_step=16)
     errors = []
 
     def writer(lo):
@@ -158,15 +158,45 @@ def test_concurrent_add_remove_search():
         t.join()
     assert not errors
     alive = [i for i in range(4000) if i % 3]
-    assert len(ix) == len(alive) and ix.kind == "ivf"
-    check_ivf_consistent(ix._ix)
+    assert len(ix) == len(alive) and ix.kind in ("hnsw", "ivf")
+    if ix.kind == "ivf":
+        check_ivf_consistent(ix._ix)
     assert sorted(ix._ix.items()[0].tolist()) == alive
 
 
-def test_hnsw_large_tier_still_available():
+def test_three_tiers_with_amortised_migration_to_ivf():
+    rng = np.random.default_rng(7)
+    x = clustered(rng, 5000)
+    ix = NamespaceIndex(32, hnsw_above=200, ivf_above=1500, list_size=32, nprobe=8, migrate_step=40)
+    kinds, migrating, removed = [], False, set()
+    for i in range(5000):
+        ix.add([i], x[i:i + 1])
+        kinds.append(ix.kind)
+        if "migrating_to_ivf" in ix.stats():
+            migrating = True
+            if i % 7 == 0:  # removes during the copy: of entries copied or not yet copied
+                for j in (i - 1, int(rng.integers(i))):
+                    if j not in removed:
+                        assert ix.remove(j)
+                        removed.add(j)
+            if i % 11 == 0:  # re-add (new vector) of an old entry during the copy
+                ix.add([5], x[4999:5000])
+            assert ix.search(x[i], 1)[0][0] == i
+    assert kinds[0] == "flat" and "hnsw" in kinds and kinds[-1] == "ivf" and migrating
+    assert kinds.index("ivf") > 1500 + 1500 // 40 // 2  # switched only after the copy, not at once
+    check_ivf_consistent(ix._ix)
+    alive = np.array(sorted(set(range(5000)) - removed))
+    assert sorted(ix._ix.items()[0].tolist()) == alive.tolist() and len(ix) == len(alive)
+    assert all(j not in removed for q in x[::25] for j, _ in ix.search(q, 8))
+    assert ix.search(x[4999], 2)[0][1] > 0.999 and {j for j, _ in ix.search(x[4999], 2)} == {5, 4999}
+    qs = near(rng, x[rng.choice(alive, 300, replace=False)])
+    assert recall(ix, qs, alive, np.where(alive[:, None] == 5, x[4999], x[alive])) >= 0.95
+
+
+def test_hnsw_tier_only():
     rng = np.random.default_rng(2)
     x = unit(rng, 600)
-    ix = NamespaceIndex(32, hnsw_above=200, large="hnsw")
+    ix = NamespaceIndex(32, hnsw_above=200, ivf_above=None)
     ix.add(range(600), x)
     assert ix.kind == "hnsw" and len(ix) == 600
     found = sum(ix.search(x[i], 1)[0][0] == i for i in range(0, 600, 10))

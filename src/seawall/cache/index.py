@@ -4,13 +4,14 @@ One index per namespace: a search can only ever return vectors written under the
 namespace, so tenant isolation does not depend on a filter being applied correctly.
 
 A namespace starts as a flat (exact) matrix: below a few thousand vectors a single matrix-
-vector product is exact and as fast as anything. Past ``hnsw_above`` entries (the name is
-historical) it moves to an IVF index (``ivf.py``: numpy, lists kept at 256-512 vectors by
-splitting, ``nprobe`` lists scanned exactly). On real-text embeddings with real paraphrase
-queries IVF recalled more of the exact nearest neighbours than hnswlib at the settings this
-module used (M=16, ef_construction=100), builds incrementally with no add blocking for a
-graph build, and at 1M entries an HNSW graph takes tens of minutes to build on 2 cores;
-docs/benchmarks.md has the measurements. ``HnswIndex`` stays available (``large="hnsw"``).
+vector product is exact and as fast as anything. Past ``hnsw_above`` entries it moves to an
+HNSW graph (hnswlib, inner product on unit vectors = cosine), and past ``ivf_above`` (100k)
+to an IVF index (``ivf.py``: numpy, lists of 256-512 vectors kept by splitting, ``nprobe``
+lists scanned exactly). On real-text embeddings with real paraphrase queries the graph finds
+the exact nearest neighbour as often as IVF at 100k with a fraction of the work, but a graph
+takes tens of minutes to build at 1M on 2 cores and finds less there; IVF grows by cheap
+appends. The graph-to-IVF switch is amortised over later adds. docs/benchmarks.md has the
+measurements.
 
 Ids are caller-chosen ints (the semantic cache uses them to find its entries).
 """
@@ -121,24 +122,42 @@ class HnswIndex:
         # hnswlib's "ip" distance is 1 - dot
         return [(int(l), float(1.0 - d)) for l, d in zip(labels[0], dist[0])]
 
+    def vectors(self, ids: list[int]) -> np.ndarray:
+        if not ids:
+            return np.zeros((0, self.dim), np.float32)
+        return np.asarray(self._h.get_items(ids), np.float32).reshape(-1, self.dim)
+
+    def items(self) -> tuple[np.ndarray, np.ndarray]:
+        ids = sorted(self._live)
+        return np.asarray(ids, np.int64), self.vectors(ids)
+
 
 class NamespaceIndex:
-    """Flat (exact) while small, IVF once it passes ``hnsw_above`` entries. Thread-safe.
+    """Flat (exact) while small, then HNSW, then IVF for very large namespaces. Thread-safe.
 
-    ``hnsw_above`` keeps its historical name (it is what ``SemanticCache`` passes): it is the
-    size above which the namespace leaves the exact flat tier. ``large="hnsw"`` selects the
-    previous HNSW tier instead of IVF (kept for comparison; see docs/benchmarks.md).
+    - flat up to ``hnsw_above`` entries (the size ``SemanticCache`` passes);
+    - HNSW (hnswlib M 16, ef_construction 100, ef 64) up to ``ivf_above`` entries: on the
+      default (ONNX) embedder's vectors it finds as much as IVF at a fraction of the scan;
+    - IVF (``ivf.py``) above ``ivf_above``: a graph takes tens of minutes to build at 1M on
+      2 cores and finds less there. The switch is amortised: once the graph passes
+      ``ivf_above`` an IVF is started beside it; new adds go to both and every add also
+      copies ``migrate_step`` old entries over, so no add waits for a rebuild; searches use
+      the graph until the copy is complete.
+
+    ``ivf_above=hnsw_above`` skips HNSW (flat, then IVF); ``ivf_above=None`` never leaves HNSW.
+    A namespace that shrinks below half of ``hnsw_above`` goes back to flat.
     """
 
-    def __init__(self, dim: int, hnsw_above: int = 4096, *, large: str = "ivf", list_size: int = 256,
-                 nprobe: int = 32) -> None:
-        if large not in ("ivf", "hnsw"):
-            raise ValueError(f"unknown large tier {large!r}")
+    def __init__(self, dim: int, hnsw_above: int = 4096, *, ivf_above: int | None = 100_000,
+                 list_size: int = 256, nprobe: int = 32, migrate_step: int = 128) -> None:
         self.dim = dim
         self.hnsw_above = hnsw_above
-        self.large = large
+        self.ivf_above = ivf_above
+        self.migrate_step = migrate_step
         self._ivf_kw = {"list_size": list_size, "nprobe": nprobe}
         self._ix: FlatIndex | HnswIndex | IvfIndex = FlatIndex(dim)
+        self._next: IvfIndex | None = None  # the IVF being filled beside the graph
+        self._todo: list[int] = []  # graph ids still to copy into _next
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -156,28 +175,52 @@ class NamespaceIndex:
     def nprobe(self, v: int) -> None:
         with self._lock:
             self._ivf_kw["nprobe"] = v
-            if isinstance(self._ix, IvfIndex):
-                self._ix.nprobe = v
+            for ix in (self._ix, self._next):
+                if isinstance(ix, IvfIndex):
+                    ix.nprobe = v
 
     def add(self, ids: Iterable[int], vecs: np.ndarray) -> None:
+        ids = [int(i) for i in ids]
+        vecs = np.asarray(vecs, np.float32).reshape(-1, self.dim)
         with self._lock:
             self._ix.add(ids, vecs)
-            if isinstance(self._ix, FlatIndex) and len(self._ix) > self.hnsw_above:
+            if self._next is not None:
+                self._next.add(ids, vecs)
+                self._migrate(self.migrate_step)
+            n = len(self._ix)
+            if isinstance(self._ix, FlatIndex) and n > self.hnsw_above:
                 all_ids, all_x = self._ix.items()
-                if self.large == "ivf":  # k-means over a few thousand vectors: milliseconds
+                if self.ivf_above is not None and n > self.ivf_above:
                     self._ix = IvfIndex.from_items(self.dim, all_ids, all_x, **self._ivf_kw)
                 else:
-                    h = HnswIndex(self.dim, capacity=2 * len(all_ids))
+                    h = HnswIndex(self.dim, capacity=2 * n)
                     h.add(all_ids, all_x)
                     self._ix = h
+            elif (isinstance(self._ix, HnswIndex) and self._next is None and self.ivf_above is not None
+                  and n > self.ivf_above):
+                self._todo = sorted(self._ix._live)
+                seed = self._todo[:: max(1, len(self._todo) // 8192)]  # train on an even sample
+                self._next = IvfIndex.from_items(self.dim, np.asarray(seed), self._ix.vectors(seed),
+                                                 **self._ivf_kw)
+
+    def _migrate(self, step: int) -> None:
+        """Copy up to ``step`` graph entries into the IVF; switch over when all are there."""
+        assert isinstance(self._ix, HnswIndex) and self._next is not None
+        chunk, self._todo = self._todo[-step:], self._todo[:-step]
+        chunk = [i for i in chunk if i in self._ix._live and i not in self._next._where]
+        self._next.add(chunk, self._ix.vectors(chunk))
+        if not self._todo:
+            self._ix, self._next = self._next, None
 
     def remove(self, id_: int) -> bool:
         with self._lock:
             gone = self._ix.remove(id_)
-            if isinstance(self._ix, IvfIndex) and len(self._ix) < self.hnsw_above // 2:
+            if self._next is not None:
+                self._next.remove(id_)
+            if not isinstance(self._ix, FlatIndex) and len(self._ix) < self.hnsw_above // 2:
                 flat = FlatIndex(self.dim, capacity=self.hnsw_above)  # shrunk: back to exact (hysteresis: half)
                 flat.add(*self._ix.items())
-                self._ix = flat
+                self._ix, self._next, self._todo = flat, None, []
             return gone
 
     def search(self, vec: np.ndarray, k: int = 4) -> list[tuple[int, float]]:
@@ -186,6 +229,9 @@ class NamespaceIndex:
 
     def stats(self) -> dict:
         with self._lock:
+            out = {"kind": self.kind, "entries": len(self._ix)}
             if isinstance(self._ix, IvfIndex):
-                return {"kind": "ivf", **self._ix.stats()}
-            return {"kind": self.kind, "entries": len(self._ix)}
+                out.update(self._ix.stats())
+            if self._next is not None:
+                out["migrating_to_ivf"] = len(self._next)
+            return out

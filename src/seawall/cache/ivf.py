@@ -5,11 +5,12 @@ the ``nprobe`` lists whose centroids are nearest the query, exactly, in float32.
 
 The lists are kept small by splitting, not by retraining: a list that grows past
 ``2 * list_size`` vectors is split in two by a 2-means on its own members (bisecting k-means),
-which costs one pass over <= 2 * list_size vectors, i.e. well under a millisecond. So the
-number of lists grows with the namespace (about n / list_size), every add is O(1)-ish
-amortised, and no add ever waits for a retraining of the whole index. A centroid is the
-normalised running sum of its list, so it follows the vectors added to and removed from it.
-A list that becomes empty is dropped (the last list is moved into its slot).
+then the members of the ``refine`` lists nearest it are re-assigned among their centroids
+(local re-balancing, as in SPFresh's LIRE), one pass over a few thousand vectors: a few
+milliseconds. So the number of lists grows with the namespace (about n / list_size), every add
+is O(1)-ish amortised, and no add ever waits for a retraining of the whole index (nor is there a
+background thread). A centroid is the normalised running sum of its list, so it follows the
+vectors added to it. A list that becomes empty is dropped (the last list moves into its slot).
 
 Not thread-safe by itself: ``NamespaceIndex`` holds the lock. Ids are caller ints.
 """
@@ -96,6 +97,8 @@ class IvfIndex:
         if len(last) < len(vecs):
             vecs = vecs[list(last.values())]
         ids = list(last)
+        if not ids:
+            return
         for i in ids:
             if i in self._where:  # re-add = replace
                 self.remove(i)

@@ -206,3 +206,79 @@ def test_verifier_refuses_a_prompt_that_adds_a_clause():
                     "What is the capital of France?").accept
     assert v.verify("Hi, I was wondering if you could help me reset my password",
                     "How do I reset my password?").accept
+
+
+@pytest.mark.parametrize(
+    "new, cached",
+    [
+        # relative time: last / this / next period
+        ("Show me the sales numbers for last week", "Show me the sales numbers for this week"),
+        ("revenue for the previous quarter", "revenue for the current quarter"),
+        ("plans for next month", "plans for this month"),
+        ("what did I spend yesterday", "what did I spend tomorrow"),
+        ("revenue year to date", "revenue for last year"),
+        ("orders in the last 7 days", "orders in the last 30 days"),
+        ("orders in the last 2 weeks", "orders in the last week"),
+        ("what happened this morning", "what happened last night"),
+        ("sales last month", "sales in August"),
+        # a relative period on one side only, the other undated
+        ("Show me the sales numbers", "Show me the sales numbers for last week"),
+        ("what meetings do I have", "what meetings do I have tomorrow"),
+        # swapped operations on the same data
+        ("Give me the SQL to delete duplicate rows", "Give me the SQL to find duplicate rows"),
+        ("How do I cancel my subscription?", "How do I renew my subscription?"),
+        ("How do I cancel my order?", "How do I delete my order?"),
+        ("create a new user in the admin panel", "remove a user in the admin panel"),
+        ("how to approve a pull request", "how to reject a pull request"),
+        ("enable two-factor login", "disable two-factor login"),
+        ("how do I import contacts from a CSV", "how do I export contacts to a CSV"),
+        ("upload a file to S3 with boto3", "download a file from S3 with boto3"),
+        ("log in to the dashboard", "log out of the dashboard"),
+        ("update the email of a customer", "look up the email of a customer"),
+        # programming languages are names wherever they stand
+        ("Python function to reverse a string", "Java function to reverse a string"),
+        ("Rust code to parse JSON", "Go code to parse JSON"),
+    ],
+)
+def test_verifier_refuses_other_periods_and_operations(new, cached):
+    v = Verifier()
+    assert not v.verify(new, cached).accept, (new, cached)
+    assert not v.verify(cached, new).accept, (cached, new)
+
+
+@pytest.mark.parametrize(
+    "new, cached",
+    [
+        # the same period said two ways
+        ("show me sales for the previous quarter", "show me sales for the last quarter"),
+        ("revenue for the past 7 days", "revenue for the last seven days"),
+        ("events in the coming week", "events next week"),
+        ("YTD revenue by region", "revenue by region year to date"),
+        ("Last week's sales numbers", "sales numbers for last week"),
+        ("what's the weather", "what's the weather today"),  # an undated question is about now
+        ("sales report for Monday", "sales report for next Monday"),  # a detail added to a date
+        # synonyms of one operation
+        ("Give me the SQL to delete duplicate rows", "Give me the SQL to remove duplicate rows"),
+        ("How do I erase my search history?", "How do I delete my search history?"),
+        ("find all orders over $100", "list all orders over $100"),
+        ("How can I purchase a gift card?", "How do I buy a gift card?"),
+        ("turn on dark mode", "enable dark mode"),
+        ("add a column to a pandas dataframe", "insert a column into a pandas dataframe"),
+        # an operation added on one side is not a swap
+        ("find and delete duplicate rows in SQL", "delete duplicate rows in SQL"),
+        # a language named first or later is the same language
+        ("Python function to reverse a string", "write a Python function to reverse a string"),
+    ],
+)
+def test_verifier_accepts_same_period_and_synonym_operations(new, cached):
+    v = Verifier()
+    assert v.verify(new, cached).accept, v.verify(new, cached).reason
+    assert v.verify(cached, new).accept, v.verify(cached, new).reason
+
+
+def test_extract_relative_dates_and_actions():
+    s = extract("Delete the orders of the last 7 days")
+    assert s.dates == {"last:days"} and s.numbers == {"7"} and s.actions == {"delete"}
+    assert extract("sales this quarter").dates == extract("sales for the current quarter").dates
+    assert extract("the last one").dates == set()  # "last" without a period is not a date
+    assert extract("prices dropped").actions == extract("drop the table").actions  # both senses

@@ -7,12 +7,18 @@ true paraphrases. The verifier looks at what an embedding blurs, the *slots* of 
 and refuses a candidate whose slots differ from the new prompt's:
 
 - polarity: a negation on one side only (not, never, don't, no ..., cancel vs do not cancel);
-- antonyms: one side says enable/increase/buy/before where the other says disable/decrease/...;
+- operations: verbs grouped in families of synonyms (delete = remove = erase, find = list =
+  look up ...); each side naming a family the other lacks refuses ("delete duplicate rows" vs
+  "find duplicate rows"; verifier_actions);
+- antonyms that are not operations: on/off, before/after, north/south ...;
 - numbers (digits and number words, "5" == "five", "1,000" == "1000"), so 5 km != 50 km;
-- dates and times: months, weekdays, today/tomorrow/next week ...;
+- dates and times: months, weekdays, today/tomorrow, and relative periods read as one date
+  ("last week" = "the previous week" != "this week"; "the last 7 days" != "the last week");
+  a relative period on one side of an undated prompt refuses too;
 - units and currencies (km vs miles, USD vs EUR), canonicalised (km == kilometres);
-- named entities: capitalised words not opening a sentence, acronyms, and a small
-  gazetteer of places and languages that also catches lower-case "paris"; the same entity
+- named entities: capitalised words not opening a sentence, acronyms, a small gazetteer of
+  places and languages that also catches lower-case "paris", and programming languages and
+  well-known software named wherever they stand ("Python function ..."); the same entity
   named two ways matches (UC / University of California, Mexican / Mexico: verifier_entities);
 - output format and programming language (JSON vs YAML, Python vs Go, table vs list);
 - the language of the prompt itself (script, then stop-word profile for Latin scripts);
@@ -30,8 +36,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .verifier_entities import (ALIASES, GAZETTEER, LOWER_CASE_DEMONYMS, abbreviations, entity_key,
-                                match_acronyms)
+from .verifier_actions import actions as _actions
+from .verifier_actions import swapped
+from .verifier_entities import (ALIASES, GAZETTEER, LOWER_CASE_DEMONYMS, TECH, TECH_CAPITALISED,
+                                abbreviations, entity_key, match_acronyms)
 
 # --- vocabularies (written for this project) ---------------------------------------------------
 
@@ -41,22 +49,18 @@ NEGATIONS = frozenset(
     "n't".split()
 )
 
+# Opposites that are not operations (those are action families: verifier_actions.py).
 _ANTONYM_PAIRS = """
-on off|enable disable|enabled disabled|start stop|open close|opened closed|increase decrease|
-increased decreased|add remove|added removed|buy sell|bought sold|before after|above below|
-more less|max min|maximum minimum|up down|import export|encrypt decrypt|win lose|won lost|
-accept reject|accepted rejected|allow deny|allowed denied|include exclude|lock unlock|
-upload download|rise fall|true false|yes no|largest smallest|biggest smallest|highest lowest|
-longest shortest|fastest slowest|cheapest most_expensive|best worst|first last|oldest newest|
-hot cold|warm cool|high low|higher lower|larger smaller|bigger smaller|longer shorter|
-faster slower|cheaper dearer|older younger|north south|east west|left right|inside outside|
-input output|encode decode|compress decompress|subscribe unsubscribe|join leave|connect disconnect|
-install uninstall|activate deactivate|approve decline|send receive|push pull|forward backward|
-positive negative|plus minus|add subtract|multiply divide|show hide|visible hidden|public private|
-ascending descending|asc desc|min max|light dark|male female|men women|boy girl|he she|his her|
-morning evening|sunrise sunset|arrival departure|arrive depart|import export|love hate|like dislike|
-agree disagree|legal illegal|possible impossible|safe unsafe|valid invalid|increase reduce|
-gain loss|profit loss|credit debit|deposit withdraw|borrow lend|inbound outbound|incoming outgoing
+on off|open close|opened closed|before after|above below|more less|max min|maximum minimum|
+up down|win lose|won lost|include exclude|rise fall|true false|yes no|largest smallest|
+biggest smallest|highest lowest|longest shortest|fastest slowest|cheapest most_expensive|
+best worst|first last|oldest newest|hot cold|warm cool|high low|higher lower|larger smaller|
+bigger smaller|longer shorter|faster slower|cheaper dearer|older younger|north south|east west|
+left right|inside outside|input output|join leave|forward backward|positive negative|plus minus|
+visible hidden|public private|ascending descending|asc desc|light dark|male female|men women|
+boy girl|he she|his her|morning evening|sunrise sunset|arrival departure|arrive depart|
+love hate|like dislike|push pull|agree disagree|legal illegal|possible impossible|safe unsafe|
+valid invalid|gain loss|profit loss|credit debit|inbound outbound|incoming outgoing
 """
 ANTONYMS: dict[str, frozenset[str]] = {}
 for _pair in _ANTONYM_PAIRS.replace("\n", "").split("|"):
@@ -97,6 +101,79 @@ DATE_WORDS = {
 # May, March, Sun, Sat, Wed are also ordinary words; only count them capitalised.
 AMBIGUOUS_DATES = frozenset({"may", "march", "sun", "sat", "wed", "mar", "jan", "fall", "last",
                               "next", "past", "second", "now", "mon", "fri", "tue", "thu"})
+
+# Relative time: a modifier and a period make one date ("last week" -> "last:week"), so that
+# last / this / next week differ while last = previous = past, this = current and
+# next = coming = upcoming match. A count or "few" makes the period plural: "the last 7 days"
+# is "last:days" (the count itself is compared as a number: 7 vs 30 days refuses) and differs
+# from "last:day" / "last:week".
+REL_MODIFIERS = {"last": "last", "previous": "last", "past": "last", "prior": "last",
+                 "this": "this", "current": "this", "next": "next", "coming": "next",
+                 "upcoming": "next", "following": "next"}
+REL_PERIODS = {
+    **dict.fromkeys(["day", "days"], "day"), **dict.fromkeys(["week", "weeks"], "week"),
+    **dict.fromkeys(["weekend", "weekends"], "weekend"), **dict.fromkeys(["month", "months"], "month"),
+    **dict.fromkeys(["quarter", "quarters", "qtr"], "quarter"), **dict.fromkeys(["year", "years"], "year"),
+    **dict.fromkeys(["fortnight"], "fortnight"), **dict.fromkeys(["decade", "decades"], "decade"),
+    **dict.fromkeys(["hour", "hours"], "hour"), **dict.fromkeys(["semester", "term"], "term"),
+    **{d: d[:3] for d in "monday tuesday wednesday thursday friday saturday sunday".split()},
+    **{m: m for m in "spring summer autumn fall winter".split()},
+}
+_REL_FILLERS = frozenset("few several couple of fiscal financial calendar business full whole "
+                         "entire".split())
+_REL_SINGULAR = frozenset("of fiscal financial calendar business full whole entire one single".split())
+_DAY_PARTS = frozenset({"morning", "afternoon", "evening", "night"})
+# "year to date" / "YTD", "month to date" ...
+_TO_DATE = {"year": "ytd", "month": "mtd", "quarter": "qtd", "week": "wtd"}
+_TO_DATE_ABBR = {"ytd": "ytd", "mtd": "mtd", "qtd": "qtd", "wtd": "wtd"}
+# The dates that name a period relative to now ("last:week", "yesterday", "ytd"): on one side
+# only, while the other side has no date, they refuse (relative_dates_one_sided). "today",
+# "now" and a vague "ago" do not: an undated question is already about now.
+RELATIVE_DATES = frozenset({"tomorrow", "yesterday", "ytd", "mtd", "qtd", "wtd"})
+
+
+def _relative_dates(words: list[str], dates: set[str]) -> set[int]:
+    """Add relative-time dates to ``dates``; return the indices of the modifiers read."""
+    used: set[int] = set()
+    n = len(words)
+    for i, w in enumerate(words):
+        if w in _TO_DATE_ABBR:
+            dates.add(_TO_DATE_ABBR[w])
+            continue
+        if w in _TO_DATE and i + 2 < n and words[i + 1] == "to" and words[i + 2] == "date":
+            dates.add(_TO_DATE[w])
+            continue
+        mod = REL_MODIFIERS.get(w)
+        if mod is None:
+            continue
+        plural = False  # "the last 7 days", "the past few weeks"
+        j = i + 1
+        while j < n and j <= i + 3 and (words[j] in _REL_FILLERS or words[j] in NUMBER_WORDS
+                                        or words[j][:1].isdigit()):
+            plural = plural or words[j] not in _REL_SINGULAR
+            j += 1
+        if j >= n:
+            continue
+        nxt = words[j].removesuffix("'s")  # "last week's sales"
+        if j == i + 1 and mod == "this" and nxt in _DAY_PARTS:  # "this morning" is today
+            dates.add("today")
+            used.add(i)
+            continue
+        if j == i + 1 and mod == "last" and nxt == "night":
+            dates.update(("yesterday", "night"))
+            used.add(i)
+            continue
+        period = REL_PERIODS.get(nxt)
+        if period is None:
+            continue
+        plural = plural or (nxt.endswith("s") and nxt[:-1] in REL_PERIODS)
+        dates.add(f"{mod}:{period}{'s' if plural else ''}")
+        used.add(i)
+    return used
+
+
+def _is_relative(d: str) -> bool:
+    return d in RELATIVE_DATES or ":" in d
 
 UNITS = {
     **dict.fromkeys(["km", "kms", "kilometer", "kilometers", "kilometre", "kilometres"], "km"),
@@ -257,6 +334,7 @@ class Slots:
     formats: frozenset[str]
     language: str
     wordset: frozenset[str]
+    actions: frozenset[str]  # operation families: delete, find, create ... (verifier_actions)
 
 
 def _canon_number(raw: str) -> str:
@@ -345,9 +423,10 @@ def extract(text: str) -> Slots:
     numbers.discard(_canon_number(str(SCALE.get("hundred"))))  # "hundreds" of ... is vague
     # dates
     dates: set[str] = set()
-    for raw, w in zip(raw_tokens, words):
-        d = DATE_WORDS.get(w)
-        if d is None:
+    rel_used = _relative_dates(words, dates)
+    for i, (raw, w) in enumerate(zip(raw_tokens, words)):
+        d = DATE_WORDS.get(w.removesuffix("'s"))  # "tomorrow's weather"
+        if d is None or i in rel_used:
             continue
         if w in AMBIGUOUS_DATES and not raw[:1].isupper():
             continue
@@ -387,6 +466,12 @@ def extract(text: str) -> Slots:
     weak: set[str] = set()
     sentence_start = True
     for raw, w in zip(raw_tokens, words):
+        if w in TECH or (w in TECH_CAPITALISED and raw[:1].isupper()):
+            entities.add(w)  # "Python function ...": a name wherever it stands
+            if w in FORMATS:
+                formats.add(FORMATS[w])
+            sentence_start = False
+            continue
         if raw[:1].isupper() and sentence_start and w not in NOT_ENTITIES and w not in DATE_WORDS \
                 and w not in GAZETTEER and w not in LOWER_CASE_DEMONYMS and w not in NEGATIONS:
             weak.add(w.removesuffix("'s"))
@@ -406,7 +491,7 @@ def extract(text: str) -> Slots:
     return Slots(tuple(words), neg, frozenset(numbers), frozenset(dates), frozenset(units),
                  frozenset(entities), frozenset(weak), tuple(raw_tokens), abbreviations(text),
                  frozenset(formats), lang,
-                 frozenset(words) | {ALIASES.get(w, w) for w in words})
+                 frozenset(words) | {ALIASES.get(w, w) for w in words}, _actions(words))
 
 
 def _unmatched(xs: frozenset[str], other: Slots, abbrevs: frozenset[str] = frozenset()) -> set[str]:
@@ -443,6 +528,9 @@ class VerifierConfig:
     # A date added to a matched one ("Sunday" vs "Sunday night") is a detail; "today" vs
     # "Monday" still refuses (each side has a date the other lacks).
     dates_added_ok: bool = True
+    # A relative time ("last week", "yesterday", "year to date") on one side while the other
+    # side has no date at all refuses: the undated prompt's answer may cover any period.
+    relative_dates_one_sided: bool = True
     units: bool = True
     # Units of one side all found on the other (a unit dropped with its number, "25 miles
     # north of" vs "north of"); km vs kg still refuses.
@@ -451,6 +539,7 @@ class VerifierConfig:
     entities_one_sided: bool = False  # an extra entity on one side only refuses
     sentence_initial_entities: bool = True  # count capitalised openers against a real entity
     acronyms: bool = True  # an acronym matches the initials of capitalised words opposite
+    actions: bool = True  # operations of different families (delete vs find) refuse
     formats: bool = True
     language: bool = True
     # Above this similarity, one-sided entity additions are tolerated (the embedding has
@@ -493,6 +582,8 @@ class Verifier:
                 opp = ANTONYMS.get(w)
                 if opp and (opp & b.wordset) - a.wordset:
                     return Verdict(False, f"antonym {w}/{next(iter(opp & b.wordset))}")
+        if c.actions and a.actions != b.actions and swapped(a.actions, b.actions):
+            return Verdict(False, "action " + _diff(a.actions, b.actions))
         if c.numbers and a.numbers != b.numbers:
             if c.numbers_one_sided or (a.numbers and b.numbers and not (
                     c.numbers_added_ok and (a.numbers <= b.numbers or b.numbers <= a.numbers))):
@@ -500,6 +591,9 @@ class Verifier:
         if c.dates and a.dates != b.dates and (c.dates_one_sided or (a.dates and b.dates)):
             if not (c.dates_added_ok and a.dates and b.dates and (a.dates <= b.dates or b.dates <= a.dates)):
                 return Verdict(False, "dates " + _diff(a.dates, b.dates))
+        if c.dates and c.relative_dates_one_sided and not (a.dates and b.dates) and (
+                any(map(_is_relative, a.dates | b.dates))):
+            return Verdict(False, "relative date " + _diff(a.dates, b.dates))
         if c.units and a.units != b.units:
             if not (c.units_added_ok and (a.units <= b.units or b.units <= a.units)):
                 return Verdict(False, "units " + _diff(a.units, b.units))

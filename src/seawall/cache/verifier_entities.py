@@ -65,6 +65,20 @@ swahili latin
 monday tuesday wednesday thursday friday saturday sunday
 """.split())
 
+# Programming languages and well-known software, named wherever they stand (a capitalised
+# sentence opener is otherwise only a weak entity): "Python function to ..." vs "Java
+# function to ..." asks for other code. Lower case counts for names that are nothing else;
+# names that are also everyday words (rust, swift, go, react ...) count only capitalised.
+TECH = frozenset("""
+python javascript typescript kotlin golang haskell php perl matlab scala elixir clojure fortran
+cobol erlang ocaml fsharp c++ c# csharp java postgres postgresql mysql sqlite mongodb redis
+kafka elasticsearch docker kubernetes k8s terraform ansible linux ubuntu debian macos
+android iphone ipad aws azure gcp django flask fastapi pandas numpy pytorch tensorflow jquery
+nodejs vuejs angularjs nextjs graphql excel powerpoint
+""".split())
+TECH_CAPITALISED = frozenset("rust swift ruby julia dart react angular vue spring rails node "
+                             "windows word outlook chrome firefox safari".split())
+
 ALIASES: dict[str, str] = {"nyc": "new york"}
 for _entry in _DEMONYMS.replace("\n", " ").split("|"):
     _country, _forms = _entry.split(":")

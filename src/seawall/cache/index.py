@@ -140,9 +140,10 @@ class NamespaceIndex:
       default (ONNX) embedder's vectors it finds as much as IVF at a fraction of the scan;
     - IVF (``ivf.py``) above ``ivf_above``: a graph takes tens of minutes to build at 1M on
       2 cores and finds less there. The switch is amortised: once the graph passes
-      ``ivf_above`` an IVF is started beside it; new adds go to both and every add also
-      copies ``migrate_step`` old entries over, so no add waits for a rebuild; searches use
-      the graph until the copy is complete.
+      ``ivf_above`` an IVF is started beside it (trained on ~8k of its vectors); new adds go
+      to both and every add also copies ``max(migrate_step, batch)`` old entries over, so no
+      add waits for a rebuild and the copy ends before the namespace has doubled; searches
+      use the graph until it is complete.
 
     ``ivf_above=hnsw_above`` skips HNSW (flat, then IVF); ``ivf_above=None`` never leaves HNSW.
     A namespace that shrinks below half of ``hnsw_above`` goes back to flat.
@@ -186,7 +187,7 @@ class NamespaceIndex:
             self._ix.add(ids, vecs)
             if self._next is not None:
                 self._next.add(ids, vecs)
-                self._migrate(self.migrate_step)
+                self._migrate(max(self.migrate_step, len(ids)))  # at least as many old as new
             n = len(self._ix)
             if isinstance(self._ix, FlatIndex) and n > self.hnsw_above:
                 all_ids, all_x = self._ix.items()

@@ -23,7 +23,8 @@ Step 2, measure a method on the first --n vectors:
     python scripts/bench_index_real.py run --embedder static --n 1000000 --method seawall
 
 ``seawall`` is ``NamespaceIndex`` itself, fed in batches of 1,000 adds (so it grows through
-its tiers as in service; the p99/max of one add is reported). recall@1 = the method's top-1
+its tiers as in service; the p99/max of one add is reported), then 5,000 single adds and
+removes; ``--ivf-above 4096`` measures its IVF tier alone (flat, then IVF). recall@1 = the method's top-1
 equals the exact float32 brute-force top-1 over the first n vectors; "partner" = how often the
 exact top-1 is the stored paraphrase (a property of the data, not of the method). Search:
 one query at a time, one thread, k=4, wall clock.
@@ -276,6 +277,8 @@ def cmd_run(a) -> int:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
         from seawall.cache.index import NamespaceIndex
         kw = {"list_size": a.list_size} if a.list_size else {}
+        if a.ivf_above:
+            kw["ivf_above"] = a.ivf_above
         ix = NamespaceIndex(x.shape[1], **kw)
         built = 0
         for s in range(0, n, a.batch):
@@ -359,6 +362,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--nlist", type=int, default=0, help="ivf: lists (default n/256)")
     ap.add_argument("--nprobe", default="8,16,32")
+    ap.add_argument("--ivf-above", type=int, default=0, help="seawall: NamespaceIndex ivf_above (default: index.py's)")
     ap.add_argument("--resume", action="store_true", help="corpus: continue an interrupted/budgeted corpus")
     ap.add_argument("--list-size", type=int, default=0, help="seawall: IVF list size (default: index.py's)")
     ap.add_argument("--batch", type=int, default=1000, help="seawall: vectors per add()")

@@ -219,7 +219,8 @@ class NamespaceIndex:
             if self._next is not None:
                 self._next.remove(id_)
             if not isinstance(self._ix, FlatIndex) and len(self._ix) < self.hnsw_above // 2:
-                flat = FlatIndex(self.dim, capacity=self.hnsw_above)  # shrunk: back to exact (hysteresis: half)
+                # shrunk: back to exact (below half of hnsw_above, so it does not flap)
+                flat = FlatIndex(self.dim, capacity=self.hnsw_above)
                 flat.add(*self._ix.items())
                 self._ix, self._next, self._todo = flat, None, []
             return gone

@@ -213,7 +213,7 @@ class IvfIndex:
                 if m.any():
                     cen[j] = _unit(xs[m].sum(0))
         sizes = np.bincount(lab, minlength=len(hood))
-        if sizes.max() > 2 * self.list_size:  # re-balancing undid the split (e.g. equal vectors): keep the plain split
+        if sizes.max() > 2 * self.list_size:  # re-balancing undid the split (equal vectors): plain split
             jc, jd = np.searchsorted(hood, [c, d])
             lab = np.concatenate([np.full(self._cnt[k], j) for j, k in enumerate(hood)])
             lab[lab == jc] = np.where(side, jd, jc)
@@ -258,5 +258,6 @@ class IvfIndex:
         cnt = np.asarray(self._cnt[: self._nl])
         cap = sum(len(x) for x in self._x)
         return {"entries": len(self), "lists": self._nl, "list_min": int(cnt.min()) if len(cnt) else 0,
-                "list_median": float(np.median(cnt)) if len(cnt) else 0.0, "list_max": int(cnt.max(initial=0)),
+                "list_median": float(np.median(cnt)) if len(cnt) else 0.0,
+                "list_max": int(cnt.max(initial=0)),
                 "vector_mb": round(cap * self.dim * 4 / 2**20, 1), "nprobe": self.nprobe}

@@ -187,7 +187,7 @@ class NamespaceIndex:
             self._ix.add(ids, vecs)
             if self._next is not None:
                 self._next.add(ids, vecs)
-                self._migrate(max(self.migrate_step, len(ids)))  # at least as many old as new
+                self._migrate(max(self.migrate_step, len(ids), 1))  # at least as many old as new
             n = len(self._ix)
             if isinstance(self._ix, FlatIndex) and n > self.hnsw_above:
                 all_ids, all_x = self._ix.items()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -133,7 +134,8 @@ class SemanticCache:
         self._clock = clock
         self._spaces: dict[tuple[str, str, str], _Space] = {}
         self._entries: dict[int, SemanticEntry] = {}
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(1)  # next() on a count is atomic under the GIL
+        self._lock = threading.Lock()  # namespace creation and eviction order (adds run in threads)
         self.refusals: dict[str, int] = {}
 
     def __len__(self) -> int:
@@ -188,51 +190,46 @@ class SemanticCache:
         view = conversation_view(body)
         if view is None:
             return None
-        ns = (scope, alias, view.fingerprint)
-        space = self._spaces.get(ns)
-        if space is None:
-            space = self._spaces[ns] = _Space(NamespaceIndex(self.embedder.dim, self.hnsw_above), OrderedDict())
         now = self._clock()
-        id_ = next(self._ids)
-        self._entries[id_] = SemanticEntry(id_, ns, view.query, view.history, response, now,
-                                           now + ttl_s, now + ttl_s + stale_for_s, dict(meta or {}))
-        space.index.add([id_], self._vector(view)[None, :])
-        space.ids[id_] = None
-        while len(space.ids) > self.max_per_ns:
-            old, _ = space.ids.popitem(last=False)
-            self._drop(old)
-        return id_
+        return self.add_entry((scope, alias, view.fingerprint), self._vector(view), view.query, view.history,
+                              response, now, now + ttl_s, now + ttl_s + stale_for_s, meta)
 
     def add_entry(self, ns: tuple[str, str, str], vec: np.ndarray, query: str, history: str, response: Any,
                   created_at: float, expires_at: float, stale_until: float,
                   meta: dict[str, Any] | None = None) -> int:
-        """Add one entry with a precomputed vector (entries shared by other instances)."""
-        space = self._spaces.get(ns)
-        if space is None:
-            space = self._spaces[ns] = _Space(NamespaceIndex(self.embedder.dim, self.hnsw_above), OrderedDict())
+        """Add one entry with a precomputed vector (also entries shared by other instances)."""
         id_ = next(self._ids)
-        self._entries[id_] = SemanticEntry(id_, ns, query, history, response, created_at, expires_at,
-                                           stale_until, dict(meta or {}))
-        space.index.add([id_], np.asarray(vec, np.float32)[None, :])
-        space.ids[id_] = None
-        while len(space.ids) > self.max_per_ns:
-            old, _ = space.ids.popitem(last=False)
-            self._drop(old)
+        self._add(ns, [SemanticEntry(id_, ns, query, history, response, created_at, expires_at, stale_until,
+                                     dict(meta or {}))], np.asarray(vec, np.float32)[None, :])
         return id_
 
     def add_vectors(self, scope: str, alias: str, fingerprint: str, vecs: np.ndarray,
                     queries: list[str], responses: list[Any], ttl_s: float) -> None:
         """Bulk load precomputed vectors (warm start from a shared store; benchmarks)."""
         ns = (scope, alias, fingerprint)
+        now = self._clock()
+        self._add(ns, [SemanticEntry(next(self._ids), ns, q, "", r, now, now + ttl_s, now + ttl_s)
+                       for q, r in zip(queries, responses)], vecs)
+
+    def _add(self, ns: tuple[str, str, str], entries: list[SemanticEntry], vecs: np.ndarray) -> None:
+        """Index entries in their namespace, evicting the oldest past the namespace's limit.
+        Adds run in worker threads (an index add can take a while, its tier switch longer)."""
         space = self._spaces.get(ns)
         if space is None:
-            space = self._spaces[ns] = _Space(NamespaceIndex(self.embedder.dim, self.hnsw_above), OrderedDict())
-        now = self._clock()
-        ids = [next(self._ids) for _ in queries]
-        for i, q, r in zip(ids, queries, responses):
-            self._entries[i] = SemanticEntry(i, ns, q, "", r, now, now + ttl_s, now + ttl_s)
-            space.ids[i] = None
-        space.index.add(ids, vecs)
+            with self._lock:
+                space = self._spaces.get(ns)
+                if space is None:
+                    index = NamespaceIndex(self.embedder.dim, self.hnsw_above)
+                    space = self._spaces[ns] = _Space(index, OrderedDict())
+        for e in entries:
+            self._entries[e.id] = e
+        space.index.add([e.id for e in entries], vecs)
+        with self._lock:
+            for e in entries:
+                space.ids[e.id] = None
+            doomed = [space.ids.popitem(last=False)[0] for _ in range(len(space.ids) - self.max_per_ns)]
+        for id_ in doomed:
+            self._drop(id_)
 
     def _drop(self, id_: int) -> None:
         e = self._entries.pop(id_, None)

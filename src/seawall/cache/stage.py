@@ -270,9 +270,14 @@ class CacheService:
         if view is None:
             return
         ns = (scope, alias, view.fingerprint)
-        vec = await asyncio.to_thread(sem._vector, view)
-        sem.add_entry(ns, vec, view.query, view.history, value, entry.created_at, entry.expires_at,
-                      entry.stale_until, entry.meta)
+
+        def embed_and_add():  # off the event loop: embedding, and an index add that may switch tiers
+            vec = sem._vector(view)
+            sem.add_entry(ns, vec, view.query, view.history, value, entry.created_at, entry.expires_at,
+                          entry.stale_until, entry.meta)
+            return vec
+
+        vec = await asyncio.to_thread(embed_and_add)
         if self.shared_sem is not None:
             uid = os.urandom(8).hex()
             self.shared_sem.mark_seen(ns, uid)
@@ -308,6 +313,10 @@ class CacheService:
         except Exception as exc:  # noqa: BLE001 - a store that is down: serve what we have
             self._shared_error(exc)
             return
+        if new:
+            await asyncio.to_thread(self._add_pulled, ns, new)
+
+    def _add_pulled(self, ns: tuple[str, str, str], new: list) -> None:
         for _, vec, rec in new:
             self.semantic.add_entry(ns, vec, rec["query"], rec["history"], rec["response"].encode(),
                                     rec["created_at"], rec["expires_at"], rec["stale_until"], rec.get("meta"))

@@ -1,13 +1,13 @@
 #!/usr/bin/env python
 """The cache through the gateway over HTTP (figures for docs/benchmarks.md, section Caching).
 
-    python scripts/bench_cache_gateway.py [--entries 100000] [--n 400]
+    python scripts/bench_cache_gateway.py [--entries 100000] [--n 400] [--shared auto|none]
 
 A child process serves a gateway (embedded default, one alias with the exact and semantic
 caches on) in front of an in-process simulator, and pre-fills the caches:
 `--entries` exact entries in the alias's tenant scope, and `--entries` semantic entries in
 the namespace the queries use (a few hundred real prompts embedded, the rest random unit
-vectors, so the index is HNSW at full size). The parent sends sequential requests over one
+vectors, so the index runs its large tier). The parent sends sequential requests over one
 keep-alive connection and reports p50/p99 of:
 
 - client round trip of an exact hit, of a semantic hit (each query a new text: the embedding
@@ -41,7 +41,7 @@ def body(text: str, **kw) -> dict:
     return {"model": "chat", "temperature": 0, "messages": [{"role": "user", "content": text}], **kw}
 
 
-def serve(entries: int, real: int, conn) -> None:
+def serve(entries: int, real: int, conn, shared: str = "auto") -> None:
     from seawall.api.server import start_in_process
     from seawall.cache.exact import Entry
     from seawall.cache.keys import exact_key
@@ -58,7 +58,7 @@ def serve(entries: int, real: int, conn) -> None:
             "server": {"access_log": False},
             "store": {"sql": f"sqlite:///{tmp}"},
             "governance": {"audit": {"enabled": False}},
-            "cache": {"local_max_entries": 2 * entries},
+            "cache": {"local_max_entries": 2 * entries, "shared": shared},
             "providers": [{"name": "sim", "base_url": sim.url + "/v1"}],
             "models": [{"name": "chat", "targets": [{"provider": "sim", "model": "gpt-4o-mini"}],
                         "cache": {"category": "long", "semantic": {"enabled": True}}},
@@ -102,8 +102,7 @@ def serve(entries: int, real: int, conn) -> None:
         srv_port = sock.getsockname()[1]
         conn.send({"port": srv_port, "fill_exact_s": t_exact, "fill_semantic_s": t_sem,
                    "index": sem._spaces[ns].index.kind, "ns_entries": len(sem._spaces[ns].index), **stage_costs})
-        while not conn.poll(0.1):
-            await asyncio.sleep(0.1)
+        await asyncio.to_thread(conn.recv)  # wait for "stop" without blocking the event loop
         await stop()
         await sim.stop()
 
@@ -198,10 +197,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entries", type=int, default=100_000)
     ap.add_argument("--n", type=int, default=400)
+    ap.add_argument("--shared", default="auto", help="cache.shared: auto (SQLite here), none, ...")
     args = ap.parse_args()
     real = min(args.entries, max(2 * args.n + 50, 500))
     parent, child = mp.Pipe()
-    p = mp.get_context("fork").Process(target=serve, args=(args.entries, real, child))
+    p = mp.get_context("fork").Process(target=serve, args=(args.entries, real, child, args.shared))
     p.start()
     info = parent.recv()
     print(json.dumps(info, indent=1))

@@ -229,7 +229,10 @@ class TieredExactCache:
         self._on_error = on_shared_error
 
     async def get(self, key: str) -> Lookup:
-        res = self.local.get(key)
+        return await self.get_shared(key, self.local.get(key))
+
+    async def get_shared(self, key: str, res: Lookup) -> Lookup:
+        """The shared level's answer after the local level answered ``res``."""
         if res.status is Status.HIT or self.shared is None:
             return res
         try:

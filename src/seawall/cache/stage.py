@@ -178,10 +178,11 @@ class CacheService:
         self.shared_errors += 1
         log.debug("shared cache level failed: %s", exc)
 
-    def spawn(self, coro) -> None:
+    def spawn(self, coro) -> asyncio.Task:
         t = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(t)
         t.add_done_callback(self._done)
+        return t
 
     def _done(self, t: asyncio.Task) -> None:
         self._tasks.discard(t)
@@ -493,13 +494,20 @@ class CacheStage:
         scope, tenant = scope_of(req, policy)
         key = exact_key(scope, alias, req.body)
         if d.read:
-            res = await svc.exact.get(key)
-            if res.status is Status.HIT:
+            semantic = None
+            res = svc.exact.local.get(key)
+            if res.status is not Status.HIT and svc.exact.shared is not None:
+                if policy.semantic.enabled:  # the shared read and the embedding both take a while: overlap them
+                    semantic = svc.spawn(svc.semantic_lookup(scope, alias, req.body, policy.semantic))
+                res = await svc.exact.get_shared(key, res)
+            if res.status is Status.HIT:  # a semantic lookup still running finishes unheeded
                 svc.count(alias, tenant, "hit_exact", res.entry.meta)
                 svc.maybe_refresh(req, res.entry, policy, tenant)
                 return svc.answer(req, res.entry.value, "hit-exact")
             if policy.semantic.enabled:
-                hit = await svc.semantic_lookup(scope, alias, req.body, policy.semantic)
+                if semantic is None:
+                    semantic = svc.semantic_lookup(scope, alias, req.body, policy.semantic)
+                hit = await semantic
                 if hit is not None:
                     svc.count(alias, tenant, "hit_semantic", hit.entry.meta)
                     return svc.answer(req, hit.response, f"hit-semantic;score={hit.score:.2f}")

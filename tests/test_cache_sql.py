@@ -17,7 +17,7 @@ from seawall.cache.keys import exact_key, namespace
 from seawall.cache.policy import CacheConfig
 from seawall.cache.shared import SharedSemantic, StateSharedLevel, open_shared_levels
 from seawall.cache.sqlshared import SqlSharedLevel, SqlSharedSemantic, like_prefix
-from seawall.store.breaker import StoreUnavailable
+from seawall.store.breaker import Breaker, StoreUnavailable
 from seawall.store.sql import make_engine, migrate
 from seawall.store.state import GuardedState, MemoryState
 from services import backend, free_port  # noqa: F401  (fixture)
@@ -63,6 +63,7 @@ async def test_round_trip_ttl_and_stale_window(engine):
     k = exact_key("key:a", "m", BODY)
     e = entry(k, b'{"answer": "hi"}')
     await lvl.set(e)
+    await lvl.flush()
     got = await lvl.get(k)
     assert got is not None and got.value == b'{"answer": "hi"}' and got.meta == {"tokens": 3}
     assert (got.created_at, got.expires_at, got.stale_until) == (e.created_at, e.expires_at, e.stale_until)
@@ -70,20 +71,24 @@ async def test_round_trip_ttl_and_stale_window(engine):
 
     # Overwrite (upsert), JSON values too.
     await lvl.set(Entry.new(k, {"v": 2}, 60))
+    await lvl.flush()
     assert (await lvl.get(k)).value == {"v": 2}
 
     # Past its TTL but within the stale window: returned, and the status says stale.
     old = entry(exact_key("key:a", "m", {**BODY, "n": 2}), ttl=10, stale=100, now=time.time() - 50)
     await lvl.set(old)
+    await lvl.flush()
     got = await lvl.get(old.key)
     assert got is not None and got.status(time.time()) is Status.STALE
 
     # Past the stale window: never written, and a row that is there is ignored then purged.
     dead = entry(exact_key("key:a", "m", {**BODY, "n": 3}), ttl=10, stale=10, now=time.time() - 50)
     await lvl.set(dead)
+    assert len(lvl.writes) == 0
     assert await lvl.get(dead.key) is None
     gone = entry(exact_key("key:a", "m", {**BODY, "n": 4}), ttl=1, stale=1)
     await lvl.set(gone)
+    await lvl.flush()
     assert await lvl.get(gone.key) is not None
     async with engine.begin() as conn:  # age the row in place
         await conn.execute(sa.text("UPDATE cache_entries SET stale_until = 1 WHERE key = :k"), {"k": gone.key})
@@ -101,6 +106,7 @@ async def test_tiered_cache_reads_through_and_survives_a_restart(backend, engine
     k = exact_key("key:a", "m", BODY)
     first = TieredExactCache(LocalLRU(10), level(engine))
     await first.set(entry(k))
+    await first.shared.aclose()
     # A new process: new local level, new engine on the same database.
     eng2 = make_engine(backend["sql"])
     try:
@@ -168,6 +174,8 @@ async def test_zero_cross_tenant(engine):
         await lvl.set(entry(exact_key(scope, "m", BODY), value=scope.encode()))
         await sem.put((scope, "m", "ctx"), "u-" + scope, np.ones(4), {"created_at": time.time(), "q": scope,
                                                                      "stale_until": time.time() + 60}, 60)
+    await lvl.flush()
+    await sem.flush()
     for scope in ("key:a", "team:a", "key:a|m"):
         assert (await lvl.get(exact_key(scope, "m", BODY))).value == scope.encode()
         got = await sem.pull((scope, "m", "ctx"), force=True)
@@ -191,6 +199,7 @@ async def test_semantic_shared_between_two_instances(backend, engine):  # noqa: 
                "stale_until": now + 60, "meta": {"tokens": 5}}
         a.mark_seen(ns, "u1")
         await a.put(ns, "u1", vec, rec, 60)
+        await a.flush()
         assert await a.pull(ns, force=True) == []  # its own entry is not loaded twice
 
         got = await b.pull(ns, force=True)
@@ -205,6 +214,7 @@ async def test_semantic_shared_between_two_instances(backend, engine):  # noqa: 
         slow = semantic(eng2, 3600)
         assert [u for u, _, _ in await slow.pull(ns)] == ["u1"]
         await a.put(ns, "u2", vec, dict(rec, created_at=time.time()), 60)
+        await a.flush()
         assert await slow.pull(ns) == []
         first = await b.pull(ns)
         await asyncio.sleep(0.06)
@@ -212,11 +222,13 @@ async def test_semantic_shared_between_two_instances(backend, engine):  # noqa: 
 
         # A write committed after a later one was seen (its created_at is older) is still found.
         await a.put(ns, "late", vec, dict(rec, created_at=time.time() - 1.0), 60)
+        await a.flush()
         assert [u for u, _, _ in await b.pull(ns, force=True)] == ["late"]
 
         # Expired entries are not written, and not loaded.
         await a.put(ns, "old", vec, dict(rec, created_at=time.time(), stale_until=time.time() - 1), 60)
         await a.put(ns, "aged", vec, dict(rec, created_at=time.time()), 60)
+        await a.flush()
         async with engine.begin() as conn:
             await conn.execute(sa.text("UPDATE cache_semantic SET stale_until = 1 WHERE uid = 'aged'"))
         assert await b.pull(ns, force=True) == []
@@ -240,6 +252,7 @@ async def test_semantic_pull_pages(engine):
     t0 = time.time()
     for i in range(20):
         await a.put(ns, f"u{i:02d}", np.ones(3), {"created_at": t0 + i * 1e-3, "stale_until": t0 + 60}, 60)
+    await a.flush()
     seen: list[str] = []
     for _ in range(4):  # a full page continues at the next lookup, despite refresh_s
         seen += [u for u, _, _ in await b.pull(ns)]
@@ -251,14 +264,164 @@ async def test_purge_piggybacks_on_writes(engine):
     setup = level(engine)
     for i in range(5):
         await setup.set(entry(exact_key("key:a", "m", {**BODY, "n": i + 2})))
+    await setup.flush()
     lvl = level(engine, purge_every_s=3600, purge_batch=2)
     async with engine.begin() as conn:
         await conn.execute(sa.text("UPDATE cache_entries SET stale_until = 1"))
-    await lvl.set(entry(exact_key("key:a", "m", BODY)))  # first write purges (2), a full batch: again next time
-    await lvl.set(entry(exact_key("key:b", "m", BODY)))  # purges 2 more
-    await lvl.set(entry(exact_key("key:c", "m", BODY)))  # purges the last one, then waits purge_every_s
+    for k in "abc":  # the first batch purges 2 (a full purge batch: again at the next), then 2, then the last
+        await lvl.set(entry(exact_key(f"key:{k}", "m", BODY)))
+        await lvl.flush()
     async with engine.connect() as conn:
         assert (await conn.execute(sa.text("SELECT count(*) FROM cache_entries"))).scalar() == 3
+
+
+def count_inserts(engine, table: str) -> list[int]:
+    """Rows per INSERT into ``table`` (one entry per statement: an executemany is one)."""
+    seen: list[int] = []
+
+    @sa.event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()}"):
+            seen.append(len(parameters) if executemany else 1)
+
+    return seen
+
+
+async def rows(engine, table: str = "cache_entries") -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar()
+
+
+async def until(cond, timeout_s: float = 5.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not await cond():
+            await asyncio.sleep(0.01)
+
+
+async def test_many_writes_become_few_transactions(engine):
+    lvl, sem = level(engine), semantic(engine)
+    inserts, sem_inserts = count_inserts(engine, "cache_entries"), count_inserts(engine, "cache_semantic")
+    for i in range(200):  # a burst: no await in between, one batch (flush here, or the flusher)
+        await lvl.set(entry(exact_key("key:a", "m", {**BODY, "n": i})))
+        await sem.put(("key:a", "m", "fp"), f"u{i}", np.ones(4), {"created_at": time.time()}, 60)
+    await lvl.flush()
+    await sem.flush()
+    assert inserts == [200] and sem_inserts == [200]
+
+    # Spread out (the flusher alone, waking on the first row): a batch every `batch` rows or delay_s.
+    inserts.clear()
+    for i in range(200):
+        await lvl.set(entry(exact_key("key:b", "m", {**BODY, "n": i})))
+        await asyncio.sleep(0)
+    await until(lambda: asyncio.sleep(0, result=sum(inserts) == 200))
+    assert len(inserts) <= 10 and await rows(engine) == 400
+    assert lvl.errors == 0 and lvl.dropped == 0
+    await lvl.aclose()
+    await sem.aclose()
+
+
+async def test_a_lone_write_lands_after_the_delay(engine):
+    lvl = level(engine, delay_s=0.02)
+    await lvl.set(entry(exact_key("key:a", "m", BODY)))
+    assert await rows(engine) == 0
+    await until(lambda: rows(engine), 2.0)  # no flush(): the flusher started on the first write
+    await lvl.aclose()
+    assert lvl.writes._task is None
+
+
+async def test_last_write_of_a_key_wins_within_a_batch(engine):
+    lvl, sem = level(engine), semantic(engine)
+    inserts = count_inserts(engine, "cache_entries")
+    k = exact_key("key:a", "m", BODY)
+    for v in (b'"one"', b'"two"', b'"three"'):
+        await lvl.set(entry(k, v))
+    await lvl.set(entry(exact_key("key:b", "m", BODY)))
+    ns, t = ("key:a", "m", "fp"), time.time()
+    for q in ("first", "last"):
+        await sem.put(ns, "u1", np.ones(4), {"created_at": t, "q": q}, 60)
+    await lvl.flush()
+    await sem.flush()
+    assert inserts == [2] and (await lvl.get(k)).value == b'"three"'
+    assert [r["q"] for _, _, r in await semantic(engine).pull(ns, force=True)] == ["last"]
+
+    # An invalidation flushes first: what was queued before it does not land after it.
+    await lvl.set(entry(k, b'"four"'))
+    assert await lvl.delete_prefix(namespace("key:a")) == 1
+    await lvl.flush()
+    assert await lvl.get(k) is None
+
+
+async def test_a_full_queue_drops_and_counts(engine):
+    lvl = level(engine, max_queue=3)
+    keys = [exact_key("key:a", "m", {**BODY, "n": i}) for i in range(5)]
+    t0 = time.perf_counter()
+    for k in keys:
+        await lvl.set(entry(k))
+    await lvl.set(entry(keys[0], b'"new"'))  # a key already queued is replaced, not dropped
+    assert time.perf_counter() - t0 < 0.1
+    assert lvl.dropped == 2 and len(lvl.writes) == 3
+    await lvl.flush()
+    assert await rows(engine) == 3 and (await lvl.get(keys[0])).value == b'"new"'
+    assert await lvl.get(keys[4]) is None
+
+
+async def test_flush_waits_for_the_batch_in_flight(engine):
+    lvl = level(engine)
+    write = lvl.writes._write
+
+    async def slow(batch):
+        await asyncio.sleep(0.2)
+        await write(batch)
+
+    lvl.writes._write = slow
+    for i in range(70):  # a full batch: the flusher takes it at once
+        await lvl.set(entry(exact_key("key:a", "m", {**BODY, "n": i})))
+    await asyncio.sleep(0.05)
+    assert len(lvl.writes) == 0  # in flight
+    for i in range(5):
+        await lvl.set(entry(exact_key("key:b", "m", {**BODY, "n": i})))
+    await lvl.flush()
+    assert await rows(engine) == 75
+    await lvl.aclose()
+
+
+async def test_database_down_then_back(tmp_path):
+    """Writes never wait for a database that is down; failed batches are counted, and the same
+    flusher writes again once the database is back (and survives a write that raises)."""
+    url = f"sqlite:///{tmp_path}/later/seawall.db"
+    eng = make_engine(url)
+    try:
+        lvl = SqlSharedLevel(eng, read_timeout_s=5.0, write_timeout_s=0.5, delay_s=0.01,
+                             breaker=Breaker("test", failures=2, reset_s=0.1))
+        t0 = time.perf_counter()
+        for i in range(5):
+            await lvl.set(entry(exact_key("key:a", "m", {**BODY, "n": i})))
+            await asyncio.sleep(0.03)
+        await lvl.flush()
+        assert time.perf_counter() - t0 < 2.0
+        assert lvl.errors >= 2 and lvl.breaker.state != "closed"
+        flusher = lvl.writes._task
+
+        (tmp_path / "later").mkdir()
+        await migrate(eng)
+        write = lvl.writes._write
+
+        async def broken_once(batch):
+            lvl.writes._write = write
+            raise RuntimeError("a bug")
+
+        lvl.writes._write = broken_once
+        await lvl.set(entry(exact_key("key:b", "m", BODY)))
+        await asyncio.sleep(0.15)  # the failing batch, and the breaker's reset
+        k = exact_key("key:c", "m", BODY)
+        await lvl.set(entry(k))
+        await until(lambda: rows(eng), 3.0)
+        assert (await lvl.get(k)) is not None and await rows(eng) == 1
+        assert lvl.writes._task is flusher and not flusher.done()
+        await lvl.aclose()
+    finally:
+        await eng.dispose()
+        await asyncio.sleep(0.1)  # aiosqlite stops a connection that failed to open without awaiting it
 
 
 def _blackhole() -> socket.socket:
@@ -289,8 +452,10 @@ async def test_database_down_is_prompt(where, tmp_path):
             for _ in range(5):  # the breaker opens after 3 and then fails fast
                 with pytest.raises(StoreUnavailable):
                     await lvl.get(k)
-            with pytest.raises(StoreUnavailable):
-                await lvl.set(entry(k))
+            await lvl.set(entry(k))  # queued: a write never waits for the database
+            await sem.put(("key:a", "m", "fp"), "u", np.ones(4), {"created_at": time.time()}, 60)
+            await lvl.flush()  # the breaker is open: fails at once, counted
+            assert lvl.errors == 1 and len(lvl.writes) == 0
             with pytest.raises(StoreUnavailable):
                 await sem.pull(("key:a", "m", "fp"), force=True)
             # Through the tiered cache: a miss, counted.
@@ -298,6 +463,8 @@ async def test_database_down_is_prompt(where, tmp_path):
             tiered = TieredExactCache(LocalLRU(10), lvl, errors.append)
             assert (await tiered.get(k)).status is Status.MISS
             assert len(errors) == 1 and isinstance(errors[0], StoreUnavailable)
+            await sem.aclose()
+            assert sem.errors == 1
         assert time.monotonic() - t0 < 5
     finally:
         if hole is not None:
@@ -308,7 +475,9 @@ async def test_database_down_is_prompt(where, tmp_path):
 
 async def test_a_read_that_times_out_leaves_the_pool_usable(engine):
     k = exact_key("key:a", "m", BODY)
-    await level(engine).set(entry(k))
+    writer = level(engine)
+    await writer.set(entry(k))
+    await writer.flush()
     impatient = SqlSharedLevel(engine, read_timeout_s=1e-6)
     for _ in range(5):
         with pytest.raises(StoreUnavailable):

@@ -19,10 +19,19 @@ index) created since the newest one it has seen, minus ``lag_s`` so that a write
 little after its ``created_at`` stamp is not missed (the overlap is skipped by id). At most
 ``page`` rows per pull; a full page continues at the next lookup from where it stopped.
 
+Writes are behind: ``set`` / ``put`` queue a row (one per primary key, a later write of the
+same key replacing the queued one) and return at once; a flusher task writes what is queued in
+one upsert transaction when ``batch`` rows wait or ``delay_s`` after the first, so a burst of
+misses costs a few transactions, not one each. A cache write is best effort: when ``max_queue``
+rows wait (the database is slow or down), a new row is dropped and counted (``dropped``), and a
+batch that fails is counted in ``errors`` and not retried. ``flush()`` returns once everything
+queued before it is written (or failed); ``aclose()`` flushes and stops the flusher (shutdown). An
+invalidation flushes first, so a row queued before it cannot land after it.
+
 Every call runs under ``asyncio.timeout`` (reads on the request path: ``read_timeout_s``, 0.25 s
 by default; writes: the store's ``sql_timeout_s``; admin deletes: 10 s) and a breaker, and
-raises ``StoreUnavailable`` on failure, so the caller's error counting applies and a database
-that is down is a miss, never a hang. Writes are limited to a few at a time so they never take
+raises ``StoreUnavailable`` on failure (a queued write's batch: counted in ``errors``), so the
+caller's error counting applies and a database that is down is a miss, never a hang. Writes are limited to a few at a time so they never take
 every pooled connection from the reads.
 """
 from __future__ import annotations
@@ -30,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 import numpy as np
@@ -70,16 +80,92 @@ def _ns_id(ns: tuple[str, str, str]) -> str:
     return key_namespace(ns[0], ns[1]) + ns[2]
 
 
+class WriteBehind:
+    """Rows queued for one table (one per key: the last write wins), written in batches by a
+    flusher task that starts on the first ``put``; ``write(rows)`` must not raise for a failed
+    batch (the level counts it), anything else it raises is logged and the flusher goes on."""
+
+    def __init__(self, write: Callable[[list[dict[str, Any]]], Awaitable[None]], *, max_queue: int = 2048,
+                 batch: int = 64, delay_s: float = 0.05, chunk: int = 500) -> None:
+        self._write = write
+        self.max_queue, self.batch, self.delay_s, self.chunk = max_queue, batch, delay_s, chunk
+        self._rows: dict[Hashable, dict[str, Any]] = {}
+        self._lock = asyncio.Lock()  # one batch at a time; flush() waits for the one in flight
+        self._wake = asyncio.Event()  # rows are queued
+        self._full = asyncio.Event()  # at least `batch` rows are queued
+        self._task: asyncio.Task | None = None
+        self.dropped = 0
+        self.batches = 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def put(self, key: Hashable, row: dict[str, Any]) -> bool:
+        """Queue a row (never waits); False when the queue is full and the row is dropped."""
+        if key not in self._rows and len(self._rows) >= self.max_queue:
+            self.dropped += 1
+            return False
+        self._rows[key] = row
+        self._wake.set()
+        if len(self._rows) >= self.batch:
+            self._full.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="seawall-cache-write-behind")
+        return True
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            if len(self._rows) < self.batch:
+                try:
+                    async with asyncio.timeout(self.delay_s):
+                        await self._full.wait()
+                except TimeoutError:
+                    pass
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write every queued row, after the batch in flight if there is one."""
+        async with self._lock:
+            while self._rows:
+                if len(self._rows) <= self.chunk:
+                    rows, self._rows = list(self._rows.values()), {}
+                else:
+                    rows = [self._rows.pop(k) for k in list(self._rows)[:self.chunk]]
+                if not self._rows:
+                    self._wake.clear()
+                if len(self._rows) < self.batch:
+                    self._full.clear()
+                self.batches += 1
+                try:
+                    await self._write(rows)
+                except Exception as e:  # noqa: BLE001 - a bug must not stop the cache's writes
+                    log.debug("cache write-behind: a batch of %d rows failed: %s", len(rows), type(e).__name__)
+
+    async def aclose(self) -> None:
+        """Write what is queued, then stop the flusher (a later put starts it again)."""
+        await self.flush()
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+
 class _SqlLevel:
     """Timeouts, breaker, bounded writers, batched deletes and the piggybacked purge."""
 
     table: sa.Table
     pk: tuple[str, ...]
+    updated: tuple[str, ...]  # columns an upsert replaces
 
     def __init__(self, engine: AsyncEngine, *, read_timeout_s: float = READ_TIMEOUT_S,
                  write_timeout_s: float = 5.0, admin_timeout_s: float = ADMIN_TIMEOUT_S,
                  breaker: Breaker | None = None, purge_every_s: float = 60.0, purge_batch: int = 1000,
-                 max_writers: int | None = None) -> None:
+                 max_writers: int | None = None, max_queue: int = 2048, batch: int = 64,
+                 delay_s: float = 0.05) -> None:
         self.engine = engine
         self.insert = _insert(engine)
         self.backend = engine.dialect.name
@@ -92,6 +178,23 @@ class _SqlLevel:
         self._purge_at = 0.0  # monotonic; 0: purge on the first write
         self._writers = asyncio.Semaphore(max_writers or (2 if self.backend == "sqlite" else 4))
         self.errors = 0
+        ins = self.insert(self.table)
+        self._upsert = ins.on_conflict_do_update(index_elements=list(self.pk),
+                                                 set_={c: ins.excluded[c] for c in self.updated})
+        self.writes = WriteBehind(self._write_batch, max_queue=max_queue, batch=batch, delay_s=delay_s)
+
+    @property
+    def dropped(self) -> int:
+        """Writes dropped because the queue was full."""
+        return self.writes.dropped
+
+    async def flush(self) -> None:
+        """Return once every write queued before is in the database (or its batch failed)."""
+        await self.writes.flush()
+
+    async def aclose(self) -> None:
+        """Flush and stop the flusher (shutdown)."""
+        await self.writes.aclose()
 
     async def _guarded(self, fn, timeout_s: float) -> Any:
         """Await ``fn()`` within the timeout and the breaker; StoreUnavailable otherwise."""
@@ -110,13 +213,19 @@ class _SqlLevel:
         self.breaker.success()
         return res
 
-    async def _write(self, stmt) -> None:
+    async def _write_batch(self, rows: list[dict[str, Any]]) -> None:
+        """Upsert ``rows`` in one transaction; a failure is counted, never raised."""
         async def go():
             async with self._writers:
                 async with self.engine.begin() as conn:
-                    await conn.execute(stmt)
+                    await conn.execute(self._upsert, rows)
 
-        await self._guarded(go, self.write_timeout_s)
+        try:
+            await self._guarded(go, self.write_timeout_s)
+        except StoreUnavailable as e:
+            self.errors += 1
+            log.debug("cache write of %d rows failed: %s", len(rows), e)
+            return
         if time.monotonic() >= self._purge_at:
             self._purge_at = time.monotonic() + self.purge_every_s
             try:
@@ -166,6 +275,7 @@ class SqlSharedLevel(_SqlLevel):
 
     table = cache_entries
     pk = ("key",)
+    updated = ("value", "created_at", "expires_at", "stale_until")
 
     def __init__(self, engine: AsyncEngine, **kw: Any) -> None:
         super().__init__(engine, **kw)
@@ -192,16 +302,12 @@ class SqlSharedLevel(_SqlLevel):
             scope, alias, _ = split_key(entry.key)
         except ValueError:  # not an exact_key(): reachable by prefix and key only
             scope = alias = ""
-        ins = self.insert(self.table).values(key=entry.key, scope=scope, alias=alias, value=entry.to_bytes(),
-                                             created_at=entry.created_at, expires_at=entry.expires_at,
-                                             stale_until=entry.stale_until)
-        ex = ins.excluded
-        await self._write(ins.on_conflict_do_update(
-            index_elements=["key"],
-            set_={"value": ex.value, "created_at": ex.created_at, "expires_at": ex.expires_at,
-                  "stale_until": ex.stale_until}))
+        self.writes.put(entry.key, {"key": entry.key, "scope": scope, "alias": alias, "value": entry.to_bytes(),
+                                    "created_at": entry.created_at, "expires_at": entry.expires_at,
+                                    "stale_until": entry.stale_until})
 
     async def delete(self, key: str) -> bool:
+        await self.flush()  # a queued write of this key must not land after the delete
         stmt = sa.delete(self.table).where(self.table.c.key == key)
 
         async def go():
@@ -211,6 +317,7 @@ class SqlSharedLevel(_SqlLevel):
         return bool(await self._guarded(go, self.write_timeout_s))
 
     async def delete_prefix(self, prefix: str) -> int:
+        await self.flush()
         k = self.table.c.key
         if not prefix:
             return await self._delete_where(sa.true())
@@ -219,6 +326,7 @@ class SqlSharedLevel(_SqlLevel):
 
     async def delete_alias(self, alias: str, scope: str | None = None) -> int:
         """Entries of an alias in one scope or in every scope."""
+        await self.flush()
         c = self.table.c
         if scope is not None:
             return await self._delete_where(sa.and_(c.alias == alias, c.scope == scope))
@@ -230,6 +338,7 @@ class SqlSharedSemantic(_SqlLevel):
 
     table = cache_semantic
     pk = ("ns_id", "uid")
+    updated = ("created_at", "stale_until", "vector", "record")
 
     def __init__(self, engine: AsyncEngine, refresh_s: float = 1.0, *, page: int = 1000, lag_s: float = 2.0,
                  pull_timeout_s: float | None = None, **kw: Any) -> None:
@@ -250,14 +359,11 @@ class SqlSharedSemantic(_SqlLevel):
         stale_until = min(float(record.get("stale_until") or float("inf")), now + ttl_s)
         if stale_until <= now:
             return
-        ins = self.insert(self.table).values(
-            ns_id=_ns_id(ns), uid=uid, scope=ns[0], alias=ns[1], created_at=float(record["created_at"]),
-            stale_until=stale_until, vector=np.asarray(vec, np.float32).tobytes(), record=orjson.dumps(record).decode())
-        ex = ins.excluded
-        await self._write(ins.on_conflict_do_update(
-            index_elements=["ns_id", "uid"],
-            set_={"created_at": ex.created_at, "stale_until": ex.stale_until, "vector": ex.vector,
-                  "record": ex.record}))
+        nid = _ns_id(ns)
+        self.writes.put((nid, uid), {
+            "ns_id": nid, "uid": uid, "scope": ns[0], "alias": ns[1], "created_at": float(record["created_at"]),
+            "stale_until": stale_until, "vector": np.asarray(vec, np.float32).tobytes(),
+            "record": orjson.dumps(record).decode()})
 
     async def pull(self, ns: tuple[str, str, str], force: bool = False) -> list[tuple[str, np.ndarray, dict]]:
         """New entries of a namespace written by any instance since this one last looked."""
@@ -324,6 +430,7 @@ class SqlSharedSemantic(_SqlLevel):
 
     async def delete(self, scope: str | None = None, alias: str | None = None) -> int:
         """Entries of a scope, an alias, both, or all."""
+        await self.flush()
         self.forget(scope, alias)
         c = self.table.c
         if scope is not None:

@@ -169,7 +169,7 @@ class Gateway:
     async def aclose(self) -> None:
         """Stop background work, finish the cache's background writes, flush the audit queue
         (to the spool if SQL is down), close upstream connections."""
-        await self.cache.drain(timeout_s=5.0)  # before the engine they write through is disposed
+        await self.cache.drain(timeout_s=5.0, close=True)  # before the engine they write through is disposed
         await self.governance.aclose()
         await self.router.close()
         self._started = False

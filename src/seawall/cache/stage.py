@@ -189,12 +189,17 @@ class CacheService:
         if not t.cancelled() and t.exception() is not None:
             self._shared_error(t.exception())
 
-    async def drain(self, timeout_s: float | None = None) -> None:
-        """Wait for background stores and refreshes (tests; shutdown, within a time limit)."""
+    async def drain(self, timeout_s: float | None = None, close: bool = False) -> None:
+        """Wait for background stores and refreshes, then the shared levels' queued writes
+        (tests; shutdown with close=True, within a time limit)."""
         try:
             async with asyncio.timeout(timeout_s):
                 while self._tasks:
                     await asyncio.gather(*list(self._tasks), return_exceptions=True)
+                for level in (self.shared, self.shared_sem):  # SQL levels write behind; Redis ones do not
+                    done = getattr(level, "aclose" if close else "flush", None)
+                    if done is not None:
+                        await done()
         except TimeoutError:
             log.warning("shutdown: %d cache writes not finished", len(self._tasks))
 
@@ -440,6 +445,10 @@ class CacheService:
         if msg.get("from") != self.instance:
             self._invalidate_local(msg.get("alias"), msg.get("tenant"), msg.get("prefix"))
 
+    def _write_behind(self, counter: str) -> int:
+        """A counter of the levels that write behind (SQL): their write failures and drops."""
+        return sum(getattr(lv, counter, 0) for lv in (self.shared, self.shared_sem) if hasattr(lv, "flush"))
+
     def snapshot(self) -> dict:
         total = {k: 0 for k in ("hit_exact", "hit_semantic", "miss", "stale", "stored", "refreshed", "saved_tokens")}
         total["saved_usd"] = 0.0
@@ -457,7 +466,8 @@ class CacheService:
             "local": {"entries": len(self.local), "max_entries": self.local.max_entries,
                       "evictions": self.local.evictions},
             "shared": {"backend": self.shared.backend if self.shared is not None else None,
-                       "errors": self.shared_errors},
+                       "errors": self.shared_errors + self._write_behind("errors"),
+                       "dropped_writes": self._write_behind("dropped")},
             "semantic": self.semantic.stats() if self.semantic is not None else None,
         }
 

@@ -88,6 +88,24 @@ def test_semantic_hits_paraphrase_and_refuses_lookalikes(embedder):
     assert c.stats()["refusals"]  # refused by the verifier, not by the threshold alone
 
 
+def test_same_words_are_served_without_an_embedding(embedder):
+    from seawall.cache.semantic import SemanticCache
+
+    c = SemanticCache(embedder, threshold=0.80)
+    c.store("t", "a", chat("What is the capital of France?"), "Paris", ttl_s=60)
+    c.store("t", "a", chat("cancel my order"), "cancelled", ttl_s=60)
+    looked = embedder.hits + embedder.misses
+    for text in ("what is the capital of france", "  What is the   capital of France ?!", "WHAT IS THE CAPITAL OF FRANCE."):
+        hit = c.lookup("t", "a", chat(text))
+        assert hit is not None and hit.response == "Paris" and hit.score == 1.0
+    assert embedder.hits + embedder.misses == looked  # none of them was embedded
+    assert c.lookup("t", "b", chat("what is the capital of france")) is None  # its own namespace only
+    assert c.lookup("t", "a", chat("do not cancel my order")) is None  # other words: embedded and verified
+    assert embedder.hits + embedder.misses == looked + 1
+    c.invalidate(alias="a")
+    assert c.lookup("t", "a", chat("what is the capital of france")) is None
+
+
 def test_zero_cross_tenant_and_cross_context_hits(embedder):
     from seawall.cache.semantic import SemanticCache
 

@@ -25,6 +25,7 @@ import hashlib
 import itertools
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -106,10 +107,20 @@ class Hit:
         return self.entry.response
 
 
+def text_key(query: str, history: str) -> str:
+    """The conversation's text up to case, spacing and closing punctuation. A prompt equal to
+    a stored one under it is looked up without an embedding (the verifier still checks it)."""
+    def norm(t: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", t).split()).casefold().rstrip(" ?.!")
+
+    return norm(query) + "\x00" + norm(history)
+
+
 @dataclass
 class _Space:
     index: NamespaceIndex
     ids: OrderedDict[int, None]
+    by_text: dict[str, int] = field(default_factory=dict)  # text_key -> the newest entry id
 
 
 class SemanticCache:
@@ -156,33 +167,46 @@ class SemanticCache:
         view = body if isinstance(body, ConversationView) else conversation_view(body)
         if view is None:
             return None
-        space = self._spaces.get((scope, alias, view.fingerprint))
+        ns = (scope, alias, view.fingerprint)
+        space = self._spaces.get(ns)
         if space is None or len(space.index) == 0:
             return None
         thr = self.threshold if threshold is None else threshold
         now = self._clock()
+        same = space.by_text.get(text_key(view.query, view.history))
+        if same is not None:  # the same words as a stored prompt: no embedding needed
+            hit = self._serve(same, 1.0, view, ns, now, allow_stale)
+            if hit is not None:
+                return hit
         vec = self._vector(view)
         for id_, score in space.index.search(vec, candidates or self.candidates):
             if score < thr:
                 break
-            e = self._entries.get(id_)
-            if e is None or e.namespace != (scope, alias, view.fingerprint):
-                continue  # cannot happen by construction; never serve across namespaces
-            if now >= e.stale_until:
-                self._drop(id_)
-                continue
-            stale = now >= e.expires_at
-            if stale and not allow_stale:
-                continue
-            verdict = self.verifier.verify(view.query, e.query, score)
-            if verdict.accept and (view.history or e.history):
-                verdict = self.verifier.verify(view.history, e.history, score)
-            if not verdict.accept:
-                key = verdict.reason.split(" ", 1)[0]
-                self.refusals[key] = self.refusals.get(key, 0) + 1
-                continue
-            return Hit(e, score, now - e.created_at, stale)
+            hit = self._serve(id_, score, view, ns, now, allow_stale)
+            if hit is not None:
+                return hit
         return None
+
+    def _serve(self, id_: int, score: float, view: ConversationView, ns: tuple[str, str, str], now: float,
+               allow_stale: bool) -> Hit | None:
+        """A candidate as a hit, if it is of this namespace, alive, and the verifier agrees."""
+        e = self._entries.get(id_)
+        if e is None or e.namespace != ns:
+            return None  # cannot happen by construction; never serve across namespaces
+        if now >= e.stale_until:
+            self._drop(id_)
+            return None
+        stale = now >= e.expires_at
+        if stale and not allow_stale:
+            return None
+        verdict = self.verifier.verify(view.query, e.query, score)
+        if verdict.accept and (view.history or e.history):
+            verdict = self.verifier.verify(view.history, e.history, score)
+        if not verdict.accept:
+            key = verdict.reason.split(" ", 1)[0]
+            self.refusals[key] = self.refusals.get(key, 0) + 1
+            return None
+        return Hit(e, score, now - e.created_at, stale)
 
     def store(self, scope: str, alias: str, body: Mapping[str, Any], response: Any, *,
               ttl_s: float, stale_for_s: float = 0.0, meta: dict[str, Any] | None = None) -> int | None:
@@ -227,6 +251,7 @@ class SemanticCache:
         with self._lock:
             for e in entries:
                 space.ids[e.id] = None
+                space.by_text[text_key(e.query, e.history)] = e.id
             doomed = [space.ids.popitem(last=False)[0] for _ in range(len(space.ids) - self.max_per_ns)]
         for id_ in doomed:
             self._drop(id_)
@@ -239,6 +264,9 @@ class SemanticCache:
         if space is not None:
             space.index.remove(id_)
             space.ids.pop(id_, None)
+            tk = text_key(e.query, e.history)
+            if space.by_text.get(tk) == id_:
+                space.by_text.pop(tk, None)
 
     def invalidate(self, *, scope: str | None = None, alias: str | None = None) -> int:
         """Drop every entry of a tenant scope, an alias, or both."""

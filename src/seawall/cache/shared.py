@@ -116,24 +116,44 @@ def _ns_id(ns: tuple[str, str, str]) -> str:
     return key_namespace(ns[0], ns[1]) + ns[2]
 
 
-def forget_namespaces(books, scope: str | None, alias: str | None) -> None:
-    """Drop the per-namespace bookkeeping of every namespace of a scope, an alias, both, or all."""
-    for book in books:
-        for ns in [n for n in book if (scope is None or n[0] == scope) and (alias is None or n[1] == alias)]:
-            del book[ns]
+class PullBook:
+    """What an instance has read of each semantic namespace on a shared level: when it last
+    pulled it, the newest write it saw, where a full page stopped, and the entry ids it holds."""
+
+    def __init__(self, refresh_s: float) -> None:
+        self.refresh_s = refresh_s
+        self._read_at: dict[tuple[str, str, str], float] = {}  # ns -> monotonic time of the last pull
+        self._since: dict[tuple[str, str, str], float] = {}  # ns -> newest write time seen
+        self._cursor: dict[tuple[str, str, str], Any] = {}  # ns -> where a full page stopped (SQL)
+        self._seen: dict[tuple[str, str, str], set[str]] = {}
+
+    def due(self, ns: tuple[str, str, str], now: float | None = None) -> bool:
+        """A pull of this namespace would read the store (refresh_s has passed, or a page is left)."""
+        return (time.monotonic() if now is None else now) - self._read_at.get(ns, -1e9) >= self.refresh_s
+
+    def loaded(self, ns: tuple[str, str, str]) -> bool:
+        """This namespace has been read (completely) since the start or the last forget."""
+        return ns in self._read_at
+
+    def mark_seen(self, ns: tuple[str, str, str], uid: str) -> None:
+        self._seen.setdefault(ns, set()).add(uid)
+
+    def forget(self, scope: str | None = None, alias: str | None = None) -> None:
+        """Read the namespaces of a scope, an alias, both or all from the start again (after
+        their local copies were dropped)."""
+        for book in (self._read_at, self._since, self._cursor, self._seen):
+            for ns in [n for n in book if (scope is None or n[0] == scope) and (alias is None or n[1] == alias)]:
+                del book[ns]
 
 
-class SharedSemantic:
+class SharedSemantic(PullBook):
     """Semantic entries (vector + entry) on the state store; see the module doc."""
 
     def __init__(self, state: GuardedState, refresh_s: float = 1.0, namespace: str = "cache:s:") -> None:
+        super().__init__(refresh_s)
         self.state = state
         self.base = state.store.prefix + namespace
         self.backend = state.store.kind
-        self.refresh_s = refresh_s
-        self._read_at: dict[tuple[str, str, str], float] = {}  # ns -> monotonic time of the last read
-        self._since: dict[tuple[str, str, str], float] = {}  # ns -> newest write time seen
-        self._seen: dict[tuple[str, str, str], set[str]] = {}
         self._lock = asyncio.Lock()
 
     def _keys(self, ns: tuple[str, str, str]) -> tuple[str, str]:
@@ -168,10 +188,10 @@ class SharedSemantic:
     async def pull(self, ns: tuple[str, str, str], force: bool = False) -> list[tuple[str, np.ndarray, dict]]:
         """New entries of a namespace written by any instance since this one last looked."""
         now = time.monotonic()
-        if not force and now - self._read_at.get(ns, -1e9) < self.refresh_s:
+        if not force and not self.due(ns, now):
             return []
         async with self._lock:
-            if not force and now - self._read_at.get(ns, -1e9) < self.refresh_s:
+            if not force and not self.due(ns, now):
                 return []
             self._read_at[ns] = now
             zkey, ekey = self._keys(ns)
@@ -202,21 +222,6 @@ class SharedSemantic:
                 vec = np.frombuffer(base64.b64decode(rec.pop("v")), np.float32)
                 out.append((uid, vec, rec))
             return out
-
-    def mark_seen(self, ns: tuple[str, str, str], uid: str) -> None:
-        self._seen.setdefault(ns, set()).add(uid)
-
-    def due(self, ns: tuple[str, str, str]) -> bool:
-        """A pull of this namespace would read the store (refresh_s has passed)."""
-        return time.monotonic() - self._read_at.get(ns, -1e9) >= self.refresh_s
-
-    def loaded(self, ns: tuple[str, str, str]) -> bool:
-        """This namespace has been read since the start or the last forget."""
-        return ns in self._read_at
-
-    def forget(self, scope: str | None = None, alias: str | None = None) -> None:
-        """Read the matching namespaces from the start again (after their local copies were dropped)."""
-        forget_namespaces((self._read_at, self._since, self._seen), scope, alias)
 
     async def delete(self, scope: str | None = None, alias: str | None = None) -> int:
         """Entries of a scope, an alias, both, or all (the sorted sets go with them)."""

@@ -51,6 +51,7 @@ from ..store.breaker import Breaker, StoreUnavailable
 from ..store.sql import cache_entries, cache_semantic
 from .exact import Entry
 from .keys import namespace as key_namespace, split_key
+from .shared import PullBook
 
 log = logging.getLogger("seawall.cache")
 
@@ -333,7 +334,7 @@ class SqlSharedLevel(_SqlLevel):
         return await self._delete_where(c.alias == alias)
 
 
-class SqlSharedSemantic(_SqlLevel):
+class SqlSharedSemantic(_SqlLevel, PullBook):
     """Semantic entries (vector + record) in SQL; see the module doc."""
 
     table = cache_semantic
@@ -342,15 +343,11 @@ class SqlSharedSemantic(_SqlLevel):
 
     def __init__(self, engine: AsyncEngine, refresh_s: float = 1.0, *, page: int = 1000, lag_s: float = 2.0,
                  pull_timeout_s: float | None = None, **kw: Any) -> None:
-        super().__init__(engine, **kw)
-        self.refresh_s = refresh_s
+        _SqlLevel.__init__(self, engine, **kw)
+        PullBook.__init__(self, refresh_s)
         self.page = page
         self.lag_s = lag_s
         self.pull_timeout_s = pull_timeout_s or max(2 * self.read_timeout_s, 0.5)  # vectors: more bytes
-        self._read_at: dict[tuple[str, str, str], float] = {}  # ns -> monotonic time of the last pull
-        self._since: dict[tuple[str, str, str], float] = {}  # ns -> newest created_at seen
-        self._cursor: dict[tuple[str, str, str], tuple[float, str]] = {}  # ns -> where a full page stopped
-        self._seen: dict[tuple[str, str, str], set[str]] = {}
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
 
     async def put(self, ns: tuple[str, str, str], uid: str, vec: np.ndarray, record: dict[str, Any],
@@ -368,13 +365,13 @@ class SqlSharedSemantic(_SqlLevel):
     async def pull(self, ns: tuple[str, str, str], force: bool = False) -> list[tuple[str, np.ndarray, dict]]:
         """New entries of a namespace written by any instance since this one last looked."""
         now = time.monotonic()
-        if not force and now - self._read_at.get(ns, -1e9) < self.refresh_s:
+        if not force and not self.due(ns, now):
             return []
         lock = self._locks.get(ns)
         if lock is None:
             lock = self._locks[ns] = asyncio.Lock()
         async with lock:
-            if not force and now - self._read_at.get(ns, -1e9) < self.refresh_s:
+            if not force and not self.due(ns, now):
                 return []
             self._read_at[ns] = now  # a failing database is asked again only after refresh_s
             nid = _ns_id(ns)
@@ -410,23 +407,6 @@ class SqlSharedSemantic(_SqlLevel):
                 rec["stale_until"] = min(float(rec.get("stale_until") or row.stale_until), row.stale_until)
                 out.append((row.uid, np.frombuffer(bytes(row.vector), np.float32), rec))
             return out
-
-    def mark_seen(self, ns: tuple[str, str, str], uid: str) -> None:
-        self._seen.setdefault(ns, set()).add(uid)
-
-    def due(self, ns: tuple[str, str, str]) -> bool:
-        """A pull of this namespace would read the database (refresh_s has passed, or a page is left)."""
-        return time.monotonic() - self._read_at.get(ns, -1e9) >= self.refresh_s
-
-    def loaded(self, ns: tuple[str, str, str]) -> bool:
-        """This namespace has been read completely once since the start or the last forget."""
-        return ns in self._read_at
-
-    def forget(self, scope: str | None = None, alias: str | None = None) -> None:
-        """Read the matching namespaces from the start again (after their local copies were dropped)."""
-        from .shared import forget_namespaces
-
-        forget_namespaces((self._read_at, self._since, self._cursor, self._seen), scope, alias)
 
     async def delete(self, scope: str | None = None, alias: str | None = None) -> int:
         """Entries of a scope, an alias, both, or all."""

@@ -47,23 +47,13 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_index_1m import pct, rss_mb  # noqa: E402  (the same measuring helpers)
+
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 PREFIXES = ["Summarize: ", "Can you explain ", "Explain this: ", "What does this mean: ", "Translate to French: ",
             "Please rewrite: ", "Tell me about ", "Is it true that ", "Give an example: ", "Answer briefly: ",
             "Write a short note on ", "Why ", "How do I know whether ", "Fact check: ", ""]
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def pct(ts, p):
-    ts = sorted(ts)
-    return ts[min(len(ts) - 1, int(p * len(ts)))] * 1e3
 
 
 def read_texts() -> tuple[list[str], list[str], list[tuple[str, str]]]:

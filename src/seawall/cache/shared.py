@@ -75,14 +75,27 @@ async def scan_delete(state: GuardedState, prefix: str, alias: str | None = None
     return n
 
 
-class StateSharedLevel:
+class WritesThrough:
+    """The write-behind surface of a level whose writes are awaited when made (the state store):
+    nothing is ever queued, dropped or left to flush; failures raise to the caller."""
+
+    errors = 0
+    dropped = 0
+
+    async def flush(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
+
+
+class StateSharedLevel(WritesThrough):
     """``SharedLevel`` for the exact cache on a (guarded) state store."""
 
     def __init__(self, state: GuardedState, namespace: str = "cache:x:") -> None:
         self.state = state
         self.base = state.store.prefix + namespace
         self.backend = state.store.kind
-        self.errors = 0
 
     async def get(self, key: str) -> Entry | None:
         raw = await self.state.call("get", self.base + key)
@@ -146,7 +159,7 @@ class PullBook:
                 del book[ns]
 
 
-class SharedSemantic(PullBook):
+class SharedSemantic(PullBook, WritesThrough):
     """Semantic entries (vector + entry) on the state store; see the module doc."""
 
     def __init__(self, state: GuardedState, refresh_s: float = 1.0, namespace: str = "cache:s:") -> None:

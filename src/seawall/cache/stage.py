@@ -196,10 +196,8 @@ class CacheService:
             async with asyncio.timeout(timeout_s):
                 while self._tasks:
                     await asyncio.gather(*list(self._tasks), return_exceptions=True)
-                for level in (self.shared, self.shared_sem):  # SQL levels write behind; Redis ones do not
-                    done = getattr(level, "aclose" if close else "flush", None)
-                    if done is not None:
-                        await done()
+                for level in self._levels():  # the SQL levels write behind
+                    await (level.aclose() if close else level.flush())
         except TimeoutError:
             log.warning("shutdown: %d cache writes not finished", len(self._tasks))
 
@@ -445,9 +443,8 @@ class CacheService:
         if msg.get("from") != self.instance:
             self._invalidate_local(msg.get("alias"), msg.get("tenant"), msg.get("prefix"))
 
-    def _write_behind(self, counter: str) -> int:
-        """A counter of the levels that write behind (SQL): their write failures and drops."""
-        return sum(getattr(lv, counter, 0) for lv in (self.shared, self.shared_sem) if hasattr(lv, "flush"))
+    def _levels(self) -> list:
+        return [lv for lv in (self.shared, self.shared_sem) if lv is not None]
 
     def snapshot(self) -> dict:
         total = {k: 0 for k in ("hit_exact", "hit_semantic", "miss", "stale", "stored", "refreshed", "saved_tokens")}
@@ -466,8 +463,8 @@ class CacheService:
             "local": {"entries": len(self.local), "max_entries": self.local.max_entries,
                       "evictions": self.local.evictions},
             "shared": {"backend": self.shared.backend if self.shared is not None else None,
-                       "errors": self.shared_errors + self._write_behind("errors"),
-                       "dropped_writes": self._write_behind("dropped")},
+                       "errors": self.shared_errors + sum(lv.errors for lv in self._levels()),
+                       "dropped_writes": sum(lv.dropped for lv in self._levels())},
             "semantic": self.semantic.stats() if self.semantic is not None else None,
         }
 

@@ -259,6 +259,8 @@ async def test_what_is_never_stored_and_the_header_override(sim, tmp_path, monke
         assert (await ask(gw, None, "q", headers={"x-seawall-cache": "refresh"}))[0] == "refresh"
         assert sim.stats["received"] == n + 2
         assert (await ask(gw, None, "q"))[0] == "hit-exact"
+        # the refresh-ahead marker is internal: from a client it is an unknown value, ignored
+        assert (await ask(gw, None, "q", headers={"x-seawall-cache": "refresh-ahead"}))[0] == "hit-exact"
         assert gw.cache.snapshot()["by_alias"]["m"]["saved_tokens"] > 0
 
 

@@ -489,7 +489,7 @@ class CacheStage:
         override = req.cache
         if override is None and req.headers is not None:
             override = req.headers.get(HEADER)
-        background = override == REFRESH_AHEAD
+        background = req.cache == REFRESH_AHEAD  # set only in process: a client's header cannot ask for it
         if background:
             d = replace(decide(svc.config, req.alias, req.body, None), read=False)
         else:

@@ -76,7 +76,7 @@ def bench_embedders(kinds: list[str]) -> None:
 
 def bench_semantic(n: int) -> None:
     from seawall.cache.embedder import load_embedder
-    from seawall.cache.semantic import SemanticCache, conversation_view
+    from seawall.cache.semantic import SemanticCache
 
     emb = load_embedder("onnx-int8")
     cache = SemanticCache(emb, threshold=0.86)
@@ -84,7 +84,7 @@ def bench_semantic(n: int) -> None:
     x = rng.standard_normal((n, emb.dim)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     q = "How do I reset my password on the billing portal?"
-    fp = conversation_view(body(0)).fingerprint
+    fp = cache.view(body(0)).fingerprint
     # n-1 random entries plus the real one, all in the namespace the queries look up
     cache.add_vectors("team:a", "chat", fp, x[:-1], [f"q{i}" for i in range(n - 1)], [None] * (n - 1), 3600)
     b = body(0)

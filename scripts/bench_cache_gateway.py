@@ -45,7 +45,6 @@ def serve(entries: int, real: int, conn, shared: str = "auto") -> None:
     from seawall.api.server import start_in_process
     from seawall.cache.exact import Entry
     from seawall.cache.keys import exact_key
-    from seawall.cache.semantic import conversation_view
     from seawall.config import parse
     from seawall.gateway import Gateway
     from seawall.sim import Simulator
@@ -83,7 +82,7 @@ def serve(entries: int, real: int, conn, shared: str = "auto") -> None:
             svc.local.set(Entry.new(exact_key(scope, "chat", body(PROMPT.format(i=i))), answer, 86400))
         t_exact = time.perf_counter() - t0
         sem = svc.semantic
-        view = conversation_view(body(PROMPT.format(i=0)))
+        view = sem.view(body(PROMPT.format(i=0)))
         ns = (scope, "chat", view.fingerprint)
         texts = [PROMPT.format(i=i) for i in range(real)]
         vecs = sem.embedder.embed(texts)

@@ -115,6 +115,35 @@ async def test_no_cross_tenant_hits_exact_and_semantic(sim, backend):
         await gw.aclose()
 
 
+async def test_semantic_index_is_asked_before_the_shared_exact_level(sim, tmp_path):
+    """A semantic hit, or an exact repeat that the semantic index holds, never pays the shared
+    level's read; a semantic miss still reads it (another instance may have written the key)."""
+    gw = Gateway(parse({**config(sim, {"sql": f"sqlite:///{tmp_path}/c.db"}, semantic=True),
+                        "governance": {"audit": {"spool_dir": str(tmp_path / "spool")}}}))
+    await gw.start()
+    try:
+        shared = gw.cache.exact.shared
+        reads = []
+        real_get = shared.get
+
+        async def counting_get(key):
+            reads.append(key)
+            return await real_get(key)
+
+        shared.get = counting_get
+        assert (await ask(gw, None, Q))[0] == "miss"
+        assert len(reads) == 1
+        gw.cache.local.invalidate()  # as after an eviction: only the index and the database hold it
+        assert (await ask(gw, None, Q))[0] == "hit-exact"  # found by the index's same-text path
+        assert (await ask(gw, None, PARAPHRASE))[0].startswith("hit-semantic")
+        assert len(reads) == 1
+        assert (await ask(gw, None, "How tall is the Eiffel Tower?"))[0] == "miss"
+        assert len(reads) == 2
+        assert gw.cache.snapshot()["totals"]["hit_exact"] == 1
+    finally:
+        await gw.aclose()
+
+
 async def test_invalidate_by_tenant_and_alias_on_both_levels(sim, backend):
     gw = Gateway(parse({**config(sim, store_of(backend)), "governance": {"audit": {"spool_dir": backend["spool"]}}}))
     await gw.start()

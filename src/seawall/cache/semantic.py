@@ -49,8 +49,12 @@ class ConversationView:
     history: str       # earlier turns (most recent last), "" if none
 
 
-def conversation_view(body: Mapping[str, Any], history_turns: int = HISTORY_TURNS) -> ConversationView | None:
-    """Split a chat request into (context fingerprint, last user turn, earlier turns)."""
+def conversation_view(body: Mapping[str, Any], history_turns: int = HISTORY_TURNS,
+                      space: str = "") -> ConversationView | None:
+    """Split a chat request into (context fingerprint, last user turn, earlier turns).
+
+    ``space`` names the embedder: it is part of the fingerprint, so vectors of two embedders
+    (an instance on another model, or new student weights) never meet in one namespace."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return None
@@ -75,6 +79,8 @@ def conversation_view(body: Mapping[str, Any], history_turns: int = HISTORY_TURN
             turns.append(f"{role}: {text}".strip())
     ctx = normalize_request({k: v for k, v in body.items() if k != "messages"})
     ctx["system"] = system
+    if space:
+        ctx["embedder"] = space
     if isinstance(body.get("system"), (str, list)):  # Anthropic-style top-level system
         ctx["system"] = [body["system"]]
     fp = hashlib.blake2b(orjson.dumps(ctx, option=orjson.OPT_SORT_KEYS), digest_size=12).hexdigest()
@@ -152,6 +158,10 @@ class SemanticCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def view(self, body: Mapping[str, Any]) -> ConversationView | None:
+        """The request's conversation view in this cache's embedding space."""
+        return conversation_view(body, space=self.embedder.name)
+
     def _vector(self, view: ConversationView) -> np.ndarray:
         if not view.history:
             return self.embedder.embed([view.query])[0]
@@ -164,7 +174,7 @@ class SemanticCache:
                allow_stale: bool = False) -> Hit | None:
         """The best verified entry above the threshold in this namespace, or None. ``body`` may
         be the request or its already computed conversation view."""
-        view = body if isinstance(body, ConversationView) else conversation_view(body)
+        view = body if isinstance(body, ConversationView) else self.view(body)
         if view is None:
             return None
         ns = (scope, alias, view.fingerprint)
@@ -211,7 +221,7 @@ class SemanticCache:
     def store(self, scope: str, alias: str, body: Mapping[str, Any], response: Any, *,
               ttl_s: float, stale_for_s: float = 0.0, meta: dict[str, Any] | None = None) -> int | None:
         """Add an answer; returns its id, or None if the request has no semantic view."""
-        view = conversation_view(body)
+        view = self.view(body)
         if view is None:
             return None
         now = self._clock()

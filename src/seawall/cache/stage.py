@@ -4,10 +4,11 @@ For a chat request whose alias may be cached (`cache:` config, `models[].cache`)
 resolves the policy and the `x-seawall-cache` header (`decide`), derives the tenant scope from
 the principal (key, team, department, or global where the alias opts in), and then:
 
-1. exact lookup: local LRU, then the shared level on the state store (Redis when configured);
+1. exact lookup in the local LRU;
 2. semantic lookup (aliases that opt in): the conversation's embedding in the
-   (scope, alias, context) namespace, verified;
-3. on a miss, calls on, then stores the answer unless it errored, was truncated, or fails the
+   (scope, alias, context) namespace, verified (a repeated text needs no embedding);
+3. exact lookup in the shared level (Redis, or the SQL database);
+4. on a miss, calls on, then stores the answer unless it errored, was truncated, or fails the
    output guard (and, if configured, only on the second sighting of the key). A stream is
    stored once it has completed, from its accumulated chunks.
 
@@ -267,18 +268,17 @@ class CacheService:
         return True
 
     async def _semantic_store(self, scope: str, alias: str, body: dict, value: bytes, entry: Entry) -> None:
-        from .semantic import conversation_view
-
         sem = self.semantic
-        view = conversation_view(body)
+        view = sem.view(body)
         if view is None:
             return
         ns = (scope, alias, view.fingerprint)
+        meta = {**entry.meta, "key": entry.key}  # a later request with this exact key is an exact hit
 
         def embed_and_add():  # off the event loop: embedding, and an index add that may switch tiers
             vec = sem._vector(view)
             sem.add_entry(ns, vec, view.query, view.history, value, entry.created_at, entry.expires_at,
-                          entry.stale_until, entry.meta)
+                          entry.stale_until, meta)
             return vec
 
         vec = await asyncio.to_thread(embed_and_add)
@@ -287,15 +287,13 @@ class CacheService:
             self.shared_sem.mark_seen(ns, uid)
             rec = {"query": view.query, "history": view.history, "response": value.decode(),
                    "created_at": entry.created_at, "expires_at": entry.expires_at,
-                   "stale_until": entry.stale_until, "meta": entry.meta}
+                   "stale_until": entry.stale_until, "meta": meta}
             await self.shared_sem.put(ns, uid, vec, rec, entry.stale_until - time.time())
 
     async def semantic_lookup(self, scope: str, alias: str, body: dict, settings: SemanticSettings,
                               allow_stale: bool = False):
-        from .semantic import conversation_view
-
         sem = self.semantic
-        view = conversation_view(body) if sem is not None else None
+        view = sem.view(body) if sem is not None else None
         if view is None:  # no semantic cache, or no user turn last to compare
             return None
         if self.shared_sem is not None:
@@ -501,23 +499,24 @@ class CacheStage:
         scope, tenant = scope_of(req, policy)
         key = exact_key(scope, alias, req.body)
         if d.read:
-            semantic = None
             res = svc.exact.local.get(key)
-            if res.status is not Status.HIT and svc.exact.shared is not None:
-                if policy.semantic.enabled:  # the shared read and the embedding both take a while: overlap them
-                    semantic = svc.spawn(svc.semantic_lookup(scope, alias, req.body, policy.semantic))
-                res = await svc.exact.get_shared(key, res)
-            if res.status is Status.HIT:  # a semantic lookup still running finishes unheeded
-                svc.count(alias, tenant, "hit_exact", res.entry.meta)
-                svc.maybe_refresh(req, res.entry, policy, tenant)
-                return svc.answer(req, res.entry.value, "hit-exact")
-            if policy.semantic.enabled:
-                if semantic is None:
-                    semantic = svc.semantic_lookup(scope, alias, req.body, policy.semantic)
-                hit = await semantic
+            if res.status is not Status.HIT and policy.semantic.enabled:
+                # Before the shared exact level: the semantic index holds what this alias stored (here
+                # or, pulled, by other instances) and finds a repeated text without an embedding, all in
+                # process, so only a semantic miss pays the shared read (~1 ms on SQLite).
+                hit = await svc.semantic_lookup(scope, alias, req.body, policy.semantic)
+                if hit is not None and hit.entry.meta.get("key") == key:  # the very same request
+                    svc.count(alias, tenant, "hit_exact", hit.entry.meta)
+                    return svc.answer(req, hit.response, "hit-exact")
                 if hit is not None:
                     svc.count(alias, tenant, "hit_semantic", hit.entry.meta)
                     return svc.answer(req, hit.response, f"hit-semantic;score={hit.score:.2f}")
+            if res.status is not Status.HIT and svc.exact.shared is not None:
+                res = await svc.exact.get_shared(key, res)
+            if res.status is Status.HIT:
+                svc.count(alias, tenant, "hit_exact", res.entry.meta)
+                svc.maybe_refresh(req, res.entry, policy, tenant)
+                return svc.answer(req, res.entry.value, "hit-exact")
         if not background:  # the hit that triggered it was counted
             svc.count(alias, tenant, "miss")
         req.meta.extra[HEADER] = "miss" if d.read else "refresh"

@@ -2,6 +2,7 @@
 """The cache through the gateway over HTTP (figures for docs/benchmarks.md, section Caching).
 
     python scripts/bench_cache_gateway.py [--entries 100000] [--n 400] [--shared auto|none]
+                                          [--embedder onnx-int8-l3|onnx-int8]
 
 A child process serves a gateway (embedded default, one alias with the exact and semantic
 caches on) in front of an in-process simulator, and pre-fills the caches:
@@ -41,7 +42,7 @@ def body(text: str, **kw) -> dict:
     return {"model": "chat", "temperature": 0, "messages": [{"role": "user", "content": text}], **kw}
 
 
-def serve(entries: int, real: int, conn, shared: str = "auto") -> None:
+def serve(entries: int, real: int, conn, shared: str = "auto", embedder: str = "onnx-int8-l3") -> None:
     from seawall.api.server import start_in_process
     from seawall.cache.exact import Entry
     from seawall.cache.keys import exact_key
@@ -57,7 +58,7 @@ def serve(entries: int, real: int, conn, shared: str = "auto") -> None:
             "server": {"access_log": False},
             "store": {"sql": f"sqlite:///{tmp}"},
             "governance": {"audit": {"enabled": False}},
-            "cache": {"local_max_entries": 2 * entries, "shared": shared},
+            "cache": {"local_max_entries": 2 * entries, "shared": shared, "embedder": embedder},
             "providers": [{"name": "sim", "base_url": sim.url + "/v1"}],
             "models": [{"name": "chat", "targets": [{"provider": "sim", "model": "gpt-4o-mini"}],
                         "cache": {"category": "long", "semantic": {"enabled": True}}},
@@ -197,10 +198,11 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=100_000)
     ap.add_argument("--n", type=int, default=400)
     ap.add_argument("--shared", default="auto", help="cache.shared: auto (SQLite here), none, ...")
+    ap.add_argument("--embedder", default="onnx-int8-l3", help="cache.embedder")
     args = ap.parse_args()
     real = min(args.entries, max(2 * args.n + 50, 500))
     parent, child = mp.Pipe()
-    p = mp.get_context("fork").Process(target=serve, args=(args.entries, real, child, args.shared))
+    p = mp.get_context("fork").Process(target=serve, args=(args.entries, real, child, args.shared, args.embedder))
     p.start()
     info = parent.recv()
     print(json.dumps(info, indent=1))

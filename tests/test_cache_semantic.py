@@ -50,11 +50,12 @@ def test_extract_slots():
     assert "fri" in s.dates and "json" in s.formats and "berlin" in s.entities
 
 
-@pytest.fixture(scope="module")
-def embedder():
+@pytest.fixture(scope="module", params=["onnx-int8", "onnx-int8-l3"])
+def embedder(request):
+    """Every semantic test runs on the 6-layer model and on its 3-layer student."""
     from seawall.cache.embedder import load_embedder
 
-    return load_embedder("onnx-int8")
+    return load_embedder(request.param)
 
 
 def chat(text, system=None, history=(), **params):

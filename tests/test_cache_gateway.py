@@ -144,6 +144,40 @@ async def test_semantic_index_is_asked_before_the_shared_exact_level(sim, tmp_pa
         await gw.aclose()
 
 
+async def test_semantic_lookup_runs_inline_alone_and_in_a_thread_under_load(sim, tmp_path):
+    """A lone request embeds on the event loop (no thread hop); with another request in flight
+    the embedding moves to a worker thread (the loop stays free), and both ways serve hits."""
+    gw = Gateway(parse({**config(sim, {"sql": f"sqlite:///{tmp_path}/c.db"}, semantic=True),
+                        "governance": {"audit": {"spool_dir": str(tmp_path / "spool")}}}))
+    await gw.start()
+    try:
+        subjects = ["France", "Japan", "Peru", "Kenya", "Norway", "Canada"]
+        for s in subjects:
+            assert (await ask(gw, None, f"What is the capital of {s}?"))[0] == "miss"
+        sem = gw.cache.semantic
+        threaded = []
+        real_alookup = sem.alookup
+
+        async def spy(*a, **kw):
+            threaded.append(a[2].query)
+            return await real_alookup(*a, **kw)
+
+        sem.alookup = spy
+        assert (await ask(gw, None, "What's the capital of France?"))[0].startswith("hit-semantic")
+        assert threaded == []
+        gw.metrics.enter()  # another request in flight on this loop (a slow upstream call, say)
+        try:
+            reqs = [gw.request("chat", {"model": "m", "temperature": 0, "messages": [
+                {"role": "user", "content": f"What's the capital of {s}?"}]}, headers={}) for s in subjects[1:]]
+            await asyncio.gather(*(gw.handle(r) for r in reqs))
+        finally:
+            gw.metrics.leave()
+        assert [r.meta.extra["x-seawall-cache"].split(";")[0] for r in reqs] == ["hit-semantic"] * len(reqs)
+        assert sorted(threaded) == sorted(f"What's the capital of {s}?" for s in subjects[1:])
+    finally:
+        await gw.aclose()
+
+
 async def test_invalidate_by_tenant_and_alias_on_both_levels(sim, backend):
     gw = Gateway(parse({**config(sim, store_of(backend)), "governance": {"audit": {"spool_dir": backend["spool"]}}}))
     await gw.start()

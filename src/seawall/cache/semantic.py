@@ -294,8 +294,16 @@ class SemanticCache:
 
     async def alookup(self, scope: str, alias: str, body: Mapping[str, Any] | ConversationView,
                       **kw: Any) -> Hit | None:
-        """lookup() off the event loop (embedding is CPU work)."""
-        return await asyncio.to_thread(self.lookup, scope, alias, body, **kw)
+        """lookup() off the event loop (embedding is CPU work). ONNX Runtime lets go of the GIL
+        while it embeds, so meanwhile the loop reads the new prompt's slots for the verifier
+        (memoised), which then has only the stored side's to read."""
+        view = body if isinstance(body, ConversationView) else self.view(body)
+        if view is None:
+            return None
+        found = asyncio.ensure_future(asyncio.to_thread(self.lookup, scope, alias, view, **kw))
+        await asyncio.sleep(0)  # let the thread start before the loop takes the GIL for the slots
+        self.verifier.prepare(view.query, view.history)
+        return await found
 
     async def astore(self, scope: str, alias: str, body: Mapping[str, Any], response: Any, **kw: Any) -> int | None:
         return await asyncio.to_thread(self.store, scope, alias, body, response, **kw)

@@ -328,6 +328,13 @@ class Verifier:
     def __init__(self, config: VerifierConfig | None = None) -> None:
         self.config = config or VerifierConfig()
 
+    @staticmethod
+    def prepare(*texts: str) -> None:
+        """Read the slots of texts about to be verified (memoised), e.g. while embedding them."""
+        for t in texts:
+            if t:
+                extract(t)
+
     def verify(self, new: str, cached: str, similarity: float | None = None) -> Verdict:
         if new == cached:
             return Verdict(True, "identical")

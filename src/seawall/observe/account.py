@@ -18,7 +18,7 @@ class Account:
         self.log_requests = log_requests
 
     async def __call__(self, req: Request, call_next) -> Result:
-        self.metrics.in_flight.inc()
+        self.metrics.enter()
         try:
             result = await call_next(req)
         except GatewayError as e:
@@ -50,7 +50,7 @@ class Account:
             self._done(req, outcome, status)
 
     def _done(self, req: Request, outcome: str, status: int) -> None:
-        self.metrics.in_flight.dec()
+        self.metrics.leave()
         seconds = time.perf_counter() - req.started
         meta = req.meta
         ttft = meta.ttft_ms / 1000.0 if meta.ttft_ms is not None else None

@@ -31,7 +31,16 @@ class Metrics:
                               ["alias", "deployment", "direction"], **reg)
         gauge_mode = {"multiprocess_mode": "livesum"} if self.multiprocess else {}
         self.in_flight = Gauge("seawall_in_flight_requests", "Requests being answered now", **reg, **gauge_mode)
+        self.active = 0  # requests in flight in this process (the gauge may sum every worker's)
         self._children: dict[tuple, object] = {}
+
+    def enter(self) -> None:
+        self.active += 1
+        self.in_flight.inc()
+
+    def leave(self) -> None:
+        self.active -= 1
+        self.in_flight.dec()
 
     def _child(self, metric, *labels):
         key = (id(metric), labels)

@@ -17,12 +17,14 @@ import numpy as np
 
 LAYERS = (0, 3, 5)  # which teacher layers the student starts from (the last one: its output space)
 RANK = 32
-WEIGHTS = Path(__file__).with_name("models") / "minilm-l3.npz"
 
 
 def weights_path(n_layers: int) -> Path:
     """Where the student with ``n_layers`` layers is shipped."""
-    return WEIGHTS.with_name(f"minilm-l{n_layers}.npz")
+    return Path(__file__).with_name("models") / f"minilm-l{n_layers}.npz"
+
+
+WEIGHTS = weights_path(len(LAYERS))
 
 # the linear maps of a BERT layer, as (path to the owning module, attribute)
 _LINEARS = (("attention.self", "query"), ("attention.self", "key"), ("attention.self", "value"),

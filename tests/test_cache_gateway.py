@@ -198,23 +198,33 @@ async def test_invalidate_by_tenant_and_alias_on_both_levels(sim, backend):
         await gw.aclose()
 
 
-async def test_invalidation_reaches_the_other_instances_local_copies(sim, tmp_path):
-    """Redis pub/sub: an instance that served an entry from its own LRU or semantic index drops
-    it when another instance invalidates; without the broadcast it would keep serving it."""
-    require_services()
+@pytest.mark.parametrize("via", ["redis", "sqlite-log", "postgres-log"])
+async def test_invalidation_reaches_the_other_instances_local_copies(sim, tmp_path, via):
+    """An instance that served an entry from its own LRU or semantic index drops it when another
+    instance invalidates: told by Redis pub/sub, or without Redis by the invalidation log in the
+    SQL database they share (one SQLite file, or PostgreSQL). Without it, it would keep serving."""
     name = "sw_t_" + uuid.uuid4().hex[:10]
-    store = {"state": REDIS, "sql": f"postgresql://postgres@127.0.0.1:5432/{name}", "prefix": f"swt:{name}:"}
-    psql(f"CREATE DATABASE {name}")
+    if via == "sqlite-log":
+        store = {"sql": f"sqlite:///{tmp_path / 'shared.db'}"}
+    else:
+        require_services()
+        psql(f"CREATE DATABASE {name}")
+        store = {"sql": f"postgresql://postgres@127.0.0.1:5432/{name}"}
+        if via == "redis":
+            store.update(state=REDIS, prefix=f"swt:{name}:")
     gws = []
     try:
         for i in range(2):
             gw = Gateway(parse({**config(sim, store, semantic=True),
+                                "cache": {"invalidation_poll_s": 0.1},
                                 "governance": {"audit": {"spool_dir": str(tmp_path / f"spool{i}")}}}))
             await gw.start()
             gws.append(gw)
         one, two = gws
+        stats = two.cache.snapshot()["invalidation_broadcast"]
+        assert stats == {"via": "pubsub" if via == "redis" else "sql-log", "errors": 0}
         assert (await ask(one, None, Q))[0] == "miss"
-        assert (await ask(two, None, Q))[0] == "hit-exact"  # read from Redis, now in two's LRU
+        assert (await ask(two, None, Q))[0] == "hit-exact"  # read from the shared level, now in two's LRU
         assert (await ask(two, None, PARAPHRASE))[0].startswith("hit-semantic")  # now in two's index
         assert (await ask(one, None, "other alias", model="t"))[0] == "miss"
         assert (await ask(two, None, "other alias", model="t"))[0] == "hit-exact"
@@ -231,11 +241,14 @@ async def test_invalidation_reaches_the_other_instances_local_copies(sim, tmp_pa
         assert (await ask(two, None, Q))[0] == "miss"
         assert sim.stats["received"] == received + 1
         assert (await ask(two, None, "other alias", model="t"))[0] == "hit-exact"  # another alias: kept
+        assert (await ask(one, None, Q))[0] == "hit-exact"  # what two stored since: not dropped by a replay
     finally:
         for gw in gws:
             await gw.aclose()
-        redis_cleanup(REDIS, store["prefix"])
-        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if via == "redis":
+            redis_cleanup(REDIS, store["prefix"])
+        if via != "sqlite-log":
+            psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 async def test_library_cache_override(sim, tmp_path, monkeypatch):

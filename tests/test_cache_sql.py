@@ -52,8 +52,8 @@ async def test_migration_creates_the_tables(engine):
         version = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
         idx = await conn.run_sync(lambda c: {i["name"] for i in sa.inspect(c).get_indexes("cache_entries")}
                                   | {i["name"] for i in sa.inspect(c).get_indexes("cache_semantic")})
-    assert {"cache_entries", "cache_semantic", "api_keys"} <= names
-    assert version == "0002"
+    assert {"cache_entries", "cache_semantic", "cache_invalidations", "api_keys"} <= names
+    assert version == "0003"
     assert {"ix_cache_entries_stale", "ix_cache_semantic_ns"} <= idx
     await migrate(engine)  # idempotent
 
@@ -520,3 +520,73 @@ async def test_open_shared_levels_remote_state(backend, engine):  # noqa: F811
         assert isinstance(x, SqlSharedLevel) and x.backend == engine.dialect.name
     finally:
         await st.store.aclose()
+
+
+# ---- the invalidation log (cache/broadcast.py): instances without Redis -----------------------
+
+
+def log_of(engine, got: list, **kw):
+    from seawall.cache.broadcast import SqlBroadcast
+
+    async def listener(message: str) -> None:
+        got.append(message)
+
+    return SqlBroadcast(engine, listener, **{"lag_s": 5.0, **kw})
+
+
+async def test_invalidation_log_delivers_each_row_once(engine):
+    from seawall.store.sql import cache_invalidations
+
+    a_got, b_got = [], []
+    a, b = log_of(engine, a_got), log_of(engine, b_got)
+    await a.publish('{"n": 1}')
+    await a.publish('{"n": 2}')
+    assert await b.poll() == 2 and b_got == ['{"n": 1}', '{"n": 2}']
+    assert await b.poll() == 0 and len(b_got) == 2  # the overlap window is re-read, not re-applied
+    # a row that commits after a younger one was read (ids are handed out at insert), stamped a
+    # little earlier: inside the lag window, so still found, once
+    async with engine.begin() as conn:
+        await conn.execute(sa.insert(cache_invalidations).values(at=time.time() - 3, message='{"n": 3}'))
+    assert await b.poll() == 1 and b_got[-1] == '{"n": 3}'
+    assert await b.poll() == 0
+    # a new instance starts from now: it has no copies older than itself to drop
+    c_got = []
+    assert await log_of(engine, c_got, lag_s=0.0).poll() == 0
+
+
+async def test_invalidation_log_purges_old_rows_and_resyncs_after_a_long_gap(engine):
+    from seawall.store.sql import cache_invalidations
+
+    got = []
+    log = log_of(engine, got, keep_s=60.0)
+    async with engine.begin() as conn:
+        await conn.execute(sa.insert(cache_invalidations).values(at=time.time() - 120, message='{"old": 1}'))
+    await log.publish('{"new": 1}')
+    assert await log.purge() >= 1
+    async with engine.connect() as conn:
+        left = (await conn.execute(sa.select(cache_invalidations.c.message))).scalars().all()
+    assert '{"old": 1}' not in left and '{"new": 1}' in left
+    # no successful poll for longer than rows are kept: some may be gone unread, so drop everything
+    log._polled_at -= 61
+    await log.poll()
+    assert got[0] == "resync" and got[1:] == ['{"new": 1}']
+
+
+async def test_invalidation_log_with_the_database_down_is_prompt(tmp_path):
+    """A publish fails fast (the caller reports broadcast 0) and the poller keeps going."""
+    port = free_port()
+    eng = make_engine(f"postgresql://postgres@127.0.0.1:{port}/none", timeout_s=0.5)
+    got = []
+    log = log_of(eng, got, poll_s=0.05, timeout_s=0.5)
+    try:
+        t = time.monotonic()
+        with pytest.raises(Exception):
+            await log.publish('{"n": 1}')
+        assert time.monotonic() - t < 2.0
+        log.start()
+        await asyncio.sleep(0.4)
+        assert log.errors >= 1 and not got
+        assert not log._task.done()  # still polling: it picks up where it was once the database is back
+    finally:
+        await log.aclose()
+        await eng.dispose()

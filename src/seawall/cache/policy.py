@@ -101,6 +101,9 @@ class CacheConfig(BaseModel):
     embedding_cache_ttl_s: float = Field(86400, gt=0)
     embedder: Literal["onnx-int8", "onnx-int8-l3", "onnx-fp32", "torch", "static"] = "onnx-int8"
     semantic_refresh_s: float = Field(1.0, gt=0)  # how often an instance reads others' semantic entries
+    # Without Redis, how often an instance reads the invalidations of the others sharing its SQL
+    # database (cache/broadcast.py); 0 turns the log off (a single process needs none).
+    invalidation_poll_s: float = Field(1.0, ge=0)
     # Where entries are shared between instances and kept across restarts: auto = the state store
     # when it is Redis, else the SQL database (SQLite embedded, PostgreSQL); state | sql | none.
     shared: Literal["auto", "state", "sql", "none"] = "auto"

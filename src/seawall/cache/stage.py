@@ -39,6 +39,7 @@ from .exact import Entry, LocalLRU, Status, TieredExactCache
 from .keys import exact_key, namespace
 from .policy import (AliasCachePolicy, CacheConfig, Category, Override, SecondSighting, SemanticSettings, decide,
                      response_cacheable)
+from .broadcast import RESYNC, SqlBroadcast, StateBroadcast
 from .replay import Accumulator, replay
 from .shared import open_shared_levels
 
@@ -46,7 +47,6 @@ log = logging.getLogger("seawall.cache")
 
 HEADER = "x-seawall-cache"
 REFRESH_AHEAD = "refresh-ahead"  # Request.cache of the stage's own background refresh (see RefreshAhead)
-INVALIDATE = "cache:invalidate"  # pub/sub channel: drop local copies of what another instance invalidated
 
 # The gateway's starting point: nothing is cached until an alias (or `cache.default`) opts in
 # with a category, and the semantic cache stays off until an alias turns it on (it needs the
@@ -148,6 +148,7 @@ class CacheService:
         self.local = LocalLRU(cfg.cache.local_max_entries)
         gov = for_gateway(gw)
         self.state = gov.state
+        self.engine = gov.engine
         self.shared, self.shared_sem = open_shared_levels(  # Redis, the SQL database, or none
             cfg.cache.shared, self.state, gov.engine, refresh_s=cfg.cache.semantic_refresh_s,
             sql_timeout_s=cfg.store.sql_timeout_s)
@@ -159,13 +160,17 @@ class CacheService:
         self.sighting = SecondSighting()
         self.stats: dict[str, dict[str, float]] = {}
         self._tasks: set[asyncio.Task] = set()
-        self._subscribed = False
+        self.broadcast: StateBroadcast | SqlBroadcast | None = None  # tells the other instances of invalidations
         self._refreshing: set[str] = set()  # keys with a refresh in flight
 
     async def start(self) -> None:
-        if self.state.remote and not self._subscribed:
-            self.state.store.subscribe(INVALIDATE, self._on_invalidate)
-            self._subscribed = True
+        if self.broadcast is None and self.reachable:
+            if self.state.remote:  # Redis pub/sub
+                self.broadcast = StateBroadcast(self.state, self._on_invalidate)
+            elif self.config.invalidation_poll_s > 0:  # only a SQL database in common: a polled log
+                self.broadcast = SqlBroadcast(self.engine, self._on_invalidate, poll_s=self.config.invalidation_poll_s,
+                                              timeout_s=self.gw.config.store.sql_timeout_s)
+                self.broadcast.start()
         if self.wants_semantic and self.semantic is None:
             from .embedder import load_embedder
             from .semantic import SemanticCache
@@ -200,6 +205,9 @@ class CacheService:
                     await asyncio.gather(*list(self._tasks), return_exceptions=True)
                 for level in self._levels():  # the SQL levels write behind
                     await (level.aclose() if close else level.flush())
+            if close and self.broadcast is not None:
+                await self.broadcast.aclose()
+                self.broadcast = None
         except TimeoutError:
             log.warning("shutdown: %d cache writes not finished", len(self._tasks))
 
@@ -403,7 +411,7 @@ class CacheService:
     async def invalidate(self, *, alias: str | None = None, tenant: str | None = None,
                          prefix: str | None = None) -> dict[str, int]:
         """Delete from this process's levels and the shared store, and tell the other instances
-        to drop their local copies (pub/sub on the state store)."""
+        to drop their local copies (broadcast.py: Redis pub/sub, else the SQL log)."""
         out = self._invalidate_local(alias, tenant, prefix)
         if self.shared is not None:
             if prefix is not None:
@@ -416,10 +424,10 @@ class CacheService:
                 out["shared"] = await self.shared.delete_prefix("")
         if self.shared_sem is not None and _touches_semantic(alias, tenant, prefix):
             out["semantic"] += await self.shared_sem.delete(tenant, alias)
-        if self.state.remote:
+        if self.broadcast is not None:
             msg = {"from": self.instance, "alias": alias, "tenant": tenant, "prefix": prefix}
             try:
-                await self.state.call("publish", INVALIDATE, orjson.dumps(msg).decode())
+                await self.broadcast.publish(orjson.dumps(msg).decode())
             except Exception as exc:  # noqa: BLE001 - the others keep their copies until TTL
                 self._shared_error(exc)
                 out["broadcast"] = 0
@@ -437,9 +445,9 @@ class CacheService:
         return out
 
     async def _on_invalidate(self, message: str) -> None:
-        """Another instance invalidated (or the subscription reconnected: we may have missed
-        some, so drop every local copy; the shared level still has what is valid)."""
-        if message == "resync":
+        """Another instance invalidated (or a resync: we may have missed some, so drop every
+        local copy; the shared level still has what is valid)."""
+        if message == RESYNC:
             self._invalidate_local(None, None, "")
             return
         msg = orjson.loads(message)
@@ -469,6 +477,8 @@ class CacheService:
                        "errors": self.shared_errors + sum(lv.errors for lv in self._levels()),
                        "dropped_writes": sum(lv.dropped for lv in self._levels())},
             "semantic": self.semantic.stats() if self.semantic is not None else None,
+            "invalidation_broadcast": {"via": {StateBroadcast: "pubsub", SqlBroadcast: "sql-log"}.get(
+                type(self.broadcast)), "errors": getattr(self.broadcast, "errors", 0)},
         }
 
 

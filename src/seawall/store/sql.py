@@ -149,6 +149,16 @@ cache_semantic = sa.Table(
     sa.Index("ix_cache_semantic_alias", "alias", "scope"),
 )
 
+# Cache invalidations told to the other instances through the database, for deployments
+# without Redis pub/sub (cache/broadcast.py): each instance polls for rows newer than it has seen.
+cache_invalidations = sa.Table(
+    "cache_invalidations", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),  # JSON: from (instance), alias, tenant, prefix
+    sa.Index("ix_cache_invalidations_at", "at"),
+)
+
 GENESIS = "0" * 64
 
 

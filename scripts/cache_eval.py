@@ -15,7 +15,7 @@ For each embedder and each method (plain cosine threshold; threshold + verifier)
 - on the test split, the best hit rate with false hits <= 1 % (the curve's value at 1 %);
 - with --curve, the whole curve: threshold -> hit rate, false-hit rate.
 
-    python scripts/cache_eval.py                       # default embedder (onnx-int8)
+    python scripts/cache_eval.py                       # default embedder (onnx-int8-l3)
     python scripts/cache_eval.py --embedders onnx-int8,onnx-fp32,torch,static
     python scripts/cache_eval.py --tune                # verifier switches, train+dev only
 """
@@ -272,7 +272,7 @@ def latency(data, cfg: VerifierConfig) -> dict[str, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--embedders", default="onnx-int8")
+    ap.add_argument("--embedders", default="onnx-int8-l3")
     ap.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "seawall-cache-eval")
     ap.add_argument("--tune", action="store_true", help="search verifier switches on train+dev")
     ap.add_argument("--curve", action="store_true", help="print the whole test curve")

@@ -144,6 +144,33 @@ async def test_semantic_index_is_asked_before_the_shared_exact_level(sim, tmp_pa
         await gw.aclose()
 
 
+async def test_semantic_threshold_is_the_embedders_unless_the_alias_sets_one(sim, tmp_path):
+    """The threshold an alias gets is the one calibrated for the configured embedder (they
+    spread similarities differently); an alias's own threshold wins, from config or changed."""
+    from seawall.cache.embedder import default_threshold
+
+    cfg = config(sim, {"sql": f"sqlite:///{tmp_path}/c.db"}, semantic=True)
+    cfg["models"][1]["cache"]["semantic"] = {"enabled": True, "threshold": 0.97}
+    gw = Gateway(parse({**cfg, "governance": {"audit": {"spool_dir": str(tmp_path / "spool")}}}))
+    await gw.start()
+    try:
+        svc = gw.cache
+        assert svc.policies["m"].semantic.threshold is None
+        assert svc.semantic.threshold == default_threshold(gw.config.cache.embedder)
+        assert default_threshold("onnx-int8-l3") != default_threshold("onnx-int8")
+        assert svc.policies["t"].semantic.threshold == 0.97
+        assert (await ask(gw, None, Q))[0] == "miss"
+        status, _ = await ask(gw, None, PARAPHRASE)
+        score = float(status.split("score=")[1])
+        assert svc.semantic.threshold <= score
+        p = svc.policies["m"]
+        svc.policies["m"] = p.model_copy(update={"semantic": p.semantic.model_copy(
+            update={"threshold": min(score + 0.02, 1.0)})})
+        assert (await ask(gw, None, PARAPHRASE))[0] == "miss"  # the same pair, refused under the alias's own
+    finally:
+        await gw.aclose()
+
+
 async def test_semantic_lookup_runs_inline_alone_and_in_a_thread_under_load(sim, tmp_path):
     """A lone request embeds on the event loop (no thread hop); with another request in flight
     the embedding moves to a worker thread (the loop stays free), and both ways serve hits."""

@@ -48,9 +48,9 @@ class SemanticSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    # Cosine threshold on the conversation embedding (MiniLM); see docs/caching.md for the
-    # curve it was chosen from. The verifier then checks every candidate above it.
-    threshold: float = Field(0.86, ge=0.0, le=1.0)
+    # Cosine threshold on the conversation embedding; None: the one calibrated for the configured
+    # embedder (embedder.THRESHOLDS, docs/caching.md). The verifier then checks every candidate above it.
+    threshold: float | None = Field(None, ge=0.0, le=1.0)
     verify: bool = True
     candidates: int = Field(4, ge=1, le=64)
 
@@ -99,7 +99,7 @@ class CacheConfig(BaseModel):
     local_max_entries: int = Field(50_000, ge=1)
     embedding_cache_entries: int = Field(20_000, ge=0)
     embedding_cache_ttl_s: float = Field(86400, gt=0)
-    embedder: Literal["onnx-int8", "onnx-int8-l3", "onnx-fp32", "torch", "static"] = "onnx-int8"
+    embedder: Literal["onnx-int8", "onnx-int8-l3", "onnx-fp32", "torch", "static"] = "onnx-int8-l3"
     semantic_refresh_s: float = Field(1.0, gt=0)  # how often an instance reads others' semantic entries
     # Without Redis, how often an instance reads the invalidations of the others sharing its SQL
     # database (cache/broadcast.py); 0 turns the log off (a single process needs none).

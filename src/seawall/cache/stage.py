@@ -172,14 +172,14 @@ class CacheService:
                                               timeout_s=self.gw.config.store.sql_timeout_s)
                 self.broadcast.start()
         if self.wants_semantic and self.semantic is None:
-            from .embedder import load_embedder
+            from .embedder import default_threshold, load_embedder
             from .semantic import SemanticCache
 
             cc = self.config
             emb = await asyncio.to_thread(load_embedder, cc.embedder, cache_entries=cc.embedding_cache_entries,
                                           cache_ttl_s=cc.embedding_cache_ttl_s)
             await asyncio.to_thread(emb.embed, ["warm up"])
-            self.semantic = SemanticCache(emb)
+            self.semantic = SemanticCache(emb, threshold=default_threshold(cc.embedder))
 
     def _shared_error(self, exc: BaseException) -> None:
         self.shared_errors += 1

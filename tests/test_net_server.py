@@ -151,3 +151,28 @@ async def test_shutdown_lets_in_flight_requests_finish():
         await closing
         with pytest.raises(aiohttp.ClientConnectionError):
             await s.get(r.url + "/")
+
+
+async def test_a_first_client_long_after_start_keeps_its_connection():
+    """The idle sweep measures against a clock that only ticks once the first client arrives.
+    A server that waited longer than keepalive_s for it used to stamp the client's activity
+    with the stale start-up time, and its first sweep closed the live keep-alive connection
+    between two requests (the client's next request met a closed socket)."""
+    r = await start(echo, keepalive_s=1.5)
+    try:
+        await asyncio.sleep(2.0)  # no client yet, for longer than keepalive_s
+        reader, writer = await asyncio.open_connection(r.host, r.port)
+        answered = 0
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 1.6  # past the first sweep, one second after the connection
+        while loop.time() < until:
+            writer.write(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2.0)
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            answered += 1
+            await asyncio.sleep(0.05)  # idle between requests, well inside keepalive_s
+        assert answered >= 20
+        writer.close()
+    finally:
+        await r.close()

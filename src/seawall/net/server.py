@@ -456,6 +456,10 @@ class Server:
     def __call__(self) -> _Conn:
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
+            # the clock ticks only from here on: left at the start-up time, a server that waited
+            # longer than keepalive_s for its first client would sweep that client's live
+            # connection as idle
+            self.now = time.monotonic()
             self._sweeper = self.loop.call_later(1.0, self._sweep)
         return _Conn(self)
 

@@ -417,3 +417,38 @@ async def test_redis_down_is_a_miss_not_a_hang(sim, tmp_path, monkeypatch):
         assert (await ask(gw, None, "still answered"))[0] == "hit-exact"  # the local level still serves
         assert time.perf_counter() - t < 5.0
         assert gw.cache.snapshot()["shared"]["errors"] >= 1
+
+
+async def test_embeddings_are_cached_exactly_per_tenant(sim, tmp_path):
+    """An embeddings alias that opts in: the same input (however the default encoding is
+    spelled) is served from the cache with the same vectors and billed nothing; another input,
+    other dimensions or another tenant goes upstream. No temperature rule applies."""
+    cfg = config(sim, {"sql": f"sqlite:///{tmp_path}/c.db"})
+    cfg["models"].append({"name": "emb", "kind": "embeddings", "cache": {"category": "long"},
+                          "targets": [{"provider": "sim", "model": "emb", "price": PRICE}]})
+    gw = Gateway(parse({**cfg, "governance": {"audit": {"spool_dir": str(tmp_path / "spool")}}}))
+    await gw.start()
+    try:
+        a, _, c = await three_tenants(gw)
+
+        async def embed(key, **body):
+            req = gw.request("embeddings", {"model": "emb", **body}, headers={"authorization": f"Bearer {key}"})
+            res = await gw.handle(req)
+            await gw.cache.drain()
+            return req.meta.extra.get("x-seawall-cache"), res
+
+        received = sim.stats["received"]
+        status, first = await embed(a, input=["invoice 42", "refund policy"])
+        assert status == "miss" and sim.stats["received"] == received + 1
+        status, again = await embed(a, input=["invoice 42", "refund policy"], encoding_format="float")
+        assert status == "hit-exact" and sim.stats["received"] == received + 1
+        assert again.body["data"] == first.body["data"] and len(again.body["data"]) == 2
+        assert again.meta.deployment is None  # nothing was sent upstream, nothing billed
+        assert (await embed(a, input=["invoice 43", "refund policy"]))[0] == "miss"
+        assert (await embed(a, input=["invoice 42", "refund policy"], dimensions=64))[0] == "miss"
+        assert (await embed(c, input=["invoice 42", "refund policy"]))[0] == "miss"  # another tenant
+        assert sim.stats["received"] == received + 4
+        stats = gw.cache.snapshot()["by_alias"]["emb"]
+        assert stats["hit_exact"] == 1 and stats["saved_tokens"] > 0 and stats["saved_usd"] > 0
+    finally:
+        await gw.aclose()

@@ -4,7 +4,7 @@ import copy
 import pytest
 
 from seawall.cache.keys import canonical_request, exact_key, namespace, split_key
-from seawall.cache.policy import AliasCachePolicy, is_cacheable
+from seawall.cache.policy import AliasCachePolicy, CacheConfig, decide, is_cacheable, response_cacheable
 
 BASE = {
     "model": "gpt-4o",
@@ -121,3 +121,27 @@ def test_is_cacheable():
     assert not is_cacheable({"temperature": 0, "n": 3}, p)
     assert is_cacheable({"temperature": 0.9}, AliasCachePolicy(opt_in_any_temperature=True))
     assert is_cacheable({"temperature": 0, "n": 3}, AliasCachePolicy(allow_n_gt_1=True))
+
+
+def test_embeddings_have_no_temperature_rule():
+    cfg = CacheConfig(default=AliasCachePolicy(category="long", max_temperature=0.3))
+    body = {"input": ["a", "b"]}  # no temperature: a chat request like it would not be cached
+    assert not decide(cfg, "any", body).write
+    d = decide(cfg, "any", body, kind="embeddings")
+    assert d.read and d.write and d.ttl_s == cfg.long_ttl_s
+    assert not decide(cfg, "any", body, "none", kind="embeddings").active  # the override still applies
+
+
+@pytest.mark.parametrize("response, ok", [
+    ({"choices": [{"finish_reason": "stop", "message": {"content": "x"}}]}, True),
+    ({"choices": [{"finish_reason": "length", "message": {"content": "x"}}]}, False),
+    ({"stop_reason": "end_turn"}, True),
+    ({"stop_reason": "max_tokens"}, False),
+    ({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}]}, True),
+    ({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": "AAAA"}]}, True),  # base64
+    ({"object": "list", "data": []}, False),
+    ({"object": "list", "data": [{"object": "embedding", "index": 0}]}, False),
+    ({"error": {"message": "boom"}}, False),
+])
+def test_what_responses_may_be_stored(response, ok):
+    assert response_cacheable(response) is ok

@@ -55,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "logit_bias": {},
     "stop": [],
     "tools": [],
+    "encoding_format": "float",  # embeddings
 }
 
 KEY_SEP = "|"

@@ -137,8 +137,11 @@ class Decision:
         return self.read or self.write
 
 
-def uncacheable_reason(body: Mapping[str, Any], policy: AliasCachePolicy) -> str | None:
-    """Why this request must not be cached (None if it may be)."""
+def uncacheable_reason(body: Mapping[str, Any], policy: AliasCachePolicy, kind: str = "chat") -> str | None:
+    """Why this request must not be cached (None if it may be). An embedding is a function of
+    its input: no sampling, so the temperature rule does not apply."""
+    if kind == "embeddings":
+        return None
     if body.get("n") not in (None, 1) and not policy.allow_n_gt_1:
         return "n>1"
     if not policy.opt_in_any_temperature:
@@ -159,6 +162,7 @@ def decide(
     alias: str,
     body: Mapping[str, Any],
     override: str | None = None,
+    kind: str = "chat",
 ) -> Decision:
     """Resolve the alias policy, the request and the ``x-seawall-cache`` override."""
     policy = config.for_alias(alias)
@@ -180,7 +184,7 @@ def decide(
                 category = wanted
     if category is Category.NONE:
         return Decision(category, False, False, 0.0, 0.0, "category none")
-    why = uncacheable_reason(body, policy)
+    why = uncacheable_reason(body, policy, kind)
     if why is not None:
         return Decision(category, False, False, 0.0, 0.0, why)
     return Decision(category, not refresh, True, config.ttl_of(category), stale, "refresh" if refresh else "")
@@ -190,6 +194,9 @@ def response_cacheable(response: Mapping[str, Any]) -> bool:
     """Never cache an error, a truncated answer or one a guard stopped."""
     if not isinstance(response, Mapping) or "error" in response:
         return False
+    data = response.get("data")
+    if isinstance(data, list) and response.get("object") == "list":  # embeddings: a vector per input
+        return bool(data) and all(isinstance(d, Mapping) and d.get("embedding") is not None for d in data)
     choices = response.get("choices")
     if isinstance(choices, list):  # OpenAI shape
         if not choices:

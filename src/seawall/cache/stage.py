@@ -1,8 +1,10 @@
 """cache: the exact and semantic caches on the request path (between guard and coalesce).
 
-For a chat request whose alias may be cached (`cache:` config, `models[].cache`), the stage
-resolves the policy and the `x-seawall-cache` header (`decide`), derives the tenant scope from
-the principal (key, team, department, or global where the alias opts in), and then:
+For a chat or embeddings request whose alias may be cached (`cache:` config,
+`models[].cache`), the stage resolves the policy and the `x-seawall-cache` header (`decide`),
+derives the tenant scope from the principal (key, team, department, or global where the alias
+opts in), and then (embeddings: the exact levels only, and no temperature rule, since a vector
+is a function of its input):
 
 1. exact lookup in the local LRU;
 2. semantic lookup (aliases that opt in): the conversation's embedding in the
@@ -46,6 +48,7 @@ from .shared import open_shared_levels
 log = logging.getLogger("seawall.cache")
 
 HEADER = "x-seawall-cache"
+KINDS = ("chat", "embeddings")  # what is cached: chat answers (exact and semantic), embeddings (exact)
 REFRESH_AHEAD = "refresh-ahead"  # Request.cache of the stage's own background refresh (see RefreshAhead)
 
 # The gateway's starting point: nothing is cached until an alias (or `cache.default`) opts in
@@ -139,7 +142,7 @@ class CacheService:
             a for a, p in self.policies.items()
             if cfg.cache.enabled and (p.category is not Category.NONE
                                       or Override.LONG in p.allow_overrides or Override.SHORT in p.allow_overrides)
-            and next(m for m in cfg.models if m.name == a).kind == "chat")
+            and next(m for m in cfg.models if m.name == a).kind in KINDS)
         self.guard = gw.guard
         self.guard_policies = guard_policies(cfg)
         self.prices = {d.id: d.price for d in gw.router.deployments.values()}
@@ -156,7 +159,8 @@ class CacheService:
         self.instance = os.urandom(6).hex()  # tells our own invalidation broadcasts apart
         self.exact = TieredExactCache(self.local, self.shared, self._shared_error)
         self.semantic = None  # SemanticCache, loaded at start when an alias uses it
-        self.wants_semantic = any(p.semantic.enabled for a, p in self.policies.items() if a in self.reachable)
+        self.wants_semantic = any(p.semantic.enabled for a, p in self.policies.items()
+                                  if a in self.reachable and next(m for m in cfg.models if m.name == a).kind == "chat")
         self.sighting = SecondSighting()
         self.stats: dict[str, dict[str, float]] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -241,6 +245,8 @@ class CacheService:
     # -- stores
     def guard_ok(self, req: Request, body: dict) -> bool:
         """The answer passes the output guard as it stands (no block, nothing to mask)."""
+        if req.kind != "chat":  # vectors: no text for the output guard to scan
+            return True
         policy = self.guard_policies.get(req.alias)
         if policy is None or not policy.enabled or not policy.output_enabled:
             return True
@@ -272,7 +278,7 @@ class CacheService:
         self.count(req.alias, tenant, "stored")
         if self.shared is not None:
             self.spawn(self.shared.set(entry))
-        if policy.semantic.enabled and self.semantic is not None:
+        if policy.semantic.enabled and self.semantic is not None and req.kind == "chat":
             self.spawn(self._semantic_store(scope, req.alias, req.body, value, entry))
         return True
 
@@ -377,7 +383,7 @@ class CacheService:
 
         body = {k: v for k, v in req.body.items() if k not in ("stream", "stream_options")}
         try:
-            clone = self.gw.request("chat", body, headers=req.headers, cache=REFRESH_AHEAD,
+            clone = self.gw.request(req.kind, body, headers=req.headers, cache=REFRESH_AHEAD,
                                     request_id=req.request_id + "-refresh")
             request_id_var.set(clone.request_id)  # this task's own context
             await self.gw.handle(clone)
@@ -389,9 +395,9 @@ class CacheService:
 
     # -- the fallback cascade's stale level
     async def stale(self, req: Request) -> Result | None:
-        if req.kind != "chat" or req.alias not in self.reachable:
+        if req.kind not in KINDS or req.alias not in self.reachable:
             return None
-        d = decide(self.config, req.alias, req.body, None)
+        d = decide(self.config, req.alias, req.body, None, req.kind)
         if not d.write:
             return None
         policy = self.policies[req.alias]
@@ -400,7 +406,7 @@ class CacheService:
         if res.entry is not None and res.status in (Status.STALE, Status.HIT):
             self.count(req.alias, tenant, "stale", res.entry.meta)
             return self.answer(req, res.entry.value, f"stale;age={int(res.age_s)}")
-        if policy.semantic.enabled:
+        if policy.semantic.enabled and req.kind == "chat":
             hit = await self.semantic_lookup(scope, req.alias, req.body, policy.semantic, allow_stale=True)
             if hit is not None:
                 self.count(req.alias, tenant, "stale", hit.entry.meta)
@@ -497,16 +503,16 @@ class CacheStage:
 
     async def __call__(self, req: Request, call_next) -> Result:
         svc = self.svc
-        if req.alias not in svc.reachable or req.kind != "chat":
+        if req.alias not in svc.reachable or req.kind not in KINDS:
             return await call_next(req)
         override = req.cache
         if override is None and req.headers is not None:
             override = req.headers.get(HEADER)
         background = req.cache == REFRESH_AHEAD  # set only in process: a client's header cannot ask for it
         if background:
-            d = replace(decide(svc.config, req.alias, req.body, None), read=False)
+            d = replace(decide(svc.config, req.alias, req.body, None, req.kind), read=False)
         else:
-            d = decide(svc.config, req.alias, req.body, override)
+            d = decide(svc.config, req.alias, req.body, override, req.kind)
         if not d.active:
             return await call_next(req)
         alias = req.alias
@@ -515,7 +521,7 @@ class CacheStage:
         key = exact_key(scope, alias, req.body)
         if d.read:
             res = svc.exact.local.get(key)
-            if res.status is not Status.HIT and policy.semantic.enabled:
+            if res.status is not Status.HIT and policy.semantic.enabled and req.kind == "chat":
                 # Before the shared exact level: the semantic index holds what this alias stored (here
                 # or, pulled, by other instances) and finds a repeated text without an embedding, all in
                 # process, so only a semantic miss pays the shared read (~1 ms on SQLite).

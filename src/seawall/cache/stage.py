@@ -37,11 +37,11 @@ from prometheus_client import Counter
 
 from ..core.errors import GatewayError
 from ..core.types import HEARTBEAT, Completion, Request, Result, Stream
+from .broadcast import RESYNC, SqlBroadcast, StateBroadcast
 from .exact import Entry, LocalLRU, Status, TieredExactCache
 from .keys import exact_key, namespace
 from .policy import (AliasCachePolicy, CacheConfig, Category, Override, SecondSighting, SemanticSettings, decide,
                      response_cacheable)
-from .broadcast import RESYNC, SqlBroadcast, StateBroadcast
 from .replay import Accumulator, replay
 from .shared import open_shared_levels
 
@@ -138,11 +138,12 @@ class CacheService:
         self.gw = gw  # refresh-ahead sends its requests through the whole pipeline
         self.policies = alias_policies(cfg)
         self.config = cfg.cache.model_copy(update={"aliases": self.policies})
+        kinds = {m.name: m.kind for m in cfg.models}
         self.reachable = frozenset(
             a for a, p in self.policies.items()
             if cfg.cache.enabled and (p.category is not Category.NONE
                                       or Override.LONG in p.allow_overrides or Override.SHORT in p.allow_overrides)
-            and next(m for m in cfg.models if m.name == a).kind in KINDS)
+            and kinds[a] in KINDS)
         self.guard = gw.guard
         self.guard_policies = guard_policies(cfg)
         self.prices = {d.id: d.price for d in gw.router.deployments.values()}
@@ -160,7 +161,7 @@ class CacheService:
         self.exact = TieredExactCache(self.local, self.shared, self._shared_error)
         self.semantic = None  # SemanticCache, loaded at start when an alias uses it
         self.wants_semantic = any(p.semantic.enabled for a, p in self.policies.items()
-                                  if a in self.reachable and next(m for m in cfg.models if m.name == a).kind == "chat")
+                                  if a in self.reachable and kinds[a] == "chat")
         self.sighting = SecondSighting()
         self.stats: dict[str, dict[str, float]] = {}
         self._tasks: set[asyncio.Task] = set()

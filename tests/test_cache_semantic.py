@@ -22,6 +22,12 @@ from seawall.cache.verifier import Verifier, extract  # noqa: E402
         ("return the result as JSON", "return the result as YAML"),
         ("write a function to reverse a string in Python", "write a function to reverse a string in Rust"),
         ("What is the capital of France?", "Quelle est la capitale de la France ?"),
+        # a negating prefix makes the opposite word
+        ("What is our refund policy for undamaged goods?", "What is our refund policy for damaged goods?"),
+        ("list the unpaid invoices of March", "list the paid invoices of March"),
+        ("show inactive users", "show active users"),
+        ("Is this ticket non-refundable?", "Is this ticket refundable?"),
+        ("disconnect the printer on floor 2", "connect the printer on floor 2"),
     ],
 )
 def test_verifier_refuses_different_questions(new, cached):
@@ -38,6 +44,8 @@ def test_verifier_refuses_different_questions(new, cached):
         ("What is the capital of France?", "what's the capital city of France"),
         ("Sales rose 5 million", "Sales rose 5,000,000"),
         ("Why does the U.S. army use ranks?", "Why does the US army use ranks?"),
+        ("undo my last change", "revert my last change"),  # a prefix-like start with no stem opposite
+        ("Is the unpaid invoice overdue?", "Is the unpaid bill overdue?"),  # the same prefixed word both sides
     ],
 )
 def test_verifier_accepts_paraphrases(new, cached):

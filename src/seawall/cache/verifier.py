@@ -42,9 +42,9 @@ from .verifier_actions import actions as _actions
 from .verifier_actions import swapped
 from .verifier_entities import (ALIASES, GAZETTEER, LOWER_CASE_DEMONYMS, TECH, TECH_CAPITALISED,
                                 abbreviations, entity_key, match_acronyms)
-from .verifier_vocab import (AMBIGUOUS_DATES, ANTONYMS, DATE_WORDS, FORMATS, NEGATIONS, NOT_ENTITIES, NUMBER_WORDS, SCALE,
-                             STOPWORDS, UNITS, WEAK_FORMATS, WEAK_UNITS, _FORMAT_CUES, _STOP_LANGS, _VERB_FORMATS,
-                             _is_relative, _relative_dates)
+from .verifier_vocab import (AMBIGUOUS_DATES, ANTONYMS, DATE_WORDS, FORMATS, NEGATED_STEM_MIN, NEGATING_PREFIXES,
+                             NEGATIONS, NOT_ENTITIES, NUMBER_WORDS, SCALE, STOPWORDS, UNITS, WEAK_FORMATS, WEAK_UNITS,
+                             _FORMAT_CUES, _STOP_LANGS, _VERB_FORMATS, _is_relative, _relative_dates)
 
 _WORD = re.compile(r"(?:[A-Za-z]\.){2,}|[^\W_]+(?:['’][^\W_]+)*|[$€£¥%°]|c\+\+|c#", re.UNICODE)
 _NUM = re.compile(
@@ -349,6 +349,12 @@ class Verifier:
                 opp = ANTONYMS.get(w)
                 if opp and (opp & b.wordset) - a.wordset:
                     return Verdict(False, f"antonym {w}/{next(iter(opp & b.wordset))}")
+            only_a, only_b = a.wordset - b.wordset, b.wordset - a.wordset
+            for x, y in ((only_a, only_b), (only_b, only_a)):
+                for w in x:
+                    stem = _negated_stem(w)
+                    if stem is not None and stem in y:  # undamaged vs damaged
+                        return Verdict(False, f"antonym {w}/{stem}")
         if c.actions and a.actions != b.actions and swapped(a.actions, b.actions):
             return Verdict(False, "action " + _diff(a.actions, b.actions))
         if c.numbers and a.numbers != b.numbers:
@@ -406,6 +412,14 @@ class Verifier:
 _FUNCTION_WORDS = frozenset().union(*STOPWORDS.values(), NOT_ENTITIES, {
     "would", "could", "has", "had", "have", "been", "being", "into", "than", "over", "after",
     "said", "says", "also", "just", "very", "really", "some", "any", "all", "each", "such"})
+
+
+def _negated_stem(word: str) -> str | None:
+    """``damaged`` for ``undamaged``: the word a negating prefix was put in front of."""
+    for p in NEGATING_PREFIXES:
+        if word.startswith(p) and len(word) - len(p) >= NEGATED_STEM_MIN:
+            return word[len(p):]
+    return None
 
 
 def _content(words: frozenset[str]) -> frozenset[str]:

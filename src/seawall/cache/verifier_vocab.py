@@ -6,8 +6,14 @@ from __future__ import annotations
 NEGATIONS = frozenset(
     "not no never none nothing nobody nowhere neither nor without cannot cant dont doesnt didnt "
     "isnt arent wasnt werent wont wouldnt shouldnt couldnt hasnt havent hadnt mustnt neednt "
-    "n't".split()
+    "n't non".split()  # "non": what is left of "non-refundable" once the hyphen splits it
 )
+
+# A word made of one of these and a word the other prompt has, alone, is its opposite:
+# undamaged/damaged, unpaid/paid, inactive/active, disconnect/connect. Where the pair is not
+# an opposite (inform/form) the words still differ, so refusing costs one miss at most.
+NEGATING_PREFIXES = ("un", "non", "in", "im", "il", "ir", "dis")
+NEGATED_STEM_MIN = 4  # shorter stems are too often a plain word's ending (undo/do, index/dex)
 
 # Opposites that are not operations (those are action families: verifier_actions.py).
 _ANTONYM_PAIRS = """

@@ -37,6 +37,19 @@ PROMPTS = [
     "Write a one-line status update for the ERP migration project.",
     "List three risks of migrating the CRM to a new vendor.",
 ]
+# Asked now and then in place of PROMPTS: the same questions in other words, which the
+# semantic cache serves, and look-alikes asking something else, which its verifier refuses.
+PARAPHRASES = [
+    "What's our refund policy for damaged goods?",
+    "Summarize the attached invoice dispute for the account manager.",
+    "Classify this support ticket: my password reset link has expired.",
+    "Draft a polite reply to a customer who asks about a late delivery.",
+]
+LOOKALIKES = [
+    "What is our refund policy for undamaged goods?",
+    "Translate to French: the shipment leaves our warehouse tomorrow.",
+    "Extract the order number and amount from: order 88413, total 129.90 EUR.",
+]
 
 PRICE = {"input": 0.15, "output": 0.60}
 # With resilience off: one attempt, no circuit breaker, nothing to fall back to.
@@ -49,9 +62,11 @@ def demo_config(fast_url: str, steady_url: str, sql_path: str, resilient: bool =
     policy = RESILIENT if resilient else BARE
     chat_targets = [{"provider": "fast", "model": "gpt-4o-mini", "weight": 3, "price": PRICE},
                     {"provider": "steady", "model": "gpt-4o-mini", "weight": 1, "price": PRICE}]
-    models = [  # the chat alias caches answers to deterministic requests (temperature <= 0.3)
-        {"name": "gpt-4o-mini", "targets": chat_targets, **policy, "cache": {"category": "short"}},
+    models = [  # the chat alias caches answers to deterministic requests (temperature <= 0.3), also by meaning
+        {"name": "gpt-4o-mini", "targets": chat_targets, **policy,
+         "cache": {"category": "short", "semantic": {"enabled": True}}},
         {"name": "text-embedding-3-small", "kind": "embeddings", **{k: v for k, v in policy.items() if k in BARE},
+         "cache": {"category": "long"},
          "targets": [{"provider": "fast", "model": "text-embedding-3-small"},
                      {"provider": "steady", "model": "text-embedding-3-small"}]},
     ]
@@ -78,7 +93,7 @@ class Tally:
     by_deployment: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: Counter = field(default_factory=Counter)
     levels: Counter = field(default_factory=Counter)  # which fallback level answered
-    cache: Counter = field(default_factory=Counter)  # x-seawall-cache of chat answers
+    cache: Counter = field(default_factory=Counter)  # x-seawall-cache of chat and embeddings answers
     cache_stats: dict = field(default_factory=dict)  # the gateway's cache counters at the end
     hedged: int = 0
     seconds: float = 0.0
@@ -100,7 +115,8 @@ def pct(values: list[float], p: float) -> float:
 
 async def one_request(http: aiohttp.ClientSession, base: str, rng: random.Random, tally: Tally) -> None:
     roll = rng.random()
-    prompt = rng.choice(PROMPTS)
+    other = rng.random()
+    prompt = rng.choice(PARAPHRASES if other < 0.2 else LOOKALIKES if other < 0.25 else PROMPTS)
     if roll < 0.1:
         path, body = "/v1/embeddings", {"model": "text-embedding-3-small", "input": prompt}
     else:
@@ -120,8 +136,7 @@ async def one_request(http: aiohttp.ClientSession, base: str, rng: random.Random
                 outcome = "ok"
                 tally.levels[r.headers.get("x-seawall-fallback-level", "primary")] += 1
                 tally.hedged += r.headers.get("x-seawall-hedged") == "won"
-                if path == "/v1/chat/completions":
-                    tally.cache[(r.headers.get("x-seawall-cache") or "not cacheable").split(";")[0]] += 1
+                tally.cache[(r.headers.get("x-seawall-cache") or "not cacheable").split(";")[0]] += 1
             else:
                 code = r.headers.get("x-seawall-error-code") or str(r.status)
                 tally.errors["stream cut" if r.status == 200 else code] += 1
@@ -199,6 +214,10 @@ def report(tally: Tally, title: str) -> str:
         lines.append(f"    cache         {', '.join(f'{k} {n}' for k, n in tally.cache.most_common())}; "
                      f"hit rate {hits / max(looked, 1) * 100:.1f} % of cacheable; saved "
                      f"${st.get('saved_usd', 0.0):.6f} and {st.get('saved_tokens', 0)} tokens")
+        refused = (tally.cache_stats.get("semantic") or {}).get("refusals") or {}
+        if refused:
+            lines.append(f"    verifier      refused look-alikes a cached answer resembled: "
+                         f"{', '.join(f'{k} {n}' for k, n in sorted(refused.items()))}")
     answered = ", ".join(f"{level} {n}" for level, n in tally.levels.most_common())
     lines.append(f"    answered by   {answered}; hedges won {tally.hedged}")
     if tally.errors:

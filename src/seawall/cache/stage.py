@@ -77,6 +77,8 @@ def alias_policies(config) -> dict[str, AliasCachePolicy]:
         for layer in (cc.default, cc.aliases.get(alias.name), getattr(alias, "cache", None)):
             if layer is not None:
                 p = _merge(p, layer)
+        if alias.kind == "embeddings":  # semantic lookups compare conversations: exact levels only
+            p = p.model_copy(update={"semantic": p.semantic.model_copy(update={"enabled": False})})
         out[alias.name] = p
     return out
 
@@ -160,8 +162,7 @@ class CacheService:
         self.instance = os.urandom(6).hex()  # tells our own invalidation broadcasts apart
         self.exact = TieredExactCache(self.local, self.shared, self._shared_error)
         self.semantic = None  # SemanticCache, loaded at start when an alias uses it
-        self.wants_semantic = any(p.semantic.enabled for a, p in self.policies.items()
-                                  if a in self.reachable and kinds[a] == "chat")
+        self.wants_semantic = any(p.semantic.enabled for a, p in self.policies.items() if a in self.reachable)
         self.sighting = SecondSighting()
         self.stats: dict[str, dict[str, float]] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -246,8 +247,6 @@ class CacheService:
     # -- stores
     def guard_ok(self, req: Request, body: dict) -> bool:
         """The answer passes the output guard as it stands (no block, nothing to mask)."""
-        if req.kind != "chat":  # vectors: no text for the output guard to scan
-            return True
         policy = self.guard_policies.get(req.alias)
         if policy is None or not policy.enabled or not policy.output_enabled:
             return True
@@ -279,7 +278,7 @@ class CacheService:
         self.count(req.alias, tenant, "stored")
         if self.shared is not None:
             self.spawn(self.shared.set(entry))
-        if policy.semantic.enabled and self.semantic is not None and req.kind == "chat":
+        if policy.semantic.enabled and self.semantic is not None:
             self.spawn(self._semantic_store(scope, req.alias, req.body, value, entry))
         return True
 
@@ -407,7 +406,7 @@ class CacheService:
         if res.entry is not None and res.status in (Status.STALE, Status.HIT):
             self.count(req.alias, tenant, "stale", res.entry.meta)
             return self.answer(req, res.entry.value, f"stale;age={int(res.age_s)}")
-        if policy.semantic.enabled and req.kind == "chat":
+        if policy.semantic.enabled:
             hit = await self.semantic_lookup(scope, req.alias, req.body, policy.semantic, allow_stale=True)
             if hit is not None:
                 self.count(req.alias, tenant, "stale", hit.entry.meta)
@@ -522,7 +521,7 @@ class CacheStage:
         key = exact_key(scope, alias, req.body)
         if d.read:
             res = svc.exact.local.get(key)
-            if res.status is not Status.HIT and policy.semantic.enabled and req.kind == "chat":
+            if res.status is not Status.HIT and policy.semantic.enabled:
                 # Before the shared exact level: the semantic index holds what this alias stored (here
                 # or, pulled, by other instances) and finds a repeated text without an embedding, all in
                 # process, so only a semantic miss pays the shared read (~1 ms on SQLite).

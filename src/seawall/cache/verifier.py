@@ -345,11 +345,11 @@ class Verifier:
         if c.negation and (a.negations % 2) != (b.negations % 2):
             return Verdict(False, "negation")
         if c.antonyms:
-            for w in a.wordset - b.wordset:
-                opp = ANTONYMS.get(w)
-                if opp and (opp & b.wordset) - a.wordset:
-                    return Verdict(False, f"antonym {w}/{next(iter(opp & b.wordset))}")
             only_a, only_b = a.wordset - b.wordset, b.wordset - a.wordset
+            for w in only_a:
+                opp = ANTONYMS.get(w)
+                if opp and opp & only_b:
+                    return Verdict(False, f"antonym {w}/{next(iter(opp & only_b))}")
             for x, y in ((only_a, only_b), (only_b, only_a)):
                 for w in x:
                     stem = _negated_stem(w)

@@ -61,7 +61,7 @@ def bench_exact(n: int = 100_000) -> None:
 
 
 def bench_embedders(kinds: list[str]) -> None:
-    from seawall.cache.embedder import load_embedder
+    from seawall.vector.embedder import load_embedder
 
     for kind in kinds:
         e = load_embedder(kind, cache_entries=0)
@@ -75,7 +75,7 @@ def bench_embedders(kinds: list[str]) -> None:
 
 
 def bench_semantic(n: int) -> None:
-    from seawall.cache.embedder import load_embedder
+    from seawall.vector.embedder import load_embedder
     from seawall.cache.semantic import SemanticCache
 
     emb = load_embedder("onnx-int8")
@@ -104,7 +104,7 @@ def bench_semantic(n: int) -> None:
 
 
 def bench_index(sizes: list[int]) -> None:
-    from seawall.cache.index import NamespaceIndex
+    from seawall.vector.index import NamespaceIndex
 
     rng = np.random.default_rng(1)
     for n in sizes:

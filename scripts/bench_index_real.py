@@ -139,7 +139,7 @@ def make_corpus(n: int, rng: np.random.Generator) -> tuple[list[str], list[str],
 
 
 def cmd_corpus(a) -> int:
-    from seawall.cache.embedder import load_embedder
+    from seawall.vector.embedder import load_embedder
 
     d = Path(a.dir) / a.embedder
     d.mkdir(parents=True, exist_ok=True)
@@ -265,7 +265,7 @@ def cmd_run(a) -> int:
             return bi
     else:  # seawall: NamespaceIndex as the cache uses it
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-        from seawall.cache.index import NamespaceIndex
+        from seawall.vector.index import NamespaceIndex
         kw = {"list_size": a.list_size} if a.list_size else {}
         if a.ivf_above:
             kw["ivf_above"] = a.ivf_above

@@ -37,8 +37,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import seawall.cache.verifier as _verifier_module  # noqa: E402
-from seawall.cache.verifier import Verifier, VerifierConfig  # noqa: E402
+import seawall.vector.verifier as _verifier_module  # noqa: E402
+from seawall.vector.verifier import Verifier, VerifierConfig  # noqa: E402
 
 # The gateway memoises 4,096 prompts' slots; the evaluation verifies ~24k texts many times
 # over while tuning, so it keeps them all (same function, bigger memo).
@@ -101,7 +101,7 @@ def load(data: Path) -> dict[str, dict[str, list]]:
 def embed_all(kind: str, texts: list[str], cache_dir: Path) -> dict[str, np.ndarray]:
     import hashlib
 
-    from seawall.cache.embedder import load_embedder
+    from seawall.vector.embedder import load_embedder
 
     h = hashlib.blake2b("\x00".join(texts).encode(), digest_size=8).hexdigest()
     f = cache_dir / f"emb-{kind}-{h}.npy"

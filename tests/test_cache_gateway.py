@@ -147,7 +147,7 @@ async def test_semantic_index_is_asked_before_the_shared_exact_level(sim, tmp_pa
 async def test_semantic_threshold_is_the_embedders_unless_the_alias_sets_one(sim, tmp_path):
     """The threshold an alias gets is the one calibrated for the configured embedder (they
     spread similarities differently); an alias's own threshold wins, from config or changed."""
-    from seawall.cache.embedder import default_threshold
+    from seawall.vector.embedder import default_threshold
 
     cfg = config(sim, {"sql": f"sqlite:///{tmp_path}/c.db"}, semantic=True)
     cfg["models"][1]["cache"]["semantic"] = {"enabled": True, "threshold": 0.97}

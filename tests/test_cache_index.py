@@ -3,8 +3,8 @@ import threading
 import numpy as np
 import pytest
 
-from seawall.cache.index import FlatIndex, NamespaceIndex
-from seawall.cache.ivf import IvfIndex
+from seawall.vector.index import FlatIndex, NamespaceIndex
+from seawall.vector.ivf import IvfIndex
 
 
 def unit(rng, n, d=32):

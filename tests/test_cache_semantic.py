@@ -5,7 +5,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from seawall.cache.verifier import Verifier, extract  # noqa: E402
+from seawall.vector.verifier import Verifier, extract  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_extract_slots():
 @pytest.fixture(scope="module", params=["onnx-int8", "onnx-int8-l3"])
 def embedder(request):
     """Every semantic test runs on the 6-layer model and on its 3-layer student."""
-    from seawall.cache.embedder import load_embedder
+    from seawall.vector.embedder import load_embedder
 
     return load_embedder(request.param)
 

@@ -20,13 +20,13 @@ PAIRS = [  # (prompt, a paraphrase of it, an unrelated prompt)
 
 @pytest.fixture(scope="module")
 def both():
-    from seawall.cache.embedder import load_embedder
+    from seawall.vector.embedder import load_embedder
 
     return load_embedder("onnx-int8", cache_entries=0), load_embedder("onnx-int8-l3", cache_entries=0)
 
 
 def test_shipped_weights_are_small_and_say_which_layers_they_adapt():
-    from seawall.cache.student import LAYERS, WEIGHTS
+    from seawall.vector.student import LAYERS, WEIGHTS
 
     data = np.load(WEIGHTS)
     assert tuple(int(i) for i in data["__layers__"]) == LAYERS

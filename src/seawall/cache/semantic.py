@@ -33,10 +33,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import orjson
 
-from .embedder import Embedder, _text_of
-from .index import NamespaceIndex
+from ..vector.embedder import Embedder, _text_of
+from ..vector.index import NamespaceIndex
 from .keys import normalize_request
-from .verifier import Verifier
+from ..vector.verifier import Verifier
 
 QUERY_WEIGHT = 0.7
 HISTORY_TURNS = 4  # earlier user/assistant messages included in the embedded context

@@ -178,7 +178,7 @@ class CacheService:
                                               timeout_s=self.gw.config.store.sql_timeout_s)
                 self.broadcast.start()
         if self.wants_semantic and self.semantic is None:
-            from .embedder import default_threshold, load_embedder
+            from ..vector.embedder import default_threshold, load_embedder
             from .semantic import SemanticCache
 
             cc = self.config

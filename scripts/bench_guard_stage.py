@@ -15,7 +15,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 from prometheus_client import CollectorRegistry
 
@@ -28,7 +27,7 @@ from bench_guard import prompt_1kb  # noqa: E402
 from seawall import Gateway, GatewayError  # noqa: E402
 from seawall.config import parse  # noqa: E402
 from seawall.core.types import Completion, Meta, Request, Stream  # noqa: E402
-from seawall.guard.stage import GuardIn  # noqa: E402
+from seawall.guard.stage import GuardIn, GuardService  # noqa: E402
 
 ANSWER = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "finish_reason": "stop", "message": {
     "role": "assistant", "content": "Here is a short answer to your question. " * 6}}],
@@ -55,11 +54,12 @@ async def terminal(req: Request):
 
 
 async def run(stage: GuardIn, text: str, stream: bool, n: int) -> list[float]:
+    profile = stage.svc_profile
     out = []
     for i in range(n):
         body = {"model": "m", "stream": stream, "messages": [
             {"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": text}]}
-        req = Request("chat", "m", body, stream, Meta(str(i)))
+        req = Request("chat", "m", body, stream, Meta(str(i)), profile=profile)
         t0 = time.perf_counter()
         try:
             res = await stage(req, terminal)
@@ -99,10 +99,10 @@ async def main() -> None:
     print("|---|---|---|---|---|---|")
     for label, guard in cases:
         gw = gateway(guard)
-        await gw.guard.warm_up(classifier=bool(guard.get("injection_classifier")), injection_model="fast")
-        # a second GuardIn for the same gateway needs its own metrics registry
-        stage = GuardIn(SimpleNamespace(guard=gw.guard, config=gw.config, router=gw.router,
-                                        metrics=SimpleNamespace(registry=CollectorRegistry())))
+        await gw.guard.engine.warm_up(classifier=bool(guard.get("injection_classifier")), injection_model="fast")
+        # a second guard service for the same gateway needs its own metrics registry
+        stage = GuardIn(GuardService(gw.config, gw.router, CollectorRegistry()))
+        stage.svc_profile = gw.config.profile("m")
         for plabel, text in prompts:
             await run(stage, text, False, 50)  # warm caches and code paths
             c = await run(stage, text, False, n)

@@ -59,7 +59,7 @@ async def ask(gw, key: str | None, text: str, model: str = "m", **extra):
                               **extra}, headers=headers)
     res = await gw.handle(req)
     await gw.cache.drain()  # background writes (shared level, semantic index) are done
-    return req.meta.extra.get("x-seawall-cache"), res
+    return req.meta.cache, res
 
 
 async def three_tenants(gw):
@@ -163,8 +163,9 @@ async def test_semantic_threshold_is_the_embedders_unless_the_alias_sets_one(sim
         status, _ = await ask(gw, None, PARAPHRASE)
         score = float(status.split("score=")[1])
         assert svc.semantic.threshold <= score
-        p = svc.policies["m"]
-        svc.policies["m"] = p.model_copy(update={"semantic": p.semantic.model_copy(
+        profile = gw.config.profile("m")  # the alias's compiled policy, which the stage reads
+        p = profile.cache
+        profile.cache = p.model_copy(update={"semantic": p.semantic.model_copy(
             update={"threshold": min(score + 0.02, 1.0)})})
         assert (await ask(gw, None, PARAPHRASE))[0] == "miss"  # the same pair, refused under the alias's own
     finally:
@@ -199,7 +200,7 @@ async def test_semantic_lookup_runs_inline_alone_and_in_a_thread_under_load(sim,
             await asyncio.gather(*(gw.handle(r) for r in reqs))
         finally:
             gw.metrics.leave()
-        assert [r.meta.extra["x-seawall-cache"].split(";")[0] for r in reqs] == ["hit-semantic"] * len(reqs)
+        assert [r.meta.cache.split(";")[0] for r in reqs] == ["hit-semantic"] * len(reqs)
         assert sorted(threaded) == sorted(f"What's the capital of {s}?" for s in subjects[1:])
     finally:
         await gw.aclose()
@@ -284,16 +285,16 @@ async def test_library_cache_override(sim, tmp_path, monkeypatch):
     async with gw:
         msgs = [{"role": "user", "content": "library question"}]
         first = await gw.chat(model="m", messages=msgs, temperature=0)
-        assert first.meta.extra["x-seawall-cache"] == "miss"
-        assert (await gw.chat(model="m", messages=msgs, temperature=0)).meta.extra["x-seawall-cache"] == "hit-exact"
+        assert first.meta.cache == "miss"
+        assert (await gw.chat(model="m", messages=msgs, temperature=0)).meta.cache == "hit-exact"
         n = sim.stats["received"]
         skipped = await gw.chat(model="m", messages=msgs, temperature=0, cache="none")
         assert "x-seawall-cache" not in skipped.meta.extra and sim.stats["received"] == n + 1
         refreshed = await gw.chat(model="m", messages=msgs, temperature=0, cache="refresh")
-        assert refreshed.meta.extra["x-seawall-cache"] == "refresh" and sim.stats["received"] == n + 2
+        assert refreshed.meta.cache == "refresh" and sim.stats["received"] == n + 2
         async with gw.stream(model="m", messages=msgs, temperature=0) as s:
             chunks = [c async for c in s]
-        assert s.meta.extra["x-seawall-cache"] == "hit-exact" and chunks
+        assert s.meta.cache == "hit-exact" and chunks
 
 
 async def test_refresh_ahead_keeps_a_hot_entry_fresh_and_is_billed_and_audited(sim, tmp_path, monkeypatch):
@@ -435,7 +436,7 @@ async def test_embeddings_are_cached_exactly_per_tenant(sim, tmp_path):
             req = gw.request("embeddings", {"model": "emb", **body}, headers={"authorization": f"Bearer {key}"})
             res = await gw.handle(req)
             await gw.cache.drain()
-            return req.meta.extra.get("x-seawall-cache"), res
+            return req.meta.cache, res
 
         received = sim.stats["received"]
         status, first = await embed(a, input=["invoice 42", "refund policy"])

@@ -130,7 +130,7 @@ async def test_budget_reserve_settle_cost_header_and_block(gw):
             assert e.code == "budget_exceeded" and e.status == 429
             blocked = True
             break
-        cost = float(res.meta.extra["x-seawall-cost-usd"])
+        cost = res.meta.cost_usd
         u = res.meta.usage
         assert cost == pytest.approx((u["prompt_tokens"] * 1.0 + u["completion_tokens"] * 2.0) / 1e6, abs=1e-6)
         spent += cost

@@ -17,7 +17,7 @@ from procs import start_gateway, start_simulator
 from seawall import Gateway, GatewayError
 from seawall.config import parse
 from seawall.guard import GuardPolicy
-from seawall.guard.stage import GATEWAY_DEFAULTS, merge_policies
+from seawall.guard.config import GATEWAY_DEFAULTS, merge_policies
 from seawall.resilience.balance import Balancer
 from seawall.sim import Simulator
 
@@ -222,8 +222,8 @@ async def test_detector_that_raises_blocks_and_is_audited(sim, tmp_path):
     async with gw:
         gw.governance.audit.submit = records.append
         r = await gw.chat(model="m", messages=user(ASK))  # works before the detector breaks
-        assert r.text == ASK and r.meta.extra["x-seawall-guard"] == "masked"
-        gw.guard.pii = Exploding()
+        assert r.text == ASK and r.meta.guard_outcome == "masked"
+        gw.guard.engine.pii = Exploding()
         with pytest.raises(GatewayError) as e:
             await gw.chat(model="m", messages=user("hello there"))
     assert e.value.code == "guard_error" and e.value.status == 503

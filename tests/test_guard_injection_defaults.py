@@ -16,7 +16,7 @@ pytest.importorskip("tokenizers")
 
 from seawall.guard import Guard  # noqa: E402
 from seawall.guard.injection import InjectionClassifier, StaticEmbedder, heuristic_score  # noqa: E402
-from seawall.guard.stage import GATEWAY_DEFAULTS, merge_policies  # noqa: E402
+from seawall.guard.config import GATEWAY_DEFAULTS, merge_policies  # noqa: E402
 
 SHORT_EVERYDAY = ["Hello", "hi", "ok", "Thanks!", "Explain quantum computing simply", "What's the weather in Paris?"]
 

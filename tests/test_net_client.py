@@ -8,7 +8,7 @@ import ssl
 import pytest
 
 from seawall.net.client import Client, ConnectError, ConnectionClosed, ProtocolError
-from seawall.resilience.classify import ErrorClass, classify_exception
+from seawall.providers.classify import ErrorClass, classify_exception
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}"
 

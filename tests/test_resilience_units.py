@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from seawall.config import BreakerPolicy
+from seawall.resilience.config import BreakerPolicy
 from seawall.core.errors import GatewayError
 from seawall.gateway import Gateway
 from seawall.providers.degraded import extractive_summary, keyword_sentiment
@@ -285,14 +285,14 @@ async def test_cascade_degraded_answer_then_escalation(sims):
          "escalate": True},
     ])
     r = await gw.chat(model="sent", messages=[{"role": "user", "content": "awful service, broken again"}])
-    assert r.text == "negative" and r.meta.extra["x-seawall-fallback-level"] == "degraded"
+    assert r.text == "negative" and r.meta.fallback_level == "degraded"
     with pytest.raises(GatewayError) as e:
         await gw.chat(model="esc", messages=HI)
     ticket = e.value.headers["x-seawall-ticket"]
     assert e.value.status == 503 and e.value.retry_after and ticket in e.value.message
     assert gw.resilience.snapshot()["tickets"][0]["id"] == ticket
     got = []
-    gw.resilience.cascade.add_stale_hook(lambda req: _stale(req, got))
+    gw.resilience.cascade.stale = lambda req: _stale(req, got)
     await gw.chat(model="esc", messages=HI)
     assert got
     await gw.aclose()

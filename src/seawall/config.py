@@ -7,16 +7,17 @@ shows only `${NAME}` in reprs, dumps and errors.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, field_validator,
+                      model_validator)
 
-from .cache.policy import AliasCachePolicy, CacheConfig
-from .guard.policy import GuardPolicy
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -54,7 +55,7 @@ class Secret:
     __str__ = __repr__
 
 
-def _secret(v: Any) -> Secret | None:
+def secret(v: Any) -> Secret | None:
     if v is None or isinstance(v, Secret):
         return v
     if not isinstance(v, str):
@@ -83,85 +84,6 @@ class Timeouts(_Model):
     stream_stall: float = Field(60.0, gt=0)
 
 
-# ---- resilience policies (per alias; see docs/resilience.md) ---------------------------------
-
-
-class RetryPolicy(_Model):
-    max_attempts: int = Field(3, ge=1, le=10)  # upstream attempts per alias, the first included
-    backoff_base_s: float = Field(0.1, ge=0)  # full jitter: sleep uniform(0, min(max, base * 2**n))
-    backoff_max_s: float = Field(5.0, ge=0)
-    max_wait_s: float = Field(30.0, ge=0)  # a longer Retry-After goes to the fallback instead
-
-
-class BreakerPolicy(_Model):
-    enabled: bool = True
-    window_s: float = Field(10.0, gt=0)  # sliding window for the failure and slow-call rates
-    min_calls: int = Field(10, ge=1)
-    failure_rate: float = Field(0.5, gt=0, le=1)
-    consecutive_failures: int = Field(5, ge=1)
-    slow_call_s: float | None = Field(None, gt=0)  # a call slower than this (total) is slow
-    slow_ttft_s: float | None = Field(None, gt=0)  # a stream whose first token took longer is slow
-    slow_rate: float = Field(0.8, gt=0, le=1)
-    open_s: float = Field(5.0, gt=0)  # first open period; doubles on every re-trip
-    open_max_s: float = Field(60.0, gt=0)
-    half_open_probes: int = Field(1, ge=1)
-
-
-class HealthCheckPolicy(_Model):
-    interval_s: float = Field(0.0, ge=0)  # 0 = no active checks (the breaker still ejects)
-    path: str = "/models"  # GET base_url + path; any 2xx is healthy
-    timeout_s: float = Field(2.0, gt=0)
-    unhealthy_after: int = Field(2, ge=1)
-
-
-class BalancePolicy(_Model):
-    strategy: Literal["weighted_round_robin", "least_in_flight", "latency"] = "weighted_round_robin"
-    home_region: str | None = None  # preferred within a priority; others are spill-over
-    health_check: HealthCheckPolicy = Field(default_factory=HealthCheckPolicy)
-
-
-class HedgePolicy(_Model):
-    enabled: bool = False
-    delay_s: float | None = Field(None, gt=0)  # fixed delay; None = the alias's observed quantile
-    quantile: float = Field(0.95, gt=0, lt=1)  # of latency (or time to first token for streams)
-    min_delay_s: float = Field(0.005, ge=0)
-    max_extra: int = Field(1, ge=1, le=3)
-
-
-class DegradedAnswer(_Model):
-    mode: Literal["off", "template", "extractive_summary", "keyword_sentiment"] = "off"
-    template: str = "The assistant is temporarily unavailable. Your request was received; please try again shortly."
-    max_sentences: int = Field(2, ge=1, le=20)
-
-
-class CoalescePolicy(_Model):
-    enabled: bool = True  # identical in-flight requests with temperature 0 (or x-seawall-coalesce: 1)
-
-
-class BulkheadPolicy(_Model):
-    max_concurrency: int | None = Field(None, ge=1)  # per deployment; None = unlimited
-    max_queue: int = Field(0, ge=0)
-    queue_timeout_s: float = Field(1.0, gt=0)
-
-
-class BatchPolicy(_Model):
-    enabled: bool = False  # embeddings: merge requests to one deployment arriving within max_wait_ms
-    max_wait_ms: float = Field(3.0, gt=0, le=100)
-    max_inputs: int = Field(256, ge=2)
-
-
-class RetryBudget(_Model):
-    ratio: float = Field(0.2, ge=0, le=10)  # retries at most this share of requests over the window
-    min_per_s: float = Field(2.0, ge=0)  # and always this many per second
-    window_s: float = Field(10.0, gt=0)
-
-
-class ResilienceConfig(_Model):
-    retry_budget: RetryBudget = Field(default_factory=RetryBudget)
-    hedge_budget: float = Field(0.05, ge=0, le=1)  # extra hedged calls at most this share of requests
-    events_kept: int = Field(200, ge=10)
-
-
 ProviderKind = Literal["openai", "azure", "vllm", "tgi", "ollama", "llamacpp", "anthropic"]
 
 
@@ -177,7 +99,7 @@ class ProviderConfig(_Model):
     max_connections: int = Field(256, ge=1)
     timeouts: Timeouts | None = None
 
-    _check_key = field_validator("api_key", mode="before")(lambda cls, v: _secret(v))
+    _check_key = field_validator("api_key", mode="before")(lambda cls, v: secret(v))
 
     @field_validator("base_url")
     @classmethod
@@ -206,26 +128,14 @@ class Target(_Model):
     timeouts: Timeouts | None = None
 
 
-class ModelAlias(_Model):
-    """The public model name clients ask for, and where it may go."""
+class CoreAlias(_Model):
+    """The public model name clients ask for, and where it may go. Each feature adds the keys
+    it owns (`guard`, `cache`, `retry`, `fallbacks`, ...) through its registered Section."""
 
     name: str = Field(min_length=1)
     kind: Literal["chat", "embeddings"] = "chat"
     targets: list[Target] = Field(min_length=1)
     timeouts: Timeouts | None = None
-    retry: RetryPolicy = Field(default_factory=RetryPolicy)
-    breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
-    balance: BalancePolicy = Field(default_factory=BalancePolicy)
-    hedge: HedgePolicy = Field(default_factory=HedgePolicy)
-    fallbacks: list[str] = Field(default_factory=list)  # other aliases, tried in order
-    context_fallbacks: list[str] = Field(default_factory=list)  # larger-context aliases
-    degraded: DegradedAnswer = Field(default_factory=DegradedAnswer)
-    escalate: bool = False  # last resort: a 503 with a ticket id recorded for human review
-    coalesce: CoalescePolicy = Field(default_factory=CoalescePolicy)
-    bulkhead: BulkheadPolicy = Field(default_factory=BulkheadPolicy)
-    batch: BatchPolicy = Field(default_factory=BatchPolicy)
-    guard: GuardPolicy | None = None  # fields set here override the top-level guard (docs/guardrails.md)
-    cache: AliasCachePolicy | None = None  # fields set here override cache.default (docs/caching.md)
 
 
 class ServerConfig(_Model):
@@ -243,7 +153,7 @@ class ServerConfig(_Model):
     def _keys(cls, v: Any) -> Any:
         if not isinstance(v, list):
             raise ValueError("must be a list of key references, e.g. [${APP_KEY}]")
-        return [_secret(x) for x in v]
+        return [secret(x) for x in v]
 
 
 class StoreConfig(_Model):
@@ -257,71 +167,136 @@ class StoreConfig(_Model):
     migrate: bool = True  # run migrations at start (else: seawall db upgrade)
 
 
-class AuditConfig(_Model):
-    enabled: bool = True
-    content: Literal["none", "hashed", "redacted", "full"] = "hashed"  # prompt/response storage
-    queue_size: int = Field(10000, ge=10)
-    batch_size: int = Field(500, ge=1)
-    flush_interval_s: float = Field(0.2, gt=0)
-    spool_dir: str = ".seawall/spool"  # audit batches wait here while the database is down
-    retention_days: float | None = Field(None, gt=0)  # None: keep forever
+class CoreConfig(_Model):
+    """What the core itself needs. The feature sections (`governance`, `guard`, `cache`,
+    `resilience`, ...) are added by the features (see `Section`); `Config` is the whole model."""
 
-
-class GovernanceConfig(_Model):
-    enabled: bool = True
-    require_key: bool | None = None  # None: required once static or virtual keys exist
-    key_pepper: Any = None  # Secret: HMAC key for key hashes (else SHA-256 of the 256-bit key)
-    refresh_s: float = Field(5.0, gt=0)  # full reload of keys/limits/budgets (changes also arrive by pub/sub)
-    limits_fail: Literal["open", "closed"] = "open"  # state store down: local limits, or 503
-    budgets_fail: Literal["open", "closed"] = "closed"
-    default_max_tokens: int = Field(1024, ge=1)  # for the budget estimate when a request sets none
-    audit: AuditConfig = Field(default_factory=AuditConfig)
-
-    _check_pepper = field_validator("key_pepper", mode="before")(lambda cls, v: _secret(v))
-
-
-class Config(_Model):
     server: ServerConfig = Field(default_factory=ServerConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
-    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     admin_key: Any = None
     timeouts: Timeouts = Field(default_factory=Timeouts)
-    resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
-    guard: GuardPolicy = Field(default_factory=GuardPolicy)  # input/output guards; per alias: models[].guard
-    cache: CacheConfig = Field(default_factory=CacheConfig)  # exact + semantic caches; per alias: models[].cache
     providers: list[ProviderConfig] = Field(min_length=1)
-    models: list[ModelAlias] = Field(min_length=1)
 
-    _check_admin = field_validator("admin_key", mode="before")(lambda cls, v: _secret(v))
+    _check_admin = field_validator("admin_key", mode="before")(lambda cls, v: secret(v))
+    _profiles: dict = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _references(self) -> "Config":
+    def _references(self) -> "CoreConfig":
         _unique([p.name for p in self.providers], "providers", "provider")
         _unique([m.name for m in self.models], "models", "model")
         known = {p.name for p in self.providers}
         for i, alias in enumerate(self.models):
             for j, t in enumerate(alias.targets):
                 if t.provider not in known:
-                    raise _PathError(
+                    raise PathError(
                         f"models[{i}].targets[{j}].provider",
                         f"unknown provider {t.provider!r} (known: {', '.join(sorted(known))})",
                     )
-        aliases = {m.name: m.kind for m in self.models}
-        for i, alias in enumerate(self.models):
-            for key in ("fallbacks", "context_fallbacks"):
-                for j, name in enumerate(getattr(alias, key)):
-                    if aliases.get(name) != alias.kind or name == alias.name:
-                        raise _PathError(f"models[{i}].{key}[{j}]",
-                                         f"{name!r} is not another {alias.kind} model alias")
+        for section in SECTIONS.values():
+            if section.check is not None:
+                section.check(self)
         if not self.admin_key and os.environ.get("SEAWALL_ADMIN_KEY"):
             self.admin_key = Secret("${SEAWALL_ADMIN_KEY}", os.environ["SEAWALL_ADMIN_KEY"])
+        self._profiles = {alias.name: AliasProfile(self, alias) for alias in self.models}
         return self
 
     def provider(self, name: str) -> ProviderConfig:
         return next(p for p in self.providers if p.name == name)
 
+    def profile(self, alias: str) -> "AliasProfile":
+        return self._profiles[alias]
 
-class _PathError(ValueError):
+    @property
+    def profiles(self) -> dict[str, "AliasProfile"]:
+        return self._profiles
+
+
+# ---- feature sections ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """A feature's part of the configuration, registered by the feature when it is imported.
+
+    name          the top-level key (`guard:`), validated by `model` (its defaults when absent)
+    alias_fields  the keys the feature owns on each `models[]` entry: name -> (type, default)
+    compile       (config, alias) -> the alias's effective policy, stored in its profile
+                  under `name`; called once when the configuration loads
+    check         (config) -> None, cross-references; raise PathError to point at a key
+    """
+
+    name: str
+    model: type[BaseModel]
+    alias_fields: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    compile: Callable[[Any, Any], Any] | None = None
+    check: Callable[[Any], None] | None = None
+
+
+SECTIONS: dict[str, Section] = {}
+
+
+def register(section: Section) -> None:
+    SECTIONS[section.name] = section
+    _models.cache_clear()
+
+
+@functools.cache
+def _models() -> tuple[type[CoreConfig], type[CoreAlias]]:
+    alias_fields: dict[str, Any] = {}
+    for s in SECTIONS.values():
+        alias_fields.update(s.alias_fields)
+    alias_model = create_model("ModelAlias", __base__=CoreAlias, **alias_fields)
+    sections = {s.name: (s.model, Field(default_factory=s.model)) for s in SECTIONS.values()}
+    config_model = create_model("Config", __base__=CoreConfig, **sections,
+                                models=(list[alias_model], Field(min_length=1)))
+    return config_model, alias_model
+
+
+def __getattr__(name: str) -> Any:
+    """`Config` and `ModelAlias` are built from the core and the registered sections."""
+    if name == "Config":
+        return _models()[0]
+    if name == "ModelAlias":
+        return _models()[1]
+    raise AttributeError(name)
+
+
+class AliasProfile:
+    """An alias's effective policy for every feature, compiled once when the config loads:
+    `profile.guard`, `profile.cache`, `profile.resilience`, ... Stages read it from
+    `Request.profile` instead of each merging the layers again."""
+
+    def __init__(self, config: CoreConfig, alias: CoreAlias) -> None:
+        self.name, self.kind = alias.name, alias.kind
+        for s in SECTIONS.values():
+            if s.compile is not None:
+                setattr(self, s.name, s.compile(config, alias))
+
+
+def merge(base: BaseModel, *layers: BaseModel | None) -> BaseModel:
+    """The one merge rule of layered policies: each layer overrides only the fields it set;
+    mappings merge key by key and nested models merge field by field."""
+    for layer in layers:
+        if layer is not None:
+            base = _merge(base, layer)
+    return base
+
+
+def _merge(base: BaseModel, layer: BaseModel) -> BaseModel:
+    update = {}
+    for name in layer.model_fields_set:
+        new, old = getattr(layer, name), getattr(base, name)
+        if isinstance(new, dict) and isinstance(old, dict):
+            new = {**old, **new}
+        elif isinstance(new, BaseModel) and isinstance(old, BaseModel):
+            new = _merge(old, new)
+        update[name] = new
+    return base.model_copy(update=update)
+
+
+class PathError(ValueError):
+    """A validation problem at a key path other than where pydantic found it."""
+
     def __init__(self, path: str, message: str) -> None:
         super().__init__(message)
         self.path, self.message = path, message
@@ -331,7 +306,7 @@ def _unique(names: list[str], section: str, what: str) -> None:
     seen: set[str] = set()
     for i, n in enumerate(names):
         if n in seen:
-            raise _PathError(f"{section}[{i}].name", f"duplicate {what} name {n!r}")
+            raise PathError(f"{section}[{i}].name", f"duplicate {what} name {n!r}")
         seen.add(n)
 
 
@@ -345,17 +320,17 @@ def _path(loc: tuple) -> str:
     return out or "(top level)"
 
 
-def parse(data: Any, source: str = "<config>") -> Config:
+def parse(data: Any, source: str = "<config>") -> "Config":
     """Validate a config mapping; raise ConfigError naming source, key path and problem."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping with providers and models")
     try:
-        return Config.model_validate(data)
+        return _models()[0].model_validate(data)
     except ValidationError as e:
         lines = []
         for err in e.errors():
             ctx_err = (err.get("ctx") or {}).get("error")
-            if isinstance(ctx_err, _PathError):
+            if isinstance(ctx_err, PathError):
                 lines.append(f"{source}: {ctx_err.path}: {ctx_err.message}")
                 continue
             msg = err["msg"].removeprefix("Value error, ")
@@ -367,7 +342,7 @@ def parse(data: Any, source: str = "<config>") -> Config:
         raise ConfigError("\n".join(lines)) from None
 
 
-def load(path: str | os.PathLike) -> Config:
+def load(path: str | os.PathLike) -> "Config":
     p = Path(path)
     try:
         text = p.read_text()

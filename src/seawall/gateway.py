@@ -9,20 +9,28 @@
 """
 from __future__ import annotations
 
-import os
+import asyncio
 import itertools
+import os
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 from . import config as config_mod
+from .assembly import Assembly, assemble
+from .cache.stage import CacheService
 from .config import Config
-from .core import pipeline, validate
-from .core.types import HEARTBEAT, Completion, Meta, Request, Stream
-from .core.routing import Router
-from .guard import Guard
-from .guard import stage as guard_stage
+from .core import validate
+from .core.errors import GatewayError
+from .core.stage import Handler
+from .core.types import HEARTBEAT, Completion, Meta, Principal, Request, Stream
+from .core.credentials import check_key, presented_key
+from .govern.keys import LIBRARY
+from .govern.service import Governance
+from .guard.stage import GuardService
 from .observe.logging import request_id as request_id_var
 from .observe.metrics import Metrics
+from .providers.routing import Router
+from .resilience.engine import Resilience
 
 
 _ID_PREFIX = os.urandom(6).hex()  # per process: ids stay unique across workers and restarts
@@ -100,22 +108,49 @@ class StreamResult:
 
 
 class Gateway:
+    """The gateway: what the assembly built, started and closed in its order."""
+
+    config: Config
+    metrics: Metrics
+    router: Router
+    governance: Governance
+    guard: GuardService
+    resilience: Resilience
+    cache: CacheService
+    handle: Handler  # the whole pipeline: Request -> Result
+
     def __init__(self, config: Config) -> None:
-        self.config = config
-        self.metrics = Metrics()
-        self.router = Router(config)
-        self.guard = Guard()  # the guard engine; the pipeline's guard stage uses it
-        self.handle = pipeline.build(self)
+        parts: Assembly = assemble(config)
+        self.assembly = parts
+        self.config, self.metrics, self.router = config, parts.metrics, parts.router
+        self.governance, self.guard, self.resilience, self.cache = (
+            parts.governance, parts.guard, parts.resilience, parts.cache)
+        self.handle = parts.handle
+        self._static_keys = [k.get() for k in config.server.api_keys if k.get()]
         self._started = False
+        self._start_lock: asyncio.Lock | None = None
 
     async def start(self) -> None:
-        """Open the stores and start background work (key refresh, audit writer).
-        The server calls it before it listens; library calls start it on first use."""
-        if not self._started:
-            await self.governance.start()
-            await guard_stage.warm_up(self.guard, self.config)  # the first request pays no model load
-            await self.cache.start()  # loads the embedder when an alias uses the semantic cache
-            self._started = True
+        """Open the stores and start every service (key directory, audit writer, guard models,
+        embedder, health checks). The server calls it before it listens; library calls start
+        it on first use."""
+        if self._started:
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:  # concurrent first calls start it once
+            if not self._started:
+                await self.assembly.start()
+                self._started = True
+
+    def authenticate(self, headers) -> Principal | None:
+        """Who presents these headers (the HTTP edge, once per request); raises 401. The
+        identify stage then only checks the alias permission."""
+        if self.governance.enabled:
+            return self.governance.identify(headers, None)
+        if self._static_keys and not check_key(presented_key(headers), self._static_keys):
+            raise GatewayError("invalid_api_key", "missing or invalid API key")
+        return None
 
     @classmethod
     def from_config(cls, source: "str | os.PathLike | dict | Config") -> "Gateway":
@@ -126,11 +161,141 @@ class Gateway:
         return cls(config_mod.load(source))
 
     def request(self, kind: str, body: dict, *, raw: bytes | None = None, request_id: str | None = None,
-                headers: Any = None, cache: str | None = None) -> Request:
-        """Validate a body and wrap it for the pipeline (the HTTP server uses this too)."""
+                headers: Any = None, cache: str | None = None, principal: Principal | None = None) -> Request:
+        """Validate a body and wrap it for the pipeline (the HTTP server uses this too, with the
+        principal it authenticated)."""
         alias = validate.embeddings_body(body) if kind == "embeddings" else validate.chat_body(body)
+        if principal is None and headers is None:
+            principal = LIBRARY  # an in-process caller
         return Request(kind=kind, alias=alias, body=body, stream=bool(body.get("stream")) and kind == "chat",
-                       meta=Meta(request_id or new_request_id()), raw=raw, headers=headers, cache=cache)
+                       meta=Meta(request_id or new_request_id()), raw=raw, headers=headers, cache=cache,
+                       principal=principal)
+
+    async def _run(self, req: Request):
+        if not self._started:
+            await self.start()
+        token = request_id_var.set(req.request_id)
+        try:
+            return await self.handle(req)
+        finally:
+            request_id_var.reset(token)
+
+    async def chat(self, *, model: str, messages: list[dict], request_id: str | None = None,
+                   cache: str | None = None, **params) -> ChatResult:
+        """One chat completion. ``cache`` overrides the alias's cache category for this call
+        (long, short, none, refresh), like the x-seawall-cache header."""
+        params.pop("stream", None)
+        req = self.request("chat", {"model": model, "messages": messages, **params}, request_id=request_id,
+                           cache=cache)
+        result: Completion = await self._run(req)
+        return ChatResult(result.body, result.meta)
+
+    def stream(self, *, model: str, messages: list[dict], request_id: str | None = None,
+               cache: str | None = None, **params) -> StreamResult:
+        req = self.request("chat", {"model": model, "messages": messages, **params, "stream": True},
+                           request_id=request_id, cache=cache)
+        return StreamResult(self, req)
+
+    async def embed(self, *, model: str, input: Any, request_id: str | None = None, **params) -> EmbeddingResult:
+        req = self.request("embeddings", {"model": model, "input": input, **params}, request_id=request_id)
+        result: Completion = await self._run(req)
+        return EmbeddingResult(result.body, result.meta)
+
+    def models(self) -> list[dict]:
+        return [{"id": name, "object": "model", "created": 0, "owned_by": "seawall"}
+                for name in self.router.routes]
+
+    async def aclose(self) -> None:
+        """Stop background work, finish the cache's background writes, flush the audit queue
+        (to the spool if SQL is down), close upstream connections and the stores."""
+        await self.assembly.aclose()
+        self._started = False
+
+    async def __aenter__(self) -> "StreamResult":
+        self._stream = await self._gw._run(self._req)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._stream is not None:
+            await self._stream.aclose()
+
+    def __aiter__(self) -> AsyncIterator[dict]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[dict]:
+        if self._stream is None:
+            await self.__aenter__()
+        try:
+            async for chunk in self._stream:
+                if chunk is not HEARTBEAT:
+                    yield chunk
+        finally:
+            await self._stream.aclose()
+
+
+class Gateway:
+    """The gateway: what the assembly built, started and closed in its order."""
+
+    config: Config
+    metrics: Metrics
+    router: Router
+    governance: Governance
+    guard: GuardService
+    resilience: Resilience
+    cache: CacheService
+    handle: Handler  # the whole pipeline: Request -> Result
+
+    def __init__(self, config: Config) -> None:
+        parts: Assembly = assemble(config)
+        self.assembly = parts
+        self.config, self.metrics, self.router = config, parts.metrics, parts.router
+        self.governance, self.guard, self.resilience, self.cache = (
+            parts.governance, parts.guard, parts.resilience, parts.cache)
+        self.handle = parts.handle
+        self._static_keys = [k.get() for k in config.server.api_keys if k.get()]
+        self._started = False
+        self._start_lock: asyncio.Lock | None = None
+
+    async def start(self) -> None:
+        """Open the stores and start every service (key directory, audit writer, guard models,
+        embedder, health checks). The server calls it before it listens; library calls start
+        it on first use."""
+        if self._started:
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:  # concurrent first calls start it once
+            if not self._started:
+                await self.assembly.start()
+                self._started = True
+
+    def authenticate(self, headers) -> Principal | None:
+        """Who presents these headers (the HTTP edge, once per request); raises 401. The
+        identify stage then only checks the alias permission."""
+        if self.governance.enabled:
+            return self.governance.identify(headers, None)
+        if self._static_keys and not check_key(presented_key(headers), self._static_keys):
+            raise GatewayError("invalid_api_key", "missing or invalid API key")
+        return None
+
+    @classmethod
+    def from_config(cls, source: "str | os.PathLike | dict | Config") -> "Gateway":
+        if isinstance(source, Config):
+            return cls(source)
+        if isinstance(source, dict):
+            return cls(config_mod.parse(source))
+        return cls(config_mod.load(source))
+
+    def request(self, kind: str, body: dict, *, raw: bytes | None = None, request_id: str | None = None,
+                headers: Any = None, cache: str | None = None, principal: Principal | None = None) -> Request:
+        """Validate a body and wrap it for the pipeline (the HTTP server uses this too, with the
+        principal it authenticated)."""
+        alias = validate.embeddings_body(body) if kind == "embeddings" else validate.chat_body(body)
+        if principal is None and headers is None:
+            principal = LIBRARY  # an in-process caller
+        return Request(kind=kind, alias=alias, body=body, stream=bool(body.get("stream")) and kind == "chat",
+                       meta=Meta(request_id or new_request_id()), raw=raw, headers=headers, cache=cache,
+                       principal=principal)
 
     async def _run(self, req: Request):
         if not self._started:

@@ -24,9 +24,7 @@ from .http import JSON, bearer_or_key, read_json
 
 class AdminGovern:
     def __init__(self, gateway) -> None:
-        from ..govern.service import for_gateway
-
-        self.gov = for_gateway(gateway)
+        self.gov = gateway.governance
         self.admin = Admin(self.gov)
         key = gateway.config.admin_key
         self.admin_key = key.get() if key else None

@@ -85,7 +85,7 @@ class App:
                                        status=405)
                 raise GatewayError("not_found", f"no route {request.method} {path}")
             if path.startswith("/v1/"):
-                self.authenticate(request)
+                request.principal = self.gw.authenticate(request.headers)  # once per request
             return await handler(request, rid, headers)
         except GatewayError as e:
             headers["x-seawall-latency-ms"] = f"{(time.perf_counter() - started) * 1000:.2f}"
@@ -94,24 +94,18 @@ class App:
             log.exception("unhandled error")
             return error_response(internal_error(), headers, render)
 
-    def authenticate(self, request) -> None:
-        """Static keys (server.api_keys) and virtual keys; the identify stage decides who it is."""
-        gov = self.admin_govern.gov
-        if gov.enabled:
-            gov.identify(request.headers, None)
-        elif self.client_keys and not check_key(bearer_or_key(request), self.client_keys):
-            raise GatewayError("invalid_api_key", "missing or invalid API key")
-
     # ---- OpenAI -------------------------------------------------------------------------
 
     async def chat_completions(self, request, rid, headers):
         body, raw = await read_json(request, self.max_body)
-        req = self.gw.request("chat", body, raw=raw, request_id=rid, headers=request.headers)
+        req = self.gw.request("chat", body, raw=raw, request_id=rid, headers=request.headers,
+                              principal=request.principal)
         return await self._answer(request, req, headers, _OPENAI)
 
     async def embeddings(self, request, rid, headers):
         body, raw = await read_json(request, self.max_body)
-        req = self.gw.request("embeddings", body, raw=raw, request_id=rid, headers=request.headers)
+        req = self.gw.request("embeddings", body, raw=raw, request_id=rid, headers=request.headers,
+                              principal=request.principal)
         return await self._answer(request, req, headers, _OPENAI)
 
     async def list_models(self, request, rid, headers):
@@ -135,7 +129,8 @@ class App:
     async def messages(self, request, rid, headers):
         body, _ = await read_json(request, self.max_body)
         chat_body = wire.messages_request_to_chat(body)
-        req = self.gw.request("chat", chat_body, request_id=rid, headers=request.headers)
+        req = self.gw.request("chat", chat_body, request_id=rid, headers=request.headers,
+                              principal=request.principal)
         model = body.get("model") or req.alias
         if req.stream:
             return await self._answer(request, req, headers, AnthropicEncoder(model))

@@ -19,24 +19,28 @@ A hit on a streaming request is replayed as chat.completion.chunk dicts (the SSE
 stale;age=12 | refresh), Prometheus counters, and /admin/cache/stats. A hit costs the tenant
 nothing (no deployment, no usage to settle); the tokens and dollars it saved are counted.
 
-The stage also fills the fallback cascade's stale hook: when every upstream has failed, an
-entry past its TTL (within `stale_for_s`) answers, with its age.
+`CacheService.stale` is the fallback cascade's stale level (the assembly wires it in): when
+every upstream has failed, an entry past its TTL (within `stale_for_s`) answers, with its age.
+Before it keeps an answer the cache asks the guard's public verdict (`answer_passes`), and a
+refresh-ahead goes back through the whole pipeline by the handler the assembly gives it.
 """
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import time
 from dataclasses import replace
-from typing import Any, AsyncIterator
+from typing import Any, Callable
 
 import orjson
 from prometheus_client import Counter
 
-from ..core.errors import GatewayError
-from ..core.types import HEARTBEAT, Completion, Request, Result, Stream
+from ..core.cost import cost_usd
+from ..core.stage import Handler
+from ..core.streams import tap
+from ..core.types import Completion, Meta, Request, Result, Stream
+from ..observe.logging import request_id as request_id_var
 from .broadcast import RESYNC, SqlBroadcast, StateBroadcast
 from .exact import Entry, LocalLRU, Status, TieredExactCache
 from .keys import exact_key, namespace
@@ -47,41 +51,10 @@ from .shared import open_shared_levels
 
 log = logging.getLogger("seawall.cache")
 
-HEADER = "x-seawall-cache"
+AnswerCheck = Callable[[Request, dict], bool]  # the guard's verdict: may this answer be kept as it stands?
+
+HEADER = "x-seawall-cache"  # the client's per-request override (long, short, none, refresh)
 KINDS = ("chat", "embeddings")  # what is cached: chat answers (exact and semantic), embeddings (exact)
-REFRESH_AHEAD = "refresh-ahead"  # Request.cache of the stage's own background refresh (see RefreshAhead)
-
-# The gateway's starting point: nothing is cached until an alias (or `cache.default`) opts in
-# with a category, and the semantic cache stays off until an alias turns it on (it needs the
-# embedder). Upgrading a deployment must not start serving stored answers nobody asked for.
-GATEWAY_DEFAULT = AliasCachePolicy(category=Category.NONE, semantic=SemanticSettings(enabled=False))
-
-
-def _merge(base, layer):
-    update = {}
-    for name in layer.model_fields_set:
-        new, old = getattr(layer, name), getattr(base, name)
-        if hasattr(new, "model_fields_set") and hasattr(old, "model_fields_set"):
-            new = _merge(old, new)
-        update[name] = new
-    return base.model_copy(update=update)
-
-
-def alias_policies(config) -> dict[str, AliasCachePolicy]:
-    """GATEWAY_DEFAULT, then `cache.default`, `cache.aliases[name]`, `models[].cache`: each layer
-    overrides only the fields it sets."""
-    cc: CacheConfig = config.cache
-    out = {}
-    for alias in config.models:
-        p = GATEWAY_DEFAULT
-        for layer in (cc.default, cc.aliases.get(alias.name), getattr(alias, "cache", None)):
-            if layer is not None:
-                p = _merge(p, layer)
-        if alias.kind == "embeddings":  # semantic lookups compare conversations: exact levels only
-            p = p.model_copy(update={"semantic": p.semantic.model_copy(update={"enabled": False})})
-        out[alias.name] = p
-    return out
-
 
 def scope_of(req: Request, policy: AliasCachePolicy) -> tuple[str, str]:
     """(tenant scope string, tenant kind) for the cache key."""
@@ -95,13 +68,7 @@ def scope_of(req: Request, policy: AliasCachePolicy) -> tuple[str, str]:
             return "dept:" + p.department_id, "department"
         if policy.scope in ("team", "department") and p.team_id:
             return "team:" + p.team_id, "team"
-        return "key:" + p.key_id, "key"
-    if p.kind == "static":  # each static key is its own tenant
-        from ..govern.service import presented_key
-
-        k = presented_key(req.headers) or ""
-        return "static:" + hashlib.blake2b(k.encode(), digest_size=8).hexdigest(), "static"
-    return p.kind, p.kind  # library, anonymous (an open gateway)
+    return p.tenant, p.kind  # the key's own (each static key too), library, anonymous
 
 
 # ---- metrics ----------------------------------------------------------------------------------
@@ -132,13 +99,9 @@ class CacheMetrics:
 class CacheService:
     """The gateway's caches, the per-alias policies, stats, invalidation and the stale hook."""
 
-    def __init__(self, gw) -> None:
-        from ..govern.service import for_gateway
-        from ..guard.stage import alias_policies as guard_policies
-
-        cfg = gw.config
-        self.gw = gw  # refresh-ahead sends its requests through the whole pipeline
-        self.policies = alias_policies(cfg)
+    def __init__(self, cfg, router, metrics, stores, answer_passes: AnswerCheck | None = None) -> None:
+        self.settings = cfg
+        self.policies: dict[str, AliasCachePolicy] = {a: p.cache for a, p in cfg.profiles.items()}
         self.config = cfg.cache.model_copy(update={"aliases": self.policies})
         kinds = {m.name: m.kind for m in cfg.models}
         self.reachable = frozenset(
@@ -146,17 +109,16 @@ class CacheService:
             if cfg.cache.enabled and (p.category is not Category.NONE
                                       or Override.LONG in p.allow_overrides or Override.SHORT in p.allow_overrides)
             and kinds[a] in KINDS)
-        self.guard = gw.guard
-        self.guard_policies = guard_policies(cfg)
-        self.prices = {d.id: d.price for d in gw.router.deployments.values()}
-        self.metrics = CacheMetrics(gw.metrics.registry)
-        self.requests = gw.metrics  # how many requests this process has in flight
+        self.answer_passes = answer_passes or (lambda req, body: True)
+        self.resubmit: Handler | None = None  # the whole pipeline, for refresh-ahead (set by the assembly)
+        self.prices = {d.id: d.price for d in router.deployments.values()}
+        self.metrics = CacheMetrics(metrics.registry)
+        self.requests = metrics  # how many requests this process has in flight
         self.local = LocalLRU(cfg.cache.local_max_entries)
-        gov = for_gateway(gw)
-        self.state = gov.state
-        self.engine = gov.engine
+        self.state = stores.state
+        self.engine = stores.sql
         self.shared, self.shared_sem = open_shared_levels(  # Redis, the SQL database, or none
-            cfg.cache.shared, self.state, gov.engine, refresh_s=cfg.cache.semantic_refresh_s,
+            cfg.cache.shared, self.state, stores.sql, refresh_s=cfg.cache.semantic_refresh_s,
             sql_timeout_s=cfg.store.sql_timeout_s)
         self.shared_errors = 0
         self.instance = os.urandom(6).hex()  # tells our own invalidation broadcasts apart
@@ -175,7 +137,7 @@ class CacheService:
                 self.broadcast = StateBroadcast(self.state, self._on_invalidate)
             elif self.config.invalidation_poll_s > 0:  # only a SQL database in common: a polled log
                 self.broadcast = SqlBroadcast(self.engine, self._on_invalidate, poll_s=self.config.invalidation_poll_s,
-                                              timeout_s=self.gw.config.store.sql_timeout_s)
+                                              timeout_s=self.settings.store.sql_timeout_s)
                 self.broadcast.start()
         if self.wants_semantic and self.semantic is None:
             from ..vector.embedder import default_threshold, load_embedder
@@ -186,6 +148,10 @@ class CacheService:
                                           cache_ttl_s=cc.embedding_cache_ttl_s)
             await asyncio.to_thread(emb.embed, ["warm up"])
             self.semantic = SemanticCache(emb, threshold=default_threshold(cc.embedder))
+
+    async def aclose(self) -> None:
+        """Finish background writes (within a time limit) before the stores close."""
+        await self.drain(timeout_s=5.0, close=True)
 
     def _shared_error(self, exc: BaseException) -> None:
         self.shared_errors += 1
@@ -237,7 +203,7 @@ class CacheService:
 
     # -- answers from the cache
     def answer(self, req: Request, value: Any, status: str) -> Result:
-        req.meta.extra[HEADER] = status
+        req.meta.cache = status
         raw = bytes(value) if isinstance(value, (bytes, bytearray)) else orjson.dumps(value)
         if req.stream:
             include = bool((req.body.get("stream_options") or {}).get("include_usage"))
@@ -245,31 +211,15 @@ class CacheService:
         return Completion(req.meta, raw=raw)
 
     # -- stores
-    def guard_ok(self, req: Request, body: dict) -> bool:
-        """The answer passes the output guard as it stands (no block, nothing to mask)."""
-        policy = self.guard_policies.get(req.alias)
-        if policy is None or not policy.enabled or not policy.output_enabled:
-            return True
-        out = self.guard.output_filter(policy, None, req.body)
-        try:
-            out.filter_response(body)
-        except GatewayError:
-            return False
-        except Exception:  # noqa: BLE001 - a guard that errors: do not keep the answer
-            return False
-        return not out.findings.as_list() and not out.schema_errors
-
     def store(self, req: Request, key: str, scope: str, tenant: str, d, policy: AliasCachePolicy,
               body: dict, raw: bytes | None) -> bool:
-        if not response_cacheable(body) or not self.guard_ok(req, body):
+        if not response_cacheable(body) or not self.answer_passes(req, body):
             return False
         if policy.admit_on_second_sighting and not self.sighting.admit(key):
             return False
         usage = body.get("usage") or req.meta.usage or {}
         tokens = int(usage.get("total_tokens") or 0) or int(usage.get("prompt_tokens") or 0) + int(
             usage.get("completion_tokens") or 0)
-        from ..govern.service import cost_usd
-
         meta = {"tokens": tokens, "cost_usd": cost_usd(self.prices.get(req.meta.deployment), usage),
                 "deployment": req.meta.deployment}
         value = raw if raw is not None else orjson.dumps(body)
@@ -342,28 +292,19 @@ class CacheService:
             self.semantic.add_entry(ns, vec, rec["query"], rec["history"], rec["response"].encode(),
                                     rec["created_at"], rec["expires_at"], rec["stale_until"], rec.get("meta"))
 
-    def record_stream(self, req: Request, key: str, scope: str, tenant: str, d, policy,
-                      chunks: AsyncIterator[dict]) -> AsyncIterator[dict]:
-        async def gen() -> AsyncIterator[dict]:
-            acc = Accumulator()
-            done = False
-            try:
-                async for c in chunks:
-                    if c is not HEARTBEAT:
-                        acc.feed(c)
-                    yield c
-                done = True
-            finally:
-                if not done:
-                    close = getattr(chunks, "aclose", None)
-                    if close is not None:
-                        await close()
+    def record_stream(self, req: Request, key: str, scope: str, tenant: str, d, policy, stream: Stream) -> None:
+        """Store a streamed answer once it has completed, from its accumulated chunks."""
+        acc = Accumulator()
+
+        def on_end(outcome) -> None:
+            if not outcome.ok:
+                return
             try:
                 self.store(req, key, scope, tenant, d, policy, acc.body(req.meta.usage), None)
             except Exception:  # noqa: BLE001 - caching is best effort; the client has its answer
                 log.exception("storing a streamed answer failed")
 
-        return gen()
+        tap(stream, on_chunk=acc.feed, on_end=on_end)
 
     # -- refresh-ahead
     def maybe_refresh(self, req: Request, entry: Entry, policy: AliasCachePolicy, tenant: str) -> None:
@@ -379,14 +320,13 @@ class CacheService:
         self.spawn(self._refresh(req, entry.key, tenant))
 
     async def _refresh(self, req: Request, key: str, tenant: str) -> None:
-        from ..observe.logging import request_id as request_id_var
-
         body = {k: v for k, v in req.body.items() if k not in ("stream", "stream_options")}
         try:
-            clone = self.gw.request(req.kind, body, headers=req.headers, cache=REFRESH_AHEAD,
-                                    request_id=req.request_id + "-refresh")
+            clone = Request(kind=req.kind, alias=req.alias, body=body, stream=False,
+                            meta=Meta(req.request_id + "-refresh"), headers=req.headers,
+                            principal=req.principal, background=True)
             request_id_var.set(clone.request_id)  # this task's own context
-            await self.gw.handle(clone)
+            await self.resubmit(clone)
             self.count(req.alias, tenant, "refreshed")
         except Exception as exc:  # noqa: BLE001 - rate limit, budget, upstream down: the entry just expires
             log.info("refresh-ahead of a cache entry failed: %s", getattr(exc, "code", type(exc).__name__))
@@ -488,6 +428,10 @@ class CacheService:
         }
 
 
+# fallback levels whose answer did not come from an upstream model
+_NOT_AN_ANSWER = frozenset({"stale", "degraded", "escalated"})
+
+
 def _touches_semantic(alias: str | None, tenant: str | None, prefix: str | None) -> bool:
     """Semantic entries have no exact-key prefix: a prefix invalidation reaches them only when
     it means everything."""
@@ -497,9 +441,8 @@ def _touches_semantic(alias: str | None, tenant: str | None, prefix: str | None)
 class CacheStage:
     """cache: exact -> semantic -> call on and store (see the module doc)."""
 
-    def __init__(self, gw) -> None:
-        self.svc = gw.cache = CacheService(gw)
-        gw.resilience.cascade.add_stale_hook(self.svc.stale)
+    def __init__(self, svc: CacheService) -> None:
+        self.svc = svc
 
     async def __call__(self, req: Request, call_next) -> Result:
         svc = self.svc
@@ -508,7 +451,7 @@ class CacheStage:
         override = req.cache
         if override is None and req.headers is not None:
             override = req.headers.get(HEADER)
-        background = req.cache == REFRESH_AHEAD  # set only in process: a client's header cannot ask for it
+        background = req.background  # the cache's own refresh: set only in process, never by a client
         if background:
             d = replace(decide(svc.config, req.alias, req.body, None, req.kind), read=False)
         else:
@@ -516,7 +459,7 @@ class CacheStage:
         if not d.active:
             return await call_next(req)
         alias = req.alias
-        policy = svc.policies[alias]
+        policy = req.profile.cache
         scope, tenant = scope_of(req, policy)
         key = exact_key(scope, alias, req.body)
         if d.read:
@@ -540,12 +483,12 @@ class CacheStage:
                 return svc.answer(req, res.entry.value, "hit-exact")
         if not background:  # the hit that triggered it was counted
             svc.count(alias, tenant, "miss")
-        req.meta.extra[HEADER] = "miss" if d.read else "refresh"
+        req.meta.cache = "miss" if d.read else "refresh"
         result = await call_next(req)
-        if "x-seawall-fallback-level" in req.meta.extra:
+        if req.meta.fallback_level in _NOT_AN_ANSWER:
             return result  # stale, degraded or escalated by the cascade: not an upstream answer to keep
         if isinstance(result, Stream):
-            result.chunks = svc.record_stream(req, key, scope, tenant, d, policy, result.chunks)
+            svc.record_stream(req, key, scope, tenant, d, policy, result)
         else:
             try:
                 svc.store(req, key, scope, tenant, d, policy, result.body, result.raw)

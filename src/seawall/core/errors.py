@@ -6,6 +6,8 @@ API: clients and dashboards key on them.
 """
 from __future__ import annotations
 
+import asyncio
+
 # code -> (HTTP status, OpenAI error type)
 CODES: dict[str, tuple[int, str]] = {
     "invalid_request": (400, "invalid_request_error"),
@@ -59,3 +61,34 @@ class GatewayError(Exception):
 
 def invalid(message: str, param: str | None = None) -> GatewayError:
     return GatewayError("invalid_request", message, param=param)
+
+
+class Outcome:
+    """How a request ended, for metrics, logs, audit and settlement: `code` is "ok", a
+    GatewayError code, "client_closed" (499) or "internal_error" (500)."""
+
+    __slots__ = ("code", "status", "error")
+
+    def __init__(self, code: str, status: int, error: BaseException | None = None) -> None:
+        self.code, self.status, self.error = code, status, error
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def __repr__(self) -> str:
+        return f"Outcome({self.code!r}, {self.status})"
+
+
+OK = Outcome("ok", 200)
+
+
+def outcome_of(exc: BaseException | None) -> Outcome:
+    """The one mapping from an exception to an outcome and status."""
+    if exc is None:
+        return OK
+    if isinstance(exc, GatewayError):
+        return Outcome(exc.code, exc.status, exc)
+    if isinstance(exc, (asyncio.CancelledError, GeneratorExit, ConnectionError)):
+        return Outcome("client_closed", 499, exc)
+    return Outcome("internal_error", 500, exc)

@@ -14,8 +14,37 @@ from typing import Any, AsyncIterator
 import orjson
 
 
+@dataclass(slots=True, frozen=True)
+class Principal:
+    """Who is calling, as the identify stage found it. `key_id` None means a static key, the
+    library, or an open gateway."""
+
+    key_id: str | None = None
+    user_id: str | None = None
+    team_id: str | None = None
+    department_id: str | None = None
+    allowed_models: frozenset[str] | None = None  # None: any
+    allow_department_header: bool = False
+    kind: str = "virtual"  # virtual | static | library | anonymous
+    key_hash: str | None = None  # static keys: a short hash that tells them apart
+
+    @property
+    def tenant(self) -> str:
+        """The one definition of whose data is whose: the key-level tenant scope used by the
+        cache, coalescing, limits and jobs. Each virtual and each static key is its own tenant;
+        the library and an open gateway are one tenant each."""
+        if self.key_id:
+            return "key:" + self.key_id
+        if self.key_hash:
+            return "static:" + self.key_hash
+        return self.kind
+
+
 @dataclass(slots=True)
 class Meta:
+    """What happened to a request. Features write their typed fields; the header renderer
+    (`headers`) and the audit read them, so no feature reads another's header strings."""
+
     request_id: str
     deployment: str | None = None
     attempts: int = 0
@@ -23,8 +52,11 @@ class Meta:
     ttft_ms: float | None = None
     usage: dict | None = None
     cost_usd: float | None = None  # from the deployment's price table, set by the admit stage
-    extra: dict[str, str] = field(default_factory=dict)  # headers later stages add (cache, cost, ...)
+    cache: str | None = None  # miss | hit-exact | hit-semantic;score=.. | stale;age=.. | refresh
+    fallback_level: str | None = None  # retry | deployment | alias | stale | degraded | escalated
+    guard_outcome: str | None = None  # pass | masked | flagged | masked,flagged | fail_open | blocked | error
     guard: dict | None = None  # the guard's decisions (kinds, actions, scores; never values), for audit
+    extra: dict[str, str] = field(default_factory=dict)  # other headers (rate limits, hedged, ...)
 
     def headers(self) -> dict[str, str]:
         h = {
@@ -34,6 +66,14 @@ class Meta:
         }
         if self.deployment:
             h["x-seawall-deployment"] = self.deployment
+        if self.cache is not None:
+            h["x-seawall-cache"] = self.cache
+        if self.fallback_level is not None:
+            h["x-seawall-fallback-level"] = self.fallback_level
+        if self.guard_outcome is not None:
+            h["x-seawall-guard"] = self.guard_outcome
+        if self.cost_usd is not None:
+            h["x-seawall-cost-usd"] = f"{self.cost_usd:.6f}"
         if self.extra:
             h.update(self.extra)
         return h
@@ -49,11 +89,13 @@ class Request:
     started: float = field(default_factory=time.perf_counter)
     deadline: float | None = None  # perf_counter time by which the answer must be complete
     route: Any = None  # the alias's Route, set by the route stage
+    profile: Any = None  # the alias's compiled AliasProfile (config.py), set by the route stage
     raw: bytes | None = None  # the client's body bytes, forwarded untouched when nothing changes
-    principal: Any = None
+    principal: Principal | None = None  # set at the edge (HTTP) or by the identify stage
     headers: Any = None  # the client's headers (read-only mapping), for stages that need them
     required_tags: frozenset[str] | None = None  # only deployments carrying all of these may serve (guard)
     cache: str | None = None  # the caller's cache override: the x-seawall-cache header or the library's cache=
+    background: bool = False  # the gateway's own request (a cache refresh), not a client's
 
     @property
     def request_id(self) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from ..core.types import Principal
 from ..store import sql
 
 KEY_PREFIX = "sw-"
@@ -40,22 +41,8 @@ def hint(key: str) -> str:
     return key[:5] + "…"
 
 
-@dataclass(slots=True, frozen=True)
-class Principal:
-    """Who is calling. `key_id` None means a static key, the library, or an open gateway."""
-
-    key_id: str | None = None
-    user_id: str | None = None
-    team_id: str | None = None
-    department_id: str | None = None
-    allowed_models: frozenset[str] | None = None  # None: any
-    allow_department_header: bool = False
-    kind: str = "virtual"  # virtual | static | library | anonymous
-
-
 ANONYMOUS = Principal(kind="anonymous")
 LIBRARY = Principal(kind="library")
-STATIC = Principal(kind="static")
 
 
 @dataclass(slots=True)

@@ -7,32 +7,26 @@ the audit record leave the request path as background work.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import time
 from dataclasses import dataclass
 
+from ..core.cost import cost_usd  # noqa: F401 - re-exported for the stages
+from ..core.credentials import presented_key
 from ..core.errors import GatewayError
-from ..store.breaker import Breaker, StoreUnavailable
-from ..store.sql import make_engine, migrate
-from ..store.state import GuardedState, open_state
+from ..core.types import Principal
+from ..store.breaker import StoreUnavailable
+from ..store.stores import Stores
 from . import scripts
 from .audit import AuditWriter
-from .keys import ANONYMOUS, LIBRARY, STATIC, Directory, Principal, hash_key, load_directory
+from .keys import ANONYMOUS, LIBRARY, Directory, hash_key, load_directory
 
 log = logging.getLogger("seawall.govern")
 
 CHANGES = "changes"  # pub/sub channel: an admin change happened, reload the directory
 MICRO = 1_000_000
-
-
-def presented_key(headers) -> str | None:
-    if headers is None:
-        return None
-    auth = headers.get("authorization")
-    if auth and auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return headers.get("x-api-key") or headers.get("api-key")
 
 
 def estimate_prompt_tokens(body: dict, raw: bytes | None) -> int:
@@ -48,16 +42,6 @@ def estimate_prompt_tokens(body: dict, raw: bytes | None) -> int:
     elif isinstance(inp, list):
         chars += sum(len(x) if isinstance(x, str) else 64 for x in inp)
     return chars // 3 + 4 * len(msgs) + 8
-
-
-def cost_usd(price, usage: dict | None) -> float:
-    if not usage or price is None:
-        return 0.0
-    prompt = int(usage.get("prompt_tokens") or 0)
-    completion = int(usage.get("completion_tokens") or 0)
-    cached = int(((usage.get("prompt_tokens_details") or {}).get("cached_tokens")) or 0)
-    cached_price = price.cached_input if price.cached_input is not None else price.input
-    return ((prompt - cached) * price.input + cached * cached_price + completion * price.output) / 1e6
 
 
 def period_tag(period: str, now: float) -> tuple[str, int]:
@@ -83,7 +67,10 @@ class Admission:
 
 
 class Governance:
-    def __init__(self, config, router=None) -> None:
+    """The governance service. Given the gateway's stores by the assembly; standalone (the CLI,
+    benchmarks) it opens and closes its own."""
+
+    def __init__(self, config, stores: Stores | None = None) -> None:
         self.config = config
         g = config.governance
         s = config.store
@@ -92,11 +79,10 @@ class Governance:
         pepper = g.key_pepper.get() if g.key_pepper else None
         self.pepper = pepper.encode() if pepper else None
         self.static_keys = [k.get() for k in config.server.api_keys if k.get()]
-        self.router = router
-        self.state = GuardedState(open_state(s.state, s.prefix, s.state_timeout_s), s.state_timeout_s,
-                                  s.breaker_failures, s.breaker_reset_s)
-        self.engine = make_engine(s.sql, timeout_s=s.sql_timeout_s)
-        self.sql_breaker = Breaker("sql", s.breaker_failures, s.breaker_reset_s)
+        self._static: dict[str, Principal] = {}  # one principal per static key (its own tenant)
+        self._own_stores = stores is None
+        self.stores = stores = stores or Stores(config)
+        self.state, self.engine, self.sql_breaker = stores.state, stores.sql, stores.sql_breaker
         a = g.audit
         self.audit = AuditWriter(self.engine, queue_size=a.queue_size, batch_size=a.batch_size,
                                  flush_interval_s=a.flush_interval_s, spool_dir=a.spool_dir,
@@ -119,8 +105,7 @@ class Governance:
         async with self._start_lock:
             if self._started:
                 return
-            if self.config.store.migrate:
-                await migrate(self.engine)
+            await self.stores.start()
             await self.reload()
             self.state.store.subscribe(CHANGES, self._on_change)
             if self.audit is not None:
@@ -135,8 +120,8 @@ class Governance:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self.audit is not None:
             await self.audit.aclose()
-        await self.state.store.aclose()
-        await self.engine.dispose()
+        if self._own_stores:
+            await self.stores.aclose()
         self._started = False
 
     async def reload(self) -> None:
@@ -194,7 +179,7 @@ class Governance:
             for k in self.static_keys:  # compare against every key: no timing hint
                 ok |= hmac.compare_digest(key.encode(), k.encode())
             if ok:
-                return STATIC
+                return self._static_principal(key)
             if not self.key_required:
                 # Open mode (no keys configured yet): clients that send their provider key
                 # or a placeholder, as most SDKs and benchmark tools do, are not turned away.
@@ -205,13 +190,25 @@ class Governance:
         if entry.expires_at is not None and entry.expires_at <= time.time():
             raise GatewayError("invalid_api_key", "this API key has expired")
         p = entry.principal
-        if alias is not None and p.allowed_models is not None and alias not in p.allowed_models:
-            raise GatewayError("permission_denied", f"this key may not use the model {alias!r}", param="model")
+        if alias is not None:
+            self.permit(p, alias)
         if p.allow_department_header:
             dept = headers.get("x-seawall-department")
             if dept and dept != p.department_id:
                 p = Principal(p.key_id, p.user_id, p.team_id, dept, p.allowed_models, True)
         return p
+
+    def _static_principal(self, key: str) -> Principal:
+        p = self._static.get(key)
+        if p is None:
+            digest = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+            p = self._static[key] = Principal(kind="static", key_hash=digest)
+        return p
+
+    def permit(self, p: Principal, alias: str) -> None:
+        """May this principal use this alias? (identify checks it too when given the alias)"""
+        if p.allowed_models is not None and alias not in p.allowed_models:
+            raise GatewayError("permission_denied", f"this key may not use the model {alias!r}", param="model")
 
     # ---- admit and settle -------------------------------------------------------------
 
@@ -332,12 +329,3 @@ def _ratelimit_headers(names, out) -> dict[str, str]:
             h[f"x-ratelimit-remaining-{kind}"] = str(max(remaining, 0))
             h[f"x-ratelimit-reset-{kind}"] = f"{max(reset_ms, 0) / 1000:.3f}s"
     return h
-
-
-def for_gateway(gw) -> Governance:
-    """The gateway's Governance, made on first use (the pipeline builder calls this)."""
-    gov = getattr(gw, "governance", None)
-    if gov is None:
-        gov = Governance(gw.config, getattr(gw, "router", None))
-        gw.governance = gov
-    return gov

@@ -1,14 +1,13 @@
 """The governance stages of the pipeline: audit (outermost), identify, admit."""
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import AsyncIterator
 
-from ..core.errors import GatewayError
+from ..core.errors import GatewayError, Outcome, outcome_of
+from ..core.streams import tap
 from ..core.types import Request, Result, Stream
 from . import audit as audit_mod
-from .service import Governance, cost_usd
+from .service import Governance, cost_usd, estimate_prompt_tokens
 
 
 class AuditStage:
@@ -19,23 +18,17 @@ class AuditStage:
 
     async def __call__(self, req: Request, call_next) -> Result:
         gov = self.gov
-        if not gov._started:
-            await gov.start()
         if gov.audit is None or not gov.enabled:
             return await call_next(req)
         try:
             result = await call_next(req)
-        except GatewayError as e:
-            self._record(req, e.code, e.status, None, {"error": e.message})
-            raise
-        except asyncio.CancelledError:
-            self._record(req, "client_closed", 499, None, None)
-            raise
-        except Exception:
-            self._record(req, "internal_error", 500, None, None)
+        except BaseException as e:
+            outcome = outcome_of(e)
+            self._record(req, outcome.code, outcome.status, None,
+                         {"error": e.message} if isinstance(e, GatewayError) else None)
             raise
         if isinstance(result, Stream):
-            result.chunks = self._watch(req, result.chunks)
+            self._watch(req, result)
         else:
             text = None
             if gov.audit_content != "none":
@@ -46,24 +39,21 @@ class AuditStage:
             self._record(req, "ok", 200, text, None)
         return result
 
-    async def _watch(self, req: Request, chunks: AsyncIterator[dict]) -> AsyncIterator[dict]:
+    def _watch(self, req: Request, stream: Stream) -> None:
         keep = self.gov.audit_content != "none"
         parts: list[str] = []
-        outcome, status, detail = "client_closed", 499, None
-        try:
-            async for c in chunks:
-                if keep and c:
-                    for ch in c.get("choices") or ():
-                        piece = (ch.get("delta") or {}).get("content")
-                        if piece:
-                            parts.append(piece)
-                yield c
-            outcome, status = "ok", 200
-        except GatewayError as e:
-            outcome, status, detail = e.code, e.status, {"error": e.message}
-            raise
-        finally:
-            self._record(req, outcome, status, "".join(parts) if keep else None, detail)
+
+        def on_chunk(c: dict) -> None:
+            for ch in c.get("choices") or ():
+                piece = (ch.get("delta") or {}).get("content")
+                if piece:
+                    parts.append(piece)
+
+        def on_end(outcome: Outcome) -> None:
+            detail = {"error": outcome.error.message} if isinstance(outcome.error, GatewayError) else None
+            self._record(req, outcome.code, outcome.status, "".join(parts) if keep else None, detail)
+
+        tap(stream, on_chunk=on_chunk if keep else None, on_end=on_end)
 
     def _record(self, req: Request, outcome: str, status: int, response: str | None, detail: dict | None) -> None:
         gov = self.gov
@@ -74,9 +64,8 @@ class AuditStage:
         info = {"attempts": meta.attempts, "stream": req.stream}
         if meta.guard is not None:
             info["guard"] = meta.guard  # kinds, actions, counts, scores: never the values
-        cache = meta.extra.get("x-seawall-cache")
-        if cache:
-            info["cache"] = cache  # hit-exact, hit-semantic;score=.., miss, stale;age=.., refresh
+        if meta.cache:
+            info["cache"] = meta.cache  # hit-exact, hit-semantic;score=.., miss, stale;age=.., refresh
         if detail:
             info.update(detail)
         if p is not None and p.kind != "virtual":
@@ -108,20 +97,27 @@ def _completion_text(body: dict) -> str | None:
 
 
 class Identify:
-    """identify: the presented key -> principal (user, team, department, allowed models)."""
+    """identify: the presented key -> principal (user, team, department, allowed models). The
+    HTTP edge has usually identified the caller already (once per request); then only the
+    alias permission is left to check."""
 
     def __init__(self, gov: Governance) -> None:
         self.gov = gov
 
     async def __call__(self, req: Request, call_next) -> Result:
-        if self.gov.enabled:
-            req.principal = self.gov.identify(req.headers, req.alias)
+        gov = self.gov
+        if gov.enabled:
+            if req.principal is None:
+                req.principal = gov.identify(req.headers, req.alias)
+            else:
+                gov.permit(req.principal, req.alias)
         return await call_next(req)
 
 
 class Admit:
     """admit: rate limits and a budget reservation before the call; settle after it with the
-    actual usage and cost (released on failure); cost and x-ratelimit-* headers."""
+    actual usage and cost (released on failure); cost and x-ratelimit-* headers. A stream the
+    client leaves early is charged for what it delivered."""
 
     def __init__(self, gov: Governance) -> None:
         self.gov = gov
@@ -140,7 +136,7 @@ class Admit:
             gov.settle(adm, None, None)
             raise
         if isinstance(result, Stream):
-            result.chunks = self._watch(req, adm, result.chunks)
+            self._watch(req, adm, result)
             return result
         self._settle(req, adm)
         return result
@@ -151,22 +147,50 @@ class Admit:
         price = next((d.price for d in dep if d.id == meta.deployment), None)
         cost = cost_usd(price, meta.usage)
         meta.cost_usd = cost
-        meta.extra["x-seawall-cost-usd"] = f"{cost:.6f}"
         self.gov.settle(adm, meta.usage, cost)
 
-    async def _watch(self, req: Request, adm, chunks: AsyncIterator[dict]) -> AsyncIterator[dict]:
-        settled = False
-        try:
-            async for c in chunks:
-                yield c
-            self._settle(req, adm)
-            settled = True
-        finally:
-            if not settled:
-                if req.meta.usage:
-                    self._settle(req, adm)  # the upstream reported usage before it stopped
-                else:
-                    self.gov.settle(adm, None, None)
+    def _watch(self, req: Request, adm, stream: Stream) -> None:
+        delivered = _Delivered()
+
+        def on_end(outcome: Outcome) -> None:
+            if not outcome.ok and not req.meta.usage and delivered.chunks:
+                # Left early (or cut by an error) before the upstream reported usage: charge
+                # what was delivered, so closing a stream is not a way around budgets and TPM.
+                req.meta.usage = delivered.usage(estimate_prompt_tokens(req.body, req.raw))
+            if req.meta.usage:
+                self._settle(req, adm)
+            else:
+                self.gov.settle(adm, None, None)
+
+        tap(stream, on_chunk=delivered.feed, on_end=on_end)
+
+
+class _Delivered:
+    """Counts what a stream has delivered: content characters and chunks."""
+
+    __slots__ = ("chars", "chunks")
+
+    def __init__(self) -> None:
+        self.chars = self.chunks = 0
+
+    def feed(self, c: dict) -> None:
+        for ch in c.get("choices") or ():
+            delta = ch.get("delta") or {}
+            text = delta.get("content")
+            if text:
+                self.chars += len(text)
+                self.chunks += 1
+            for call in delta.get("tool_calls") or ():
+                args = (call.get("function") or {}).get("arguments")
+                if args:
+                    self.chars += len(args)
+                    self.chunks += 1
+
+    def usage(self, prompt_tokens: int) -> dict:
+        # about four characters a token, and at least one token a content chunk
+        completion = max((self.chars + 3) // 4, self.chunks)
+        return {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
+                "total_tokens": prompt_tokens + completion, "estimated": True}
 
 
 def _max_price(route):

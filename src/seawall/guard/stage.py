@@ -17,72 +17,25 @@ one error event (api/http.write_stream).
 What was decided is recorded without values: `req.meta.guard` (the audit record),
 Prometheus counters, and the `x-seawall-guard` header (pass | masked | flagged | fail_open).
 
-The policy of an alias is `GATEWAY_DEFAULTS`, then the top-level `guard:` config, then the
-alias's `guard:`: each layer overrides only the fields it sets; mappings (`pii_actions`,
-`output_pii_actions`, `sensitive_kinds_route_to_tags`) and the injection bands merge key by key.
+The policy of an alias is compiled once into its profile (guard/config.py); the stage reads
+`req.profile.guard`. `GuardService.answer_passes` is the guard's public verdict on an answer,
+which the cache asks before it keeps one.
 """
 from __future__ import annotations
 
-from typing import AsyncIterator
-
 from prometheus_client import Counter
-from pydantic import BaseModel
 
 from ..core.errors import GatewayError
-from ..core.types import HEARTBEAT, Completion, Request, Result, Stream
+from ..core.streams import tap
+from ..core.types import Completion, Request, Result, Stream
 from .engine import Guard, InputDecision, OutputFilter
 from .policy import GuardPolicy
 
 
-# The gateway's starting point: the engine's defaults (secrets block; e-mail, phone, street
-# address, person tokenized; card, IBAN, SSN redacted; injection heuristics plus the `fast`
-# classifier head block at >= 0.9 and flag at >= 0.5 for user content; fail closed). The
-# classifier is on: since weights v3 (trained with everyday benign text) short ordinary
-# prompts ("Hello", "ok", "Explain quantum computing simply") score low; see
-# docs/guardrails.md for the held-out false-positive figures. `injection_classifier: false`
-# turns it off for an alias.
-GATEWAY_DEFAULTS = GuardPolicy()
-
-
-def merge_policies(*layers: GuardPolicy | None) -> GuardPolicy:
-    """The gateway's defaults overridden by each layer's explicitly set fields, in order."""
-    merged = GATEWAY_DEFAULTS
-    for layer in layers:
-        if layer is not None:
-            merged = _merge(merged, layer)
-    return merged
-
-
-def _merge(base: BaseModel, layer: BaseModel) -> BaseModel:
-    update = {}
-    for name in layer.model_fields_set:
-        new, old = getattr(layer, name), getattr(base, name)
-        if isinstance(new, dict) and isinstance(old, dict):
-            new = {**old, **new}
-        elif isinstance(new, BaseModel) and isinstance(old, BaseModel):
-            new = _merge(old, new)
-        update[name] = new
-    return base.model_copy(update=update)
-
-
-def alias_policies(config) -> dict[str, GuardPolicy]:
-    out = {}
-    for alias in config.models:
-        p = merge_policies(config.guard, alias.guard)
-        if alias.kind == "embeddings":  # no instructions to inject, no text answer to scan
-            p = p.model_copy(update={"injection_enabled": False, "output_enabled": False})
-        out[alias.name] = p
-    return out
-
-
-async def warm_up(guard: Guard, config) -> None:
-    """Load the models the configured policies use (Gateway.start), not on request one."""
-    used = [p for p in alias_policies(config).values() if p.enabled]
+def _warm_up_plan(policies) -> tuple[set[str], bool]:
+    used = [p for p in policies if p.enabled]
     modes = {p.injection_model for p in used if p.injection_enabled and p.injection_classifier}
-    ner = any(p.pii_enabled and p.pii_ner for p in used)
-    if modes or ner:
-        mode = next(iter(modes)) if len(modes) == 1 else "cascade"  # cascade loads both tiers
-        await guard.warm_up(classifier=bool(modes), ner=ner, injection_model=mode)
+    return modes, any(p.pii_enabled and p.pii_ner for p in used)
 
 
 class GuardMetrics:
@@ -112,28 +65,62 @@ def _outcome(d: InputDecision) -> str:
     return ",".join(parts) or "pass"
 
 
+class GuardService:
+    """The guard of one gateway: the engine (its models), the per-alias policies, metrics, and
+    the public verdict on answers."""
+
+    def __init__(self, config, router, registry) -> None:
+        self.engine = Guard()
+        self.policies: dict[str, GuardPolicy] = {a: p.guard for a, p in config.profiles.items()}
+        self.metrics = GuardMetrics(registry)
+        # the deployments' tag sets a request to each alias may reach (its own and its fallbacks')
+        self.reach: dict[str, list[frozenset]] = {
+            name: [d.tags for n in (name, *p.resilience.fallbacks, *p.resilience.context_fallbacks)
+                   for d in router.routes[n].deployments]
+            for name, p in config.profiles.items()
+        }
+
+    async def start(self) -> None:
+        """Load the models the configured policies use, so the first request pays no model load."""
+        modes, ner = _warm_up_plan(self.policies.values())
+        if modes or ner:
+            mode = next(iter(modes)) if len(modes) == 1 else "cascade"  # cascade loads both tiers
+            await self.engine.warm_up(classifier=bool(modes), ner=ner, injection_model=mode)
+
+    async def aclose(self) -> None:
+        pass
+
+    def answer_passes(self, req: Request, body: dict) -> bool:
+        """Would this answer pass the alias's output guard as it stands (no block, nothing to
+        mask, a valid schema)? A guard that errors says no."""
+        policy = self.policies.get(req.alias)
+        if policy is None or not policy.enabled or not policy.output_enabled:
+            return True
+        out = self.engine.output_filter(policy, None, req.body)
+        try:
+            out.filter_response(body)
+        except Exception:  # noqa: BLE001 - a block, or a guard that errors: not a clean answer
+            return False
+        return not out.findings.as_list() and not out.schema_errors
+
+
 class GuardIn:
     """guard in: check and rewrite the request; guard out: filter the answer (see module doc)."""
 
-    def __init__(self, gw) -> None:
-        self.guard: Guard = gw.guard
-        config, router = gw.config, gw.router
-        self.policies = alias_policies(config)
-        self.metrics = GuardMetrics(gw.metrics.registry)
-        # the deployments' tag sets a request to each alias may reach (its own and its fallbacks')
-        self.reach: dict[str, list[frozenset]] = {
-            a.name: [d.tags for n in (a.name, *a.fallbacks, *a.context_fallbacks) for d in router.routes[n].deployments]
-            for a in config.models
-        }
+    def __init__(self, svc: GuardService) -> None:
+        self.svc = svc
+        self.guard: Guard = svc.engine
+        self.metrics = svc.metrics
+        self.reach = svc.reach
 
     async def __call__(self, req: Request, call_next) -> Result:
-        policy = self.policies.get(req.alias)
-        if policy is None or not policy.enabled:
+        policy: GuardPolicy = req.profile.guard
+        if not policy.enabled:
             return await call_next(req)
         d = await self.guard.check_input(req.body, policy)
         outcome = _outcome(d)
         self._record(req, d, outcome)
-        req.meta.extra["x-seawall-guard"] = outcome  # pass | masked | flagged | masked,flagged | fail_open | blocked | error
+        req.meta.guard_outcome = outcome
         if not d.allowed:
             raise d.error()
         if d.required_tags:
@@ -145,7 +132,7 @@ class GuardIn:
             return result
         out = self.guard.output_filter(policy, d.vault, req.body)
         if isinstance(result, Stream):
-            result.chunks = self._watch(req, out, result.chunks)
+            tap(result, rewrite=out.filter_chunk, tail=out.finish, on_end=lambda _: self._record_output(req, out))
             return result
         try:
             body = out.filter_response(result.body)
@@ -167,7 +154,7 @@ class GuardIn:
                          "count": 1})
         self.metrics.inc(self.metrics.findings, "routing", "unroutable", action, "in")
         if action == "block":
-            req.meta.extra["x-seawall-guard"] = "blocked"
+            req.meta.guard_outcome = "blocked"
             kinds = sorted(k for k in d.sensitive_kinds if k in policy.sensitive_kinds_route_to_tags)
             what = ", ".join(k.lower().replace("_", " ") for k in kinds)
             raise GatewayError(
@@ -199,15 +186,3 @@ class GuardIn:
             m.inc(m.findings, f["detector"], f["kind"], f["action"], "out", n=f.get("count", 1))
         if req.meta.guard is not None:
             req.meta.guard["output_findings"] = found
-
-    async def _watch(self, req: Request, out: OutputFilter, chunks: AsyncIterator[dict]) -> AsyncIterator[dict]:
-        try:
-            async for c in chunks:
-                yield c if c is HEARTBEAT else out.filter_chunk(c)
-            for c in out.finish():
-                yield c
-        finally:
-            self._record_output(req, out)
-            close = getattr(chunks, "aclose", None)
-            if close is not None:
-                await close()

@@ -1,4 +1,4 @@
-"""Failures of the upstream client; resilience.classify maps them to error classes."""
+"""Failures of the upstream client; providers.classify maps them to error classes."""
 from __future__ import annotations
 
 

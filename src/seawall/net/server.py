@@ -59,7 +59,8 @@ class Request:
     """What handlers see: method, path, query, headers (case-insensitive), the body."""
 
     __slots__ = ("method", "path", "query_string", "headers", "version", "content_length", "keep_alive",
-                 "_conn", "_buf", "_done", "_too_large", "_waiter", "_query", "_chunked")
+                 "_conn", "_buf", "_done", "_too_large", "_waiter", "_query", "_chunked",
+                 "principal")  # who the application authenticated (it sets it)
 
     def __init__(self, conn: "_Conn | None") -> None:
         self._conn = conn
@@ -70,6 +71,7 @@ class Request:
         self.version = "1.1"
         self.content_length: int | None = None
         self.keep_alive = True
+        self.principal = None
         self._buf = bytearray()
         self._done = False
         self._too_large = False

@@ -1,12 +1,11 @@
 """account: metrics and one log line per request, for every outcome including failures."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from typing import AsyncIterator
 
-from ..core.errors import GatewayError
+from ..core.errors import outcome_of
+from ..core.streams import tap
 from ..core.types import Request, Result, Stream
 
 log = logging.getLogger("seawall.request")
@@ -21,33 +20,16 @@ class Account:
         self.metrics.enter()
         try:
             result = await call_next(req)
-        except GatewayError as e:
-            self._done(req, e.code, e.status)
-            raise
-        except asyncio.CancelledError:
-            self._done(req, "client_closed", 499)
-            raise
-        except Exception:
-            self._done(req, "internal_error", 500)
+        except BaseException as e:
+            outcome = outcome_of(e)
+            self._done(req, outcome.code, outcome.status)
             raise
         req.meta.latency_ms = (time.perf_counter() - req.started) * 1000.0
         if isinstance(result, Stream):
-            result.chunks = self._watch(req, result.chunks)
+            tap(result, on_end=lambda outcome: self._done(req, outcome.code, outcome.status))
         else:
             self._done(req, "ok", 200)
         return result
-
-    async def _watch(self, req: Request, chunks: AsyncIterator[dict]) -> AsyncIterator[dict]:
-        outcome, status = "client_closed", 499
-        try:
-            async for c in chunks:
-                yield c
-            outcome, status = "ok", 200
-        except GatewayError as e:
-            outcome, status = e.code, e.status
-            raise
-        finally:
-            self._done(req, outcome, status)
 
     def _done(self, req: Request, outcome: str, status: int) -> None:
         self.metrics.leave()

@@ -6,7 +6,7 @@ from typing import AsyncIterator
 import orjson
 
 from ..core.types import HEARTBEAT, Completion, Request, Stream
-from ..resilience.classify import ErrorClass
+from .classify import ErrorClass
 from ..wire import anthropic as wire
 from .base import Deployment, Provider, UpstreamError, primed
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator
 
 import orjson
@@ -16,7 +16,7 @@ import orjson
 from ..core.errors import GatewayError
 from ..core.types import HEARTBEAT, Completion, Request, Stream
 from ..net.client import Client, HTTPClientError, Response
-from ..resilience.classify import ErrorClass, classify_response, classify_exception
+from .classify import ErrorClass, classify_response, classify_exception
 
 if TYPE_CHECKING:
     from ..config import Price, ProviderConfig, Timeouts
@@ -48,7 +48,6 @@ class Deployment:
     tags: frozenset[str]
     price: "Price"
     timeouts: "Timeouts"
-    state: dict = field(default_factory=dict)  # per-deployment runtime state owned by stages
 
 
 class Provider:

@@ -13,7 +13,7 @@ import orjson
 
 from ..core.types import HEARTBEAT, Completion, Request, Stream
 from .base import Deployment, Provider, UpstreamError, primed
-from ..resilience.classify import ErrorClass
+from .classify import ErrorClass
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from ..core.types import Completion, Meta, Request
-from .classify import ErrorClass
+from ..providers.classify import ErrorClass
 
 _PLAIN_KEYS = frozenset(("model", "input", "encoding_format", "user"))
 

@@ -1,8 +1,8 @@
 """coalesce: identical in-flight deterministic requests share one upstream call.
 
 Deterministic means: an embeddings request, or a chat request with temperature 0, or one
-that opts in with the header `x-seawall-coalesce: 1`. Identical means the same tenant,
-alias and body bytes. The first request leads and calls on; the others wait for its answer
+that opts in with the header `x-seawall-coalesce: 1`. Identical means the same tenant
+(`Principal.tenant`, the scope the cache uses too), alias and body bytes. The first request leads and calls on; the others wait for its answer
 and get their own copy (with their own request id). Streams are not coalesced. If the
 leader's client goes away, the waiters make their own calls.
 """
@@ -14,17 +14,6 @@ import orjson
 
 from ..core.errors import GatewayError
 from ..core.types import Completion, Meta, Request
-
-
-def _tenant(req: Request) -> str:
-    p = req.principal
-    if p is None:
-        return ""
-    for attr in ("tenant", "team", "key_id", "id"):
-        v = getattr(p, attr, None) if not isinstance(p, dict) else p.get(attr)
-        if v:
-            return str(v)
-    return repr(p)
 
 
 class Coalesce:
@@ -41,7 +30,7 @@ class Coalesce:
         if req.kind == "chat" and req.body.get("temperature") != 0 and not (
                 req.headers is not None and req.headers.get("x-seawall-coalesce") == "1"):
             return await call_next(req)
-        key = (_tenant(req), req.kind, req.alias,
+        key = (req.principal.tenant if req.principal is not None else "", req.kind, req.alias,
                req.raw if req.raw is not None else orjson.dumps(req.body, option=orjson.OPT_SORT_KEYS))
         waiters = self.inflight.get(key)
         if waiters is not None:
@@ -83,6 +72,7 @@ class Coalesce:
         m = shared.meta
         meta: Meta = req.meta
         meta.deployment, meta.usage, meta.ttft_ms = m.deployment, m.usage, m.ttft_ms
+        meta.fallback_level = m.fallback_level
         meta.extra.update(m.extra)
         meta.extra["x-seawall-coalesced"] = m.request_id
         self.engine.metrics.inc(self.engine.metrics.coalesced, req.alias)

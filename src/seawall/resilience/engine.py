@@ -1,16 +1,18 @@
-"""The resilience engine: per-deployment state and per-alias policies, built once from the
-config and shared by the execute stage, the coalescer, health checks and the admin API."""
+"""The resilience service: per-deployment state and per-alias runtime policies, built once from
+the config (each alias's compiled `profile.resilience`) and shared by the execute stage, the
+coalescer, health checks and the admin API."""
 from __future__ import annotations
 
 import time
 
 from ..config import Config
+from .config import AliasResilience
 from .balance import Balancer
 from .batch import EmbedBatcher
 from .breaker import Breaker, BreakerStore, MemoryBreakerStore
 from .bulkhead import Bulkhead
 from .events import Events, ResilienceMetrics
-from .fallback import Cascade
+from .fallback import Cascade, StaleSource
 from .health import HealthChecker
 from .hedge import Quantiles
 from .retry import HedgeBudget, RetryBudget
@@ -23,8 +25,9 @@ class AliasPolicy:
     __slots__ = ("alias", "kind", "route", "balancer", "retry", "hedge", "fallbacks", "context_fallbacks",
                  "degraded", "escalate", "coalesce", "batcher", "latency", "ttft")
 
-    def __init__(self, cfg, route, balancer: Balancer, batcher: EmbedBatcher | None) -> None:
-        self.alias, self.kind, self.route, self.balancer = cfg.name, cfg.kind, route, balancer
+    def __init__(self, alias: str, kind: str, cfg: AliasResilience, route, balancer: Balancer,
+                 batcher: EmbedBatcher | None) -> None:
+        self.alias, self.kind, self.route, self.balancer = alias, kind, route, balancer
         self.retry = cfg.retry
         self.hedge = cfg.hedge if cfg.hedge.enabled and len(balancer.all) > 1 else None
         self.fallbacks = tuple(cfg.fallbacks)
@@ -45,7 +48,8 @@ class AliasPolicy:
 
 
 class Resilience:
-    def __init__(self, config: Config, router, registry, store: BreakerStore | None = None) -> None:
+    def __init__(self, config: Config, router, registry, store: BreakerStore | None = None,
+                 stale: StaleSource | None = None) -> None:
         self.config = config
         self.router = router
         self.metrics = ResilienceMetrics(registry)
@@ -54,30 +58,37 @@ class Resilience:
         rb = config.resilience.retry_budget
         self.retry_budget = RetryBudget(rb.ratio, rb.min_per_s, rb.window_s)
         self.hedge_budget = HedgeBudget(config.resilience.hedge_budget)
-        self.cascade = Cascade(self.events, self.metrics)
+        self.cascade = Cascade(self.events, self.metrics, stale)
         self.states: dict[str, DepState] = {}
         self.policies: dict[str, AliasPolicy] = {}
         checks: dict[str, object] = {}
         for alias in config.models:
             route = router.routes[alias.name]
+            res = config.profile(alias.name).resilience
             states = []
             for dep in route.deployments:
                 st = self.states.get(dep.id)
                 if st is None:  # a deployment shared by aliases takes the first alias's policies
-                    b = alias.bulkhead
-                    st = DepState(dep, Breaker(dep.id, _breaker_policy(alias.breaker), self.events, self.store),
+                    b = res.bulkhead
+                    st = DepState(dep, Breaker(dep.id, _breaker_policy(res.breaker), self.events, self.store),
                                   Bulkhead(b.max_concurrency, b.max_queue, b.queue_timeout_s))
                     self.states[dep.id] = st
-                    dep.state["resilience"] = st
-                    if alias.balance.health_check.interval_s > 0:
-                        checks[dep.id] = alias.balance.health_check
+                    if res.balance.health_check.interval_s > 0:
+                        checks[dep.id] = res.balance.health_check
                 states.append(st)
-            balancer = Balancer(states, alias.balance.strategy, alias.balance.home_region)
-            batcher = EmbedBatcher(alias.batch, self.metrics) if alias.kind == "embeddings" and alias.batch.enabled else None
-            self.policies[alias.name] = AliasPolicy(alias, route, balancer, batcher)
+            balancer = Balancer(states, res.balance.strategy, res.balance.home_region)
+            batcher = EmbedBatcher(res.batch, self.metrics) if alias.kind == "embeddings" and res.batch.enabled else None
+            self.policies[alias.name] = AliasPolicy(alias.name, alias.kind, res, route, balancer, batcher)
         self.health = HealthChecker([(self.states[d], c) for d, c in checks.items()], self.events) if checks else None
-        if self.health is not None and hasattr(router, "on_close"):
-            router.on_close.append(self.health.stop)
+
+    async def start(self) -> None:
+        if self.health is not None:
+            self.health.start()
+
+    async def aclose(self) -> None:
+        """Stop active health checks before the upstream connections close."""
+        if self.health is not None:
+            await self.health.stop()
 
     def snapshot(self) -> dict:
         now = time.monotonic()

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import AsyncIterator
-
 from ..core.errors import GatewayError
+from ..core.streams import tap
 from ..core.types import Request, Result, Stream
 from ..providers.base import UpstreamError
-from .classify import ErrorClass
+from ..providers.classify import ErrorClass
 from .hedge import Hedge
 from .retry import backoff
 
@@ -32,12 +31,9 @@ class Execute:
         self.metrics = metrics  # the gateway's metrics (upstream errors by class)
         self.engine = engine
         self.rm = engine.metrics
-        self._health = engine.health
 
     async def __call__(self, req: Request) -> Result:
         eng = self.engine
-        if self._health is not None and not self._health.started:
-            self._health.start()
         pol = eng.policies[req.route.alias]
         now = time.monotonic()
         eng.retry_budget.on_request(now)
@@ -96,24 +92,19 @@ class Execute:
         if isinstance(result, Stream):
             st.observe(elapsed, elapsed)
             st.breaker.success(elapsed, elapsed)
-            result.chunks = self._watch(st, result.chunks)
+            tap(result, on_end=lambda outcome: self._stream_ended(st, outcome))
         else:
             bh.leave()
             st.observe(elapsed, None)
             st.breaker.success(elapsed)
         return result
 
-    async def _watch(self, st, chunks: AsyncIterator[dict]) -> AsyncIterator[dict]:
-        """A started stream: hold the deployment's in-flight slot until it ends; a failure
+    def _stream_ended(self, st, outcome) -> None:
+        """A started stream holds the deployment's in-flight slot until it ends; a failure
         mid-stream still counts against its breaker."""
-        try:
-            async for c in chunks:
-                yield c
-        except UpstreamError as e:
-            self._failed(st, e)
-            raise
-        finally:
-            st.bulkhead.leave()
+        if isinstance(outcome.error, UpstreamError):
+            self._failed(st, outcome.error)
+        st.bulkhead.leave()
 
     def _failed(self, st, e: UpstreamError) -> None:
         cls = e.error_class

@@ -1,6 +1,7 @@
 """The last levels of the fallback cascade, after every upstream alternative has failed:
-stale cached answer (a hook the cache fills) -> rule-based degraded answer (per alias) ->
-human escalation (a 503 with a ticket id, recorded through a hook for review).
+stale cached answer (the stale source the assembly wires in: the cache) -> rule-based
+degraded answer (per alias) -> human escalation (a 503 with a ticket id, recorded through a
+hook for review).
 
 The levels before these (the alias's other deployments, then its fallback aliases) are
 upstream calls and live in execute.py.
@@ -19,22 +20,17 @@ from ..providers.degraded import degraded_result
 
 log = logging.getLogger("seawall.resilience")
 
-StaleHook = Callable[[Request], Awaitable["Result | None"]]
+# `await stale(req)` returns a stored answer for the request past its TTL, or None
+StaleSource = Callable[[Request], Awaitable["Result | None"]]
 EscalationHook = Callable[[dict], object]
-
-LEVEL_HEADER = "x-seawall-fallback-level"
 
 
 class Cascade:
-    def __init__(self, events, metrics) -> None:
+    def __init__(self, events, metrics, stale: StaleSource | None = None) -> None:
         self.events, self.metrics = events, metrics
-        self.stale_hooks: list[StaleHook] = []
+        self.stale = stale
         self.escalation_hooks: list[EscalationHook] = []
         self.tickets: deque[dict] = deque(maxlen=500)  # until the review queue (a later issue) takes them
-
-    def add_stale_hook(self, hook: StaleHook) -> None:
-        """`await hook(req)` returns a stale cached Result for the request, or None."""
-        self.stale_hooks.append(hook)
 
     def add_escalation_hook(self, hook: EscalationHook) -> None:
         """`hook(ticket)` records a ticket dict (id, alias, request id, reason, time) for review."""
@@ -42,11 +38,11 @@ class Cascade:
 
     async def degrade(self, req: Request, pol, err: GatewayError) -> Result:
         """Answer without an upstream, or raise: stale -> degraded -> escalation -> err."""
-        for hook in self.stale_hooks:
+        if self.stale is not None:
             try:
-                result = await hook(req)
+                result = await self.stale(req)
             except Exception:
-                log.exception("stale-cache hook failed")
+                log.exception("the stale answer source failed")
                 result = None
             if result is not None:
                 return self.mark(req, pol.alias, result, "stale")
@@ -63,13 +59,13 @@ class Cascade:
                     log.exception("escalation hook failed")
             self.metrics.inc(self.metrics.fallbacks, pol.alias, "escalated")
             self.events.emit("escalated", None, logging.WARNING, alias=pol.alias, ticket=ticket["id"], reason=err.code)
-            req.meta.extra[LEVEL_HEADER] = "escalated"
+            req.meta.fallback_level = "escalated"
             raise GatewayError("upstream_unavailable",
                                f"no model could answer now; the request was escalated for human review as {ticket['id']}",
                                retry_after=err.retry_after or 30.0, headers={"x-seawall-ticket": ticket["id"]})
         raise err
 
     def mark(self, req: Request, alias: str, result: Result, level: str) -> Result:
-        result.meta.extra[LEVEL_HEADER] = level
+        result.meta.fallback_level = level
         self.metrics.inc(self.metrics.fallbacks, alias, level)
         return result

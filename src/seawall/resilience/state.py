@@ -1,6 +1,6 @@
 """Per-deployment runtime state the resilience stages share: breaker, load, latency, health.
 
-One `DepState` per deployment, kept in `dep.state["resilience"]`. The success path touches
+One `DepState` per deployment, kept by the engine (`Resilience.states`). The success path touches
 a few numbers here; lists and counters of errors are only written when something fails.
 """
 from __future__ import annotations

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from ..config import Config, Timeouts
-from ..providers import make_provider
-from ..providers.base import Deployment, Provider
-from .errors import GatewayError
+from ..core.errors import GatewayError
+from . import make_provider
+from .base import Deployment, Provider
 
 
 def merge_timeouts(*layers: Timeouts | None) -> Timeouts:
@@ -17,40 +17,23 @@ def merge_timeouts(*layers: Timeouts | None) -> Timeouts:
 
 
 class Route:
-    __slots__ = ("alias", "kind", "deployments", "timeouts", "_rr")
+    """An alias's deployments and timeouts. Which deployment answers is the balancer's choice
+    (resilience/balance.py)."""
+
+    __slots__ = ("alias", "kind", "deployments", "timeouts")
 
     def __init__(self, alias: str, kind: str, deployments: list[Deployment], timeouts: Timeouts) -> None:
         self.alias, self.kind, self.deployments, self.timeouts = alias, kind, deployments, timeouts
-        self._rr = {d.id: 0.0 for d in deployments}
-
-    def pick(self, exclude: frozenset[str] | set[str] = frozenset()) -> Deployment | None:
-        """Smooth weighted round-robin among the best priority with a candidate left."""
-        candidates = [d for d in self.deployments if d.id not in exclude]
-        if not candidates:
-            return None
-        best = min(d.priority for d in candidates)
-        candidates = [d for d in candidates if d.priority == best]
-        if len(candidates) == 1:
-            return candidates[0]
-        total = 0.0
-        chosen = None
-        for d in candidates:
-            self._rr[d.id] += d.weight
-            total += d.weight
-            if chosen is None or self._rr[d.id] > self._rr[chosen.id]:
-                chosen = d
-        self._rr[chosen.id] -= total
-        return chosen
 
 
 class Router:
     def __init__(self, cfg: Config) -> None:
+        self.profiles = cfg.profiles
         self.providers: dict[str, Provider] = {
             p.name: make_provider(p, cfg.server.heartbeat_s) for p in cfg.providers
         }
         self.deployments: dict[str, Deployment] = {}
         self.routes: dict[str, Route] = {}
-        self.on_close: list = []
         for alias in cfg.models:
             deps = []
             for t in alias.targets:
@@ -78,14 +61,13 @@ class Router:
         return route
 
     async def close(self) -> None:
-        for hook in self.on_close:  # e.g. stop active health checks before the sessions close
-            await hook()
         for p in self.providers.values():
             await p.close()
 
 
 class RouteStage:
-    """route: resolve the alias and set the request's deadline from the alias's total timeout."""
+    """route: resolve the alias, attach its compiled profile, and set the request's deadline from
+    the alias's total timeout."""
 
     def __init__(self, router: Router) -> None:
         self.router = router
@@ -93,6 +75,7 @@ class RouteStage:
     async def __call__(self, req, call_next):
         route = self.router.resolve(req.alias, req.kind)
         req.route = route
+        req.profile = self.router.profiles[route.alias]
         deadline = req.started + route.timeouts.total
         req.deadline = deadline if req.deadline is None else min(req.deadline, deadline)
         return await call_next(req)

@@ -1,0 +1,88 @@
+"""The house: the one place that builds the gateway's parts and says in what order they run.
+
+    stores   -> the state store and the SQL engine, opened once and shared by every feature
+    services -> one per feature (governance, guard, cache, resilience), started in this order
+                and closed in the reverse order
+    stages   -> the request's path, read top to bottom below
+
+A new capability is one package (its config section, service, stage and routes), one line in
+`STAGES`' order below, and its service in `services`. No other module wires features together:
+where one feature needs another (the cache asks the guard's verdict; the fallback cascade asks
+the cache for a stale answer), the dependency is handed over here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Importing a feature's config registers its section (config.SECTIONS) before any parse.
+from .cache import config as _cache_config  # noqa: F401
+from .cache.stage import CacheService, CacheStage
+from .config import Config
+from .core.stage import Handler, compose
+from .govern import config as _govern_config  # noqa: F401
+from .govern.service import Governance
+from .govern.stages import Admit, AuditStage, Identify
+from .guard import config as _guard_config  # noqa: F401
+from .guard.stage import GuardIn, GuardService
+from .observe.account import Account
+from .observe.metrics import Metrics
+from .providers.routing import Router, RouteStage
+from .resilience import config as _resilience_config  # noqa: F401
+from .resilience.coalesce import Coalesce
+from .resilience.engine import Resilience
+from .resilience.execute import Execute
+from .store.stores import Stores
+
+
+@dataclass
+class Assembly:
+    config: Config
+    metrics: Metrics
+    router: Router
+    stores: Stores
+    governance: Governance
+    guard: GuardService
+    resilience: Resilience
+    cache: CacheService
+    stages: list
+    handle: Handler
+
+    @property
+    def services(self) -> list:
+        """Start order; closing runs in reverse (the cache drains before the stores close,
+        health checks stop before the upstream connections close)."""
+        return [self.governance, self.guard, self.resilience, self.cache]
+
+    async def start(self) -> None:
+        await self.stores.start()
+        for service in self.services:
+            await service.start()
+
+    async def aclose(self) -> None:
+        for service in reversed(self.services):
+            await service.aclose()
+        await self.router.close()
+        await self.stores.aclose()
+
+
+def assemble(config: Config) -> Assembly:
+    metrics = Metrics()
+    router = Router(config)
+    stores = Stores(config)
+    governance = Governance(config, stores)
+    guard = GuardService(config, router, metrics.registry)
+    cache = CacheService(config, router, metrics, stores, answer_passes=guard.answer_passes)
+    resilience = Resilience(config, router, metrics.registry, stale=cache.stale)
+    stages = [
+        Account(metrics, config.server.access_log),  # account: metrics + log, sees every outcome
+        AuditStage(governance),                      # account: audit record, every outcome
+        Identify(governance),                        # identify: virtual key -> principal
+        RouteStage(router),                          # route: alias -> deployments, profile, deadline
+        Admit(governance),                           # admit: rate limits, budget reserve; settle, cost
+        GuardIn(guard),                              # guard: in PII, secrets, injection, tags; out leaks, tokens
+        CacheStage(cache),                           # cache: exact -> semantic (tenant-scoped); store answers
+        Coalesce(resilience),                        # coalesce: identical in-flight requests share a call
+    ]
+    handle = compose(stages, terminal=Execute(metrics, resilience))  # execute: LB, breaker, retry, hedge,
+    cache.resubmit = handle                                         # fallback, stale, degraded, escalation
+    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, stages, handle)

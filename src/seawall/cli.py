@@ -2,17 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-
-def _load(path: str):
-    from .config import ConfigError, load
-
-    try:
-        return load(path)
-    except ConfigError as e:
-        print(f"configuration error:\n{e}", file=sys.stderr)
-        raise SystemExit(2) from None
+from .config import load_or_exit as _load
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -320,7 +321,7 @@ def _path(loc: tuple) -> str:
     return out or "(top level)"
 
 
-def parse(data: Any, source: str = "<config>") -> "Config":
+def parse(data: Any, source: str = "<config>") -> CoreConfig:
     """Validate a config mapping; raise ConfigError naming source, key path and problem."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping with providers and models")
@@ -342,7 +343,7 @@ def parse(data: Any, source: str = "<config>") -> "Config":
         raise ConfigError("\n".join(lines)) from None
 
 
-def load(path: str | os.PathLike) -> "Config":
+def load(path: str | os.PathLike) -> CoreConfig:
     p = Path(path)
     try:
         text = p.read_text()
@@ -355,3 +356,12 @@ def load(path: str | os.PathLike) -> "Config":
         at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
         raise ConfigError(f"{p}: not valid YAML{at}: {getattr(e, 'problem', e)}") from None
     return parse(data, str(p))
+
+
+def load_or_exit(path: str | os.PathLike) -> CoreConfig:
+    """For commands: the configuration, or the problem on stderr and exit status 2."""
+    try:
+        return load(path)
+    except ConfigError as e:
+        print(f"configuration error:\n{e}", file=sys.stderr)
+        raise SystemExit(2) from None

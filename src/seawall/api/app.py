@@ -19,7 +19,7 @@ from ..observe.logging import request_id as request_id_var
 from ..observe.metrics import CONTENT_TYPE
 from ..wire import anthropic as wire
 from . import admin, admin_cache
-from .http import JSON, SSEEncoder, bearer_or_key, check_key, error_response, internal_error, read_json, write_stream
+from .http import JSON, SSEEncoder, error_response, internal_error, read_json, write_stream
 
 log = logging.getLogger("seawall.http")
 

@@ -44,7 +44,7 @@ from ..observe.logging import request_id as request_id_var
 from .broadcast import RESYNC, SqlBroadcast, StateBroadcast
 from .exact import Entry, LocalLRU, Status, TieredExactCache
 from .keys import exact_key, namespace
-from .policy import (AliasCachePolicy, CacheConfig, Category, Override, SecondSighting, SemanticSettings, decide,
+from .policy import (AliasCachePolicy, Category, Override, SecondSighting, SemanticSettings, decide,
                      response_cacheable)
 from .replay import Accumulator, replay
 from .shared import open_shared_levels

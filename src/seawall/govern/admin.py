@@ -6,7 +6,6 @@ the audit log, and published so every instance reloads its directory.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import sqlalchemy as sa
 

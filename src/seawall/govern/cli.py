@@ -17,6 +17,8 @@ import json
 import sys
 import time
 
+from ..config import load_or_exit
+
 
 def add_commands(subparsers) -> None:
     p = subparsers.add_parser("keys", help="create, list, rotate and revoke virtual API keys")
@@ -67,9 +69,7 @@ def _config(p) -> None:
 
 def _run(fn):
     def cmd(args: argparse.Namespace) -> int:
-        from ..cli import _load
-
-        cfg = _load(args.config)
+        cfg = load_or_exit(args.config)
         return asyncio.run(_with_gov(cfg, fn, args))
 
     return cmd

@@ -1,6 +1,8 @@
 """Anthropic Messages upstreams: internal (OpenAI-format) requests translated both ways."""
 from __future__ import annotations
 
+from contextlib import aclosing
+
 from typing import AsyncIterator
 
 import orjson
@@ -43,22 +45,23 @@ class AnthropicProvider(Provider):
         translate = wire.MessagesStreamToChat(dep.model)
         wants_usage = bool((req.body.get("stream_options") or {}).get("include_usage"))
         stopped = False
-        async for item in self.sse(dep, req, resp):
-            if item is HEARTBEAT:
-                yield HEARTBEAT
-                continue
-            event, data = item
-            try:
-                payload = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} sent a stream event that is not JSON",
-                                    deployment=dep.id) from None
-            name = event or (payload.get("type") if isinstance(payload, dict) else None)
-            for chunk in translate.feed(name, payload):
-                yield chunk
-            if name == "message_stop":
-                stopped = True
-                break
+        async with aclosing(self.sse(dep, req, resp)) as events:  # closed on every path: the connection too
+            async for item in events:
+                if item is HEARTBEAT:
+                    yield HEARTBEAT
+                    continue
+                event, data = item
+                try:
+                    payload = orjson.loads(data)
+                except orjson.JSONDecodeError:
+                    raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} sent a stream event that is not JSON",
+                                        deployment=dep.id) from None
+                name = event or (payload.get("type") if isinstance(payload, dict) else None)
+                for chunk in translate.feed(name, payload):
+                    yield chunk
+                if name == "message_stop":
+                    stopped = True
+                    break
         if not stopped:
             raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} ended the stream without message_stop",
                                 deployment=dep.id)

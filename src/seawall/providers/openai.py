@@ -6,6 +6,8 @@ When nothing has to change, the client's bytes go upstream untouched.
 """
 from __future__ import annotations
 
+from contextlib import aclosing
+
 from dataclasses import dataclass
 from typing import AsyncIterator
 
@@ -105,29 +107,30 @@ class OpenAIProvider(Provider):
 
     async def _chunks(self, dep: Deployment, req: Request, resp, client_wants_usage: bool) -> AsyncIterator[dict]:
         done = False
-        async for item in self.sse(dep, req, resp):
-            if item is HEARTBEAT:
-                yield HEARTBEAT
-                continue
-            _, data = item
-            if data == b"[DONE]":
-                done = True
-                break
-            try:
-                chunk = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} sent a stream event that is not JSON",
-                                    deployment=dep.id) from None
-            if not isinstance(chunk, dict) or "error" in chunk:
-                raise self.http_error(dep, 200, None, b"", body=chunk)
-            usage = chunk.get("usage")
-            if usage:
-                req.meta.usage = usage
-                if not client_wants_usage:
-                    if not chunk.get("choices"):
-                        continue  # the usage-only chunk we asked for on our own account
-                    chunk = {k: v for k, v in chunk.items() if k != "usage"}
-            yield chunk
+        async with aclosing(self.sse(dep, req, resp)) as events:  # closed on every path: the connection too
+            async for item in events:
+                if item is HEARTBEAT:
+                    yield HEARTBEAT
+                    continue
+                _, data = item
+                if data == b"[DONE]":
+                    done = True
+                    break
+                try:
+                    chunk = orjson.loads(data)
+                except orjson.JSONDecodeError:
+                    raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} sent a stream event that is not JSON",
+                                        deployment=dep.id) from None
+                if not isinstance(chunk, dict) or "error" in chunk:
+                    raise self.http_error(dep, 200, None, b"", body=chunk)
+                usage = chunk.get("usage")
+                if usage:
+                    req.meta.usage = usage
+                    if not client_wants_usage:
+                        if not chunk.get("choices"):
+                            continue  # the usage-only chunk we asked for on our own account
+                        chunk = {k: v for k, v in chunk.items() if k != "usage"}
+                yield chunk
         if not done:
             raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} ended the stream without [DONE]",
                                 deployment=dep.id)

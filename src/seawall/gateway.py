@@ -128,7 +128,8 @@ class Gateway:
     def request(self, kind: str, body: dict, *, raw: bytes | None = None, request_id: str | None = None,
                 headers: Any = None, cache: str | None = None) -> Request:
         """Validate a body and wrap it for the pipeline (the HTTP server uses this too)."""
-        alias = validate.embeddings_body(body) if kind == "embeddings" else validate.chat_body(body)
+        check = validate.embeddings_body if kind == "embeddings" else validate.chat_body
+        alias = check(body, self.config.server.max_json_depth)
         return Request(kind=kind, alias=alias, body=body, stream=bool(body.get("stream")) and kind == "chat",
                        meta=Meta(request_id or new_request_id()), raw=raw, headers=headers, cache=cache)
 

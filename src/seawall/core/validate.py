@@ -169,7 +169,7 @@ def _response_format(body: dict) -> None:
     rf = body.get("response_format")
     if rf is None:
         return
-    if not isinstance(rf, dict) or rf.get("type") not in _RESPONSE_FORMATS:
+    if not isinstance(rf, dict) or not isinstance(rf.get("type"), str) or rf["type"] not in _RESPONSE_FORMATS:
         raise invalid(f"response_format.type must be one of {', '.join(sorted(_RESPONSE_FORMATS))}",
                       "response_format")
     if rf["type"] == "json_schema":

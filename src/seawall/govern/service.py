@@ -10,7 +10,7 @@ import asyncio
 import hmac
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..core.errors import GatewayError
 from ..store.breaker import Breaker, StoreUnavailable
@@ -207,10 +207,13 @@ class Governance:
         p = entry.principal
         if alias is not None and p.allowed_models is not None and alias not in p.allowed_models:
             raise GatewayError("permission_denied", f"this key may not use the model {alias!r}", param="model")
-        if p.allow_department_header:
-            dept = headers.get("x-seawall-department")
-            if dept and dept != p.department_id:
-                p = Principal(p.key_id, p.user_id, p.team_id, dept, p.allowed_models, True)
+        dept = headers.get("x-seawall-department")
+        if dept and dept != p.department_id:
+            # budgets, limits and cache entries follow the department: only a listed one will do
+            if not p.allow_department_header or dept not in p.allowed_departments:
+                raise GatewayError("permission_denied", "this key may not act for the department named in "
+                                   "x-seawall-department", param="x-seawall-department")
+            p = replace(p, department_id=dept)
         return p
 
     # ---- admit and settle -------------------------------------------------------------

@@ -104,20 +104,20 @@ def find_duplicate(raw: bytes) -> str | None:
 
 
 def max_depth(value: object, limit: int) -> int:
-    """Nesting depth of a parsed JSON value (a scalar is 0, `{}` is 1), counted up to limit + 1."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        v, d = stack.pop()
-        if type(v) is dict:
-            items = v.values()
-        elif type(v) is list:
-            items = v
-        else:
-            continue
-        if d > deepest:
-            deepest = d
-            if deepest > limit:
-                return deepest
-        stack.extend((x, d + 1) for x in items if type(x) is dict or type(x) is list)
-    return deepest
+    """Nesting depth of a parsed JSON value (a scalar is 0, `{}` is 1), counted up to limit + 1.
+    Level by level, without recursion: no input can reach Python's recursion limit here."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return depth
+        below = []
+        append = below.append
+        for v in level:
+            for x in (v.values() if type(v) is dict else v):
+                t = type(x)
+                if t is dict or t is list:
+                    append(x)
+        level = below
+    return depth

@@ -39,8 +39,9 @@ def parse_object(raw: bytes) -> dict:
     if raw.count(b":") != keys and _key_ends(raw) != keys:
         duplicate = find_duplicate(raw)
         if duplicate is not None:
-            raise GatewayError("invalid_request", f"the request body has the key {duplicate!r} more than once "
-                               "in one object; send each key once", param=duplicate[:200])
+            name = duplicate[:64]  # a client's key may be anything, of any length: never echo much
+            raise GatewayError("invalid_request", f"the request body has the key {name!r} more than once "
+                               "in one object; send each key once", param=name)
     return body
 
 

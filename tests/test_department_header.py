@@ -126,3 +126,6 @@ def test_unknown_departments_cannot_be_listed(stack):
         {"allow_department_header": True, "allowed_departments": "sales"}).encode(),
         {"authorization": f"Bearer {ADMIN}", "content-type": "application/json"})
     assert status == 400
+    status, _, raw = http("POST", gw.url + "/admin/keys", json.dumps({"allow_department_header": "yes"}).encode(),
+                          {"authorization": f"Bearer {ADMIN}", "content-type": "application/json"})
+    assert status == 400 and json.loads(raw)["error"]["param"] == "allow_department_header"

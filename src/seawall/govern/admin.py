@@ -112,6 +112,8 @@ class Admin:
         """Returns the key in plaintext: the only time it is ever shown. With
         allow_department_header, x-seawall-department may name one of `allowed_departments`
         (else one of the team's); any other department is refused."""
+        if not isinstance(allow_department_header, bool):
+            raise _bad("allow_department_header must be a boolean", "allow_department_header")
         key = new_key()
         kid = new_id("key_")
         now = time.time()

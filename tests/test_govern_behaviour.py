@@ -156,12 +156,15 @@ async def test_department_header_only_where_allowed(gw):
     admin = Admin(gw.governance)
     await admin.create_department("d1")
     await admin.create_department("d2")
-    yes = await admin.create_key(department="d1", allow_department_header=True)
+    yes = await admin.create_key(department="d1", allow_department_header=True, allowed_departments=["d2"])
     no = await admin.create_key(department="d1")
     req, _ = await call(gw, yes["key"], **{"x-seawall-department": "d2"})
     assert req.principal.department_id == "d2"
-    req, _ = await call(gw, no["key"], **{"x-seawall-department": "d2"})
+    req, _ = await call(gw, no["key"], **{"x-seawall-department": "d1"})  # its own: fine
     assert req.principal.department_id == "d1"
+    with pytest.raises(GatewayError) as e:  # any other: refused (tests/test_department_header.py)
+        await call(gw, no["key"], **{"x-seawall-department": "d2"})
+    assert e.value.code == "permission_denied"
 
 
 async def test_audit_records_every_outcome_and_verifies(gw, sim):

@@ -144,6 +144,7 @@ class ServerConfig(_Model):
     port: int = Field(8080, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(64, ge=8, le=128)  # deeper request bodies are a 400 (core/validate.py)
     heartbeat_s: float = Field(15.0, gt=0)
     access_log: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -164,7 +164,8 @@ class Gateway:
                 headers: Any = None, cache: str | None = None, principal: Principal | None = None) -> Request:
         """Validate a body and wrap it for the pipeline (the HTTP server uses this too, with the
         principal it authenticated)."""
-        alias = validate.embeddings_body(body) if kind == "embeddings" else validate.chat_body(body)
+        check = validate.embeddings_body if kind == "embeddings" else validate.chat_body
+        alias = check(body, self.config.server.max_json_depth)
         if principal is None and headers is None:
             principal = LIBRARY  # an in-process caller
         return Request(kind=kind, alias=alias, body=body, stream=bool(body.get("stream")) and kind == "chat",

@@ -3,7 +3,7 @@
     POST /admin/departments {id, name}             GET /admin/departments
     POST /admin/teams {id, department, allowed_models}   GET /admin/teams
     POST /admin/keys {user, team, department, name, allowed_models, expires_in_s,
-                      allow_department_header}  -> the key, shown once
+                      allow_department_header, allowed_departments}  -> the key, shown once
     GET  /admin/keys   GET /admin/keys/{id}   POST /admin/keys/{id}/rotate {grace_s}
     POST /admin/keys/{id}/revoke   (or DELETE /admin/keys/{id})
     POST /admin/limits {scope, scope_id, model, rpm, tpm}   GET /admin/limits   DELETE /admin/limits/{id}
@@ -52,11 +52,11 @@ class AdminGovern:
                 out = await (a.list_departments() if method == "GET" else a.create_department(**_pick(body, "id", "name")))
             elif what == "teams" and len(parts) == 1:
                 out = await (a.list_teams() if method == "GET" else a.create_team(
-                    **_pick(body, "id", "department", "name", "allowed_models")))
+                    **_pick(body, "id", "department", "name", "allowed_models", "allowed_departments")))
             elif what == "keys" and len(parts) == 1:
                 out = await (a.list_keys() if method == "GET" else a.create_key(**_pick(
                     body, "user", "team", "department", "name", "allowed_models", "expires_in_s",
-                    "allow_department_header")))
+                    "allow_department_header", "allowed_departments")))
             elif what == "keys" and len(parts) == 2:
                 out = await (a.get_key(parts[1]) if method == "GET" else a.revoke_key(parts[1]))
             elif what == "keys" and len(parts) == 3 and parts[2] == "rotate" and method == "POST":

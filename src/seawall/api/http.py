@@ -8,6 +8,7 @@ from typing import Callable
 import orjson
 
 from ..core.errors import GatewayError
+from ..core.jsonbody import parse_object
 from ..core.types import HEARTBEAT, Stream
 from ..net.server import BodyTooLarge, Request, Response, StreamResponse
 
@@ -28,13 +29,7 @@ async def read_json(request: Request, max_bytes: int) -> tuple[dict, bytes]:
         raise GatewayError("request_too_large", f"the request body is larger than {max_bytes} bytes") from None
     if not raw:
         raise GatewayError("invalid_request", "the request body is empty; send a JSON object")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        raise GatewayError("invalid_request", f"the request body is not valid JSON ({e.msg} at position {e.pos})") from None
-    if not isinstance(body, dict):
-        raise GatewayError("invalid_request", "the request body must be a JSON object")
-    return body, raw
+    return parse_object(raw), raw  # 400 for invalid JSON, a non-object or a duplicate key
 
 
 def bearer_or_key(request: Request) -> str | None:

@@ -27,6 +27,8 @@ class Principal:
     allow_department_header: bool = False
     kind: str = "virtual"  # virtual | static | library | anonymous
     key_hash: str | None = None  # static keys: a short hash that tells them apart
+    # what x-seawall-department may name (with allow_department_header): the key's list, else its team's
+    allowed_departments: frozenset[str] = frozenset()
 
     @property
     def tenant(self) -> str:

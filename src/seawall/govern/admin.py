@@ -32,8 +32,23 @@ def _row(r) -> dict:
 def _key_view(r) -> dict:
     return {"id": r.id, "hint": r.hint, "name": r.name, "user": r.user_id, "team": r.team_id,
             "department": r.department_id, "allowed_models": r.allowed_models,
-            "allow_department_header": bool(r.allow_department_header), "expires_at": r.expires_at,
+            "allow_department_header": bool(r.allow_department_header),
+            "allowed_departments": r.allowed_departments, "expires_at": r.expires_at,
             "revoked_at": r.revoked_at, "rotation_grace_until": r.prev_until, "created_at": r.created_at}
+
+
+async def _departments(c, ids) -> list[str] | None:
+    """A list of existing department ids, or None."""
+    if ids is None:
+        return None
+    if not isinstance(ids, list) or not all(isinstance(d, str) and d for d in ids):
+        raise _bad("allowed_departments must be a list of department ids", "allowed_departments")
+    ids = list(dict.fromkeys(ids))
+    known = {r.id for r in await c.execute(sa.select(sql.departments.c.id).where(sql.departments.c.id.in_(ids)))}
+    missing = [d for d in ids if d not in known]
+    if missing:
+        raise GatewayError("not_found", f"no department {missing[0]!r}", param="allowed_departments")
+    return ids
 
 
 class Admin:
@@ -63,19 +78,26 @@ class Admin:
             return [_row(r) for r in await c.execute(sa.select(sql.departments).order_by(sql.departments.c.id))]
 
     async def create_team(self, id: str, department: str | None = None, name: str = "",
-                          allowed_models: list[str] | None = None) -> dict:
+                          allowed_models: list[str] | None = None,
+                          allowed_departments: list[str] | None = None) -> dict:
+        """`allowed_departments`: what the team's keys with allow_department_header may name in
+        x-seawall-department (unless a key has its own list)."""
         if not id:
             raise _bad("id is required", "id")
         async with self.engine.begin() as c:
             if department and not (await c.execute(
                     sa.select(sql.departments.c.id).where(sql.departments.c.id == department))).first():
                 raise GatewayError("not_found", f"no department {department!r}")
+            allowed_departments = await _departments(c, allowed_departments)
             if (await c.execute(sa.select(sql.teams.c.id).where(sql.teams.c.id == id))).first():
                 raise GatewayError("invalid_request", f"team {id!r} exists", status=409)
             await c.execute(sa.insert(sql.teams).values(id=id, name=name or id, department_id=department,
-                                                        allowed_models=allowed_models, created_at=time.time()))
-        await self._changed("team.create", {"id": id, "department": department})
-        return {"id": id, "department": department, "allowed_models": allowed_models}
+                                                        allowed_models=allowed_models,
+                                                        allowed_departments=allowed_departments, created_at=time.time()))
+        await self._changed("team.create", {"id": id, "department": department,
+                                            "allowed_departments": allowed_departments})
+        return {"id": id, "department": department, "allowed_models": allowed_models,
+                "allowed_departments": allowed_departments}
 
     async def list_teams(self) -> list[dict]:
         async with self.engine.connect() as c:
@@ -85,8 +107,12 @@ class Admin:
 
     async def create_key(self, *, user: str | None = None, team: str | None = None, department: str | None = None,
                          name: str = "", allowed_models: list[str] | None = None, expires_in_s: float | None = None,
-                         allow_department_header: bool = False) -> dict:
-        """Returns the key in plaintext: the only time it is ever shown."""
+                         allow_department_header: bool = False, allowed_departments: list[str] | None = None) -> dict:
+        """Returns the key in plaintext: the only time it is ever shown. With
+        allow_department_header, x-seawall-department may name one of `allowed_departments`
+        (else one of the team's); any other department is refused."""
+        if not isinstance(allow_department_header, bool):
+            raise _bad("allow_department_header must be a boolean", "allow_department_header")
         key = new_key()
         kid = new_id("key_")
         now = time.time()
@@ -99,14 +125,17 @@ class Admin:
             if department and not (await c.execute(
                     sa.select(sql.departments.c.id).where(sql.departments.c.id == department))).first():
                 raise GatewayError("not_found", f"no department {department!r}")
+            allowed_departments = await _departments(c, allowed_departments)
             await c.execute(sa.insert(sql.api_keys).values(
                 id=kid, key_hash=hash_key(key, self.gov.pepper), hint=hint(key), name=name, user_id=user,
                 team_id=team, department_id=department, allowed_models=allowed_models,
-                allow_department_header=allow_department_header,
+                allow_department_header=allow_department_header, allowed_departments=allowed_departments,
                 expires_at=now + expires_in_s if expires_in_s else None, created_at=now))
-        await self._changed("key.create", {"id": kid, "user": user, "team": team, "department": department})
+        await self._changed("key.create", {"id": kid, "user": user, "team": team, "department": department,
+                                           "allowed_departments": allowed_departments})
         return {"id": kid, "key": key, "hint": hint(key), "user": user, "team": team, "department": department,
-                "allowed_models": allowed_models, "expires_at": now + expires_in_s if expires_in_s else None}
+                "allowed_models": allowed_models, "allow_department_header": allow_department_header,
+                "allowed_departments": allowed_departments, "expires_at": now + expires_in_s if expires_in_s else None}
 
     async def list_keys(self) -> list[dict]:
         async with self.engine.connect() as c:

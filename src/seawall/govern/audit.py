@@ -68,9 +68,38 @@ _REDACT = [
     (re.compile(r"\b(?:sk|sw|pk|rk|ghp|xox[abp])[-_][A-Za-z0-9_\-]{12,}"), "[SECRET]"),
     (re.compile(r"\+?\d[\d\s().-]{7,}\d"), "[NUMBER]"),
 ]
+# "password: x", "my pwd is x", "api_key=x": the value after a credential word, whatever it is
+_CREDENTIAL = re.compile(
+    r"(?i)\b(pass(?:word|wd|phrase|code)?|pwd|secret(?:[_ -]?key)?|token|api[_ -]?key|access[_ -]?key|"
+    r"credentials?|private[_ -]?key)\b([\"']?\s*(?:is|was|=|:|=>|->)\s*)(\"[^\"]*\"|'[^']*'|\S+)")
+_TOKEN = re.compile(r"[A-Za-z0-9/+_=\-]{20,}")  # long unbroken tokens: redacted when they look random
+_detectors = None
+
+
+def _random_looking(token: str) -> bool:
+    from ..guard.secrets import shannon_entropy
+
+    classes = sum((any(c.islower() for c in token), any(c.isupper() for c in token), any(c.isdigit() for c in token)))
+    return classes >= 2 and shannon_entropy(token) >= 3.5
 
 
 def redact(text: str) -> str:
+    """What `audit.content: redacted` keeps: the text with every span the guard's secret scanner
+    and PII patterns find replaced by its kind, then credential assignments, random-looking
+    tokens, emails and long numbers. Errs on removing too much: an audit row must not hold
+    a secret, whether the request was blocked or not."""
+    global _detectors
+    if _detectors is None:
+        from ..guard.pii import FastPII, merge_spans
+        from ..guard.secrets import FastSecrets
+
+        _detectors = (FastSecrets(), FastPII(), merge_spans)
+    secrets, pii, merge = _detectors
+    spans = merge(secrets.analyze(text), pii.analyze(text))
+    for sp in sorted(spans, key=lambda x: x.start, reverse=True):
+        text = f"{text[:sp.start]}[{sp.kind}]{text[sp.end:]}"
+    text = _CREDENTIAL.sub(lambda m: m.group(1) + m.group(2) + "[SECRET]", text)
+    text = _TOKEN.sub(lambda m: "[SECRET]" if _random_looking(m.group(0)) else m.group(0), text)
     for pattern, repl in _REDACT:
         text = pattern.sub(repl, text)
     return text

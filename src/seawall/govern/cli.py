@@ -32,6 +32,8 @@ def add_commands(subparsers) -> None:
     c.add_argument("--models", help="allowed model aliases, comma-separated (default: any)")
     c.add_argument("--expires-in-s", type=float)
     c.add_argument("--allow-department-header", action="store_true")
+    c.add_argument("--departments", help="what x-seawall-department may name, comma-separated "
+                   "(with --allow-department-header; default: the team's list)")
     c.set_defaults(func=_run(_keys_create))
     c = ks.add_parser("list", help="list keys (never their secrets)")
     _config(c)
@@ -98,13 +100,18 @@ def _out(obj) -> None:
     print(json.dumps(obj, indent=2, default=str))
 
 
+def _list(csv: str | None) -> list[str] | None:
+    return [x.strip() for x in csv.split(",") if x.strip()] if csv else None
+
+
 async def _keys_create(gov, a) -> int:
     from .admin import Admin
 
     models = [m.strip() for m in a.models.split(",") if m.strip()] if a.models else None
     out = await Admin(gov).create_key(user=a.user, team=a.team, department=a.department, name=a.name,
                                       allowed_models=models, expires_in_s=a.expires_in_s,
-                                      allow_department_header=a.allow_department_header)
+                                      allow_department_header=a.allow_department_header,
+                                      allowed_departments=_list(a.departments))
     _out(out)
     print("store this key now: it is not shown again", file=sys.stderr)
     return 0

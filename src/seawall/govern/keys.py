@@ -99,7 +99,10 @@ async def load_directory(engine) -> Directory:
             elif allowed is None:
                 allowed = team_allowed
             dept = r.department_id or (team.department_id if team is not None else None)
-            p = Principal(r.id, r.user_id, r.team_id, dept, allowed, bool(r.allow_department_header))
+            depts = r.allowed_departments if r.allowed_departments is not None else (
+                team.allowed_departments if team is not None else None)
+            p = Principal(r.id, r.user_id, r.team_id, dept, allowed, bool(r.allow_department_header),
+                          allowed_departments=frozenset(depts or ()))
             entry = KeyEntry(p, r.expires_at, r.revoked_at is not None)
             d.keys[r.key_hash] = entry
             d.virtual_keys += 1

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..core.cost import cost_usd  # noqa: F401 - re-exported for the stages
 from ..core.credentials import presented_key
@@ -192,10 +192,13 @@ class Governance:
         p = entry.principal
         if alias is not None:
             self.permit(p, alias)
-        if p.allow_department_header:
-            dept = headers.get("x-seawall-department")
-            if dept and dept != p.department_id:
-                p = Principal(p.key_id, p.user_id, p.team_id, dept, p.allowed_models, True)
+        dept = headers.get("x-seawall-department")
+        if dept and dept != p.department_id:
+            # budgets, limits and cache entries follow the department: only a listed one will do
+            if not p.allow_department_header or dept not in p.allowed_departments:
+                raise GatewayError("permission_denied", "this key may not act for the department named in "
+                                   "x-seawall-department", param="x-seawall-department")
+            p = replace(p, department_id=dept)
         return p
 
     def _static_principal(self, key: str) -> Principal:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import re
 import time
 from enum import Enum
@@ -127,31 +128,45 @@ def classify_exception(exc: BaseException) -> ErrorClass:
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+MAX_RETRY_AFTER_S = 300.0  # an upstream's wait is honoured up to this; longer asks are cut to it
+
+
+def _seconds(v: float) -> float | None:
+    """A wait in [0, MAX_RETRY_AFTER_S]; None (ignored) for inf, NaN or a negative value: a
+    deployment is never parked for good, and arithmetic on the wait never overflows."""
+    if not math.isfinite(v) or v < 0:
+        return None
+    return min(v, MAX_RETRY_AFTER_S)
 
 
 def retry_after_seconds(headers) -> float | None:
-    """Honour retry-after-ms, Retry-After (seconds or HTTP date) and OpenAI's reset headers."""
+    """Honour retry-after-ms, Retry-After (seconds or HTTP date) and OpenAI's reset headers,
+    clamped to [0, MAX_RETRY_AFTER_S]; a value that is garbage, negative or NaN is ignored."""
     if not headers:
         return None
     v = headers.get("retry-after-ms")
     if v:
         try:
-            return max(0.0, float(v) / 1000.0)
+            wait = _seconds(float(v) / 1000.0)
+            if wait is not None:
+                return wait
         except ValueError:
             pass
     v = headers.get("retry-after")
     if v:
         try:
-            return max(0.0, float(v))
+            wait = _seconds(float(v))
+            if wait is not None:
+                return wait
         except ValueError:
             try:
                 when = email.utils.parsedate_to_datetime(v).timestamp()
-                return max(0.0, when - time.time())
-            except (TypeError, ValueError):
+                return _seconds(max(0.0, when - time.time()))
+            except (TypeError, ValueError, OverflowError, IndexError):
                 pass
     waits = [_duration(headers.get(h)) for h in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens")]
     waits = [w for w in waits if w is not None]
-    return max(waits) if waits else None
+    return _seconds(max(waits)) if waits else None
 
 
 def _duration(v: str | None) -> float | None:

@@ -24,6 +24,7 @@ from .retry import backoff
 
 _CONTEXT = ErrorClass.CONTEXT_LENGTH
 _COOLDOWN = (ErrorClass.RATE_LIMITED, ErrorClass.OVERLOADED, ErrorClass.SERVER_ERROR, ErrorClass.QUOTA_EXCEEDED)
+SHORT_WAIT_S = 1.0  # a longer wait for this alias's deployments goes to a ready fallback instead
 
 
 class Execute:
@@ -179,7 +180,7 @@ class Execute:
     async def _recover(self, req: Request, pol, err: UpstreamError | None, failed: set) -> Result:
         eng = self.engine
         first = next(iter(failed), None)
-        result, err = await self._alias(req, pol, err, failed, tries=len(failed))
+        result, err = await self._alias(req, pol, err, failed, tries=len(failed), then=pol.fallbacks)
         if result is not None:
             level = "retry" if req.meta.deployment == first else "deployment"
             return eng.cascade.mark(req, pol.alias, result, level)
@@ -187,9 +188,9 @@ class Execute:
             names = pol.context_fallbacks
         else:
             names = pol.fallbacks
-        for name in names:
+        for i, name in enumerate(names):
             fpol = eng.policies[name]
-            result, ferr = await self._alias(req, fpol, None, set(), tries=0, extra=True)
+            result, ferr = await self._alias(req, fpol, None, set(), tries=0, extra=True, then=names[i + 1:])
             if result is not None:
                 result.meta.extra["x-seawall-fallback-alias"] = name
                 return eng.cascade.mark(req, pol.alias, result, "alias")
@@ -205,10 +206,19 @@ class Execute:
             final.retry_after = max(final.retry_after or 0.0, hint)
         return await eng.cascade.degrade(req, pol, final)
 
+    def _ready_elsewhere(self, names, now: float, tags) -> bool:
+        for name in names:
+            for st in self.engine.policies[name].balancer.all:
+                if st.usable(now) and (tags is None or tags <= st.dep.tags):
+                    return True
+        return False
+
     async def _alias(self, req: Request, pol, err: UpstreamError | None, failed: set, tries: int,
-                     extra: bool = False) -> tuple[Result | None, UpstreamError | None]:
+                     extra: bool = False, then: list[str] = ()) -> tuple[Result | None, UpstreamError | None]:
         """Further attempts within one alias: other deployments first, then retries of tried
-        ones after backoff / Retry-After. Returns (result, None) or (None, last error)."""
+        ones after backoff / Retry-After. Returns (result, None) or (None, last error).
+        `then` names the fallback aliases tried after this one: when one of them is ready now,
+        a wait longer than SHORT_WAIT_S is not worth it."""
         eng = self.engine
         retries = 0
         while True:
@@ -239,8 +249,12 @@ class Execute:
                     wait = max(wait, backoff(retries, pol.retry.backoff_base_s, pol.retry.backoff_max_s))
                 if wait > pol.retry.max_wait_s or (left is not None and wait >= left):
                     return None, err
+                if wait > SHORT_WAIT_S and self._ready_elsewhere(then, now, req.required_tags):
+                    return None, err
                 kind = "retry"
-            if tries or extra:  # every upstream call after a request's first spends retry budget
+            # every upstream call after a request's first spends retry budget; a fallback taken
+            # because this alias is cooling down (no call made yet) is the request's first
+            if req.meta.attempts:
                 if not eng.retry_budget.try_retry(now):
                     self.rm.inc(self.rm.budget_denied, pol.alias)
                     return None, err

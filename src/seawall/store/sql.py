@@ -30,6 +30,7 @@ teams = sa.Table(
     sa.Column("department_id", sa.String(64), sa.ForeignKey("departments.id"), nullable=True),
     sa.Column("allowed_models", sa.JSON, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("allowed_departments", sa.JSON, nullable=True),  # for x-seawall-department (0004)
 )
 
 api_keys = sa.Table(
@@ -43,6 +44,7 @@ api_keys = sa.Table(
     sa.Column("department_id", sa.String(64), sa.ForeignKey("departments.id"), nullable=True),
     sa.Column("allowed_models", sa.JSON, nullable=True),
     sa.Column("allow_department_header", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("allowed_departments", sa.JSON, nullable=True),  # else the team's (0004)
     sa.Column("expires_at", sa.Float, nullable=True),
     sa.Column("revoked_at", sa.Float, nullable=True),
     sa.Column("prev_hash", sa.String(64), nullable=True),  # the rotated-out secret, valid until prev_until

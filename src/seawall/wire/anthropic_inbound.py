@@ -40,6 +40,7 @@ from typing import Any
 import orjson
 
 from seawall.core.errors import GatewayError, invalid
+from seawall.core.validate import MAX_DEPTH_CEILING, check_depth
 
 __all__ = [
     "messages_request_to_chat",
@@ -238,6 +239,8 @@ def messages_request_to_chat(body: dict) -> dict:
     """Validate an Anthropic Messages request body and return the internal chat request."""
     if not isinstance(body, dict):
         raise invalid("request body must be a JSON object")
+    # before converting (orjson stops at 255 levels); the converted body gets the configured limit
+    check_depth(body, MAX_DEPTH_CEILING)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise invalid("'model' is required and must be a string", "model")

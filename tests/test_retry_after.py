@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from procs import http, start_gateway, start_simulator
-from seawall.resilience import classify
+from seawall.providers import classify
 
 MAX = 300.0  # classify.MAX
 

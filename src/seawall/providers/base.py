@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 class UpstreamError(GatewayError):
-    """An upstream call that failed, with its class (see resilience.classify)."""
+    """An upstream call that failed, with its class (see providers.classify)."""
 
     def __init__(self, error_class: ErrorClass, message: str, *, deployment: str | None = None,
                  upstream_status: int | None = None, retry_after: float | None = None,

@@ -337,9 +337,9 @@ class AuditWriter:
                         self.written += await append(self.engine, records)
                 self.breaker.success()
             except wal_mod.ForeignSpool as e:
-                log.error("audit WAL: %s; left in place", e)
                 w.closed.remove(seg)
-                w.release(seg, delete=False)
+                kept = w.set_aside(seg)
+                log.error("audit WAL: %s; kept as %s, never replayed here", e, kept.name)
                 continue
             except Exception as e:  # noqa: BLE001
                 self.breaker.failure()
@@ -359,10 +359,19 @@ class VerifyResult:
     seq: int | None = None
 
 
+class NoAuditHead(Exception):
+    """The database has no audit chain to verify (not migrated, or its head row deleted)."""
+
+
 async def verify(engine, page: int = 5000) -> VerifyResult:
     t, head = sql.audit_log, sql.audit_head
     async with engine.connect() as conn:
-        h = (await conn.execute(sa.select(head).where(head.c.id == 1))).one()
+        try:
+            h = (await conn.execute(sa.select(head).where(head.c.id == 1))).one_or_none()
+        except sa.exc.DBAPIError as e:  # no such table: the schema was never migrated
+            raise NoAuditHead("the database has no audit_head table") from e
+        if h is None:
+            raise NoAuditHead("the audit_head row is missing")
         last_seq, last_hash = h.base_seq, h.base_hash
         checked = 0
         while True:

@@ -7,6 +7,7 @@ it too, so a spool left for database A is never replayed into database B.
 
     audit-<db id>-<ns timestamp>-<pid>-<n>.wal            a segment, locked (flock) by its writer
     audit-<db id>-<ns timestamp>-<pid>-<n>.wal.claimed-P  taken over by process P for replay
+    audit-<...>.wal.foreign                               its header names another database: kept
 
 A process holds an exclusive flock on every segment it still owns. The kernel drops the lock
 when the process dies, however it dies, so a segment (or a claim) whose lock can be taken
@@ -36,12 +37,12 @@ def database_id(url: str) -> str:
     """A stable id for a database URL: no password, SQLite paths made absolute."""
     from sqlalchemy.engine import make_url
 
-    u = make_url(url).set(password=None)
-    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
-        u = u.set(database=os.path.abspath(u.database), drivername="sqlite")
-    elif u.get_backend_name() == "postgresql":
-        u = u.set(drivername="postgresql")
-    return hashlib.sha256(u.render_as_string(hide_password=False).encode()).hexdigest()[:16]
+    u = make_url(url)
+    backend, db = u.get_backend_name(), u.database
+    if backend == "sqlite" and db and db != ":memory:":
+        db = os.path.abspath(db)
+    who = orjson.dumps([backend, u.username, u.host, u.port, db])  # never the password
+    return hashlib.sha256(who).hexdigest()[:16]
 
 
 def default_directory(url: str) -> Path:
@@ -145,6 +146,13 @@ class Wal:
         else:
             os.fsync(seg.fd)
         os.close(seg.fd)  # closing drops the lock
+
+    def set_aside(self, seg: Segment) -> Path:
+        """A file that is not this database's: renamed out of every scan, never deleted."""
+        kept = seg.path.with_name(seg.path.name.split(".wal")[0] + ".wal.foreign")
+        os.rename(seg.path, kept)
+        os.close(seg.fd)
+        return kept
 
     def pending(self) -> bool:
         return bool(self.current is not None and self.current.dirty) or any(s.dirty for s in self.closed)

@@ -4,6 +4,7 @@ Submits records shaped like the gateway's (hashed content, a guard/cache detail)
 the event loop lets it, in slices with a yield between them (as requests would), and reports:
 - the submit cost per record (the hot path: what a request pays; with the WAL one write(2)),
 - records/s from the first submit until the last record is committed (the writer's rate),
+- CPU per record (all threads; the writer shares the interpreter with the requests),
 - with --rate R: whether the writer keeps up with R records/s offered for --seconds.
 
     python scripts/bench_audit.py --records 50000 [--pg postgresql://postgres@127.0.0.1:5432/postgres]
@@ -45,6 +46,7 @@ async def run(url: str, records: int, rate: float | None, seconds: float, spool:
     submit_ns = 0
     pre = [record(i) for i in range(n)]
     t0 = time.perf_counter()
+    cpu0 = time.process_time()  # every thread of this process (aiosqlite's too)
     slice_ = 20 if rate is None else max(1, int(rate / 100))
     for i in range(0, n, slice_):
         s = time.perf_counter_ns()
@@ -58,6 +60,7 @@ async def run(url: str, records: int, rate: float | None, seconds: float, spool:
     offered_s = time.perf_counter() - t0
     await w.flush()
     total_s = time.perf_counter() - t0
+    cpu_s = time.process_time() - cpu0
     await w.aclose()
     async with engine.connect() as c:
         count = (await c.execute(sa.select(sa.func.count()).select_from(sql.audit_log))).scalar()
@@ -65,6 +68,7 @@ async def run(url: str, records: int, rate: float | None, seconds: float, spool:
     await engine.dispose()
     return {"records": n, "in_db": count, "verified": ok, "submit_us": submit_ns / n / 1000,
             "offered_s": round(offered_s, 2), "total_s": round(total_s, 2), "records_per_s": round(n / total_s),
+            "cpu_us_per_record": round(cpu_s / n * 1e6, 1),
             "spooled": w.spooled}
 
 

@@ -93,7 +93,8 @@ def serve(config, host: str, port: int, workers: int = 1) -> int:
 
 class Supervisor:
     """The parent of N workers: migrates once, forks, restarts a worker that dies (with a
-    back-off, logging how it died), forwards SIGTERM/SIGINT, and cleans up after them."""
+    back-off, logging how it died; a worker that keeps dying within seconds of its start
+    stops them all, exit 1), forwards SIGTERM/SIGINT, and cleans up after them."""
 
     BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
     STABLE_S = 30.0  # a worker that lived this long resets the back-off
@@ -180,6 +181,12 @@ class Supervisor:
             how = f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
             lived = time.monotonic() - started
             self.failures[slot] = 0 if lived >= self.STABLE_S else self.failures[slot] + 1
+            if self.failures[slot] > len(self.BACKOFF_S):  # it cannot start: stop, do not loop forever
+                log.error("worker %d %s after %.1f s (%d quick failures in a row); stopping all workers", pid,
+                          how, lived, self.failures[slot])
+                self._stop(signal.SIGTERM, None)
+                status = 1
+                continue
             wait = self.BACKOFF_S[min(self.failures[slot], len(self.BACKOFF_S)) - 1] if self.failures[slot] else 0.0
             log.error("worker %d %s after %.1f s; restarting it in %.1f s", pid, how, lived, wait,
                       extra={"worker_pid": pid, "exit": code})

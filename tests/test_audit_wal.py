@@ -146,3 +146,33 @@ def test_audit_verify_without_an_audit_head_is_a_clean_error(tmp_path, capsys):
     assert main(["audit", "verify", "-c", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert "audit_head" in err and "seawall db upgrade" in err and "Traceback" not in err
+
+
+async def test_a_burst_past_the_queue_is_replayed_from_the_wal_once_and_in_order(tmp_path):
+    e = await engine_at(tmp_path / "a.db")
+    w = audit.AuditWriter(e, spool_dir=str(tmp_path / "wal"), queue_size=10, batch_size=50)
+    w.start()
+    for r in records(500, "burst"):  # the queue holds 10: the rest is only in the WAL
+        w.submit(r)
+    assert w.spooled > 0
+    await w.flush()
+    await w.aclose()
+    async with e.connect() as c:
+        ids = (await c.execute(sa.select(sql.audit_log.c.request_id).order_by(sql.audit_log.c.seq))).scalars().all()
+    assert ids == [f"burst{i}" for i in range(500)]
+    assert (await audit.verify(e)).ok
+    assert not list((tmp_path / "wal").iterdir())
+    await e.dispose()
+
+
+async def test_an_empty_orphan_is_removed_not_set_aside(tmp_path):
+    url = f"sqlite:///{tmp_path}/a.db"
+    (tmp_path / "wal").mkdir()
+    empty = tmp_path / "wal" / f"audit-{wal.database_id(url)}-{0:020d}-1-abcdef.wal"
+    empty.write_bytes(b"")  # its owner died between creating it and writing the header
+    e = await engine_at(tmp_path / "a.db")
+    w = audit.AuditWriter(e, spool_dir=str(tmp_path / "wal"))
+    await w.flush()
+    await w.aclose()
+    assert not list((tmp_path / "wal").iterdir())
+    await e.dispose()

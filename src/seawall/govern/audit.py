@@ -281,6 +281,9 @@ class AuditWriter:
         if not await self.replay():
             self._spill(batch)
             return
+        # A segment can turn dirty while the replay awaited (a full queue) and even be replayed
+        # already: its records come from the file, never twice.
+        batch = [(s, r) for s, r in batch if s is None or not s.dirty]
         if batch:
             try:
                 async with asyncio.timeout(self.sql_timeout_s):

@@ -5,9 +5,9 @@ directory that belongs to one database: the directory and every file name carry 
 database's id (a hash of its URL without the password), and each file's first line records
 it too, so a spool left for database A is never replayed into database B.
 
-    audit-<db id>-<ns timestamp>-<pid>-<n>.wal            a segment, locked (flock) by its writer
-    audit-<db id>-<ns timestamp>-<pid>-<n>.wal.claimed-P  taken over by process P for replay
-    audit-<...>.wal.foreign                               its header names another database: kept
+    audit-<db id>-<ns timestamp>-<pid>-<rand>.wal            a segment, locked (flock) by its writer
+    audit-<db id>-<ns timestamp>-<pid>-<rand>.wal.claimed-P  taken over by process P for replay
+    audit-<...>.wal.foreign                                  its header names another database: kept
 
 A process holds an exclusive flock on every segment it still owns. The kernel drops the lock
 when the process dies, however it dies, so a segment (or a claim) whose lock can be taken
@@ -82,15 +82,15 @@ class Wal:
         self.header = orjson.dumps({"seawall_audit_wal": 1, "db": db_id}) + b"\n"
         self.current: Segment | None = None
         self.closed: list[Segment] = []  # ours, rotated out, not yet shipped or replayed
-        self._n = 0
+        self._warned_legacy = False
         self.failed = False  # the disk refused a write: records go on in memory only
 
     # -- appending (the request path) --
     def _open(self) -> Segment:
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._n += 1
-        path = self.dir / f"audit-{self.db_id}-{time.time_ns():020d}-{os.getpid()}-{self._n}.wal"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        # the random part keeps two writers in one process (tests, a library user) apart
+        path = self.dir / f"audit-{self.db_id}-{time.time_ns():020d}-{os.getpid()}-{os.urandom(3).hex()}.wal"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else has it
         os.write(fd, self.header)
         seg = Segment(path, fd)
@@ -165,6 +165,10 @@ class Wal:
         mine = {s.path for s in self.closed}
         if self.current is not None:
             mine.add(self.current.path)
+        if not self._warned_legacy and any(self.dir.glob("audit-*.jsonl")):
+            self._warned_legacy = True  # the spool before the WAL named no database: never guess
+            log.warning("%s holds audit-*.jsonl spool files of an older Seawall that do not say which "
+                        "database they belong to; they are not replayed", self.dir)
         found = []
         for p in self.dir.glob(f"audit-{self.db_id}-*.wal*"):
             if p not in mine and (p.suffix == ".wal" or ".wal.claimed-" in p.name):
@@ -197,6 +201,8 @@ class Wal:
         """The file's records, a batch at a time (memory stays bounded whatever its size)."""
         with open(seg.path, "rb") as f:
             first = f.readline()
+            if not first:
+                return  # its owner died before writing the header: nothing in it
             try:
                 head = orjson.loads(first)
             except orjson.JSONDecodeError:

@@ -114,7 +114,12 @@ class Supervisor:
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = self.metrics_dir
         try:
             if self.config.store.migrate:
-                self._migrate()  # once, here: N workers migrating a fresh SQLite file race
+                try:
+                    self._migrate()  # once, here: N workers migrating a fresh SQLite file race
+                except Exception as e:  # noqa: BLE001 - one clear line, no traceback
+                    log.error("database migrations failed, not starting: %s: %s", type(e).__name__,
+                              str(e).splitlines()[0] if str(e) else "")
+                    return 1
                 self.config.store.migrate = False
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)

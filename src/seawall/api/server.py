@@ -4,10 +4,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
 import tempfile
+import time
 
 
 log = logging.getLogger("seawall.server")
@@ -86,36 +88,124 @@ def serve(config, host: str, port: int, workers: int = 1) -> int:
     if workers <= 1:
         asyncio.run(_serve(config, sock, note))
         return 0
-    # Several workers: metrics from every process are merged through prometheus_client's
-    # multiprocess directory, which has to exist before any metric is created.
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="seawall-metrics-"))
-    children = []
-    for i in range(workers):
+    return Supervisor(config, sock, workers, note).run()
+
+
+class Supervisor:
+    """The parent of N workers: migrates once, forks, restarts a worker that dies (with a
+    back-off, logging how it died; a worker that keeps dying within seconds of its start
+    stops them all, exit 1), forwards SIGTERM/SIGINT, and cleans up after them."""
+
+    BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+    STABLE_S = 30.0  # a worker that lived this long resets the back-off
+
+    def __init__(self, config, sock: socket.socket, workers: int, note: str) -> None:
+        self.config, self.sock, self.workers, self.note = config, sock, workers, note
+        self.children: dict[int, tuple[int, float]] = {}  # pid -> (slot, started at)
+        self.failures = [0] * workers  # quick deaths in a row, per slot
+        self.stopping = False
+        self.metrics_dir: str | None = None
+
+    def run(self) -> int:
+        # Metrics from every worker are merged through prometheus_client's multiprocess
+        # directory; it must be set before any worker creates a metric (observe/metrics.py).
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            self.metrics_dir = tempfile.mkdtemp(prefix="seawall-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = self.metrics_dir
+        try:
+            if self.config.store.migrate:
+                try:
+                    self._migrate()  # once, here: N workers migrating a fresh SQLite file race
+                except Exception as e:  # noqa: BLE001 - one clear line, no traceback
+                    log.error("database migrations failed, not starting: %s: %s", type(e).__name__,
+                              str(e).splitlines()[0] if str(e) else "")
+                    return 1
+                self.config.store.migrate = False
+            signal.signal(signal.SIGTERM, self._stop)
+            signal.signal(signal.SIGINT, self._stop)
+            for slot in range(self.workers):
+                self._fork(slot)
+            return self._watch()
+        finally:
+            if self.metrics_dir:
+                shutil.rmtree(self.metrics_dir, ignore_errors=True)
+                os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            sys.stdout.flush()
+
+    def _migrate(self) -> None:
+        from ..store.sql import make_engine, migrate
+
+        async def go():
+            engine = make_engine(self.config.store.sql, timeout_s=self.config.store.sql_timeout_s)
+            try:
+                await migrate(engine)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(go())
+
+    def _fork(self, slot: int) -> None:
         pid = os.fork()
         if pid == 0:
+            code = 0
             try:
-                asyncio.run(_serve(config, sock, note if i == 0 else None))
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                asyncio.run(_serve(self.config, self.sock, self.note if slot == 0 else None))
+            except BaseException:  # noqa: BLE001 - say why before the parent restarts us
+                log.exception("worker %d stopped with an error", os.getpid())
+                code = 1
             finally:
-                os._exit(0)
-        children.append(pid)
+                logging.shutdown()
+                os._exit(code)
+        self.children[pid] = (slot, time.monotonic())
 
-    def forward(signum, _frame):
-        for pid in children:
+    def _stop(self, signum, _frame) -> None:
+        self.stopping = True
+        for pid in list(self.children):
             try:
                 os.kill(pid, signum)
             except ProcessLookupError:
                 pass
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    status = 0
-    for pid in children:
-        while True:
+    def _watch(self) -> int:
+        status = 0
+        while self.children:
             try:
-                _, st = os.waitpid(pid, 0)
-                status = status or os.waitstatus_to_exitcode(st)
+                pid, st = os.waitpid(-1, 0)
+            except ChildProcessError:
                 break
-            except InterruptedError:
+            if pid not in self.children:
                 continue
-    sys.stdout.flush()
-    return status
+            slot, started = self.children.pop(pid)
+            _mark_metrics_dead(pid)
+            code = os.waitstatus_to_exitcode(st)
+            if self.stopping:
+                status = status or (code if code > 0 else 0)
+                continue
+            how = f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+            lived = time.monotonic() - started
+            self.failures[slot] = 0 if lived >= self.STABLE_S else self.failures[slot] + 1
+            if self.failures[slot] > len(self.BACKOFF_S):  # it cannot start: stop, do not loop forever
+                log.error("worker %d %s after %.1f s (%d quick failures in a row); stopping all workers", pid,
+                          how, lived, self.failures[slot])
+                self._stop(signal.SIGTERM, None)
+                status = 1
+                continue
+            wait = self.BACKOFF_S[min(self.failures[slot], len(self.BACKOFF_S)) - 1] if self.failures[slot] else 0.0
+            log.error("worker %d %s after %.1f s; restarting it in %.1f s", pid, how, lived, wait,
+                      extra={"worker_pid": pid, "exit": code})
+            deadline = time.monotonic() + wait
+            while not self.stopping and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not self.stopping:
+                self._fork(slot)
+        return status
+
+
+def _mark_metrics_dead(pid: int) -> None:
+    """A dead worker's live gauges (in flight) stop counting; its counters stay."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)

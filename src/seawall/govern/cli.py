@@ -88,7 +88,8 @@ async def _with_gov(cfg, fn, args) -> int:
                 from ..store.sql import migrate
 
                 await migrate(gov.engine)
-            await gov.reload()
+            if fn not in (_audit_verify, _audit_retain):  # these read the audit tables alone
+                await gov.reload()
             if gov.audit is not None:
                 gov.audit.start()
         return await fn(gov, args)
@@ -139,9 +140,14 @@ async def _keys_revoke(gov, a) -> int:
 
 
 async def _audit_verify(gov, a) -> int:
-    from .audit import verify
+    from .audit import NoAuditHead, verify
 
-    res = await verify(gov.engine)
+    try:
+        res = await verify(gov.engine)
+    except NoAuditHead as e:
+        print(f"cannot verify the audit log: {e}; is this the gateway's database? "
+              f"Create the schema with `seawall db upgrade -c {a.config}`", file=sys.stderr)
+        return 2
     if res.ok:
         print(f"audit log intact: {res.checked} records verified")
         return 0

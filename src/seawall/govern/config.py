@@ -19,7 +19,7 @@ class AuditConfig(_Model):
     queue_size: int = Field(10000, ge=10)
     batch_size: int = Field(500, ge=1)
     flush_interval_s: float = Field(0.2, gt=0)
-    spool_dir: str = ".seawall/spool"  # audit batches wait here while the database is down
+    spool_dir: str | None = None  # the audit WAL; default: next to a SQLite file, else .seawall/spool
     retention_days: float | None = Field(None, gt=0)  # None: keep forever
 
 

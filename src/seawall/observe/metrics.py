@@ -1,7 +1,8 @@
 """Prometheus metrics. Label children are cached so the hot path pays a dict lookup.
 
-With several workers, prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set
-by `seawall serve --workers N` before this module loads) aggregates every worker's values.
+With several workers, prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, made
+by `seawall serve --workers N` before it forks and removed when it stops) aggregates every
+worker's values.
 """
 from __future__ import annotations
 
@@ -14,9 +15,22 @@ _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
+def _use_multiprocess_values() -> None:
+    """prometheus_client picks how values are stored when it is first imported; the CLI
+    imports it (through the configuration) before `serve --workers N` sets the directory, so
+    every worker kept its values in its own memory and /metrics merged nothing. Switch to
+    the file-backed values here, once, before the first metric is made."""
+    from prometheus_client import values
+
+    if values.ValueClass.__name__ != "MmapedValue":
+        values.ValueClass = values.get_value_class()
+
+
 class Metrics:
     def __init__(self) -> None:
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        if self.multiprocess:
+            _use_multiprocess_values()
         self.registry = None if self.multiprocess else CollectorRegistry()
         reg = {"registry": self.registry} if self.registry else {}
         self.requests = Counter("seawall_requests_total", "Client requests by alias, deployment and outcome",

@@ -17,6 +17,8 @@ from typing import Any, AsyncIterator
 from . import config as config_mod
 from .config import Config
 from .core import pipeline, validate
+from .core.credentials import check_key, presented_key
+from .core.errors import GatewayError
 from .core.types import HEARTBEAT, Completion, Meta, Request, Stream
 from .core.routing import Router
 from .guard import Guard
@@ -126,11 +128,24 @@ class Gateway:
         return cls(config_mod.load(source))
 
     def request(self, kind: str, body: dict, *, raw: bytes | None = None, request_id: str | None = None,
-                headers: Any = None, cache: str | None = None) -> Request:
+                headers: Any = None, cache: str | None = None, principal: Any = None) -> Request:
         """Validate a body and wrap it for the pipeline (the HTTP server uses this too)."""
         alias = validate.embeddings_body(body) if kind == "embeddings" else validate.chat_body(body)
         return Request(kind=kind, alias=alias, body=body, stream=bool(body.get("stream")) and kind == "chat",
-                       meta=Meta(request_id or new_request_id()), raw=raw, headers=headers, cache=cache)
+                       meta=Meta(request_id or new_request_id()), raw=raw, headers=headers, cache=cache,
+                       principal=principal)
+
+    def authenticate(self, headers: Any):
+        """Who is calling, from the request's headers (the HTTP edge calls this once per request
+        and passes the principal to `request`): governance's key directory when it is on, else
+        the static server.api_keys. Raises invalid_api_key."""
+        gov = self.governance
+        if gov.enabled:
+            return gov.identify(headers, None)
+        keys = gov.static_keys
+        if keys and not check_key(presented_key(headers), keys):
+            raise GatewayError("invalid_api_key", "missing or invalid API key")
+        return None
 
     async def _run(self, req: Request):
         if not self._started:

@@ -7,11 +7,11 @@ the audit record leave the request path as background work.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from dataclasses import dataclass
 
+from ..core.credentials import check_key, presented_key  # noqa: F401 - cache/stage.py imports presented_key from here
 from ..core.errors import GatewayError
 from ..store.breaker import Breaker, StoreUnavailable
 from ..store.sql import make_engine, migrate
@@ -24,15 +24,6 @@ log = logging.getLogger("seawall.govern")
 
 CHANGES = "changes"  # pub/sub channel: an admin change happened, reload the directory
 MICRO = 1_000_000
-
-
-def presented_key(headers) -> str | None:
-    if headers is None:
-        return None
-    auth = headers.get("authorization")
-    if auth and auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return headers.get("x-api-key") or headers.get("api-key")
 
 
 def estimate_prompt_tokens(body: dict, raw: bytes | None) -> int:
@@ -190,10 +181,7 @@ class Governance:
             return ANONYMOUS
         entry = self.directory.keys.get(hash_key(key, self.pepper))
         if entry is None:
-            ok = False
-            for k in self.static_keys:  # compare against every key: no timing hint
-                ok |= hmac.compare_digest(key.encode(), k.encode())
-            if ok:
+            if check_key(key, self.static_keys):
                 return STATIC
             if not self.key_required:
                 # Open mode (no keys configured yet): clients that send their provider key
@@ -205,13 +193,19 @@ class Governance:
         if entry.expires_at is not None and entry.expires_at <= time.time():
             raise GatewayError("invalid_api_key", "this API key has expired")
         p = entry.principal
-        if alias is not None and p.allowed_models is not None and alias not in p.allowed_models:
-            raise GatewayError("permission_denied", f"this key may not use the model {alias!r}", param="model")
+        if alias is not None:
+            self.permit(p, alias)
         if p.allow_department_header:
             dept = headers.get("x-seawall-department")
             if dept and dept != p.department_id:
                 p = Principal(p.key_id, p.user_id, p.team_id, dept, p.allowed_models, True)
         return p
+
+    @staticmethod
+    def permit(p: Principal, alias: str) -> None:
+        """403 unless the principal's key may use the alias."""
+        if p.allowed_models is not None and alias not in p.allowed_models:
+            raise GatewayError("permission_denied", f"this key may not use the model {alias!r}", param="model")
 
     # ---- admit and settle -------------------------------------------------------------
 

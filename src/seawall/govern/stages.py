@@ -115,7 +115,10 @@ class Identify:
 
     async def __call__(self, req: Request, call_next) -> Result:
         if self.gov.enabled:
-            req.principal = self.gov.identify(req.headers, req.alias)
+            if req.principal is None:
+                req.principal = self.gov.identify(req.headers, req.alias)
+            else:  # the HTTP edge identified the caller already: only the alias is left to check
+                self.gov.permit(req.principal, req.alias)
         return await call_next(req)
 
 

@@ -21,7 +21,7 @@ from ..observe.metrics import CONTENT_TYPE
 from ..wire import anthropic as wire
 from . import wire_schemas as ws
 from .http import JSON, SSEEncoder, error_response, internal_error, write_stream
-from .router import Call, Route, Router, read_body, read_query
+from .router import NO_PARAMS, Call, Route, Router, read_body, read_query
 
 log = logging.getLogger("seawall.http")
 
@@ -55,6 +55,7 @@ class App:
         self.ready = False
         self.router = Router(self.own_routes() + govern_routes(gateway.governance) + cache_routes(gateway.cache)
                              + resilience_routes(gateway.resilience))
+        self._exact = self.router.exact
         self._openapi: bytes | None = None
 
     def own_routes(self) -> list[Route]:
@@ -86,7 +87,11 @@ class App:
         render = wire.anthropic_error_body if path == "/v1/messages" else GatewayError.to_openai
         headers = {"x-request-id": rid, "x-seawall-request-id": rid}
         try:
-            route, params = self.router.match(request.method, path)
+            route = self._exact.get((request.method, path))  # the hot paths: one dict lookup
+            if route is None:
+                route, params = self.router.match(request.method, path)
+            else:
+                params = NO_PARAMS
             call = Call(request, route, params, rid, headers)
             auth = route.auth
             if auth == "client":  # the one place a client is identified; the pipeline reuses it

@@ -11,6 +11,7 @@ methods answers 405 with `Allow`, so a method never reaches a handler not declar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Awaitable, Callable, Literal
 from urllib.parse import unquote
 
@@ -100,7 +101,7 @@ class Router:
         """The route and its path parameters; GatewayError 404 or 405 (with Allow) otherwise."""
         route = self.exact.get((method, path))
         if route is not None:
-            return route, {}
+            return route, NO_PARAMS
         allowed = self.methods.get(path)
         if allowed is None:
             parts = path.strip("/").split("/")
@@ -117,6 +118,9 @@ class Router:
             raise GatewayError("not_found", f"no route {method} {path}")
         raise GatewayError("invalid_request", f"method {method} is not allowed on {path}", status=405,
                            headers={"allow": ", ".join(sorted(allowed))})
+
+
+NO_PARAMS: dict[str, str] = MappingProxyType({})  # type: ignore[assignment] - static paths share it, read-only
 
 
 def _bind(segs: tuple[str, ...], parts: list[str]) -> dict[str, str] | None:

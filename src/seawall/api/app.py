@@ -177,5 +177,5 @@ class App:
         if self._openapi is None:
             from .openapi import document
 
-            self._openapi = orjson.dumps(document(self.router.routes))
+            self._openapi = orjson.dumps(document(self.router.routes, aliases=list(self.gw.router.routes)))
         return Response(body=self._openapi, headers=call.headers, content_type=JSON)

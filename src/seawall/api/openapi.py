@@ -18,7 +18,8 @@ _ERRORS = {"400": "Invalid request (the message and param name the field)", "401
            "413": "Body too large", "429": "Rate limit or budget", "5XX": "Upstream or gateway failure"}
 
 
-def document(routes: list[Route]) -> dict:
+def document(routes: list[Route], aliases: list[str] | None = None) -> dict:
+    """`aliases`: this gateway's model names, listed as the values `model` may take."""
     models: list[type[BaseModel]] = [ErrorBody]
     for r in routes:
         for m in (r.body, r.query, r.response):
@@ -29,7 +30,7 @@ def document(routes: list[Route]) -> dict:
     schemas = defs.get("$defs", {})
     paths: dict[str, dict] = {}
     for r in routes:
-        paths.setdefault(r.path, {})[r.method.lower()] = _operation(r, refs)
+        paths.setdefault(r.path, {})[r.method.lower()] = _operation(r, refs, aliases)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Seawall", "version": __version__,
@@ -54,7 +55,7 @@ def _schema(spec, refs, mode: str):
     return refs[(spec, mode)]
 
 
-def _operation(r: Route, refs) -> dict:
+def _operation(r: Route, refs, aliases: list[str] | None) -> dict:
     op_id = re.sub(r"[^a-zA-Z0-9]+", "_", f"{r.method.lower()}{r.path}").strip("_")
     op: dict = {"operationId": op_id, "summary": r.summary, "tags": [r.tag] if r.tag else []}
     params = [{"name": name, "in": "path", "required": True,
@@ -62,13 +63,17 @@ def _operation(r: Route, refs) -> dict:
               for name in re.findall(r"{(\w+)}", r.path)]
     if r.query is not None:
         for name, f in r.query.model_fields.items():
-            schema = r.query.model_json_schema(ref_template=_REF)["properties"][f.alias or name]
+            schema = _not_null(r.query.model_json_schema(ref_template=_REF)["properties"][f.alias or name])
             params.append({"name": f.alias or name, "in": "query", "required": f.is_required(), "schema": schema})
     if params:
         op["parameters"] = params
     if r.body is not None:
+        body = _schema(r.body, refs, "validation")
+        if aliases and isinstance(r.body, dict) and "model" in body.get("properties", {}):
+            body = {**body, "properties": {**body["properties"], "model": {
+                **body["properties"]["model"], "enum": sorted(aliases)}}}
         op["requestBody"] = {"required": isinstance(r.body, dict) or _has_required(r.body),
-                             "content": {"application/json": {"schema": _schema(r.body, refs, "validation")}}}
+                             "content": {"application/json": {"schema": body}}}
     if r.response is not None:
         ok = {"description": r.summary or "OK",
               "content": {"application/json": {"schema": _schema(r.response, refs, "serialization")}}}
@@ -87,3 +92,11 @@ def _operation(r: Route, refs) -> dict:
 
 def _has_required(model: type[BaseModel]) -> bool:
     return any(f.is_required() for f in model.model_fields.values())
+
+
+def _not_null(schema: dict) -> dict:
+    """A query parameter is absent or a string: drop the `null` branch of an optional one."""
+    options = [o for o in schema.get("anyOf", ()) if o.get("type") != "null"]
+    if len(options) == 1:
+        schema = {**{k: v for k, v in schema.items() if k not in ("anyOf", "default")}, **options[0]}
+    return schema

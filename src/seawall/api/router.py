@@ -192,7 +192,8 @@ def field_error(e: ValidationError) -> GatewayError:
     else:  # a wrong type: int_type, string_type, bool_type, list_type, ...
         expected = kind.split("_")[0].replace("dict", "object").replace("model", "object") \
             .replace("int", "integer").replace("float", "number").replace("bool", "boolean").replace("str", "string")
-        msg = f"{loc!r} must be a {expected}" if loc else f"the body must be a JSON {expected}"
+        article = "an" if expected[:1] in "aeiou" else "a"
+        msg = f"{loc!r} must be {article} {expected}" if loc else f"the body must be a JSON {expected}"
     return GatewayError("invalid_request", msg, param=field_name)
 
 

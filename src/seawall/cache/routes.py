@@ -34,7 +34,7 @@ class InvalidateIn(Body):
         return self
 
 
-class Deleted(Out):
+class CacheDeleted(Out):
     local: int
     shared: int
     semantic: int
@@ -42,7 +42,7 @@ class Deleted(Out):
 
 
 class Invalidated(Out):
-    deleted: Deleted
+    deleted: CacheDeleted
 
 
 class CacheStats(Out):

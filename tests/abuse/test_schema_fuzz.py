@@ -4,7 +4,8 @@ operation (admin bodies, queries and path parameters; OpenAI and Anthropic bodie
 may be a server error (a 503 from /readyz or a down upstream is deliberate), and the gateway's
 log must hold no traceback.
 
-Bounded for CI (about 300 cases, well under a minute); SEAWALL_FUZZ_EXAMPLES raises the count
+Run on SQLite + memory and on PostgreSQL + Redis. Bounded for CI (about 400 cases a backend,
+under half a minute each); SEAWALL_FUZZ_EXAMPLES raises the count
 per operation and mode, SEAWALL_FUZZ_RANDOM=1 draws new cases instead of the fixed ones.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 
 from procs import http, start_gateway, start_simulator  # noqa: E402
+from services import backend  # noqa: E402,F401  (fixture: SQLite + memory, PostgreSQL + Redis)
 
 ADMIN = "adm-fuzz-7f3a"
 CLIENT = "client-fuzz-c21e"
@@ -29,11 +31,14 @@ EXAMPLES = int(os.environ.get("SEAWALL_FUZZ_EXAMPLES", "8"))
 RANDOM = os.environ.get("SEAWALL_FUZZ_RANDOM") == "1"
 
 
-@pytest.fixture(scope="module")
-def gateway():
+@pytest.fixture
+def gateway(backend):
     sim = start_simulator(seed=5)
     gw = start_gateway({
         "admin_key": ADMIN,
+        # PostgreSQL refuses what SQLite lets through (text past a column's length, NUL bytes)
+        "store": {"sql": backend["sql"], "state": backend["state"], "prefix": backend["prefix"]},
+        "governance": {"audit": {"spool_dir": backend["spool"]}},
         "server": {"api_keys": [CLIENT], "access_log": False},
         "providers": [{"name": "sim", "base_url": sim.url + "/v1"}],
         "models": [{"name": "chat", "targets": [{"provider": "sim", "model": "gpt-4o-mini"}],

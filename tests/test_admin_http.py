@@ -9,6 +9,7 @@ import json
 import socket
 
 import pytest
+from openapi_spec_validator import validate as validate_openapi
 
 from procs import http, start_gateway, start_simulator
 from seawall.api.server import start_in_process
@@ -116,6 +117,7 @@ def test_openapi_is_served_without_a_key(stack):
     status, _, raw = http("GET", stack.url + "/openapi.json")
     doc = json.loads(raw)
     assert status == 200 and doc["openapi"] == "3.1.0" and "/admin/keys/{id}" in doc["paths"]
+    validate_openapi(doc)
 
 
 async def test_a_request_is_identified_once(tmp_path, monkeypatch):

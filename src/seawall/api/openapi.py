@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 from .. import __version__
 from .router import Route
 from .schema import ErrorBody
+from .wire_schemas import ANTHROPIC_ERROR
 
 _REF = "#/components/schemas/{model}"
 _SECURITY = {"client": [{"clientKey": []}, {"clientApiKeyHeader": []}], "admin": [{"adminKey": []}]}
@@ -81,7 +82,8 @@ def _operation(r: Route, refs, aliases: list[str] | None) -> dict:
         ok = {"description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}
     else:
         ok = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
-    err = {"content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}}
+    shape = ANTHROPIC_ERROR if r.path == "/v1/messages" else refs[(ErrorBody, "serialization")]
+    err = {"content": {"application/json": {"schema": shape}}}
     op["responses"] = {str(r.status): ok, **{code: {"description": d, **err} for code, d in _ERRORS.items()}}
     if r.auth in _SECURITY:
         op["security"] = _SECURITY[r.auth]

@@ -87,3 +87,8 @@ MESSAGES_RESPONSE = {"type": "object", "properties": {
     "description": "an Anthropic message; with stream: true, text/event-stream of Anthropic events"}
 
 STATUS_RESPONSE = {"type": "object", "properties": {"status": {"type": "string"}}}
+
+ANTHROPIC_ERROR = {"type": "object", "required": ["type", "error"], "properties": {
+    "type": {"const": "error"},
+    "error": {"type": "object", "required": ["type", "message"],
+              "properties": {"type": {"type": "string"}, "message": {"type": "string"}}}}}

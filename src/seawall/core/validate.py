@@ -32,7 +32,7 @@ def chat_body(body: object) -> str:
         if not isinstance(m, dict):
             raise invalid(f"messages[{i}] must be an object", f"messages[{i}]")
         role = m.get("role")
-        if role not in _ROLES:
+        if not isinstance(role, str) or role not in _ROLES:  # (a dict is unhashable: check the type first)
             raise invalid(f"messages[{i}].role must be one of {', '.join(sorted(_ROLES))}", f"messages[{i}].role")
         content = m.get("content")
         if content is None:

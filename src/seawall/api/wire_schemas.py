@@ -26,6 +26,13 @@ CHAT_REQUEST = {
         "max_tokens": {"type": "integer", "minimum": 1},
         "max_completion_tokens": {"type": "integer", "minimum": 1},
         "n": {"type": "integer", "minimum": 1},
+        "seed": {"type": "integer"},
+        "stop": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "user": {"type": "string"},
+        "response_format": {"type": "object", "required": ["type"], "properties": {
+            "type": {"enum": ["text", "json_object", "json_schema"]}, "json_schema": {"type": "object"}}},
+        "stream_options": {"type": "object", "properties": {"include_usage": {"type": "boolean"}}},
+        "tool_choice": {"oneOf": [{"enum": ["none", "auto", "required"]}, {"type": "object"}]},
         "tools": {"type": "array", "items": {
             "type": "object", "required": ["function"],
             "properties": {"type": {"type": "string"}, "function": {
@@ -60,6 +67,12 @@ MESSAGES_REQUEST = {
         "temperature": {"type": "number", "minimum": 0, "maximum": 1},
         "top_p": {"type": "number", "minimum": 0, "maximum": 1},
         "stop_sequences": {"type": "array", "items": {"type": "string"}},
+        "tools": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string"}, "description": {"type": "string"}, "input_schema": {"type": "object"}}}},
+        "tool_choice": {"type": "object", "required": ["type"], "properties": {
+            "type": {"enum": ["auto", "any", "tool", "none"]}, "name": {"type": "string"},
+            "disable_parallel_tool_use": {"type": "boolean"}}},
+        "metadata": {"type": "object", "properties": {"user_id": {"type": "string"}}},
     },
 }
 

@@ -145,3 +145,11 @@ def test_embeddings_have_no_temperature_rule():
 ])
 def test_what_responses_may_be_stored(response, ok):
     assert response_cacheable(response) is ok
+
+
+def test_a_huge_integral_float_still_makes_a_key():
+    # found by tests/abuse/test_schema_fuzz.py: folding 1e30 into an int broke the canonical
+    # JSON (past 64 bits) and the request answered 500
+    body = {"model": "m", "messages": [{"role": "user", "content": "x"}], "seed": 1e30}
+    assert canonical_request(body) != canonical_request({**body, "seed": 1e31})
+    assert canonical_request({**body, "seed": 2.0}) == canonical_request({**body, "seed": 2})

@@ -49,6 +49,8 @@ def test_malformed_json_is_400(gw):
     ({"model": "gpt-4o-mini"}, "messages"),
     ({"model": "gpt-4o-mini", "messages": "hi"}, "messages"),
     ({"model": "gpt-4o-mini", "messages": [{"role": "user"}]}, "messages[0].content"),
+    ({"model": "gpt-4o-mini", "messages": [{"role": {"a": 1}, "content": "x"}]}, "messages[0].role"),  # was a 500
+    ({"model": "gpt-4o-mini", "messages": [{"role": ["user"], "content": "x"}]}, "messages[0].role"),
     ({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "max_tokens": -1}, "max_tokens"),
     ({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}, "stream"),
     ({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]},

@@ -5,8 +5,8 @@
                 and closed in the reverse order
     stages   -> the request's path, read top to bottom below
 
-A new capability is one package (its config section, service, stage and routes), one line in
-`STAGES`' order below, and its service in `services`. No other module wires features together:
+A new capability is one package (its config section, service, stage and routes): one line in
+the stage list below, its service in `services`, its routes in `routes`. No other module wires features together:
 where one feature needs another (the cache asks the guard's verdict; the fallback cascade asks
 the cache for a stale answer), the dependency is handed over here.
 """
@@ -16,10 +16,12 @@ from dataclasses import dataclass
 
 # Importing a feature's config registers its section (config.SECTIONS) before any parse.
 from .cache import config as _cache_config  # noqa: F401
+from .cache.routes import routes as cache_routes
 from .cache.stage import CacheService, CacheStage
 from .config import Config
 from .core.stage import Handler, compose
 from .govern import config as _govern_config  # noqa: F401
+from .govern.routes import routes as govern_routes
 from .govern.service import Governance
 from .govern.stages import Admit, AuditStage, Identify
 from .guard import config as _guard_config  # noqa: F401
@@ -30,6 +32,7 @@ from .providers.routing import Router, RouteStage
 from .resilience import config as _resilience_config  # noqa: F401
 from .resilience.coalesce import Coalesce
 from .resilience.engine import Resilience
+from .resilience.routes import routes as resilience_routes
 from .resilience.execute import Execute
 from .store.stores import Stores
 
@@ -46,6 +49,7 @@ class Assembly:
     cache: CacheService
     stages: list
     handle: Handler
+    routes: list  # the features' HTTP routes (web.router.Route), served next to the faces' own
 
     @property
     def services(self) -> list:
@@ -85,4 +89,5 @@ def assemble(config: Config) -> Assembly:
     ]
     handle = compose(stages, terminal=Execute(metrics, resilience))  # execute: LB, breaker, retry, hedge,
     cache.resubmit = handle                                         # fallback, stale, degraded, escalation
-    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, stages, handle)
+    routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience)]
+    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, stages, handle, routes)

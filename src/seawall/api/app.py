@@ -1,8 +1,8 @@
-"""The HTTP surface: OpenAI and Anthropic routes, probes, metrics.
+"""The HTTP surface: OpenAI and Anthropic routes, probes, metrics, /openapi.json, and the
+feature packages' routes, which the assembly collects (govern/, cache/, resilience/ routes.py).
 
-Served by seawall.net.server (httptools on asyncio protocols) with a dict of routes: general
-routers, middleware chains and their request objects cost more per request than the whole
-proxy hop is allowed to.
+Served by seawall.net.server (httptools on asyncio protocols) through web/router.py: a static
+path costs one dict lookup, as the plain dict of routes it replaced did.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 
 import orjson
 
+from ..core.credentials import check_key, presented_key
 from ..core.errors import GatewayError
 from ..core.types import Stream
 from ..gateway import Gateway, new_request_id
@@ -18,8 +19,9 @@ from ..net.server import Request, Response, StreamResponse
 from ..observe.logging import request_id as request_id_var
 from ..observe.metrics import CONTENT_TYPE
 from ..wire import anthropic as wire
-from . import admin, admin_cache
-from .http import JSON, SSEEncoder, error_response, internal_error, read_json, write_stream
+from . import wire_schemas as ws
+from ..web.http import JSON, SSEEncoder, error_response, internal_error, write_stream
+from ..web.router import NO_PARAMS, Call, Route, Router, read_body, read_query
 
 log = logging.getLogger("seawall.http")
 
@@ -43,25 +45,31 @@ class AnthropicEncoder(SSEEncoder):
 class App:
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
-        server = gateway.config.server
-        self.max_body = server.max_body_bytes
-        self.client_keys = [k.get() for k in server.api_keys if k.get()]
+        self.max_body = gateway.config.server.max_body_bytes
+        key = gateway.config.admin_key
+        self.admin_key = key.get() if key else None
         self.ready = False
-        self.routes = {
-            ("POST", "/v1/chat/completions"): self.chat_completions,
-            ("POST", "/v1/embeddings"): self.embeddings,
-            ("GET", "/v1/models"): self.list_models,
-            ("POST", "/v1/messages"): self.messages,
-            ("GET", "/healthz"): self.healthz,
-            ("GET", "/readyz"): self.readyz,
-            ("GET", "/metrics"): self.metrics,
-        }
-        self.routes.update(admin.routes(self))
-        self.routes.update(admin_cache.routes(self))  # /admin/cache/{stats,invalidate}
-        self.paths = {path for _, path in self.routes}
-        from .admin_govern import AdminGovern
+        self.router = Router(self.own_routes() + gateway.assembly.routes)  # the faces', then the features'
 
-        self.admin_govern = AdminGovern(gateway)  # /admin/{keys,teams,departments,limits,budgets,usage}
+        self._exact = self.router.exact
+        self._openapi: bytes | None = None
+
+    def own_routes(self) -> list[Route]:
+        big = self.max_body
+        return [
+            Route("POST", "/v1/chat/completions", self.chat_completions, auth="client", body=ws.CHAT_REQUEST,
+                  response=ws.CHAT_RESPONSE, summary="Chat completion (OpenAI)", tag="openai", body_limit=big),
+            Route("POST", "/v1/embeddings", self.embeddings, auth="client", body=ws.EMBEDDINGS_REQUEST,
+                  response=ws.EMBEDDINGS_RESPONSE, summary="Embeddings (OpenAI)", tag="openai", body_limit=big),
+            Route("GET", "/v1/models", self.list_models, auth="client", response=ws.MODELS_RESPONSE,
+                  summary="The model aliases this key may use", tag="openai"),
+            Route("POST", "/v1/messages", self.messages, auth="client", body=ws.MESSAGES_REQUEST,
+                  response=ws.MESSAGES_RESPONSE, summary="Messages (Anthropic)", tag="anthropic", body_limit=big),
+            Route("GET", "/healthz", self.healthz, response=ws.STATUS_RESPONSE, summary="Liveness", tag="probes"),
+            Route("GET", "/readyz", self.readyz, response=ws.STATUS_RESPONSE, summary="Readiness", tag="probes"),
+            Route("GET", "/metrics", self.metrics, summary="Prometheus metrics", tag="probes"),
+            Route("GET", "/openapi.json", self.openapi, summary="This document", tag="probes"),
+        ]
 
     async def __call__(self, request: Request) -> Response | StreamResponse:
         rid = request.headers.get("x-request-id") or new_request_id()
@@ -72,21 +80,25 @@ class App:
         path = request.path
         if len(path) > 3 and path[-1] == "/":
             path = path.rstrip("/")
-        handler = self.routes.get((request.method, path))
-        anthropic = path == "/v1/messages"
-        render = wire.anthropic_error_body if anthropic else GatewayError.to_openai
+        render = wire.anthropic_error_body if path == "/v1/messages" else GatewayError.to_openai
         headers = {"x-request-id": rid, "x-seawall-request-id": rid}
         try:
-            if handler is None and self.admin_govern.handles(path):
-                handler = self.admin_govern
-            if handler is None:
-                if path in self.paths:
-                    raise GatewayError("invalid_request", f"method {request.method} is not allowed on {path}",
-                                       status=405)
-                raise GatewayError("not_found", f"no route {request.method} {path}")
-            if path.startswith("/v1/"):
-                request.principal = self.gw.authenticate(request.headers)  # once per request
-            return await handler(request, rid, headers)
+            route = self._exact.get((request.method, path))  # the hot paths: one dict lookup
+            if route is None:
+                route, params = self.router.match(request.method, path)
+            else:
+                params = NO_PARAMS
+            call = Call(request, route, params, rid, headers)
+            auth = route.auth
+            if auth == "client":  # the one place a client is identified; the pipeline reuses it
+                call.principal = self.gw.authenticate(request.headers)
+            elif auth == "admin":
+                self.require_admin(request)
+            if route.body is not None:
+                await read_body(call)
+            if route.query is not None:
+                read_query(call)
+            return await route.handler(call)
         except GatewayError as e:
             headers["x-seawall-latency-ms"] = f"{(time.perf_counter() - started) * 1000:.2f}"
             return error_response(e, headers, render)
@@ -94,25 +106,33 @@ class App:
             log.exception("unhandled error")
             return error_response(internal_error(), headers, render)
 
+    def require_admin(self, request: Request) -> None:
+        if not self.admin_key:
+            raise GatewayError("permission_denied", "the admin API is disabled: set admin_key (or SEAWALL_ADMIN_KEY)")
+        if not check_key(presented_key(request.headers), [self.admin_key]):
+            raise GatewayError("invalid_api_key", "missing or invalid admin key (Authorization: Bearer <admin_key>)")
+
     # ---- OpenAI -------------------------------------------------------------------------
 
-    async def chat_completions(self, request, rid, headers):
-        body, raw = await read_json(request, self.max_body)
-        req = self.gw.request("chat", body, raw=raw, request_id=rid, headers=request.headers,
-                              principal=request.principal)
-        return await self._answer(request, req, headers, _OPENAI)
+    async def chat_completions(self, call: Call):
+        req = self.gw.request("chat", call.body, raw=call.raw, request_id=call.request_id,
+                              headers=call.request.headers, principal=call.principal)
+        return await self._answer(call, req, _OPENAI)
 
-    async def embeddings(self, request, rid, headers):
-        body, raw = await read_json(request, self.max_body)
-        req = self.gw.request("embeddings", body, raw=raw, request_id=rid, headers=request.headers,
-                              principal=request.principal)
-        return await self._answer(request, req, headers, _OPENAI)
+    async def embeddings(self, call: Call):
+        req = self.gw.request("embeddings", call.body, raw=call.raw, request_id=call.request_id,
+                              headers=call.request.headers, principal=call.principal)
+        return await self._answer(call, req, _OPENAI)
 
-    async def list_models(self, request, rid, headers):
-        return Response(body=orjson.dumps({"object": "list", "data": self.gw.models()}), headers=headers,
-                            content_type=JSON)
+    async def list_models(self, call: Call):
+        models = self.gw.models()
+        allowed = getattr(call.principal, "allowed_models", None)
+        if allowed is not None:
+            models = [m for m in models if m["id"] in allowed]
+        return call.json({"object": "list", "data": models})
 
-    async def _answer(self, request, req, headers, encoder, convert=None):
+    async def _answer(self, call: Call, req, encoder, convert=None):
+        headers = call.headers
         try:
             result = await self.gw.handle(req)
         except GatewayError as e:
@@ -120,32 +140,38 @@ class App:
             raise e
         headers.update(result.meta.headers())
         if isinstance(result, Stream):
-            return await write_stream(request, result, headers, encoder)
+            return await write_stream(call.request, result, headers, encoder)
         body = result.raw if convert is None else orjson.dumps(convert(result.body))
         return Response(body=body, headers=headers, content_type=JSON)
 
     # ---- Anthropic ----------------------------------------------------------------------
 
-    async def messages(self, request, rid, headers):
-        body, _ = await read_json(request, self.max_body)
+    async def messages(self, call: Call):
+        body = call.body
         chat_body = wire.messages_request_to_chat(body)
-        req = self.gw.request("chat", chat_body, request_id=rid, headers=request.headers,
-                              principal=request.principal)
+        req = self.gw.request("chat", chat_body, request_id=call.request_id, headers=call.request.headers,
+                              principal=call.principal)
         model = body.get("model") or req.alias
         if req.stream:
-            return await self._answer(request, req, headers, AnthropicEncoder(model))
-        return await self._answer(request, req, headers, None,
-                                  convert=lambda chat: wire.chat_response_to_messages(chat, model))
+            return await self._answer(call, req, AnthropicEncoder(model))
+        return await self._answer(call, req, None, convert=lambda chat: wire.chat_response_to_messages(chat, model))
 
-    # ---- probes and metrics -----------------------------------------------------------
+    # ---- probes, metrics, the document ------------------------------------------------
 
-    async def healthz(self, request, rid, headers):
-        return Response(body=b'{"status":"ok"}', headers=headers, content_type=JSON)
+    async def healthz(self, call: Call):
+        return Response(body=b'{"status":"ok"}', headers=call.headers, content_type=JSON)
 
-    async def readyz(self, request, rid, headers):
+    async def readyz(self, call: Call):
         if not self.ready:
             raise GatewayError("upstream_unavailable", "starting or stopping", status=503)
-        return Response(body=b'{"status":"ready"}', headers=headers, content_type=JSON)
+        return Response(body=b'{"status":"ready"}', headers=call.headers, content_type=JSON)
 
-    async def metrics(self, request, rid, headers):
-        return Response(body=self.gw.metrics.exposition(), headers={**headers, "content-type": CONTENT_TYPE})
+    async def metrics(self, call: Call):
+        return Response(body=self.gw.metrics.exposition(), headers={**call.headers, "content-type": CONTENT_TYPE})
+
+    async def openapi(self, call: Call):
+        if self._openapi is None:
+            from .openapi import document
+
+            self._openapi = orjson.dumps(document(self.router.routes, aliases=list(self.gw.router.routes)))
+        return Response(body=self._openapi, headers=call.headers, content_type=JSON)

@@ -83,7 +83,9 @@ def split_key(key: str) -> tuple[str, str, str]:
 
 
 def _num(v: Any) -> Any:
-    if isinstance(v, float) and v.is_integer():
+    # 2.0 and 2 are the same request; past 2**63 an integer would not fit JSON's 64 bits
+    # (orjson refuses it), so such a float stays a float
+    if isinstance(v, float) and v.is_integer() and -2**63 <= v < 2**63:
         return int(v)
     return v
 

@@ -1,5 +1,8 @@
-"""The one reading of a client's credentials: the bearer token (or x-api-key / api-key header)
-and a constant-time comparison against a set of keys."""
+"""The one place a presented key is read from headers and compared with the known keys.
+
+Client keys (static and virtual) and the admin key all come in the same way: `Authorization:
+Bearer <key>`, or `x-api-key` / `api-key` (Anthropic and Azure clients send those).
+"""
 from __future__ import annotations
 
 import hmac
@@ -10,14 +13,17 @@ def presented_key(headers) -> str | None:
         return None
     auth = headers.get("authorization")
     if auth and auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return headers.get("x-api-key") or headers.get("api-key")
+        return auth[7:].strip() or None
+    return headers.get("x-api-key") or headers.get("api-key") or None
 
 
 def check_key(presented: str | None, allowed: list[str]) -> bool:
+    """True when `presented` is one of `allowed`. Every key is compared, so the time taken
+    says nothing about which key came close."""
     if not presented:
         return False
+    data = presented.encode("utf-8", "surrogatepass")
     ok = False
-    for key in allowed:  # compare against every key: no timing hint about which one is close
-        ok |= hmac.compare_digest(presented.encode(), key.encode())
+    for key in allowed:
+        ok |= hmac.compare_digest(data, key.encode("utf-8", "surrogatepass"))
     return ok

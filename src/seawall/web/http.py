@@ -1,7 +1,6 @@
-"""HTTP plumbing shared by the routes: body reading, auth, error and SSE rendering."""
+"""HTTP plumbing shared by the routes: body reading, error and SSE rendering."""
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Callable
 
@@ -30,22 +29,6 @@ async def read_json(request: Request, max_bytes: int) -> tuple[dict, bytes]:
     if not raw:
         raise GatewayError("invalid_request", "the request body is empty; send a JSON object")
     return parse_object(raw), raw  # 400 for invalid JSON, a non-object or a duplicate key
-
-
-def bearer_or_key(request: Request) -> str | None:
-    auth = request.headers.get("authorization")
-    if auth and auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return request.headers.get("x-api-key") or request.headers.get("api-key")
-
-
-def check_key(presented: str | None, allowed: list[str]) -> bool:
-    if not presented:
-        return False
-    ok = False
-    for key in allowed:  # compare against every key: no timing hint about which one is close
-        ok |= hmac.compare_digest(presented.encode(), key.encode())
-    return ok
 
 
 def error_response(err: GatewayError, headers: dict[str, str], render: Callable[[GatewayError], dict]) -> Response:

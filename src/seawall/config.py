@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .cache.policy import AliasCachePolicy, CacheConfig
 from .guard.policy import GuardPolicy
+from .net.limits import ServerLimits
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -237,6 +238,7 @@ class ServerConfig(_Model):
     access_log: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     api_keys: list[Any] = Field(default_factory=list)  # static client keys (Secrets); empty = open
+    limits: ServerLimits = Field(default_factory=ServerLimits)  # timeouts and connection caps (net.limits)
 
     @field_validator("api_keys", mode="before")
     @classmethod

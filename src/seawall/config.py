@@ -176,6 +176,7 @@ class ProviderConfig(_Model):
     region: str | None = None
     tags: list[str] = Field(default_factory=list)
     max_connections: int = Field(256, ge=1)
+    max_response_bytes: int = Field(64 << 20, ge=1024)  # an upstream body (inflated) or stream, in all
     timeouts: Timeouts | None = None
 
     _check_key = field_validator("api_key", mode="before")(lambda cls, v: _secret(v))

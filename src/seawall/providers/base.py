@@ -64,7 +64,8 @@ class Provider:
     def session(self) -> Client:
         # Timeouts are enforced per call from the request's deadline, not by the client.
         if self._session is None or self._session.closed:
-            self._session = Client(limit=self.cfg.max_connections, keepalive_s=30.0)
+            self._session = Client(limit=self.cfg.max_connections, keepalive_s=30.0,
+                                   max_response_bytes=self.cfg.max_response_bytes)
         return self._session
 
     async def close(self) -> None:

@@ -96,7 +96,7 @@ class _Conn(asyncio.Protocol):
         # yet, the connection is idle). A new connection's first head is timed from the accept.
         self.in_head = True
         self.head_left = _MAX_HEAD
-        self.head_since = now
+        self.head_since = time.monotonic()  # not the sweep's clock, which may be a tick old
         self.body_since = 0.0
         self.closing_since = 0.0
         self.write_paused_since = 0.0

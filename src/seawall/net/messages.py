@@ -22,7 +22,7 @@ class Request:
     """What handlers see: method, path, query, headers (case-insensitive), the body."""
 
     __slots__ = ("method", "path", "query_string", "headers", "version", "content_length", "keep_alive",
-                 "_conn", "_buf", "_done", "_too_large", "_waiter", "_query", "_chunked", "_received", "_framing")
+                 "_conn", "_buf", "_done", "_too_large", "_waiter", "_query", "_chunked")
 
     def __init__(self, conn: "_Conn | None") -> None:
         self._conn = conn
@@ -39,8 +39,6 @@ class Request:
         self._waiter: asyncio.Future | None = None
         self._query: dict | None = None
         self._chunked = False
-        self._received = 0  # body bytes seen (kept or dropped)
-        self._framing = 0  # chunked: bytes on the wire beyond the body's
 
     @property
     def query(self) -> dict[str, str]:

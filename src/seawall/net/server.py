@@ -89,7 +89,7 @@ class _Conn(asyncio.Protocol):
         self.drain_waiter: asyncio.Future | None = None
         self.wbuf: list[bytes] | None = None  # streamed pieces written in this loop tick
         self.peer: str | None = None  # counted in server.per_client
-        self.begun = 0  # requests begun on this connection
+        self.framing = 0  # bytes of chunk framing of the chunked body being received
         now = server.now
         self.last_active = now
         # the parser waits for a request head; head_since is when its first byte came (0: none
@@ -151,12 +151,15 @@ class _Conn(asyncio.Protocol):
             self._feed(data)
         else:
             r = self.req
-            if r is not None and r._chunked:  # count the chunk framing, which the body limit does not see
-                before, begun = r._received, self.begun
+            if r is not None and r._chunked and not r._too_large:
+                # count the chunk framing (size lines, extensions, trailers): max_body does not see it
+                before = len(r._buf)
                 self._feed(data)
-                if self.begun == begun and not self.discard:  # all of `data` was r's
-                    r._framing += len(data) - (r._received - before)
-                    if r._framing > _MAX_FRAMING + r._received:
+                if not self.discard and not r._too_large and (
+                        self.req is r or (self.req is None and (not self.queue or self.queue[-1] is r))):
+                    # all of `data` was r's: no later request began in it
+                    self.framing += len(data) - (len(r._buf) - before)
+                    if self.framing > _MAX_FRAMING + len(r._buf):
                         self._reject(400, b"chunked body with oversized chunk lines or trailers", r)
             else:
                 self._feed(data)
@@ -218,7 +221,6 @@ class _Conn(asyncio.Protocol):
     # ---- httptools callbacks ----------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self.begun += 1
         self.req = Request(self)
         self.url = b""
         self.raw_headers = []
@@ -233,8 +235,6 @@ class _Conn(asyncio.Protocol):
         r = self.req
         p = self.parser
         self.in_head = False
-        if self.discard:
-            return  # refused already: do not queue more
         r.method = p.get_method().decode("ascii")
         r.version = p.get_http_version()
         r.keep_alive = p.should_keep_alive()
@@ -243,10 +243,11 @@ class _Conn(asyncio.Protocol):
         cl = h.get("content-length")
         if cl is not None:
             r.content_length = int(cl)  # llhttp has validated it
-            self.body_since = self.server.now
+            self.body_since = self.last_active
         elif "chunked" in h.get("transfer-encoding", "").lower():
             r._chunked = True
-            self.body_since = self.server.now
+            self.body_since = self.last_active
+            self.framing = 0
         else:
             r._done = True  # no body: the message is complete once the head is (on_message_complete follows)
         url = self.url
@@ -266,6 +267,8 @@ class _Conn(asyncio.Protocol):
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         if self.task is None and not self.queue:
             self._start(r)
+        elif self.discard:
+            pass  # refused below already: queue no more
         elif len(self.queue) < _MAX_PIPELINED:
             self.queue.append(r)
         else:
@@ -273,7 +276,6 @@ class _Conn(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         r = self.req
-        r._received += len(body)
         if r._too_large:
             return
         if len(r._buf) + len(body) > self.server.max_body:
@@ -332,9 +334,8 @@ class _Conn(asyncio.Protocol):
         except (ConnectionError, OSError):
             return
         finally:
-            if self.running is r:
-                self.task = None
-                self.running = None
+            self.task = None
+            self.running = None
         self.answered = r
         self._next(r)
 
@@ -360,7 +361,7 @@ class _Conn(asyncio.Protocol):
         self._start_next()
 
     def _start_next(self) -> None:
-        if self.write_paused or self.discard:
+        if self.write_paused:
             return  # resume_writing() comes back here once the client reads again
         if self.queue:
             self._start(self.queue.popleft())

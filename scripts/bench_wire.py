@@ -82,10 +82,10 @@ async def _drip(port: int, n: int, until: float) -> int:
     head = b"GET / HTTP/1.1\r\nhost: x\r\nx-pad: " + b"a" * 200 + b"\r\n\r\n"
     closed = 0
 
-    async def one() -> None:
+    async def one(i: int) -> None:
         nonlocal closed
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:  # from four other loopback addresses: the per-address cap is not what is measured
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(f"127.0.0.{2 + i % 4}", 0))
         except OSError:
             closed += 1
             return
@@ -105,7 +105,7 @@ async def _drip(port: int, n: int, until: float) -> int:
         finally:
             writer.close()
 
-    await asyncio.gather(*(one() for _ in range(n)))
+    await asyncio.gather(*(one(i) for i in range(n)))
     return closed
 
 

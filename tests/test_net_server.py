@@ -320,3 +320,26 @@ async def test_too_deep_a_pipeline_is_refused_after_the_first_answers(running):
     out = await raw(running, data, wait=5)
     answered = out.count(b"HTTP/1.1 200 OK")
     assert 1 <= answered <= 33 and out.count(b"HTTP/1.1 ") == answered  # no queue of 200, no hang
+
+
+async def test_a_client_that_does_not_read_is_served_no_more_and_dropped():
+    handled = 0
+
+    async def big(request):
+        nonlocal handled
+        handled += 1
+        return Response(b"x" * (4 << 20))
+
+    r = await start(big, send_timeout_s=0.5)
+    try:
+        reader, writer = await asyncio.open_connection(r.host, r.port)
+        writer.write(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n" * 30)  # 120 MB of answers, none of them read
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if not r.server.conns:
+                break
+        assert not r.server.conns  # aborted by the send timeout
+        assert handled <= 3  # the pipeline stopped while our answers sat unread
+        writer.transport.abort()
+    finally:
+        await r.close()

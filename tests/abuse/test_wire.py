@@ -254,6 +254,7 @@ async def test_an_upstream_gzip_bomb_fails_as_an_upstream_error_with_bounded_mem
     assert out is not None
     (code,) = statuses(out)
     assert 500 < code < 600 and code != 500, out[:400]  # an upstream error (502/503), not ours
+    assert b"response body larger than 2097152 bytes" in out, out[-300:]
     assert rss_kib(gw.proc.pid) - before < 64 * 1024  # inflating stopped at the provider's 2 MiB
 
 

@@ -15,7 +15,7 @@ import orjson
 
 from ..core.errors import GatewayError
 from ..core.types import HEARTBEAT, Completion, Request, Stream
-from ..net.client import Client, HTTPClientError, Response
+from ..net.client import Client, HTTPClientError, Response, ResponseTooLarge
 from ..resilience.classify import ErrorClass, classify_response, classify_exception
 
 if TYPE_CHECKING:
@@ -186,6 +186,8 @@ class Provider:
     def _failure(self, dep: Deployment, exc: BaseException) -> UpstreamError:
         cls = classify_exception(exc)
         what = "timed out" if cls is ErrorClass.TIMEOUT else f"could not be reached ({type(exc).__name__})"
+        if isinstance(exc, ResponseTooLarge):  # its message holds only our limit
+            what = f"sent a {exc.args[0].removeprefix('upstream ')}"
         return UpstreamError(cls, f"upstream {dep.id} {what}", deployment=dep.id)
 
 

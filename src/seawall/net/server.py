@@ -336,7 +336,9 @@ class _Conn(asyncio.Protocol):
         finally:
             self.task = None
             self.running = None
-        self.answered = r
+        # only a request whose body is still arriving can be at fault later (_reject); holding
+        # no other keeps an idle connection from pinning its last body in memory
+        self.answered = None if r._done else r
         self._next(r)
 
     def _body_skippable(self, r: Request) -> bool:
@@ -345,6 +347,7 @@ class _Conn(asyncio.Protocol):
             return True
         if r.content_length is not None and r.content_length - len(r._buf) <= _KEEP_DISCARDING:
             r._too_large = True  # drop the rest as it arrives
+            r._buf.clear()
             return True
         return False
 
@@ -367,8 +370,12 @@ class _Conn(asyncio.Protocol):
             self._start(self.queue.popleft())
         if self.read_paused and not self.queue:
             self.read_paused = False
-            if self.in_head and self.head_since:
-                self.head_since = self.server.now  # a pipelined head's time starts now
+            # the clocks of a request we stopped reading start again now
+            if self.in_head:
+                if self.head_since:
+                    self.head_since = self.server.now
+            else:
+                self.body_since = self.server.now
             self.transport.resume_reading()
 
     async def write(self, data: bytes) -> None:

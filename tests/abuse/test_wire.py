@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
+import sys
+import tempfile
 import time
 import zlib
 
 import pytest
+import yaml
 
-from procs import start_gateway, start_simulator
+from procs import Proc, free_port, start_gateway, start_simulator
 
 LIMITS = {"head_timeout_s": 1.0, "body_idle_timeout_s": 1.0, "body_timeout_s": 3.0, "idle_timeout_s": 5.0,
           "max_connections_per_client": 300}
@@ -285,3 +289,47 @@ async def test_1000_drip_connections_do_not_stop_a_normal_client(gw):
     lat.sort()
     print(f"drips={DRIPS} normal client: {served} served, p50 {lat[len(lat) // 2] * 1000:.1f} ms, "
           f"p99 {lat[int(len(lat) * 0.99)] * 1000:.1f} ms")
+
+
+async def test_a_low_descriptor_limit_locks_new_clients_out_only_until_the_head_timeout():
+    """With `ulimit -n 256` (so at most 192 client connections) and 300 drips from four
+    addresses, the gateway refuses what is past the cap at once (never EMFILE in accept) and
+    serves a normal client again as soon as the head timeout has cleared the drips (issue 13:
+    281 such connections had locked every new client out for 40 s)."""
+    sim = start_simulator(seed=5)
+    workdir = tempfile.mkdtemp(prefix="seawall-gw-")
+    config = {"server": {"access_log": False, "limits": LIMITS},
+              "store": {"sql": f"sqlite:///{workdir}/seawall.db"},
+              "providers": [{"name": "sim", "base_url": sim.url + "/v1"}],
+              "models": [{"name": "gpt-4o-mini", "targets": [{"provider": "sim", "model": "gpt-4o-mini"}]}]}
+    path = os.path.join(workdir, "seawall.yaml")
+    with open(path, "w") as f:
+        yaml.safe_dump(config, f)
+    port = free_port()
+    gw = Proc(["sh", "-c", 'ulimit -n 256 && exec "$@"', "sh", sys.executable, "-m", "seawall.cli", "serve",
+               "--config", path, "--port", str(port)], port)
+    try:
+        head = chat_head(b"x-pad: " + b"p" * 100 + b"\r\n")
+        addrs = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
+        t0 = time.monotonic()
+        drips = [asyncio.ensure_future(exchange(gw, [bytes([b]) for b in head], limit=20, gap=0.5,
+                                                local=addrs[i % 4])) for i in range(300)]
+        await asyncio.sleep(0.3)
+        served_at = None
+        while time.monotonic() - t0 < 15:
+            out, took = await exchange(gw, chat_head(b"content-length: %d\r\nconnection: close\r\n" % len(CHAT))
+                                       + CHAT, limit=5)
+            assert out is not None and took < 5  # refused or served, never left hanging
+            if statuses(out) == [200]:
+                served_at = time.monotonic() - t0
+                break
+            assert statuses(out) in ([503], []), out[:200]
+            await asyncio.sleep(0.1)
+        results = await asyncio.gather(*drips)
+        assert served_at is not None and served_at < LIMITS["head_timeout_s"] + MARGIN, served_at
+        refused = sum(1 for out, took in results if out is not None and statuses(out) in ([503], []) and took < 1)
+        assert refused > 0  # the cap did its part
+        assert gw.proc.poll() is None and "Too many open files" not in gw.output()
+    finally:
+        gw.stop()
+        sim.stop()

@@ -343,3 +343,9 @@ async def test_a_client_that_does_not_read_is_served_no_more_and_dropped():
         writer.transport.abort()
     finally:
         await r.close()
+
+
+async def test_a_burst_of_pipelined_requests_larger_than_a_head_is_not_a_large_head(running):
+    one = b"GET /p HTTP/1.1\r\nhost: x\r\nx-pad: " + b"a" * 3000 + b"\r\n\r\n"  # 25 of them: ~75 KiB in one read
+    out = await raw(running, one * 24 + b"GET /last HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n", wait=5)
+    assert out.count(b"HTTP/1.1 200 OK") == 25 and b"431" not in out

@@ -183,7 +183,7 @@ class _Conn(asyncio.Protocol):
             self._feed(data[:left])
         if self.discard:
             return
-        if self.in_head:
+        if self.in_head and self.head_left == 0:  # no head ended within the budget
             self._reject(431, b"request head too large")
         else:  # the head ended inside the budget: the rest is its body or the next request
             self.data_received(data[left:])

@@ -312,7 +312,7 @@ class _Conn(asyncio.Protocol):
             log.exception("unhandled error in HTTP handler")
             resp = Response(b'{"error":{"message":"internal error","type":"internal_error"}}', 500,
                             content_type="application/json")
-        if self.lost:
+        if self.lost or self.running is not r:  # gone, or refused by _reject (which answered for it)
             return
         try:
             if isinstance(resp, StreamResponse):

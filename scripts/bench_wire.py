@@ -8,6 +8,8 @@ proxy's CPU per request from /proc (the figure that holds on a shared, noisy mac
     python scripts/bench_wire.py micro [--requests 200000]            # server CPU per keep-alive
         request in-process (protocol callbacks + handler task + write; no sockets): the
         steadiest figure for before/after comparisons of net/server.py
+    python scripts/bench_wire.py micro-client [--requests 200000]     # the same for net/client.py:
+        send a request, feed the 690-byte answer, read() it, back to the pool
 
 Each mode starts its own processes on free loopback ports and prints one line.
 """
@@ -180,9 +182,39 @@ async def _micro(n: int) -> None:
     print(f"requests={n} server_cpu_us/req={cpu * 1e6 / n:.2f} load={os.getloadavg()[0]:.1f}")
 
 
+async def _micro_client(n: int) -> None:
+    from seawall.net.client import Client, _Conn
+
+    client = Client()
+    pool, target = client._target("http://127.0.0.1:9/v1/chat/completions")
+    conn = _Conn(pool)
+    conn.connection_made(_FakeTransport())
+    pool.conns.add(conn)
+    pool.open = 1
+    conn.idle_since = time.monotonic()
+    pool.idle.append(conn)  # acquire() takes it; read() puts it back
+    answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%b" % (len(BODY), BODY)
+    data = b"POST" + target.encode() + b"content-length: 60\r\n\r\n" + REQ[-60:]
+
+    async def one() -> None:
+        c = await pool.acquire(None)
+        resp = c.send(data)
+        c.data_received(answer)
+        await c.head
+        await resp.read()
+
+    for _ in range(2000):
+        await one()
+    t0 = time.process_time()
+    for _ in range(n):
+        await one()
+    cpu = time.process_time() - t0
+    print(f"requests={n} client_cpu_us/req={cpu * 1e6 / n:.2f} load={os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["cpu", "drip", "micro", "_upstream", "_proxy"])
+    ap.add_argument("mode", choices=["cpu", "drip", "micro", "micro-client", "_upstream", "_proxy"])
     ap.add_argument("port", nargs="?", type=int)
     ap.add_argument("upstream", nargs="?", type=int)
     ap.add_argument("--conns", type=int, default=32)
@@ -198,6 +230,8 @@ def main() -> None:
         return asyncio.run(_proxy(a.port, a.upstream))
     if a.mode == "micro":
         return asyncio.run(_micro(a.requests))
+    if a.mode == "micro-client":
+        return asyncio.run(_micro_client(a.requests))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * a.drips + 256)), hard))
     up, px = _free_port(), _free_port()

@@ -343,17 +343,21 @@ async def test_a_gzip_bomb_fails_while_inflating_with_bounded_memory():
         await c.close()
 
 
-async def test_a_content_length_past_the_limit_fails_at_the_head():
+async def test_a_plain_body_past_the_limit_fails_as_it_arrives():
     async def handler(reader, writer):
         await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5000000\r\n\r\n" + b"x" * 1000)
-        await writer.drain()
-        await reader.read()
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 50000000\r\n\r\n")
+        while True:  # 50 MB announced, sent for as long as the client takes it
+            writer.write(b"x" * 65536)
+            await writer.drain()
 
     async with Scripted(handler) as srv:
         c = Client(max_response_bytes=1 << 20)
+        r = await c.request("GET", srv.url)
         with pytest.raises(ResponseTooLarge):
-            await c.request("GET", srv.url)
+            await r.read()
+        assert len(r._buf) <= 1 << 20
+        await asyncio.wait_for(srv.closed.wait(), 5)
         await c.close()
 
 

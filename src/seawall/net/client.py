@@ -76,17 +76,17 @@ class Response:
     # ---- fed by the connection --------------------------------------------------------
 
     def _feed(self, data: bytes) -> None:
-        if self._exc is not None:
-            return
         d = self._inflate
         if d is not None:
+            if self._exc is not None:
+                return
             try:  # never more than one byte past the limit, however well the input compresses
                 data = d.decompress(data, self._limit - self._total + 1)
             except zlib.error as e:
                 return self._conn._fail(ProtocolError(f"body is not valid {self.headers.get('content-encoding')}: {e}"))
-        self._total += len(data)
-        if self._total > self._limit:
-            return self._too_large()
+        total = self._total = self._total + len(data)
+        if total > self._limit:  # also every later piece of a read that failed: it stays past the limit
+            return self._too_large() if self._exc is None else None
         self._buf += data
         if self._streaming and len(self._buf) > _PAUSE_AT and self._conn is not None:
             self._conn.pause()
@@ -231,6 +231,7 @@ class _Conn(asyncio.Protocol):
 
     def __init__(self, pool: "_Pool") -> None:
         self.pool = pool
+        self.max_response = pool.client.max_response_bytes
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.resp: Response | None = None
@@ -296,16 +297,13 @@ class _Conn(asyncio.Protocol):
         self.raw_headers = []
         r._framed = "content-length" in h or "chunked" in h.get("transfer-encoding", "").lower()
         self.keep_alive = self.parser.should_keep_alive()
-        enc = h.get("content-encoding")
+        enc = dict.get(h, "content-encoding")  # names are lower-cased already
         if enc:
             enc = enc.strip().lower()
             if enc == "gzip":
                 r._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
             elif enc == "deflate":
                 r._inflate = zlib.decompressobj()
-        length = h.get("content-length")
-        if length is not None and r._inflate is None and length.isdigit() and int(length) > r._limit:
-            r._too_large()  # no need to wait for it
         head = self.head
         if head is not None and not head.done():
             head.set_result(r)
@@ -322,7 +320,7 @@ class _Conn(asyncio.Protocol):
     # ---- the client's side ------------------------------------------------------------
 
     def send(self, data: bytes) -> Response:
-        self.resp = r = Response(self, self.pool.client.max_response_bytes)
+        self.resp = r = Response(self, self.max_response)
         self.head = asyncio.get_running_loop().create_future()
         self.got_bytes = False
         self.keep_alive = False

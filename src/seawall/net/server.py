@@ -338,7 +338,7 @@ class _Conn(asyncio.Protocol):
             self.running = None
         # only a request whose body is still arriving can be at fault later (_reject); holding
         # no other keeps an idle connection from pinning its last body in memory
-        self.answered = None if r._done else r
+        self.answered = r if not r._done else None
         self._next(r)
 
     def _body_skippable(self, r: Request) -> bool:
@@ -361,7 +361,8 @@ class _Conn(asyncio.Protocol):
                 self.linger()
             return
         self.last_active = self.server.now
-        self._start_next()
+        if self.queue or self.read_paused:  # usually neither: no call
+            self._start_next()
 
     def _start_next(self) -> None:
         if self.write_paused:

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # would download gigabytes of CUDA packages.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test install install-dev bench bench-shared clean
+.PHONY: demo test abuse install install-dev bench bench-shared clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ demo: install
 
 test: install-dev
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
+
+# The abuse suite alone (raw-socket HTTP abuse, fuzzing, attacks; bounded counts for CI).
+# `make test` runs it too.
+abuse: install-dev
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q tests/abuse
 
 # Seawall alone in front of the shared harness's fast mock upstream: RPS, p50/p99 by
 # concurrency, overhead over direct, CPU per request, memory (installs nginx and wrk once).

@@ -4,10 +4,12 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ssl
+import tracemalloc
+import zlib
 
 import pytest
 
-from seawall.net.client import Client, ConnectError, ConnectionClosed, ProtocolError
+from seawall.net.client import Client, ConnectError, ConnectionClosed, ProtocolError, ResponseTooLarge
 from seawall.providers.classify import ErrorClass, classify_exception
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}"
@@ -295,3 +297,104 @@ async def test_a_complete_body_left_partly_unread_still_returns_the_connection()
         assert r.readline_nowait() is None
         await c.close()
     assert srv.connections == 1
+
+
+# ---- bounded responses (issue 13, item 11) ------------------------------------------------
+
+def gzip_bomb(inflated: int) -> bytes:
+    """A gzip body of about inflated/1000 bytes that inflates to `inflated` zero bytes."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    return b"".join(z.compress(block) for _ in range(inflated >> 20)) + z.flush()
+
+
+def bomb_handler(body: bytes, extra: bytes = b""):
+    async def handler(reader, writer):
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: %d\r\n%b\r\n" % (len(body), extra)
+                     + body)
+        await writer.drain()
+        await reader.read()  # until the client closes
+    return handler
+
+
+async def test_a_gzip_bomb_fails_while_inflating_with_bounded_memory():
+    bomb = gzip_bomb(300 << 20)
+    assert len(bomb) < 400_000
+    async with Scripted(bomb_handler(bomb)) as srv:
+        c = Client(max_response_bytes=8 << 20)
+        tracemalloc.start()
+        try:
+            r = await c.request("POST", srv.url, body=b"{}")
+            with pytest.raises(ResponseTooLarge) as e:
+                await r.read()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 32 << 20, peak  # the limit and a copy, not 300 MiB
+        assert classify_exception(e.value) is ErrorClass.MALFORMED  # an upstream error, not ours
+        await asyncio.wait_for(srv.closed.wait(), 5)  # and the connection is closed, not reused
+        await c.close()
+    async with Scripted(bomb_handler(gzip_bomb(100 << 20))) as srv:  # the default limit holds too
+        c = Client()
+        r = await c.request("POST", srv.url, body=b"{}")
+        with pytest.raises(ResponseTooLarge):
+            await r.read()
+        await c.close()
+
+
+async def test_a_plain_body_past_the_limit_fails_as_it_arrives():
+    async def handler(reader, writer):
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 50000000\r\n\r\n")
+        while True:  # 50 MB announced, sent for as long as the client takes it
+            writer.write(b"x" * 65536)
+            await writer.drain()
+
+    async with Scripted(handler) as srv:
+        c = Client(max_response_bytes=1 << 20)
+        r = await c.request("GET", srv.url)
+        with pytest.raises(ResponseTooLarge):
+            await r.read()
+        assert len(r._buf) <= 1 << 20
+        await asyncio.wait_for(srv.closed.wait(), 5)
+        await c.close()
+
+
+async def test_streams_are_bounded_per_line_and_in_total():
+    line_bomb = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    body = line_bomb.compress(b"data: " + b"a" * (4 << 20) + b"\n\n") + line_bomb.flush()  # one 4 MiB event
+
+    async def handler(reader, writer):
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-encoding: gzip\r\n"
+                     b"transfer-encoding: chunked\r\n\r\n%x\r\n%b\r\n0\r\n\r\n" % (len(body), body))
+        await writer.drain()
+        await reader.read()
+
+    async with Scripted(handler) as srv:
+        c = Client()
+        r = await c.request("POST", srv.url, body=b"{}")
+        with pytest.raises(ResponseTooLarge):
+            while await r.readline():
+                pass
+        await c.close()
+
+    events = b"data: %b\n\n" % (b"e" * 1000)
+
+    async def many(reader, writer):  # small events, forever: the total bound ends the stream
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        while True:
+            writer.write(b"%x\r\n%b\r\n" % (len(events) * 64, events * 64))
+            await writer.drain()
+
+    async with Scripted(many) as srv:
+        c = Client(max_response_bytes=1 << 20)
+        r = await c.request("POST", srv.url, body=b"{}")
+        got = 0
+        with pytest.raises(ResponseTooLarge):
+            while line := await r.readline():
+                got += len(line)
+        assert got <= 1 << 20
+        await c.close()

@@ -176,3 +176,176 @@ async def test_a_first_client_long_after_start_keeps_its_connection():
         writer.close()
     finally:
         await r.close()
+
+
+# ---- slow clients, connection caps, bad chunking, pipelining bounds (issue 13, items 4-5) ----
+
+async def read_until_closed(reader: asyncio.StreamReader, limit: float = 10.0) -> bytes | None:
+    """What the server sent before closing, or None if it kept the connection past `limit`."""
+    out = b""
+    try:
+        async with asyncio.timeout(limit):
+            while chunk := await reader.read(65536):
+                out += chunk
+    except TimeoutError:
+        return None
+    except ConnectionResetError:
+        pass
+    return out
+
+
+FAST = dict(head_timeout_s=0.5, body_idle_timeout_s=0.5, body_timeout_s=1.5, keepalive_s=5.0)
+
+
+async def test_a_head_dripped_byte_by_byte_is_timed_out():
+    r = await start(echo, **FAST)
+    try:
+        reader, writer = await asyncio.open_connection(r.host, r.port)
+
+        async def drip():
+            for b in b"GET / HTTP/1.1\r\nhost: x\r\nx-pad: " + b"a" * 100:
+                writer.write(bytes([b]))
+                await asyncio.sleep(0.1)
+
+        dripping = asyncio.ensure_future(drip())
+        out = await read_until_closed(reader)
+        dripping.cancel()
+        assert out is not None and out.startswith(b"HTTP/1.1 408 "), out
+        silent_reader, _ = await asyncio.open_connection(r.host, r.port)  # connects, says nothing
+        assert await read_until_closed(silent_reader) is not None
+        assert r.server.timed_out == 2
+    finally:
+        await r.close()
+
+
+async def test_an_announced_body_that_never_comes_is_timed_out_and_its_handler_cancelled():
+    cancelled = asyncio.Event()
+
+    async def handler(request):
+        try:
+            return Response(await request.read())
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    r = await start(handler, **FAST)
+    try:
+        reader, writer = await asyncio.open_connection(r.host, r.port)
+        writer.write(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\nx")
+        out = await read_until_closed(reader)
+        assert out is not None and out.startswith(b"HTTP/1.1 408 "), out
+        assert cancelled.is_set()
+        # a body that keeps dripping is bounded by the total body timeout
+        reader, writer = await asyncio.open_connection(r.host, r.port)
+        writer.write(b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n")
+
+        async def drip():
+            while True:
+                writer.write(b"1\r\na\r\n")
+                await asyncio.sleep(0.2)
+
+        dripping = asyncio.ensure_future(drip())
+        out = await read_until_closed(reader)
+        dripping.cancel()
+        assert out is not None and out.startswith(b"HTTP/1.1 408 ")
+    finally:
+        await r.close()
+
+
+async def test_connections_past_the_caps_are_refused_at_once():
+    r = await start(echo, max_connections=4, max_connections_per_client=2)
+    try:
+        held = [await asyncio.open_connection(r.host, r.port) for _ in range(2)]
+        reader, _ = await asyncio.open_connection(r.host, r.port)  # a third from 127.0.0.1
+        out = await read_until_closed(reader, 5.0)
+        assert out is not None and (out == b"" or out.startswith(b"HTTP/1.1 503 "))
+        # another address still gets in, up to the total cap
+        others = [await asyncio.open_connection(r.host, r.port, local_addr=("127.0.0.2", 0)) for _ in range(2)]
+        assert len(r.server.conns) == 4
+        reader, _ = await asyncio.open_connection(r.host, r.port, local_addr=("127.0.0.3", 0))
+        assert await read_until_closed(reader, 5.0) is not None
+        assert r.server.refused == 2
+        for _, w in held + others:
+            w.close()
+        await asyncio.sleep(0.1)
+        assert (await raw(r, b"GET /ok HTTP/1.1\r\nhost: x\r\n\r\n")).startswith(b"HTTP/1.1 200 ")
+        await asyncio.sleep(0.1)
+        assert r.server.per_client == {}  # every closed connection gave its count back
+    finally:
+        await r.close()
+
+
+@pytest.mark.parametrize("body", [b"zz\r\n", b"-5\r\nhello\r\n0\r\n\r\n", b"5\nhello\n0\n\n",
+                                  b"5\r\nhelloXX0\r\n\r\n", b"1" * 40 + b"\r\n",
+                                  b"5;" + b"e" * 100_000 + b"\r\nhello\r\n0\r\n\r\n"])
+async def test_malformed_chunked_bodies_get_400_and_close(running, body):
+    reader, writer = await asyncio.open_connection(running.host, running.port)
+    writer.write(b"POST /x HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n")
+    await asyncio.sleep(0.05)  # framing is counted from the reads after the head's (one read is bounded)
+    writer.write(body)
+    out = await read_until_closed(reader, 5.0)  # the default timeouts are 10 s and more: no timeout at work
+    assert out is not None and out.startswith(b"HTTP/1.1 400 ") and b"connection: close" in out, out
+
+
+async def test_pipelined_bodies_behind_a_running_request_are_not_read_ahead():
+    release = asyncio.Event()
+
+    async def handler(request):
+        if request.path == "/wait":
+            await release.wait()
+        return Response(b"%d" % len(await request.read()))
+
+    r = await start(handler, max_body=1 << 20)
+    try:
+        reader, writer = await asyncio.open_connection(r.host, r.port)
+        body = b"b" * 500_000
+        writer.write(b"GET /wait HTTP/1.1\r\nhost: x\r\n\r\n" +
+                     b"POST /b HTTP/1.1\r\nhost: x\r\ncontent-length: 500000\r\n\r\n" + body * 1)
+        for _ in range(40):  # 20 MB more: only what the socket buffers hold may wait in the kernel
+            writer.write(b"POST /b HTTP/1.1\r\nhost: x\r\ncontent-length: 500000\r\n\r\n" + body)
+        await asyncio.sleep(0.5)
+        (conn,) = r.server.conns
+        buffered = sum(len(q._buf) for q in conn.queue) + (len(conn.req._buf) if conn.req else 0)
+        assert buffered <= 512 * 1024, buffered
+        release.set()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 200 ")
+        writer.transport.abort()
+    finally:
+        await r.close()
+
+
+async def test_too_deep_a_pipeline_is_refused_after_the_first_answers(running):
+    data = b"GET /slow?s=0.3 HTTP/1.1\r\nhost: x\r\n\r\n" + b"GET /p HTTP/1.1\r\nhost: x\r\n\r\n" * 200
+    out = await raw(running, data, wait=5)
+    answered = out.count(b"HTTP/1.1 200 OK")
+    assert 1 <= answered <= 33 and out.count(b"HTTP/1.1 ") == answered  # no queue of 200, no hang
+
+
+async def test_a_client_that_does_not_read_is_served_no_more_and_dropped():
+    handled = 0
+
+    async def big(request):
+        nonlocal handled
+        handled += 1
+        return Response(b"x" * (4 << 20))
+
+    r = await start(big, send_timeout_s=0.5)
+    try:
+        reader, writer = await asyncio.open_connection(r.host, r.port)
+        writer.write(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n" * 30)  # 120 MB of answers, none of them read
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if not r.server.conns:
+                break
+        assert not r.server.conns  # aborted by the send timeout
+        assert handled <= 3  # the pipeline stopped while our answers sat unread
+        writer.transport.abort()
+    finally:
+        await r.close()
+
+
+async def test_a_burst_of_pipelined_requests_larger_than_a_head_is_not_a_large_head(running):
+    one = b"GET /p HTTP/1.1\r\nhost: x\r\nx-pad: " + b"a" * 3000 + b"\r\n\r\n"  # 25 of them: ~75 KiB in one read
+    out = await raw(running, one * 24 + b"GET /last HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n", wait=5)
+    assert out.count(b"HTTP/1.1 200 OK") == 25 and b"431" not in out

@@ -19,6 +19,7 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, field_validator,
                       model_validator)
 
+from .net.limits import ServerLimits
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -98,6 +99,7 @@ class ProviderConfig(_Model):
     region: str | None = None
     tags: list[str] = Field(default_factory=list)
     max_connections: int = Field(256, ge=1)
+    max_response_bytes: int = Field(64 << 20, ge=1024)  # an upstream body (inflated) or stream, in all
     timeouts: Timeouts | None = None
 
     _check_key = field_validator("api_key", mode="before")(lambda cls, v: secret(v))
@@ -149,6 +151,7 @@ class ServerConfig(_Model):
     access_log: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     api_keys: list[Any] = Field(default_factory=list)  # static client keys (Secrets); empty = open
+    limits: ServerLimits = Field(default_factory=ServerLimits)  # timeouts and connection caps (net.limits)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -44,7 +44,8 @@ async def start_in_process(gateway, host: str = "127.0.0.1", port: int = 0,
     await gateway.start()  # stores and the key directory are ready before the first request
     app = App(gateway)
     # the request being handled is cancelled when its client disconnects (net.server)
-    server = Server(app, max_body=max(gateway.config.server.max_body_bytes, 1 << 20))
+    server = Server(app, max_body=max(gateway.config.server.max_body_bytes, 1 << 20),
+                    **gateway.config.server.limits.server_kwargs())
     loop = asyncio.get_running_loop()
     if sock is not None:
         srv = await loop.create_server(server, sock=sock, backlog=2048)

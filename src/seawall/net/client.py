@@ -26,7 +26,11 @@ Design choices:
   is bounded by the caller with asyncio.timeout(), which is safe: a cancelled wait for the
   head closes the connection, and a cancelled readline() loses no buffered data.
 - No Accept-Encoding is sent, so upstreams answer uncompressed; a gzip/deflate body that
-  arrives anyway is decompressed by read().
+  arrives anyway is inflated as it arrives (read() and readline() see the plain bytes).
+- Responses are bounded: more than `max_response_bytes` of (inflated) body, or a line longer
+  than _MAX_LINE in a stream, fails with ResponseTooLarge (a ProtocolError) and closes the
+  connection. The bound is checked while inflating, so a small gzip bomb costs no more memory
+  than the limit.
 """
 from __future__ import annotations
 
@@ -39,20 +43,22 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from .errors import ConnectError, ConnectionClosed, HTTPClientError, ProtocolError
+from .errors import ConnectError, ConnectionClosed, HTTPClientError, ProtocolError, ResponseTooLarge
 from .headers import Headers
 
 _PAUSE_AT = 1 << 20  # stop reading from the socket when this much body is buffered (streaming)
 _RESUME_AT = 1 << 16
+_MAX_LINE = _PAUSE_AT  # one line of a stream (an SSE event's data); a longer one could never complete
+DEFAULT_MAX_RESPONSE = 64 << 20
 
 
 class Response:
     """One upstream response: status and headers at once, the body as it arrives."""
 
     __slots__ = ("status", "headers", "_conn", "_buf", "_done", "_exc", "_waiter", "_streaming", "_framed",
-                 "_finished")
+                 "_finished", "_limit", "_total", "_inflate")
 
-    def __init__(self, conn: "_Conn") -> None:
+    def __init__(self, conn: "_Conn", limit: int = DEFAULT_MAX_RESPONSE) -> None:
         self.status = 0
         self.headers: Headers = Headers()
         self._conn: _Conn | None = conn
@@ -63,18 +69,46 @@ class Response:
         self._streaming = False
         self._framed = True  # Content-Length or chunked; otherwise the body ends at close
         self._finished = False  # released or closed by the caller
+        self._limit = limit  # body bytes (after inflating) this response may have
+        self._total = 0
+        self._inflate = None  # a zlib decompressobj for gzip/deflate bodies
 
     # ---- fed by the connection --------------------------------------------------------
 
     def _feed(self, data: bytes) -> None:
+        d = self._inflate
+        if d is not None:
+            if self._exc is not None:
+                return
+            try:  # never more than one byte past the limit, however well the input compresses
+                data = d.decompress(data, self._limit - self._total + 1)
+            except zlib.error as e:
+                return self._conn._fail(ProtocolError(f"body is not valid {self.headers.get('content-encoding')}: {e}"))
+        total = self._total = self._total + len(data)
+        if total > self._limit:  # also every later piece of a read that failed: it stays past the limit
+            return self._too_large() if self._exc is None else None
         self._buf += data
         if self._streaming and len(self._buf) > _PAUSE_AT and self._conn is not None:
             self._conn.pause()
         self._wake()
 
     def _end(self) -> None:
+        if self._exc is not None:
+            return
+        d = self._inflate
+        if d is not None and not d.eof and self._total:
+            return self._conn._fail(ProtocolError(f"{self.headers.get('content-encoding')} body is truncated"))
         self._done = True
         self._wake()
+
+    def _too_large(self, what: str = "body") -> ResponseTooLarge:
+        exc = ResponseTooLarge(f"upstream response {what} larger than {self._limit if what == 'body' else _MAX_LINE}"
+                               " bytes")
+        self._done = False  # a complete body too: the caller gets the error, not the bytes
+        self._fail(exc)
+        if self._conn is not None:
+            self._conn._fail(exc)  # closes the connection: the rest is not read
+        return exc
 
     def _fail(self, exc: BaseException) -> None:
         if not self._done and self._exc is None:
@@ -112,16 +146,6 @@ class Response:
         data = bytes(self._buf)
         self._buf.clear()
         self.release()
-        enc = self.headers.get("content-encoding")
-        if enc and data:
-            enc = enc.strip().lower()
-            try:
-                if enc == "gzip":
-                    data = zlib.decompress(data, 16 + zlib.MAX_WBITS)
-                elif enc == "deflate":
-                    data = zlib.decompress(data)
-            except zlib.error as e:
-                raise ProtocolError(f"body is not valid {enc}: {e}") from None
         return data
 
     async def read_some(self, limit: int) -> bytes:
@@ -140,7 +164,9 @@ class Response:
         buf = self._buf
         while True:
             i = buf.find(b"\n")
-            if i >= 0:
+            if i >= _MAX_LINE:
+                raise self._too_large("line")
+            elif i >= 0:
                 line = bytes(buf[:i + 1])
                 del buf[:i + 1]
                 self._resume_if_drained()
@@ -151,6 +177,8 @@ class Response:
                 if not line:
                     self.release()
                 return line
+            if len(buf) > _MAX_LINE:
+                raise self._too_large("line")
             await self._more()
 
     def readline_nowait(self) -> bytes | None:
@@ -158,7 +186,7 @@ class Response:
         yet: lets a reader skip arming a timeout for lines that are already here."""
         buf = self._buf
         i = buf.find(b"\n")
-        if i < 0 or self._exc is not None:
+        if i < 0 or i >= _MAX_LINE or self._exc is not None:
             return None
         line = bytes(buf[:i + 1])
         del buf[:i + 1]
@@ -203,6 +231,7 @@ class _Conn(asyncio.Protocol):
 
     def __init__(self, pool: "_Pool") -> None:
         self.pool = pool
+        self.max_response = pool.client.max_response_bytes
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.resp: Response | None = None
@@ -268,6 +297,13 @@ class _Conn(asyncio.Protocol):
         self.raw_headers = []
         r._framed = "content-length" in h or "chunked" in h.get("transfer-encoding", "").lower()
         self.keep_alive = self.parser.should_keep_alive()
+        enc = dict.get(h, "content-encoding")  # names are lower-cased already
+        if enc:
+            enc = enc.strip().lower()
+            if enc == "gzip":
+                r._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif enc == "deflate":
+                r._inflate = zlib.decompressobj()
         head = self.head
         if head is not None and not head.done():
             head.set_result(r)
@@ -284,7 +320,7 @@ class _Conn(asyncio.Protocol):
     # ---- the client's side ------------------------------------------------------------
 
     def send(self, data: bytes) -> Response:
-        self.resp = r = Response(self)
+        self.resp = r = Response(self, self.max_response)
         self.head = asyncio.get_running_loop().create_future()
         self.got_bytes = False
         self.keep_alive = False
@@ -419,8 +455,10 @@ class _Pool:
 class Client:
     """Pools per origin; see the module docstring."""
 
-    def __init__(self, *, limit: int = 100, keepalive_s: float = 30.0, ssl: _ssl.SSLContext | None = None) -> None:
+    def __init__(self, *, limit: int = 100, keepalive_s: float = 30.0, ssl: _ssl.SSLContext | None = None,
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE) -> None:
         self.limit = max(1, limit)
+        self.max_response_bytes = max_response_bytes
         self.keepalive_s = keepalive_s
         self._ssl = ssl
         self._pools: dict[tuple[str, str, int], _Pool] = {}
@@ -497,4 +535,5 @@ class Client:
         await asyncio.sleep(0)  # let the transports run their close callbacks
 
 
-__all__ = ["Client", "Response", "HTTPClientError", "ConnectError", "ConnectionClosed", "ProtocolError"]
+__all__ = ["Client", "Response", "HTTPClientError", "ConnectError", "ConnectionClosed", "ProtocolError",
+           "ResponseTooLarge"]

@@ -16,3 +16,7 @@ class ConnectionClosed(HTTPClientError, ConnectionError):
 
 class ProtocolError(HTTPClientError):
     """The upstream answered something that is not valid HTTP/1.1."""
+
+
+class ResponseTooLarge(ProtocolError):
+    """The upstream's response (inflated) is larger than the client's max_response_bytes."""

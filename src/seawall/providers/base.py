@@ -15,7 +15,7 @@ import orjson
 
 from ..core.errors import GatewayError
 from ..core.types import HEARTBEAT, Completion, Request, Stream
-from ..net.client import Client, HTTPClientError, Response
+from ..net.client import Client, HTTPClientError, Response, ResponseTooLarge
 from .classify import ErrorClass, classify_response, classify_exception
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ class Provider:
     def session(self) -> Client:
         # Timeouts are enforced per call from the request's deadline, not by the client.
         if self._session is None or self._session.closed:
-            self._session = Client(limit=self.cfg.max_connections, keepalive_s=30.0)
+            self._session = Client(limit=self.cfg.max_connections, keepalive_s=30.0,
+                                   max_response_bytes=self.cfg.max_response_bytes)
         return self._session
 
     async def close(self) -> None:
@@ -184,6 +185,8 @@ class Provider:
     def _failure(self, dep: Deployment, exc: BaseException) -> UpstreamError:
         cls = classify_exception(exc)
         what = "timed out" if cls is ErrorClass.TIMEOUT else f"could not be reached ({type(exc).__name__})"
+        if isinstance(exc, ResponseTooLarge):  # its message holds only our limit
+            what = f"sent a {exc.args[0].removeprefix('upstream ')}"
         return UpstreamError(cls, f"upstream {dep.id} {what}", deployment=dep.id)
 
 

@@ -107,7 +107,7 @@ class Executor:
             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
             "--clearenv",
             *self.runtime.bwrap_args(),
-            "--proc", "/proc", "--dev", "/dev",
+            "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
             "--perms", "1777", "--size", tmpfs_bytes, "--tmpfs", "/tmp",
             "--perms", "0755", "--size", tmpfs_bytes, "--tmpfs", "/work",
             "--ro-bind", str(self.etc_dir / "passwd"), "/etc/passwd",

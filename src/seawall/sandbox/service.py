@@ -16,6 +16,7 @@ import secrets
 import shutil
 import signal as _signal
 import stat
+import subprocess
 import time
 from collections import OrderedDict
 from datetime import datetime, timezone
@@ -39,6 +40,17 @@ _MEMORY_HINTS = (b"MemoryError", b"Cannot allocate memory", b"xmalloc", b"out of
 _FILE_HINTS = (b"File too large", b"No space left on device")
 _PROCESS_HINTS = (b"Resource temporarily unavailable", b"fork: retry", b"BlockingIOError",
                   b"can't start new thread")
+
+
+_BUILT: dict[tuple, tuple] = {}  # the host's runtime and filter do not change within a process
+
+
+def _built(config: SandboxConfig) -> tuple[bytes, list[str], object]:
+    key = (config.python, config.bash, tuple(config.tools))
+    if key not in _BUILT:
+        bpf, unknown = build_bpf()
+        _BUILT[key] = (bpf, unknown, build_runtime(config.python, config.bash, config.tools))
+    return _BUILT[key]
 
 
 class SandboxService:
@@ -121,15 +133,13 @@ class SandboxService:
         if bwrap is None:
             return f"bubblewrap is not installed ({self.bwrap} not found; Debian: apt-get install bubblewrap)"
         try:
-            bpf, unknown = build_bpf()
+            bpf, unknown, runtime = _built(self.config)
         except SeccompUnavailable as exc:
             return f"the seccomp filter cannot be built: {exc}"
+        except (RuntimeUnavailable, OSError, ValueError, subprocess.SubprocessError) as exc:
+            return f"the sandbox runtime cannot be assembled: {exc}"
         if unknown:
             log.warning("sandbox: this libseccomp does not know %s; they stay allowed", unknown)
-        try:
-            runtime = build_runtime(self.config.python, self.config.bash, self.config.tools)
-        except (RuntimeUnavailable, OSError, ValueError) as exc:
-            return f"the sandbox runtime cannot be assembled: {exc}"
         assert self._instance is not None
         etc = self._instance / "etc"
         etc.mkdir(mode=0o755)
@@ -275,6 +285,8 @@ class SandboxService:
             return "cpu_time"
         if _signal.SIGXFSZ in signals:
             return "file_size"
+        if rep.get("peak_processes", 0) >= limits.processes:
+            return "processes"  # the tree reached its cap: a further fork was refused
         if exit_code == 0 and not sig:
             return None
         tail = raw.stderr[-2048:]
@@ -282,7 +294,7 @@ class SandboxService:
             return "file_size"
         if any(h in tail for h in _MEMORY_HINTS):
             return "memory"
-        if rep.get("peak_processes", 0) >= limits.processes or any(h in tail for h in _PROCESS_HINTS):
+        if any(h in tail for h in _PROCESS_HINTS):
             return "processes"
         return None
 

@@ -179,6 +179,8 @@ def main():
             break
         time.sleep(POLL_S)
     run_s = time.monotonic() - started
+    if status is not None:  # what is still alive coexisted with the first process a moment ago
+        peak_procs = max(peak_procs, _sample()[0] + 1)
     _kill_all()  # daemons and stragglers never outlive the run
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak_kb = max(peak_kb, usage.ru_maxrss)

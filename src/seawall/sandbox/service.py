@@ -38,8 +38,8 @@ UNAVAILABLE = "sandbox_unavailable"  # 503: the host cannot isolate code, so non
 # stderr tails that tell which limit made the code fail when no signal says it
 _MEMORY_HINTS = (b"MemoryError", b"Cannot allocate memory", b"xmalloc", b"out of memory")
 _FILE_HINTS = (b"File too large", b"No space left on device")
-_PROCESS_HINTS = (b"Resource temporarily unavailable", b"fork: retry", b"BlockingIOError",
-                  b"can't start new thread")
+_PROCESS_HINTS = (b"Resource temporarily unavailable", b"BlockingIOError", b"can't start new thread")
+_FORK_REFUSED = (b"fork: retry", b"fork: Resource temporarily unavailable")  # bash, even on exit 0
 
 
 _BUILT: dict[tuple, tuple] = {}  # the host's runtime and filter do not change within a process
@@ -285,7 +285,7 @@ class SandboxService:
             return "cpu_time"
         if _signal.SIGXFSZ in signals:
             return "file_size"
-        if rep.get("peak_processes", 0) >= limits.processes:
+        if rep.get("peak_processes", 0) >= limits.processes or any(h in raw.stderr for h in _FORK_REFUSED):
             return "processes"  # the tree reached its cap: a further fork was refused
         if exit_code == 0 and not sig:
             return None

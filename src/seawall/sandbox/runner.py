@@ -12,6 +12,7 @@ import ctypes
 import json
 import os
 import resource
+import select
 import signal
 import sys
 import time
@@ -156,6 +157,10 @@ def main():
     if pid == 0:
         os.close(control)
         _child(spec, code_path)
+    try:  # wakes the loop the moment the code's first process ends
+        child_fd = os.pidfd_open(pid)
+    except OSError:
+        child_fd = None
     status, limit, peak_kb, peak_procs, fatal_signals = None, None, 0, 0, set()
     while status is None:
         try:
@@ -177,7 +182,10 @@ def main():
         if time.monotonic() >= deadline:
             limit = "wall_time"
             break
-        time.sleep(POLL_S)
+        if child_fd is not None:
+            select.select([child_fd], [], [], min(POLL_S, max(0.0, deadline - time.monotonic())))
+        else:
+            time.sleep(POLL_S)
     run_s = time.monotonic() - started
     if status is not None:  # what is still alive coexisted with the first process a moment ago
         peak_procs = max(peak_procs, _sample()[0] + 1)

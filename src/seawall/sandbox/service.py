@@ -28,7 +28,7 @@ from . import reaper
 from .config import Limits, SandboxConfig
 from .executor import NAMESPACES, Executor, RawRun
 from .models import ExecutionRequest, ExecutionResult, OutputFile
-from .runtime import RuntimeUnavailable, build_runtime
+from .runtime import RuntimeUnavailable, build_runtime, detect_cgroup_v2
 from .seccomp import SeccompUnavailable, build_bpf, policy_names
 
 log = logging.getLogger("seawall.sandbox")
@@ -60,7 +60,7 @@ class SandboxService:
         self.audit = audit
         self.bwrap = bwrap
         self.unavailable_reason: str | None = "not started"
-        self.cgroup = "unavailable: cgroup v2 limits are not used by this version"
+        self.cgroup = "not checked"
         self._executor: Executor | None = None
         self._sem: asyncio.Semaphore | None = None
         self._results: OrderedDict[str, tuple[str | None, float, ExecutionResult]] = OrderedDict()
@@ -138,6 +138,7 @@ class SandboxService:
             return f"the seccomp filter cannot be built: {exc}"
         except (RuntimeUnavailable, OSError, ValueError, subprocess.SubprocessError) as exc:
             return f"the sandbox runtime cannot be assembled: {exc}"
+        self.cgroup = detect_cgroup_v2()
         if unknown:
             log.warning("sandbox: this libseccomp does not know %s; they stay allowed", unknown)
         assert self._instance is not None

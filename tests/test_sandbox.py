@@ -114,6 +114,8 @@ async def test_validation_errors_name_the_field(make):
         ({"language": "python", "code": "1", "files": [{"name": "../x", "content": ""}]}, "files[0].name"),
         ({"language": "python", "code": "1", "files": [{"name": "x", "content": "%%", "encoding": "base64"}]}, "files[0].content"),
         ({"language": "python", "code": "1", "files": [{"name": "x"}, {"name": "x"}]}, "files[1].name"),
+        ({"language": "python", "code": "1", "files": [{"name": "a"}, {"name": "a/b"}]}, "files[1].name"),
+        ({"language": "python", "code": "1", "files": [{"name": "a/b/c"}, {"name": "a/b"}]}, "files[1].name"),
         ({"code": "1"}, "language"),
         ({"language": "python", "code": "x" * (300 << 10)}, "code"),
     ]
@@ -129,6 +131,8 @@ def test_config_rejects_defaults_above_maximums_and_unknown_keys():
         SandboxConfig(defaults={"memory_mb": 4096}, maximums={"memory_mb": 1024})
     with pytest.raises(ValueError):
         SandboxConfig(enabeld=True)
+    with pytest.raises(ValueError, match="max_input_bytes"):
+        SandboxConfig(workdir_mb=1, max_input_bytes=2 << 20)
     assert SandboxConfig().enabled is False
 
 

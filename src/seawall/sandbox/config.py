@@ -80,4 +80,6 @@ class SandboxConfig(BaseModel):
         for field in Limits.model_fields:
             if getattr(self.defaults, field) > getattr(self.maximums, field):
                 raise ValueError(f"defaults.{field} is above maximums.{field}")
+        if self.max_input_bytes > self.workdir_mb << 20:
+            raise ValueError("max_input_bytes is larger than the workdir (workdir_mb)")
         return self

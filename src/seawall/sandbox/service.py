@@ -202,6 +202,9 @@ class SandboxService:
                 raise invalid(str(exc), f"files[{i}].content") from None
             if f.name in names:
                 raise invalid(f"duplicate file name {f.name!r}", f"files[{i}].name")
+            parents = {f.name.rsplit("/", n)[0] for n in range(1, f.name.count("/") + 1)}
+            if parents & names or any(other.startswith(f.name + "/") for other in names):
+                raise invalid(f"{f.name!r} is both a file and a directory", f"files[{i}].name")
             names.add(f.name)
             total += len(data)
             if total > self.config.max_input_bytes:
@@ -215,7 +218,7 @@ class SandboxService:
         if self.unavailable_reason is not None or self._executor is None or self._sem is None:
             raise GatewayError(UNAVAILABLE, f"code execution is not available: {self.unavailable_reason}",
                                status=503)
-        self._validate(request)
+        inputs = self._validate(request)
         limits = self.limits_for(request)
         queued = time.monotonic()
         try:
@@ -229,7 +232,7 @@ class SandboxService:
         if task is not None:
             self._active.add(task)
         try:
-            raw = await self._run(request, limits)
+            raw = await self._run(request, limits, inputs)
         finally:
             if task is not None:
                 self._active.discard(task)
@@ -240,9 +243,10 @@ class SandboxService:
         await self._receipt(request, principal_id, limits, raw, result, queue_ms)
         return result
 
-    async def _run(self, request: ExecutionRequest, limits: Limits) -> RawRun:
+    async def _run(self, request: ExecutionRequest, limits: Limits,
+                   inputs: list[tuple[str, bytes]] | None = None) -> RawRun:
         assert self._executor is not None and self._instance is not None
-        inputs = self._validate(request)
+        inputs = inputs or []
         job = self._instance / f"run-{secrets.token_hex(12)}"
         try:
             await asyncio.to_thread(self._executor.stage, job, request.language, request.code, inputs, limits)

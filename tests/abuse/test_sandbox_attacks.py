@@ -252,7 +252,7 @@ async def test_symlink_and_dotdot_escapes(sandbox, host):
     r = await sandbox.execute(py("""
         import os
         os.symlink("/etc/shadow", "shadow")
-        os.symlink("/.seawall/job/spec.json", "spec")
+        os.symlink("/.seawall/job/spec", "spec")
         os.symlink("../../../../../../etc/passwd", "up")
         os.symlink("/", "rootdir")
         for path in ("../../../../etc/shadow", "../.seawall/job/code", "rootdir/etc/shadow"):

@@ -128,13 +128,15 @@ class Executor:
         os.chmod(job_dir, 0o755)
         (job_dir / "inputs").mkdir(mode=0o755)
         os.chmod(job_dir / "inputs", 0o755)
-        spec = {
-            "language": language, "python": self.runtime.python, "bash": self.runtime.bash,
-            "limits": limits.model_dump(), "inputs": [name for name, _ in inputs],
-            "max_output_files": self.config.max_output_files,
-            "max_output_files_bytes": self.config.max_output_files_bytes,
-        }
-        files = [("spec.json", json.dumps(spec).encode()), ("code", code.encode())]
+        lim = limits.model_dump()
+        spec = {"language": language, "python": self.runtime.python, "bash": self.runtime.bash,
+                "wall_time_s": lim["wall_time_s"], "cpu_time_s": lim["cpu_time_s"],
+                "memory_mb": lim["memory_mb"], "processes": lim["processes"],
+                "file_size_bytes": lim["file_size_bytes"], "max_output_files": self.config.max_output_files,
+                "max_output_files_bytes": self.config.max_output_files_bytes}
+        text = "".join(f"{k}\t{v}\n" for k, v in spec.items())
+        files = [("spec", text.encode()), ("inputs.list", b"\0".join(n.encode() for n, _ in inputs)),
+                 ("code", code.encode())]
         files += [(f"inputs/{i}", data) for i, (_, data) in enumerate(inputs)]
         for rel, data in files:
             fd = os.open(job_dir / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)

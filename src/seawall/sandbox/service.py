@@ -6,6 +6,7 @@ are missing, `execute` refuses with the reason found at start.
 from __future__ import annotations
 
 import asyncio
+import base64
 import fcntl
 import hashlib
 import inspect
@@ -262,7 +263,14 @@ class SandboxService:
             exit_code, sig = None, int(_signal.SIGKILL) if raw.host_killed or raw.output_overflow else None
             if not (raw.host_killed or raw.output_overflow):
                 exit_code = raw.returncode
-        files = [OutputFile(**f) for f in rep.get("files", [])]
+        files = []
+        for f in rep.get("files", []):
+            try:
+                name = base64.b64decode(f["name_b64"]).decode(errors="replace")
+                files.append(OutputFile(name=name, size=int(f["size"]), truncated=bool(f["truncated"]),
+                                        content=str(f["content"])))
+            except (KeyError, TypeError, ValueError):
+                continue  # a malformed entry: the report is the code's to spoil, not ours to trust
         peak_mb = round(rep.get("peak_kb", 0) / 1024.0, 2)
         return ExecutionResult(
             id="exec_" + secrets.token_hex(12),

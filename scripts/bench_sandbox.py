@@ -76,7 +76,8 @@ async def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
-    print(f"machine: {os.cpu_count()} cores, {cpu}, Linux {platform.release()}, Python {platform.python_version()}")
+    print(f"machine: {os.cpu_count()} cores, {cpu}, Linux {platform.release()}, Python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"service start (reap, runtime, probe): {start_s * 1000:.0f} ms")
     print(f"python print('hi'), {args.cold} sequential runs:")
     print(f"  first line   p50 {statistics.median(first_line):6.1f} ms   p99 {pct(first_line, 99):6.1f} ms")

@@ -310,3 +310,26 @@ async def test_reaper_kills_a_sandbox_that_outlived_its_gateway(make):
         for fd in (r_out, ctl_r, info_r):
             os.close(fd)
         first._instance = None  # already reaped
+
+
+async def test_a_cancelled_execution_leaves_nothing(make):
+    """A client that goes away mid-run: the task is cancelled and the sandbox dies with it."""
+    svc = await make()
+    marker = "sbx-cancel-" + os.urandom(6).hex()
+    task = asyncio.create_task(svc.execute(py(f"""
+        import subprocess, sys, time
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", {marker!r}])
+        time.sleep(120)
+    """, limits={"wall_time_s": 60}), None))
+    deadline = time.monotonic() + 20
+    while not _marked(marker) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert _marked(marker)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    deadline = time.monotonic() + 10
+    while (_marked(marker) or svc.leftovers()["processes"]) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert _marked(marker) == []
+    assert svc.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0}

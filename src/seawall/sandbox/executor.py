@@ -203,9 +203,11 @@ class Executor:
         control_cap = self.config.max_output_files_bytes * 4 // 3 + (1 << 20)
         captures = [_Capture(out_budget, overflow, first), _Capture(out_budget, overflow),
                     _Capture(_Budget(control_cap), lambda: None), _Capture(_Budget(1 << 16), lambda: None)]
-        for cap, fd in zip(captures, (out_r, err_r, ctl_r, info_r)):
-            await loop.connect_read_pipe(lambda cap=cap: cap, os.fdopen(fd, "rb", buffering=0))
+        pending = [out_r, err_r, ctl_r, info_r]
         try:
+            for cap in captures:
+                fd = pending.pop(0)
+                await loop.connect_read_pipe(lambda cap=cap: cap, os.fdopen(fd, "rb", buffering=0))
             deadline = limits.wall_time_s + GRACE_S
             try:
                 await asyncio.wait_for(asyncio.shield(captures[3].ready), timeout=deadline)
@@ -221,10 +223,12 @@ class Executor:
                 await asyncio.wait_for(asyncio.gather(*(c.closed for c in captures[:3])), timeout=5)
             except asyncio.TimeoutError:
                 raw.errors.append("pipes still open after the sandbox ended")
-        except BaseException:
+        except BaseException:  # cancelled (client gone, shutdown) or broken: nothing may outlive it
             kill_tree()
             raise
         finally:
+            for fd in pending:
+                os.close(fd)
             for c in captures:
                 c.close()
             for fd in pidfd:

@@ -84,13 +84,16 @@ async def test_input_and_output_files(make):
     payload = bytes(range(256))
     r = await svc.execute(py("""
         import os
+        import helper
         data = open("in/data.bin", "rb").read()
+        assert helper.VALUE == 42
         open("notes.txt").read()
         os.makedirs("out", exist_ok=True)
         open("out/double.bin", "wb").write(data * 2)
         open("answer.txt", "w").write(str(len(data)))
     """, files=[{"name": "in/data.bin", "content": base64.b64encode(payload).decode(), "encoding": "base64"},
-                {"name": "notes.txt", "content": "unchanged input"}]), None)
+                {"name": "notes.txt", "content": "unchanged input"},
+                {"name": "helper.py", "content": "VALUE = 42"}]), None)
     assert r.exit_code == 0, r.stderr
     files = {f.name: base64.b64decode(f.content) for f in r.files}
     assert files == {"answer.txt": b"256", "out/double.bin": payload * 2}  # unchanged inputs are not returned

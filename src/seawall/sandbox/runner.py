@@ -103,7 +103,10 @@ def _child(spec, code_path):
         os.setsid()
         env = {"PATH": "/usr/bin:/bin", "HOME": WORK, "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
         if spec["language"] == "python":
-            argv = [spec["python"], "-I", code_path]
+            # the environment is this one, built here: no -E needed, and PYTHONPATH lets the
+            # code import modules it was given as input files
+            env["PYTHONPATH"], env["PYTHONDONTWRITEBYTECODE"] = WORK, "1"
+            argv = [spec["python"], "-s", code_path]
         else:
             argv = [spec["bash"], "--norc", "--noprofile", code_path]
         os.execve(argv[0], argv, env)

@@ -204,6 +204,20 @@ async def test_ptrace_and_namespace_syscalls_denied(sandbox, host):
     host.verify_untouched(sandbox, _everything(r))
 
 
+async def test_foreign_syscall_abi_is_killed(sandbox, host):
+    """i386 system calls (int 0x80) would bypass a filter written for x86-64 numbers; the
+    filter's architecture check kills the process instead (the same bytes work on the host)."""
+    r = await sandbox.execute(py("""
+        import ctypes, mmap
+        buf = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        buf.write(bytes([0xb8, 0x14, 0, 0, 0, 0xcd, 0x80, 0xc3]))  # mov eax, 20 (i386 getpid); int 0x80; ret
+        call = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(buf)))
+        print("i386 getpid returned", call(), flush=True)
+    """), "attacker")
+    assert r.signal == "SIGSYS" and r.stdout == ""
+    host.verify_untouched(sandbox, _everything(r))
+
+
 async def test_signal_the_gateway(sandbox, host):
     r = await sandbox.execute(py(f"""
         import os, signal

@@ -203,6 +203,13 @@ async def test_kept_results_are_bounded_and_scoped(make):
         await routes.fetch(svc, "exec_missing")
 
 
+async def test_kept_results_are_bounded_in_bytes(make):
+    svc = await make(results_max_bytes=600 << 10)
+    ids = [(await svc.execute(py("print('x' * (250 << 10))"), None)).id for _ in range(3)]
+    assert svc.get(ids[0]) is None  # 3 x 250 KiB do not fit in 600 KiB: the oldest went
+    assert svc.get(ids[1]) is not None and svc.get(ids[2]) is not None
+
+
 async def test_no_leftovers_after_many_runs(make):
     """200 runs here (SEAWALL_SANDBOX_RUNS=1000 for the full count), half of them leaving a
     background process behind."""

@@ -52,6 +52,7 @@ class SandboxConfig(BaseModel):
     queue_wait_s: float = Field(5.0, ge=0, le=600, description="how long excess requests wait for a slot before 503")
     results_kept: int = Field(1000, ge=0, description="finished results kept for GET, newest first")
     results_ttl_s: float = Field(3600.0, ge=0, description="how long a kept result stays readable")
+    results_max_bytes: int = Field(256 << 20, ge=0, description="memory for kept results (output and files), oldest dropped first")
     work_root: str = Field("/tmp/seawall-sandbox", description="host directory for per-run staging; reaped at start")
     languages: list[Language] = Field(default_factory=lambda: ["python", "bash"])
     workdir_mb: int = Field(64, ge=1, le=65536, description="size of the tmpfs /work (and of /tmp) inside a sandbox")

@@ -64,7 +64,8 @@ class SandboxService:
         self.cgroup = "not checked"
         self._executor: Executor | None = None
         self._sem: asyncio.Semaphore | None = None
-        self._results: OrderedDict[str, tuple[str | None, float, ExecutionResult]] = OrderedDict()
+        self._results: OrderedDict[str, tuple[str | None, float, ExecutionResult, int]] = OrderedDict()
+        self._kept_bytes = 0
         self._lock_fd: int | None = None
         self._instance: Path | None = None
         self._active: set[asyncio.Task] = set()
@@ -314,17 +315,21 @@ class SandboxService:
     # ---- results and receipts --------------------------------------------------------------
 
     def _keep(self, principal_id: str | None, result: ExecutionResult) -> None:
-        if self.config.results_kept <= 0:
+        size = len(result.stdout) + len(result.stderr) + sum(len(f.content) for f in result.files) + 512
+        if self.config.results_kept <= 0 or size > self.config.results_max_bytes:
             return
-        self._results[result.id] = (principal_id, time.monotonic(), result)
+        self._results[result.id] = (principal_id, time.monotonic(), result, size)
+        self._kept_bytes += size
         self._prune()
 
     def _prune(self) -> None:
         cutoff = time.monotonic() - self.config.results_ttl_s
         while self._results:
-            oldest_id, (_, at, _) = next(iter(self._results.items()))
-            if len(self._results) > self.config.results_kept or at < cutoff:
+            oldest_id, (_, at, _, size) = next(iter(self._results.items()))
+            if (len(self._results) > self.config.results_kept or at < cutoff
+                    or self._kept_bytes > self.config.results_max_bytes):
                 del self._results[oldest_id]
+                self._kept_bytes -= size
             else:
                 break
 

@@ -343,3 +343,17 @@ async def test_a_cancelled_execution_leaves_nothing(make):
         await asyncio.sleep(0.05)
     assert _marked(marker) == []
     assert svc.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0}
+
+
+async def test_workers_sharing_a_work_root_leave_each_other_alone(make):
+    """Several gateway workers on one work root: a worker starting reaps only dead instances."""
+    first = await make()
+    busy = asyncio.create_task(first.execute(py("import time; time.sleep(1.5); print('done')"), None))
+    await asyncio.sleep(0.5)
+    second, third = await asyncio.gather(make(work_root=first.config.work_root),
+                                         make(work_root=first.config.work_root))
+    assert (await busy).stdout == "done\n"  # its sandbox was not taken for a leftover
+    names = sorted(p.name for p in Path(first.config.work_root).iterdir())
+    assert names == sorted(s._instance.name for s in (first, second, third))
+    for svc in (first, second, third):
+        assert (await svc.execute(py("print('ok')"), None)).stdout == "ok\n"

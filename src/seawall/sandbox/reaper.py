@@ -16,6 +16,11 @@ import time
 from pathlib import Path
 
 INSTANCE_PREFIX = "inst-"
+NEW_PREFIX = ".new-"  # an instance being created (locked, then renamed to inst-)
+
+
+def _instances(work_root: Path) -> list[Path]:
+    return sorted([*work_root.glob(INSTANCE_PREFIX + "*"), *work_root.glob(NEW_PREFIX + "*")])
 
 
 def _cmdline(pid: str) -> list[str]:
@@ -113,7 +118,7 @@ def instance_is_dead(inst: Path) -> bool:
 def reap(work_root: Path, keep: Path | None = None) -> dict:
     """Remove every dead instance under work_root (never `keep`, never a live one)."""
     killed = removed = 0
-    for inst in sorted(work_root.glob(INSTANCE_PREFIX + "*")):
+    for inst in _instances(work_root):
         if keep is not None and inst == keep:
             continue
         if not inst.is_dir() or inst.is_symlink() or not instance_is_dead(inst):
@@ -130,7 +135,7 @@ def leftovers(work_root: Path, live: Path | None = None) -> dict:
     run directories of the live instance, and directories of dead instances."""
     root = str(work_root)
     workdirs = 0
-    for inst in work_root.glob(INSTANCE_PREFIX + "*"):
+    for inst in _instances(work_root):
         if live is not None and inst == live:
             workdirs += sum(1 for p in inst.glob("run-*"))
         elif instance_is_dead(inst):

@@ -81,7 +81,7 @@ class SandboxService:
         self._sem = asyncio.Semaphore(self.config.pool_size)
         try:
             root = self._work_root()
-            reaped = reaper.reap(root)
+            reaped = await asyncio.to_thread(reaper.reap, root)
             if reaped["instances_removed"]:
                 log.warning("sandbox: reaped leftovers of earlier runs: %s", reaped)
             self._instance = self._claim_instance(root)
@@ -99,8 +99,8 @@ class SandboxService:
         if self._active:
             await asyncio.gather(*self._active, return_exceptions=True)
         if self._instance is not None:
-            reaper.kill_sandboxes(str(self._instance))
-            shutil.rmtree(self._instance, ignore_errors=True)
+            await asyncio.to_thread(reaper.kill_sandboxes, str(self._instance))
+            await asyncio.to_thread(shutil.rmtree, self._instance, True)
             self._instance = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -121,12 +121,17 @@ class SandboxService:
         return root
 
     def _claim_instance(self, root: Path) -> Path:
-        inst = root / f"{reaper.INSTANCE_PREFIX}{secrets.token_hex(8)}"
-        inst.mkdir(mode=0o711)
-        os.chmod(inst, 0o711)
-        fd = os.open(inst / "lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        """Made under a name the reaper ignores, locked, then renamed: another worker starting
+        at the same moment never sees it unlocked (and so never takes it for dead)."""
+        token = secrets.token_hex(8)
+        making = root / f"{reaper.NEW_PREFIX}{token}"
+        making.mkdir(mode=0o711)
+        os.chmod(making, 0o711)
+        fd = os.open(making / "lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._lock_fd = fd
+        inst = root / f"{reaper.INSTANCE_PREFIX}{token}"
+        os.rename(making, inst)
         return inst
 
     def _prepare(self) -> str | None:

@@ -191,6 +191,11 @@ async def test_pool_is_bounded_and_excess_gets_503(make):
     assert (await svc.execute(py("print(1)"), None)).stdout == "1\n"  # the slot came back
 
 
+async def test_no_queue_wait_still_runs_on_a_free_slot(make):
+    svc = await make(pool_size=1, queue_wait_s=0)
+    assert (await svc.execute(py("print(1)"), None)).stdout == "1\n"
+
+
 async def test_kept_results_are_bounded_and_scoped(make):
     svc = await make(results_kept=2)
     ids = [(await svc.execute(py(f"print({i})"), "alice")).id for i in range(3)]

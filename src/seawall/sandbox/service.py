@@ -229,7 +229,10 @@ class SandboxService:
         limits = self.limits_for(request)
         queued = time.monotonic()
         try:
-            await asyncio.wait_for(self._sem.acquire(), timeout=self.config.queue_wait_s)
+            if self._sem.locked():
+                await asyncio.wait_for(self._sem.acquire(), timeout=self.config.queue_wait_s)
+            else:  # a free slot: no timer (wait_for with 0 s would refuse even a free slot)
+                await self._sem.acquire()
         except asyncio.TimeoutError:
             retry = max(1, math.ceil(self._avg_run_s))
             raise GatewayError("overloaded", "every sandbox is busy; retry later", status=503,

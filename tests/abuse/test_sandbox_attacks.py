@@ -103,8 +103,7 @@ async def test_endless_loop_cpu(sandbox, host):
 
 async def test_endless_sleep_wall_clock(sandbox, host):
     r = await sandbox.execute(py("import time\nprint('start', flush=True)\ntime.sleep(600)", wall_time_s=1), "attacker")
-    assert r.limit == "wall_time" and r.stdout == "start\n"
-    assert r.duration_ms < 60_000
+    assert r.limit == "wall_time" and r.stdout == "start\n" and r.exit_code is None
     host.verify_untouched(sandbox, _everything(r))
 
 

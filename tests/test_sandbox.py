@@ -27,8 +27,9 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def _config(**over) -> SandboxConfig:
-    root = tempfile.mkdtemp(prefix="seawall-sbx-test-", dir="/tmp")  # reachable by the sandbox uid
-    return SandboxConfig(**{"enabled": True, "work_root": root, "workdir_mb": 16, **over})
+    if "work_root" not in over:  # directly under /tmp: reachable by the sandbox uid
+        over["work_root"] = tempfile.mkdtemp(prefix="seawall-sbx-test-", dir="/tmp")
+    return SandboxConfig(**{"enabled": True, "workdir_mb": 16, **over})
 
 
 @pytest.fixture

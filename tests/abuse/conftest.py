@@ -16,9 +16,10 @@ from seawall.sandbox import SandboxConfig, SandboxService
 def sandbox_config(**over) -> SandboxConfig:
     """A work root directly under /tmp: pytest's tmp dirs are 0700, and the sandbox's
     unprivileged uid must be able to reach its read-only job directory."""
-    root = tempfile.mkdtemp(prefix="seawall-sbx-test-", dir="/tmp")
-    values = dict(enabled=True, work_root=root, pool_size=2, workdir_mb=16)
+    values = dict(enabled=True, pool_size=2, workdir_mb=16)
     values.update(over)
+    if "work_root" not in values:
+        values["work_root"] = tempfile.mkdtemp(prefix="seawall-sbx-test-", dir="/tmp")
     return SandboxConfig(**values)
 
 

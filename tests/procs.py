@@ -83,7 +83,9 @@ def start_gateway(config: dict, *, env: dict | None = None, workers: int = 1) ->
     args = [sys.executable, "-m", "seawall.cli", "serve", "--config", path, "--port", str(port)]
     if workers > 1:
         args += ["--workers", str(workers)]
-    return Proc(args, port, env=env)
+    proc = Proc(args, port, env=env)
+    proc.db_path = f"{workdir}/seawall.db"  # the SQLite file, unless the config names another store
+    return proc
 
 
 def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None,

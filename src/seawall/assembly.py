@@ -33,6 +33,9 @@ from .resilience import config as _resilience_config  # noqa: F401
 from .resilience.coalesce import Coalesce
 from .resilience.engine import Resilience
 from .resilience.routes import routes as resilience_routes
+from .sandbox import config as _sandbox_config  # noqa: F401
+from .sandbox.routes import routes as sandbox_routes
+from .sandbox.service import SandboxService
 from .resilience.execute import Execute
 from .store.stores import Stores
 
@@ -47,6 +50,7 @@ class Assembly:
     guard: GuardService
     resilience: Resilience
     cache: CacheService
+    sandbox: SandboxService
     stages: list
     handle: Handler
     routes: list  # the features' HTTP routes (web.router.Route), served next to the faces' own
@@ -55,7 +59,7 @@ class Assembly:
     def services(self) -> list:
         """Start order; closing runs in reverse (the cache drains before the stores close,
         health checks stop before the upstream connections close)."""
-        return [self.governance, self.guard, self.resilience, self.cache]
+        return [self.governance, self.guard, self.resilience, self.cache, self.sandbox]
 
     async def start(self) -> None:
         await self.stores.start()
@@ -77,6 +81,8 @@ def assemble(config: Config) -> Assembly:
     guard = GuardService(config, router, metrics.registry)
     cache = CacheService(config, router, metrics, stores, answer_passes=guard.answer_passes)
     resilience = Resilience(config, router, metrics.registry, stale=cache.stale)
+    sandbox = SandboxService(config.sandbox, audit=lambda receipt: governance.record(
+        "sandbox", receipt["exit_reason"], receipt))
     stages = [
         Account(metrics, config.server.access_log),  # account: metrics + log, sees every outcome
         AuditStage(governance),                      # account: audit record, every outcome
@@ -89,5 +95,7 @@ def assemble(config: Config) -> Assembly:
     ]
     handle = compose(stages, terminal=Execute(metrics, resilience))  # execute: LB, breaker, retry, hedge,
     cache.resubmit = handle                                         # fallback, stale, degraded, escalation
-    routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience)]
-    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, stages, handle, routes)
+    routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience),
+              *(sandbox_routes(sandbox) if config.sandbox.enabled else ())]
+    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, sandbox, stages, handle,
+                    routes)

@@ -31,6 +31,7 @@ from .observe.logging import request_id as request_id_var
 from .observe.metrics import Metrics
 from .providers.routing import Router
 from .resilience.engine import Resilience
+from .sandbox.service import SandboxService
 
 
 _ID_PREFIX = os.urandom(6).hex()  # per process: ids stay unique across workers and restarts
@@ -117,14 +118,15 @@ class Gateway:
     guard: GuardService
     resilience: Resilience
     cache: CacheService
+    sandbox: SandboxService
     handle: Handler  # the whole pipeline: Request -> Result
 
     def __init__(self, config: Config) -> None:
         parts: Assembly = assemble(config)
         self.assembly = parts
         self.config, self.metrics, self.router = config, parts.metrics, parts.router
-        self.governance, self.guard, self.resilience, self.cache = (
-            parts.governance, parts.guard, parts.resilience, parts.cache)
+        self.governance, self.guard, self.resilience, self.cache, self.sandbox = (
+            parts.governance, parts.guard, parts.resilience, parts.cache, parts.sandbox)
         self.handle = parts.handle
         self._static_keys = [k.get() for k in config.server.api_keys if k.get()]
         self._started = False

@@ -27,6 +27,7 @@ CODES: dict[str, tuple[int, str]] = {
     "upstream_unavailable": (503, "service_unavailable"),
     "upstream_timeout": (504, "timeout_error"),
     "overloaded": (503, "service_unavailable"),
+    "sandbox_unavailable": (503, "service_unavailable"),
 }
 
 

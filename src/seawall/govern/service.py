@@ -19,6 +19,7 @@ from ..core.errors import GatewayError
 from ..core.types import Principal
 from ..store.breaker import StoreUnavailable
 from ..store.stores import Stores
+from . import audit as audit_mod
 from . import scripts
 from .audit import AuditWriter
 from .keys import ANONYMOUS, LIBRARY, Directory, hash_key, load_directory
@@ -151,6 +152,14 @@ class Governance:
         while True:
             await asyncio.sleep(self.gcfg.refresh_s)
             await self.reload()
+
+    def record(self, kind: str, outcome: str, detail: dict, *, status: int = 200, key_id: str | None = None,
+               request_id: str | None = None) -> None:
+        """An audit record for something other than a model request (a sandbox execution, an
+        action decision): the one audit sink other features are handed by the assembly."""
+        if self.audit is not None and self.enabled:
+            self.audit.submit(audit_mod.make_record(kind, outcome, status, key_id=key_id, request_id=request_id,
+                                                    detail=detail))
 
     def background(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..config import Section, register
+
 Language = Literal["python", "bash"]
 
 # The unit-less name of each limit field, as a result's `limit` reports it.
@@ -84,3 +86,6 @@ class SandboxConfig(BaseModel):
         if self.max_input_bytes > self.workdir_mb << 20:
             raise ValueError("max_input_bytes is larger than the workdir (workdir_mb)")
         return self
+
+
+register(Section("sandbox", SandboxConfig))

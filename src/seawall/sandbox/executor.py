@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -97,6 +98,7 @@ class Executor:
         self.config, self.runtime, self.bpf = config, runtime, bpf
         self.instance_dir, self.bwrap, self.runner_path, self.etc_dir = instance_dir, bwrap, runner_path, etc_dir
         self._as_root = os.geteuid() == 0
+        self._setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
 
     def argv(self, job_dir: Path, seccomp_fd: int, info_fd: int, control_fd: int) -> list[str]:
         tmpfs_bytes = str(self.config.workdir_mb << 20)
@@ -155,16 +157,18 @@ class Executor:
         sec_r, sec_w = os.pipe()
         os.write(sec_w, self.bpf)  # a few hundred bytes: fits the pipe buffer
         os.close(sec_w)
-        creds = {}
+        argv = self.argv(job_dir, sec_r, info_w, ctl_w)
         if self._as_root:
-            creds = {"user": self.config.run_as_uid, "group": self.config.run_as_gid, "extra_groups": []}
+            # Drop to the sandbox's host uid before bwrap runs. setpriv (util-linux) rather than
+            # Popen's user=/group=: uvloop, the gateway's event loop, does not take those.
+            argv = [self._setpriv, f"--reuid={self.config.run_as_uid}", f"--regid={self.config.run_as_gid}",
+                    "--clear-groups", "--", *argv]
         child_fds = (out_w, err_w, ctl_w, info_w, sec_r)
         proc = None
         try:
             proc = await asyncio.create_subprocess_exec(
-                *self.argv(job_dir, sec_r, info_w, ctl_w),
-                stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w,
-                pass_fds=(sec_r, info_w, ctl_w), env={}, start_new_session=True, **creds,
+                *argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w,
+                pass_fds=(sec_r, info_w, ctl_w), env={}, start_new_session=True,
             )
         finally:
             for fd in child_fds:

@@ -1,14 +1,17 @@
-"""HTTP handlers: POST /v1/sandbox/executions and GET /v1/sandbox/executions/{id}.
+"""HTTP routes: POST /v1/sandbox/executions and GET /v1/sandbox/executions/{id}, under the
+caller's key. Results are kept per tenant (Principal.tenant): another tenant's id is not found.
 
-Plain async functions over the service, for the router to wire; bad bodies become
-GatewayError("invalid_request", ..., param=<field path>) naming the first wrong field.
+The handlers are plain async functions over the service (`create`, `fetch`) that `routes`
+wraps for the router; bad bodies become GatewayError("invalid_request", ..., param=<field
+path>) naming the first wrong field.
 """
 from __future__ import annotations
 
 from pydantic import ValidationError
 
 from ..core.errors import GatewayError, invalid
-from .models import ExecutionRequest
+from ..web.router import Call, Route
+from .models import ExecutionRequest, ExecutionResult
 from .service import SandboxService
 
 CreateExecutionBody = ExecutionRequest  # the request body's model
@@ -48,3 +51,25 @@ async def fetch(service: SandboxService, id: str, principal_id: str | None = Non
     if result is None:
         raise GatewayError("not_found", f"no execution {id!r} is kept here", param="id")
     return result.to_dict()
+
+
+def _tenant(call: Call) -> str | None:
+    return call.principal.tenant if call.principal is not None else None
+
+
+def routes(service: SandboxService) -> list[Route]:
+    """Only a gateway that enables the sandbox serves these (the assembly asks)."""
+
+    async def create_route(call: Call):
+        result = await service.execute(call.body, _tenant(call))
+        return call.json(result.to_dict())
+
+    async def fetch_route(call: Call):
+        return call.json(await fetch(service, call.params["id"], _tenant(call)))
+
+    return [
+        Route("POST", "/v1/sandbox/executions", create_route, auth="client", body=ExecutionRequest,
+              response=ExecutionResult, summary="Run code in an isolated sandbox", tag="sandbox"),
+        Route("GET", "/v1/sandbox/executions/{id}", fetch_route, auth="client", response=ExecutionResult,
+              summary="A kept execution result", tag="sandbox"),
+    ]

@@ -23,6 +23,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from .pii_ids import UNLABELED, credential_spans, grouped_vin_spans, labeled_spans
+from .pii_names import WORD_RE, name_spans
 from .types import Span
 
 # ---------------------------------------------------------------- validators
@@ -129,10 +131,16 @@ def phone_ok(candidate: str) -> bool:
     return False
 
 
+# RFC 5737 / 3849 documentation ranges: example addresses by definition, never someone's
+_DOC_NETS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+
+
 def ip_ok(candidate: str) -> bool:
     try:
         ip = ipaddress.ip_address(candidate)
     except ValueError:
+        return False
+    if any(ip in net for net in _DOC_NETS):
         return False
     # ::1-like or all-zero strings are more often version numbers than addresses
     return not (ip.version == 6 and candidate.count(":") < 3)
@@ -170,7 +178,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer("EMAIL_ADDRESS", re.compile(r"\b[A-Za-z0-9._%+\-]+(?:'[A-Za-z0-9._%+\-]+)*@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,24}\b"), 1.0, anchor="at"),
     Recognizer(
         "CREDIT_CARD",
-        re.compile(r"(?<![\d\-])[1-6]\d{3}(?:[ \-]?\d){8,15}(?![\d\-])"),
+        re.compile(r"(?<![\d\-])(?<!\d )[1-6]\d{3}(?:[ \-]?\d){8,15}(?![\d\-])"),
         1.0,
         validate=card_ok,
     ),
@@ -199,7 +207,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer(
         "PHONE_NUMBER",
         re.compile(
-            r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-/]\d{2,5}){1,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w\-])"
+            r"(?<![\w+])(?<!\w[\-/])(?<!\d[ .])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-/]\d{2,5}){1,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w\-])"
             r"|(?<![\w+])\+\d{8,14}(?!\w)|(?<![\w+])0\d{9,10}(?!\w)"
         ),
         0.75,
@@ -209,6 +217,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         "IP_ADDRESS",
         re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"),
         0.9,
+        validate=ip_ok,
     ),
     Recognizer(
         "IP_ADDRESS",
@@ -232,11 +241,25 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         anchor="text",
     ),
     Recognizer(
+        "STREET_ADDRESS",  # Polish and Spanish forms: "ul. Długa 5/3", "C/ Mayor, 12", "Calle Miguel Benitez 90"
+        re.compile(
+            r"(?<![\w/])(?:ul\.|al\.|os\.|pl\.|ulica|aleja|[Cc]/|[Cc]alle|[Aa]vda\.?|[Aa]venida|[Pp]laza|[Pp]aseo|[Pp]za\.?|"
+            r"[Cc]tra\.?|[Cc]amino|[Rr]úa|[Tt]ravesía|[Rr]onda)\s*(?:del?\s+|de la\s+)?[A-ZÀ-ÞĄĆĘŁŃÓŚŹŻ0-9][\w.'\- ]{1,40}?,?\s*"
+            r"(?:n[ºo°]\.?\s*)?\d{1,5}[A-Za-z]?(?:\s?[/\-]\s?\d{1,5}[A-Za-z]?)?(?![\d])(?:,?\s*\d[ºª]\s*\w+)?"
+        ),
+        0.7,
+        anchor="text",
+    ),
+    Recognizer(
         "STREET_ADDRESS",
         re.compile(r"(?i)\b\d{1,5},?\s+(?:rue|avenue|boulevard|place|via|viale|piazza|calle|avenida|plaza)\s+(?:[\w'\-]+\s){0,3}[\w'\-]+"),
         0.6,
     ),
 )
+
+
+# national / tax IDs, NRBs and VINs that carry a checksum: safe to flag without a label
+RECOGNIZERS += tuple(Recognizer(kind, rx, 0.85, validate=ok) for kind, rx, ok in UNLABELED)
 
 
 def _resolve_overlaps(spans: list[Span]) -> list[Span]:
@@ -278,7 +301,12 @@ class FastPII:
 
     def __init__(self, kinds: Iterable[str] | None = None) -> None:
         wanted = set(kinds) if kinds is not None else None
+        self.wanted = wanted
         self.recognizers = tuple(r for r in RECOGNIZERS if wanted is None or r.kind in wanted)
+        # labeled identifiers, prose credentials and names (pii_ids.py, pii_names.py) share one word split
+        self.word_finders: tuple[Callable[..., list[Span]], ...] = (labeled_spans, credential_spans) + (
+            (name_spans,) if wanted is None or "PERSON" in wanted else ()
+        )
 
     def analyze(self, text: str) -> list[Span]:
         if not text:
@@ -314,6 +342,11 @@ class FastPII:
                             continue
                     s, e = m.span(r.group)
                     spans.append(Span(r.kind, s, e, r.score))
+        words = [(m.start(), m.end(), m.group()) for m in WORD_RE.finditer(text)]
+        extra = grouped_vin_spans(text)
+        for find in self.word_finders:
+            extra += find(text, words)
+        spans.extend(s for s in extra if self.wanted is None or s.kind in self.wanted)
         if len(spans) > 1:
             spans = _resolve_overlaps(list(set(spans)))
         return spans

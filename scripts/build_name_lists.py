@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Build the first-name and surname lists the fast name detector reads.
+
+Source: the person providers shipped with the Faker package (MIT), Latin-script locales plus
+the romanized Chinese and Japanese lists. Nothing from an evaluation set goes in. Output:
+src/seawall/guard/data/{first,last}_names.txt.gz, one lower-case name per line.
+
+    pip install faker && python scripts/build_name_lists.py
+"""
+from __future__ import annotations
+
+import gzip
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+from faker.providers import person
+
+OUT = Path(__file__).resolve().parents[1] / "src" / "seawall" / "guard" / "data"
+LATIN = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ɏ'’\-]+$")
+LOCALE_PREFIXES = ("en", "es", "pl", "de", "fr", "it", "pt", "nl", "sv", "no", "da", "fi", "cs", "sk", "sl", "hr",
+                   "hu", "ro", "lt", "lv", "et", "tr", "id", "ga", "is", "sw", "tw", "ha", "ig", "zh", "ja", "ko")
+
+
+def _names(provider, attrs: tuple[str, ...]) -> set[str]:
+    out: set[str] = set()
+    for a in attrs:
+        v = getattr(provider, a, None)
+        if v is None or isinstance(v, property):
+            continue
+        items = v.keys() if isinstance(v, dict) else v
+        for n in items:
+            for part in str(n).split():
+                if LATIN.match(part) and len(part) >= 2:
+                    out.add(part.lower())
+    return out
+
+
+def main() -> None:
+    first: set[str] = set()
+    last: set[str] = set()
+    for mod in pkgutil.iter_modules(person.__path__):
+        if not mod.name.startswith(LOCALE_PREFIXES):
+            continue
+        prov = importlib.import_module(f"faker.providers.person.{mod.name}").Provider
+        first |= _names(prov, ("first_names", "first_names_male", "first_names_female", "first_romanized_names"))
+        last |= _names(prov, ("last_names", "last_romanized_names"))
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, items in (("first_names", first), ("last_names", last)):
+        with gzip.open(OUT / f"{name}.txt.gz", "wt", encoding="utf-8", compresslevel=9) as f:
+            f.write("\n".join(sorted(items)) + "\n")
+        print(name, len(items))
+
+
+if __name__ == "__main__":
+    main()

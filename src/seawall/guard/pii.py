@@ -131,8 +131,8 @@ def phone_ok(candidate: str) -> bool:
     return False
 
 
-# RFC 5737 / 3849 documentation ranges: example addresses by definition, never someone's
-_DOC_NETS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+# RFC 5737 documentation ranges: example IPv4 addresses by definition, never someone's
+_DOC_NETS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
 
 
 def ip_ok(candidate: str) -> bool:

@@ -123,6 +123,13 @@ def _is_pinyin(word: str) -> bool:
     return ok[-1] and parts[-1] <= 3
 
 
+def _starts_sentence(text: str, start: int) -> bool:
+    i = start
+    while i > 0 and text[i - 1] in " \t\"'“(*>":
+        i -= 1
+    return i == 0 or text[i - 1] in ".!?\n:;•|]-–"
+
+
 def _prev_word(text: str, start: int) -> str:
     """The word before ``start``, across spaces and one '.', ':' or ',' ("Dr. ", "Nombre: ")."""
     i = start
@@ -211,7 +218,9 @@ def name_spans(text: str, words: list[tuple[int, int, str]] | None = None) -> li
             score = 0.75  # surname first: "Zhang Wei", "Rivera Bueno"
         elif n in (2, 3) and is_last[0] and all(_is_pinyin(t) for t in lowered):
             score = 0.75  # romanized Chinese: surname + given name ("Feng Haoran", "Yu Qing")
-        elif n == 1 and is_first[0] and len(lowered[0]) >= 3:
+        elif n == 1 and is_first[0] and len(lowered[0]) >= 3 and (not _starts_sentence(text, start) or text[end:end + 1] in (":", ",")):
+            # a lone first name; at the start of a sentence it is as likely a capitalised verb
+            # or noun ("Say ...", "Chase the ...") unless a ':' or ',' follows ("Maria: ok")
             score = 0.6
         elif n == 1 and is_last[0] and prev in HONORIFICS:
             score = 0.85

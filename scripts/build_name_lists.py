@@ -2,8 +2,9 @@
 """Build the first-name and surname lists the fast name detector reads.
 
 Source: the person providers shipped with the Faker package (MIT), Latin-script locales plus
-the romanized Chinese and Japanese lists. Nothing from an evaluation set goes in. Output:
-src/seawall/guard/data/{first,last}_names.txt.gz, one lower-case name per line.
+the romanized Chinese and Japanese lists; and Faker's English and Latin lorem word lists as
+the everyday words a capitalised name must not be ("Say", "Will", "Hope"). Nothing from an evaluation set goes in. Output:
+src/seawall/guard/data/{first_names,last_names,common_words}.txt.gz, one lower-case word a line.
 
     pip install faker && python scripts/build_name_lists.py
 """
@@ -15,7 +16,7 @@ import pkgutil
 import re
 from pathlib import Path
 
-from faker.providers import person
+from faker.providers import lorem, person
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "seawall" / "guard" / "data"
 LATIN = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ɏ'’\-]+$")
@@ -40,14 +41,26 @@ def _names(provider, attrs: tuple[str, ...]) -> set[str]:
 def main() -> None:
     first: set[str] = set()
     last: set[str] = set()
+    by_language: dict[str, set[str]] = {}  # "es" -> every name of the es_* locales
     for mod in pkgutil.iter_modules(person.__path__):
         if not mod.name.startswith(LOCALE_PREFIXES):
             continue
         prov = importlib.import_module(f"faker.providers.person.{mod.name}").Provider
-        first |= _names(prov, ("first_names", "first_names_male", "first_names_female", "first_romanized_names"))
-        last |= _names(prov, ("last_names", "last_romanized_names"))
+        f = _names(prov, ("first_names", "first_names_male", "first_names_female", "first_romanized_names"))
+        la = _names(prov, ("last_names", "last_romanized_names"))
+        first |= f
+        last |= la
+        by_language.setdefault(mod.name[:2], set()).update(f | la)
+    common: set[str] = set()
+    for loc in ("en_US", "la", "es_ES", "pl_PL", "de_DE", "fr_FR", "it_IT", "nl_NL"):
+        prov = importlib.import_module(f"faker.providers.lorem.{loc}").Provider
+        words = {w.lower() for w in prov.word_list if LATIN.match(w)}
+        if loc not in ("en_US", "la"):
+            # these lists are sampled prose and hold that language's names (Juan, Piotr): drop them
+            words -= by_language.get(loc[:2], set())
+        common |= words
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, items in (("first_names", first), ("last_names", last)):
+    for name, items in (("first_names", first), ("last_names", last), ("common_words", common)):
         with gzip.open(OUT / f"{name}.txt.gz", "wt", encoding="utf-8", compresslevel=9) as f:
             f.write("\n".join(sorted(items)) + "\n")
         print(name, len(items))

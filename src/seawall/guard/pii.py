@@ -95,6 +95,7 @@ def ssn_ok(digits: str) -> bool:
 
 _SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _DATE_SHAPE = re.compile(r"^(?:\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}|\d{1,2}[\-/.]\d{1,2}[\-/.]\d{2,4})(?:\D|$)")
+_SLASH_YEAR = re.compile(r"/(?:19|20)\d\d$")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "IT", "ES", "BE", "AT", "CH", "IE", "SE", "PL")
 _phonenumbers = None
 
@@ -104,6 +105,8 @@ def phone_ok(candidate: str) -> bool:
     global _phonenumbers
     digits = sum(c.isdigit() for c in candidate)
     if digits < 7 or digits > 15 or _SSN_SHAPE.match(candidate) or _DATE_SHAPE.match(candidate):
+        return False
+    if _SLASH_YEAR.search(candidate):  # "0932/01/2026": a document number or a date, not a phone
         return False
     if _phonenumbers is None:
         try:
@@ -208,7 +211,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         "PHONE_NUMBER",
         re.compile(
             r"(?<![\w+])(?<!\w[\-/])(?<!\d[ .])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-/]\d{2,5}){1,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w\-])"
-            r"|(?<![\w+])\+\d{8,14}(?!\w)|(?<![\w+])0\d{9,10}(?!\w)"
+            r"|(?<![\w+])\+\d{8,14}(?!\w)|(?<![\w+])(?<!\w[\-/])0\d{9,10}(?![\w\-])"
         ),
         0.75,
         validate=phone_ok,

@@ -9,8 +9,9 @@ when
   run is not a place or an organisation ("Art Museum", "Bank Polski", "Maria Street"), or
 * it is two or three known surnames / given names ("Zhang Wei").
 
-A lone first name counts too, unless it is also an everyday word ("May", "Will", "Art").
-The lists come from the Faker package (built by scripts/build_name_lists.py); they are
+A lone first name counts too, unless it is also an everyday word ("May", "Will", "Say"):
+Faker's English and Latin lorem word lists plus a short hand list of words that are names
+too. The lists come from the Faker package (built by scripts/build_name_lists.py); they are
 loaded once, lazily, on the first call (~30 ms).
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .types import Span
 
 _DATA = Path(__file__).parent / "data"
 _lock = threading.Lock()
-_lists: tuple[frozenset[str], frozenset[str]] | None = None
+_lists: tuple[frozenset[str], frozenset[str], frozenset[str]] | None = None
 
 
 HONORIFICS = frozenset(
@@ -36,7 +37,8 @@ HONORIFICS = frozenset(
 _FIELD_WORDS = frozenset(
     """name surname patient nombre apellido apellidos paciente médico medico doctor dr enfermero enfermera
     imię imie nazwisko pacjent pacjentka lekarz nom prénom prenom vorname nachname cc attn contact signed
-    sincerely regards dear hi hello thanks wystawił wystawil odebrał odebral podpis""".split()
+    sincerely regards dear hi hello thanks wystawił wystawil odebrał odebral podpis called named llamado
+    llamada""".split()
 )
 # the run is a place / organisation when it ends with one of these
 _NOT_PERSON_TAIL = frozenset(
@@ -79,7 +81,7 @@ _COMMON = frozenset(
 _PL_ENDINGS = ("o", "owie", "owi", "iemu", "emu", "iem", "em", "iego", "ego", "iej", "ej", "im", "ie", "ze", "ą", "ę", "y", "a", "u", "i")
 
 
-def _load() -> tuple[frozenset[str], frozenset[str]]:
+def _load() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     global _lists
     if _lists is None:
         with _lock:
@@ -88,7 +90,7 @@ def _load() -> tuple[frozenset[str], frozenset[str]]:
                     with gzip.open(_DATA / f"{name}.txt.gz", "rt", encoding="utf-8") as f:
                         return frozenset(line.strip() for line in f if line.strip())
 
-                _lists = (read("first_names"), read("last_names"))
+                _lists = (read("first_names"), read("last_names"), read("common_words") | _COMMON)
     return _lists
 
 
@@ -123,13 +125,6 @@ def _is_pinyin(word: str) -> bool:
     return ok[-1] and parts[-1] <= 3
 
 
-def _starts_sentence(text: str, start: int) -> bool:
-    i = start
-    while i > 0 and text[i - 1] in " \t\"'“(*>":
-        i -= 1
-    return i == 0 or text[i - 1] in ".!?\n:;•|]-–"
-
-
 def _prev_word(text: str, start: int) -> str:
     """The word before ``start``, across spaces and one '.', ':' or ',' ("Dr. ", "Nombre: ")."""
     i = start
@@ -146,7 +141,8 @@ def _prev_word(text: str, start: int) -> str:
 
 WORD_RE = re.compile(r"[^\W\d_]+")
 _PARTICLES = frozenset("de del la las los van der von da di du dos le y bin al".split())
-_JOIN_GAPS = frozenset((" ", "\t", "-", "'", "’"))
+# a line break may split a name ("Anna\nKowalska" in extracted PDF text)
+_JOIN_GAPS = frozenset((" ", "\t", "-", "'", "’", "\n", " \n", "\n "))
 
 
 def _runs(text: str, words: list[tuple[int, int, str]]):
@@ -180,8 +176,9 @@ def name_spans(text: str, words: list[tuple[int, int, str]] | None = None) -> li
         return []
     if words is None:
         words = [(m.start(), m.end(), m.group()) for m in WORD_RE.finditer(text)]
-    first, last = _load()
+    first, last, common = _load()
     out: list[Span] = []
+    seen: set[str] = set()  # parts of multi-word names, lower-case
     n_text = len(text)
     for run in _runs(text, words):
         if len(run) > 5:
@@ -196,13 +193,15 @@ def name_spans(text: str, words: list[tuple[int, int, str]] | None = None) -> li
             continue
         prev = _prev_word(text, run[0][0])
         cued = prev in HONORIFICS
+        if prev in ("is", "es", "jest", "ist", "est") and run[0][0] > 5:  # "my name is Ana", "nazywa się"
+            cued = _prev_word(text, run[0][0] - len(prev) - 1) in ("name", "nombre", "nom", "imię", "surname")
         if lowered[0] in HONORIFICS:  # "Panią Katarzyną Zielińską": the title is inside the run
             if len(run) == 1:
                 continue
             run, lowered, cued = run[1:], lowered[1:], True
         cued = cued or prev in _FIELD_WORDS
-        is_first = [lt not in _COMMON and _known(lt, first) for lt in lowered]
-        is_last = [lt not in _COMMON and _known(lt, last) for lt in lowered]
+        is_first = [lt not in common and _known(lt, first) for lt in lowered]
+        is_last = [lt not in common and _known(lt, last) for lt in lowered]
         # a capitalised word before the name ("Wniosek Anny Kowalskiej", "Yesterday John Smith")
         while len(run) > 1 and not cued and not is_first[0] and not is_last[0] and any(is_first[1:]):
             run, lowered, is_first, is_last = run[1:], lowered[1:], is_first[1:], is_last[1:]
@@ -210,7 +209,7 @@ def name_spans(text: str, words: list[tuple[int, int, str]] | None = None) -> li
         n = len(run)
         if n == 1 and end < n_text - 1 and text[end] == " " and text[end + 1].isdigit():
             continue  # "Jan 5", "May 2024": a month, not a person
-        if cued and n <= 4 and not all(lt in _COMMON for lt in lowered):
+        if cued and n <= 4 and not all(lt in common for lt in lowered):
             score = 0.85
         elif n >= 2 and is_first[0] and n <= 4:
             score = 0.8  # "Maria Kowalska", "Jan Nowak"
@@ -218,13 +217,22 @@ def name_spans(text: str, words: list[tuple[int, int, str]] | None = None) -> li
             score = 0.75  # surname first: "Zhang Wei", "Rivera Bueno"
         elif n in (2, 3) and is_last[0] and all(_is_pinyin(t) for t in lowered):
             score = 0.75  # romanized Chinese: surname + given name ("Feng Haoran", "Yu Qing")
-        elif n == 1 and is_first[0] and len(lowered[0]) >= 3 and (not _starts_sentence(text, start) or text[end:end + 1] in (":", ",")):
-            # a lone first name; at the start of a sentence it is as likely a capitalised verb
-            # or noun ("Say ...", "Chase the ...") unless a ':' or ',' follows ("Maria: ok")
-            score = 0.6
+        elif n == 1 and is_first[0] and len(lowered[0]) >= 3:
+            score = 0.6  # a lone first name that is no everyday word ("Say", "Will" are excluded)
         elif n == 1 and is_last[0] and prev in HONORIFICS:
             score = 0.85
         else:
             continue
         out.append(Span("PERSON", start, end, score, "names"))
+        if n >= 2:
+            seen.update(lt for lt in lowered if len(lt) >= 3 and lt not in common)
+    if seen:
+        seen_names = frozenset(seen)
+        # a part of a name found above, used alone elsewhere ("Bonifacy Kaczmarek ... Kaczmarek said")
+        taken = {(s.start, s.end) for s in out}
+        covered = [(s.start, s.end) for s in out]
+        for s, e, w in words:
+            if w[0].isupper() and (s, e) not in taken and _known(w.lower(), seen_names):
+                if not any(a <= s < b for a, b in covered):
+                    out.append(Span("PERSON", s, e, 0.7, "names"))
     return out

@@ -246,9 +246,9 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer(
         "STREET_ADDRESS",  # Polish and Spanish forms: "ul. Długa 5/3", "C/ Mayor, 12", "Calle Miguel Benitez 90"
         re.compile(
-            r"(?<![\w/])(?:ul\.|al\.|os\.|pl\.|ulica|aleja|[Cc]/|[Cc]alle|[Aa]vda\.?|[Aa]venida|[Pp]laza|[Pp]aseo|[Pp]za\.?|"
-            r"[Cc]tra\.?|[Cc]amino|[Rr]úa|[Tt]ravesía|[Rr]onda)\s*(?:del?\s+|de la\s+)?[A-ZÀ-ÞĄĆĘŁŃÓŚŹŻ0-9][\w.'\- ]{1,40}?,?\s*"
-            r"(?:n[ºo°]\.?\s*)?\d{1,5}[A-Za-z]?(?:\s?[/\-]\s?\d{1,5}[A-Za-z]?)?(?![\d])(?:,?\s*\d[ºª]\s*\w+)?"
+            r"(?<![\w/])(?:(?:ul|al|os|pl|[Aa]vda|[Aa]v|[Pp]za|[Cc]tra)\.|[Cc]/|(?:ulica|aleja|[Cc]alle|[Aa]vda|[Aa]venida|[Pp]laza|"
+            r"[Pp]aseo|[Cc]tra|[Cc]amino|[Rr]úa|[Tt]ravesía|[Rr]onda)\b)\s*(?:de l[ao]s?\s+|del?\s+)?[^\W\d_][\w.'\- ]{1,40}?,?\s*"
+            r"(?:(?:n[ºo°]\.?\s*)?\d{1,5}[A-Za-z]?(?:\s?[/\-]\s?\d{1,5}[A-Za-z]?)?(?![\d])(?:,?\s*\d[ºª]?\s*[A-Za-z]\b)?|s/n\b)"
         ),
         0.7,
         anchor="text",

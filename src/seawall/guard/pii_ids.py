@@ -140,7 +140,7 @@ _LABELS: tuple[tuple[str, str], ...] = (
     ("ROUTING_NUMBER", r"routing(?: number| no| #)?|aba(?: number| no| routing)?|sort code|bankleitzahl|blz|"
                        r"transit number|rtn"),
     ("ID_NUMBER", r"patient id|mrn|medical record(?: number| no)?|nhs(?: number| no)|nhc|n\.?h\.?c|historia cl[íi]nica|"
-                  r"nass|n[úu]mero de afiliaci[óo]n|afiliaci[óo]n|seguridad social|tarjeta sanitaria|cip|"
+                  r"nass|cipa?|n[úu]mero de afiliaci[óo]n|afiliaci[óo]n|seguridad social|tarjeta sanitaria|cip|"
                   r"insurance (?:number|no|id)|member id|employee id|n[ºo°]\.? ?col(?:egiado)?|colegiado|"
                   r"numer ubezpieczenia|health insurance number|versichertennummer"),
     ("VEHICLE_ID", r"vin|vehicle identification number|numer vin|nr vin"),
@@ -163,7 +163,7 @@ _FILLER = (
 # or a mixed letters-and-digits code (licences, VINs)
 # (O / l / I inside a digit run are read as OCR slips of 0 / 1; a line break may split a value)
 _VALUE = (
-    r"(?:[A-Z]{1,3}[ \-]?|\+\d{1,3}[ \-]?\(?|\()?\d(?:(?:[ \-./]|\n(?=\d))?[\dOlI]){3,33}(?:[ \-]?[A-Z](?![a-z]))?"
+    r"(?:[A-Za-z]{1,3}[ \-]?|\+\d{1,3}[ \-]?\(?|\()?\d(?:(?:[ \-./]|\n(?=\d))?[\dOlI]){3,33}(?:[ \-]?[A-Z](?![a-z]))?"
     r"|(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{6,20}"
 )
 
@@ -231,11 +231,19 @@ LABEL_HEADS = frozenset(
     personalausweis personalausweisnummer documento cédula cedula burgerservicenummer personnummer
     henkilötunnus nip regon tax taxpayer vat steuer steuerid steuernummer ust ustidnr codice numéro account
     acct a konto konta rachunku rachunek nr kontonummer cuenta compte conto routing aba sort bankleitzahl blz
-    transit rtn patient mrn medical nhs nhc n historia nass afiliación afiliacion seguridad cip insurance
+    transit rtn patient mrn medical nhs nhc n historia nass cip cipa afiliación afiliacion seguridad cip insurance
     member employee nº nºcol colegiado health versichertennummer vin vehicle phone telephone tel mobile cell
     fax call whatsapp teléfono telefono tfno móvil movil telefon telefonu telefonem kom komórka komorka komórki
     handy téléphone portable cellulare dni nie nif bsn nin d tin ein itin utr cif dl dln""".split()
 )
+
+
+# an address field: "Domicilio: Calle del pez, 28." / "Address: 12 High St" (up to the line's end)
+_ADDRESS_FIELD = re.compile(
+    r"(?i)(?:domicilio|direcci[óo]n|home address|address|adres(?: zamieszkania)?|adresse|anschrift|indirizzo|morada)"
+    r"[ \t]*:[ \t]*(?P<value>[^\n]{3,80}?)[ \t]*(?=\.?[ \t]*(?:\n|$))"
+)
+ADDRESS_HEADS = frozenset("domicilio dirección direccion home address adres adresse anschrift indirizzo morada".split())
 
 
 def labeled_spans(text: str, words: list[tuple[int, int, str]] | None = None) -> list[Span]:
@@ -245,7 +253,16 @@ def labeled_spans(text: str, words: list[tuple[int, int, str]] | None = None) ->
     n = len(text)
     next_free = 0
     for s, _, w in words:
-        if s < next_free or w.lower() not in LABEL_HEADS:
+        if s < next_free:
+            continue
+        lw = w.lower()
+        if lw in ADDRESS_HEADS:
+            m = _ADDRESS_FIELD.match(text, s, min(n, s + 120))
+            if m is not None and (any(c.isdigit() for c in m.group("value")) or "s/n" in m.group("value")):
+                out.append(Span("STREET_ADDRESS", m.start("value"), m.end("value"), 0.8, "labeled"))
+                next_free = m.end()
+            continue
+        if lw not in LABEL_HEADS:
             continue
         m = LABELED_RE.match(text, s, min(n, s + 160))
         if m is None:
@@ -325,7 +342,7 @@ _CRED_LABEL = (
 )
 _PW_RE = re.compile(
     r"(?i)(?<![\w-])(?:(?P<pw>" + _PW_LABEL + r")|(?P<cred>" + _CRED_LABEL + r"))(?![\w-])"
-    r"(?P<sep>(?:\s+(?:is|was|are|will be|has been|is now|now|set to|changed to|to|es|jest|to jest|ist|est|é|="
+    r"(?P<sep>(?:\s+(?:is|was|are|will be|has been|is now|now|set to|changed to|es|jest|to jest|ist|est|é|="
     r"|for (?:my |the )?[\w.@-]+(?: account)? is)(?![\w-]))*\s*[:=]?\s*)"
     r"(?P<value>\"[^\"\n]{3,64}\"|'[^'\n]{3,64}'|“[^”\n]{3,64}”|`[^`\n]{3,64}`|[^\s\"'`]{3,64})"
 )
@@ -345,17 +362,20 @@ _NOT_A_PASSWORD = frozenset(
 def _value_ok(label_is_pw: bool, sep: str, value: str, pin: bool) -> bool:
     quoted = value[:1] in "\"'“`"
     v = value.strip("\"'“”`").rstrip(".,;:!?)")
-    if len(v) < 3 or v.lower() in _NOT_A_PASSWORD:
+    if len(v) < 3 or v.lower() in _NOT_A_PASSWORD or v[0] in "([{<":
         return False
     if pin:
         return sum(c.isdigit() for c in v) >= 4
     has_digit = any(c.isdigit() for c in v)
+    if not sep.strip():
+        # no "is" / ":" between label and value ("password features", "the "token" as"): only a
+        # value that mixes letters and digits reads as a credential
+        return not quoted and has_digit and any(c.isalpha() for c in v)
     has_symbol = any(not c.isalnum() for c in v)
     mixed = any(c.isupper() for c in v[1:]) and any(c.islower() for c in v)
-    if quoted or has_digit or has_symbol or mixed:
-        return label_is_pw or len(v) >= 8
-    # a bare word: only after an explicit "is" / ":" (a password that is a word is still a password)
-    return label_is_pw and bool(sep.strip()) and v.isalpha() and v.lower() == v
+    # a plain lower-case word ("password is sufficiently complex") is not taken: without a
+    # dictionary it cannot be told from prose, and real passwords mostly mix characters
+    return (quoted or has_digit or has_symbol or mixed) and (label_is_pw or len(v) >= 8)
 
 
 CREDENTIAL_HEADS = frozenset(

@@ -47,7 +47,8 @@ _NOT_PERSON_TAIL = frozenset(
     lake mountain island airport station hotel restaurant cafe café bar company inc ltd llc corp group
     office building hall church mall plaza tower bridge port beach valley street team club foundation
     ministry department agency council court services service systems solutions technologies sp spółka
-    calle avenida plaza paseo hospital universidad ulica aleja osiedle plac""".split()
+    calle avenida plaza paseo hospital universidad ulica aleja osiedle plac plan project program programme
+    system app report festival conference award prize cup series show""".split()
 )
 _NOT_PERSON_HEAD = frozenset(
     """the a an this that these our your my his her their in on at of for from to with and or but if

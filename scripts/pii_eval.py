@@ -43,8 +43,10 @@ STRUCTURED = {
     "CREDIT_CARD", "IBAN_CODE", "US_SSN", "PHONE_NUMBER", "EMAIL_ADDRESS", "IP_ADDRESS", "US_DRIVER_LICENSE",
     "PESEL", "NIP", "REGON", "DOWOD", "PASSPORT", "DRIVING_LICENSE", "IBAN", "PAYMENT_CARD", "VIN", "PHONE", "EMAIL",
     "ID_SUJETO_ASISTENCIA", "ID_ASEGURAMIENTO", "ID_TITULACION_PERSONAL_SANITARIO", "ID_CONTACTO_ASISTENCIAL",
-    "CORREO_ELECTRONICO", "NUMERO_TELEFONO", "NUMERO_FAX", "ID",
+    "CORREO_ELECTRONICO", "NUMERO_TELEFONO", "NUMERO_FAX",
 }
+# LifeBench's silver "ID" mixes personal IDs with order / flight / reservation numbers, which the
+# guard must *not* mask (issue 14): reported in its table, kept out of the structured-ID goal.
 NAMES = {"PERSON", "NOMBRE_SUJETO_ASISTENCIA", "NOMBRE_PERSONAL_SANITARIO"}
 ADDRESSES = {"STREET_ADDRESS", "CALLE"}
 PROTECTED = STRUCTURED | NAMES | ADDRESSES  # what the default policy is meant to keep back

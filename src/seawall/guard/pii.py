@@ -23,8 +23,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from .pii_ids import UNLABELED, credential_spans, grouped_vin_spans, labeled_spans
-from .pii_names import WORD_RE, name_spans
+from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
+from .pii_names import name_spans
 from .types import Span
 
 # ---------------------------------------------------------------- validators
@@ -244,25 +244,11 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         anchor="text",
     ),
     Recognizer(
-        "STREET_ADDRESS",  # Polish and Spanish forms: "ul. Długa 5/3", "C/ Mayor, 12", "Calle Miguel Benitez 90"
-        re.compile(
-            r"(?<![\w/])(?:(?:ul|al|os|pl|[Aa]vda|[Aa]v|[Pp]za|[Cc]tra)\.|[Cc]/|(?:ulica|aleja|[Cc]alle|[Aa]vda|[Aa]venida|[Pp]laza|"
-            r"[Pp]aseo|[Cc]tra|[Cc]amino|[Rr]úa|[Tt]ravesía|[Rr]onda)\b)\s*(?:de l[ao]s?\s+|del?\s+)?[^\W\d_][\w.'\- ]{1,40}?,?\s*"
-            r"(?:(?:n[ºo°]\.?\s*)?\d{1,5}[A-Za-z]?(?:\s?[/\-]\s?\d{1,5}[A-Za-z]?)?(?![\d])(?:,?\s*\d[ºª]?\s*[A-Za-z]\b)?|s/n\b)"
-        ),
-        0.7,
-        anchor="text",
-    ),
-    Recognizer(
         "STREET_ADDRESS",
         re.compile(r"(?i)\b\d{1,5},?\s+(?:rue|avenue|boulevard|place|via|viale|piazza|calle|avenida|plaza)\s+(?:[\w'\-]+\s){0,3}[\w'\-]+"),
         0.6,
     ),
 )
-
-
-# national / tax IDs, NRBs and VINs that carry a checksum: safe to flag without a label
-RECOGNIZERS += tuple(Recognizer(kind, rx, 0.85, validate=ok) for kind, rx, ok in UNLABELED)
 
 
 def _resolve_overlaps(spans: list[Span]) -> list[Span]:
@@ -306,10 +292,7 @@ class FastPII:
         wanted = set(kinds) if kinds is not None else None
         self.wanted = wanted
         self.recognizers = tuple(r for r in RECOGNIZERS if wanted is None or r.kind in wanted)
-        # labeled identifiers, prose credentials and names (pii_ids.py, pii_names.py) share one word split
-        self.word_finders: tuple[Callable[..., list[Span]], ...] = (labeled_spans, credential_spans) + (
-            (name_spans,) if wanted is None or "PERSON" in wanted else ()
-        )
+        self.names = wanted is None or "PERSON" in wanted
 
     def analyze(self, text: str) -> list[Span]:
         if not text:
@@ -345,10 +328,19 @@ class FastPII:
                             continue
                     s, e = m.span(r.group)
                     spans.append(Span(r.kind, s, e, r.score))
-        words = [(m.start(), m.end(), m.group()) for m in WORD_RE.finditer(text)]
         extra = grouped_vin_spans(text)
-        for find in self.word_finders:
-            extra += find(text, words)
+        # national / tax IDs, NRBs and VINs that carry a checksum: safe to flag without a label
+        if windows is None:
+            windows = _digit_windows(text)
+        extra += unlabeled_spans(text, windows)
+        # labels ("passport no.", "hasło:", "Domicilio:") are looked for only when one of their
+        # first words occurs at all: one C-level word split answers that for most prompts
+        hits = head_hits(text)
+        if hits:
+            extra += labeled_spans(text, hits)
+            extra += credential_spans(text, hits)
+        if self.names:
+            extra += name_spans(text)
         spans.extend(s for s in extra if self.wanted is None or s.kind in self.wanted)
         if len(spans) > 1:
             spans = _resolve_overlaps(list(set(spans)))

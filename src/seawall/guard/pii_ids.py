@@ -17,7 +17,9 @@ found by their label and a value check that rejects ordinary words ("password is
 """
 from __future__ import annotations
 
+import functools
 import re
+import string
 from typing import Callable
 
 from .types import Span
@@ -134,7 +136,7 @@ _LABELS: tuple[tuple[str, str], ...] = (
                     r"documento de identidad|c[ée]dula|burgerservicenummer|personnummer|henkilötunnus"),
     ("TAX_ID", r"nip|regon|tax id(?:entification)?(?: number| no)?|taxpayer id|tax number|tax reference|vat (?:number|no|id|reg)|"
                r"steuer-?id|steuernummer|ust-?idnr|codice fiscale|num[ée]ro fiscal|numer identyfikacji podatkowej"),
-    ("BANK_ACCOUNT", r"(?:bank )?account(?: number| no| num| #)|acct(?: no| number| #)?|a/c|numer konta|nr konta|konto|"
+    ("BANK_ACCOUNT", r"(?:bank )?account(?: number| no| num| #)|acct(?: no| number| #)?|numer konta|nr konta|konto|"
                      r"numer rachunku|nr rachunku|rachunek(?: bankowy)?|rachunku(?: bankowego)?|kontonummer|"
                      r"n[úu]mero de cuenta|cuenta(?: bancaria)?|num[ée]ro de compte|compte bancaire|conto corrente"),
     ("ROUTING_NUMBER", r"routing(?: number| no| #)?|aba(?: number| no| routing)?|sort code|bankleitzahl|blz|"
@@ -184,7 +186,8 @@ LABELED_RE = _label_regex()
 _GROUP_KIND = {f"L{i}": k for i, (k, _) in enumerate(_LABELS)} | {f"C{j}": k for j, (k, _) in enumerate(_CASED_LABELS)}
 
 
-_WORD_RE = re.compile(r"[^\W\d_]+")
+# punctuation and digits become spaces, so str.split() yields the words (3x faster than a regex)
+_TO_SPACE = str.maketrans({c: " " for c in string.punctuation + string.digits + "“”‘’«»„–—…|§"})
 _OCR = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1"})
 
 
@@ -230,11 +233,11 @@ LABEL_HEADS = frozenset(
     carne permiso licencia patente pesel dowód dowod dowodu dowodem dowodzie national ni nino id identity
     personalausweis personalausweisnummer documento cédula cedula burgerservicenummer personnummer
     henkilötunnus nip regon tax taxpayer vat steuer steuerid steuernummer ust ustidnr codice numéro account
-    acct a konto konta rachunku rachunek nr kontonummer cuenta compte conto routing aba sort bankleitzahl blz
-    transit rtn patient mrn medical nhs nhc n historia nass cip cipa afiliación afiliacion seguridad cip insurance
+    acct konto konta rachunku rachunek nr kontonummer cuenta compte conto routing aba sort bankleitzahl blz
+    transit rtn patient mrn medical nhs nhc historia nass cip cipa afiliación afiliacion seguridad cip insurance
     member employee nº nºcol colegiado health versichertennummer vin vehicle phone telephone tel mobile cell
     fax call whatsapp teléfono telefono tfno móvil movil telefon telefonu telefonem kom komórka komorka komórki
-    handy téléphone portable cellulare dni nie nif bsn nin d tin ein itin utr cif dl dln""".split()
+    handy téléphone portable cellulare dni nie nif bsn nin tin ein itin utr cif dl dln""".split()
 )
 
 
@@ -244,24 +247,50 @@ _ADDRESS_FIELD = re.compile(
     r"[ \t]*:[ \t]*(?P<value>[^\n]{3,80}?)[ \t]*(?=\.?[ \t]*(?:\n|$))"
 )
 ADDRESS_HEADS = frozenset("domicilio dirección direccion home address adres adresse anschrift indirizzo morada".split())
+# Polish and Spanish street forms: "ul. Długa 5/3", "C/ Mayor, 12", "Calle Miguel Benitez 90", "Avda. de Elvas s/n"
+_STREET_PREFIXED = re.compile(r"(?<![\w/])(?:(?:ul|al|os|pl|[Aa]vda|[Aa]v|[Pp]za|[Cc]tra)\.|[Cc]/|(?:ulica|aleja|[Cc]alle|[Aa]vda|[Aa]venida|[Pp]laza|"
+            r"[Pp]aseo|[Cc]tra|[Cc]amino|[Rr]úa|[Tt]ravesía|[Rr]onda)\b)\s*(?:de l[ao]s?\s+|del?\s+)?[^\W\d_][\w.'\- ]{1,40}?,?\s*"
+            r"(?:(?:n[ºo°]\.?\s*)?\d{1,5}[A-Za-z]?(?:\s?[/\-]\s?\d{1,5}[A-Za-z]?)?(?![\d])(?:,?\s*\d[ºª]?\s*[A-Za-z]\b)?|s/n\b)")
+STREET_HEADS = frozenset("c ul al os pl avda av pza ctra ulica aleja calle avenida plaza paseo camino rúa travesía ronda".split())
 
 
-def labeled_spans(text: str, words: list[tuple[int, int, str]] | None = None) -> list[Span]:
-    if words is None:
-        words = [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(text)]
+def head_hits(text: str) -> list[tuple[int, str]]:
+    """(position, lower-case word) of every label head word in the text; usually few or none."""
+    present = ALL_HEADS.intersection(text.lower().translate(_TO_SPACE).split())
+    if not present:
+        return []
+    rx = _heads_regex(frozenset(present))
+    return [(m.start(), m.group().lower()) for m in rx.finditer(text)]
+
+
+@functools.lru_cache(maxsize=512)
+def _heads_regex(heads: frozenset[str]) -> re.Pattern[str]:
+    # longest first; the same few head sets recur across requests, so this is compiled rarely
+    alts = "|".join(re.escape(h) for h in sorted(heads, key=len, reverse=True))
+    return re.compile(r"(?i)(?<![^\W\d_])(?:" + alts + r")(?![^\W\d_])")
+
+
+def labeled_spans(text: str, hits: list[tuple[int, str]] | None = None) -> list[Span]:
+    if hits is None:
+        hits = head_hits(text)
     out: list[Span] = []
     n = len(text)
     next_free = 0
-    for s, _, w in words:
+    for s, lw in hits:
         if s < next_free:
             continue
-        lw = w.lower()
         if lw in ADDRESS_HEADS:
             m = _ADDRESS_FIELD.match(text, s, min(n, s + 120))
             if m is not None and (any(c.isdigit() for c in m.group("value")) or "s/n" in m.group("value")):
                 out.append(Span("STREET_ADDRESS", m.start("value"), m.end("value"), 0.8, "labeled"))
                 next_free = m.end()
             continue
+        if lw in STREET_HEADS:
+            m = _STREET_PREFIXED.match(text, s, min(n, s + 120))
+            if m is not None:
+                out.append(Span("STREET_ADDRESS", s, m.end(), 0.7, "pattern"))
+                next_free = m.end()
+                continue
         if lw not in LABEL_HEADS:
             continue
         m = LABELED_RE.match(text, s, min(n, s + 160))
@@ -298,17 +327,32 @@ def _shape_ok(kind: str, value: str) -> bool:
 
 # ---------------------------------------------------------------- unlabeled, checksum-backed
 
-# (kind, pattern, validator): run by FastPII like its other digit-anchored recognizers
-UNLABELED: tuple[tuple[str, re.Pattern[str], Callable[[str], bool]], ...] = (
-    ("NATIONAL_ID", re.compile(r"(?<![\w\-/.])\d{11}(?![\w\-/])"), pesel_ok),
-    ("NATIONAL_ID", re.compile(r"(?<![\w\-/.])(?:\d{8}|[XYZ]\d{7})-?[A-Z](?![\w\-/])"), dni_ok),
-    ("NATIONAL_ID", re.compile(r"(?<![\w\-/.])[A-Z]{3}\d{6}(?![\w\-/])"), dowod_ok),
-    ("NATIONAL_ID", re.compile(r"(?<![\w\-/.])[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![\w\-/])"), nino_ok),
-    ("TAX_ID", re.compile(r"(?<![\w\-/.])(?:\d{3}-\d{3}-\d{2}-\d{2}|\d{3}-\d{2}-\d{2}-\d{3}|PL ?\d{10})(?![\w\-/])"), nip_ok),
-    ("VEHICLE_ID", re.compile(r"(?<![\w\-/])[A-HJ-NPR-Z0-9]{17}(?![\w\-/])"), vin_ok),
-    # a Polish NRB: an IBAN without its "PL", checked as one
-    ("BANK_ACCOUNT", re.compile(r"(?<![\w\-/.])\d{2}(?: ?\d{4}){6}(?![\w\-/])"), lambda v: _pl_nrb_ok(v)),
+# One pass finds every candidate (a word-start lookbehind makes most positions fail at once);
+# each group names the kind and the check that must pass. FastPII runs it near digits only.
+_UNLABELED_RE = re.compile(
+    r"(?<![\w\-/.])(?:(?P<pesel>\d{11})|(?P<dni>(?:\d{8}|[XYZ]\d{7})-?[A-Z])|(?P<dowod>[A-Z]{3}\d{6})"
+    r"|(?P<nino>[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D])|(?P<nip>\d{3}-\d{3}-\d{2}-\d{2}|\d{3}-\d{2}-\d{2}-\d{3}|PL ?\d{10})"
+    r"|(?P<nrb>\d{2}(?: ?\d{4}){6})|(?P<vin>[A-HJ-NPR-Z0-9]{17}))(?![\w\-/])"
 )
+_UNLABELED_CHECKS: dict[str, tuple[str, Callable[[str], bool]]] = {
+    "pesel": ("NATIONAL_ID", pesel_ok),
+    "dni": ("NATIONAL_ID", dni_ok),  # and NIE
+    "dowod": ("NATIONAL_ID", dowod_ok),
+    "nino": ("NATIONAL_ID", nino_ok),
+    "nip": ("TAX_ID", nip_ok),
+    "nrb": ("BANK_ACCOUNT", lambda v: _pl_nrb_ok(v)),  # a Polish NRB: an IBAN without its "PL"
+    "vin": ("VEHICLE_ID", vin_ok),
+}
+
+
+def unlabeled_spans(text: str, ranges) -> list[Span]:
+    out: list[Span] = []
+    for a, b in ranges:
+        for m in _UNLABELED_RE.finditer(text, a, b):
+            kind, ok = _UNLABELED_CHECKS[m.lastgroup]  # type: ignore[index]
+            if ok(m.group()):
+                out.append(Span(kind, m.start(), m.end(), 0.85, "checksum"))
+    return out
 
 
 def _pl_nrb_ok(value: str) -> bool:
@@ -385,13 +429,13 @@ CREDENTIAL_HEADS = frozenset(
 )
 
 
-def credential_spans(text: str, words: list[tuple[int, int, str]] | None = None) -> list[Span]:
-    if words is None:
-        words = [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(text)]
+def credential_spans(text: str, hits: list[tuple[int, str]] | None = None) -> list[Span]:
+    if hits is None:
+        hits = head_hits(text)
     out: list[Span] = []
     next_free = 0
-    for s, _, w in words:
-        if s < next_free or w.lower() not in CREDENTIAL_HEADS:
+    for s, lw in hits:
+        if s < next_free or lw not in CREDENTIAL_HEADS:
             continue
         m = _PW_RE.match(text, s, min(len(text), s + 200))
         if m is None:
@@ -409,3 +453,7 @@ def credential_spans(text: str, words: list[tuple[int, int, str]] | None = None)
         e = s + len(core)
         out.append(Span("PASSWORD" if is_pw else "CREDENTIAL", s, e, 0.9, "prose"))
     return out
+
+
+# every word that can start a label this module looks for
+ALL_HEADS = LABEL_HEADS | ADDRESS_HEADS | STREET_HEADS | CREDENTIAL_HEADS

@@ -16,6 +16,7 @@ loaded once, lazily, on the first call (~30 ms).
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import re
 import threading
@@ -95,6 +96,13 @@ def _load() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return _lists
 
 
+@functools.lru_cache(maxsize=1 << 15)
+def _known_cached(w: str, which: int) -> bool:
+    """Look-ups in the global lists are cached: the same words recur across requests."""
+    lists = _load()
+    return w not in lists[2] and _known(w, lists[which])
+
+
 def _known(w: str, names: frozenset[str]) -> bool:
     """``w`` is lower-case."""
     if w in names:
@@ -140,53 +148,59 @@ def _prev_word(text: str, start: int) -> str:
     return text[k:j].lower()
 
 
-WORD_RE = re.compile(r"[^\W\d_]+")
 _PARTICLES = frozenset("de del la las los van der von da di du dos le y bin al".split())
 # a line break may split a name ("Anna\nKowalska" in extracted PDF text)
 _JOIN_GAPS = frozenset((" ", "\t", "-", "'", "’", "\n", " \n", "\n "))
+# capitalised words only (a C-level scan: ~15 matches in a typical KB, not ~170 words)
+CAP_RE = re.compile(r"(?<!\w)[A-ZÀ-ÖØ-ÞĀ-ſ][^\W\d_]+")
 
 
-def _runs(text: str, words: list[tuple[int, int, str]]):
+def _joins(gap: str) -> bool:
+    """May two capitalised words with this text between them be one name?"""
+    if gap in _JOIN_GAPS:
+        return True
+    if len(gap) > 9 or gap[:1] != " " or gap[-1:] != " ":
+        return False
+    parts = gap.split()
+    return 0 < len(parts) <= 2 and all(p in _PARTICLES for p in parts)  # "Juan de la Cruz"
+
+
+def _runs(text: str):
     """Runs of capitalised words (particles allowed inside): lists of (start, end, word)."""
     cur: list[tuple[int, int, str]] = []
-    pending: list[tuple[int, int, str]] = []
     last_end = -1
-    for s, e, w in words:
-        if w[0].isupper() and len(w) >= 2 and w[1:].islower():
-            if cur and text[last_end:s] in _JOIN_GAPS:
-                cur.append((s, e, w))
-            else:
-                if cur:
-                    yield cur
-                cur = [(s, e, w)]
-            pending = []
-            last_end = e
-        elif cur and w in _PARTICLES and text[last_end:s] in _JOIN_GAPS and not pending:
-            pending.append((s, e, w))
-            last_end = e
+    for m in CAP_RE.finditer(text):
+        w = m.group()
+        if not w[1:].islower() or not w[0].isupper():
+            if cur:
+                yield cur
+            cur = []
+            continue
+        s, e = m.span()
+        if cur and _joins(text[last_end:s]):
+            cur.append((s, e, w))
         else:
             if cur:
                 yield cur
-            cur, pending = [], []
+            cur = [(s, e, w)]
+        last_end = e
     if cur:
         yield cur
 
 
-def name_spans(text: str, words: list[tuple[int, int, str]] | None = None) -> list[Span]:
+def name_spans(text: str) -> list[Span]:
     if not text:
         return []
-    if words is None:
-        words = [(m.start(), m.end(), m.group()) for m in WORD_RE.finditer(text)]
     first, last, common = _load()
     out: list[Span] = []
     seen: set[str] = set()  # parts of multi-word names, lower-case
     n_text = len(text)
-    for run in _runs(text, words):
+    for run in _runs(text):
         if len(run) > 5:
             continue  # a title or a heading, not a name
         lowered = [w.lower() for _, _, w in run]
-        if lowered[-1] in _NOT_PERSON_TAIL:
-            continue
+        if lowered[-1] in _NOT_PERSON_TAIL or (len(run) == 1 and lowered[0] in common):
+            continue  # a place / organisation, or one everyday word ("Please", "Revenue")
         # leading words that cannot start a name ("The", "In") are dropped
         while len(run) > 1 and lowered[0] in _NOT_PERSON_HEAD:
             run, lowered = run[1:], lowered[1:]
@@ -201,8 +215,8 @@ def name_spans(text: str, words: list[tuple[int, int, str]] | None = None) -> li
                 continue
             run, lowered, cued = run[1:], lowered[1:], True
         cued = cued or prev in _FIELD_WORDS
-        is_first = [lt not in common and _known(lt, first) for lt in lowered]
-        is_last = [lt not in common and _known(lt, last) for lt in lowered]
+        is_first = [_known_cached(lt, 0) for lt in lowered]
+        is_last = [_known_cached(lt, 1) for lt in lowered]
         # a capitalised word before the name ("Wniosek Anny Kowalskiej", "Yesterday John Smith")
         while len(run) > 1 and not cued and not is_first[0] and not is_last[0] and any(is_first[1:]):
             run, lowered, is_first, is_last = run[1:], lowered[1:], is_first[1:], is_last[1:]
@@ -232,8 +246,9 @@ def name_spans(text: str, words: list[tuple[int, int, str]] | None = None) -> li
         # a part of a name found above, used alone elsewhere ("Bonifacy Kaczmarek ... Kaczmarek said")
         taken = {(s.start, s.end) for s in out}
         covered = [(s.start, s.end) for s in out]
-        for s, e, w in words:
-            if w[0].isupper() and (s, e) not in taken and _known(w.lower(), seen_names):
+        for m in CAP_RE.finditer(text):
+            s, e = m.span()
+            if (s, e) not in taken and _known(m.group().lower(), seen_names):
                 if not any(a <= s < b for a, b in covered):
                     out.append(Span("PERSON", s, e, 0.7, "names"))
     return out

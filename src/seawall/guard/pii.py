@@ -96,6 +96,7 @@ def ssn_ok(digits: str) -> bool:
 _SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _DATE_SHAPE = re.compile(r"^(?:\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}|\d{1,2}[\-/.]\d{1,2}[\-/.]\d{2,4})(?:\D|$)")
 _SLASH_YEAR = re.compile(r"/(?:19|20)\d\d$")
+_RANGE = re.compile(r"^\d{1,4}-\d{1,4}$")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "IT", "ES", "BE", "AT", "CH", "IE", "SE", "PL")
 _phonenumbers = None
 
@@ -107,6 +108,8 @@ def phone_ok(candidate: str) -> bool:
     if digits < 7 or digits > 15 or _SSN_SHAPE.match(candidate) or _DATE_SHAPE.match(candidate):
         return False
     if _SLASH_YEAR.search(candidate):  # "0932/01/2026": a document number or a date, not a phone
+        return False
+    if _RANGE.match(candidate):  # "2024-2025", "900-1100": a range
         return False
     if _phonenumbers is None:
         try:

@@ -73,7 +73,7 @@ _COMMON = frozenset(
     march christmas easter may long young black white brown green gray grey gold silver bell hill wood
     field ford lee le la de del van von da di al bin an so no in on is it be me we he she ok hi
     lorem ipsum
-    dear thanks thank please sorry yes sure good great best happy nice sun moon day night morning
+    dear thanks thank please sorry hello hey yes sure good great best happy nice sun moon day night morning
     evening today tomorrow tonight english spanish french german chinese polish american european
     god jesus christ lord amen angel bishop pope cardinal king queen sergeant captain general colonel
     paz luz sol mar cruz dolores rosa pilar consuelo amparo rocío nieves mercedes soledad angeles santos

@@ -331,7 +331,7 @@ class FastPII:
                             continue
                     s, e = m.span(r.group)
                     spans.append(Span(r.kind, s, e, r.score))
-        extra = grouped_vin_spans(text)
+        extra: list[Span] = []
         # national / tax IDs, NRBs and VINs that carry a checksum: safe to flag without a label
         if windows is None:
             windows = _digit_windows(text)
@@ -342,6 +342,7 @@ class FastPII:
         if hits:
             extra += labeled_spans(text, hits)
             extra += credential_spans(text, hits)
+            extra += grouped_vin_spans(text, hits)
         if self.names:
             extra += name_spans(text)
         spans.extend(s for s in extra if self.wanted is None or s.kind in self.wanted)

@@ -248,7 +248,9 @@ def name_spans(text: str) -> list[Span]:
         covered = [(s.start, s.end) for s in out]
         for m in CAP_RE.finditer(text):
             s, e = m.span()
-            if (s, e) not in taken and _known(m.group().lower(), seen_names):
+            lw = m.group().lower()
+            # the word or its stem without a 1-4 letter case ending ("Nowaka" -> "nowak")
+            if (s, e) not in taken and (lw in seen_names or any(lw[:-k] in seen_names for k in (1, 2, 3, 4) if len(lw) - k >= 3)):
                 if not any(a <= s < b for a, b in covered):
                     out.append(Span("PERSON", s, e, 0.7, "names"))
     return out

@@ -2,8 +2,9 @@
 """Build the first-name and surname lists the fast name detector reads.
 
 Source: the person providers shipped with the Faker package (MIT), Latin-script locales plus
-the romanized Chinese and Japanese lists; and Faker's English and Latin lorem word lists as
-the everyday words a capitalised name must not be ("Say", "Will", "Hope"). Nothing from an evaluation set goes in. Output:
+the romanized Chinese and Japanese lists; and, as words a lone capitalised word must not be
+taken for a name ("Say", "Will", "Hope", "France"), Faker's lorem word lists (English and
+Latin whole, six other languages minus their own names) and its country and US state names. Nothing from an evaluation set goes in. Output:
 src/seawall/guard/data/{first_names,last_names,common_words}.txt.gz, one lower-case word a line.
 
     pip install faker && python scripts/build_name_lists.py
@@ -16,7 +17,7 @@ import pkgutil
 import re
 from pathlib import Path
 
-from faker.providers import lorem, person
+from faker.providers import person
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "seawall" / "guard" / "data"
 LATIN = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ɏ'’\-]+$")
@@ -59,6 +60,12 @@ def main() -> None:
             # these lists are sampled prose and hold that language's names (Juan, Piotr): drop them
             words -= by_language.get(loc[:2], set())
         common |= words
+    # countries (in six languages) and US states are places, never a lone name ("capital of France")
+    for loc in ("en_US", "es_ES", "pl_PL", "de_DE", "fr_FR", "it_IT"):
+        prov = importlib.import_module(f"faker.providers.address.{loc}").Provider
+        places = list(prov.countries) + list(getattr(prov, "states", ()) if loc == "en_US" else ())
+        # one-word names only: the words of "Svalbard and Jan Mayen" are not places on their own
+        common |= {str(p).lower() for p in places if LATIN.match(str(p)) and len(str(p)) >= 3}
     OUT.mkdir(parents=True, exist_ok=True)
     for name, items in (("first_names", first), ("last_names", last), ("common_words", common)):
         with gzip.open(OUT / f"{name}.txt.gz", "wt", encoding="utf-8", compresslevel=9) as f:

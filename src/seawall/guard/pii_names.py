@@ -9,9 +9,9 @@ when
   run is not a place or an organisation ("Art Museum", "Bank Polski", "Maria Street"), or
 * it is two or three known surnames / given names ("Zhang Wei").
 
-A lone first name counts too, unless it is also an everyday word ("May", "Will", "Say"):
-Faker's English and Latin lorem word lists plus a short hand list of words that are names
-too. The lists come from the Faker package (built by scripts/build_name_lists.py); they are
+A lone first name counts too, unless it is also an everyday word or a place ("May", "Will",
+"Say", "France"): Faker's lorem word lists, its country and US state names, and a short hand
+list of words that are names too. The lists come from the Faker package (built by scripts/build_name_lists.py); they are
 loaded once, lazily, on the first call (~30 ms).
 """
 from __future__ import annotations
@@ -72,7 +72,6 @@ _COMMON = frozenset(
     diamond berlin love man north south east west park tea tuesday monday friday sunday saturday january
     march christmas easter may long young black white brown green gray grey gold silver bell hill wood
     field ford lee le la de del van von da di al bin an so no in on is it be me we he she ok hi
-    lorem ipsum
     dear thanks thank please sorry hello hey yes sure good great best happy nice sun moon day night morning
     evening today tomorrow tonight english spanish french german chinese polish american european
     god jesus christ lord amen angel bishop pope cardinal king queen sergeant captain general colonel
@@ -191,7 +190,7 @@ def _runs(text: str):
 def name_spans(text: str) -> list[Span]:
     if not text:
         return []
-    first, last, common = _load()
+    common = _load()[2]
     out: list[Span] = []
     seen: set[str] = set()  # parts of multi-word names, lower-case
     n_text = len(text)

@@ -47,9 +47,10 @@ def test_fast_pii_finds(text, expected):
 @pytest.mark.parametrize(
     "text",
     [
-        "card 4111 1111 1111 1112 fails Luhn",
-        "IBAN DE89 3704 0044 0532 0130 01 fails mod-97",
-        "ssn 666-22-1234 is not a valid area",
+        # unlabeled: the checksum decides (labeled values are kept, see test_guard_pii_labeled.py)
+        "got 4111 1111 1111 1112, fails Luhn",
+        "ref DE89 3704 0044 0532 0130 01 fails mod-97",
+        "code 666-22-1234 is not a valid area",
         "python 3.11.7 released in 2023 with 12 fixes",
         "order number 12345678",
         "meeting at 12:30:45",

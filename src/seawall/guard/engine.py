@@ -31,7 +31,7 @@ from .pii import FastPII, PresidioPII, mask_value, merge_spans, redact_label
 from .policy import GuardPolicy
 from .secrets import DetectSecretsExtended, FastSecrets
 from .types import Findings, Span
-from .vault import StreamRestorer, TokenVault
+from .vault import MAX_PLACEHOLDER_LEN, PLACEHOLDER_RE, StreamRestorer, TokenVault
 
 log = logging.getLogger("seawall.guard")
 
@@ -457,7 +457,13 @@ class Guard:
 
 
 def _is_placeholder(text: str, s: Span) -> bool:
-    return text[max(0, s.start - 1) : s.start] == "<" and text[s.end : s.end + 1] == ">"
+    """True when the span lies inside one of our own ``<KIND_n>`` placeholders. Brackets alone
+    are not enough: ``Jane Doe <jane@example.com>`` is an address to mask, not a placeholder."""
+    lo = text.rfind("<", max(0, s.start - MAX_PLACEHOLDER_LEN), s.start + 1)
+    if lo < 0:
+        return False
+    m = PLACEHOLDER_RE.match(text, lo)
+    return m is not None and m.end() >= s.end
 
 
 def _replace(text: str, spans: list[Span], repl: Callable[[Span, str], str | None]) -> str:

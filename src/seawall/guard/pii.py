@@ -23,6 +23,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
+from .pii_names import name_spans
 from .types import Span
 
 # ---------------------------------------------------------------- validators
@@ -93,6 +95,8 @@ def ssn_ok(digits: str) -> bool:
 
 _SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _DATE_SHAPE = re.compile(r"^(?:\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}|\d{1,2}[\-/.]\d{1,2}[\-/.]\d{2,4})(?:\D|$)")
+_SLASH_YEAR = re.compile(r"/(?:19|20)\d\d$")
+_RANGE = re.compile(r"^\d{1,4}-\d{1,4}$")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "IT", "ES", "BE", "AT", "CH", "IE", "SE", "PL")
 _phonenumbers = None
 
@@ -102,6 +106,10 @@ def phone_ok(candidate: str) -> bool:
     global _phonenumbers
     digits = sum(c.isdigit() for c in candidate)
     if digits < 7 or digits > 15 or _SSN_SHAPE.match(candidate) or _DATE_SHAPE.match(candidate):
+        return False
+    if _SLASH_YEAR.search(candidate):  # "0932/01/2026": a document number or a date, not a phone
+        return False
+    if _RANGE.match(candidate):  # "2024-2025", "900-1100": a range
         return False
     if _phonenumbers is None:
         try:
@@ -129,10 +137,16 @@ def phone_ok(candidate: str) -> bool:
     return False
 
 
+# RFC 5737 documentation ranges: example IPv4 addresses by definition, never someone's
+_DOC_NETS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+
+
 def ip_ok(candidate: str) -> bool:
     try:
         ip = ipaddress.ip_address(candidate)
     except ValueError:
+        return False
+    if any(ip in net for net in _DOC_NETS):
         return False
     # ::1-like or all-zero strings are more often version numbers than addresses
     return not (ip.version == 6 and candidate.count(":") < 3)
@@ -170,7 +184,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer("EMAIL_ADDRESS", re.compile(r"\b[A-Za-z0-9._%+\-]+(?:'[A-Za-z0-9._%+\-]+)*@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,24}\b"), 1.0, anchor="at"),
     Recognizer(
         "CREDIT_CARD",
-        re.compile(r"(?<![\d\-])[1-6]\d{3}(?:[ \-]?\d){8,15}(?![\d\-])"),
+        re.compile(r"(?<![\d\-])(?<!\d )[1-6]\d{3}(?:[ \-]?\d){8,15}(?![\d\-])"),
         1.0,
         validate=card_ok,
     ),
@@ -199,8 +213,8 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer(
         "PHONE_NUMBER",
         re.compile(
-            r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-/]\d{2,5}){1,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w\-])"
-            r"|(?<![\w+])\+\d{8,14}(?!\w)|(?<![\w+])0\d{9,10}(?!\w)"
+            r"(?<![\w+])(?<!\w[\-/])(?<!\d[ .])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-/]\d{2,5}){1,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w\-])"
+            r"|(?<![\w+])\+\d{8,14}(?!\w)|(?<![\w+])(?<!\w[\-/])0\d{9,10}(?![\w\-])"
         ),
         0.75,
         validate=phone_ok,
@@ -209,6 +223,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         "IP_ADDRESS",
         re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"),
         0.9,
+        validate=ip_ok,
     ),
     Recognizer(
         "IP_ADDRESS",
@@ -278,7 +293,9 @@ class FastPII:
 
     def __init__(self, kinds: Iterable[str] | None = None) -> None:
         wanted = set(kinds) if kinds is not None else None
+        self.wanted = wanted
         self.recognizers = tuple(r for r in RECOGNIZERS if wanted is None or r.kind in wanted)
+        self.names = wanted is None or "PERSON" in wanted
 
     def analyze(self, text: str) -> list[Span]:
         if not text:
@@ -314,6 +331,21 @@ class FastPII:
                             continue
                     s, e = m.span(r.group)
                     spans.append(Span(r.kind, s, e, r.score))
+        extra: list[Span] = []
+        # national / tax IDs, NRBs and VINs that carry a checksum: safe to flag without a label
+        if windows is None:
+            windows = _digit_windows(text)
+        extra += unlabeled_spans(text, windows)
+        # labels ("passport no.", "hasło:", "Domicilio:") are looked for only when one of their
+        # first words occurs at all: one C-level word split answers that for most prompts
+        hits = head_hits(text)
+        if hits:
+            extra += labeled_spans(text, hits)
+            extra += credential_spans(text, hits)
+            extra += grouped_vin_spans(text, hits)
+        if self.names:
+            extra += name_spans(text)
+        spans.extend(s for s in extra if self.wanted is None or s.kind in self.wanted)
         if len(spans) > 1:
             spans = _resolve_overlaps(list(set(spans)))
         return spans

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 PiiAction = Literal["allow", "mask", "redact", "tokenize", "block"]
 BandAction = Literal["allow", "flag", "block"]
 
-# Entity types the fast pattern path recognises (see pii.py); NER adds PERSON, LOCATION, ...
+# Entity types the fast path recognises (pii.py, pii_ids.py, pii_names.py); NER adds LOCATION, ...
 DEFAULT_PII_ACTIONS: dict[str, PiiAction] = {
     "EMAIL_ADDRESS": "tokenize",
     "PHONE_NUMBER": "tokenize",
@@ -21,9 +21,20 @@ DEFAULT_PII_ACTIONS: dict[str, PiiAction] = {
     "US_SSN": "redact",
     "IP_ADDRESS": "allow",
     "STREET_ADDRESS": "tokenize",
-    "PERSON": "tokenize",
+    "PERSON": "tokenize",  # the fast name detector (pii_names.py) is on by default; NER adds more
     "LOCATION": "allow",
     "ORGANIZATION": "allow",
+    # identifiers found by label or checksum (pii_ids.py)
+    "PASSPORT": "redact",
+    "DRIVER_LICENSE": "redact",
+    "NATIONAL_ID": "redact",  # PESEL, DNI / NIE, UK NINO, Polish ID card, labeled national IDs
+    "TAX_ID": "redact",  # NIP, REGON, EIN / TIN, VAT numbers
+    "BANK_ACCOUNT": "redact",
+    "ROUTING_NUMBER": "redact",
+    "ID_NUMBER": "redact",  # labeled patient / insurance / member numbers
+    "VEHICLE_ID": "redact",
+    "PASSWORD": "redact",  # "my password is ..." in prose: redact, not block, so the question still goes through
+    "CREDENTIAL": "redact",
 }
 
 

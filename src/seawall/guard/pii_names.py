@@ -1,0 +1,255 @@
+"""A fast person-name detector: capitalised tokens + honorifics + first-name / surname lists.
+
+No model: one regex pass over runs of capitalised words, then set look-ups. A run is a name
+when
+
+* an honorific or a name field label stands before it ("Mr.", "Dr", "Sra.", "Pan", "Nombre:",
+  "Patient:"), or
+* it holds a known first name (Polish case endings are stripped before the look-up) and the
+  run is not a place or an organisation ("Art Museum", "Bank Polski", "Maria Street"), or
+* it is two or three known surnames / given names ("Zhang Wei").
+
+A lone first name counts too, unless it is also an everyday word or a place ("May", "Will",
+"Say", "France"): Faker's lorem word lists, its country and US state names, and a short hand
+list of words that are names too. The lists come from the Faker package (built by scripts/build_name_lists.py); they are
+loaded once, lazily, on the first call (~30 ms).
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import re
+import threading
+from pathlib import Path
+
+from .types import Span
+
+_DATA = Path(__file__).parent / "data"
+_lock = threading.Lock()
+_lists: tuple[frozenset[str], frozenset[str], frozenset[str]] | None = None
+
+
+HONORIFICS = frozenset(
+    """mr mrs ms miss mx dr prof sir dame madam mister doctor professor sr sra srta don doña dña dra
+    pan pana panem panu pani panią panie państwo herr frau mme mlle monsieur madame m signor signora sig dott
+    rev fr sister brother uncle aunt aunty grandma grandpa mom dad mum""".split()
+)
+# a field label or a greeting right before the run makes it a name ("Nombre: Ernesto.", "Dear Ana")
+_FIELD_WORDS = frozenset(
+    """name surname patient nombre apellido apellidos paciente médico medico doctor dr enfermero enfermera
+    imię imie nazwisko pacjent pacjentka lekarz nom prénom prenom vorname nachname cc attn contact signed
+    sincerely regards dear hi hello thanks wystawił wystawil odebrał odebral podpis called named llamado
+    llamada""".split()
+)
+# the run is a place / organisation when it ends with one of these
+_NOT_PERSON_TAIL = frozenset(
+    """street st road rd avenue ave lane boulevard drive way place square park museum gallery bank hospital
+    clinic university college school institute center centre city district province county state river
+    lake mountain island airport station hotel restaurant cafe café bar company inc ltd llc corp group
+    office building hall church mall plaza tower bridge port beach valley street team club foundation
+    ministry department agency council court services service systems solutions technologies sp spółka
+    calle avenida plaza paseo hospital universidad ulica aleja osiedle plac plan project program programme
+    system app report festival conference award prize cup series show""".split()
+)
+_NOT_PERSON_HEAD = frozenset(
+    """the a an this that these our your my his her their in on at of for from to with and or but if
+    when while after before during since until by""".split()
+)
+# a run that starts with one of these is a place or an institution ("New York", "San Jose")
+_PLACE_HEAD = frozenset(
+    """new north south east west central upper lower saint san santa st port fort mount lake cape
+    university bank hospital ministry department calle avenida plaza ul al os pl""".split()
+)
+# names that are also everyday words: never a name on their own
+_COMMON = frozenset(
+    """will may mark bill sue pat rob jack frank grant rich don art guy van else per case chance
+    trust hope joy faith grace rose lily dawn june april august summer autumn winter sky star river stone
+    brook hunter chase page lane wade miles rod drew gene job amber crystal ivy holly iris violet olive
+    ruby pearl jewel honey sunny dusty rusty sandy penny buck cash price young king royal major prince
+    duke earl baron noble justice liberty constance patience prudence charity trinity destiny harmony
+    melody serenity paris london sydney austin dallas houston florence georgia virginia carolina india
+    china jordan israel kenya asia africa sierra dakota montana nevada phoenix madison brooklyn aurora
+    diamond berlin love man north south east west park tea tuesday monday friday sunday saturday january
+    march christmas easter may long young black white brown green gray grey gold silver bell hill wood
+    field ford lee le la de del van von da di al bin an so no in on is it be me we he she ok hi
+    dear thanks thank please sorry hello hey yes sure good great best happy nice sun moon day night morning
+    evening today tomorrow tonight english spanish french german chinese polish american european
+    god jesus christ lord amen angel bishop pope cardinal king queen sergeant captain general colonel
+    paz luz sol mar cruz dolores rosa pilar consuelo amparo rocío nieves mercedes soledad angeles santos
+    victoria lima sofia florencia santiago vienna roma sion adelaide charlotte louis beau lorem ipsum""".split()
+)
+# Polish case endings: Jana, Janowi, Janem, Janie; Anny, Annę, Anną; Kowalskiego, Kowalskiemu, Kowalską
+_PL_ENDINGS = ("o", "owie", "owi", "iemu", "emu", "iem", "em", "iego", "ego", "iej", "ej", "im", "ie", "ze", "ą", "ę", "y", "a", "u", "i")
+
+
+def _load() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    global _lists
+    if _lists is None:
+        with _lock:
+            if _lists is None:
+                def read(name: str) -> frozenset[str]:
+                    with gzip.open(_DATA / f"{name}.txt.gz", "rt", encoding="utf-8") as f:
+                        return frozenset(line.strip() for line in f if line.strip())
+
+                _lists = (read("first_names"), read("last_names"), read("common_words") | _COMMON)
+    return _lists
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _known_cached(w: str, which: int) -> bool:
+    """Look-ups in the global lists are cached: the same words recur across requests."""
+    lists = _load()
+    return w not in lists[2] and _known(w, lists[which])
+
+
+def _known(w: str, names: frozenset[str]) -> bool:
+    """``w`` is lower-case."""
+    if w in names:
+        return True
+    for end in _PL_ENDINGS:  # Jana -> Jan, Annę -> Anna, Kowalskiego -> Kowalski
+        if w.endswith(end) and len(w) - len(end) >= 2:
+            stem = w[: -len(end)]
+            if (len(stem) >= 3 and stem in names) or stem + "a" in names or stem + "i" in names or stem + "y" in names:
+                return True
+    return False
+
+
+_PINYIN_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w", "")
+_PINYIN_FINALS = frozenset(
+    "a o e i u v ai ei ao ou an en ang eng ong er ia ie iao iu ian in iang ing iong ua uo uai ui uan un uang ue".split()
+)
+_PINYIN = frozenset(i + f for i in _PINYIN_INITIALS for f in _PINYIN_FINALS if i + f)
+
+
+def _is_pinyin(word: str) -> bool:
+    """True when the word splits into 1-3 Mandarin syllables ("Haoran", "Xinyi", "Wei")."""
+    w = word.lower()
+    ok = [True] + [False] * len(w)
+    parts = [0] + [9] * len(w)
+    for i in range(1, len(w) + 1):
+        for j in range(max(0, i - 6), i):
+            if ok[j] and w[j:i] in _PINYIN and parts[j] + 1 < parts[i]:
+                ok[i], parts[i] = True, parts[j] + 1
+    return ok[-1] and parts[-1] <= 3
+
+
+def _prev_word(text: str, start: int) -> str:
+    """The word before ``start``, across spaces and one '.', ':' or ',' ("Dr. ", "Nombre: ")."""
+    i = start
+    while i > 0 and text[i - 1] in " \t":
+        i -= 1
+    j = i
+    if j > 0 and text[j - 1] in ".:,":
+        j -= 1
+    k = j
+    while k > 0 and (text[k - 1].isalpha()):
+        k -= 1
+    return text[k:j].lower()
+
+
+_PARTICLES = frozenset("de del la las los van der von da di du dos le y bin al".split())
+# a line break may split a name ("Anna\nKowalska" in extracted PDF text)
+_JOIN_GAPS = frozenset((" ", "\t", "-", "'", "’", "\n", " \n", "\n "))
+# capitalised words only (a C-level scan: ~15 matches in a typical KB, not ~170 words)
+CAP_RE = re.compile(r"(?<!\w)[A-ZÀ-ÖØ-ÞĀ-ſ][^\W\d_]+")
+
+
+def _joins(gap: str) -> bool:
+    """May two capitalised words with this text between them be one name?"""
+    if gap in _JOIN_GAPS:
+        return True
+    if len(gap) > 9 or gap[:1] != " " or gap[-1:] != " ":
+        return False
+    parts = gap.split()
+    return 0 < len(parts) <= 2 and all(p in _PARTICLES for p in parts)  # "Juan de la Cruz"
+
+
+def _runs(text: str):
+    """Runs of capitalised words (particles allowed inside): lists of (start, end, word)."""
+    cur: list[tuple[int, int, str]] = []
+    last_end = -1
+    for m in CAP_RE.finditer(text):
+        w = m.group()
+        if not w[1:].islower() or not w[0].isupper():
+            if cur:
+                yield cur
+            cur = []
+            continue
+        s, e = m.span()
+        if cur and _joins(text[last_end:s]):
+            cur.append((s, e, w))
+        else:
+            if cur:
+                yield cur
+            cur = [(s, e, w)]
+        last_end = e
+    if cur:
+        yield cur
+
+
+def name_spans(text: str) -> list[Span]:
+    if not text:
+        return []
+    common = _load()[2]
+    out: list[Span] = []
+    seen: set[str] = set()  # parts of multi-word names, lower-case
+    n_text = len(text)
+    for run in _runs(text):
+        if len(run) > 5:
+            continue  # a title or a heading, not a name
+        lowered = [w.lower() for _, _, w in run]
+        if lowered[-1] in _NOT_PERSON_TAIL or (len(run) == 1 and lowered[0] in common):
+            continue  # a place / organisation, or one everyday word ("Please", "Revenue")
+        # leading words that cannot start a name ("The", "In") are dropped
+        while len(run) > 1 and lowered[0] in _NOT_PERSON_HEAD:
+            run, lowered = run[1:], lowered[1:]
+        if lowered[0] in _NOT_PERSON_HEAD or lowered[0] in _PLACE_HEAD:
+            continue
+        prev = _prev_word(text, run[0][0])
+        cued = prev in HONORIFICS
+        if prev in ("is", "es", "jest", "ist", "est") and run[0][0] > 5:  # "my name is Ana", "nazywa się"
+            cued = _prev_word(text, run[0][0] - len(prev) - 1) in ("name", "nombre", "nom", "imię", "surname")
+        if lowered[0] in HONORIFICS:  # "Panią Katarzyną Zielińską": the title is inside the run
+            if len(run) == 1:
+                continue
+            run, lowered, cued = run[1:], lowered[1:], True
+        cued = cued or prev in _FIELD_WORDS
+        is_first = [_known_cached(lt, 0) for lt in lowered]
+        is_last = [_known_cached(lt, 1) for lt in lowered]
+        # a capitalised word before the name ("Wniosek Anny Kowalskiej", "Yesterday John Smith")
+        while len(run) > 1 and not cued and not is_first[0] and not is_last[0] and any(is_first[1:]):
+            run, lowered, is_first, is_last = run[1:], lowered[1:], is_first[1:], is_last[1:]
+        start, end = run[0][0], run[-1][1]
+        n = len(run)
+        if n == 1 and end < n_text - 1 and text[end] == " " and text[end + 1].isdigit():
+            continue  # "Jan 5", "May 2024": a month, not a person
+        if cued and n <= 4 and not all(lt in common for lt in lowered):
+            score = 0.85
+        elif n >= 2 and is_first[0] and n <= 4:
+            score = 0.8  # "Maria Kowalska", "Jan Nowak"
+        elif n >= 2 and sum(a or b for a, b in zip(is_first, is_last)) >= 2 and n <= 3:
+            score = 0.75  # surname first: "Zhang Wei", "Rivera Bueno"
+        elif n in (2, 3) and is_last[0] and all(_is_pinyin(t) for t in lowered):
+            score = 0.75  # romanized Chinese: surname + given name ("Feng Haoran", "Yu Qing")
+        elif n == 1 and is_first[0] and len(lowered[0]) >= 3:
+            score = 0.6  # a lone first name that is no everyday word ("Say", "Will" are excluded)
+        elif n == 1 and is_last[0] and prev in HONORIFICS:
+            score = 0.85
+        else:
+            continue
+        out.append(Span("PERSON", start, end, score, "names"))
+        if n >= 2:
+            seen.update(lt for lt in lowered if len(lt) >= 3 and lt not in common)
+    if seen:
+        seen_names = frozenset(seen)
+        # a part of a name found above, used alone elsewhere ("Bonifacy Kaczmarek ... Kaczmarek said")
+        taken = {(s.start, s.end) for s in out}
+        covered = [(s.start, s.end) for s in out]
+        for m in CAP_RE.finditer(text):
+            s, e = m.span()
+            lw = m.group().lower()
+            # the word or its stem without a 1-4 letter case ending ("Nowaka" -> "nowak")
+            if (s, e) not in taken and (lw in seen_names or any(lw[:-k] in seen_names for k in (1, 2, 3, 4) if len(lw) - k >= 3)):
+                if not any(a <= s < b for a, b in covered):
+                    out.append(Span("PERSON", s, e, 0.7, "names"))
+    return out

@@ -184,13 +184,17 @@ def canonical_request(body: Mapping[str, Any]) -> bytes:
     return orjson.dumps(normalize_request(body), option=orjson.OPT_SORT_KEYS)
 
 
-def exact_key(scope: str, alias: str, body: Mapping[str, Any]) -> str:
+def exact_key(scope: str, alias: str, body: Mapping[str, Any], salt: str | None = None) -> str:
     """The exact-cache key: ``<scope>|<alias>|<digest>``.
 
     ``scope`` is the tenant scope string the pipeline derives from the principal
-    (``key:<id>``, ``team:<id>``, ``dept:<id>``, or ``global`` where opted in).
+    (``key:<id>``, ``team:<id>``, ``dept:<id>``, or ``global`` where opted in). ``salt`` (the
+    digest of a rewritten request's original content) keeps apart requests that look the same
+    only after the guard masked or tokenized them.
     """
     h = blake2b(canonical_request(body), digest_size=16)
+    if salt:
+        h.update(salt.encode())
     return namespace(scope, alias) + h.hexdigest()
 
 

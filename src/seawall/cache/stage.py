@@ -228,7 +228,7 @@ class CacheService:
         self.count(req.alias, tenant, "stored")
         if self.shared is not None:
             self.spawn(self.shared.set(entry))
-        if policy.semantic.enabled and self.semantic is not None:
+        if policy.semantic.enabled and self.semantic is not None and req.original_digest is None:
             self.spawn(self._semantic_store(scope, req.alias, req.body, value, entry))
         return True
 
@@ -324,7 +324,7 @@ class CacheService:
         try:
             clone = Request(kind=req.kind, alias=req.alias, body=body, stream=False,
                             meta=Meta(req.request_id + "-refresh"), headers=req.headers,
-                            principal=req.principal, background=True)
+                            principal=req.principal, background=True, original_digest=req.original_digest)
             request_id_var.set(clone.request_id)  # this task's own context
             await self.resubmit(clone)
             self.count(req.alias, tenant, "refreshed")
@@ -342,11 +342,11 @@ class CacheService:
             return None
         policy = self.policies[req.alias]
         scope, tenant = scope_of(req, policy)
-        res = await self.exact.get(exact_key(scope, req.alias, req.body))
+        res = await self.exact.get(exact_key(scope, req.alias, req.body, req.original_digest))
         if res.entry is not None and res.status in (Status.STALE, Status.HIT):
             self.count(req.alias, tenant, "stale", res.entry.meta)
             return self.answer(req, res.entry.value, f"stale;age={int(res.age_s)}")
-        if policy.semantic.enabled:
+        if policy.semantic.enabled and req.original_digest is None:
             hit = await self.semantic_lookup(scope, req.alias, req.body, policy.semantic, allow_stale=True)
             if hit is not None:
                 self.count(req.alias, tenant, "stale", hit.entry.meta)
@@ -461,10 +461,13 @@ class CacheStage:
         alias = req.alias
         policy = req.profile.cache
         scope, tenant = scope_of(req, policy)
-        key = exact_key(scope, alias, req.body)
+        key = exact_key(scope, alias, req.body, req.original_digest)
+        # A rewritten request's placeholders say nothing about what they stand for: only its
+        # exact repeat (same original content) may share an answer, never a look-alike.
+        semantic = policy.semantic.enabled and req.original_digest is None
         if d.read:
             res = svc.exact.local.get(key)
-            if res.status is not Status.HIT and policy.semantic.enabled:
+            if res.status is not Status.HIT and semantic:
                 # Before the shared exact level: the semantic index holds what this alias stored (here
                 # or, pulled, by other instances) and finds a repeated text without an embedding, all in
                 # process, so only a semantic miss pays the shared read (~1 ms on SQLite).

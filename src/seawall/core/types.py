@@ -98,6 +98,10 @@ class Request:
     required_tags: frozenset[str] | None = None  # only deployments carrying all of these may serve (guard)
     cache: str | None = None  # the caller's cache override: the x-seawall-cache header or the library's cache=
     background: bool = False  # the gateway's own request (a cache refresh), not a client's
+    # A digest of the client's original content when a stage rewrote the body (the guard's
+    # masks and tokens): two requests that differ only in the values behind "<PERSON_1>" look
+    # the same afterwards, and must not share stored answers.
+    original_digest: str | None = None
 
     @property
     def request_id(self) -> str:

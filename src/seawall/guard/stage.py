@@ -23,6 +23,9 @@ which the cache asks before it keeps one.
 """
 from __future__ import annotations
 
+import hashlib
+
+import orjson
 from prometheus_client import Counter
 
 from ..core.errors import GatewayError
@@ -54,6 +57,12 @@ class GuardMetrics:
         if c is None:
             c = self._children[key] = metric.labels(*labels)
         c.inc(n)
+
+
+def _digest(req: Request) -> str:
+    """Of the content as the client sent it (before any rewrite), for Request.original_digest."""
+    data = req.raw if req.raw is not None else orjson.dumps(req.body, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _outcome(d: InputDecision) -> str:
@@ -126,6 +135,7 @@ class GuardIn:
         if d.required_tags:
             self._restrict(req, d, policy)
         if d.request is not req.body:
+            req.original_digest = _digest(req)
             req.body, req.raw = d.request, None  # the rewritten body is what goes upstream
         result = await call_next(req)
         if not policy.output_enabled and not len(d.vault):

@@ -406,7 +406,7 @@ class Guard:
         if not items:
             return {}, False
         bands = {"user": policy.injection_user, "tool": policy.injection_tool}
-        scores = [heuristic_score(t) for _, t in items]
+        scores = [heuristic_score(t, src) for src, t in items]
         need = [
             i for i, (src, _) in enumerate(items) if scores[i] < bands[src].block
         ]

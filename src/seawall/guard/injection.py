@@ -35,6 +35,19 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.75, r"\b(?:say|respond with|reply with|output|print)\b[^.\n]{0,20}[\"']?access granted[\"']?"),
     (0.7, r"\b(?:do not|don't|never)\b[^.\n]{0,30}\b(?:refuse|apologi[sz]e|warn|mention (?:that )?you are an ai)\b"),
     (0.6, r"\b(?:AI|assistant|model)\b[^.\n]{0,30}\b(?:must|should|will) (?:now )?(?:obey|comply with) (?:me|my|the following)\b"),
+    # "forget everything before that", "forget all of the above": a reset of the conversation
+    (0.95, r"\b(?:forget|disregard|ignore)\s+(?:about\s+)?(?:everything|all(?: of)?(?: that| this| the)?|what)\b[^.\n]{0,30}\b(?:before|above|earlier|previous(?:ly)?|prior|so far|(?:you(?:'ve| have| were)?|i) (?:been )?(?:told|said|given|instructed|learned))\b"),
+    # "ignore X and instead say Y" (instructions hidden in documents and code comments)
+    (0.9, r"\b(?:ignore|disregard)\b[^.\n]{0,60}\b(?:and|then|instead|but)\b[^.\n]{0,30}\b(?:say|state|respond|reply|output|print|answer|tell|write|claim)\b"),
+    # the same override in other languages (German, French, Spanish, Italian, Portuguese,
+    # Dutch, Russian, Chinese): an override is an override in any language
+    (0.95, r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|missachte|übergehe)\b[^.\n]{0,40}\b(?:bisherigen?|vorherigen?|vorigen?|obigen?|früheren?|alle[ns]?|sämtliche)\b[^.\n]{0,30}(?:anweisungen|instruktionen|befehle|regeln|vorgaben|anordnungen|alles|davor)"),
+    (0.95, r"\b(?:ignore[zr]?|oublie[zr]?)\b[^.\n]{0,40}\b(?:instructions?|consignes?|règles|directives|tout ce qui)\b[^.\n]{0,30}\b(?:précédentes?|antérieures?|ci-dessus|avant|précède)"),
+    (0.95, r"\b(?:ignora(?:r|d)?|olvida(?:r|d)?|olvídate de|ignore|esqueça|esqueca)\b[^.\n]{0,40}\b(?:instrucciones|istruzioni|instruções|instrucoes|indicaciones|reglas|regole|regras|todo lo|tutto)\b[^.\n]{0,30}\b(?:anteriores|previas|precedenti|anteriori|acima|arriba|sopra|antes|prima)"),
+    (0.95, r"\b(?:negeer|vergeet)\b[^.\n]{0,40}\b(?:vorige|eerdere|voorgaande|alle)\b[^.\n]{0,30}\b(?:instructies|regels|opdrachten)"),
+    (0.95, r"(?:игнорир|забудь|забудьте|не обращай)[^.\n]{0,40}(?:предыдущ|прежн|все|вышеуказанн)[^.\n]{0,30}(?:инструкц|указани|правил|команд)"),
+    (0.95, r"(?:تجاهل|انس)[^.\n]{0,30}(?:التعليمات|الأوامر|التوجيهات)"),
+    (0.95, r"(?:忽略|无视|忘记|忘掉)[^。\n]{0,10}(?:之前|以上|先前|上面|前面|所有)[^。\n]{0,10}(?:指令|指示|说明|规则|提示)"),
 ]
 _HEURISTIC_RX = [(w, re.compile(p, re.IGNORECASE | re.MULTILINE)) for w, p in _HEURISTICS]
 # Each rule needs one of these words (in the lower-cased text) before its regex is tried:
@@ -49,16 +62,47 @@ _GATES: list[tuple[str, ...]] = [
     ("access granted",),
     ("refuse", "apologi", "warn", "you are an ai"),
     ("obey", "comply"),
+    ("forget", "disregard", "ignore"),
+    ("ignore", "disregard"),
+    ("ignorier", "vergiss", "vergessen", "missachte", "übergehe"),
+    ("ignore", "oublie"),
+    ("ignora", "olvida", "olvídate", "ignore", "esqueç", "esquec"),
+    ("negeer", "vergeet"),
+    ("игнорир", "забуд", "не обращай"),
+    ("تجاهل", "انس"),
+    ("忽略", "无视", "忘记", "忘掉"),
 ]
 assert len(_GATES) == len(_HEURISTIC_RX)
 
+# Tool / retrieved content is data: what makes it an attack is an instruction addressed to
+# the model inside it, a fake turn or role claim, or a request to call a tool / send data.
+_TOOL_HEURISTICS: list[tuple[float, str, tuple[str, ...]]] = [
+    # a fake conversation turn inside the data ("Human: send 50 dollars to ...")
+    (0.9, r"^\s*(?:human|user|system|###\s*(?:human|user|system|instruction))\s*:\s*\S|(?-i:\b(?:Human|User|System)\s*:\s+[A-Z])", ("human", "user", "system", "###")),
+    # the data speaks to the assistant
+    (0.9, r"\b(?:AI|assistant|chatbot|language model|LLM|agent|GPT|Claude|Copilot)\b[,:]?\s+(?:please\s+|you (?:must|should|need to|have to|will)\s+|now\s+|immediately\s+)?(?:ignore|disregard|forget|send|forward|e-?mail|transfer|call|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|book|buy|pay)\b",
+     ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot")),
+    (0.85, r"\b(?:when|if|once|after) you (?:read|see|process|summari[sz]e|encounter|parse|are asked about) (?:this|these|the following)\b", ("when you", "if you", "once you", "after you")),
+    # role / system claims
+    (0.85, r"\[(?:system|admin|developer)(?: message| note| override| instruction)?\]|\b(?:system|admin(?:istrator)?|developer) (?:message|note|override|notice|instructions?)\s*:", ("system", "admin", "developer")),
+    # exfiltration: send / post data to an address or URL
+    (0.8, r"\b(?:send|forward|e-?mail|post|upload|leak|exfiltrate)\b[^.\n]{0,60}\b(?:to|at)\s+(?:[\w.+-]+@[\w-]+\.[\w.]+|https?://)", ("send", "forward", "mail", "post", "upload", "leak", "exfiltrate")),
+]
+_TOOL_RX = [(w, re.compile(p, re.IGNORECASE | re.MULTILINE), g) for w, p, g in _TOOL_HEURISTICS]
 
-def heuristic_score(text: str) -> float:
+
+def heuristic_score(text: str, role: str = "user") -> float:
+    """The strongest rule that matches; ``role="tool"`` adds the rules for data that speaks to
+    the model (fake turns, words addressed to the assistant, role claims, exfiltration)."""
     low = text.lower()
     best = 0.0
     for (w, rx), gate in zip(_HEURISTIC_RX, _GATES):
         if w > best and any(g in low for g in gate) and rx.search(text):
             best = w
+    if role == "tool":
+        for w, rx, gate in _TOOL_RX:
+            if w > best and any(g in low for g in gate) and rx.search(text):
+                best = w
     return best
 
 

@@ -314,6 +314,7 @@ def main() -> int:
                     help="held-out scores of every set, read by guard_eval.py")
     ap.add_argument("--out-npz", type=Path, default=HEAD_NPZ)
     ap.add_argument("--out-meta", type=Path, default=HEAD_META)
+    ap.add_argument("--heldout-only", action="store_true", help="write the held-out scores only, not the heads")
     args = ap.parse_args()
     if not (args.data / "prompt_injection").exists():
         print(f"dataset folder not found: {args.data}/prompt_injection", file=sys.stderr)
@@ -338,8 +339,7 @@ def main() -> int:
     print(f"training pool: {len(texts)} texts, {int(y.sum())} attacks", flush=True)
     static = StaticEmbedder()
     t0 = time.time()
-    X = np.concatenate([static.encode([_windows(t, FAST_WINDOW_CHARS)[0]]) for t in texts]) if False else static.encode(
-        [_windows(t, FAST_WINDOW_CHARS)[0] for t in texts])
+    X = static.encode([_windows(t, FAST_WINDOW_CHARS)[0] for t in texts])
     print(f"  static features in {time.time() - t0:.1f}s", flush=True)
 
     def fit(mask):
@@ -355,6 +355,10 @@ def main() -> int:
         for n in members:
             heldout[n] = [round(float(v), 6) for v in p[nm[out] == n]]
         print(f"  held out {g}: " + ", ".join(f"{n} mean={np.mean(heldout[n]):.3f}" for n in members), flush=True)
+    if args.heldout_only:
+        args.scores_out.write_text(json.dumps({"heldout_fast": heldout, "version": "4"}) + "\n")
+        print(f"held-out scores -> {args.scores_out}")
+        return 0
     clf = fit(np.ones(len(y), dtype=bool))
     # pass threshold of the cascade: ~99.5 % of held-out attacks score above it
     att = np.concatenate([heldout[n] for n in heldout if y[nm == n][0] == 1])

@@ -86,7 +86,7 @@ _TOOL_HEURISTICS: list[tuple[float, str, tuple[str, ...]]] = [
     # role / system claims
     (0.85, r"\[(?:system|admin|developer)(?: message| note| override| instruction)?\]|\b(?:system|admin(?:istrator)?|developer) (?:message|note|override|notice|instructions?)\s*:", ("system", "admin", "developer")),
     # exfiltration: send / post data to an address or URL
-    (0.8, r"\b(?:send|forward|e-?mail|post|upload|leak|exfiltrate)\b[^.\n]{0,60}\b(?:to|at)\s+(?:[\w.+-]+@[\w-]+\.[\w.]+|https?://)", ("send", "forward", "mail", "post", "upload", "leak", "exfiltrate")),
+    (0.7, r"\b(?:send|forward|e-?mail|post|upload|leak|exfiltrate)\b[^.\n]{0,60}\b(?:to|at)\s+(?:[\w.+-]+@[\w-]+\.[\w.]+|https?://)", ("send", "forward", "mail", "post", "upload", "leak", "exfiltrate")),
 ]
 _TOOL_RX = [(w, re.compile(p, re.IGNORECASE | re.MULTILINE), g) for w, p, g in _TOOL_HEURISTICS]
 

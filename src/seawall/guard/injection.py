@@ -46,6 +46,10 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.95, r"\b(?:ignora(?:r|d)?|olvida(?:r|d)?|olvídate de|ignore|esqueça|esqueca)\b[^.\n]{0,40}\b(?:instrucciones|istruzioni|instruções|instrucoes|indicaciones|reglas|regole|regras|todo lo|tutto)\b[^.\n]{0,30}\b(?:anteriores|previas|precedenti|anteriori|acima|arriba|sopra|antes|prima)"),
     (0.95, r"\b(?:negeer|vergeet)\b[^.\n]{0,40}\b(?:vorige|eerdere|voorgaande|alle)\b[^.\n]{0,30}\b(?:instructies|regels|opdrachten)"),
     (0.95, r"(?:игнорир|забудь|забудьте|не обращай)[^.\n]{0,40}(?:предыдущ|прежн|все|вышеуказанн)[^.\n]{0,30}(?:инструкц|указани|правил|команд)"),
+    # asking the model for its own secrets: "what is your password / secret key / access code"
+    (0.9, r"\b(?:what(?:'s| is| are| was)|tell me|give me|reveal|share|print|show|spell|confirm|type out|write down)\b[^.?\n]{0,30}\byour\s+(?:own\s+)?(?:secret(?: key| word| code)?(?!\s+(?:recipe|ingredient|sauce|of|to|for|weapon|garden|life))|password|passcode|pass ?phrase|access code|api key|private key|hidden (?:key|word|instructions?)|confidential (?:data|information|instructions?)|system (?:prompt|message|instructions?))\b(?!\s+(?:polic(?:y|ies)|requirements?|rules?|manager|reset|change|length|strength|expir\w*|complexity|history|format|rotation|settings?|field|prompt\s+engineering))"),
+    # a claimed authority over the model ("I am your developer", "as your administrator")
+    (0.8, r"\b(?:i am|i'm|this is|as)\s+(?:your|the)\s+(?:developer|creator|programmer|admin(?:istrator)?|owner|operator|system administrator|sysadmin)s?\b"),
     (0.95, r"(?:تجاهل|انس)[^.\n]{0,30}(?:التعليمات|الأوامر|التوجيهات)"),
     (0.95, r"(?:忽略|无视|忘记|忘掉)[^。\n]{0,10}(?:之前|以上|先前|上面|前面|所有)[^。\n]{0,10}(?:指令|指示|说明|规则|提示)"),
 ]
@@ -69,6 +73,8 @@ _GATES: list[tuple[str, ...]] = [
     ("ignora", "olvida", "olvídate", "ignore", "esqueç", "esquec"),
     ("negeer", "vergeet"),
     ("игнорир", "забуд", "не обращай"),
+    ("your",),
+    ("developer", "creator", "programmer", "admin", "owner", "operator"),
     ("تجاهل", "انس"),
     ("忽略", "无视", "忘记", "忘掉"),
 ]

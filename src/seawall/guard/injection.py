@@ -1,14 +1,17 @@
 """Prompt-injection scoring in layers: fast heuristics, then a small trained classifier.
 
-* Heuristics: weighted regular expressions for the classic moves (override previous
-  instructions, reveal the system prompt, role-play without rules, fake chat-template or
-  system markers, "access granted" hijacks). Microseconds.
+* Rules: weighted regular expressions for instructions aimed at the model (override previous
+  instructions in ten languages, reveal the system prompt or the model's own secrets,
+  role-play without rules, fake chat-template or system markers, "access granted" hijacks);
+  tool / retrieved content adds rules for data that speaks to the model (fake turns, words
+  addressed to the assistant, role claims, requests to call tools or send data). Microseconds.
 * Classifier: logistic regression over all-MiniLM-L6-v2 sentence embeddings, trained by
   ``scripts/train_injection.py``; weights in ``guard/models/injection_head.npz`` with
   ``injection_head.json`` (version, training-data hash, thresholds, metrics).
 
-The score of a text is max(heuristic, classifier). User content and tool / retrieved content
-are scored separately and compared against separate bands by the engine.
+The score of a text is max(rules, classifier), the classifier capped below the block band
+unless the policy lets it block. User content and tool / retrieved content are scored
+separately and compared against separate bands by the engine.
 """
 from __future__ import annotations
 
@@ -91,6 +94,8 @@ _TOOL_HEURISTICS: list[tuple[float, str, tuple[str, ...]]] = [
     (0.85, r"\b(?:when|if|once|after) you (?:read|see|process|summari[sz]e|encounter|parse|are asked about) (?:this|these|the following)\b", ("when you", "if you", "once you", "after you")),
     # role / system claims
     (0.85, r"\[(?:system|admin|developer)(?: message| note| override| instruction)?\]|\b(?:system|admin(?:istrator)?|developer) (?:message|note|override|notice|instructions?)\s*:", ("system", "admin", "developer")),
+    # a request to call a tool (flag: documentation says "use the X tool" too)
+    (0.7, r"\b(?:call|invoke|trigger|execute)\s+(?:the\s+)?[`'\"]?[\w.-]+[`'\"]?\s+(?:tool|plugin|action|function call)\b", ("call", "invoke", "trigger", "execute")),
     # exfiltration: send / post data to an address or URL
     (0.7, r"\b(?:send|forward|e-?mail|post|upload|leak|exfiltrate)\b[^.\n]{0,60}\b(?:to|at)\s+(?:[\w.+-]+@[\w-]+\.[\w.]+|https?://)", ("send", "forward", "mail", "post", "upload", "leak", "exfiltrate")),
 ]

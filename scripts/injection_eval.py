@@ -57,18 +57,17 @@ def tpr_at_fpr(att: np.ndarray, ben: np.ndarray, fpr: float) -> float:
 
 
 def auc(att: np.ndarray, ben: np.ndarray) -> float:
-    s = np.concatenate([att, ben])
-    r = s.argsort().argsort() + 1.0
-    # average ranks for ties
-    from scipy.stats import rankdata
+    from scipy.stats import rankdata  # average ranks for ties
 
-    r = rankdata(s)
+    r = rankdata(np.concatenate([att, ben]))
     return float((r[: len(att)].sum() - len(att) * (len(att) + 1) / 2) / (len(att) * len(ben)))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    from train_injection import default_data_dir
+
+    ap.add_argument("--data", type=Path, default=default_data_dir())
     ap.add_argument("--out", type=Path, default=None, help="also write the markdown tables here")
     args = ap.parse_args()
     if not (args.data / "prompt_injection").exists():

@@ -1,5 +1,13 @@
 #!/usr/bin/env python3
-"""Train the prompt-injection classifier head: logistic regression over MiniLM embeddings.
+"""Train the prompt-injection classifier heads: logistic regression over MiniLM embeddings.
+
+v4 (``main`` below) retrains the *fast* head only, on every set the project may train on
+(scripts/injection_data.py, ``trainable``) plus the v3 everyday texts, with each dataset
+weighing the same within its class, and measures it leave-one-group-out (``GROUPS``: a set
+and its translations are held out together); ``--heldout-only`` writes those held-out scores
+for scripts/injection_eval.py without touching the heads. The *full* head keeps its v3
+weights (``fit_head`` / ``embed_texts`` are the v3 code for it; scripts/injection_full_heldout.py
+measures a retrained one held out: no better). The v3 description follows.
 
 Data (read from ../shared/data at training time, never copied into the repo):
   * jackhhao/llm-warden train split: benign (0) and jailbreak (1) prompts;
@@ -284,14 +292,6 @@ GROUPS = {
     "banking77+clinc150": ("banking77+clinc150",),
 }
 FAST_C = 8.0
-
-
-def fit_lr(X, y, C=FAST_C):
-    from sklearn.linear_model import LogisticRegression
-
-    # each dataset weighs the same within its class: a big set does not set the style
-    clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
-    return clf
 
 
 def _sample_weights(ds_idx, y):

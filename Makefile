@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # would download gigabytes of CUDA packages.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test abuse install install-dev bench bench-shared clean
+.PHONY: demo test abuse install install-dev bench bench-shared eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ bench: install
 # Seawall vs LiteLLM vs Portkey with ../shared/bench (installs nginx, wrk, LiteLLM, Portkey once).
 bench-shared: install
 	scripts/bench_shared.sh
+
+# Every efficacy evaluation over ../shared/data (read in place), one Markdown table per task in
+# build/eval/ (copied into docs/benchmarks.md with machine, command and date). One thread.
+EVAL_ENV := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1 PYTHONPATH=src
+eval: install
+	mkdir -p build/eval
+	$(EVAL_ENV) $(BIN)/python scripts/injection_eval.py --out build/eval/injection.md
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

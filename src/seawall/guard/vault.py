@@ -106,3 +106,13 @@ class StreamRestorer:
 
     def _restore(self, s: str) -> str:
         return self.vault.restore_json_fragment(s) if self.json_mode else self.vault.restore(s)
+
+
+def inside_placeholder(text: str, s) -> bool:
+    """True when the span lies inside one of our own ``<KIND_n>`` placeholders. Brackets alone
+    are not enough: ``Jane Doe <jane@example.com>`` is an address to mask, not a placeholder."""
+    lo = text.rfind("<", max(0, s.start - MAX_PLACEHOLDER_LEN), s.start + 1)
+    if lo < 0:
+        return False
+    m = PLACEHOLDER_RE.match(text, lo)
+    return m is not None and m.end() >= s.end

@@ -26,6 +26,9 @@ from .govern.service import Governance
 from .govern.stages import Admit, AuditStage, Identify
 from .guard import config as _guard_config  # noqa: F401
 from .guard.stage import GuardIn, GuardService
+from .jobs import config as _jobs_config  # noqa: F401
+from .jobs.routes import routes as jobs_routes
+from .jobs.service import JobsService
 from .observe.account import Account
 from .observe.metrics import Metrics
 from .providers.routing import Router, RouteStage
@@ -47,6 +50,7 @@ class Assembly:
     guard: GuardService
     resilience: Resilience
     cache: CacheService
+    jobs: JobsService
     stages: list
     handle: Handler
     routes: list  # the features' HTTP routes (web.router.Route), served next to the faces' own
@@ -55,7 +59,7 @@ class Assembly:
     def services(self) -> list:
         """Start order; closing runs in reverse (the cache drains before the stores close,
         health checks stop before the upstream connections close)."""
-        return [self.governance, self.guard, self.resilience, self.cache]
+        return [self.governance, self.guard, self.resilience, self.cache, self.jobs]  # jobs last: it runs the others
 
     async def start(self) -> None:
         await self.stores.start()
@@ -89,5 +93,8 @@ def assemble(config: Config) -> Assembly:
     ]
     handle = compose(stages, terminal=Execute(metrics, resilience))  # execute: LB, breaker, retry, hedge,
     cache.resubmit = handle                                         # fallback, stale, degraded, escalation
-    routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience)]
-    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, stages, handle, routes)
+    jobs = JobsService(config, stores, handle, metrics.registry)    # async jobs run through the same handle
+    routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience),
+              *jobs_routes(jobs)]
+    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, jobs, stages,
+                    handle, routes)

@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
 
     add_commands(sub)  # keys, audit, db
 
+    from .jobs.cli import add_commands as add_job_commands
+
+    add_job_commands(sub)  # worker
+
     args = parser.parse_args(argv)
     return args.func(args) or 0
 

@@ -126,6 +126,7 @@ class Gateway:
         self.governance, self.guard, self.resilience, self.cache = (
             parts.governance, parts.guard, parts.resilience, parts.cache)
         self.handle = parts.handle
+        self.jobs = parts.jobs
         self._static_keys = [k.get() for k in config.server.api_keys if k.get()]
         self._started = False
         self._start_lock: asyncio.Lock | None = None

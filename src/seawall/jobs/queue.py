@@ -257,12 +257,28 @@ class Queue:
 
     # ---- webhooks ---------------------------------------------------------------------
 
+    # A finished job's lease columns are free: a process delivering its webhook holds them, so
+    # two processes never deliver the same job at once (a lapsed hold is taken over).
+
     async def webhooks_due(self, n: int) -> list[Job]:
-        q = sa.select(jobs).where(jobs.c.webhook_state == "pending").order_by(jobs.c.finished_at).limit(n)
+        free = sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < time.time())
+        q = (sa.select(jobs).where(jobs.c.webhook_state == "pending", free)
+             .order_by(jobs.c.finished_at).limit(n))
         async with self.engine.connect() as conn:
             return [Job.from_row(r) for r in (await conn.execute(q)).all()]
 
-    async def record_delivery(self, job_id: str, attempts: list, state: str) -> None:
+    async def hold_delivery(self, job_id: str, owner: str, hold_s: float) -> bool:
+        now = time.time()
         async with self.engine.begin() as conn:
-            await conn.execute(jobs.update().where(jobs.c.id == job_id).values(
-                webhook_attempts=orjson.dumps(attempts).decode(), webhook_state=state))
+            res = await conn.execute(jobs.update().where(
+                jobs.c.id == job_id, jobs.c.webhook_state == "pending",
+                sa.or_(jobs.c.lease_owner == owner, jobs.c.lease_until.is_(None), jobs.c.lease_until < now))
+                .values(lease_owner=owner, lease_until=now + hold_s))
+        return res.rowcount == 1
+
+    async def record_delivery(self, job_id: str, owner: str, attempts: list, state: str) -> None:
+        held = state == "pending"
+        async with self.engine.begin() as conn:
+            await conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.lease_owner == owner).values(
+                webhook_attempts=orjson.dumps(attempts).decode(), webhook_state=state,
+                **({} if held else {"lease_owner": None, "lease_until": None})))

@@ -73,7 +73,7 @@ class JobsService:
         self.max_json_depth = config.server.max_json_depth if hasattr(config, "server") else max_json_depth
         self.owner = f"{os.uname().nodename[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.pacer = Pacer(self.config.pacing)
-        self.webhooks = Deliverer(self.config.webhooks, self.queue)
+        self.webhooks = Deliverer(self.config.webhooks, self.queue, self.owner)
         self._tasks: list[asyncio.Task] = []
         self._wake: asyncio.Event | None = None  # made in start(), on the running loop
         self._closing = False

@@ -26,8 +26,10 @@ log = logging.getLogger("seawall.jobs.webhook")
 
 
 class Deliverer:
-    def __init__(self, policy: WebhookPolicy, queue: Queue) -> None:
+    def __init__(self, policy: WebhookPolicy, queue: Queue, owner: str) -> None:
         self.policy = policy
+        self.owner = owner
+        self._deliveries: set[asyncio.Task] = set()
         self.queue = queue
         key = policy.secret.get() if policy.secret else None
         self.signer = Webhook(key) if key else None
@@ -62,6 +64,10 @@ class Deliverer:
             except (asyncio.CancelledError, Exception):
                 pass
             self._task = None
+        for t in list(self._deliveries):  # a pending delivery is resumed by the next process
+            t.cancel()
+        if self._deliveries:
+            await asyncio.gather(*self._deliveries, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -76,7 +82,9 @@ class Deliverer:
                 for job in await self.queue.webhooks_due(50):
                     if job.id not in self._busy:
                         self._busy.add(job.id)
-                        asyncio.create_task(self._deliver(job))
+                        t = asyncio.create_task(self._deliver(job))
+                        self._deliveries.add(t)
+                        t.add_done_callback(self._deliveries.discard)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -104,8 +112,11 @@ class Deliverer:
             if self._session is None:
                 self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout_s))
             while len(attempts) < self.policy.max_attempts:
-                if attempts:
-                    await asyncio.sleep(self.policy.backoff_s * 2 ** (len(attempts) - 1))
+                wait = self.policy.backoff_s * 2 ** (len(attempts) - 1) if attempts else 0.0
+                if not await self.queue.hold_delivery(job.id, self.owner, wait + self.policy.timeout_s + 5):
+                    return  # another process is delivering it
+                if wait:
+                    await asyncio.sleep(wait)
                 record: dict = {"at": time.time()}
                 try:
                     async with self._session.post(job.webhook_url, data=payload, headers=self.sign(job, payload),
@@ -117,7 +128,7 @@ class Deliverer:
                     ok = False
                 attempts.append(record)
                 done = ok or len(attempts) >= self.policy.max_attempts
-                await self.queue.record_delivery(job.id, attempts,
+                await self.queue.record_delivery(job.id, self.owner, attempts,
                                                  "delivered" if ok else ("failed" if done else "pending"))
                 if ok:
                     return

@@ -29,6 +29,14 @@ class WebhookPolicy(BaseModel):
                                    description="hosts a webhook URL may name; empty: any (http or https)")
 
 
+class BatchPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_file_bytes: int = Field(50 << 20, ge=1024, description="largest /v1/files upload (also bounded by server.max_body_bytes)")
+    max_lines: int = Field(50000, ge=1, description="requests in one batch input file")
+    priority: int = Field(-10, ge=-100, le=100, description="batch lines queue behind interactive async jobs")
+
+
 class JobsConfig(BaseModel):
     """Async requests (Prefer: respond-async) and their queue. Off unless enabled."""
 
@@ -47,6 +55,7 @@ class JobsConfig(BaseModel):
     pacing: dict[str, float] = Field(default_factory=dict,
                                      description="alias -> most jobs started per minute by each worker process")
     webhooks: WebhookPolicy = Field(default_factory=WebhookPolicy)
+    batch: BatchPolicy = Field(default_factory=BatchPolicy)
 
 
 register(Section("jobs", JobsConfig))

@@ -51,11 +51,53 @@ jobs = sa.Table(
     sa.Column("started_at", sa.Float, nullable=True),
     sa.Column("finished_at", sa.Float, nullable=True),
     sa.Column("expires_at", sa.Float, nullable=False),  # not started by then: expired
+    sa.Column("batch_id", sa.String(40), nullable=True),  # a batch line (jobs/batches.py)
+    sa.Column("custom_id", sa.String(512), nullable=True),
+    sa.Column("line", sa.Integer, nullable=True),
     sa.UniqueConstraint("tenant", "idempotency_key", name="uq_jobs_idempotency"),
     sa.Index("ix_jobs_claim", "status", "priority", "created_at"),
     sa.Index("ix_jobs_lease", "status", "lease_until"),
     sa.Index("ix_jobs_finished", "finished_at"),
     sa.Index("ix_jobs_webhook", "webhook_state"),
+    sa.Index("ix_jobs_batch", "batch_id", "line"),
+)
+
+# Uploaded files (purpose "batch") and the batches' output and error files, whose content is
+# rendered from the batch's jobs when read: partial output is readable while the batch runs.
+files = sa.Table(
+    "files", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("purpose", sa.String(32), nullable=False),  # batch | batch_output
+    sa.Column("filename", sa.String(512), nullable=False),
+    sa.Column("bytes", sa.Integer, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=True),  # NULL: rendered from batch_id's jobs
+    sa.Column("batch_id", sa.String(40), nullable=True),
+    sa.Column("role", sa.String(8), nullable=True),  # output | error
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_files_tenant", "tenant", "created_at"),
+)
+
+batches = sa.Table(
+    "batches", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("endpoint", sa.String(64), nullable=False),
+    sa.Column("input_file_id", sa.String(40), nullable=False),
+    sa.Column("output_file_id", sa.String(40), nullable=False),
+    sa.Column("error_file_id", sa.String(40), nullable=False),
+    sa.Column("completion_window", sa.String(8), nullable=False),
+    sa.Column("metadata", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("in_progress_at", sa.Float, nullable=True),
+    sa.Column("finalizing_at", sa.Float, nullable=True),
+    sa.Column("completed_at", sa.Float, nullable=True),
+    sa.Column("cancelling_at", sa.Float, nullable=True),
+    sa.Column("cancelled_at", sa.Float, nullable=True),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Index("ix_batches_tenant", "tenant", "created_at"),
 )
 
 
@@ -239,7 +281,9 @@ class Queue:
         """Delete finished jobs older than `older_than`, `batch` rows per statement."""
         total = 0
         while True:
-            pick = (sa.select(jobs.c.id).where(jobs.c.status.in_(FINISHED), jobs.c.finished_at < older_than)
+            # batch lines are their batch's output file: kept with it (not purged here)
+            pick = (sa.select(jobs.c.id).where(jobs.c.status.in_(FINISHED), jobs.c.finished_at < older_than,
+                                               jobs.c.batch_id.is_(None))
                     .where(sa.or_(jobs.c.webhook_state.is_(None), jobs.c.webhook_state != "pending"))
                     .limit(batch))
             async with self.engine.begin() as conn:

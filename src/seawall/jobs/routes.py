@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ..core.errors import GatewayError
 from ..web.router import Call, Route
+from .batch_routes import routes as batch_routes
+from .batches import Batches
 from .service import JobsService
 
 JOB_RESPONSE = {
@@ -57,7 +59,7 @@ def routes(service: JobsService) -> list[Route]:
 
     if not service.enabled:
         return []
-    return [
+    return [*batch_routes(Batches(service), service.config.batch.max_file_bytes),
         Route("GET", "/v1/jobs/{id}", get_job, auth="client", response=JOB_RESPONSE,
               summary="An async job: its status, and its result when done", tag="jobs"),
         Route("DELETE", "/v1/jobs/{id}", cancel_job, auth="client", response=JOB_RESPONSE,

@@ -115,15 +115,15 @@ class JobsService:
         if not self.enabled:
             raise GatewayError("invalid_request", "async jobs are off on this gateway (jobs.enabled)", status=400)
 
-    async def submit(self, kind: str, body: dict, principal: Principal | None, *, idempotency_key: str | None = None,
-                     priority: int = 0, webhook_url: str | None = None) -> tuple[Job, bool]:
-        """Enqueue; returns (job, created). An Idempotency-Key this tenant already used returns the
-        existing job and created=False. Bad input raises GatewayError before anything is stored."""
+    def build_row(self, kind: str, body: dict, principal: Principal | None, *, priority: int = 0,
+                  idempotency_key: str | None = None, webhook_url: str | None = None, **extra) -> dict:
+        """A validated job row; GatewayError (400) for bad input, before anything is stored."""
         self._check()
         if kind not in KINDS:
             raise GatewayError("invalid_request", f"jobs run chat, embeddings or messages, not {kind!r}")
         body = dict(body)
         body.pop("stream", None)  # a job's answer is kept whole
+        body.pop("stream_options", None)
         if kind == "messages":
             alias = validate.chat_body(anthropic.messages_request_to_chat(dict(body)), self.max_json_depth)
         elif kind == "embeddings":
@@ -136,26 +136,36 @@ class JobsService:
             raise GatewayError("invalid_request", "priority must be between -100 and 100", param="priority")
         if webhook_url is not None:
             self.webhooks.check_url(webhook_url)
-        tenant = tenant_of(principal)
+        now = time.time()
+        return dict(
+            id=new_job_id(), tenant=tenant_of(principal), principal=_json(principal_to_dict(principal)), kind=kind,
+            alias=alias, body=_json(body), status="queued", priority=priority, attempts=0,
+            max_attempts=self.config.retry.max_attempts, run_after=now, idempotency_key=idempotency_key,
+            webhook_url=webhook_url, created_at=now, expires_at=now + self.config.default_ttl_s, **extra,
+        )
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    async def submit(self, kind: str, body: dict, principal: Principal | None, *, idempotency_key: str | None = None,
+                     priority: int = 0, webhook_url: str | None = None) -> tuple[Job, bool]:
+        """Enqueue; returns (job, created). An Idempotency-Key this tenant already used returns the
+        existing job and created=False. Bad input raises GatewayError before anything is stored."""
+        row = self.build_row(kind, body, principal, priority=priority, idempotency_key=idempotency_key,
+                             webhook_url=webhook_url)
+        tenant = row["tenant"]
         if idempotency_key is not None:
             existing = await self.queue.find_idempotent(tenant, idempotency_key)
             if existing is not None:
                 return await self.queue.get(existing), False
         if await self.queue.queued_for(tenant) >= self.config.max_queued_per_tenant:
             raise GatewayError("rate_limited", "too many queued jobs for this key; try again later", status=429)
-        now = time.time()
-        row = dict(
-            id=new_job_id(), tenant=tenant, principal=_json(principal_to_dict(principal)), kind=kind, alias=alias,
-            body=_json(body), status="queued", priority=priority, attempts=0,
-            max_attempts=self.config.retry.max_attempts, run_after=now, idempotency_key=idempotency_key,
-            webhook_url=webhook_url, created_at=now, expires_at=now + self.config.default_ttl_s,
-        )
         try:
             await self.queue.insert(row)
         except Duplicate as d:  # a concurrent submission with the same key won the race
             return await self.queue.get(d.job_id), False
-        if self._wake is not None:
-            self._wake.set()
+        self.wake()
         return await self.queue.get(row["id"]), True
 
     async def get(self, job_id: str, principal: Principal | None) -> Job:

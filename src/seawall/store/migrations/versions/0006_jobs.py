@@ -1,4 +1,4 @@
-"""The durable job queue (jobs/queue.py). 0005 is left free for a parallel change.
+"""The durable job queue, files and batches (jobs/queue.py). 0005 is left free for a parallel change.
 
 Revision ID: 0006
 Revises: 0004
@@ -40,13 +40,53 @@ def upgrade() -> None:
         sa.Column("started_at", sa.Float, nullable=True),
         sa.Column("finished_at", sa.Float, nullable=True),
         sa.Column("expires_at", sa.Float, nullable=False),
+        sa.Column("batch_id", sa.String(40), nullable=True),
+        sa.Column("custom_id", sa.String(512), nullable=True),
+        sa.Column("line", sa.Integer, nullable=True),
         sa.UniqueConstraint("tenant", "idempotency_key", name="uq_jobs_idempotency"),
     )
     op.create_index("ix_jobs_claim", "jobs", ["status", "priority", "created_at"])
     op.create_index("ix_jobs_lease", "jobs", ["status", "lease_until"])
     op.create_index("ix_jobs_finished", "jobs", ["finished_at"])
     op.create_index("ix_jobs_webhook", "jobs", ["webhook_state"])
+    op.create_index("ix_jobs_batch", "jobs", ["batch_id", "line"])
+    op.create_table(
+        "files",
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("tenant", sa.String(200), nullable=False),
+        sa.Column("purpose", sa.String(32), nullable=False),
+        sa.Column("filename", sa.String(512), nullable=False),
+        sa.Column("bytes", sa.Integer, nullable=False),
+        sa.Column("content", sa.LargeBinary, nullable=True),
+        sa.Column("batch_id", sa.String(40), nullable=True),
+        sa.Column("role", sa.String(8), nullable=True),
+        sa.Column("created_at", sa.Float, nullable=False),
+    )
+    op.create_index("ix_files_tenant", "files", ["tenant", "created_at"])
+    op.create_table(
+        "batches",
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("tenant", sa.String(200), nullable=False),
+        sa.Column("endpoint", sa.String(64), nullable=False),
+        sa.Column("input_file_id", sa.String(40), nullable=False),
+        sa.Column("output_file_id", sa.String(40), nullable=False),
+        sa.Column("error_file_id", sa.String(40), nullable=False),
+        sa.Column("completion_window", sa.String(8), nullable=False),
+        sa.Column("metadata", sa.Text, nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("total", sa.Integer, nullable=False),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("in_progress_at", sa.Float, nullable=True),
+        sa.Column("finalizing_at", sa.Float, nullable=True),
+        sa.Column("completed_at", sa.Float, nullable=True),
+        sa.Column("cancelling_at", sa.Float, nullable=True),
+        sa.Column("cancelled_at", sa.Float, nullable=True),
+        sa.Column("expires_at", sa.Float, nullable=False),
+    )
+    op.create_index("ix_batches_tenant", "batches", ["tenant", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("batches")
+    op.drop_table("files")
     op.drop_table("jobs")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..core.errors import GatewayError
+from ..net.messages import BodyTooLarge
 from ..net.server import Response
 from ..web.router import Call, Route
 from .batches import Batches
@@ -45,7 +46,11 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | Non
 def routes(batches: Batches, max_file_bytes: int) -> list[Route]:
     async def upload(call: Call):
         req = call.request
-        raw = await req.read(max_file_bytes + (64 << 10))
+        try:  # also bounded by the server's max body (server.max_body_bytes)
+            raw = await req.read(max_file_bytes + (64 << 10))
+        except BodyTooLarge:
+            raise GatewayError("request_too_large", "the upload is larger than this gateway accepts "
+                               "(jobs.batch.max_file_bytes, server.max_body_bytes)") from None
         form = parse_multipart(req.headers.get("content-type", ""), raw)
         if "file" not in form:
             raise GatewayError("invalid_request", "the 'file' field is missing", param="file")

@@ -6,6 +6,7 @@ from ..core.errors import GatewayError
 from ..web.router import Call, Route
 from .batch_routes import routes as batch_routes
 from .batches import Batches
+from .responses import routes as responses_routes
 from .service import JobsService
 
 JOB_RESPONSE = {
@@ -59,7 +60,7 @@ def routes(service: JobsService) -> list[Route]:
 
     if not service.enabled:
         return []
-    return [*batch_routes(Batches(service), service.config.batch.max_file_bytes),
+    return [*responses_routes(service, service.max_body), *batch_routes(Batches(service), service.config.batch.max_file_bytes),
         Route("GET", "/v1/jobs/{id}", get_job, auth="client", response=JOB_RESPONSE,
               summary="An async job: its status, and its result when done", tag="jobs"),
         Route("DELETE", "/v1/jobs/{id}", cancel_job, auth="client", response=JOB_RESPONSE,

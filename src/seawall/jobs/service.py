@@ -65,12 +65,13 @@ def tenant_of(p: Principal | None) -> str:
 
 class JobsService:
     def __init__(self, config, stores, handle: Callable[[Request], Awaitable[Any]] | None = None,
-                 registry=None, *, max_json_depth: int = 64) -> None:
+                 registry=None) -> None:
         self.config: JobsConfig = config.jobs
         self.enabled = self.config.enabled
         self.queue = Queue(stores.sql)
         self.handle = handle  # the composed pipeline, set by the assembly
-        self.max_json_depth = config.server.max_json_depth if hasattr(config, "server") else max_json_depth
+        self.max_json_depth = config.server.max_json_depth
+        self.max_body = config.server.max_body_bytes
         self.owner = f"{os.uname().nodename[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.pacer = Pacer(self.config.pacing)
         self.webhooks = Deliverer(self.config.webhooks, self.queue, self.owner)

@@ -1,4 +1,4 @@
-"""The durable job queue, files and batches (jobs/queue.py). 0005 is left free for a parallel change.
+"""The durable job queue, files, batches (jobs/queue.py) and stored responses (jobs/responses.py). 0005 is left free for a parallel change.
 
 Revision ID: 0006
 Revises: 0004
@@ -84,9 +84,20 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.Float, nullable=False),
     )
     op.create_index("ix_batches_tenant", "batches", ["tenant", "created_at"])
+    op.create_table(
+        "responses",
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("tenant", sa.String(200), nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("messages", sa.Text, nullable=False),
+        sa.Column("response", sa.Text, nullable=True),
+        sa.Column("job_id", sa.String(40), nullable=True),
+        sa.Column("created_at", sa.Float, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("responses")
     op.drop_table("batches")
     op.drop_table("files")
     op.drop_table("jobs")

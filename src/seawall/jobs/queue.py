@@ -60,6 +60,7 @@ jobs = sa.Table(
     sa.Index("ix_jobs_finished", "finished_at"),
     sa.Index("ix_jobs_webhook", "webhook_state"),
     sa.Index("ix_jobs_batch", "batch_id", "line"),
+    sa.Index("ix_jobs_tenant", "tenant", "status"),  # a tenant's queued count, on every submission
 )
 
 # Uploaded files (purpose "batch") and the batches' output and error files, whose content is
@@ -127,7 +128,10 @@ class Job:
 
     @classmethod
     def from_row(cls, r) -> "Job":
-        m = r._mapping
+        return cls.from_mapping(r._mapping)
+
+    @classmethod
+    def from_mapping(cls, m) -> "Job":
         load = lambda v: None if v is None else orjson.loads(v)  # noqa: E731
         return cls(
             id=m["id"], tenant=m["tenant"], principal=load(m["principal"]), kind=m["kind"], alias=m["alias"],
@@ -136,7 +140,7 @@ class Job:
             finished_at=m["finished_at"], http_status=m["http_status"], result=load(m["result"]),
             error=load(m["error"]), cost_usd=m["cost_usd"], webhook_url=m["webhook_url"],
             webhook_attempts=load(m["webhook_attempts"]), webhook_state=m["webhook_state"],
-            lease_owner=m["lease_owner"],
+            lease_owner=m.get("lease_owner"),
         )
 
     def public(self) -> dict:

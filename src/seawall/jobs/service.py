@@ -167,7 +167,7 @@ class JobsService:
         except Duplicate as d:  # a concurrent submission with the same key won the race
             return await self.queue.get(d.job_id), False
         self.wake()
-        return await self.queue.get(row["id"]), True
+        return Job.from_mapping({**_UNSET, **row}), True
 
     async def get(self, job_id: str, principal: Principal | None) -> Job:
         job = await self.queue.get(job_id, tenant_of(principal))
@@ -300,6 +300,11 @@ class JobsService:
                 self.depth_gauge.labels(alias).set(0)
                 self.age_gauge.labels(alias).set(0)
         return out
+
+
+# the columns a fresh row leaves to the database
+_UNSET = {k: None for k in ("started_at", "finished_at", "http_status", "result", "error", "cost_usd",
+                            "webhook_attempts", "webhook_state", "lease_owner")}
 
 
 def _json(v) -> str | None:

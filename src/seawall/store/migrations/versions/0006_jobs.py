@@ -50,6 +50,7 @@ def upgrade() -> None:
     op.create_index("ix_jobs_finished", "jobs", ["finished_at"])
     op.create_index("ix_jobs_webhook", "jobs", ["webhook_state"])
     op.create_index("ix_jobs_batch", "jobs", ["batch_id", "line"])
+    op.create_index("ix_jobs_tenant", "jobs", ["tenant", "status"])
     op.create_table(
         "files",
         sa.Column("id", sa.String(40), primary_key=True),

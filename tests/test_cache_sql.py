@@ -53,7 +53,7 @@ async def test_migration_creates_the_tables(engine):
         idx = await conn.run_sync(lambda c: {i["name"] for i in sa.inspect(c).get_indexes("cache_entries")}
                                   | {i["name"] for i in sa.inspect(c).get_indexes("cache_semantic")})
     assert {"cache_entries", "cache_semantic", "cache_invalidations", "api_keys"} <= names
-    assert version == "0004"  # the newest migration (0004: allowed_departments)
+    assert version == "0006"  # the newest migration (0006: jobs, files, batches, responses)
     assert {"ix_cache_entries_stale", "ix_cache_semantic_ns"} <= idx
     await migrate(engine)  # idempotent
 

@@ -93,7 +93,8 @@ def assemble(config: Config) -> Assembly:
     ]
     handle = compose(stages, terminal=Execute(metrics, resilience))  # execute: LB, breaker, retry, hedge,
     cache.resubmit = handle                                         # fallback, stale, degraded, escalation
-    jobs = JobsService(config, stores, handle, metrics.registry)    # async jobs run through the same handle
+    jobs = JobsService(config, stores, handle, metrics.registry)    # async jobs run through the same handle,
+    jobs.revalidate = governance.current                            # under their submitter as it is now
     routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience),
               *jobs_routes(jobs)]
     return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, jobs, stages,

@@ -70,6 +70,8 @@ class JobsService:
         self.enabled = self.config.enabled
         self.queue = Queue(stores.sql)
         self.handle = handle  # the composed pipeline, set by the assembly
+        # the submitter as governance knows it when the job runs (a revoked key's jobs fail closed)
+        self.revalidate: Callable[[Principal | None], Principal | None] = lambda p: p
         self.max_json_depth = config.server.max_json_depth
         self.max_body = config.server.max_body_bytes
         self.owner = f"{os.uname().nodename[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -252,7 +254,7 @@ class JobsService:
         chat_body = anthropic.messages_request_to_chat(dict(body)) if job.kind == "messages" else body
         req = Request(kind=kind, alias=job.alias, body=chat_body, stream=False,
                       meta=Meta(f"{job.id}-{job.attempts}"), raw=None, headers=None, cache=None,
-                      principal=principal_from_dict(job.principal))
+                      principal=self.revalidate(principal_from_dict(job.principal)))
         result = await self.handle(req)
         answer = result.body
         if job.kind == "messages":

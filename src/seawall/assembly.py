@@ -26,6 +26,9 @@ from .govern.service import Governance
 from .govern.stages import Admit, AuditStage, Identify
 from .guard import config as _guard_config  # noqa: F401
 from .guard.stage import GuardIn, GuardService
+from .jobs import config as _jobs_config  # noqa: F401
+from .jobs.routes import routes as jobs_routes
+from .jobs.service import JobsService
 from .observe.account import Account
 from .observe.metrics import Metrics
 from .providers.routing import Router, RouteStage
@@ -51,6 +54,7 @@ class Assembly:
     resilience: Resilience
     cache: CacheService
     sandbox: SandboxService
+    jobs: JobsService
     stages: list
     handle: Handler
     routes: list  # the features' HTTP routes (web.router.Route), served next to the faces' own
@@ -59,7 +63,8 @@ class Assembly:
     def services(self) -> list:
         """Start order; closing runs in reverse (the cache drains before the stores close,
         health checks stop before the upstream connections close)."""
-        return [self.governance, self.guard, self.resilience, self.cache, self.sandbox]
+        return [self.governance, self.guard, self.resilience, self.cache, self.sandbox,
+                self.jobs]  # jobs last: its workers run through the others
 
     async def start(self) -> None:
         await self.stores.start()
@@ -95,7 +100,9 @@ def assemble(config: Config) -> Assembly:
     ]
     handle = compose(stages, terminal=Execute(metrics, resilience))  # execute: LB, breaker, retry, hedge,
     cache.resubmit = handle                                         # fallback, stale, degraded, escalation
+    jobs = JobsService(config, stores, handle, metrics.registry)    # async jobs run through the same handle,
+    jobs.revalidate = governance.current                            # under their submitter as it is now
     routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience),
-              *(sandbox_routes(sandbox) if config.sandbox.enabled else ())]
-    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, sandbox, stages, handle,
-                    routes)
+              *(sandbox_routes(sandbox) if config.sandbox.enabled else ()), *jobs_routes(jobs)]
+    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, sandbox, jobs, stages,
+                    handle, routes)

@@ -1,4 +1,4 @@
-"""`seawall` command line: serve, check, simulate, demo, eval."""
+"""`seawall` command line: serve, worker, check, simulate, demo, eval."""
 from __future__ import annotations
 
 import argparse
@@ -38,6 +38,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A process that only runs jobs, sharing the queue with the gateways through the SQL store.
+    SIGTERM/SIGINT stop it; a job it was running stays leased until the lease lapses, then
+    another worker takes it over."""
+    import asyncio
+    import signal
+
+    from .gateway import Gateway
+
+    cfg = _load(args.config)
+    cfg.jobs.enabled = True
+    cfg.jobs.workers = max(args.concurrency if args.concurrency is not None else cfg.jobs.workers, 1)
+
+    async def run() -> None:
+        gw = Gateway(cfg)
+        await gw.start()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        print(f"seawall worker: {cfg.jobs.workers} job(s) at once", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await gw.aclose()
+
+    asyncio.run(run())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="seawall", description="Enterprise AI gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     from .govern.cli import add_commands
 
     add_commands(sub)  # keys, audit, db
+
+    p = sub.add_parser("worker", help="run async jobs from the shared queue (no HTTP server)")
+    p.add_argument("--config", "-c", required=True, help="YAML configuration file")
+    p.add_argument("--concurrency", type=int, help="jobs run at once (default: jobs.workers)")
+    p.set_defaults(func=cmd_worker)
 
     args = parser.parse_args(argv)
     return args.func(args) or 0

@@ -30,6 +30,7 @@ from .guard.stage import GuardService
 from .observe.logging import request_id as request_id_var
 from .observe.metrics import Metrics
 from .providers.routing import Router
+from .jobs.service import JobsService
 from .resilience.engine import Resilience
 from .sandbox.service import SandboxService
 
@@ -119,6 +120,7 @@ class Gateway:
     resilience: Resilience
     cache: CacheService
     sandbox: SandboxService
+    jobs: JobsService
     handle: Handler  # the whole pipeline: Request -> Result
 
     def __init__(self, config: Config) -> None:
@@ -127,6 +129,7 @@ class Gateway:
         self.config, self.metrics, self.router = config, parts.metrics, parts.router
         self.governance, self.guard, self.resilience, self.cache, self.sandbox = (
             parts.governance, parts.guard, parts.resilience, parts.cache, parts.sandbox)
+        self.jobs = parts.jobs
         self.handle = parts.handle
         self._static_keys = [k.get() for k in config.server.api_keys if k.get()]
         self._started = False

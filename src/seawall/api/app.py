@@ -15,6 +15,7 @@ from ..core.credentials import check_key, presented_key
 from ..core.errors import GatewayError
 from ..core.types import Stream
 from ..gateway import Gateway, new_request_id
+from ..jobs.routes import enqueue, wants_async
 from ..net.server import Request, Response, StreamResponse
 from ..observe.logging import request_id as request_id_var
 from ..observe.metrics import CONTENT_TYPE
@@ -52,6 +53,7 @@ class App:
         self.router = Router(self.own_routes() + gateway.assembly.routes)  # the faces', then the features'
 
         self._exact = self.router.exact
+        self.jobs = gateway.jobs if gateway.jobs.enabled else None  # Prefer: respond-async -> a job
         self._openapi: bytes | None = None
 
     def own_routes(self) -> list[Route]:
@@ -115,11 +117,15 @@ class App:
     # ---- OpenAI -------------------------------------------------------------------------
 
     async def chat_completions(self, call: Call):
+        if self.jobs is not None and wants_async(call.request.headers):
+            return await enqueue(self.jobs, call, "chat")
         req = self.gw.request("chat", call.body, raw=call.raw, request_id=call.request_id,
                               headers=call.request.headers, principal=call.principal)
         return await self._answer(call, req, _OPENAI)
 
     async def embeddings(self, call: Call):
+        if self.jobs is not None and wants_async(call.request.headers):
+            return await enqueue(self.jobs, call, "embeddings")
         req = self.gw.request("embeddings", call.body, raw=call.raw, request_id=call.request_id,
                               headers=call.request.headers, principal=call.principal)
         return await self._answer(call, req, _OPENAI)
@@ -147,6 +153,8 @@ class App:
     # ---- Anthropic ----------------------------------------------------------------------
 
     async def messages(self, call: Call):
+        if self.jobs is not None and wants_async(call.request.headers):
+            return await enqueue(self.jobs, call, "messages")
         body = call.body
         chat_body = wire.messages_request_to_chat(body)
         req = self.gw.request("chat", chat_body, request_id=call.request_id, headers=call.request.headers,

@@ -210,6 +210,23 @@ class Governance:
             p = replace(p, department_id=dept)
         return p
 
+    def current(self, p: Principal | None) -> Principal | None:
+        """A stored principal (an async job's submitter) as the directory knows it now: the
+        key's current permissions, or 401 when its virtual key was revoked, expired or deleted
+        since. Static keys, the library and an open gateway pass as they are."""
+        if p is None or p.key_id is None or not self.enabled:
+            return p
+        for entry in self.directory.keys.values():
+            if entry.principal.key_id != p.key_id:
+                continue
+            if entry.revoked or (entry.expires_at is not None and entry.expires_at <= time.time()):
+                break
+            now = entry.principal
+            if p.department_id != now.department_id and p.department_id in now.allowed_departments:
+                now = replace(now, department_id=p.department_id)  # the department the submitter named
+            return now
+        raise GatewayError("invalid_api_key", "the API key that submitted this job is no longer valid")
+
     def _static_principal(self, key: str) -> Principal:
         p = self._static.get(key)
         if p is None:

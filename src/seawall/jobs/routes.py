@@ -1,0 +1,70 @@
+"""Jobs over HTTP: the async hook the OpenAI/Anthropic faces call (`wants_async`, `enqueue`),
+GET/DELETE /v1/jobs/{id} for the submitter's tenant, and the admin view of the queues."""
+from __future__ import annotations
+
+from ..core.errors import GatewayError
+from ..web.router import Call, Route
+from .batch_routes import routes as batch_routes
+from .batches import Batches
+from .responses import routes as responses_routes
+from .service import JobsService
+
+JOB_RESPONSE = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"}, "object": {"const": "job"},
+        "status": {"enum": ["queued", "running", "completed", "failed", "cancelled", "expired"]},
+        "kind": {"type": "string"}, "model": {"type": "string"}, "attempts": {"type": "integer"},
+        "result": {"description": "the answer in the submitting route's own wire format (when completed)"},
+        "error": {"type": "object"},
+    },
+}
+
+
+def wants_async(headers) -> bool:
+    """`Prefer: respond-async` (RFC 7240) or `x-seawall-async: 1`."""
+    prefer = headers.get("prefer")
+    if prefer and "respond-async" in prefer.lower():
+        return True
+    return headers.get("x-seawall-async") in ("1", "true")
+
+
+async def enqueue(service: JobsService, call: Call, kind: str):
+    """202 Accepted with the job and a Location header, instead of running the request now.
+    Options come as headers: Idempotency-Key, x-seawall-priority, x-seawall-webhook."""
+    h = call.request.headers
+    prio = h.get("x-seawall-priority")
+    try:
+        priority = int(prio) if prio else 0
+    except ValueError:
+        raise GatewayError("invalid_request", "x-seawall-priority must be an integer") from None
+    job, created = await service.submit(kind, call.body, call.principal, idempotency_key=h.get("idempotency-key"),
+                                        priority=priority, webhook_url=h.get("x-seawall-webhook"))
+    call.headers["location"] = f"/v1/jobs/{job.id}"
+    if not created:
+        call.headers["x-seawall-idempotent-replay"] = "true"
+    return call.json(job.public(), status=202)
+
+
+def routes(service: JobsService) -> list[Route]:
+    async def get_job(call: Call):
+        job = await service.get(call.params["id"], call.principal)
+        return call.json(job.public())
+
+    async def cancel_job(call: Call):
+        job = await service.cancel(call.params["id"], call.principal)
+        return call.json(job.public())
+
+    async def queues(call: Call):
+        return call.json({"object": "list", "data": await service.refresh_gauges()})
+
+    if not service.enabled:
+        return []
+    return [*responses_routes(service, service.max_body), *batch_routes(Batches(service), service.config.batch.max_file_bytes),
+        Route("GET", "/v1/jobs/{id}", get_job, auth="client", response=JOB_RESPONSE,
+              summary="An async job: its status, and its result when done", tag="jobs"),
+        Route("DELETE", "/v1/jobs/{id}", cancel_job, auth="client", response=JOB_RESPONSE,
+              summary="Cancel a queued or running job", tag="jobs"),
+        Route("GET", "/admin/jobs/queues", queues, auth="admin",
+              summary="Queued jobs per alias: depth and oldest age", tag="jobs"),
+    ]

@@ -1,0 +1,140 @@
+"""Webhooks: when a job with a `webhook_url` finishes, POST its public record, signed per the
+Standard Webhooks specification (webhook-id, webhook-timestamp, webhook-signature), retried
+with a doubling back-off; every attempt (time, status or error) is recorded on the job.
+
+Finished jobs are marked `webhook_state = pending` in the same write that records the outcome,
+so a delivery interrupted by a restart is picked up again by the next process's loop. Delivery
+is at least once: receivers deduplicate on webhook-id (the job id).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+import aiohttp
+import orjson
+from standardwebhooks.webhooks import Webhook
+
+from ..core.errors import GatewayError
+from .config import WebhookPolicy
+from .queue import Job, Queue
+
+log = logging.getLogger("seawall.jobs.webhook")
+
+
+class Deliverer:
+    def __init__(self, policy: WebhookPolicy, queue: Queue, owner: str) -> None:
+        self.policy = policy
+        self.owner = owner
+        self._deliveries: set[asyncio.Task] = set()
+        self.queue = queue
+        key = policy.secret.get() if policy.secret else None
+        self.signer = Webhook(key) if key else None
+        self._task: asyncio.Task | None = None
+        self._wake: asyncio.Event | None = None
+        self._busy: set[str] = set()
+        self._session: aiohttp.ClientSession | None = None
+
+    def check_url(self, url: str) -> None:
+        if self.signer is None:
+            raise GatewayError("invalid_request", "webhooks are off on this gateway (jobs.webhooks.secret)",
+                               param="webhook_url")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048:
+            raise GatewayError("invalid_request", "webhook_url must be an http(s) URL", param="webhook_url")
+        allowed = self.policy.allow_hosts
+        if allowed and parts.hostname not in allowed:
+            raise GatewayError("invalid_request", f"webhook host {parts.hostname!r} is not allowed",
+                               param="webhook_url")
+
+    async def start(self) -> None:
+        if self.signer is None or self._task is not None:
+            return
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._loop(), name="jobs-webhooks")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+        for t in list(self._deliveries):  # a pending delivery is resumed by the next process
+            t.cancel()
+        if self._deliveries:
+            await asyncio.gather(*self._deliveries, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def kick(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                for job in await self.queue.webhooks_due(50):
+                    if job.id not in self._busy:
+                        self._busy.add(job.id)
+                        t = asyncio.create_task(self._deliver(job))
+                        self._deliveries.add(t)
+                        t.add_done_callback(self._deliveries.discard)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("webhooks: listing pending deliveries failed")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), 2.0)
+            except asyncio.TimeoutError:
+                pass
+
+    def sign(self, job: Job, payload: bytes) -> dict[str, str]:
+        now = datetime.now(timezone.utc)
+        msg_id = f"{job.id}"
+        return {
+            "content-type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": self.signer.sign(msg_id, now, payload),
+        }
+
+    async def _deliver(self, job: Job) -> None:
+        try:
+            attempts = list(job.webhook_attempts or [])
+            payload = orjson.dumps({"type": f"job.{job.status}", "data": job.public()})
+            if self._session is None:
+                self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout_s))
+            while len(attempts) < self.policy.max_attempts:
+                wait = self.policy.backoff_s * 2 ** (len(attempts) - 1) if attempts else 0.0
+                if not await self.queue.hold_delivery(job.id, self.owner, wait + self.policy.timeout_s + 5):
+                    return  # another process is delivering it
+                if wait:
+                    await asyncio.sleep(wait)
+                record: dict = {"at": time.time()}
+                try:
+                    async with self._session.post(job.webhook_url, data=payload, headers=self.sign(job, payload),
+                                                  allow_redirects=False) as resp:
+                        record["status"] = resp.status
+                        ok = 200 <= resp.status < 300
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+                    record["error"] = type(e).__name__
+                    ok = False
+                attempts.append(record)
+                done = ok or len(attempts) >= self.policy.max_attempts
+                await self.queue.record_delivery(job.id, self.owner, attempts,
+                                                 "delivered" if ok else ("failed" if done else "pending"))
+                if ok:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("webhooks: delivering %s failed", job.id)
+        finally:
+            self._busy.discard(job.id)

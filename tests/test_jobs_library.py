@@ -1,0 +1,50 @@
+"""A job runs under its submitter as governance knows it when the job runs: a key revoked after
+submission fails its queued jobs closed; a valid key's job runs through the whole pipeline."""
+import pytest
+
+from seawall.config import parse
+from seawall.gateway import Gateway
+from seawall.govern.admin import Admin
+from seawall.sim import Simulator
+
+from services import backend  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+async def sim():
+    s = Simulator(seed=5)
+    await s.start(host="127.0.0.1", port=0)
+    yield s
+    await s.stop()
+
+
+async def test_a_revoked_keys_queued_job_fails_closed(sim, backend):  # noqa: F811
+    cfg = parse({
+        "providers": [{"name": "sim", "base_url": sim.url + "/v1"}],
+        "models": [{"name": "m", "targets": [{"provider": "sim", "model": "m"}]}],
+        "server": {"access_log": False},
+        "store": {"state": backend["state"], "sql": backend["sql"], "prefix": backend["prefix"]},
+        "governance": {"audit": {"spool_dir": backend["spool"]}},
+        "jobs": {"enabled": True, "workers": 0},  # nothing runs until the test says so
+    })
+    gw = Gateway(cfg)
+    await gw.start()
+    try:
+        admin = Admin(gw.governance)
+        keep, drop = await admin.create_key(user="ann"), await admin.create_key(user="bob")
+        body = {"model": "m", "messages": [{"role": "user", "content": "later please"}]}
+        jobs = {}
+        for name, k in (("keep", keep), ("drop", drop)):
+            who = gw.authenticate({"authorization": f"Bearer {k['key']}"})
+            jobs[name], _ = await gw.jobs.submit("chat", body, who)
+        await admin.revoke_key(drop["id"])
+        await gw.governance.reload()
+        for job in await gw.jobs.queue.claim(gw.jobs.owner, 10, 30):
+            await gw.jobs.run(job)
+        kept = await gw.jobs.queue.get(jobs["keep"].id)
+        dropped = await gw.jobs.queue.get(jobs["drop"].id)
+        assert kept.status == "completed" and kept.result["choices"][0]["message"]["content"]
+        assert dropped.status == "failed" and dropped.error["code"] == "invalid_api_key"
+        assert sim.stats["received"] == 1  # the revoked key's job never reached the provider
+    finally:
+        await gw.aclose()

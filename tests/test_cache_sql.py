@@ -5,9 +5,9 @@ zero cross-tenant, a database that is down is prompt, and the migration."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 import socket
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest

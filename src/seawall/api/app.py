@@ -11,6 +11,7 @@ import time
 
 import orjson
 
+from ..config import ConfigError
 from ..core.credentials import check_key, key_hint, presented_key
 from ..core.errors import GatewayError
 from ..core.types import Stream
@@ -22,6 +23,7 @@ from ..observe.metrics import CONTENT_TYPE
 from ..wire import anthropic as wire
 from . import wire_schemas as ws
 from ..web.http import JSON, SSEEncoder, error_response, internal_error, write_stream
+from ..web.schema import Out
 from ..web.router import NO_PARAMS, Call, Route, Router, read_body, read_query
 
 log = logging.getLogger("seawall.http")
@@ -43,6 +45,12 @@ class AnthropicEncoder(SSEEncoder):
         return wire.sse_event("error", wire.anthropic_error_body(err))
 
 
+class ReloadOut(Out):
+    status: str  # unchanged | applied | restart_needed
+    applied: list[str]  # e.g. server.log_level
+    restart_needed: list[str]  # changed keys a running process does not apply
+
+
 class App:
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
@@ -52,6 +60,7 @@ class App:
         self.access_log = gateway.config.server.access_log
         token = gateway.config.server.metrics_token
         self.metrics_token = token.get() if token else None
+        self.reloader = None  # api/reload.Reloader when served from a configuration file
         self.ready = False
         self.router = Router(self.own_routes() + gateway.assembly.routes)  # the faces', then the features'
 
@@ -73,7 +82,28 @@ class App:
             Route("GET", "/readyz", self.readyz, response=ws.STATUS_RESPONSE, summary="Readiness", tag="probes"),
             Route("GET", "/metrics", self.metrics, summary="Prometheus metrics", tag="probes"),
             Route("GET", "/openapi.json", self.openapi, summary="This document", tag="probes"),
+            Route("POST", "/admin/reload", self.reload, auth="admin", response=ReloadOut, tag="admin",
+                  summary="Read the configuration file again; an invalid one is refused and changes nothing"),
         ]
+
+    def set_access_log(self, on: bool) -> None:
+        self.access_log = on
+        for stage in self.gw.assembly.stages:
+            if isinstance(stage, account.Account):
+                stage.log_requests = on
+
+    async def reload(self, call: Call):
+        if self.reloader is None:
+            raise GatewayError("invalid_request", "this gateway was not started from a configuration file "
+                               "(seawall serve --config): there is nothing to reload")
+        try:
+            out = await self.reloader.reload()
+        except ConfigError as e:
+            log.error("configuration reload refused, the running configuration is kept: %s", e)
+            raise GatewayError("invalid_request", f"the new configuration is invalid; the running one is kept: {e}",
+                               status=400) from None
+        log.info("configuration reloaded: %s", out["status"], extra=out)
+        return call.json(out)
 
     async def __call__(self, request: Request) -> Response | StreamResponse:
         # The gateway always makes its own id (the audit's request_id): a client's x-request-id

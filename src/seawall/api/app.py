@@ -165,7 +165,8 @@ class App:
             if client_rid:
                 detail["client_request_id"] = client_rid
             p = call.principal
-            self.gw.governance.record("request", code, detail, status=status, request_id=call.request_id,
+            kind = "admin" if call.route.auth == "admin" else "request"
+            self.gw.governance.record(kind, code, detail, status=status, request_id=call.request_id,
                                       key_id=p.key_id if p is not None else None)
 
     def require_admin(self, request: Request) -> None:

@@ -351,15 +351,15 @@ async def test_what_is_never_stored_and_the_header_override(sim, tmp_path, monke
         assert (await ask(gw, None, "write to ann@example.com please", model="echo"))[0] == "miss"
         assert (await ask(gw, None, "no address here", model="echo"))[0] == "miss"
         assert (await ask(gw, None, "no address here", model="echo"))[0] == "hit-exact"
-        # above the temperature threshold: not cached at all (no header)
+        # above the temperature threshold: not cached at all, and the header says why
         st, _ = await ask(gw, None, "warm", temperature=1.0)
-        assert st is None
+        assert st == "skip;reason=temperature"
         # aliases without a cache policy are untouched
         assert (await ask(gw, None, "hello", model="plain"))[0] is None
         # x-seawall-cache: none skips the cache; refresh (allowed here) rewrites the entry
         await ask(gw, None, "q")
         n = sim.stats["received"]
-        assert (await ask(gw, None, "q", headers={"x-seawall-cache": "none"}))[0] is None
+        assert (await ask(gw, None, "q", headers={"x-seawall-cache": "none"}))[0] == "skip;reason=override"
         assert (await ask(gw, None, "q", headers={"x-seawall-cache": "refresh"}))[0] == "refresh"
         assert sim.stats["received"] == n + 2
         assert (await ask(gw, None, "q"))[0] == "hit-exact"

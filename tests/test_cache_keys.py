@@ -116,7 +116,10 @@ def test_canonical_json_is_order_independent():
 def test_is_cacheable():
     p = AliasCachePolicy(max_temperature=0.3)
     assert is_cacheable({"temperature": 0}, p)
-    assert not is_cacheable({}, p)  # provider default temperature is 1
+    # No temperature (the SDKs' default) on an alias the operator caches: cached (docs/caching.md) ...
+    assert is_cacheable({}, p)
+    # ... unless the alias says such a request runs at the provider default 1.0
+    assert not is_cacheable({}, AliasCachePolicy(max_temperature=0.3, no_temperature="skip"))
     assert not is_cacheable({"temperature": 0.9}, p)
     assert not is_cacheable({"temperature": 0, "n": 3}, p)
     assert is_cacheable({"temperature": 0.9}, AliasCachePolicy(opt_in_any_temperature=True))
@@ -125,7 +128,7 @@ def test_is_cacheable():
 
 def test_embeddings_have_no_temperature_rule():
     cfg = CacheConfig(default=AliasCachePolicy(category="long", max_temperature=0.3))
-    body = {"input": ["a", "b"]}  # no temperature: a chat request like it would not be cached
+    body = {"input": ["a", "b"], "temperature": 0.9}  # a chat request like it would not be cached
     assert not decide(cfg, "any", body).write
     d = decide(cfg, "any", body, kind="embeddings")
     assert d.read and d.write and d.ttl_s == cfg.long_ttl_s
@@ -153,3 +156,15 @@ def test_a_huge_integral_float_still_makes_a_key():
     body = {"model": "m", "messages": [{"role": "user", "content": "x"}], "seed": 1e30}
     assert canonical_request(body) != canonical_request({**body, "seed": 1e31})
     assert canonical_request({**body, "seed": 2.0}) == canonical_request({**body, "seed": 2})
+
+
+def test_a_request_the_cached_alias_does_not_cache_says_why():
+    cfg = CacheConfig(default=AliasCachePolicy(category="long", max_temperature=0.3))
+    msgs = [{"role": "user", "content": "x"}]
+    assert decide(cfg, "m", {"messages": msgs}).active  # no temperature: cached
+    hot = decide(cfg, "m", {"messages": msgs, "temperature": 0.9})
+    assert not hot.active and hot.skipped == "skip;reason=temperature"
+    assert decide(cfg, "m", {"messages": msgs, "temperature": 0, "n": 2}).skipped == "skip;reason=n"
+    assert decide(cfg, "m", {"messages": msgs}, override="none").skipped == "skip;reason=override"
+    off = CacheConfig(default=AliasCachePolicy(category="none"))
+    assert decide(off, "m", {"messages": msgs, "temperature": 0.9}).skipped is None  # not a cached alias: silent

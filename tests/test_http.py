@@ -85,12 +85,16 @@ def test_anthropic_route_errors_in_anthropic_shape(gw):
     assert "max_tokens" in body["error"]["message"]
 
 
-def test_request_id_is_echoed_and_logged(gw):
+def test_request_id_is_ours_and_the_clients_is_kept_apart(gw):
+    # a client's x-request-id could be forged or reused: the gateway's id is always its own
     status, headers, _ = post(gw, "/v1/chat/completions", CHAT, {"x-request-id": "req-test-abc123"})
     assert status == 200
-    assert headers["x-request-id"] == "req-test-abc123" == headers["x-seawall-request-id"]
+    ours = headers["x-request-id"]
+    assert ours != "req-test-abc123" and ours == headers["x-seawall-request-id"]
+    assert headers["x-client-request-id"] == "req-test-abc123"
     lines = [json.loads(line) for line in gw.output().splitlines() if "req-test-abc123" in line]
-    assert lines and all(line["request_id"] == "req-test-abc123" for line in lines)
+    assert lines and all(line["request_id"] == ours and line["client_request_id"] == "req-test-abc123"
+                         for line in lines)
     status, headers, _ = post(gw, "/v1/chat/completions", CHAT)
     assert len(headers["x-request-id"]) >= 16  # made up when the client sends none
 

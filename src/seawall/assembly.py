@@ -79,7 +79,7 @@ class Assembly:
 
 
 def assemble(config: Config) -> Assembly:
-    metrics = Metrics()
+    metrics = Metrics(m.name for m in config.models)
     router = Router(config)
     stores = Stores(config)
     governance = Governance(config, stores)

@@ -13,7 +13,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or cfg.server.host
     port = cfg.server.port if args.port is None else args.port
     workers = args.workers or cfg.server.workers
-    return serve(cfg, host, port, workers)
+    return serve(cfg, host, port, workers, config_path=args.config)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

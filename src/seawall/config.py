@@ -151,7 +151,10 @@ class ServerConfig(_Model):
     access_log: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     api_keys: list[Any] = Field(default_factory=list)  # static client keys (Secrets); empty = open
+    metrics_token: Any = None  # a Secret: /metrics then needs "Authorization: Bearer <token>"; None = open
     limits: ServerLimits = Field(default_factory=ServerLimits)  # timeouts and connection caps (net.limits)
+
+    _check_metrics_token = field_validator("metrics_token", mode="before")(lambda cls, v: secret(v))
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -11,17 +11,20 @@ import time
 
 import orjson
 
-from ..core.credentials import check_key, presented_key
+from ..config import ConfigError
+from ..core.credentials import check_key, key_hint, presented_key
 from ..core.errors import GatewayError
 from ..core.types import Stream
 from ..gateway import Gateway, new_request_id
 from ..jobs.routes import enqueue, wants_async
 from ..net.server import Request, Response, StreamResponse
+from ..observe import account
 from ..observe.logging import request_id as request_id_var
 from ..observe.metrics import CONTENT_TYPE
 from ..wire import anthropic as wire
 from . import wire_schemas as ws
 from ..web.http import JSON, SSEEncoder, error_response, internal_error, write_stream
+from ..web.schema import Out
 from ..web.router import NO_PARAMS, Call, Route, Router, read_body, read_query
 
 log = logging.getLogger("seawall.http")
@@ -43,12 +46,22 @@ class AnthropicEncoder(SSEEncoder):
         return wire.sse_event("error", wire.anthropic_error_body(err))
 
 
+class ReloadOut(Out):
+    status: str  # unchanged | applied | restart_needed
+    applied: list[str]  # e.g. server.log_level
+    restart_needed: list[str]  # changed keys a running process does not apply
+
+
 class App:
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
         self.max_body = gateway.config.server.max_body_bytes
         key = gateway.config.admin_key
         self.admin_key = key.get() if key else None
+        self.access_log = gateway.config.server.access_log
+        token = gateway.config.server.metrics_token
+        self.metrics_token = token.get() if token else None
+        self.reloader = None  # api/reload.Reloader when served from a configuration file
         self.ready = False
         self.router = Router(self.own_routes() + gateway.assembly.routes)  # the faces', then the features'
 
@@ -71,12 +84,33 @@ class App:
             Route("GET", "/readyz", self.readyz, response=ws.STATUS_RESPONSE, summary="Readiness", tag="probes"),
             Route("GET", "/metrics", self.metrics, summary="Prometheus metrics", tag="probes"),
             Route("GET", "/openapi.json", self.openapi, summary="This document", tag="probes"),
+            Route("POST", "/admin/reload", self.reload, auth="admin", response=ReloadOut, tag="admin",
+                  summary="Read the configuration file again; an invalid one is refused and changes nothing"),
         ]
 
+    def set_access_log(self, on: bool) -> None:
+        self.access_log = on
+        for stage in self.gw.assembly.stages:
+            if isinstance(stage, account.Account):
+                stage.log_requests = on
+
+    async def reload(self, call: Call):
+        if self.reloader is None:
+            raise GatewayError("invalid_request", "this gateway was not started from a configuration file "
+                               "(seawall serve --config): there is nothing to reload")
+        try:
+            out = await self.reloader.reload()
+        except ConfigError as e:
+            log.error("configuration reload refused, the running configuration is kept: %s", e)
+            raise GatewayError("invalid_request", f"the new configuration is invalid; the running one is kept: {e}",
+                               status=400) from None
+        log.info("configuration reloaded: %s", out["status"], extra=out)
+        return call.json(out)
+
     async def __call__(self, request: Request) -> Response | StreamResponse:
-        rid = request.headers.get("x-request-id") or new_request_id()
-        if len(rid) > 128 or not rid.isprintable():
-            rid = new_request_id()
+        # The gateway always makes its own id (the audit's request_id): a client's x-request-id
+        # could be forged or reused, so it is only echoed back and kept beside ours.
+        rid = new_request_id()
         request_id_var.set(rid)  # this task serves this one request: the id follows every log line
         started = time.perf_counter()
         path = request.path
@@ -84,6 +118,13 @@ class App:
             path = path.rstrip("/")
         render = wire.anthropic_error_body if path == "/v1/messages" else GatewayError.to_openai
         headers = {"x-request-id": rid, "x-seawall-request-id": rid}
+        client_rid = request.headers.get("x-request-id")
+        if client_rid is not None:
+            if len(client_rid) <= 128 and client_rid.isprintable():
+                headers["x-client-request-id"] = client_rid
+            else:
+                client_rid = None
+        call = None
         try:
             route = self._exact.get((request.method, path))  # the hot paths: one dict lookup
             if route is None:
@@ -91,6 +132,7 @@ class App:
             else:
                 params = NO_PARAMS
             call = Call(request, route, params, rid, headers)
+            call.client_request_id = client_rid
             auth = route.auth
             if auth == "client":  # the one place a client is identified; the pipeline reuses it
                 call.principal = self.gw.authenticate(request.headers)
@@ -102,11 +144,32 @@ class App:
                 read_query(call)
             return await route.handler(call)
         except GatewayError as e:
-            headers["x-seawall-latency-ms"] = f"{(time.perf_counter() - started) * 1000:.2f}"
+            seconds = time.perf_counter() - started
+            headers["x-seawall-latency-ms"] = f"{seconds * 1000:.2f}"
+            if call is None or not call.accounted:  # the pipeline never saw it: say so here
+                self._refused(request, path, call, e, seconds, client_rid)
             return error_response(e, headers, render)
         except Exception:
             log.exception("unhandled error")
             return error_response(internal_error(), headers, render)
+
+    def _refused(self, request: Request, path: str, call: Call | None, e: GatewayError, seconds: float,
+                 client_rid: str | None) -> None:
+        """A refusal before the pipeline (unknown key, bad body, unknown path): one access-log
+        line, and on a client or admin route an audit record, with the presented key's hint."""
+        code, status = e.code, e.status
+        hint = key_hint(presented_key(request.headers))
+        account.refused(self.gw.metrics, self.access_log, request.method, path, code, status, hint, seconds)
+        if call is not None and call.route.auth != "none":
+            detail = {"error": e.message, "method": request.method, "path": path}
+            if hint:
+                detail["key"] = hint
+            if client_rid:
+                detail["client_request_id"] = client_rid
+            p = call.principal
+            kind = "admin" if call.route.auth == "admin" else "request"
+            self.gw.governance.record(kind, code, detail, status=status, request_id=call.request_id,
+                                      key_id=p.key_id if p is not None else None)
 
     def require_admin(self, request: Request) -> None:
         if not self.admin_key:
@@ -139,6 +202,8 @@ class App:
 
     async def _answer(self, call: Call, req, encoder, convert=None):
         headers = call.headers
+        call.accounted = True  # from here the account and audit stages record it
+        req.meta.client_request_id = call.client_request_id
         try:
             result = await self.gw.handle(req)
         except GatewayError as e:
@@ -175,6 +240,9 @@ class App:
         return Response(body=b'{"status":"ready"}', headers=call.headers, content_type=JSON)
 
     async def metrics(self, call: Call):
+        if self.metrics_token and not check_key(presented_key(call.request.headers), [self.metrics_token]):
+            raise GatewayError("invalid_api_key", "/metrics needs the metrics token (Authorization: Bearer "
+                               "<server.metrics_token>)")
         return Response(body=self.gw.metrics.exposition(), headers={**call.headers, "content-type": CONTENT_TYPE})
 
     async def openapi(self, call: Call):

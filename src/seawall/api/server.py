@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import shutil
@@ -35,14 +36,19 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 async def start_in_process(gateway, host: str = "127.0.0.1", port: int = 0,
-                           sock: socket.socket | None = None):
+                           sock: socket.socket | None = None, config_path: str | None = None):
     """Serve `gateway` on this event loop; returns an async `stop()` that drains and closes.
-    The CLI server and the demo both start through here."""
+    The CLI server and the demo both start through here. With `config_path`, the app can
+    reload that file (SIGHUP, POST /admin/reload; api/reload.py); `stop.app` is the App."""
     from ..net.server import Server
     from .app import App
 
     await gateway.start()  # stores and the key directory are ready before the first request
     app = App(gateway)
+    if config_path:
+        from .reload import Reloader
+
+        app.reloader = Reloader(app, config_path)
     # the request being handled is cancelled when its client disconnects (net.server)
     server = Server(app, max_body=max(gateway.config.server.max_body_bytes, 1 << 20),
                     **gateway.config.server.limits.server_kwargs())
@@ -59,37 +65,53 @@ async def start_in_process(gateway, host: str = "127.0.0.1", port: int = 0,
         await server.shutdown(timeout=10.0)  # lets in-flight requests finish
         await gateway.aclose()
 
+    stop.app = app
     return stop
 
 
-async def _serve(config, sock: socket.socket, ready_note: str | None) -> None:
+async def _serve(config, sock: socket.socket, ready_note: str | None, config_path: str | None = None,
+                 host: str = "") -> None:
     from ..gateway import Gateway
+    from ..observe import banner
 
-    stop_server = await start_in_process(Gateway(config), sock=sock)
+    started = time.monotonic()
+    stop_server = await start_in_process(Gateway(config), sock=sock, config_path=config_path)
+    app = stop_server.app
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    if ready_note:
+    if app.reloader is not None:
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(app.reloader.on_signal()))
+    if ready_note:  # the first worker speaks for all
+        banner.show(app.gw, host)
         log.info(ready_note)
     await stop.wait()
+    log.info("seawall stopping: finishing requests in flight")
     await stop_server()
+    log.info("seawall stopped after %.0f s", time.monotonic() - started, extra={"pid": os.getpid()})
 
 
-def serve(config, host: str, port: int, workers: int = 1) -> int:
+def serve(config, host: str, port: int, workers: int = 1, config_path: str | None = None) -> int:
+    from ..observe import banner
     from ..observe import logging as slog
 
     slog.setup(config.server.log_level)
-    if not config.server.api_keys and host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("no server.api_keys configured: anyone who can reach %s:%s can use the gateway", host, port)
-    sock = _listen(host, port)
+    banner.quiet()
+    try:
+        sock = _listen(host, port)
+    except OSError as e:  # one clear line, no traceback: the port is taken, the address is not ours, ...
+        why = "the port is already in use (another seawall or program listens there)" \
+            if e.errno == errno.EADDRINUSE else (e.strerror or str(e))
+        log.error("cannot listen on %s:%s: %s", host, port, why)
+        return 1
     actual_port = sock.getsockname()[1]
     note = f"seawall listening on http://{host}:{actual_port} ({workers} worker{'s' if workers > 1 else ''})"
     _event_loop_policy()
     if workers <= 1:
-        asyncio.run(_serve(config, sock, note))
+        asyncio.run(_serve(config, sock, note, config_path, host))
         return 0
-    return Supervisor(config, sock, workers, note).run()
+    return Supervisor(config, sock, workers, note, config_path, host).run()
 
 
 class Supervisor:
@@ -100,8 +122,10 @@ class Supervisor:
     BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
     STABLE_S = 30.0  # a worker that lived this long resets the back-off
 
-    def __init__(self, config, sock: socket.socket, workers: int, note: str) -> None:
+    def __init__(self, config, sock: socket.socket, workers: int, note: str, config_path: str | None = None,
+                 host: str = "") -> None:
         self.config, self.sock, self.workers, self.note = config, sock, workers, note
+        self.config_path, self.host = config_path, host
         self.children: dict[int, tuple[int, float]] = {}  # pid -> (slot, started at)
         self.failures = [0] * workers  # quick deaths in a row, per slot
         self.stopping = False
@@ -124,6 +148,7 @@ class Supervisor:
                 self.config.store.migrate = False
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
+            signal.signal(signal.SIGHUP, self._forward)  # each worker reloads its configuration
             for slot in range(self.workers):
                 self._fork(slot)
             return self._watch()
@@ -152,7 +177,9 @@ class Supervisor:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                asyncio.run(_serve(self.config, self.sock, self.note if slot == 0 else None))
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the worker's loop handles it
+                asyncio.run(_serve(self.config, self.sock, self.note if slot == 0 else None, self.config_path,
+                                   self.host))
             except BaseException:  # noqa: BLE001 - say why before the parent restarts us
                 log.exception("worker %d stopped with an error", os.getpid())
                 code = 1
@@ -160,6 +187,13 @@ class Supervisor:
                 logging.shutdown()
                 os._exit(code)
         self.children[pid] = (slot, time.monotonic())
+
+    def _forward(self, signum, _frame) -> None:
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
 
     def _stop(self, signum, _frame) -> None:
         self.stopping = True

@@ -74,8 +74,11 @@ class AliasCachePolicy(BaseModel):
 
     category: Category = Category.SHORT
     # Requests above this temperature are not cached (unless opt_in_any_temperature).
-    # A request with no temperature runs at the provider default (1.0).
     max_temperature: float = Field(0.3, ge=0.0, le=2.0)
+    # A request that sends no temperature (the OpenAI SDK's and LangChain's default): "cache" takes
+    # the operator's category as the statement that this alias's answers are reusable; "skip"
+    # treats it as the provider default 1.0 (above max_temperature: not cached).
+    no_temperature: Literal["cache", "skip"] = "cache"
     opt_in_any_temperature: bool = False
     allow_n_gt_1: bool = False
     admit_on_second_sighting: bool = False
@@ -136,6 +139,18 @@ class Decision:
     def active(self) -> bool:
         return self.read or self.write
 
+    @property
+    def skipped(self) -> str | None:
+        """The x-seawall-cache value of a request the alias would cache but this one is not
+        (its temperature, n > 1, the caller's `none`): the client is told why, not left guessing."""
+        if self.active or self.reason not in SKIP_REASONS:
+            return None
+        return "skip;reason=" + self.reason
+
+
+# why a request on an alias the operator caches was not cached (docs/caching.md)
+SKIP_REASONS = frozenset({"temperature", "n", "override"})
+
 
 def uncacheable_reason(body: Mapping[str, Any], policy: AliasCachePolicy, kind: str = "chat") -> str | None:
     """Why this request must not be cached (None if it may be). An embedding is a function of
@@ -143,10 +158,12 @@ def uncacheable_reason(body: Mapping[str, Any], policy: AliasCachePolicy, kind: 
     if kind == "embeddings":
         return None
     if body.get("n") not in (None, 1) and not policy.allow_n_gt_1:
-        return "n>1"
+        return "n"
     if not policy.opt_in_any_temperature:
         from .keys import temperature_of
 
+        if body.get("temperature") is None:
+            return "temperature" if policy.no_temperature == "skip" else None
         if temperature_of(body) > policy.max_temperature:
             return "temperature"
     return None
@@ -182,8 +199,9 @@ def decide(
             wanted = Category(ov.value)
             if _RANK[wanted] <= _RANK[category] or ov in policy.allow_overrides:
                 category = wanted
-    if category is Category.NONE:
-        return Decision(category, False, False, 0.0, 0.0, "category none")
+    if category is Category.NONE:  # the alias's category, or the caller asked for none
+        return Decision(category, False, False, 0.0, 0.0,
+                        "category none" if policy.category is Category.NONE else "override")
     why = uncacheable_reason(body, policy, kind)
     if why is not None:
         return Decision(category, False, False, 0.0, 0.0, why)

@@ -457,6 +457,7 @@ class CacheStage:
         else:
             d = decide(svc.config, req.alias, req.body, override, req.kind)
         if not d.active:
+            req.meta.cache = d.skipped  # "skip;reason=temperature": why a cached alias did not cache this
             return await call_next(req)
         alias = req.alias
         policy = req.profile.cache

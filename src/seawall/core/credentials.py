@@ -27,3 +27,14 @@ def check_key(presented: str | None, allowed: list[str]) -> bool:
     for key in allowed:
         ok |= hmac.compare_digest(data, key.encode("utf-8", "surrogatepass"))
     return ok
+
+
+def key_hint(key: str | None) -> str | None:
+    """What logs and audit records may say about a presented key: its first 5 characters (the
+    "sw-ab…" the key list shows), and nothing of a key too short for 5 characters to be a small
+    part of it. Never enough to use."""
+    if not key:
+        return None
+    if len(key) < 16:
+        return "…"
+    return key[:5] + "…"

@@ -29,6 +29,7 @@ class Principal:
     key_hash: str | None = None  # static keys: a short hash that tells them apart
     # what x-seawall-department may name (with allow_department_header): the key's list, else its team's
     allowed_departments: frozenset[str] = frozenset()
+    hint: str | None = None  # the key's first characters ("sw-ab…"), for logs: never enough to use
 
     @property
     def tenant(self) -> str:
@@ -54,11 +55,14 @@ class Meta:
     ttft_ms: float | None = None
     usage: dict | None = None
     cost_usd: float | None = None  # from the deployment's price table, set by the admit stage
-    cache: str | None = None  # miss | hit-exact | hit-semantic;score=.. | stale;age=.. | refresh
+    cache: str | None = None  # miss | hit-exact | hit-semantic;score=.. | stale;age=.. | refresh | skip;reason=..
     fallback_level: str | None = None  # retry | deployment | alias | stale | degraded | escalated
     guard_outcome: str | None = None  # pass | masked | flagged | masked,flagged | fail_open | blocked | error
     guard: dict | None = None  # the guard's decisions (kinds, actions, scores; never values), for audit
     extra: dict[str, str] = field(default_factory=dict)  # other headers (rate limits, hedged, ...)
+    # the client's own x-request-id: kept beside the gateway's id (audit detail), never used as it,
+    # since a client could forge or reuse it
+    client_request_id: str | None = None
 
     def headers(self) -> dict[str, str]:
         h = {

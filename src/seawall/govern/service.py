@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, replace
 
 from ..core.cost import cost_usd  # noqa: F401 - re-exported for the stages
-from ..core.credentials import presented_key
+from ..core.credentials import key_hint, presented_key
 from ..core.errors import GatewayError
 from ..core.types import Principal
 from ..store.breaker import StoreUnavailable
@@ -231,7 +231,7 @@ class Governance:
         p = self._static.get(key)
         if p is None:
             digest = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
-            p = self._static[key] = Principal(kind="static", key_hash=digest)
+            p = self._static[key] = Principal(kind="static", key_hash=digest, hint=key_hint(key))
         return p
 
     def permit(self, p: Principal, alias: str) -> None:
@@ -312,8 +312,7 @@ class Governance:
                 raise GatewayError("rate_limited", f"rate limit of {limit} {kind} per minute reached for {what}",
                                    retry_after=max(retry_ms, 1) / 1000.0, headers=headers)
             b = budgets[failed - n]
-            raise GatewayError("budget_exceeded",
-                               f"the {b.period} budget of ${b.amount_usd:.2f} for {b.scope} {b.scope_id} is spent",
+            raise GatewayError("budget_exceeded", _budget_refusal(b, int(out[4 + 2 * n + failed - n]), estimate),
                                headers=headers)
         return Admission(bucket, token_keys, tokens_est, keys[n:], estimate, degraded), headers
 
@@ -345,6 +344,20 @@ class Governance:
                 await self.state.run(scripts.SETTLE, keys, args, fail_open=True)
         except Exception:  # noqa: BLE001
             log.warning("budget settlement failed; the reservation stays counted")
+
+
+def _budget_refusal(b, used_micro: int, estimate_micro: int) -> str:
+    """Say which it is, with the numbers: the budget is spent, or it has room but not for what
+    this request might cost (its reservation: prompt tokens and max_tokens at the highest price
+    of the alias's deployments)."""
+    what = f"the {b.period} budget of ${b.amount_usd:.2f} for {b.scope} {b.scope_id}"
+    used, est = used_micro / MICRO, estimate_micro / MICRO
+    left = max(b.amount_usd - used, 0.0)
+    if left <= 0:
+        return f"{what} is spent (${used:.4f} spent or reserved)"
+    return (f"this request may cost up to ${est:.4f} (its prompt and max_tokens at the alias's highest price), "
+            f"more than the ${left:.4f} left of {what} (${used:.4f} spent or reserved); "
+            f"lower max_tokens or raise the budget")
 
 
 def _ratelimit_headers(names, out) -> dict[str, str]:

@@ -66,6 +66,8 @@ class AuditStage:
             info["guard"] = meta.guard  # kinds, actions, counts, scores: never the values
         if meta.cache:
             info["cache"] = meta.cache  # hit-exact, hit-semantic;score=.., miss, stale;age=.., refresh
+        if meta.client_request_id:
+            info["client_request_id"] = meta.client_request_id  # the client's id, beside ours
         if detail:
             info.update(detail)
         if p is not None and p.kind != "virtual":

@@ -3,6 +3,11 @@
 With several workers, prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, made
 by `seawall serve --workers N` before it forks and removed when it stops) aggregates every
 worker's values.
+
+Every label takes values from a bounded set: an alias label only the configured alias names
+(a client's unknown model name counts as "other": a client must not be able to grow /metrics
+without bound), a deployment label only configured deployments, team and department labels
+only the ids the operator created.
 """
 from __future__ import annotations
 
@@ -26,8 +31,12 @@ def _use_multiprocess_values() -> None:
         values.ValueClass = values.get_value_class()
 
 
+OTHER = "other"  # the alias label of a request naming no configured alias
+
+
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, aliases=()) -> None:
+        self.aliases = frozenset(aliases)
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         if self.multiprocess:
             _use_multiprocess_values()
@@ -43,6 +52,8 @@ class Metrics:
                                        ["deployment", "error_class"], **reg)
         self.tokens = Counter("seawall_tokens_total", "Tokens by alias, deployment and direction",
                               ["alias", "deployment", "direction"], **reg)
+        self.spend = Counter("seawall_spend_usd_total", "Spend in US dollars by team and department "
+                             "(\"none\": keys without one)", ["team", "department"], **reg)
         gauge_mode = {"multiprocess_mode": "livesum"} if self.multiprocess else {}
         self.in_flight = Gauge("seawall_in_flight_requests", "Requests being answered now", **reg, **gauge_mode)
         self.active = 0  # requests in flight in this process (the gauge may sum every worker's)
@@ -64,8 +75,13 @@ class Metrics:
         return c
 
     def record(self, alias: str, deployment: str | None, outcome: str, seconds: float,
-               ttft_s: float | None, usage: dict | None) -> None:
+               ttft_s: float | None, usage: dict | None, cost_usd: float | None = None,
+               team: str | None = None, department: str | None = None) -> None:
+        if alias not in self.aliases:
+            alias = OTHER
         dep = deployment or "none"
+        if cost_usd:
+            self._child(self.spend, team or "none", department or "none").inc(cost_usd)
         self._child(self.requests, alias, dep, outcome).inc()
         self._child(self.duration, alias).observe(seconds)
         if ttft_s is not None:

@@ -30,7 +30,8 @@ ADMIN_BODY_LIMIT = 1 << 20
 class Call:
     """One request as a handler sees it."""
 
-    __slots__ = ("request", "route", "params", "body", "raw", "query", "principal", "request_id", "headers")
+    __slots__ = ("request", "route", "params", "body", "raw", "query", "principal", "request_id", "headers",
+                 "client_request_id", "accounted")
 
     def __init__(self, request: Request, route: "Route", params: dict[str, str], request_id: str,
                  headers: dict[str, str]) -> None:
@@ -43,6 +44,8 @@ class Call:
         self.principal: Any = None  # auth="client" routes: who is calling
         self.request_id = request_id
         self.headers = headers  # response headers so far
+        self.client_request_id: str | None = None  # the client's own x-request-id, kept apart from ours
+        self.accounted = False  # the pipeline took the request: it logs and audits it, whatever happens
 
     def json(self, obj: Any, status: int | None = None) -> Response:
         """A JSON answer with the route's success status; a model is dumped by its fields."""

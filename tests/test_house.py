@@ -90,7 +90,7 @@ def test_the_assembled_stage_order(tmp_path):
     assert [type(s).__name__ for s in gw.assembly.stages] == [
         "Account", "AuditStage", "Identify", "RouteStage", "Admit", "GuardIn", "CacheStage", "Coalesce"]
     assert [type(s).__name__ for s in gw.assembly.services] == [
-        "Governance", "GuardService", "Resilience", "CacheService"]
+        "Governance", "GuardService", "Resilience", "CacheService", "ActionsService"]
 
 
 async def test_two_tenants_never_share_a_coalesced_answer(tmp_path, monkeypatch):

@@ -15,12 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Importing a feature's config registers its section (config.SECTIONS) before any parse.
+from .actions import config as _actions_config  # noqa: F401
+from .actions.routes import routes as actions_routes
+from .actions.service import ActionsService
 from .cache import config as _cache_config  # noqa: F401
 from .cache.routes import routes as cache_routes
 from .cache.stage import CacheService, CacheStage
 from .config import Config
 from .core.stage import Handler, compose
 from .govern import config as _govern_config  # noqa: F401
+from .govern.audit import make_record
 from .govern.routes import routes as govern_routes
 from .govern.service import Governance
 from .govern.stages import Admit, AuditStage, Identify
@@ -47,6 +51,7 @@ class Assembly:
     guard: GuardService
     resilience: Resilience
     cache: CacheService
+    actions: ActionsService
     stages: list
     handle: Handler
     routes: list  # the features' HTTP routes (web.router.Route), served next to the faces' own
@@ -55,7 +60,7 @@ class Assembly:
     def services(self) -> list:
         """Start order; closing runs in reverse (the cache drains before the stores close,
         health checks stop before the upstream connections close)."""
-        return [self.governance, self.guard, self.resilience, self.cache]
+        return [self.governance, self.guard, self.resilience, self.cache, self.actions]
 
     async def start(self) -> None:
         await self.stores.start()
@@ -77,6 +82,12 @@ def assemble(config: Config) -> Assembly:
     guard = GuardService(config, router, metrics.registry)
     cache = CacheService(config, router, metrics, stores, answer_passes=guard.answer_passes)
     resilience = Resilience(config, router, metrics.registry, stale=cache.stale)
+
+    def audit(kind, outcome, status, **fields):  # actions' decisions go into governance's audit log
+        if governance.audit is not None:
+            governance.audit.submit(make_record(kind, outcome, status, **fields))
+
+    actions = ActionsService(config, stores.sql, audit=audit)
     stages = [
         Account(metrics, config.server.access_log),  # account: metrics + log, sees every outcome
         AuditStage(governance),                      # account: audit record, every outcome
@@ -89,5 +100,7 @@ def assemble(config: Config) -> Assembly:
     ]
     handle = compose(stages, terminal=Execute(metrics, resilience))  # execute: LB, breaker, retry, hedge,
     cache.resubmit = handle                                         # fallback, stale, degraded, escalation
-    routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience)]
-    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, stages, handle, routes)
+    routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience),
+              *actions_routes(actions)]
+    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, actions, stages, handle,
+                    routes)

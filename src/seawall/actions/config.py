@@ -1,0 +1,70 @@
+"""The `actions:` section: where the Cedar policies are, how risk is scored, how long an
+approval lives, and what each tool or operation declares it does."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..config import Section, register
+
+Effect = Literal["read", "write", "delete", "unknown"]
+
+
+class RiskConfig(BaseModel):
+    """Points added to an action's risk (0-100) and the thresholds that trigger them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base: dict[str, int] = Field(
+        default_factory=lambda: {"read": 5, "write": 30, "delete": 60, "unknown": 40},
+        description="points by declared effect")
+    amount_over: float = Field(1000.0, ge=0, description="an amount argument above this adds `amount_points`")
+    amount_points: int = Field(20, ge=0, le=100)
+    count_over: int = Field(10, ge=0, description="a record count (or list length) above this adds `count_points`")
+    count_points: int = Field(20, ge=0, le=100)
+    wildcard_points: int = Field(25, ge=0, le=100, description="an argument that is `*` or contains `%`/`*`")
+    rate_window_s: float = Field(60.0, gt=0, description="window for the rate of similar actions")
+    rate_over: int = Field(10, ge=0, description="more similar actions than this by one principal in the window...")
+    rate_points: int = Field(15, ge=0, le=100, description="...adds these points")
+    injection_points: int = Field(30, ge=0, le=100, description="times the conversation's injection score (0-1)")
+
+
+class Connector(BaseModel):
+    """An internal HTTP system Seawall calls on an agent's behalf (POST /v1/actions). The
+    credential is read from the environment when the call is made and never leaves Seawall."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(..., pattern=r"^https?://", description="scheme, host, port and an optional base path")
+    credential_env: str | None = Field(None, description="environment variable holding the credential")
+    credential_header: str = Field("authorization", description="header the credential goes in")
+    credential_prefix: str = Field("Bearer ", description="put before the credential in that header")
+    methods: list[Literal["GET", "POST", "PUT", "PATCH", "DELETE"]] = Field(default_factory=lambda: ["GET"])
+    paths: list[str] = Field(default_factory=lambda: ["/*"],
+                             description="allowed path patterns (fnmatch; `*` spans segments)")
+    timeout_s: float = Field(10.0, gt=0, le=300)
+    max_response_bytes: int = Field(1 << 20, ge=1024, le=64 << 20)
+
+
+class ActionsConfig(BaseModel):
+    """Off unless enabled. With it on and no policy that permits, every action is denied."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    policies: list[str] = Field(default_factory=list,
+                                description="Cedar policy files (.cedar), read and validated at start and on reload")
+    policy_text: str = Field("", description="policies inline, after the files")
+    effects: dict[str, Effect] = Field(
+        default_factory=dict,
+        description="declared effect per tool or operation (`server.tool`); trusted, unlike an MCP server's hints")
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    approval_ttl_s: float = Field(900.0, gt=0, le=7 * 86400, description="how long an approval may wait and be used")
+    connectors: dict[str, Connector] = Field(default_factory=dict, description="POST /v1/actions targets, by name")
+    redact_arguments: list[str] = Field(
+        default_factory=lambda: ["password", "secret", "token", "api_key", "authorization"],
+        description="argument names whose values the audit never holds")
+
+
+register(Section("actions", ActionsConfig))

@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     from .govern.cli import add_commands
 
     add_commands(sub)  # keys, audit, db
+    from .actions.cli import add_commands as add_actions_commands
+
+    add_actions_commands(sub)  # policy test, approvals
 
     args = parser.parse_args(argv)
     return args.func(args) or 0

@@ -230,17 +230,27 @@ class ActionsService:
                     request_id, **extra)
         return {"status": "done", "result": result, "decision": d.reasons()}
 
-    async def _wait(self, approval_id: str, wait_s: float) -> str:
-        """Wait (in this process) for a person's decision; the approval's status after it."""
+    async def _wait(self, approval_id: str, wait_s: float, poll_s: float = 0.5) -> str:
+        """Wait for a person's decision: woken at once by an approval in this process, and
+        polling the table for one made elsewhere (another instance, the CLI)."""
         ev = self._waiters.setdefault(approval_id, asyncio.Event())
+        deadline = time.monotonic() + wait_s
+        status = "pending"
         try:
-            await asyncio.wait_for(ev.wait(), wait_s)
-        except asyncio.TimeoutError:
-            return "pending"
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return status
+                try:
+                    await asyncio.wait_for(ev.wait(), min(poll_s, left))
+                except asyncio.TimeoutError:
+                    pass
+                got = await self.approvals.get(approval_id)
+                status = got["status"] if got else "pending"
+                if status != "pending":
+                    return status
         finally:
             self._waiters.pop(approval_id, None)
-        got = await self.approvals.get(approval_id)
-        return got["status"] if got else "pending"
 
     async def decide_approval(self, id: str, approve: bool, approver: str, reason: str) -> dict:
         try:

@@ -26,6 +26,8 @@ permit (principal, action, resource) when { context.tool == "crm.update_record" 
 @id("updates") permit (principal, action, resource) when { context.tool == "crm.update_record" };
 @id("deletes-need-approval") @escalate("approval")
 permit (principal, action, resource) when { context.effect == "delete" };
+@id("purges-need-quick-approval") @escalate("approval") @ttl("5")
+permit (principal, action, resource) when { context.tool == "crm.purge" };
 @id("no-injected-writes") forbid (principal, action, resource)
   when { context.injection > 50 && context.effect != "read" };
 @id("no-record-42") forbid (principal, action, resource == Record::"crm/42");
@@ -180,6 +182,13 @@ def test_a_waiting_call_runs_when_approved_and_an_expired_one_is_refused(svc):
     with pytest.raises(GatewayError):
         run(svc.perform(ALICE, action, up, approval_id=aid))
     assert len(up.calls) == 1
+
+
+def test_a_policy_ttl_shortens_the_approval(svc):
+    made = run(svc.perform(ALICE, Action("crm", "purge", {}), Upstream()))
+    assert made["expires_at"] - time.time() <= 5
+    made = run(svc.perform(ALICE, Action("crm", "delete_records", {"ids": [1]}), Upstream()))
+    assert made["expires_at"] - time.time() > 50
 
 
 def test_a_policy_change_voids_earlier_approvals(svc):

@@ -193,6 +193,8 @@ class ActionsService:
             bound = binding(action.tool, action.arguments, who, d.policy_version)
             if approval_id is None:
                 ttl = self.cfg.approval_ttl_s
+                policy_ttl = self.engine.escalation_ttl(d) if self.engine else None
+                ttl = min(ttl, policy_ttl) if policy_ttl else ttl
                 made = await self.approvals.create(
                     tool=action.tool, bound=bound, policy_version=d.policy_version,
                     tenant=(principal or Principal(kind="anonymous")).tenant,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..config import Section, register
 
@@ -47,6 +47,24 @@ class Connector(BaseModel):
     max_response_bytes: int = Field(1 << 20, ge=1024, le=64 << 20)
 
 
+class McpUpstream(BaseModel):
+    """An MCP server Seawall fronts at /mcp: streamable HTTP (`url`) or stdio (`command`,
+    started by Seawall and stopped with it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(None, pattern=r"^https?://")
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict, description="environment for a stdio server")
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> "McpUpstream":
+        if (self.url is None) == (self.command is None):
+            raise ValueError("give exactly one of url (streamable HTTP) or command (stdio)")
+        return self
+
+
 class ActionsConfig(BaseModel):
     """Off unless enabled. With it on and no policy that permits, every action is denied."""
 
@@ -62,6 +80,10 @@ class ActionsConfig(BaseModel):
     risk: RiskConfig = Field(default_factory=RiskConfig)
     approval_ttl_s: float = Field(900.0, gt=0, le=7 * 86400, description="how long an approval may wait and be used")
     connectors: dict[str, Connector] = Field(default_factory=dict, description="POST /v1/actions targets, by name")
+    mcp_servers: dict[str, McpUpstream] = Field(
+        default_factory=dict, description="upstream MCP servers served at /mcp, tools named `server.tool`")
+    mcp_wait_s: float = Field(0.0, ge=0, le=3600,
+                              description="how long an escalated MCP call waits for approval before answering pending")
     redact_arguments: list[str] = Field(
         default_factory=lambda: ["password", "secret", "token", "api_key", "authorization"],
         description="argument names whose values the audit never holds")

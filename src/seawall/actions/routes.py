@@ -52,6 +52,18 @@ def action_of(body: ActionIn) -> Action:
 
 
 def routes(service: ActionsService) -> list[Route]:
+    try:  # the MCP SDK is the `mcp` extra; without it /mcp says so
+        from .mcp import McpGateway
+    except ImportError:
+        McpGateway = None
+    gateway = service.mcp = McpGateway(service) if McpGateway is not None else None
+
+    async def mcp(call: Call):
+        if gateway is None:
+            raise GatewayError("permission_denied", "the MCP gateway needs the mcp extra (pip install seawall[mcp])")
+        await service.start()
+        return await gateway.handle(call)
+
     async def create_action(call: Call):
         await service.start()
         body: ActionIn = call.body
@@ -92,7 +104,11 @@ def routes(service: ActionsService) -> list[Route]:
     def admin(method, path, handler, summary, body=None, query=None):
         return Route(method, path, handler, auth="admin", body=body, query=query, summary=summary, tag="actions")
 
+    mcp_doc = "The MCP gateway (streamable HTTP): tools of the configured MCP servers, through policy"
     return [
+        Route("POST", "/mcp", mcp, auth="client", summary=mcp_doc, tag="actions"),
+        Route("GET", "/mcp", mcp, auth="client", summary=mcp_doc, tag="actions"),
+        Route("DELETE", "/mcp", mcp, auth="client", summary=mcp_doc, tag="actions"),
         Route("POST", "/v1/actions", create_action, auth="client", body=ActionIn, tag="actions",
               summary="Perform an action on a configured system through policy (202: waiting for approval)"),
         admin("GET", "/admin/approvals", list_approvals, "List action approvals", query=ApprovalsQuery),

@@ -107,6 +107,7 @@ class ActionsService:
         self.rates = risk.RateTracker(self.cfg.risk.rate_window_s)
         self._waiters: dict[str, asyncio.Event] = {}
         self._started = False
+        self.mcp = None  # the MCP gateway, when the HTTP face serves /mcp (routes.py)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -121,6 +122,8 @@ class ActionsService:
     async def aclose(self) -> None:
         for ev in self._waiters.values():
             ev.set()
+        if self.mcp is not None:
+            await self.mcp.aclose()
         await self.connectors.close()
 
     def reload(self) -> str:
@@ -136,11 +139,13 @@ class ActionsService:
 
     # ---- deciding --------------------------------------------------------------------------
 
-    def decide(self, principal: Principal | None, action: Action, now: float | None = None) -> Decision:
+    def decide(self, principal: Principal | None, action: Action, now: float | None = None,
+               track_rate: bool = True) -> Decision:
+        """The decision for one action; `track_rate` False (a tools/list preview) leaves the rate alone."""
         who = principal_of(principal)
         effect, why = risk.effect_of(self.cfg.effects.get(action.tool) or action.effect, action.tool, action.hints)
         amount, count, wildcard = risk.numbers(action.arguments)
-        recent = self.rates.hit(who["key"], action.tool)
+        recent = self.rates.hit(who["key"], action.tool) if track_rate else 0
         score, factors = risk.score(self.cfg.risk, effect, amount, count, wildcard, recent, action.injection)
         if why:
             factors[0]["why"] = why

@@ -2,7 +2,7 @@
 records, updates, deletes and refunds, counting every call it receives in a JSON file so a
 test can prove a denied call never arrived.
 
-    python tests/mcp_records_server.py PORT COUNTS_FILE
+    python tests/mcp_records_server.py PORT COUNTS_FILE      (PORT "stdio": over stdin/stdout)
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from mcp.server.mcpserver import MCPServer
 from mcp_types import ToolAnnotations
 
-PORT, COUNTS = int(sys.argv[1]), Path(sys.argv[2])
+PORT, COUNTS = sys.argv[1], Path(sys.argv[2])
 server = MCPServer("records")
 calls: list[dict] = []
 
@@ -52,4 +52,7 @@ def refund(order: str, amount: float) -> str:
 
 if __name__ == "__main__":
     COUNTS.write_text("[]")
-    server.run("streamable-http", host="127.0.0.1", port=PORT, json_response=True, stateless_http=True)
+    if PORT == "stdio":
+        server.run("stdio")
+    else:
+        server.run("streamable-http", host="127.0.0.1", port=int(PORT), json_response=True, stateless_http=True)

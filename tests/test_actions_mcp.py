@@ -165,3 +165,29 @@ def test_an_escalated_delete_waits_and_runs_exactly_once_after_approval(stack):
     assert changed.is_error and "another action" in text(changed)
     deletes = [c for c in stack.calls()[before:] if c["tool"] == "delete_records"]
     assert deletes == [{"tool": "delete_records", "arguments": {"ids": [1, 2]}}]  # exactly once
+
+
+def test_a_stdio_upstream_is_started_by_seawall_and_served_the_same_way(tmp_path):
+    counts = tmp_path / "stdio-calls.json"
+    gw = start_gateway({
+        "admin_key": ADMIN, "server": {"access_log": False},
+        "providers": [{"name": "sim", "base_url": "http://127.0.0.1:9/v1"}],
+        "models": [{"name": "chat", "targets": [{"provider": "sim", "model": "gpt-4o-mini"}]}],
+        "actions": {"enabled": True, "policy_text": POLICIES,
+                    "effects": {"local.read_record": "read"},
+                    "mcp_servers": {"local": {"command": sys.executable,
+                                              "args": [str(HERE / "mcp_records_server.py"), "stdio", str(counts)],
+                                              "env": {"PYTHONPATH": _env()["PYTHONPATH"]}}}},
+    })
+    try:
+        _, _, raw = http("POST", gw.url + "/admin/keys", json.dumps({"user": "solo"}).encode(), ADMIN_H)
+        gw.keys = {"solo": json.loads(raw)["key"]}
+        listed = mcp(gw, "solo", lambda c: c.list_tools())
+        assert [t.name for t in listed.tools] == ["local.read_record"]
+        got = mcp(gw, "solo", lambda c: c.call_tool("local.read_record", {"id": 8}))
+        assert json.loads(text(got))["id"] == 8
+        denied = mcp(gw, "solo", lambda c: c.call_tool("local.delete_records", {"ids": [8]}))
+        assert denied.is_error
+        assert json.loads(counts.read_text()) == [{"tool": "read_record", "arguments": {"id": 8}}]
+    finally:
+        gw.stop()

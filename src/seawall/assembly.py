@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from .actions import config as _actions_config  # noqa: F401
 from .actions.routes import routes as actions_routes
 from .actions.service import ActionsService
+from .actions.stage import ActionsStage
 from .cache import config as _cache_config  # noqa: F401
 from .cache.routes import routes as cache_routes
 from .cache.stage import CacheService, CacheStage
@@ -95,6 +96,7 @@ def assemble(config: Config) -> Assembly:
         RouteStage(router),                          # route: alias -> deployments, profile, deadline
         Admit(governance),                           # admit: rate limits, budget reserve; settle, cost
         GuardIn(guard),                              # guard: in PII, secrets, injection, tags; out leaks, tokens
+        ActionsStage(actions),                       # actions: tool calls in answers pass policy (per alias)
         CacheStage(cache),                           # cache: exact -> semantic (tenant-scoped); store answers
         Coalesce(resilience),                        # coalesce: identical in-flight requests share a call
     ]

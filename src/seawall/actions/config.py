@@ -89,4 +89,23 @@ class ActionsConfig(BaseModel):
         description="argument names whose values the audit never holds")
 
 
-register(Section("actions", ActionsConfig))
+class AliasActions(BaseModel):
+    """Per alias (`models[].actions`): check the tool calls in the model's answers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool_calls: bool = Field(False, description="run the action policies on tool calls before the client sees them")
+    server: str = Field("model", min_length=1, max_length=128,
+                        description="the system name policies see for these tools (`server.function`)")
+
+
+OFF = AliasActions()
+
+
+def _compile(config, alias) -> AliasActions:
+    own = getattr(alias, "actions", None)
+    return own if own is not None and config.actions.enabled else OFF
+
+
+register(Section("actions", ActionsConfig, alias_fields={"actions": (AliasActions | None, Field(None))},
+                 compile=_compile))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -27,8 +28,12 @@ from ..net.messages import Response
 from .service import Action, ActionsService
 
 log = logging.getLogger("seawall.actions.mcp")
+# the SDK and its HTTP client log every request at INFO; Seawall's own access log covers that
+for _name in ("mcp", "httpx2", "httpcore2"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 APPROVAL_ARG = "_seawall_approval_id"  # a retry of an approved call names its approval here
 MAX_BODY = 4 << 20
+TOOLS_TTL_S = 30.0
 
 
 def _text(message: str, error: bool = True) -> types.CallToolResult:
@@ -41,6 +46,7 @@ class McpGateway:
         self.cfg = service.cfg
         self.clients: dict[str, Client] = {}
         self.tools: dict[str, dict[str, types.Tool]] = {}  # server -> name -> tool (as last listed)
+        self._listed_at: dict[str, float] = {}
         self.server = Server("seawall", on_list_tools=self._list_tools, on_call_tool=self._call_tool)
         self.manager: StreamableHTTPSessionManager | None = None
         self._owner: asyncio.Task | None = None
@@ -100,9 +106,14 @@ class McpGateway:
         state = request.scope.get("state", {}) if request is not None else {}
         return state.get("seawall_principal")
 
-    async def _upstream_tools(self, server: str) -> dict[str, types.Tool]:
-        listed = await self.clients[server].list_tools()
-        self.tools[server] = {t.name: t for t in listed.tools}
+    async def _upstream_tools(self, server: str, fresh: bool = False) -> dict[str, types.Tool]:
+        """The upstream's tools, listed again after TOOLS_TTL_S (clients re-list often; the
+        upstream's answer changes rarely) or when a call names a tool not yet seen."""
+        now = time.monotonic()
+        if fresh or now - self._listed_at.get(server, -1e9) > TOOLS_TTL_S:
+            listed = await self.clients[server].list_tools()
+            self.tools[server] = {t.name: t for t in listed.tools}
+            self._listed_at[server] = now
         return self.tools[server]
 
     @staticmethod
@@ -130,7 +141,7 @@ class McpGateway:
         approval_id = arguments.pop(APPROVAL_ARG, None)
         tool = self.tools.get(server, {}).get(name)
         if tool is None:
-            tool = (await self._upstream_tools(server)).get(name)
+            tool = (await self._upstream_tools(server, fresh=True)).get(name)
         action = Action(server, name, arguments, hints=self._hints(tool))
         client = self.clients[server]
 

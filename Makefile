@@ -19,7 +19,7 @@ $(VENV)/.core: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.core
-	$(BIN)/pip install -q -e '.[dev,guard,semantic,store]'
+	$(BIN)/pip install -q -e '.[dev,guard,semantic,store,mcp]'
 	touch $@
 
 install: $(VENV)/.core

@@ -88,9 +88,11 @@ def _config(sim_url: str, **extra) -> dict:
 def test_the_assembled_stage_order(tmp_path):
     gw = Gateway(parse(_config("http://127.0.0.1:9", store={"sql": f"sqlite:///{tmp_path}/s.db"})))
     assert [type(s).__name__ for s in gw.assembly.stages] == [
-        "Account", "AuditStage", "Identify", "RouteStage", "Admit", "GuardIn", "CacheStage", "Coalesce"]
+        "Account", "AuditStage", "Identify", "RouteStage", "Admit", "GuardIn", "ActionsStage", "CacheStage",
+        "Coalesce"]
     assert [type(s).__name__ for s in gw.assembly.services] == [
-        "Governance", "GuardService", "Resilience", "CacheService", "SandboxService", "JobsService"]
+        "Governance", "GuardService", "Resilience", "CacheService", "ActionsService", "SandboxService",
+        "JobsService"]
 
 
 async def test_two_tenants_never_share_a_coalesced_answer(tmp_path, monkeypatch):

@@ -15,12 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Importing a feature's config registers its section (config.SECTIONS) before any parse.
+from .actions import config as _actions_config  # noqa: F401
+from .actions.routes import routes as actions_routes
+from .actions.service import ActionsService
+from .actions.stage import ActionsStage
 from .cache import config as _cache_config  # noqa: F401
 from .cache.routes import routes as cache_routes
 from .cache.stage import CacheService, CacheStage
 from .config import Config
 from .core.stage import Handler, compose
 from .govern import config as _govern_config  # noqa: F401
+from .govern.audit import make_record
 from .govern.routes import routes as govern_routes
 from .govern.service import Governance
 from .govern.stages import Admit, AuditStage, Identify
@@ -35,11 +40,11 @@ from .providers.routing import Router, RouteStage
 from .resilience import config as _resilience_config  # noqa: F401
 from .resilience.coalesce import Coalesce
 from .resilience.engine import Resilience
+from .resilience.execute import Execute
 from .resilience.routes import routes as resilience_routes
 from .sandbox import config as _sandbox_config  # noqa: F401
 from .sandbox.routes import routes as sandbox_routes
 from .sandbox.service import SandboxService
-from .resilience.execute import Execute
 from .store.stores import Stores
 
 
@@ -53,6 +58,7 @@ class Assembly:
     guard: GuardService
     resilience: Resilience
     cache: CacheService
+    actions: ActionsService
     sandbox: SandboxService
     jobs: JobsService
     stages: list
@@ -63,7 +69,7 @@ class Assembly:
     def services(self) -> list:
         """Start order; closing runs in reverse (the cache drains before the stores close,
         health checks stop before the upstream connections close)."""
-        return [self.governance, self.guard, self.resilience, self.cache, self.sandbox,
+        return [self.governance, self.guard, self.resilience, self.cache, self.actions, self.sandbox,
                 self.jobs]  # jobs last: its workers run through the others
 
     async def start(self) -> None:
@@ -86,6 +92,12 @@ def assemble(config: Config) -> Assembly:
     guard = GuardService(config, router, metrics.registry)
     cache = CacheService(config, router, metrics, stores, answer_passes=guard.answer_passes)
     resilience = Resilience(config, router, metrics.registry, stale=cache.stale)
+
+    def audit(kind, outcome, status, **fields):  # actions' decisions go into governance's audit log
+        if governance.audit is not None:
+            governance.audit.submit(make_record(kind, outcome, status, **fields))
+
+    actions = ActionsService(config, stores.sql, audit=audit)
     sandbox = SandboxService(config.sandbox, audit=lambda receipt: governance.record(
         "sandbox", receipt["exit_reason"], receipt))
     stages = [
@@ -95,6 +107,7 @@ def assemble(config: Config) -> Assembly:
         RouteStage(router),                          # route: alias -> deployments, profile, deadline
         Admit(governance),                           # admit: rate limits, budget reserve; settle, cost
         GuardIn(guard),                              # guard: in PII, secrets, injection, tags; out leaks, tokens
+        ActionsStage(actions),                       # actions: tool calls in answers pass policy (per alias)
         CacheStage(cache),                           # cache: exact -> semantic (tenant-scoped); store answers
         Coalesce(resilience),                        # coalesce: identical in-flight requests share a call
     ]
@@ -103,6 +116,7 @@ def assemble(config: Config) -> Assembly:
     jobs = JobsService(config, stores, handle, metrics.registry)    # async jobs run through the same handle,
     jobs.revalidate = governance.current                            # under their submitter as it is now
     routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience),
-              *(sandbox_routes(sandbox) if config.sandbox.enabled else ()), *jobs_routes(jobs)]
-    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, sandbox, jobs, stages,
-                    handle, routes)
+              *actions_routes(actions), *(sandbox_routes(sandbox) if config.sandbox.enabled else ()),
+              *jobs_routes(jobs)]
+    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, actions, sandbox, jobs,
+                    stages, handle, routes)

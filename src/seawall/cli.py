@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     from .govern.cli import add_commands
 
     add_commands(sub)  # keys, audit, db
+    from .actions.cli import add_commands as add_actions_commands
+
+    add_actions_commands(sub)  # policy test, approvals
 
     p = sub.add_parser("worker", help="run async jobs from the shared queue (no HTTP server)")
     p.add_argument("--config", "-c", required=True, help="YAML configuration file")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 from . import config as config_mod
+from .actions.service import ActionsService
 from .assembly import Assembly, assemble
 from .cache.stage import CacheService
 from .config import Config
@@ -119,6 +120,7 @@ class Gateway:
     guard: GuardService
     resilience: Resilience
     cache: CacheService
+    actions: ActionsService
     sandbox: SandboxService
     jobs: JobsService
     handle: Handler  # the whole pipeline: Request -> Result
@@ -129,7 +131,7 @@ class Gateway:
         self.config, self.metrics, self.router = config, parts.metrics, parts.router
         self.governance, self.guard, self.resilience, self.cache, self.sandbox = (
             parts.governance, parts.guard, parts.resilience, parts.cache, parts.sandbox)
-        self.jobs = parts.jobs
+        self.actions, self.jobs = parts.actions, parts.jobs
         self.handle = parts.handle
         self._static_keys = [k.get() for k in config.server.api_keys if k.get()]
         self._started = False

@@ -28,6 +28,8 @@ CODES: dict[str, tuple[int, str]] = {
     "upstream_timeout": (504, "timeout_error"),
     "overloaded": (503, "service_unavailable"),
     "sandbox_unavailable": (503, "service_unavailable"),
+    "action_denied": (403, "permission_error"),  # actions/: policy denied an agent's action
+    "approval_refused": (409, "invalid_request_error"),  # actions/: used, expired or other arguments
 }
 
 

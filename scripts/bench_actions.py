@@ -1,0 +1,163 @@
+"""Action proxy benchmarks (docs/benchmarks.md, "Action proxy"):
+
+1. one policy decision (risk + Cedar) with N policies, through ActionsService.decide;
+2. what the proxy adds to an allowed MCP call: the same tools/call straight to the test MCP
+   server (tests/mcp_records_server.py) and through a gateway process at /mcp, alternated.
+
+    PYTHONPATH=src python scripts/bench_actions.py --policies 200 --decisions 20000 --calls 400
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def policies(n: int) -> str:
+    """n policies of the shapes the cookbook uses: per-tool permits, caps, forbids by team/time."""
+    out = ['@id("reads") permit (principal, action, resource) when { context.effect == "read" };']
+    for i in range(n - 1):
+        k = i % 4
+        if k == 0:
+            out.append(f'@id("p{i}") permit (principal, action, resource) when {{ context.tool == "sys{i}.op" }};')
+        elif k == 1:
+            out.append(f'@id("p{i}") @degrade("cap") @field("amount") @max("{100 + i}") permit (principal, action, '
+                       f'resource) when {{ context.tool == "sys{i}.refund" && context.amount > {i} }};')
+        elif k == 2:
+            out.append(f'@id("p{i}") forbid (principal in Team::"t{i}", action, resource) '
+                       f'when {{ context.effect != "read" && context.hour < {i % 24} }};')
+        else:
+            out.append(f'@id("p{i}") forbid (principal, action, resource in System::"sys{i}") '
+                       f'when {{ context.risk > 90 || context.arguments.contains("force=true") }};')
+    return "\n".join(out)
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))]
+
+
+def bench_decisions(n_policies: int, n: int) -> dict:
+    from seawall import config as config_mod
+    from seawall.actions.service import Action, ActionsService
+    from seawall.core.types import Principal
+
+    cfg = config_mod.parse({"providers": [{"name": "p", "base_url": "http://127.0.0.1:9"}],
+                            "models": [{"name": "m", "targets": [{"provider": "p", "model": "x"}]}],
+                            "actions": {"enabled": True, "policy_text": policies(n_policies),
+                                        "effects": {"crm.read_record": "read"}}})
+    svc = ActionsService(cfg, None)
+    svc.reload()
+    who = Principal(key_id="k1", user_id="u1", team_id="t3", department_id="d1")
+    actions = [Action("crm", "read_record", {"id": i, "filter": "name=x"}) for i in range(64)]
+    assert svc.decide(who, actions[0]).decision == "allow"
+    times = []
+    for i in range(n):
+        t = time.perf_counter()
+        svc.decide(who, actions[i % 64], track_rate=False)
+        times.append((time.perf_counter() - t) * 1000)
+    return {"policies": n_policies, "decisions": n, "p50_ms": round(pct(times, 0.5), 4),
+            "p99_ms": round(pct(times, 0.99), 4), "mean_ms": round(statistics.mean(times), 4)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port: int, path: str | None = None) -> None:
+    for _ in range(400):
+        try:
+            if path:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1)
+            else:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"port {port} did not come up")
+
+
+async def timed_calls(url: str, headers: dict, n: int) -> list[float]:
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as hc:
+        async with Client(streamable_http_client(url, http_client=hc)) as client:
+            name = "records.read_record" if "/mcp" in url and headers else "read_record"
+            for _ in range(20):
+                await client.call_tool(name, {"id": 1})
+            out = []
+            for i in range(n):
+                t = time.perf_counter()
+                await client.call_tool(name, {"id": i})
+                out.append((time.perf_counter() - t) * 1000)
+            return out
+
+
+def bench_mcp(n: int) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    work = Path(tempfile.mkdtemp(prefix="bench-actions-"))
+    mport, gport = free_port(), free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "mcp_records_server.py"), str(mport),
+                               str(work / "calls.json")], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    admin = "bench-admin-key-0001"
+    cfg = {"admin_key": admin, "server": {"access_log": False}, "store": {"sql": f"sqlite:///{work}/s.db"},
+           "providers": [{"name": "p", "base_url": "http://127.0.0.1:9/v1"}],
+           "models": [{"name": "m", "targets": [{"provider": "p", "model": "x"}]}],
+           "actions": {"enabled": True, "effects": {"records.read_record": "read"},
+                       "policy_text": policies(200),
+                       "mcp_servers": {"records": {"url": f"http://127.0.0.1:{mport}/mcp"}}}}
+    (work / "c.json").write_text(json.dumps(cfg))
+    gw = None
+    try:
+        wait_for(mport)
+        gw = subprocess.Popen([sys.executable, "-m", "seawall.cli", "serve", "-c", str(work / "c.json"), "--port",
+                               str(gport)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(gport, "/healthz")
+        req = urllib.request.Request(f"http://127.0.0.1:{gport}/admin/keys", data=b'{"user": "bench"}',
+                                     headers={"authorization": f"Bearer {admin}", "content-type": "application/json"})
+        key = json.loads(urllib.request.urlopen(req).read())["key"]
+        direct, proxied = [], []
+        for _ in range(4):  # alternate, so drifting load hits both alike
+            direct += asyncio.run(timed_calls(f"http://127.0.0.1:{mport}/mcp", {}, n // 4))
+            proxied += asyncio.run(timed_calls(f"http://127.0.0.1:{gport}/mcp",
+                                               {"authorization": f"Bearer {key}"}, n // 4))
+        return {"calls": len(direct), "direct_p50_ms": round(pct(direct, 0.5), 3),
+                "seawall_p50_ms": round(pct(proxied, 0.5), 3),
+                "added_p50_ms": round(pct(proxied, 0.5) - pct(direct, 0.5), 3),
+                "direct_p99_ms": round(pct(direct, 0.99), 3), "seawall_p99_ms": round(pct(proxied, 0.99), 3)}
+    finally:
+        for p in (gw, server):
+            if p is not None:
+                p.terminate()
+                p.wait(10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--policies", type=int, default=200)
+    ap.add_argument("--decisions", type=int, default=20000)
+    ap.add_argument("--calls", type=int, default=400)
+    a = ap.parse_args()
+    print(json.dumps({"load_avg": os.getloadavg()[0], "decision": bench_decisions(a.policies, a.decisions)}))
+    if a.calls:
+        print(json.dumps({"load_avg": os.getloadavg()[0], "mcp": bench_mcp(a.calls)}))
+
+
+if __name__ == "__main__":
+    main()

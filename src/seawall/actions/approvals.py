@@ -1,0 +1,128 @@
+"""Approvals: an escalated action waits in `action_approvals` until a person decides.
+
+Lease discipline, enforced by conditional UPDATEs so it holds across processes and instances:
+- pending -> approved | denied, once, only before `expires_at`;
+- approved -> executed, once (the claim), only when the presented action hashes to the row's
+  `binding` (tool, arguments, principal, policy version) and before `expires_at`.
+So an approval is single-use, cannot be replayed, and cannot approve other arguments.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+import orjson
+import sqlalchemy as sa
+
+table = sa.Table(
+    "action_approvals", sa.MetaData(),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | approved | denied | executed
+    sa.Column("binding", sa.String(64), nullable=False),
+    sa.Column("policy_version", sa.String(64), nullable=False),
+    sa.Column("tenant", sa.String(256), nullable=False),
+    sa.Column("tool", sa.String(512), nullable=False),
+    sa.Column("request", sa.Text, nullable=False),  # JSON: tool, arguments (redacted), principal
+    sa.Column("decision", sa.Text, nullable=False),  # JSON: policies, risk, factors
+    sa.Column("approver", sa.String(256)),
+    sa.Column("reason", sa.Text),
+    sa.Column("decided_at", sa.Float),
+    sa.Column("executed_at", sa.Float),
+    sa.Column("result", sa.Text),
+)
+
+
+def binding(tool: str, arguments: dict, principal: dict, policy_version: str) -> str:
+    """The hash an approval is bound to: any change in what would run gives another hash."""
+    doc = {"tool": tool, "arguments": arguments, "principal": principal, "policy": policy_version}
+    return hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class Refused(Exception):
+    """An approval that cannot be used or decided, with the reason (a stable code)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _view(row) -> dict:
+    return {"id": row.id, "status": "expired" if row.status in ("pending", "approved") and row.expires_at <= time.time()
+            else row.status, "tool": row.tool, "created_at": row.created_at, "expires_at": row.expires_at,
+            "policy_version": row.policy_version, "request": orjson.loads(row.request),
+            "decision": orjson.loads(row.decision), "approver": row.approver, "reason": row.reason,
+            "decided_at": row.decided_at, "executed_at": row.executed_at,
+            "result": orjson.loads(row.result) if row.result else None}
+
+
+class Approvals:
+    def __init__(self, engine) -> None:
+        self.engine = engine
+
+    async def create(self, *, tool: str, bound: str, policy_version: str, tenant: str, request: dict,
+                     decision: dict, ttl_s: float) -> dict:
+        now = time.time()
+        row = {"id": "apr_" + secrets.token_hex(12), "created_at": now, "expires_at": now + ttl_s,
+               "status": "pending", "binding": bound, "policy_version": policy_version, "tenant": tenant,
+               "tool": tool, "request": orjson.dumps(request).decode(), "decision": orjson.dumps(decision).decode()}
+        async with self.engine.begin() as conn:
+            await conn.execute(table.insert().values(**row))
+        return {"id": row["id"], "expires_at": row["expires_at"]}
+
+    async def get(self, id: str) -> dict | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(table.select().where(table.c.id == id))).first()
+        return _view(row) if row else None
+
+    async def list(self, status: str | None = None, limit: int = 100) -> list[dict]:
+        q = table.select().order_by(table.c.created_at.desc()).limit(limit)
+        if status in ("pending", "approved"):
+            q = q.where(table.c.status == status, table.c.expires_at > time.time())
+        elif status == "expired":
+            q = q.where(table.c.status.in_(("pending", "approved")), table.c.expires_at <= time.time())
+        elif status:
+            q = q.where(table.c.status == status)
+        async with self.engine.connect() as conn:
+            return [_view(r) for r in (await conn.execute(q)).all()]
+
+    async def decide(self, id: str, approve: bool, approver: str, reason: str) -> dict:
+        """pending -> approved | denied, exactly once, before expiry."""
+        now = time.time()
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                table.update().where(table.c.id == id, table.c.status == "pending", table.c.expires_at > now)
+                .values(status="approved" if approve else "denied", approver=approver, reason=reason, decided_at=now))
+        if done.rowcount != 1:
+            current = await self.get(id)
+            if current is None:
+                raise Refused("not_found", f"no approval {id!r}")
+            raise Refused("conflict", f"approval {id} is {current['status']}, not pending")
+        return await self.get(id)
+
+    async def claim(self, id: str, bound: str) -> dict:
+        """approved -> executed for exactly one caller whose action hashes to the binding."""
+        now = time.time()
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                table.update().where(table.c.id == id, table.c.status == "approved", table.c.binding == bound,
+                                     table.c.expires_at > now)
+                .values(status="executed", executed_at=now))
+        if done.rowcount == 1:
+            return await self.get(id)
+        current = await self.get(id)
+        if current is None:
+            raise Refused("not_found", f"no approval {id!r}")
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(table.c.binding).where(table.c.id == id))).first()
+        if row.binding != bound:
+            raise Refused("approval_mismatch", f"approval {id} was given for another action (tool, arguments, "
+                                               "caller or policy version differ)")
+        raise Refused("approval_unusable", f"approval {id} is {current['status']}")
+
+    async def record_result(self, id: str, result: dict) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(table.update().where(table.c.id == id)
+                               .values(result=orjson.dumps(result).decode()))

@@ -1,0 +1,211 @@
+"""The MCP gateway at /mcp: one MCP endpoint for the caller's virtual key, in front of the
+configured upstream MCP servers. `tools/list` shows the tools the caller's policy does not deny
+(named `server.tool`); every `tools/call` passes the action service before the upstream sees it.
+
+Serving: the gateway's HTTP server (net/server.py) is not ASGI. The official SDK's
+StreamableHTTPSessionManager is, so one route hands it the request through a small ASGI
+bridge (`asgi_call`). The manager runs stateless with JSON responses: each POST is a whole
+JSON-RPC exchange answered with one body, which the bridge buffers into one Response; no
+session state lives in Seawall, so any instance or worker can serve any call.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import AsyncExitStack
+from typing import Any
+
+import mcp_types as types
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.server.lowlevel import Server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+
+from ..core.errors import GatewayError
+from ..net.messages import Response
+from .service import Action, ActionsService
+
+log = logging.getLogger("seawall.actions.mcp")
+# the SDK and its HTTP client log every request at INFO; Seawall's own access log covers that
+for _name in ("mcp", "httpx2", "httpcore2"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+APPROVAL_ARG = "_seawall_approval_id"  # a retry of an approved call names its approval here
+MAX_BODY = 4 << 20
+TOOLS_TTL_S = 30.0
+
+
+def _text(message: str, error: bool = True) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=error)
+
+
+class McpGateway:
+    def __init__(self, service: ActionsService) -> None:
+        self.service = service
+        self.cfg = service.cfg
+        self.clients: dict[str, Client] = {}
+        self.tools: dict[str, dict[str, types.Tool]] = {}  # server -> name -> tool (as last listed)
+        self._listed_at: dict[str, float] = {}
+        self.server = Server("seawall", on_list_tools=self._list_tools, on_call_tool=self._call_tool)
+        self.manager: StreamableHTTPSessionManager | None = None
+        self._owner: asyncio.Task | None = None
+        self._ready: asyncio.Future | None = None
+        self._stop: asyncio.Event | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.cfg.enabled and bool(self.cfg.mcp_servers)
+
+    # ---- lifecycle: one task owns the upstream clients and the session manager (anyio scopes
+    # must be entered and left by the same task) -----------------------------------------------
+
+    async def start(self) -> None:
+        if not self.enabled or self._owner is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._ready, self._stop = loop.create_future(), asyncio.Event()
+        self._owner = asyncio.create_task(self._own(), name="seawall-mcp")
+        await self._ready
+
+    async def _own(self) -> None:
+        try:
+            async with AsyncExitStack() as stack:
+                for name, up in self.cfg.mcp_servers.items():
+                    target: Any = up.url if up.url else StdioServerParameters(command=up.command, args=up.args,
+                                                                                env=up.env or None)
+                    self.clients[name] = await stack.enter_async_context(Client(target))
+                self.manager = StreamableHTTPSessionManager(
+                    self.server, json_response=True, stateless=True,
+                    security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+                await stack.enter_async_context(self.manager.run())
+                self._ready.set_result(None)
+                await self._stop.wait()
+        except BaseException as exc:
+            if not self._ready.done():
+                self._ready.set_exception(GatewayError("upstream_unavailable", f"MCP upstreams did not start: {exc}"))
+            elif not isinstance(exc, asyncio.CancelledError):
+                log.exception("the MCP gateway stopped")
+        finally:
+            self.clients.clear()
+
+    async def aclose(self) -> None:
+        if self._owner is not None:
+            self._stop.set()
+            try:
+                await asyncio.wait_for(self._owner, 10)
+            except (asyncio.TimeoutError, Exception):
+                self._owner.cancel()
+            self._owner = None
+
+    # ---- MCP handlers ----------------------------------------------------------------------
+
+    @staticmethod
+    def _principal(ctx):
+        request = getattr(ctx, "request", None)
+        state = request.scope.get("state", {}) if request is not None else {}
+        return state.get("seawall_principal")
+
+    async def _upstream_tools(self, server: str, fresh: bool = False) -> dict[str, types.Tool]:
+        """The upstream's tools, listed again after TOOLS_TTL_S (clients re-list often; the
+        upstream's answer changes rarely) or when a call names a tool not yet seen."""
+        now = time.monotonic()
+        if fresh or now - self._listed_at.get(server, -1e9) > TOOLS_TTL_S:
+            listed = await self.clients[server].list_tools()
+            self.tools[server] = {t.name: t for t in listed.tools}
+            self._listed_at[server] = now
+        return self.tools[server]
+
+    @staticmethod
+    def _hints(tool: types.Tool | None) -> dict | None:
+        if tool is None or tool.annotations is None:
+            return None
+        return tool.annotations.model_dump(by_alias=True, exclude_none=True)
+
+    async def _list_tools(self, ctx, params) -> types.ListToolsResult:
+        principal = self._principal(ctx)
+        out = []
+        for server in self.clients:
+            for name, tool in (await self._upstream_tools(server)).items():
+                action = Action(server, name, {}, hints=self._hints(tool))
+                if self.service.decide(principal, action, track_rate=False).decision != "deny":
+                    out.append(tool.model_copy(update={"name": f"{server}.{name}"}))
+        return types.ListToolsResult(tools=out)
+
+    async def _call_tool(self, ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+        principal = self._principal(ctx)
+        server, _, name = params.name.partition(".")
+        if server not in self.clients or not name:
+            return _text(f"unknown tool {params.name!r}")
+        arguments = dict(params.arguments or {})
+        approval_id = arguments.pop(APPROVAL_ARG, None)
+        tool = self.tools.get(server, {}).get(name)
+        if tool is None:
+            tool = (await self._upstream_tools(server, fresh=True)).get(name)
+        action = Action(server, name, arguments, hints=self._hints(tool))
+        client = self.clients[server]
+
+        async def execute(tool_name: str, args: dict):
+            srv, _, op = tool_name.partition(".")
+            if srv != server:
+                raise GatewayError("action_denied", "a rewrite may not move a call to another server")
+            return await client.call_tool(op, args)
+
+        try:
+            out = await self.service.perform(principal, action, execute, approval_id=approval_id,
+                                             wait_s=self.cfg.mcp_wait_s)
+        except GatewayError as exc:
+            return _text(f"Seawall refused this call: {exc.message}")
+        if out["status"] == "pending":
+            return _text(f"This call needs a person's approval (approval id {out['approval_id']}). It has not run. "
+                         f"Once approved, call it again with the same arguments plus "
+                         f"\"{APPROVAL_ARG}\": \"{out['approval_id']}\".")
+        return out["result"]
+
+    # ---- the HTTP side ---------------------------------------------------------------------
+
+    async def handle(self, call) -> Response:
+        if not self.enabled:
+            raise GatewayError("not_found", "the MCP gateway is off (actions.mcp_servers is empty)")
+        await self.start()
+        request = call.request
+        body = await request.read(MAX_BODY) if request.body_exists else b""
+        return await asgi_call(self.manager.handle_request, request, body,
+                               {"seawall_principal": call.principal}, call.headers)
+
+
+async def asgi_call(app, request, body: bytes, state: dict, base_headers: dict) -> Response:
+    """Run one ASGI HTTP exchange over a net.server request and buffer its answer."""
+    host = request.headers.get("host", "127.0.0.1")
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": request.method,
+        "scheme": "http", "path": request.path, "raw_path": request.path.encode(),
+        "query_string": request.query_string.encode(), "root_path": "",
+        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()],
+        "server": (host.split(":")[0], 0), "client": ("127.0.0.1", 0), "state": state,
+    }
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the request has no more body; the app waits for disconnect
+
+    status, headers, chunks = 500, {}, []
+
+    async def send(message):
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            for k, v in message.get("headers", []):
+                headers[k.decode("latin-1").lower()] = v.decode("latin-1")
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    content_type = headers.pop("content-type", None)
+    headers.pop("content-length", None)
+    return Response(body=b"".join(chunks), status=status, headers={**base_headers, **headers},
+                    content_type=content_type)

@@ -1,0 +1,118 @@
+"""The actions routes: POST /v1/actions (a client's action on a configured HTTP connector) and
+the approvers' admin routes, /admin/approvals."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..core.errors import GatewayError
+from ..web.router import Call, Route
+from .connectors import effect_of_method
+from .service import Action, ActionsService
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    connector: str = Field(..., min_length=1, max_length=128)
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    path: str = Field(..., min_length=1, max_length=2048)
+    operation: str | None = Field(None, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$",
+                                  description="the name policies see (`connector.operation`); default METHOD_path")
+    record: str | None = Field(None, max_length=256, description="the record acted on, for policies on Record")
+    body: dict[str, Any] | None = None
+    approval_id: str | None = Field(None, max_length=64, description="run an action a person approved")
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(..., min_length=1, max_length=2000)
+    approver: str = Field("admin", min_length=1, max_length=256)
+
+
+class ApprovalsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["pending", "approved", "denied", "executed", "expired"] | None = None
+    limit: int = Field(100, ge=1, le=1000)
+
+
+def operation_of(body: ActionIn) -> str:
+    if body.operation:
+        return body.operation
+    return body.method + "_" + "_".join(p for p in body.path.split("/") if p)[:100]
+
+
+def action_of(body: ActionIn) -> Action:
+    args = dict(body.body or {})
+    return Action(server=body.connector, operation=operation_of(body), arguments=args, record=body.record,
+                  effect=effect_of_method(body.method))
+
+
+def routes(service: ActionsService) -> list[Route]:
+    try:  # the MCP SDK is the `mcp` extra; without it /mcp says so
+        from .mcp import McpGateway
+    except ImportError:
+        McpGateway = None
+    gateway = service.mcp = McpGateway(service) if McpGateway is not None else None
+
+    async def mcp(call: Call):
+        if gateway is None:
+            raise GatewayError("permission_denied", "the MCP gateway needs the mcp extra (pip install seawall[mcp])")
+        await service.start()
+        return await gateway.handle(call)
+
+    async def create_action(call: Call):
+        await service.start()
+        body: ActionIn = call.body
+        if not service.cfg.enabled:
+            raise GatewayError("permission_denied", "actions are disabled (actions.enabled is false)")
+        service.connectors.check(body.connector, body.method, body.path)  # before policy: shape and allow-list
+        action = action_of(body)
+
+        async def execute(tool: str, arguments: dict):
+            if tool != action.tool:
+                raise GatewayError("action_denied", "connectors have no read-only variant of this operation")
+            payload = arguments if (body.body is not None or arguments) else None
+            return await service.connectors.call(body.connector, body.method, body.path, payload)
+
+        out = await service.perform(call.principal, action, execute, approval_id=body.approval_id,
+                                    request_id=call.request_id)
+        return call.json(out, status=202 if out["status"] == "pending" else 200)
+
+    async def list_approvals(call: Call):
+        await service.start()
+        q: ApprovalsQuery = call.query
+        return call.json({"object": "list", "data": await service.approvals.list(q.status, q.limit)})
+
+    async def get_approval(call: Call):
+        await service.start()
+        got = await service.approvals.get(call.params["id"])
+        if got is None:
+            raise GatewayError("not_found", f"no approval {call.params['id']!r}", param="id")
+        return call.json(got)
+
+    def decide(approve: bool):
+        async def handler(call: Call):
+            await service.start()
+            b: DecisionIn = call.body
+            return call.json(await service.decide_approval(call.params["id"], approve, b.approver, b.reason))
+        return handler
+
+    def admin(method, path, handler, summary, body=None, query=None):
+        return Route(method, path, handler, auth="admin", body=body, query=query, summary=summary, tag="actions")
+
+    mcp_doc = "The MCP gateway (streamable HTTP): tools of the configured MCP servers, through policy"
+    return [
+        Route("POST", "/mcp", mcp, auth="client", summary=mcp_doc, tag="actions"),
+        Route("GET", "/mcp", mcp, auth="client", summary=mcp_doc, tag="actions"),
+        Route("DELETE", "/mcp", mcp, auth="client", summary=mcp_doc, tag="actions"),
+        Route("POST", "/v1/actions", create_action, auth="client", body=ActionIn, tag="actions",
+              summary="Perform an action on a configured system through policy (202: waiting for approval)"),
+        admin("GET", "/admin/approvals", list_approvals, "List action approvals", query=ApprovalsQuery),
+        admin("GET", "/admin/approvals/{id}", get_approval, "Show an action approval"),
+        admin("POST", "/admin/approvals/{id}/approve", decide(True), "Approve an escalated action", DecisionIn),
+        admin("POST", "/admin/approvals/{id}/deny", decide(False), "Deny an escalated action", DecisionIn),
+    ]

@@ -1,0 +1,290 @@
+"""The actions service: decide (risk, then Cedar), then run, rewrite, refuse or hold the action,
+and audit every decision with its reasons.
+
+The executor that really performs an action is handed in by the caller (an HTTP connector,
+an MCP upstream): this service never holds a credential itself.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from ..core.errors import GatewayError
+from ..core.types import Principal
+from . import risk
+from .approvals import Approvals, Refused, binding
+from .config import ActionsConfig
+from .connectors import Connectors
+from .policy import PolicyEngine, PolicyError, Verdict, apply, load_text
+
+log = logging.getLogger("seawall.actions")
+Executor = Callable[[str, dict], Awaitable[Any]]  # (tool, arguments) -> result
+
+
+@dataclass(slots=True)
+class Action:
+    """One operation an agent attempts. `tool` is `server.operation`; `hints` are the upstream's
+    own (untrusted) annotations; `injection` and `sensitivity` come from the guard."""
+
+    server: str
+    operation: str
+    arguments: dict = field(default_factory=dict)
+    record: str | None = None
+    hints: dict | None = None
+    injection: float = 0.0
+    sensitivity: str = "none"
+    effect: str | None = None  # what the caller's kind implies (an HTTP method); the config's declaration wins
+
+    @property
+    def tool(self) -> str:
+        return f"{self.server}.{self.operation}"
+
+
+@dataclass(slots=True)
+class Decision:
+    decision: str  # allow | deny | degrade | escalate
+    tool: str  # after a rewrite, the tool that runs
+    arguments: dict
+    policies: list[str]
+    risk: int
+    factors: list[dict]
+    effect: str
+    diff: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    policy_version: str = ""
+
+    def reasons(self) -> dict:
+        return {"decision": self.decision, "policies": self.policies, "risk": self.risk, "factors": self.factors,
+                "effect": self.effect, "diff": self.diff, "errors": self.errors, "policy_version": self.policy_version}
+
+
+def principal_of(p: Principal | None) -> dict:
+    p = p or Principal(kind="anonymous")
+    return {"key": p.key_id or p.tenant, "user": p.user_id, "team": p.team_id, "department": p.department_id}
+
+
+def _entities(who: dict, action: Action) -> tuple[dict, dict, list[dict]]:
+    parents = []
+    ents = []
+    for kind, value in (("User", who["user"]), ("Team", who["team"]), ("Department", who["department"])):
+        if value:
+            parents.append({"type": kind, "id": value})
+            ents.append({"uid": {"type": kind, "id": value}, "attrs": {}, "parents": []})
+    principal = {"type": "Key", "id": who["key"]}
+    ents.append({"uid": principal, "attrs": {}, "parents": parents})
+    system = {"type": "System", "id": action.server}
+    ents.append({"uid": system, "attrs": {}, "parents": []})
+    resource = system
+    if action.record:
+        resource = {"type": "Record", "id": f"{action.server}/{action.record}"}
+        ents.append({"uid": resource, "attrs": {}, "parents": [system]})
+    return principal, resource, ents
+
+
+def _scalars(arguments: dict) -> list[str]:
+    out = []
+    for k, v in arguments.items():
+        if isinstance(v, bool):
+            out.append(f"{k}={'true' if v else 'false'}")
+        elif isinstance(v, (int, float, str)) and len(str(v)) <= 256:
+            out.append(f"{k}={v}")
+    return out
+
+
+class ActionsService:
+    def __init__(self, config, engine, audit: Callable[..., Any] | None = None) -> None:
+        self.cfg: ActionsConfig = config.actions
+        self.approvals = Approvals(engine)
+        # (kind, outcome, status, **fields) -> None: governance's audit writer, handed over by the
+        # assembly (this package does not import govern/)
+        self.audit = audit
+        self.engine: PolicyEngine | None = None
+        self.load_error: str | None = "not started"
+        self.connectors = Connectors(self.cfg.connectors)
+        self.rates = risk.RateTracker(self.cfg.risk.rate_window_s)
+        self._waiters: dict[str, asyncio.Event] = {}
+        self._started = False
+        self.mcp = None  # the MCP gateway, when the HTTP face serves /mcp (routes.py)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the policies once; a policy that does not validate stops the gateway's start."""
+        if self._started:
+            return
+        self._started = True
+        if self.cfg.enabled:
+            self.reload()
+
+    async def aclose(self) -> None:
+        for ev in self._waiters.values():
+            ev.set()
+        if self.mcp is not None:
+            await self.mcp.aclose()
+        await self.connectors.close()
+
+    def reload(self) -> str:
+        """Read and validate the policies; on any error the old set stays (or, with none, all is denied)."""
+        try:
+            self.engine = PolicyEngine(load_text(self.cfg.policies, self.cfg.policy_text))
+        except PolicyError as exc:
+            self.load_error = str(exc)
+            log.error("actions policies not loaded: %s", exc)
+            raise
+        self.load_error = None
+        return self.engine.version
+
+    # ---- deciding --------------------------------------------------------------------------
+
+    def decide(self, principal: Principal | None, action: Action, now: float | None = None,
+               track_rate: bool = True) -> Decision:
+        """The decision for one action; `track_rate` False (a tools/list preview) leaves the rate alone."""
+        who = principal_of(principal)
+        effect, why = risk.effect_of(self.cfg.effects.get(action.tool) or action.effect, action.tool, action.hints)
+        amount, count, wildcard = risk.numbers(action.arguments)
+        recent = self.rates.hit(who["key"], action.tool) if track_rate else 0
+        score, factors = risk.score(self.cfg.risk, effect, amount, count, wildcard, recent, action.injection)
+        if why:
+            factors[0]["why"] = why
+        t = time.gmtime(now if now is not None else time.time())
+        context = {"tool": action.tool, "server": action.server, "operation": action.operation, "effect": effect,
+                   "arguments": _scalars(action.arguments), "argument_names": [str(k) for k in action.arguments],
+                   "amount": int(min(amount, 2**62)), "count": count, "wildcard": wildcard,
+                   "dry_run": action.arguments.get("dry_run") is True, "risk": score, "hour": t.tm_hour,
+                   "weekday": t.tm_wday, "sensitivity": action.sensitivity or "none",
+                   "injection": int(round(100 * min(1.0, max(0.0, action.injection))))}
+        engine = self.engine
+        if engine is None:
+            verdict = Verdict("deny", errors=[self.load_error or "no policy is loaded"])
+        else:
+            principal_uid, resource, ents = _entities(who, action)
+            verdict = engine.decide(principal_uid, resource, context, ents)
+        tool, args, diff = action.tool, action.arguments, []
+        if verdict.decision == "degrade":
+            tool, args, diff = apply(verdict.rewrites, action.tool, action.arguments)
+        return Decision(verdict.decision, tool, args, verdict.policies, score, factors, effect, diff,
+                        verdict.errors, engine.version if engine else "")
+
+    def redacted(self, arguments: dict) -> dict:
+        secret = {n.lower() for n in self.cfg.redact_arguments}
+
+        def walk(v, key=""):
+            if key.lower() in secret:
+                return "[REDACTED]"
+            if isinstance(v, dict):
+                return {k: walk(x, str(k)) for k, x in v.items()}
+            if isinstance(v, list):
+                return [walk(x) for x in v]
+            return v
+
+        return walk(arguments)
+
+    # ---- performing ------------------------------------------------------------------------
+
+    async def perform(self, principal: Principal | None, action: Action, execute: Executor, *,
+                      approval_id: str | None = None, wait_s: float = 0.0, request_id: str | None = None) -> dict:
+        """Decide and act. Returns {"status": "done", "result", "decision"} or, escalated,
+        {"status": "pending", "approval_id", ...}; a denial raises GatewayError(action_denied)."""
+        d = self.decide(principal, action)
+        who = principal_of(principal)
+        if d.decision == "deny":
+            self.record(principal, action, d, "denied", 403, request_id)
+            why = "; ".join(d.errors) if d.errors and not d.policies else ", ".join(d.policies) or "no policy permits it"
+            raise GatewayError("action_denied", f"the action {action.tool} is not permitted ({why})")
+        if d.decision == "escalate":
+            bound = binding(action.tool, action.arguments, who, d.policy_version)
+            if approval_id is None:
+                ttl = self.cfg.approval_ttl_s
+                policy_ttl = self.engine.escalation_ttl(d) if self.engine else None
+                ttl = min(ttl, policy_ttl) if policy_ttl else ttl
+                made = await self.approvals.create(
+                    tool=action.tool, bound=bound, policy_version=d.policy_version,
+                    tenant=(principal or Principal(kind="anonymous")).tenant,
+                    request={"tool": action.tool, "arguments": self.redacted(action.arguments), "principal": who},
+                    decision=d.reasons(), ttl_s=ttl)
+                self.record(principal, action, d, "escalated", 202, request_id, approval_id=made["id"])
+                approval_id = made["id"]
+                status = await self._wait(approval_id, wait_s) if wait_s > 0 else "pending"
+                if status == "denied":
+                    raise GatewayError("action_denied", f"the action {action.tool} was denied by an approver")
+                if status != "approved":
+                    return {"status": "pending", "approval_id": approval_id, "expires_at": made["expires_at"],
+                            "decision": d.reasons()}
+            try:
+                await self.approvals.claim(approval_id, bound)
+            except Refused as exc:
+                self.record(principal, action, d, "approval_refused", 409, request_id, approval_id=approval_id,
+                            refused=exc.code)
+                raise GatewayError("approval_refused", str(exc), param="approval_id") from None
+            result = await self._run(principal, action, d, execute, request_id, approval_id=approval_id)
+            await self.approvals.record_result(approval_id, {"ok": True})
+            return result
+        return await self._run(principal, action, d, execute, request_id)
+
+    async def _run(self, principal, action: Action, d: Decision, execute: Executor, request_id, **extra) -> dict:
+        try:
+            result = await execute(d.tool, d.arguments)
+        except GatewayError as exc:
+            self.record(principal, action, d, "failed", exc.status, request_id, error=exc.code, **extra)
+            raise
+        except Exception as exc:
+            self.record(principal, action, d, "failed", 502, request_id, error=type(exc).__name__, **extra)
+            raise GatewayError("upstream_error", f"the action {d.tool} failed") from None
+        self.record(principal, action, d, d.decision if d.decision != "escalate" else "approved", 200,
+                    request_id, **extra)
+        return {"status": "done", "result": result, "decision": d.reasons()}
+
+    async def _wait(self, approval_id: str, wait_s: float, poll_s: float = 0.5) -> str:
+        """Wait for a person's decision: woken at once by an approval in this process, and
+        polling the table for one made elsewhere (another instance, the CLI)."""
+        ev = self._waiters.setdefault(approval_id, asyncio.Event())
+        deadline = time.monotonic() + wait_s
+        status = "pending"
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return status
+                try:
+                    await asyncio.wait_for(ev.wait(), min(poll_s, left))
+                except asyncio.TimeoutError:
+                    pass
+                got = await self.approvals.get(approval_id)
+                status = got["status"] if got else "pending"
+                if status != "pending":
+                    return status
+        finally:
+            self._waiters.pop(approval_id, None)
+
+    async def decide_approval(self, id: str, approve: bool, approver: str, reason: str) -> dict:
+        try:
+            view = await self.approvals.decide(id, approve, approver, reason)
+        except Refused as exc:
+            code = "not_found" if exc.code == "not_found" else "approval_refused"
+            raise GatewayError(code, str(exc), param="id") from None
+        if self.audit is not None:
+            self.audit("action_approval", "approved" if approve else "denied", 200,
+                       detail={"approval_id": id, "approver": approver, "reason": reason, "tool": view["tool"]})
+        ev = self._waiters.get(id)
+        if ev is not None:
+            ev.set()
+        return view
+
+    # ---- audit -----------------------------------------------------------------------------
+
+    def record(self, principal: Principal | None, action: Action, d: Decision, outcome: str, status: int,
+               request_id: str | None, **extra) -> None:
+        if self.audit is None:
+            return
+        p = principal or Principal(kind="anonymous")
+        detail = {"tool": action.tool, "arguments": self.redacted(action.arguments), **d.reasons(), **extra}
+        if d.tool != action.tool:
+            detail["ran"] = d.tool
+        try:
+            self.audit("action", outcome, status, request_id=request_id, key_id=p.key_id, user_id=p.user_id,
+                       team_id=p.team_id, department_id=p.department_id, detail=detail)
+        except Exception:  # the audit writer spools on its own; never lose the decision silently
+            log.exception("actions audit record not queued")

@@ -1,4 +1,4 @@
-"""`seawall` command line: serve, check, simulate, demo."""
+"""`seawall` command line: serve, check, simulate, demo, eval."""
 from __future__ import annotations
 
 import argparse
@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("eval", help="measure the cache (and the guard) on your own data")
+    evals = p.add_subparsers(dest="eval_command", required=True)
+    from .cache.eval import add_command as add_cache_eval
+
+    add_cache_eval(evals)
 
     from .govern.cli import add_commands
 

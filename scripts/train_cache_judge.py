@@ -179,7 +179,8 @@ def main() -> None:
             rows[ds] = {"n_pos": int(y.sum()), "n_neg": int((y == 0).sum()), "false_hits": fp, "served": tp,
                         "judge_tpr_at_1pct": tpr_at(s, y)[0], f"cosine_{tag}_tpr_at_1pct": cos_tp,
                         "minilm_l6_cosine_tpr_at_1pct": base[ds][0],
-                        "minilm_l6_cosine_at_safe_point": rate(G6[ds]["test"][2], G6[ds]["test"][1], tc)}
+                        "minilm_l6_cosine_at_safe_point": rate(G6[ds]["test"][2], G6[ds]["test"][1], tc),
+                        "false_hit_examples": [data[ds]["test"][i][:2] for i in np.where((s >= t) & (y == 0))[0][:3]]}
         if args.lodo:
             for ds in data:
                 wo, to = train_on([d for d in data if d != ds])

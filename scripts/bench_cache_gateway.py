@@ -74,7 +74,10 @@ def serve(entries: int, real: int, conn, shared: str = "auto", embedder: str = "
         sock.setblocking(False)
         stop = await start_in_process(gw, sock=sock)
         svc = gw.cache
-        stage_costs = await stage_micro(gw)  # before the fill: it empties the LRU when done
+        try:
+            stage_costs = await stage_micro(gw)  # before the fill: it empties the LRU when done
+        except AttributeError as exc:  # written before requests carried the alias's profile (issue 12)
+            stage_costs = {"stage_micro": f"skipped: {exc}"}
         answer = json.dumps({"id": "x", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
                              "choices": [{"index": 0, "message": {"role": "assistant", "content": "About 100 C."},
                                           "finish_reason": "stop"}],
@@ -133,7 +136,7 @@ def time_parts(sem) -> dict[str, list[float]]:
         setattr(obj, name, wrapper)
 
     timed(sem, "_vector", parts["embed"])
-    timed(sem.verifier, "verify", parts["verify"])
+    timed(sem, "_refusal", parts["verify"])  # the pair judge (or the rule verifier) on a candidate
     for space in sem._spaces.values():
         timed(space.index, "search", parts["search"])
     return parts

@@ -94,10 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("eval", help="measure a capability on your own data before turning it on")
+    p = sub.add_parser("eval", help="measure the cache and the guard on your own data before turning them on")
     evsub = p.add_subparsers(dest="eval_command", required=True)
+    from .cache.eval import add_command as add_eval_cache
     from .guard.eval import add_command as add_eval_guard
 
+    add_eval_cache(evsub)  # seawall eval cache
     add_eval_guard(evsub)  # seawall eval guard
 
     from .govern.cli import add_commands

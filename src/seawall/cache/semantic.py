@@ -17,6 +17,10 @@ last user turns against each other and, when present, the earlier turns too.
 A request whose last message is not a user turn (a tool result, an assistant prefill) is not
 looked up semantically: its answer depends on data, not on phrasing; the exact cache still
 serves it.
+
+Who decides a candidate: with a pair judge shipped for the embedder (vector/judge.py), the
+judge, on every candidate at or above its cosine floor (an alias's own cosine threshold, if
+higher, still applies); otherwise the rule verifier above the calibrated cosine threshold.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ import orjson
 
 from ..vector.embedder import Embedder, _text_of
 from ..vector.index import NamespaceIndex
+from ..vector.judge import PairJudge
 from .keys import normalize_request
 from ..vector.verifier import Verifier
 
@@ -122,6 +127,15 @@ def text_key(query: str, history: str) -> str:
     return norm(query) + "\x00" + norm(history)
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A lookup's outcome with its why: the best candidate's cosine and, on a miss, the reason."""
+
+    hit: Hit | None
+    score: float | None
+    reason: str | None
+
+
 @dataclass
 class _Space:
     index: NamespaceIndex
@@ -137,6 +151,7 @@ class SemanticCache:
         embedder: Embedder,
         verifier: Verifier | None = None,
         threshold: float = 0.86,
+        judge: PairJudge | None = None,
         candidates: int = 4,
         max_entries_per_namespace: int = 100_000,
         hnsw_above: int = 4096,
@@ -145,6 +160,7 @@ class SemanticCache:
         self.embedder = embedder
         self.verifier = verifier if verifier is not None else Verifier()
         self.threshold = threshold
+        self.judge = judge
         self.candidates = candidates
         self.max_per_ns = max_entries_per_namespace
         self.hnsw_above = hnsw_above
@@ -171,52 +187,87 @@ class SemanticCache:
 
     def lookup(self, scope: str, alias: str, body: Mapping[str, Any] | ConversationView, *,
                threshold: float | None = None, candidates: int | None = None,
-               allow_stale: bool = False) -> Hit | None:
+               allow_stale: bool = False, verify: bool = True, judge_threshold: float | None = None) -> Hit | None:
         """The best verified entry above the threshold in this namespace, or None. ``body`` may
         be the request or its already computed conversation view."""
+        return self.decide(scope, alias, body, threshold=threshold, candidates=candidates, allow_stale=allow_stale,
+                           verify=verify, judge_threshold=judge_threshold).hit
+
+    def decide(self, scope: str, alias: str, body: Mapping[str, Any] | ConversationView, *,
+               threshold: float | None = None, candidates: int | None = None, allow_stale: bool = False,
+               verify: bool = True, judge_threshold: float | None = None) -> Decision:
+        """lookup() with its reason (``seawall eval cache`` reports it).
+
+        ``threshold`` is the alias's cosine threshold (None: the judge's floor when a judge
+        decides, else the calibrated one); ``judge_threshold`` the alias's judge probability
+        (None: the shipped one); ``verify`` False serves on cosine alone."""
         view = body if isinstance(body, ConversationView) else self.view(body)
         if view is None:
-            return None
+            return Decision(None, None, "no user turn last")
         ns = (scope, alias, view.fingerprint)
         space = self._spaces.get(ns)
         if space is None or len(space.index) == 0:
-            return None
-        thr = self.threshold if threshold is None else threshold
+            return Decision(None, None, "empty namespace")
+        judge = self.judge if verify else None
+        thr = threshold if threshold is not None else (judge.floor if judge is not None else self.threshold)
         now = self._clock()
+        best, reason = None, None
         same = space.by_text.get(text_key(view.query, view.history))
         if same is not None:  # the same words as a stored prompt: no embedding needed
-            hit = self._serve(same, 1.0, view, ns, now, allow_stale)
+            hit, reason = self._serve(same, 1.0, view, ns, now, allow_stale, verify, judge_threshold)
             if hit is not None:
-                return hit
+                return Decision(hit, 1.0, None)
+            best = 1.0
         vec = self._vector(view)
         for id_, score in space.index.search(vec, candidates or self.candidates):
+            best = score if best is None else max(best, score)
             if score < thr:
+                reason = reason or f"cosine {score:.3f} < {thr:.3f}"
                 break
-            hit = self._serve(id_, score, view, ns, now, allow_stale)
+            hit, why = self._serve(id_, score, view, ns, now, allow_stale, verify, judge_threshold)
             if hit is not None:
-                return hit
-        return None
+                return Decision(hit, score, None)
+            reason = reason or why
+        return Decision(None, None if best is None else float(best), reason or "no candidate")
 
-    def _serve(self, id_: int, score: float, view: ConversationView, ns: tuple[str, str, str], now: float,
-               allow_stale: bool) -> Hit | None:
-        """A candidate as a hit, if it is of this namespace, alive, and the verifier agrees."""
+    def _serve(self, id_: int, score: float, view: ConversationView, ns: tuple[str, str, str], now: float, allow_stale: bool, verify: bool = True,
+               judge_threshold: float | None = None) -> tuple[Hit | None, str | None]:
+        """A candidate as a hit, if it is of this namespace, alive, and the judge (or the
+        verifier) agrees; else the reason it is not."""
         e = self._entries.get(id_)
         if e is None or e.namespace != ns:
-            return None  # cannot happen by construction; never serve across namespaces
+            return None, "foreign entry"  # cannot happen by construction; never serve across namespaces
         if now >= e.stale_until:
             self._drop(id_)
-            return None
+            return None, "expired"
         stale = now >= e.expires_at
         if stale and not allow_stale:
-            return None
-        verdict = self.verifier.verify(view.query, e.query, score)
-        if verdict.accept and (view.history or e.history):
-            verdict = self.verifier.verify(view.history, e.history, score)
-        if not verdict.accept:
-            key = verdict.reason.split(" ", 1)[0]
+            return None, "stale"
+        why = self._refusal(view, e, score, judge_threshold) if verify else None
+        if why is not None:
+            key = why.split(" ", 1)[0]
             self.refusals[key] = self.refusals.get(key, 0) + 1
-            return None
-        return Hit(e, score, now - e.created_at, stale)
+            return None, why
+        return Hit(e, score, now - e.created_at, stale), None
+
+    def _refusal(self, view: ConversationView, e: SemanticEntry, score: float,
+                 judge_threshold: float | None) -> str | None:
+        """Why this entry may not answer this conversation, or None if it may."""
+        judge = self.judge
+        if judge is not None and view.query != e.query:
+            p = judge.prob(score, view.query, e.query)
+            t = judge.threshold if judge_threshold is None else judge_threshold
+            if p < t:
+                return f"judge {p:.3f} < {t:.3f}"
+        else:
+            verdict = self.verifier.verify(view.query, e.query, score)
+            if not verdict.accept:
+                return verdict.reason
+        if view.history or e.history:  # earlier turns: the rules compare them (the judge reads questions)
+            verdict = self.verifier.verify(view.history, e.history, score)
+            if not verdict.accept:
+                return "history " + verdict.reason
+        return None
 
     def store(self, scope: str, alias: str, body: Mapping[str, Any], response: Any, *,
               ttl_s: float, stale_for_s: float = 0.0, meta: dict[str, Any] | None = None) -> int | None:

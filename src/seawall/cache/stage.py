@@ -141,13 +141,15 @@ class CacheService:
                 self.broadcast.start()
         if self.wants_semantic and self.semantic is None:
             from ..vector.embedder import default_threshold, load_embedder
+            from ..vector.judge import judge_for
             from .semantic import SemanticCache
 
             cc = self.config
             emb = await asyncio.to_thread(load_embedder, cc.embedder, cache_entries=cc.embedding_cache_entries,
                                           cache_ttl_s=cc.embedding_cache_ttl_s)
             await asyncio.to_thread(emb.embed, ["warm up"])
-            self.semantic = SemanticCache(emb, threshold=default_threshold(cc.embedder))
+            judge = await asyncio.to_thread(judge_for, cc.embedder)
+            self.semantic = SemanticCache(emb, threshold=default_threshold(cc.embedder), judge=judge)
 
     async def aclose(self) -> None:
         """Finish background writes (within a time limit) before the stores close."""
@@ -263,7 +265,8 @@ class CacheService:
             return None
         if self.shared_sem is not None:
             await self._pull((scope, alias, view.fingerprint))
-        kw = {"threshold": settings.threshold, "candidates": settings.candidates, "allow_stale": allow_stale}
+        kw = {"threshold": settings.threshold, "candidates": settings.candidates, "allow_stale": allow_stale,
+              "verify": settings.verify, "judge_threshold": settings.judge_threshold}
         if self.requests.active <= 1:
             # Alone on this event loop: nothing to hold up, so embed right here and save the two
             # thread wake-ups of a hop (~0.5 ms on a small VM). Otherwise in a worker thread.

@@ -148,8 +148,12 @@ def extract(text: str) -> Slots:
     words = [t.lower() for t in raw_tokens]
     # negation: explicit words and n't contractions
     neg = 0
-    for w in words:
+    for i, w in enumerate(words):
         if w in NEGATIONS or w.endswith("n't"):
+            # "If not, why?", "... or not", a closing "why not?": the alternative of a question, not a negated
+            # request ("Should I learn Go? If not, why?" asks what "Should I learn Go?" asks).
+            if w == "not" and (i and words[i - 1] in _ALTERNATIVE or i + 1 == len(words)):
+                continue
             neg += 1
     # numbers: digits, then number words (with a scale word: "5 million" -> 5000000)
     numbers: set[str] = set()
@@ -254,16 +258,22 @@ def extract(text: str) -> Slots:
                  frozenset(words) | {ALIASES.get(w, w) for w in words}, _actions(words))
 
 
+_ALTERNATIVE = frozenset({"if", "or", "whether"})
+_SAME_STEM = 6  # Olympians / Olympic, Canadians / Canada's: one name, inflected
+
+
 def _unmatched(xs: frozenset[str], other: Slots, abbrevs: frozenset[str] = frozenset()) -> set[str]:
     """Entities of one side the other side does not mention (a 3+ letter prefix match counts:
     Tim / Timothy; so does an abbreviation written with a dot opening any word: Rep. /
-    representative)."""
+    representative; and two words sharing their first 6 letters: Olympians / Olympic)."""
     other_words, other_ents = other.wordset, other.entities | other.weak_entities
     out = set()
     for e in xs:
         if e in other_words:
             continue
         if len(e) >= 3 and any(o.startswith(e) or e.startswith(o) for o in other_ents if len(o) >= 3):
+            continue
+        if len(e) >= _SAME_STEM and any(o[:_SAME_STEM] == e[:_SAME_STEM] for o in other_ents | other_words):
             continue
         if e in abbrevs and any(len(o) > len(e) + 1 and o.startswith(e) for o in other_words):
             continue

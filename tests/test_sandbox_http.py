@@ -87,3 +87,46 @@ def test_sandbox_routes_are_absent_when_disabled(sim):
         assert status == 404 and out["error"]["code"] == "not_found"
     finally:
         gw.stop()
+
+
+RUN_CODE_POLICIES = """
+@id("data-runs-python") permit (principal in Team::"data", action, resource)
+  when { context.tool == "sandbox.run_code" && context.arguments.contains("language=python") };
+@id("bash-needs-approval") @escalate("approval") permit (principal in Team::"data", action, resource)
+  when { context.tool == "sandbox.run_code" && context.arguments.contains("language=bash") };
+"""
+
+
+def test_with_the_action_proxy_code_runs_under_policy(sim):
+    """run_code as a tool: allowed for the data team, escalated for bash (runs once, after
+    approval), denied for everyone else before anything runs."""
+    work_root = tempfile.mkdtemp(prefix="seawall-sbx-gate-", dir="/tmp")
+    gw = start_gateway({
+        "admin_key": ADMIN,
+        "providers": [{"name": "sim", "base_url": sim.url + "/v1"}],
+        "models": [{"name": "chat", "targets": [{"provider": "sim", "model": "gpt-4o-mini"}]}],
+        "sandbox": {"enabled": True, "work_root": work_root, "workdir_mb": 16},
+        "actions": {"enabled": True, "policy_text": RUN_CODE_POLICIES},
+    })
+    try:
+        assert _post(gw, "/admin/teams", {"id": "data"}, ADMIN)[0] == 201
+        data_key = _post(gw, "/admin/keys", {"user": "dana", "team": "data"}, ADMIN)[1]["key"]
+        other_key = _post(gw, "/admin/keys", {"user": "otto"}, ADMIN)[1]["key"]
+        status, out = _post(gw, "/v1/sandbox/executions", {"language": "python", "code": "print('hi')"}, data_key)
+        if status == 503 and os.environ.get("SEAWALL_REQUIRE_SERVICES") != "1":
+            pytest.skip(out["error"]["message"])
+        assert status == 200 and out["stdout"] == "hi\n", out
+        status, out = _post(gw, "/v1/sandbox/executions", {"language": "python", "code": "print('hi')"}, other_key)
+        assert status == 403 and out["error"]["code"] == "action_denied"
+        bash = {"language": "bash", "code": "echo approved"}
+        status, pending = _post(gw, "/v1/sandbox/executions", bash, data_key)
+        assert status == 202 and pending["status"] == "pending"
+        approval = pending["approval_id"]
+        assert _post(gw, f"/admin/approvals/{approval}/approve", {"reason": "reviewed"}, ADMIN)[0] == 200
+        status, out = _post(gw, "/v1/sandbox/executions", {**bash, "approval_id": approval}, data_key)
+        assert status == 200 and out["stdout"] == "approved\n", out
+        status, again = _post(gw, "/v1/sandbox/executions", {**bash, "approval_id": approval}, data_key)
+        assert status == 409 and again["error"]["code"] == "approval_refused"  # single use
+    finally:
+        gw.stop()
+        shutil.rmtree(work_root, ignore_errors=True)

@@ -113,10 +113,11 @@ def assemble(config: Config) -> Assembly:
     ]
     handle = compose(stages, terminal=Execute(metrics, resilience))  # execute: LB, breaker, retry, hedge,
     cache.resubmit = handle                                         # fallback, stale, degraded, escalation
+    run_code = actions.gate("sandbox", "run_code") if config.actions.enabled else None  # code runs under policy
     jobs = JobsService(config, stores, handle, metrics.registry)    # async jobs run through the same handle,
     jobs.revalidate = governance.current                            # under their submitter as it is now
     routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience),
-              *actions_routes(actions), *(sandbox_routes(sandbox) if config.sandbox.enabled else ()),
+              *actions_routes(actions), *(sandbox_routes(sandbox, gate=run_code) if config.sandbox.enabled else ()),
               *jobs_routes(jobs)]
     return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, actions, sandbox, jobs,
                     stages, handle, routes)

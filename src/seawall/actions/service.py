@@ -184,6 +184,24 @@ class ActionsService:
 
     # ---- performing ------------------------------------------------------------------------
 
+    def gate(self, server: str, operation: str, effect: str = "write"):
+        """Another capability's operation as a tool under policy (the sandbox's `run_code`):
+        `await gate(principal, arguments, run, approval_id, request_id)` decides, then runs
+        `run()` (allowed or approved), answers pending (escalated) or raises (denied)."""
+
+        async def gated(principal, arguments: dict, run, approval_id: str | None, request_id: str) -> dict:
+            await self.start()
+            action = Action(server=server, operation=operation, arguments=arguments, effect=effect)
+
+            async def execute(tool: str, args: dict):
+                if tool != action.tool or args != arguments:
+                    raise GatewayError("action_denied", f"{action.tool} has no rewritten variant")
+                return await run()
+
+            return await self.perform(principal, action, execute, approval_id=approval_id, request_id=request_id)
+
+        return gated
+
     async def perform(self, principal: Principal | None, action: Action, execute: Executor, *,
                       approval_id: str | None = None, wait_s: float = 0.0, request_id: str | None = None) -> dict:
         """Decide and act. Returns {"status": "done", "result", "decision"} or, escalated,

@@ -68,6 +68,9 @@ class ExecutionRequest(BaseModel):
     files: list[InputFile] = Field(default_factory=list, max_length=256)
     limits: RequestLimits = Field(default_factory=RequestLimits)
     network: Literal["none"] = "none"
+    # With the action proxy on, an execution its policy escalated runs once approved: the
+    # same request again with the approval's id.
+    approval_id: str | None = Field(None, max_length=128)
 
 
 class OutputFile(BaseModel):

@@ -7,6 +7,9 @@ path>) naming the first wrong field.
 """
 from __future__ import annotations
 
+import hashlib
+from typing import Any, Awaitable, Callable
+
 from pydantic import ValidationError
 
 from ..core.errors import GatewayError, invalid
@@ -15,6 +18,8 @@ from .models import ExecutionRequest, ExecutionResult
 from .service import SandboxService
 
 CreateExecutionBody = ExecutionRequest  # the request body's model
+# (principal, arguments, run, approval_id, request_id) -> {"status": "done", "result"} | {"status": "pending", ...}
+Gate = Callable[[Any, dict, Callable[[], Awaitable[dict]], "str | None", str], Awaitable[dict]]
 
 
 def _param(loc: tuple) -> str:
@@ -57,12 +62,26 @@ def _tenant(call: Call) -> str | None:
     return call.principal.tenant if call.principal is not None else None
 
 
-def routes(service: SandboxService) -> list[Route]:
-    """Only a gateway that enables the sandbox serves these (the assembly asks)."""
+def routes(service: SandboxService, gate: Gate | None = None) -> list[Route]:
+    """Only a gateway that enables the sandbox serves these (the assembly asks). With `gate`
+    (the action proxy's, when it is on) every execution is the tool `sandbox.run_code` under
+    its policy: denied (403), escalated (202 with an approval id) or run."""
 
     async def create_route(call: Call):
-        result = await service.execute(call.body, _tenant(call))
-        return call.json(result.to_dict())
+        request: ExecutionRequest = call.body
+        if gate is None:
+            return call.json((await service.execute(request, _tenant(call))).to_dict())
+
+        async def run() -> dict:
+            return (await service.execute(request, _tenant(call))).to_dict()
+
+        arguments = {"language": request.language, "network": request.network, "code_bytes": len(request.code),
+                     "code_sha256": hashlib.sha256(request.code.encode()).hexdigest(),
+                     "files": len(request.files), "limits": request.limits.model_dump(exclude_none=True)}
+        out = await gate(call.principal, arguments, run, request.approval_id, call.request_id)
+        if out["status"] == "pending":
+            return call.json(out, status=202)
+        return call.json(out["result"])
 
     async def fetch_route(call: Call):
         return call.json(await fetch(service, call.params["id"], _tenant(call)))

@@ -1,0 +1,36 @@
+"""Indexes for browsing the audit log newest first (GET /admin/audit), and a one-row change
+counter that gateways poll so a change made by the CLI reaches them without pub/sub.
+
+Numbered 0008 (main's next free number + 3) so parallel branches taking 0005-0007 do not
+clash; whoever merges re-chains down_revision to the newest revision before it.
+
+Revision ID: 0008
+Revises: 0004
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # keyset pagination: WHERE <filter> = ? AND seq < ? ORDER BY seq DESC LIMIT n
+    op.create_index("ix_audit_key_seq", "audit_log", ["key_id", "seq"])
+    op.create_index("ix_audit_team_seq", "audit_log", ["team_id", "seq"])
+    op.create_index("ix_audit_outcome_seq", "audit_log", ["outcome", "seq"])
+    op.create_index("ix_audit_kind_seq", "audit_log", ["kind", "seq"])
+    op.create_table(
+        "governance_version",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("version", sa.BigInteger, nullable=False),
+    )
+    op.execute("INSERT INTO governance_version (id, version) VALUES (1, 0)")
+
+
+def downgrade() -> None:
+    op.drop_table("governance_version")
+    for name in ("ix_audit_kind_seq", "ix_audit_outcome_seq", "ix_audit_team_seq", "ix_audit_key_seq"):
+        op.drop_index(name, table_name="audit_log")

@@ -20,8 +20,11 @@ def upgrade() -> None:
     # keyset pagination: WHERE <filter> = ? AND seq < ? ORDER BY seq DESC LIMIT n
     op.create_index("ix_audit_key_seq", "audit_log", ["key_id", "seq"])
     op.create_index("ix_audit_team_seq", "audit_log", ["team_id", "seq"])
-    op.create_index("ix_audit_outcome_seq", "audit_log", ["outcome", "seq"])
-    op.create_index("ix_audit_kind_seq", "audit_log", ["kind", "seq"])
+    # outcome and kind: only the rare values (the bulk is ok / request: the primary key finds it)
+    op.create_index("ix_audit_outcome_seq", "audit_log", ["outcome", "seq"], sqlite_where=sa.text("outcome != 'ok'"),
+                    postgresql_where=sa.text("outcome != 'ok'"))
+    op.create_index("ix_audit_kind_seq", "audit_log", ["kind", "seq"], sqlite_where=sa.text("kind != 'request'"),
+                    postgresql_where=sa.text("kind != 'request'"))
     op.create_table(
         "governance_version",
         sa.Column("id", sa.Integer, primary_key=True),

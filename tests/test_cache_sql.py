@@ -53,7 +53,11 @@ async def test_migration_creates_the_tables(engine):
         idx = await conn.run_sync(lambda c: {i["name"] for i in sa.inspect(c).get_indexes("cache_entries")}
                                   | {i["name"] for i in sa.inspect(c).get_indexes("cache_semantic")})
     assert {"cache_entries", "cache_semantic", "cache_invalidations", "api_keys"} <= names
-    assert version == "0004"  # the newest migration (0004: allowed_departments)
+    from alembic.script import ScriptDirectory
+
+    from seawall.store.sql import _alembic_config
+
+    assert version == ScriptDirectory.from_config(_alembic_config()).get_current_head()  # the newest migration
     assert {"ix_cache_entries_stale", "ix_cache_semantic_ns"} <= idx
     await migrate(engine)  # idempotent
 

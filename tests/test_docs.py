@@ -57,7 +57,7 @@ def test_readme_opens_with_the_two_commands():
 #   <!-- sketch: why --> a Python block that shows signatures, not a program: only compiled
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-FENCE = re.compile(r"(?:^<!-- (fragment|sketch)[^\n]*-->\n)?^```(\w+)\n(.*?)^```", re.M | re.S)
+FENCE = re.compile(r"(?:^<!-- (fragment|sketch)[^\n]*-->\n)?^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def blocks(lang: str):
@@ -111,7 +111,7 @@ def test_every_python_block_runs(tmp_path, monkeypatch):
     from procs import start_simulator
 
     readme = (ROOT / "README.md").read_text()
-    config = re.search(r"^```yaml\n(.*?)^```", readme, re.M | re.S).group(1)
+    config = re.search(r"^```yaml\n(.*?)^```", readme, re.MULTILINE | re.DOTALL).group(1)
     sim = start_simulator(seed=2)
     try:
         (tmp_path / "seawall.yaml").write_text(config.replace("http://127.0.0.1:9101", sim.url))
@@ -122,7 +122,7 @@ def test_every_python_block_runs(tmp_path, monkeypatch):
             compiled = compile(code, param.id, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
             if marker == "sketch":
                 continue
-            result = eval(compiled, {"__name__": "__doc_example__"})  # noqa: S307 - our own docs
+            result = eval(compiled, {"__name__": "__doc_example__"})
             if inspect.iscoroutine(result):
                 asyncio.run(result)
             ran += 1

@@ -13,12 +13,12 @@ from urllib.parse import quote
 
 import pytest
 import yaml
-
 from procs import http, start_gateway, start_simulator
+from services import backend  # noqa: F401  (fixture)
+
 from seawall.api.server import start_in_process
 from seawall.gateway import Gateway
 from seawall.govern.admin import Admin
-from services import backend  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "adm-govern-ops-7f3a"
@@ -60,7 +60,7 @@ def doc_examples() -> list[tuple[str, str, str | None]]:
     """The ```http blocks of docs/governance.md: (method, path, body or None)."""
     doc = (ROOT / "docs" / "governance.md").read_text()
     out = []
-    for block in re.findall(r"^```http\n(.*?)^```", doc, re.S | re.M):
+    for block in re.findall(r"^```http\n(.*?)^```", doc, re.DOTALL | re.MULTILINE):
         first, _, rest = block.partition("\n")
         method, path = first.split()
         out.append((method, path, rest.strip() or None))
@@ -135,7 +135,8 @@ def run_cli(*argv) -> tuple[int, str, str]:
     import subprocess
     import sys
 
-    p = subprocess.run([sys.executable, "-m", "seawall.cli", *argv], capture_output=True, text=True, timeout=120)
+    p = subprocess.run([sys.executable, "-m", "seawall.cli", *argv], capture_output=True, text=True, timeout=120,
+                       check=False)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -192,7 +193,7 @@ def test_cli_manages_everything_and_a_revocation_reaches_the_running_gateway(sim
 
 # ---- GET /admin/audit on SQLite and PostgreSQL ---------------------------------------------
 
-async def test_audit_browsing_filters_and_pages(backend, tmp_path):
+async def test_audit_browsing_filters_and_pages(backend, tmp_path):  # noqa: F811 - the fixture
     from seawall.sim import Simulator
 
     s = Simulator(seed=9)
@@ -209,7 +210,7 @@ async def test_audit_browsing_filters_and_pages(backend, tmp_path):
     sock.setblocking(False)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     stop = await start_in_process(gw, sock=sock)
-    get = lambda path: asyncio.to_thread(admin, url, "GET", path)  # noqa: E731
+    get = lambda path: asyncio.to_thread(admin, url, "GET", path)
     try:
         a = Admin(gw.governance)
         await a.create_department("d1")

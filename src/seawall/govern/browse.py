@@ -4,7 +4,7 @@ audit_log by key and team together with seq, and the rare outcomes and kinds).""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -20,7 +20,7 @@ def _epoch(t: datetime | float | None) -> float | None:
     if t is None or isinstance(t, (int, float)):
         return t
     if t.tzinfo is None:  # a time without a zone is UTC
-        t = t.replace(tzinfo=timezone.utc)
+        t = t.replace(tzinfo=UTC)
     return t.timestamp()
 
 

@@ -135,12 +135,12 @@ def _governance_commands(subparsers) -> None:
     c.add_argument("--team")
     c.add_argument("--department")
     c.add_argument("--create-missing", action="store_true", help="create the team and department if they do not exist")
-    for c in (c, cmd(g, "update", "update a key's name, models, expiry or departments", _keys_update, id=True)):
-        c.add_argument("--name", default=None)
-        c.add_argument("--models", help="allowed model aliases, comma-separated (default: any)")
-        c.add_argument("--expires-in-s", type=float)
-        c.add_argument("--allow-department-header", action="store_true", default=None)
-        c.add_argument("--departments", help="what x-seawall-department may name, comma-separated "
+    for p in (c, cmd(g, "update", "update a key's name, models, expiry or departments", _keys_update, id=True)):
+        p.add_argument("--name", default=None)
+        p.add_argument("--models", help="allowed model aliases, comma-separated (default: any)")
+        p.add_argument("--expires-in-s", type=float)
+        p.add_argument("--allow-department-header", action="store_true", default=None)
+        p.add_argument("--departments", help="what x-seawall-department may name, comma-separated "
                        "(with --allow-department-header; default: the team's list)")
     cmd(g, "list", "list keys (never their secrets)", lambda gov, a: _print(_admin(gov).list_keys()))
     cmd(g, "show", "show a key", lambda gov, a: _print(_admin(gov).get_key(a.id)), id=True)

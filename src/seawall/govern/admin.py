@@ -25,6 +25,16 @@ def _bad(msg: str, param: str | None = None) -> GatewayError:
     return GatewayError("invalid_request", msg, param=param)
 
 
+def _conflict(msg: str) -> GatewayError:
+    return GatewayError("invalid_request", msg, status=409)
+
+
+def _missing(what: str, id: str, command: str) -> GatewayError:
+    return GatewayError("not_found", f"no {what} {id!r}: create it first (`{command}`, or POST /admin/{what}s), "
+                        f"or pass --create-missing (create_missing: true) to create it with the key",
+                        param=what)
+
+
 def _row(r) -> dict:
     return {str(k): v for k, v in r._mapping.items()}  # plain str keys (orjson rejects str subclasses)
 
@@ -77,6 +87,60 @@ class Admin:
         async with self.engine.connect() as c:
             return [_row(r) for r in await c.execute(sa.select(sql.departments).order_by(sql.departments.c.id))]
 
+    async def get_department(self, id: str) -> dict:
+        return await self._get(sql.departments, "department", id)
+
+    async def update_department(self, id: str, *, name: str | None = None) -> dict:
+        if name is not None:
+            await self._update(sql.departments, "department", id, {"name": name or id})
+        await self._changed("department.update", {"id": id, "name": name})
+        return await self.get_department(id)
+
+    async def delete_department(self, id: str) -> dict:
+        """Refused while a team or an active key belongs to it; its limits and budgets go with it."""
+        async with self.engine.begin() as c:
+            await self._exists(c, sql.departments, "department", id)
+            teams = [r.id for r in await c.execute(sa.select(sql.teams.c.id).where(sql.teams.c.department_id == id))]
+            if teams:
+                raise _conflict(f"department {id!r} still has team(s) {', '.join(teams[:5])}: move or delete them first")
+            await self._drop_owner(c, "department", id, sql.api_keys.c.department_id)
+            await c.execute(sa.delete(sql.departments).where(sql.departments.c.id == id))
+        await self._changed("department.delete", {"id": id})
+        return {"id": id, "deleted": True}
+
+    # ---- shared by show, update and delete ---------------------------------------------
+
+    async def _get(self, t: sa.Table, what: str, id: str) -> dict:
+        async with self.engine.connect() as c:
+            r = (await c.execute(sa.select(t).where(t.c.id == id))).first()
+        if r is None:
+            raise GatewayError("not_found", f"no {what} {id!r}")
+        return _key_view(r) if t is sql.api_keys else _row(r)
+
+    async def _update(self, t: sa.Table, what: str, id: str, values: dict) -> None:
+        async with self.engine.begin() as c:
+            res = await c.execute(sa.update(t).where(t.c.id == id).values(**values))
+        if not res.rowcount:
+            raise GatewayError("not_found", f"no {what} {id!r}")
+
+    @staticmethod
+    async def _exists(c, t: sa.Table, what: str, id: str) -> None:
+        if not (await c.execute(sa.select(t.c.id).where(t.c.id == id))).first():
+            raise GatewayError("not_found", f"no {what} {id!r}")
+
+    @staticmethod
+    async def _drop_owner(c, scope: str, id: str, key_column) -> None:
+        """Before deleting a team or department: refuse while an active key belongs to it,
+        detach revoked keys (the audit log keeps their history), drop its limits and budgets."""
+        keys = sql.api_keys
+        active = [r.id for r in await c.execute(sa.select(keys.c.id).where(key_column == id,
+                                                                            keys.c.revoked_at.is_(None)))]
+        if active:
+            raise _conflict(f"{scope} {id!r} still has active key(s) {', '.join(active[:5])}: revoke them first")
+        await c.execute(sa.update(keys).where(key_column == id).values(**{key_column.name: None}))
+        for t in (sql.limits, sql.budgets):
+            await c.execute(sa.delete(t).where(t.c.scope == scope, t.c.scope_id == id))
+
     async def create_team(self, id: str, department: str | None = None, name: str = "",
                           allowed_models: list[str] | None = None,
                           allowed_departments: list[str] | None = None) -> dict:
@@ -103,28 +167,72 @@ class Admin:
         async with self.engine.connect() as c:
             return [_row(r) for r in await c.execute(sa.select(sql.teams).order_by(sql.teams.c.id))]
 
+    async def get_team(self, id: str) -> dict:
+        return await self._get(sql.teams, "team", id)
+
+    async def update_team(self, id: str, **fields) -> dict:
+        """Only the fields given change; allowed_models/allowed_departments null means any/none."""
+        values = {}
+        async with self.engine.begin() as c:
+            await self._exists(c, sql.teams, "team", id)
+            if "name" in fields:
+                values["name"] = fields["name"] or id
+            if "department" in fields:
+                if fields["department"] is not None:
+                    await self._exists(c, sql.departments, "department", fields["department"])
+                values["department_id"] = fields["department"]
+            if "allowed_models" in fields:
+                values["allowed_models"] = fields["allowed_models"]
+            if "allowed_departments" in fields:
+                values["allowed_departments"] = await _departments(c, fields["allowed_departments"])
+            if values:
+                await c.execute(sa.update(sql.teams).where(sql.teams.c.id == id).values(**values))
+        await self._changed("team.update", {"id": id, **{k: v for k, v in values.items() if k != "name"}})
+        return await self.get_team(id)
+
+    async def delete_team(self, id: str) -> dict:
+        """Refused while an active key belongs to it; its limits and budgets go with it."""
+        async with self.engine.begin() as c:
+            await self._exists(c, sql.teams, "team", id)
+            await self._drop_owner(c, "team", id, sql.api_keys.c.team_id)
+            await c.execute(sa.delete(sql.teams).where(sql.teams.c.id == id))
+        await self._changed("team.delete", {"id": id})
+        return {"id": id, "deleted": True}
+
     # ---- keys -----------------------------------------------------------------------
 
     async def create_key(self, *, user: str | None = None, team: str | None = None, department: str | None = None,
                          name: str = "", allowed_models: list[str] | None = None, expires_in_s: float | None = None,
-                         allow_department_header: bool = False, allowed_departments: list[str] | None = None) -> dict:
+                         allow_department_header: bool = False, allowed_departments: list[str] | None = None,
+                         create_missing: bool = False) -> dict:
         """Returns the key in plaintext: the only time it is ever shown. With
         allow_department_header, x-seawall-department may name one of `allowed_departments`
-        (else one of the team's); any other department is refused."""
+        (else one of the team's); any other department is refused. A team or department that
+        does not exist is an error naming it, or is created with `create_missing`."""
         if not isinstance(allow_department_header, bool):
             raise _bad("allow_department_header must be a boolean", "allow_department_header")
         key = new_key()
         kid = new_id("key_")
         now = time.time()
+        created: list[str] = []
         async with self.engine.begin() as c:
+            if department and not (await c.execute(
+                    sa.select(sql.departments.c.id).where(sql.departments.c.id == department))).first():
+                if not create_missing:
+                    raise _missing("department", department, f"seawall departments create {department}")
+                await c.execute(sa.insert(sql.departments).values(id=department, name=department, created_at=now))
+                created.append(f"department {department}")
             if team:
                 row = (await c.execute(sa.select(sql.teams).where(sql.teams.c.id == team))).first()
                 if row is None:
-                    raise GatewayError("not_found", f"no team {team!r}")
-                department = department or row.department_id
-            if department and not (await c.execute(
-                    sa.select(sql.departments.c.id).where(sql.departments.c.id == department))).first():
-                raise GatewayError("not_found", f"no department {department!r}")
+                    if not create_missing:
+                        how = f"seawall teams create {team}" + (f" --department {department}" if department else "")
+                        raise _missing("team", team, how)
+                    await c.execute(sa.insert(sql.teams).values(id=team, name=team, department_id=department,
+                                                                created_at=now))
+                    created.append(f"team {team}")
+                else:
+                    department = department or row.department_id
             allowed_departments = await _departments(c, allowed_departments)
             await c.execute(sa.insert(sql.api_keys).values(
                 id=kid, key_hash=hash_key(key, self.gov.pepper), hint=hint(key), name=name, user_id=user,
@@ -132,7 +240,7 @@ class Admin:
                 allow_department_header=allow_department_header, allowed_departments=allowed_departments,
                 expires_at=now + expires_in_s if expires_in_s else None, created_at=now))
         await self._changed("key.create", {"id": kid, "user": user, "team": team, "department": department,
-                                           "allowed_departments": allowed_departments})
+                                           "allowed_departments": allowed_departments, "created": created})
         return {"id": kid, "key": key, "hint": hint(key), "user": user, "team": team, "department": department,
                 "allowed_models": allowed_models, "allow_department_header": allow_department_header,
                 "allowed_departments": allowed_departments, "expires_at": now + expires_in_s if expires_in_s else None}
@@ -142,11 +250,26 @@ class Admin:
             return [_key_view(r) for r in await c.execute(sa.select(sql.api_keys).order_by(sql.api_keys.c.created_at))]
 
     async def get_key(self, kid: str) -> dict:
-        async with self.engine.connect() as c:
-            r = (await c.execute(sa.select(sql.api_keys).where(sql.api_keys.c.id == kid))).first()
-        if r is None:
-            raise GatewayError("not_found", f"no key {kid!r}")
-        return _key_view(r)
+        return await self._get(sql.api_keys, "key", kid)
+
+    async def update_key(self, kid: str, **fields) -> dict:
+        """Name, allowed models, expiry and the department header; never the secret (rotate)
+        nor the owner (a new key). Only the fields given change."""
+        values = {k: fields[k] for k in ("name", "allow_department_header") if fields.get(k) is not None}
+        if "allowed_models" in fields:
+            values["allowed_models"] = fields["allowed_models"]
+        if "expires_in_s" in fields:
+            values["expires_at"] = time.time() + fields["expires_in_s"] if fields["expires_in_s"] else None
+        async with self.engine.begin() as c:
+            r = (await c.execute(sa.select(sql.api_keys.c.revoked_at).where(sql.api_keys.c.id == kid))).first()
+            if r is None or r.revoked_at is not None:
+                raise GatewayError("not_found", f"no active key {kid!r}")
+            if "allowed_departments" in fields:
+                values["allowed_departments"] = await _departments(c, fields["allowed_departments"])
+            if values:
+                await c.execute(sa.update(sql.api_keys).where(sql.api_keys.c.id == kid).values(**values))
+        await self._changed("key.update", {"id": kid, **{k: v for k, v in values.items() if k != "name"}})
+        return await self.get_key(kid)
 
     async def rotate_key(self, kid: str, grace_s: float = 3600.0) -> dict:
         """A new secret for the same key (limits, budgets and history stay); the old one
@@ -205,6 +328,29 @@ class Admin:
     async def list_limits(self) -> list[dict]:
         async with self.engine.connect() as c:
             return [_row(r) for r in await c.execute(sa.select(sql.limits).order_by(sql.limits.c.created_at))]
+
+    async def get(self, what: str, id: str) -> dict:
+        """A limit or a budget."""
+        return await self._get({"limit": sql.limits, "budget": sql.budgets}[what], what, id)
+
+    async def update_limit(self, id: str, **fields) -> dict:
+        """rpm and tpm; null removes one (one must stay)."""
+        current = await self.get("limit", id)
+        merged = {k: fields.get(k, current[k]) for k in ("rpm", "tpm")}
+        if merged["rpm"] is None and merged["tpm"] is None:
+            raise _bad("a limit needs rpm, tpm or both (delete it instead)", "rpm")
+        await self._update(sql.limits, "limit", id, merged)
+        await self._changed("limit.update", {"id": id, **merged})
+        return await self.get("limit", id)
+
+    async def update_budget(self, id: str, **fields) -> dict:
+        """amount_usd and hard (the scope and period identify a budget: make a new one)."""
+        values = {k: fields[k] for k in ("amount_usd", "hard") if fields.get(k) is not None}
+        await self.get("budget", id)
+        if values:
+            await self._update(sql.budgets, "budget", id, values)
+        await self._changed("budget.update", {"id": id, **values})
+        return await self.get("budget", id)
 
     async def delete(self, what: str, id: str) -> dict:
         table = {"limit": sql.limits, "budget": sql.budgets}[what]

@@ -28,6 +28,7 @@ class GovernanceConfig(_Model):
     require_key: bool | None = None  # None: required once static or virtual keys exist
     key_pepper: Any = None  # Secret: HMAC key for key hashes (else SHA-256 of the 256-bit key)
     refresh_s: float = Field(5.0, gt=0)  # full reload of keys/limits/budgets (changes also arrive by pub/sub)
+    poll_s: float = Field(0.5, gt=0)  # how often the SQL change counter is read (changes made by the CLI)
     limits_fail: Literal["open", "closed"] = "open"  # state store down: local limits, or 503
     budgets_fail: Literal["open", "closed"] = "closed"
     default_max_tokens: int = Field(1024, ge=1)  # for the budget estimate when a request sets none

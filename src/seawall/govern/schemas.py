@@ -1,6 +1,7 @@
 """Typed bodies and answers of the governance admin routes (govern/routes.py)."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -41,6 +42,38 @@ class KeyIn(Body):
     expires_in_s: Annotated[float, Field(gt=0, le=10 * YEAR)] | None = None
     allow_department_header: bool = False
     allowed_departments: Departments | None = None  # else the team's list
+    create_missing: bool = False  # create the team and department if they do not exist
+
+
+# Updates (PATCH): only the fields sent change; null clears a nullable one.
+
+class DepartmentUpdate(Body):
+    name: Name | None = None
+
+
+class TeamUpdate(Body):
+    name: Name | None = None
+    department: Id | None = None
+    allowed_models: Models | None = None
+    allowed_departments: Departments | None = None
+
+
+class KeyUpdate(Body):
+    name: Name | None = None
+    allowed_models: Models | None = None
+    expires_in_s: Annotated[float, Field(gt=0, le=10 * YEAR)] | None = None  # from now; null: never
+    allow_department_header: bool | None = None
+    allowed_departments: Departments | None = None
+
+
+class LimitUpdate(Body):
+    rpm: Rate | None = None
+    tpm: Rate | None = None
+
+
+class BudgetUpdate(Body):
+    amount_usd: Annotated[float, Field(ge=0, le=1e12)] | None = None
+    hard: bool | None = None
 
 
 class RotateIn(Body):
@@ -85,6 +118,22 @@ class UsageQuery(Query):
     user: LongId | None = None
     limit: Annotated[int, Field(ge=1, le=10000)] = 100
     offset: Annotated[int, Field(ge=0, le=10**9)] = 0
+
+
+class AuditQuery(Query):
+    key: LongId | None = None
+    team: LongId | None = None
+    department: LongId | None = None
+    user: LongId | None = None
+    outcome: LongId | None = None
+    kind: LongId | None = None
+    model: LongId | None = None
+    request_id: LongId | None = None
+    since: datetime | None = Field(None, description="ISO 8601 or Unix seconds, inclusive (no zone: UTC)")
+    until: datetime | None = Field(None, description="ISO 8601 or Unix seconds, exclusive")
+    before: Annotated[int, Field(ge=1)] | None = Field(None, description="cursor: the previous page's next_cursor")
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    content: bool = False  # include prompt and response as the audit stored them
 
 
 # ---- answers ------------------------------------------------------------------------------
@@ -182,6 +231,24 @@ class Usage(Out):
     group_by: list[str]
     data: list[UsageRow]
     next_offset: int | None
+
+
+class AuditRecord(Out):
+    seq: int
+    id: str
+    ts: float
+    kind: str
+    outcome: str
+    status: int
+    key_id: str | None
+    team_id: str | None
+    cost_usd: float
+
+
+class AuditPage(Out):
+    object: Literal["list"]
+    data: list[AuditRecord]
+    next_cursor: int | None = Field(description="pass as `before` for the next (older) page; null at the end")
 
 
 def listing(item: type[Out], name: str) -> type[Out]:

@@ -13,10 +13,13 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
+import sqlalchemy as sa
+
 from ..core.cost import cost_usd  # noqa: F401 - re-exported for the stages
 from ..core.credentials import key_hint, presented_key
 from ..core.errors import GatewayError
 from ..core.types import Principal
+from ..store import sql
 from ..store.breaker import StoreUnavailable
 from ..store.stores import Stores
 from . import audit as audit_mod
@@ -141,17 +144,40 @@ class Governance:
         await self.reload()
 
     async def changed(self) -> None:
-        """After an admin change: reload here and tell every other instance."""
+        """After an admin change: count it in SQL (every instance polls the counter, which is
+        how a change the CLI made reaches gateways on a memory state store), reload here, and
+        tell every other instance at once by pub/sub."""
+        try:
+            async with self.engine.begin() as c:
+                await c.execute(sa.update(sql.governance_version).where(sql.governance_version.c.id == 1)
+                                .values(version=sql.governance_version.c.version + 1))
+        except Exception as e:  # noqa: BLE001 - the change is written; others see it on refresh
+            log.warning("could not count a directory change (%s)", type(e).__name__)
         await self.reload()
         try:
             await self.state.call("publish", CHANGES, "reload")
         except StoreUnavailable:
             log.warning("could not publish a directory change; other instances pick it up on refresh")
 
+    async def _version(self) -> int | None:
+        try:
+            async with asyncio.timeout(self.config.store.sql_timeout_s):
+                async with self.engine.connect() as c:
+                    return (await c.execute(sa.select(sql.governance_version.c.version))).scalar()
+        except Exception:  # noqa: BLE001 - the full refresh still runs
+            return None
+
     async def _refresh_loop(self) -> None:
+        """A cheap poll of the change counter every poll_s, a full reload every refresh_s."""
+        seen = await self._version()
+        last = time.monotonic()
         while True:
-            await asyncio.sleep(self.gcfg.refresh_s)
-            await self.reload()
+            await asyncio.sleep(min(self.gcfg.poll_s, self.gcfg.refresh_s))
+            version = await self._version()
+            if (version is not None and version != seen) or time.monotonic() - last >= self.gcfg.refresh_s:
+                seen = version if version is not None else seen
+                last = time.monotonic()
+                await self.reload()
 
     def record(self, kind: str, outcome: str, detail: dict, *, status: int = 200, key_id: str | None = None,
                request_id: str | None = None) -> None:

@@ -106,6 +106,23 @@ audit_log = sa.Table(
     sa.Index("ix_audit_dept_day", "department_id", "day"),
     sa.Index("ix_audit_team_day", "team_id", "day"),
     sa.Index("ix_audit_key_day", "key_id", "day"),
+    # browsing newest first (GET /admin/audit, 0007). Outcome and kind are indexed only where
+    # rare (not ok, not request): the bulk is found by walking the primary key, and each index
+    # costs the writer (govern/browse.py adds the predicate so SQLite uses them).
+    sa.Index("ix_audit_key_seq", "key_id", "seq"),
+    sa.Index("ix_audit_team_seq", "team_id", "seq"),
+    sa.Index("ix_audit_outcome_seq", "outcome", "seq", sqlite_where=sa.text("outcome != 'ok'"),
+             postgresql_where=sa.text("outcome != 'ok'")),
+    sa.Index("ix_audit_kind_seq", "kind", "seq", sqlite_where=sa.text("kind != 'request'"),
+             postgresql_where=sa.text("kind != 'request'")),
+)
+
+# One row, bumped by every governance change (0007): gateways poll it, so a change the CLI made
+# on a store without pub/sub (memory state) reaches them in well under a second.
+governance_version = sa.Table(
+    "governance_version", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
 )
 
 # One row: the head of the hash chain. Writers lock it in their transaction, so every

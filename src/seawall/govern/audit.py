@@ -23,7 +23,6 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import orjson
 import sqlalchemy as sa

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 
-from ..core.cost import cost_usd  # noqa: F401 - re-exported for the stages
 from ..core.credentials import key_hint, presented_key
 from ..core.errors import GatewayError
 from ..core.types import Principal

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import time
 
+from ..core.cost import cost_usd
 from ..core.errors import GatewayError, Outcome, outcome_of
 from ..core.streams import tap
 from ..core.types import Request, Result, Stream
 from . import audit as audit_mod
-from .service import Governance, cost_usd, estimate_prompt_tokens
+from .service import Governance, estimate_prompt_tokens
 
 
 class AuditStage:

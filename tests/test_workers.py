@@ -56,7 +56,7 @@ def test_fresh_sqlite_with_two_workers_starts_five_times_in_a_row(sim, tmp_path)
             gw.stop()
         out = gw.output()
         assert "already exists" not in out and "restarting" not in out, out
-        assert gw.proc.returncode == 0
+        assert gw.proc.returncode == 0, out  # -9: it did not stop within procs' 10 s; the log says what held it
 
 
 def test_a_killed_worker_is_restarted_and_sigterm_stops_all(sim, tmp_path):
@@ -109,3 +109,21 @@ def test_metrics_with_two_workers_merge_and_leave_no_directory(sim, tmp_path):
         gw.stop()
     assert gw.proc.returncode == 0
     assert not list(tmp_path.glob("seawall-metrics-*")), "the metrics directory is removed at shutdown"
+
+
+def test_a_worker_that_does_not_stop_is_killed_and_the_stop_says_so(sim, tmp_path):
+    # a frozen worker (SIGSTOP: it cannot see SIGTERM) must not hang the whole gateway's stop
+    gw = start_gateway({**config(sim), "server": {"limits": {"drain_timeout_s": 0.5}}}, workers=2,
+                       env={"TMPDIR": str(tmp_path)})
+    try:
+        frozen = min(wait_workers(gw.proc.pid, 2))
+        assert http("GET", gw.url + "/healthz")[0] == 200
+        os.kill(frozen, signal.SIGSTOP)
+        os.kill(gw.proc.pid, signal.SIGTERM)  # the supervisor alone, as an init system would
+        gw.proc.wait(25)
+    finally:
+        gw.stop()
+    assert gw.proc.returncode == 1
+    assert f"workers [{frozen}] did not stop" in gw.output()
+    with pytest.raises(ProcessLookupError):
+        os.kill(frozen, 0)

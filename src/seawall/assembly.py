@@ -12,6 +12,8 @@ the cache for a stale answer), the dependency is handed over here.
 """
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 
 # Importing a feature's config registers its section (config.SECTIONS) before any parse.
@@ -47,6 +49,8 @@ from .sandbox.routes import routes as sandbox_routes
 from .sandbox.service import SandboxService
 from .store.stores import Stores
 
+log = logging.getLogger("seawall")
+
 
 @dataclass
 class Assembly:
@@ -78,10 +82,11 @@ class Assembly:
             await service.start()
 
     async def aclose(self) -> None:
-        for service in reversed(self.services):
-            await service.aclose()
-        await self.router.close()
-        await self.stores.aclose()
+        for part in [*reversed(self.services), self.router, self.stores]:
+            started = time.monotonic()
+            await (part.close() if part is self.router else part.aclose())
+            if (took := time.monotonic() - started) > 1.0:  # a slow stop says which part held it
+                log.warning("closing %s took %.1f s", type(part).__name__, took)
 
 
 def assemble(config: Config) -> Assembly:

@@ -62,7 +62,10 @@ async def start_in_process(gateway, host: str = "127.0.0.1", port: int = 0,
     async def stop() -> None:
         app.ready = False
         srv.close()
-        await server.shutdown(timeout=10.0)  # lets in-flight requests finish
+        started = time.monotonic()
+        await server.shutdown(timeout=gateway.config.server.limits.drain_timeout_s)  # lets in-flight requests finish
+        if (took := time.monotonic() - started) > 1.0:
+            log.warning("requests in flight took %.1f s to finish", took)
         await gateway.aclose()
 
     stop.app = app
@@ -107,10 +110,12 @@ def serve(config, host: str, port: int, workers: int = 1, config_path: str | Non
         return 1
     actual_port = sock.getsockname()[1]
     note = f"seawall listening on http://{host}:{actual_port} ({workers} worker{'s' if workers > 1 else ''})"
-    _event_loop_policy()
     if workers <= 1:
+        _event_loop_policy()
         asyncio.run(_serve(config, sock, note, config_path, host))
         return 0
+    # the supervisor migrates on a plain asyncio loop: no libuv state is made before the fork
+    # and shared by the workers, each of which sets up uvloop for itself
     return Supervisor(config, sock, workers, note, config_path, host).run()
 
 
@@ -121,6 +126,7 @@ class Supervisor:
 
     BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
     STABLE_S = 30.0  # a worker that lived this long resets the back-off
+    CLOSE_GRACE_S = 10.0  # after the drain: a worker still alive then is killed
 
     def __init__(self, config, sock: socket.socket, workers: int, note: str, config_path: str | None = None,
                  host: str = "") -> None:
@@ -129,6 +135,8 @@ class Supervisor:
         self.children: dict[int, tuple[int, float]] = {}  # pid -> (slot, started at)
         self.failures = [0] * workers  # quick deaths in a row, per slot
         self.stopping = False
+        self.killed_stragglers = False
+        self.stop_grace_s = config.server.limits.drain_timeout_s + self.CLOSE_GRACE_S
         self.metrics_dir: str | None = None
 
     def run(self) -> int:
@@ -178,6 +186,7 @@ class Supervisor:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the worker's loop handles it
+                _event_loop_policy()
                 asyncio.run(_serve(self.config, self.sock, self.note if slot == 0 else None, self.config_path,
                                    self.host))
             except BaseException:  # noqa: BLE001 - say why before the parent restarts us
@@ -196,12 +205,17 @@ class Supervisor:
                 pass
 
     def _stop(self, signum, _frame) -> None:
-        self.stopping = True
-        for pid in list(self.children):
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
+        if not self.stopping:  # a stop never hangs: the alarm kills a worker that does not finish
+            self.stopping = True
+            signal.signal(signal.SIGALRM, self._kill_stragglers)
+            signal.setitimer(signal.ITIMER_REAL, self.stop_grace_s)
+        self._forward(signum, _frame)
+
+    def _kill_stragglers(self, _signum, _frame) -> None:
+        log.error("workers %s did not stop within %.0f s of the signal; killing them",
+                  sorted(self.children), self.stop_grace_s)
+        self.killed_stragglers = True
+        self._forward(signal.SIGKILL, None)
 
     def _watch(self) -> int:
         status = 0
@@ -235,7 +249,8 @@ class Supervisor:
                 time.sleep(0.05)
             if not self.stopping:
                 self._fork(slot)
-        return status
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return 1 if self.killed_stragglers else status
 
 
 def _mark_metrics_dead(pid: int) -> None:

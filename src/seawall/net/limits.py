@@ -18,6 +18,7 @@ class ServerLimits(BaseModel):
     body_timeout_s: float = Field(60.0, gt=0)  # a whole request body, from the end of its head
     idle_timeout_s: float = Field(75.0, gt=0)  # keep-alive: no request in progress
     send_timeout_s: float = Field(60.0, gt=0)  # a client that does not read what we send
+    drain_timeout_s: float = Field(10.0, gt=0)  # on stop, what requests in flight get to finish
     max_connections: int | None = Field(None, ge=1)  # None: 3/4 of the file-descriptor limit
     max_connections_per_client: int = Field(512, ge=0)  # per client IP address; 0: no cap
 

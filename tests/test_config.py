@@ -105,3 +105,17 @@ def test_check_command(tmp_path, capsys):
         main(["check", str(bad)])
     assert e.value.code == 2
     assert "models[0].targets[0].provider" in capsys.readouterr().err
+
+
+def test_two_aliases_that_share_a_deployment_must_agree_on_its_price():
+    # one provider/model is one deployment: a second alias with another price would be billed at
+    # the first alias's price, silently
+    base = {"providers": [{"name": "p", "base_url": "http://127.0.0.1:9/v1"}]}
+    same = {**base, "models": [
+        {"name": "a", "targets": [{"provider": "p", "model": "m", "price": {"input": 1, "output": 2}}]},
+        {"name": "b", "targets": [{"provider": "p", "model": "m", "price": {"input": 1, "output": 2}}]}]}
+    parse(same)
+    other = {**base, "models": [same["models"][0],
+                                {"name": "b", "targets": [{"provider": "p", "model": "m", "price": {"input": 5, "output": 2}}]}]}
+    with pytest.raises(ConfigError, match=r"models\[1\]\.targets\[0\]: p/m is also models\[0\]\.targets\[0\], with another price"):
+        parse(other)

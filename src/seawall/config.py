@@ -131,6 +131,9 @@ class Target(_Model):
     timeouts: Timeouts | None = None
 
 
+_DEPLOYMENT_KEYS = ("price", "weight", "priority", "region", "tags", "timeouts")
+
+
 class CoreAlias(_Model):
     """The public model name clients ask for, and where it may go. Each feature adds the keys
     it owns (`guard`, `cache`, `retry`, `fallbacks`, ...) through its registered Section."""
@@ -193,12 +196,23 @@ class CoreConfig(_Model):
         _unique([p.name for p in self.providers], "providers", "provider")
         _unique([m.name for m in self.models], "models", "model")
         known = {p.name for p in self.providers}
+        # aliases that name the same provider/model share one deployment (its health, breaker
+        # and price): two targets that disagree about it would be billed or routed by whichever
+        # alias came first, so they must agree
+        first: dict[tuple[str, str], tuple[str, Target]] = {}
         for i, alias in enumerate(self.models):
             for j, t in enumerate(alias.targets):
                 if t.provider not in known:
                     raise PathError(
                         f"models[{i}].targets[{j}].provider",
                         f"unknown provider {t.provider!r} (known: {', '.join(sorted(known))})",
+                    )
+                where, seen = first.setdefault((t.provider, t.model), (f"models[{i}].targets[{j}]", t))
+                if seen is not t and (diff := [k for k in _DEPLOYMENT_KEYS if getattr(seen, k) != getattr(t, k)]):
+                    raise PathError(
+                        f"models[{i}].targets[{j}]",
+                        f"{t.provider}/{t.model} is also {where}, with another {', '.join(diff)}; one "
+                        f"deployment has one {diff[0]}: give both targets the same values",
                     )
         for section in SECTIONS.values():
             if section.check is not None:

@@ -41,7 +41,7 @@ def config(sim, store: dict, semantic: bool = False, **alias_cache) -> dict:
             {"name": "echo", "targets": [{"provider": "sim", "model": "echo", "price": PRICE}],
              "cache": {"category": "short"},
              "guard": {"pii_actions": {"EMAIL_ADDRESS": "allow"}, "output_pii_actions": {"EMAIL_ADDRESS": "redact"}}},
-            {"name": "plain", "targets": [{"provider": "sim", "model": "gpt-4o-mini"}]},
+            {"name": "plain", "targets": [{"provider": "sim", "model": "gpt-4o-mini", "price": PRICE}]},
         ],
         "server": {"access_log": False},
         "store": store,

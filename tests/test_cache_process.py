@@ -32,7 +32,8 @@ def stack():
              "cache": {"category": "long"}},
             # threshold far below the default so that only the verifier stands between
             # look-alike prompts and a false hit
-            {"name": "sem", "targets": [{"provider": "main", "model": "gpt-4o-mini"}],
+            {"name": "sem", "targets": [{"provider": "main", "model": "gpt-4o-mini",
+                                         "price": {"input": 0.15, "output": 0.6}}],
              "cache": {"category": "long", "semantic": {"enabled": True, "threshold": 0.5}}},
             {"name": "flaky", "targets": [{"provider": "flaky", "model": "gpt-4o-mini"}],
              "retry": {"max_attempts": 1}, "cache": {"category": "short"}},

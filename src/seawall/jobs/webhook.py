@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
-from standardwebhooks.webhooks import Webhook
 
 from ..core.errors import GatewayError
+from ..net.webhooks import Signer, TargetRefused, check_url
 from .config import WebhookPolicy
 from .queue import Job, Queue
 
@@ -32,7 +30,7 @@ class Deliverer:
         self._deliveries: set[asyncio.Task] = set()
         self.queue = queue
         key = policy.secret.get() if policy.secret else None
-        self.signer = Webhook(key) if key else None
+        self.signer = Signer(key) if key else None
         self._task: asyncio.Task | None = None
         self._wake: asyncio.Event | None = None
         self._busy: set[str] = set()
@@ -42,13 +40,10 @@ class Deliverer:
         if self.signer is None:
             raise GatewayError("invalid_request", "webhooks are off on this gateway (jobs.webhooks.secret)",
                                param="webhook_url")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048:
-            raise GatewayError("invalid_request", "webhook_url must be an http(s) URL", param="webhook_url")
-        allowed = self.policy.allow_hosts
-        if allowed and parts.hostname not in allowed:
-            raise GatewayError("invalid_request", f"webhook host {parts.hostname!r} is not allowed",
-                               param="webhook_url")
+        try:
+            check_url(url, self.policy.allow_hosts)
+        except TargetRefused as e:
+            raise GatewayError("invalid_request", str(e), param="webhook_url") from None
 
     async def start(self) -> None:
         if self.signer is None or self._task is not None:
@@ -96,14 +91,7 @@ class Deliverer:
                 pass
 
     def sign(self, job: Job, payload: bytes) -> dict[str, str]:
-        now = datetime.now(timezone.utc)
-        msg_id = f"{job.id}"
-        return {
-            "content-type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": self.signer.sign(msg_id, now, payload),
-        }
+        return self.signer.headers(job.id, payload)
 
     async def _deliver(self, job: Job) -> None:
         try:

@@ -292,6 +292,8 @@ class ActionsService:
                 status = await self._wait(approval_id, wait_s) if wait_s > 0 else "pending"
                 if status == "denied":
                     raise GatewayError("action_denied", f"the action {action.tool} was denied by an approver")
+                if status == "expired":
+                    raise GatewayError("approval_refused", f"approval {approval_id} expired before a person decided")
                 if status != "approved":
                     return {"status": "pending", "approval_id": approval_id, "expires_at": made["expires_at"],
                             "decision": d.reasons()}

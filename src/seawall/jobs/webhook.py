@@ -2,6 +2,9 @@
 Standard Webhooks specification (webhook-id, webhook-timestamp, webhook-signature), retried
 with a doubling back-off; every attempt (time, status or error) is recorded on the job.
 
+The target is checked before each attempt (net/webhooks.py): a URL whose host resolves to a
+loopback, private or reserved address is refused unless `allow_private_targets` is set.
+
 Finished jobs are marked `webhook_state = pending` in the same write that records the outcome,
 so a delivery interrupted by a restart is picked up again by the next process's loop. Delivery
 is at least once: receivers deduplicate on webhook-id (the job id).
@@ -16,7 +19,7 @@ import aiohttp
 import orjson
 
 from ..core.errors import GatewayError
-from ..net.webhooks import Signer, TargetRefused, check_url
+from ..net.webhooks import Signer, TargetRefused, check_target, check_url
 from .config import WebhookPolicy
 from .queue import Job, Queue
 
@@ -106,6 +109,14 @@ class Deliverer:
                 if wait:
                     await asyncio.sleep(wait)
                 record: dict = {"at": time.time()}
+                try:
+                    await check_target(job.webhook_url, allow_private=self.policy.allow_private_targets,
+                                       allow_hosts=self.policy.allow_hosts)
+                except TargetRefused as e:  # the client named an internal address: no retry can help
+                    log.warning("webhook for job %s refused: %s", job.id, e)
+                    attempts.append({**record, "error": "target_refused"})
+                    await self.queue.record_delivery(job.id, self.owner, attempts, "failed")
+                    return
                 try:
                     async with self._session.post(job.webhook_url, data=payload, headers=self.sign(job, payload),
                                                   allow_redirects=False) as resp:

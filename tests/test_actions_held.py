@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+import time
 
 import anthropic
 import openai
@@ -36,6 +38,7 @@ def stack():
         "providers": [{"name": "sim", "base_url": sim.url + "/v1"}],
         "models": [{"name": "checked", "targets": target, "actions": {"tool_calls": True, "server": "agent"}}],
         "jobs": {"enabled": True, "workers": 1, "poll_s": 0.1},  # /v1/responses
+        "governance": {"audit": {"flush_interval_s": 0.05}},
         "actions": {"enabled": True, "policy_text": POLICIES,
                     "effects": {"agent.read_record": "read", "agent.update_record": "write"}},
     })
@@ -119,7 +122,7 @@ def test_a_held_call_is_released_once_after_approval(stack, ask, stream):
     assert calls == [] and PENDING.search(text).group(1) == aid
     assert decide(stack, aid, "approve")[0] == 200
     calls, text = ask(stack, prompt, stream)  # the next attempt: released, untouched
-    assert [name for name, _ in calls] == ["delete_records"] and not PENDING.search(text)
+    assert calls == [("delete_records", view["request"]["arguments"])] and not PENDING.search(text)
     assert approval(stack, aid)["status"] == "executed"
     calls, text = ask(stack, prompt, stream)  # single use: the next one waits for a new approval
     assert calls == [] and (m := PENDING.search(text)) and m.group(1) != aid
@@ -163,3 +166,24 @@ def test_allowed_calls_pass_untouched_and_denied_ones_never_show(stack):
             assert [n for n, _ in calls] == ["read_record"]
             calls, text = ask(stack, "please call update_record", stream)
             assert calls == [] and "refused the tool call update_record" in text
+
+
+def test_every_step_of_a_held_call_is_audited(stack):
+    prompt = "please call delete_records (audited)"
+    aid = PENDING.search(chat(stack, prompt, False)[1]).group(1)
+    chat(stack, prompt, False)  # still pending
+    assert decide(stack, aid, "approve")[0] == 200
+    chat(stack, prompt, False)  # released
+    want = {"escalated", "held", "approved"}
+    for _ in range(100):
+        rows = sqlite3.connect(stack.db_path).execute(
+            "SELECT outcome, detail FROM audit_log WHERE kind = 'action'").fetchall()
+        mine = {r[0] for r in rows if json.loads(r[1]).get("approval_id") == aid}
+        if want <= mine:
+            break
+        time.sleep(0.1)
+    assert want <= mine and all(json.loads(r[1])["via"] == "model_answer" for r in rows
+                                if json.loads(r[1]).get("approval_id") == aid)
+    rows = sqlite3.connect(stack.db_path).execute(
+        "SELECT user_id, detail FROM audit_log WHERE kind = 'action_approval'").fetchall()
+    assert any(u == "rita" and json.loads(d)["approval_id"] == aid for u, d in rows)

@@ -16,6 +16,7 @@ then) and sent in one piece, or replaced; the text streams as it comes.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 
 import orjson
@@ -24,6 +25,8 @@ from ..core.streams import tap
 from ..core.types import HEARTBEAT, Completion, Request, Stream
 from .approvals import Refused, binding
 from .service import Action, ActionsService, principal_of
+
+log = logging.getLogger("seawall.actions")
 
 
 def conversation_of(req: Request) -> str:
@@ -93,7 +96,12 @@ class ActionsStage:
             why = ", ".join(d.policies) or "no policy permits it"
             return None, f"[Seawall refused the tool call {name}: not permitted ({why})]"
         if d.decision == "escalate":
-            return await self._held(req, action, d, call, name)
+            try:
+                return await self._held(req, action, d, call, name)
+            except Exception:  # the approvals store failed: nothing is released (closed), the agent is told
+                log.exception("holding a tool call for approval failed")
+                svc.record(req.principal, action, d, "failed", 503, rid, via="model_answer", error="approvals_store")
+                return None, f"[Seawall refused the tool call {name}: it needs approval and approvals are unavailable]"
         svc.record(req.principal, action, d, d.decision, 200, rid, via="model_answer")
         if d.decision == "degrade":
             op = d.tool.split(".", 1)[1] if d.tool.startswith(server + ".") else name
@@ -117,9 +125,12 @@ class ActionsStage:
                 svc.record(req.principal, action, ran, "approved", 200, rid, via="model_answer",
                            approval_id=prior["id"])
                 await svc.approvals.record_result(prior["id"], {"released": True, "request_id": rid})
+                if ran.arguments is action.arguments:
+                    return call, None  # as the model wrote it
                 fn = call.get("function") or {}
                 return {**call, "function": {**fn, "arguments": orjson.dumps(ran.arguments).decode()}}, None
         if live and prior["status"] == "pending":
+            svc.record(req.principal, action, d, "held", 202, rid, via="model_answer", approval_id=prior["id"])
             return None, (f"[Seawall held the tool call {name}: pending approval {prior['id']}; "
                           "it is released on a later attempt of this conversation once a person approves it]")
         if live and prior["status"] == "denied":

@@ -36,7 +36,8 @@ def stack():
     gw = start_gateway({
         "admin_key": ADMIN, "server": {"access_log": False},
         "providers": [{"name": "sim", "base_url": sim.url + "/v1"}],
-        "models": [{"name": "checked", "targets": target, "actions": {"tool_calls": True, "server": "agent"}}],
+        "models": [{"name": "checked", "targets": target, "actions": {"tool_calls": True, "server": "agent"}},
+                   {"name": "plain", "targets": target}],
         "jobs": {"enabled": True, "workers": 1, "poll_s": 0.1},  # /v1/responses
         "governance": {"audit": {"flush_interval_s": 0.05}},
         "actions": {"enabled": True, "policy_text": POLICIES,
@@ -53,8 +54,8 @@ def stack():
 
 # ---- one attempt per surface: -> ([(tool name, arguments)], text) ----------------------------
 
-def chat(gw, prompt, stream, history=()):
-    kw = dict(model="checked", messages=[{"role": "user", "content": prompt}, *history],
+def chat(gw, prompt, stream, history=(), model="checked"):
+    kw = dict(model=model, messages=[{"role": "user", "content": prompt}, *history],
               tools=[{"type": "function", "function": {"name": n, "parameters": SCHEMA}} for n in NAMES])
     if not stream:
         msg = gw.openai.chat.completions.create(**kw).choices[0].message
@@ -70,8 +71,8 @@ def chat(gw, prompt, stream, history=()):
     return [(n, json.loads(a)) for n, a in calls.values()], text
 
 
-def responses(gw, prompt, stream):
-    kw = dict(model="checked", input=prompt,
+def responses(gw, prompt, stream, model="checked"):
+    kw = dict(model=model, input=prompt,
               tools=[{"type": "function", "name": n, "parameters": SCHEMA} for n in NAMES])
     if not stream:
         out = gw.openai.responses.create(**kw)
@@ -85,8 +86,8 @@ def responses(gw, prompt, stream):
     return calls, text
 
 
-def messages(gw, prompt, stream):
-    kw = dict(model="checked", max_tokens=300, messages=[{"role": "user", "content": prompt}],
+def messages(gw, prompt, stream, model="checked"):
+    kw = dict(model=model, max_tokens=300, messages=[{"role": "user", "content": prompt}],
               tools=[{"name": n, "input_schema": SCHEMA} for n in NAMES])
     if not stream:
         msg = gw.anthropic.messages.create(**kw)
@@ -164,8 +165,10 @@ def test_allowed_calls_pass_untouched_and_denied_ones_never_show(stack):
         for stream in (False, True):
             calls, _ = ask(stack, "please call read_record", stream)
             assert [n for n, _ in calls] == ["read_record"]
+            assert calls == ask(stack, "please call read_record", stream, model="plain")[0]  # as without the check
             calls, text = ask(stack, "please call update_record", stream)
             assert calls == [] and "refused the tool call update_record" in text
+            assert ask(stack, "please call update_record", stream, model="plain")[0]  # the model did ask
 
 
 def test_every_step_of_a_held_call_is_audited(stack):

@@ -23,9 +23,11 @@ def upgrade() -> None:
     op.add_column("action_approvals", sa.Column("webhook_state", sa.String(16), nullable=True))
     op.add_column("action_approvals", sa.Column("webhook_attempts", sa.Text, nullable=True))
     op.create_index("ix_action_approvals_conversation", "action_approvals", ["conversation", "binding"])
+    op.create_index("ix_action_approvals_counted", "action_approvals", ["counted"])  # the sweep's look-up
 
 
 def downgrade() -> None:
+    op.drop_index("ix_action_approvals_counted", "action_approvals")
     op.drop_index("ix_action_approvals_conversation", "action_approvals")
     for name in ("webhook_attempts", "webhook_state", "counted", "edited", "verdict", "conversation"):
         with op.batch_alter_table("action_approvals") as b:

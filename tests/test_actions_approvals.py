@@ -23,6 +23,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from procs import _env, http, start_gateway
+from services import backend  # noqa: F401  (fixture)
 from seawall import config as config_mod
 from seawall.actions.service import Action, ActionsService
 from seawall.core.types import Principal
@@ -270,3 +271,46 @@ async def test_a_webhook_to_an_internal_address_is_refused_unless_allowed(tmp_pa
         await svc.aclose()
         await engine.dispose()
         server.shutdown()
+
+
+async def test_the_sweep_counts_each_verdict_once_across_gateways(backend):  # noqa: F811
+    """Two gateways' services over one database (SQLite, then PostgreSQL): a verdict given by
+    the CLI (uncounted) and an approval that expired are each counted by exactly one of them."""
+    from prometheus_client import CollectorRegistry
+
+    cfg = config_mod.parse({
+        "providers": [{"name": "p", "base_url": "http://127.0.0.1:9/v1"}],
+        "models": [{"name": "m", "targets": [{"provider": "p", "model": "x"}]}],
+        "actions": {"enabled": True, "policy_text": POLICIES, "effects": {"crm.drop": "delete"}},
+    })
+    engine = make_engine(backend["sql"])
+    await migrate(engine)
+    registries = [CollectorRegistry(), CollectorRegistry()]
+    gateways = [ActionsService(cfg, engine, registry=r) for r in registries]
+    cli = ActionsService(cfg, engine)  # no metric: its verdicts wait for a sweep
+    try:
+        for svc in (*gateways, cli):
+            svc.reload()
+
+        async def never(tool, args):
+            raise AssertionError("not run")
+
+        made = [await cli.perform(Principal(key_id="k1"), Action("crm", "drop", {"ids": [n]}), never)
+                for n in range(3)]
+        await cli.decide_approval(made[0]["approval_id"], False, "carol", "no", via="cli")
+        await cli.decide_approval(made[1]["approval_id"], True, "carol", "ok", arguments={"ids": [9]}, via="cli")
+        await cli.approvals.decide(made[2]["approval_id"], True, "x", "y")  # a plain approval, uncounted
+        late = await cli.approvals.create(tool="crm.drop", bound="b", policy_version="v", tenant="t",
+                                          request={}, decision={}, ttl_s=0.01)
+        await asyncio.sleep(0.05)
+        await asyncio.gather(*(g.sweep() for g in gateways), *(g.sweep() for g in gateways))
+
+        def total(name):
+            return sum(r.get_sample_value("seawall_action_approval_decisions_total", {"decision": name}) or 0
+                       for r in registries)
+
+        assert {v: total(v) for v in ("approve", "deny", "edit", "expire")} == {
+            "approve": 1, "deny": 1, "edit": 1, "expire": 1}
+        assert (await cli.approvals.get(late["id"]))["status"] == "expired"
+    finally:
+        await engine.dispose()

@@ -286,7 +286,7 @@ async def test_the_sweep_counts_each_verdict_once_across_gateways(backend):  # n
     engine = make_engine(backend["sql"])
     await migrate(engine)
     registries = [CollectorRegistry(), CollectorRegistry()]
-    gateways = [ActionsService(cfg, engine, registry=r) for r in registries]
+    gateways = [ActionsService(cfg, engine, counts=True, registry=r) for r in registries]
     cli = ActionsService(cfg, engine)  # no metric: its verdicts wait for a sweep
     try:
         for svc in (*gateways, cli):
@@ -314,3 +314,29 @@ async def test_the_sweep_counts_each_verdict_once_across_gateways(backend):  # n
         assert (await cli.approvals.get(late["id"]))["status"] == "expired"
     finally:
         await engine.dispose()
+
+
+def test_a_reload_through_one_worker_reaches_every_worker(tmp_path):
+    system, sys_url = serve(System)
+    policy = tmp_path / "actions.cedar"
+    policy.write_text(POLICIES)
+    gw = start_gateway({
+        "admin_key": ADMIN, "server": {"access_log": False},
+        "providers": [{"name": "sim", "base_url": "http://127.0.0.1:9/v1"}],
+        "models": [{"name": "chat", "targets": [{"provider": "sim", "model": "gpt-4o-mini"}]}],
+        "actions": {"enabled": True, "policies": [str(policy)], "approvals_sweep_s": 0.2,
+                    "connectors": {"crm": {"base_url": sys_url, "methods": ["POST"], "paths": ["/records/*"]}}},
+    }, workers=2)
+    try:
+        _, _, raw = http("POST", gw.url + "/admin/keys", json.dumps({"user": "agent"}).encode(), ADMIN_H)
+        gw.key = json.loads(raw)["key"]
+        write = {"connector": "crm", "method": "POST", "path": "/records/7", "operation": "update", "body": {}}
+        assert {act(gw, write)[0] for _ in range(10)} == {403}
+        policy.write_text(POLICIES + '@id("updates") permit (principal, action, resource) '
+                                     'when { context.operation == "update" };\n')
+        assert http("POST", gw.url + "/admin/actions/policies/reload", b"", ADMIN_H)[0] == 200
+        time.sleep(1.0)  # five sweeps
+        assert {act(gw, write)[0] for _ in range(20)} == {200}  # each request on a new connection: both workers
+    finally:
+        gw.stop()
+        system.shutdown()

@@ -42,6 +42,29 @@ table = sa.Table(
 )
 
 
+# bumped by a policy reload through the admin route: the other workers and instances poll it
+# (in their approvals sweep) and read their policies again
+generation = sa.Table(
+    "action_policy_generation", sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("generation", sa.BigInteger, nullable=False),
+)
+
+
+async def policy_generation(engine) -> int:
+    async with engine.connect() as conn:
+        row = (await conn.execute(sa.select(generation.c.generation).where(generation.c.id == 1))).first()
+    return int(row.generation) if row else 0
+
+
+async def bump_policy_generation(engine) -> int:
+    async with engine.begin() as conn:
+        await conn.execute(generation.update().where(generation.c.id == 1)
+                           .values(generation=generation.c.generation + 1))
+        row = (await conn.execute(sa.select(generation.c.generation).where(generation.c.id == 1))).first()
+    return int(row.generation) if row else 0
+
+
 def binding(tool: str, arguments: dict, principal: dict, policy_version: str) -> str:
     """The hash an approval is bound to: any change in what would run gives another hash."""
     doc = {"tool": tool, "arguments": arguments, "principal": principal, "policy": policy_version}

@@ -117,6 +117,7 @@ def routes(service: ActionsService) -> list[Route]:
         except PolicyError as exc:
             raise GatewayError("invalid_request", f"the policies were refused; the running set is kept: {exc}",
                                status=400) from None
+        await service.announce_reload()  # the other workers and instances follow within a sweep
         return call.json(out)
 
     def admin(method, path, handler, summary, body=None, query=None):

@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable
 from ..core.errors import GatewayError
 from ..core.types import Principal
 from . import risk
-from .approvals import Approvals, Refused, binding
+from .approvals import Approvals, Refused, binding, bump_policy_generation, policy_generation
 from .config import ActionsConfig
 from .notify import Notifier
 from .connectors import Connectors
@@ -102,7 +102,8 @@ def principal_from(who: dict) -> Principal:
 
 
 class ActionsService:
-    def __init__(self, config, engine, audit: Callable[..., Any] | None = None, registry=None) -> None:
+    def __init__(self, config, engine, audit: Callable[..., Any] | None = None, *, counts: bool = False,
+                 registry=None) -> None:
         self.cfg: ActionsConfig = config.actions
         self.approvals = Approvals(engine)
         # (kind, outcome, status, **fields) -> None: governance's audit writer, handed over by the
@@ -116,18 +117,20 @@ class ActionsService:
         self._started = False
         self.mcp = None  # the MCP gateway, when the HTTP face serves /mcp (routes.py)
         self.notifier = Notifier(self.cfg.approvals_webhook, self.approvals) if self.cfg.approvals_webhook else None
-        # the human-override rate: verdicts by kind. Only a process with the metric (a gateway)
-        # counts and sweeps; verdicts given by the CLI are counted by the next sweep
+        # the human-override rate: verdicts by kind. Only a gateway (`counts`) counts and sweeps;
+        # verdicts given by the CLI are counted by the next sweep. `registry` None: the default
+        # one (prometheus_client's multiprocess mode, `serve --workers N`)
         self.verdicts = None
-        if registry is not None:
+        if counts:
             from prometheus_client import Counter
 
             self.verdicts = Counter("seawall_action_approval_decisions_total",
                                     "Approval verdicts by decision (approve, deny, edit, expire): the override rate",
-                                    ["decision"], registry=registry)
+                                    ["decision"], **({"registry": registry} if registry is not None else {}))
             for v in ("approve", "deny", "edit", "expire"):
                 self.verdicts.labels(v)
         self._sweeper: asyncio.Task | None = None
+        self._generation: int | None = None  # the policy generation this process has loaded
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -139,6 +142,10 @@ class ActionsService:
         if self.cfg.enabled:
             self.reload()
             if self.verdicts is not None:
+                try:
+                    self._generation = await policy_generation(self.approvals.engine)
+                except Exception:  # the sweep reads it again; a reload elsewhere then applies here too
+                    log.warning("actions: the policy generation could not be read at start")
                 self._sweeper = asyncio.get_running_loop().create_task(self._sweep_loop(), name="approvals-sweep")
 
     async def aclose(self) -> None:
@@ -165,7 +172,7 @@ class ActionsService:
         return self.engine.version
 
     def reload_policies(self, actor: str, via: str, policies: list[str] | None = None,
-                        policy_text: str | None = None) -> dict:
+                        policy_text: str | None = None, audit: bool = True) -> dict:
         """Reload without a restart (admin route, SIGHUP), from new sources if given. A set that
         fails to read or validate is refused and the running one stays; both are audited."""
         old = (self.cfg.policies, self.cfg.policy_text, self.engine.version if self.engine else None)
@@ -178,14 +185,14 @@ class ActionsService:
         except PolicyError as exc:
             self.cfg.policies, self.cfg.policy_text = old[0], old[1]
             log.error("actions policies reload refused, the running set is kept: %s", exc)
-            if self.audit is not None:
+            if self.audit is not None and audit:
                 self.audit("action_policy_reload", "refused", 400, user_id=actor,
                            detail={"via": via, "error": str(exc), "kept": old[2]})
             raise
         self.load_error = None
         out = {"status": "applied" if self.engine.version != old[2] else "unchanged",
                "policy_version": self.engine.version, "previous": old[2]}
-        if self.audit is not None:
+        if self.audit is not None and audit:
             self.audit("action_policy_reload", out["status"], 200, user_id=actor, detail={"via": via, **out})
         log.info("actions policies reloaded: %s", out["status"], extra=out)
         return out
@@ -200,8 +207,20 @@ class ActionsService:
             except Exception:  # a database hiccup: the next sweep catches up
                 log.exception("approvals sweep failed")
 
+    async def announce_reload(self) -> None:
+        """Tell the other workers and instances (they poll in their sweep) to reload too."""
+        self._generation = await bump_policy_generation(self.approvals.engine)
+
     async def sweep(self) -> None:
-        """Close approvals past expiry (verdict `expire`) and count verdicts given elsewhere."""
+        """Follow a policy reload made elsewhere, close approvals past expiry (verdict `expire`)
+        and count verdicts given elsewhere."""
+        gen = await policy_generation(self.approvals.engine)
+        if gen != self._generation:
+            self._generation = gen
+            try:
+                self.reload_policies("admin", "peer", audit=False)  # the reload that asked is audited
+            except PolicyError:
+                pass  # logged; this process keeps its running set
         expired = await self.approvals.expire()
         if expired and self.verdicts is not None:
             self.verdicts.labels("expire").inc(expired)

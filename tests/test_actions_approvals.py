@@ -215,6 +215,7 @@ def test_policies_reload_without_restart_and_an_invalid_set_is_refused(stack):
     status, _, raw = http("POST", stack.url + "/admin/actions/policies/reload", b"", ADMIN_H)
     out = json.loads(raw)
     assert status == 200 and out["status"] == "applied" and out["policy_version"] != out["previous"]
+    assert out["peers"] == "told"
     assert act(stack, write)[0] == 200
     good = stack.policy.read_text()
     stack.policy.write_text(good + 'permit (principal, action, resource) when { context.amout > 1 };\n')

@@ -2,6 +2,7 @@
 the approvers' admin routes (/admin/approvals) and the policy reload."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +12,8 @@ from ..web.router import Call, Route
 from .connectors import effect_of_method
 from .policy import PolicyError
 from .service import Action, ActionsService
+
+log = logging.getLogger("seawall.actions")
 
 
 class ActionIn(BaseModel):
@@ -117,7 +120,12 @@ def routes(service: ActionsService) -> list[Route]:
         except PolicyError as exc:
             raise GatewayError("invalid_request", f"the policies were refused; the running set is kept: {exc}",
                                status=400) from None
-        await service.announce_reload()  # the other workers and instances follow within a sweep
+        try:
+            await service.announce_reload()  # the other workers and instances follow within a sweep
+            out["peers"] = "told"
+        except Exception:  # noqa: BLE001 - this worker has reloaded; say the others were not told
+            log.exception("actions: the policy generation could not be bumped")
+            out["peers"] = "not_told"
         return call.json(out)
 
     def admin(method, path, handler, summary, body=None, query=None):

@@ -23,9 +23,11 @@ POLICIES = """
 @id("reads") permit (principal, action, resource) when { context.effect == "read" };
 @id("deletes-need-approval") @escalate("approval")
 permit (principal, action, resource) when { context.tool == "agent.delete_records" };
+@id("purges-approved-briefly") @escalate("approval") @ttl("2")
+permit (principal, action, resource) when { context.tool == "agent.purge_records" };
 """
 SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
-NAMES = ("read_record", "update_record", "delete_records")
+NAMES = ("read_record", "update_record", "delete_records", "purge_records")
 PENDING = re.compile(r"pending approval (apr_[0-9a-f]+)")
 
 
@@ -190,3 +192,13 @@ def test_every_step_of_a_held_call_is_audited(stack):
     rows = sqlite3.connect(stack.db_path).execute(
         "SELECT user_id, detail FROM audit_log WHERE kind = 'action_approval'").fetchall()
     assert any(u == "rita" and json.loads(d)["approval_id"] == aid for u, d in rows)
+
+
+def test_an_approval_that_expired_unused_releases_nothing(stack):
+    prompt = "please call purge_records (expires)"
+    aid = PENDING.search(chat(stack, prompt, False)[1]).group(1)
+    assert decide(stack, aid, "approve")[0] == 200
+    time.sleep(2.2)  # the policy's @ttl("2") passes before the agent tries again
+    calls, text = chat(stack, prompt, True)
+    assert calls == [] and (m := PENDING.search(text)) and m.group(1) != aid  # a new approval is needed
+    assert approval(stack, aid)["status"] == "expired"

@@ -34,6 +34,8 @@ POLICIES = """
 permit (principal in Team::"ops", action, resource) when { context.tool == "records.refund" };
 @id("deletes-need-approval") @escalate("approval")
 permit (principal in Team::"ops", action, resource) when { context.effect == "delete" };
+@id("night-deletes-expire-fast") @escalate("approval") @ttl("1")
+permit (principal in Team::"night", action, resource) when { context.effect == "delete" };
 """
 
 
@@ -69,10 +71,10 @@ def stack(tmp_path_factory):
                                     "records.delete_records": "delete", "records.read_record": "read"},
                         "mcp_servers": {"records": {"url": f"http://127.0.0.1:{port}/mcp"}}},
         })
-        for team in ("ops", "guests"):
+        for team in ("ops", "guests", "night"):
             assert http("POST", gw.url + "/admin/teams", json.dumps({"id": team}).encode(), ADMIN_H)[0] == 201
         gw.keys = {}
-        for team in ("ops", "guests"):
+        for team in ("ops", "guests", "night"):
             _, _, raw = http("POST", gw.url + "/admin/keys", json.dumps({"user": f"u-{team}", "team": team}).encode(),
                              ADMIN_H)
             gw.keys[team] = json.loads(raw)["key"]
@@ -165,6 +167,20 @@ def test_an_escalated_delete_waits_and_runs_exactly_once_after_approval(stack):
     assert changed.is_error and "another action" in text(changed)
     deletes = [c for c in stack.calls()[before:] if c["tool"] == "delete_records"]
     assert deletes == [{"tool": "delete_records", "arguments": {"ids": [1, 2]}}]  # exactly once
+
+
+def test_an_expired_approval_is_refused(stack):
+    before = len(stack.calls())
+    out = mcp(stack, "night", lambda c: c.call_tool("records.delete_records", {"ids": [7]}))  # waits 1 s: expires
+    assert out.is_error and "expired" in text(out)
+    _, _, raw = http("GET", stack.url + "/admin/approvals?status=expired", None, ADMIN_H)
+    aid = next(a["id"] for a in json.loads(raw)["data"] if a["request"]["arguments"] == {"ids": [7]})
+    body = json.dumps({"reason": "too late", "approver": "bob"}).encode()
+    assert http("POST", stack.url + f"/admin/approvals/{aid}/approve", body, ADMIN_H)[0] == 409
+    late = mcp(stack, "night", lambda c: c.call_tool("records.delete_records",
+                                                     {"ids": [7], "_seawall_approval_id": aid}))
+    assert late.is_error and "expired" in text(late)
+    assert len(stack.calls()) == before  # nothing reached the server
 
 
 def test_a_stdio_upstream_is_started_by_seawall_and_served_the_same_way(tmp_path):

@@ -48,3 +48,54 @@ async def test_a_revoked_keys_queued_job_fails_closed(sim, backend):  # noqa: F8
         assert sim.stats["received"] == 1  # the revoked key's job never reached the provider
     finally:
         await gw.aclose()
+
+
+async def test_a_webhook_to_an_internal_address_is_refused_and_recorded(sim, tmp_path, monkeypatch):
+    """A client names the webhook URL: one that resolves to a loopback address is never called
+    (SSRF), the attempt is recorded as refused, and no retry follows."""
+    import asyncio
+    import base64
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Counting(BaseHTTPRequestHandler):
+        hits = 0
+
+        def do_POST(self):
+            Counting.hits += 1
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HOOK_SECRET", "whsec_" + base64.b64encode(b"jobs-ssrf-test-key-0123456789ab").decode())
+    cfg = parse({
+        "providers": [{"name": "sim", "base_url": sim.url + "/v1"}],
+        "models": [{"name": "m", "targets": [{"provider": "sim", "model": "m"}]}],
+        "server": {"access_log": False},
+        "store": {"sql": f"sqlite:///{tmp_path}/s.db"},
+        "governance": {"audit": {"spool_dir": str(tmp_path / "spool")}},
+        "jobs": {"enabled": True, "workers": 0, "webhooks": {"secret": "${HOOK_SECRET}", "backoff_s": 0.05}},
+    })
+    gw = Gateway(cfg)
+    await gw.start()
+    try:
+        body = {"model": "m", "messages": [{"role": "user", "content": "call me back"}]}
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        job, _ = await gw.jobs.submit("chat", body, None, webhook_url=url)
+        for claimed in await gw.jobs.queue.claim(gw.jobs.owner, 10, 30):
+            await gw.jobs.run(claimed)
+        gw.jobs.webhooks.kick()
+        for _ in range(200):
+            got = await gw.jobs.queue.get(job.id)
+            if got.webhook_state == "failed":
+                break
+            await asyncio.sleep(0.05)
+        assert got.webhook_state == "failed" and [a.get("error") for a in got.webhook_attempts] == ["target_refused"]
+        assert Counting.hits == 0
+    finally:
+        await gw.aclose()
+        server.shutdown()

@@ -102,7 +102,7 @@ def assemble(config: Config) -> Assembly:
         if governance.audit is not None:
             governance.audit.submit(make_record(kind, outcome, status, **fields))
 
-    actions = ActionsService(config, stores.sql, audit=audit)
+    actions = ActionsService(config, stores.sql, audit=audit, counts=True, registry=metrics.registry)
     sandbox = SandboxService(config.sandbox, audit=lambda receipt: governance.record(
         "sandbox", receipt["exit_reason"], receipt))
     stages = [

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 from .config import load_or_exit as _load
 
@@ -67,6 +68,29 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.asynccontextmanager
+async def _audited(cfg):
+    """(SQL engine, audit function) for a CLI command whose decisions go into the audit log."""
+    from .govern.audit import make_record
+    from .govern.service import Governance
+    from .store.sql import migrate
+
+    gov = Governance(cfg)
+    try:
+        if cfg.store.migrate:
+            await migrate(gov.engine)
+        if gov.audit is not None:
+            gov.audit.start()
+
+        def audit(kind, outcome, status, **fields):
+            if gov.audit is not None:
+                gov.audit.submit(make_record(kind, outcome, status, **fields))
+
+        yield gov.engine, audit
+    finally:
+        await gov.aclose()  # flushes the audit writer
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="seawall", description="Enterprise AI gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     add_commands(sub)  # keys, audit, db
     from .actions.cli import add_commands as add_actions_commands
 
-    add_actions_commands(sub)  # policy test, approvals
+    add_actions_commands(sub, audited=_audited)  # policy test, approvals (verdicts audited)
 
     p = sub.add_parser("worker", help="run async jobs from the shared queue (no HTTP server)")
     p.add_argument("--config", "-c", required=True, help="YAML configuration file")

@@ -1,7 +1,8 @@
 """Approvals: an escalated action waits in `action_approvals` until a person decides.
 
 Lease discipline, enforced by conditional UPDATEs so it holds across processes and instances:
-- pending -> approved | denied, once, only before `expires_at`;
+- pending -> approved | denied, once, only before `expires_at` (an approval may carry edited
+  arguments: the verdict is then `edit`); pending past `expires_at` -> expired (the sweep);
 - approved -> executed, once (the claim), only when the presented action hashes to the row's
   `binding` (tool, arguments, principal, policy version) and before `expires_at`.
 So an approval is single-use, cannot be replayed, and cannot approve other arguments.
@@ -20,7 +21,7 @@ table = sa.Table(
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # pending | approved | denied | executed
+    sa.Column("status", sa.String(16), nullable=False),  # pending | approved | denied | executed | expired
     sa.Column("binding", sa.String(64), nullable=False),
     sa.Column("policy_version", sa.String(64), nullable=False),
     sa.Column("tenant", sa.String(256), nullable=False),
@@ -32,7 +33,36 @@ table = sa.Table(
     sa.Column("decided_at", sa.Float),
     sa.Column("executed_at", sa.Float),
     sa.Column("result", sa.Text),
+    sa.Column("conversation", sa.String(64)),  # a held model tool call: the conversation it came from
+    sa.Column("verdict", sa.String(16)),  # approve | deny | edit | expire
+    sa.Column("edited", sa.Text),  # JSON: the arguments an approver put in place of the agent's
+    sa.Column("counted", sa.Boolean, nullable=False, server_default=sa.false()),  # in the override metric
+    sa.Column("webhook_state", sa.String(16)),  # pending | delivered | failed
+    sa.Column("webhook_attempts", sa.Text),  # JSON list: {at, status | error}
 )
+
+
+# bumped by a policy reload through the admin route: the other workers and instances poll it
+# (in their approvals sweep) and read their policies again
+generation = sa.Table(
+    "action_policy_generation", sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("generation", sa.BigInteger, nullable=False),
+)
+
+
+async def policy_generation(engine) -> int:
+    async with engine.connect() as conn:
+        row = (await conn.execute(sa.select(generation.c.generation).where(generation.c.id == 1))).first()
+    return int(row.generation) if row else 0
+
+
+async def bump_policy_generation(engine) -> int:
+    async with engine.begin() as conn:
+        await conn.execute(generation.update().where(generation.c.id == 1)
+                           .values(generation=generation.c.generation + 1))
+        row = (await conn.execute(sa.select(generation.c.generation).where(generation.c.id == 1))).first()
+    return int(row.generation) if row else 0
 
 
 def binding(tool: str, arguments: dict, principal: dict, policy_version: str) -> str:
@@ -55,7 +85,9 @@ def _view(row) -> dict:
             "policy_version": row.policy_version, "request": orjson.loads(row.request),
             "decision": orjson.loads(row.decision), "approver": row.approver, "reason": row.reason,
             "decided_at": row.decided_at, "executed_at": row.executed_at,
-            "result": orjson.loads(row.result) if row.result else None}
+            "result": orjson.loads(row.result) if row.result else None, "verdict": row.verdict,
+            "edited": row.edited is not None, "webhook": {"state": row.webhook_state,
+                                                         "attempts": orjson.loads(row.webhook_attempts or "[]")}}
 
 
 class Approvals:
@@ -63,11 +95,13 @@ class Approvals:
         self.engine = engine
 
     async def create(self, *, tool: str, bound: str, policy_version: str, tenant: str, request: dict,
-                     decision: dict, ttl_s: float) -> dict:
+                     decision: dict, ttl_s: float, conversation: str | None = None,
+                     webhook: bool = False) -> dict:
         now = time.time()
         row = {"id": "apr_" + secrets.token_hex(12), "created_at": now, "expires_at": now + ttl_s,
                "status": "pending", "binding": bound, "policy_version": policy_version, "tenant": tenant,
-               "tool": tool, "request": orjson.dumps(request).decode(), "decision": orjson.dumps(decision).decode()}
+               "tool": tool, "request": orjson.dumps(request).decode(), "decision": orjson.dumps(decision).decode(),
+               "conversation": conversation, "webhook_state": "pending" if webhook else None}
         async with self.engine.begin() as conn:
             await conn.execute(table.insert().values(**row))
         return {"id": row["id"], "expires_at": row["expires_at"]}
@@ -82,19 +116,38 @@ class Approvals:
         if status in ("pending", "approved"):
             q = q.where(table.c.status == status, table.c.expires_at > time.time())
         elif status == "expired":
-            q = q.where(table.c.status.in_(("pending", "approved")), table.c.expires_at <= time.time())
+            q = q.where(sa.or_(table.c.status == "expired",
+                               sa.and_(table.c.status.in_(("pending", "approved")), table.c.expires_at <= time.time())))
         elif status:
             q = q.where(table.c.status == status)
         async with self.engine.connect() as conn:
             return [_view(r) for r in (await conn.execute(q)).all()]
 
-    async def decide(self, id: str, approve: bool, approver: str, reason: str) -> dict:
-        """pending -> approved | denied, exactly once, before expiry."""
+    async def find(self, conversation: str, bound: str) -> dict | None:
+        """The newest approval for this call (its binding) in this conversation, if any."""
+        q = (sa.select(table.c.id).where(table.c.conversation == conversation, table.c.binding == bound)
+             .order_by(table.c.created_at.desc()).limit(1))
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(q)).first()
+        return await self.get(row.id) if row else None
+
+    async def edited_arguments(self, id: str) -> dict | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(table.c.edited).where(table.c.id == id))).first()
+        return orjson.loads(row.edited) if row and row.edited else None
+
+    async def decide(self, id: str, approve: bool, approver: str, reason: str, *, edited: dict | None = None,
+                     counted: bool = False) -> dict:
+        """pending -> approved | denied, exactly once, before expiry. `counted`: the caller
+        counts the verdict in the override metric itself (else the gateway's sweep does)."""
         now = time.time()
+        verdict = ("edit" if edited is not None else "approve") if approve else "deny"
         async with self.engine.begin() as conn:
             done = await conn.execute(
                 table.update().where(table.c.id == id, table.c.status == "pending", table.c.expires_at > now)
-                .values(status="approved" if approve else "denied", approver=approver, reason=reason, decided_at=now))
+                .values(status="approved" if approve else "denied", approver=approver, reason=reason, decided_at=now,
+                        verdict=verdict, counted=counted,
+                        edited=orjson.dumps(edited).decode() if edited is not None else None))
         if done.rowcount != 1:
             current = await self.get(id)
             if current is None:
@@ -126,3 +179,33 @@ class Approvals:
         async with self.engine.begin() as conn:
             await conn.execute(table.update().where(table.c.id == id)
                                .values(result=orjson.dumps(result).decode()))
+
+    async def expire(self) -> int:
+        """pending past expiry -> expired (verdict `expire`, counted by the caller); how many."""
+        now = time.time()
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                table.update().where(table.c.status == "pending", table.c.expires_at <= now)
+                .values(status="expired", verdict="expire", decided_at=table.c.expires_at, counted=True))
+        return done.rowcount or 0
+
+    async def uncounted(self, limit: int = 200) -> list[str]:
+        """Verdicts given elsewhere (the CLI, a process without the metric) not yet counted: for
+        each one this process wins (a conditional UPDATE), its verdict."""
+        q = sa.select(table.c.id).where(table.c.counted == sa.false(), table.c.verdict.is_not(None)).limit(limit)
+        async with self.engine.connect() as conn:
+            ids = [r.id for r in (await conn.execute(q)).all()]
+        won = []
+        for id in ids:
+            async with self.engine.begin() as conn:
+                done = await conn.execute(table.update().where(table.c.id == id, table.c.counted == sa.false())
+                                          .values(counted=True).returning(table.c.verdict))
+                row = done.first()
+            if row is not None:
+                won.append(row.verdict)
+        return won
+
+    async def record_webhook(self, id: str, attempts: list[dict], state: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(table.update().where(table.c.id == id)
+                               .values(webhook_attempts=orjson.dumps(attempts).decode(), webhook_state=state))

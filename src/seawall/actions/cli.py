@@ -4,6 +4,10 @@
     seawall approvals list [--status pending] -c seawall.yaml
     seawall approvals show ID -c seawall.yaml
     seawall approvals approve|deny ID --reason "..." [--approver NAME] -c seawall.yaml
+    seawall approvals approve ID --arguments '{"ids": [1]}' --reason "..."   an edit: run these instead
+
+Verdicts given here are audited (the approver, the reason, `via: cli`) through the governance
+audit log, and counted in the gateways' override metric by their next sweep.
 
 A case file is a list (YAML or JSON) of actions with what the policies must decide:
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 
@@ -27,7 +32,9 @@ from ..config import load_or_exit, parse
 from ..core.types import Principal
 
 
-def add_commands(subparsers) -> None:
+def add_commands(subparsers, audited=None) -> None:
+    """`audited(cfg)`: an async context giving (SQL engine, audit function) for the approvals
+    commands; the CLI hands over governance's writer (this package does not import govern/)."""
     p = subparsers.add_parser("policy", help="check action policies (docs/actions.md)")
     ps = p.add_subparsers(dest="policy_command", required=True)
     c = ps.add_parser("test", help="evaluate a file of actions against the policies; exit 1 on a mismatch")
@@ -41,24 +48,26 @@ def add_commands(subparsers) -> None:
     c = ap.add_parser("list")
     c.add_argument("--config", "-c", required=True)
     c.add_argument("--status", choices=["pending", "approved", "denied", "executed", "expired"])
-    c.set_defaults(func=_approvals("list"))
+    c.set_defaults(func=_approvals("list", audited))
     c = ap.add_parser("show")
     c.add_argument("--config", "-c", required=True)
     c.add_argument("id")
-    c.set_defaults(func=_approvals("show"))
+    c.set_defaults(func=_approvals("show", audited))
     for verb in ("approve", "deny"):
         c = ap.add_parser(verb)
         c.add_argument("--config", "-c", required=True)
         c.add_argument("id")
         c.add_argument("--reason", required=True)
         c.add_argument("--approver", default="cli")
-        c.set_defaults(func=_approvals(verb))
+        if verb == "approve":
+            c.add_argument("--arguments", help="JSON object: approve an edited version of the action")
+        c.set_defaults(func=_approvals(verb, audited))
 
 
-def _service(cfg, engine=None):
+def _service(cfg, engine=None, audit=None):
     from .service import ActionsService
 
-    return ActionsService(cfg, engine)
+    return ActionsService(cfg, engine, audit=audit)
 
 
 def _policy_test(args: argparse.Namespace) -> int:
@@ -113,23 +122,41 @@ def _policy_test(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _approvals(verb: str):
+def _approvals(verb: str, audited):
     def cmd(args: argparse.Namespace) -> int:
         cfg = load_or_exit(args.config)
-        return asyncio.run(_approvals_run(cfg, verb, args))
+        return asyncio.run(_approvals_run(cfg, verb, args, audited))
 
     return cmd
 
 
-async def _approvals_run(cfg, verb: str, args) -> int:
-    from ..core.errors import GatewayError
+@contextlib.asynccontextmanager
+async def _unaudited(cfg):
     from ..store.sql import make_engine, migrate
 
     engine = make_engine(cfg.store.sql, timeout_s=cfg.store.sql_timeout_s)
     try:
         if cfg.store.migrate:
             await migrate(engine)
-        service = _service(cfg, engine)
+        yield engine, None
+    finally:
+        await engine.dispose()
+
+
+async def _approvals_run(cfg, verb: str, args, audited) -> int:
+    from ..core.errors import GatewayError
+
+    arguments = None
+    if getattr(args, "arguments", None) is not None:
+        try:
+            arguments = json.loads(args.arguments)
+        except ValueError:
+            arguments = None
+        if not isinstance(arguments, dict):
+            print("--arguments must be a JSON object", file=sys.stderr)
+            return 2
+    async with (audited or _unaudited)(cfg) as (engine, audit):
+        service = _service(cfg, engine, audit)
         if verb == "list":
             out = await service.approvals.list(args.status)
         elif verb == "show":
@@ -138,12 +165,19 @@ async def _approvals_run(cfg, verb: str, args) -> int:
                 print(f"no approval {args.id!r}", file=sys.stderr)
                 return 1
         else:
+            if arguments is not None:  # an edit passes the policies again; policies that fail to load refuse it
+                from .policy import PolicyError
+
+                try:
+                    service.reload()
+                except PolicyError as exc:
+                    print(f"policies: {exc}", file=sys.stderr)
+                    return 2
             try:
-                out = await service.decide_approval(args.id, verb == "approve", args.approver, args.reason)
+                out = await service.decide_approval(args.id, verb == "approve", args.approver, args.reason,
+                                                    arguments=arguments, via="cli")
             except GatewayError as exc:
                 print(exc.message, file=sys.stderr)
                 return 1
         print(json.dumps(out, indent=2, default=str))
         return 0
-    finally:
-        await engine.dispose()

@@ -2,11 +2,11 @@
 approval lives, and what each tool or operation declares it does."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..config import Section, register
+from ..config import Section, register, secret
 
 Effect = Literal["read", "write", "delete", "unknown"]
 
@@ -65,6 +65,28 @@ class McpUpstream(BaseModel):
         return self
 
 
+class ApprovalsWebhook(BaseModel):
+    """Tell approvers an approval is waiting: a POST signed per Standard Webhooks, retried."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    url: str = Field(..., pattern=r"^https?://", max_length=2048)
+    # a Secret: the Standard Webhooks signing key (whsec_...), e.g. "${APPROVALS_WEBHOOK_SECRET}"
+    secret: Any = None
+    _check_secret = field_validator("secret", mode="before")(lambda cls, v: secret(v))
+    max_attempts: int = Field(5, ge=1, le=50)
+    backoff_s: float = Field(1.0, ge=0, le=3600, description="doubles after each failed delivery")
+    timeout_s: float = Field(10.0, gt=0, le=120)
+    allow_private_targets: bool = Field(
+        False, description="let the URL resolve to a loopback or private address (refused by default: SSRF)")
+
+    @model_validator(mode="after")
+    def _has_secret(self) -> "ApprovalsWebhook":
+        if not self.secret:
+            raise ValueError("secret is required (a whsec_... key, e.g. from ${APPROVALS_WEBHOOK_SECRET})")
+        return self
+
+
 class ActionsConfig(BaseModel):
     """Off unless enabled. With it on and no policy that permits, every action is denied."""
 
@@ -84,6 +106,9 @@ class ActionsConfig(BaseModel):
         default_factory=dict, description="upstream MCP servers served at /mcp, tools named `server.tool`")
     mcp_wait_s: float = Field(0.0, ge=0, le=3600,
                               description="how long an escalated MCP call waits for approval before answering pending")
+    approvals_webhook: ApprovalsWebhook | None = Field(None, description="notify approvers of each new approval")
+    approvals_sweep_s: float = Field(5.0, gt=0, le=3600,
+                                     description="how often approvals past expiry are closed and verdicts counted")
     redact_arguments: list[str] = Field(
         default_factory=lambda: ["password", "secret", "token", "api_key", "authorization"],
         description="argument names whose values the audit never holds")

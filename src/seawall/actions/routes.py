@@ -1,7 +1,8 @@
-"""The actions routes: POST /v1/actions (a client's action on a configured HTTP connector) and
-the approvers' admin routes, /admin/approvals."""
+"""The actions routes: POST /v1/actions (a client's action on a configured HTTP connector),
+the approvers' admin routes (/admin/approvals) and the policy reload."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..core.errors import GatewayError
 from ..web.router import Call, Route
 from .connectors import effect_of_method
+from .policy import PolicyError
 from .service import Action, ActionsService
+
+log = logging.getLogger("seawall.actions")
 
 
 class ActionIn(BaseModel):
@@ -30,6 +34,11 @@ class DecisionIn(BaseModel):
 
     reason: str = Field(..., min_length=1, max_length=2000)
     approver: str = Field("admin", min_length=1, max_length=256)
+
+
+class ApproveIn(DecisionIn):
+    arguments: dict[str, Any] | None = Field(
+        None, description="approve with these arguments instead (an edit; they pass the policies again)")
 
 
 class ApprovalsQuery(BaseModel):
@@ -97,9 +106,27 @@ def routes(service: ActionsService) -> list[Route]:
     def decide(approve: bool):
         async def handler(call: Call):
             await service.start()
-            b: DecisionIn = call.body
-            return call.json(await service.decide_approval(call.params["id"], approve, b.approver, b.reason))
+            b = call.body
+            return call.json(await service.decide_approval(call.params["id"], approve, b.approver, b.reason,
+                                                           arguments=getattr(b, "arguments", None)))
         return handler
+
+    async def reload_policies(call: Call):
+        await service.start()
+        if not service.cfg.enabled:
+            raise GatewayError("permission_denied", "actions are disabled (actions.enabled is false)")
+        try:
+            out = service.reload_policies(actor="admin", via="http")
+        except PolicyError as exc:
+            raise GatewayError("invalid_request", f"the policies were refused; the running set is kept: {exc}",
+                               status=400) from None
+        try:
+            await service.announce_reload()  # the other workers and instances follow within a sweep
+            out["peers"] = "told"
+        except Exception:  # noqa: BLE001 - this worker has reloaded; say the others were not told
+            log.exception("actions: the policy generation could not be bumped")
+            out["peers"] = "not_told"
+        return call.json(out)
 
     def admin(method, path, handler, summary, body=None, query=None):
         return Route(method, path, handler, auth="admin", body=body, query=query, summary=summary, tag="actions")
@@ -113,6 +140,9 @@ def routes(service: ActionsService) -> list[Route]:
               summary="Perform an action on a configured system through policy (202: waiting for approval)"),
         admin("GET", "/admin/approvals", list_approvals, "List action approvals", query=ApprovalsQuery),
         admin("GET", "/admin/approvals/{id}", get_approval, "Show an action approval"),
-        admin("POST", "/admin/approvals/{id}/approve", decide(True), "Approve an escalated action", DecisionIn),
+        admin("POST", "/admin/approvals/{id}/approve", decide(True),
+              "Approve an escalated action (with `arguments`: approve an edited version)", ApproveIn),
         admin("POST", "/admin/approvals/{id}/deny", decide(False), "Deny an escalated action", DecisionIn),
+        admin("POST", "/admin/actions/policies/reload", reload_policies,
+              "Read and validate the action policies again; an invalid set is refused and the running one kept"),
     ]

@@ -15,8 +15,9 @@ from typing import Any, Awaitable, Callable
 from ..core.errors import GatewayError
 from ..core.types import Principal
 from . import risk
-from .approvals import Approvals, Refused, binding
+from .approvals import Approvals, Refused, binding, bump_policy_generation, policy_generation
 from .config import ActionsConfig
+from .notify import Notifier
 from .connectors import Connectors
 from .policy import PolicyEngine, PolicyError, Verdict, apply, load_text
 
@@ -94,8 +95,15 @@ def _scalars(arguments: dict) -> list[str]:
     return out
 
 
+def principal_from(who: dict) -> Principal:
+    """The principal an approval row names (for re-checking an approver's edited arguments)."""
+    return Principal(key_id=who.get("key"), user_id=who.get("user"), team_id=who.get("team"),
+                     department_id=who.get("department"))
+
+
 class ActionsService:
-    def __init__(self, config, engine, audit: Callable[..., Any] | None = None) -> None:
+    def __init__(self, config, engine, audit: Callable[..., Any] | None = None, *, counts: bool = False,
+                 registry=None) -> None:
         self.cfg: ActionsConfig = config.actions
         self.approvals = Approvals(engine)
         # (kind, outcome, status, **fields) -> None: governance's audit writer, handed over by the
@@ -108,6 +116,21 @@ class ActionsService:
         self._waiters: dict[str, asyncio.Event] = {}
         self._started = False
         self.mcp = None  # the MCP gateway, when the HTTP face serves /mcp (routes.py)
+        self.notifier = Notifier(self.cfg.approvals_webhook, self.approvals) if self.cfg.approvals_webhook else None
+        # the human-override rate: verdicts by kind. Only a gateway (`counts`) counts and sweeps;
+        # verdicts given by the CLI are counted by the next sweep. `registry` None: the default
+        # one (prometheus_client's multiprocess mode, `serve --workers N`)
+        self.verdicts = None
+        if counts:
+            from prometheus_client import Counter
+
+            self.verdicts = Counter("seawall_action_approval_decisions_total",
+                                    "Approval verdicts by decision (approve, deny, edit, expire): the override rate",
+                                    ["decision"], **({"registry": registry} if registry is not None else {}))
+            for v in ("approve", "deny", "edit", "expire"):
+                self.verdicts.labels(v)
+        self._sweeper: asyncio.Task | None = None
+        self._generation: int | None = None  # the policy generation this process has loaded
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -118,8 +141,19 @@ class ActionsService:
         self._started = True
         if self.cfg.enabled:
             self.reload()
+            if self.verdicts is not None:
+                try:
+                    self._generation = await policy_generation(self.approvals.engine)
+                except Exception:  # the sweep reads it again; a reload elsewhere then applies here too
+                    log.warning("actions: the policy generation could not be read at start")
+                self._sweeper = asyncio.get_running_loop().create_task(self._sweep_loop(), name="approvals-sweep")
 
     async def aclose(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+        if self.notifier is not None:
+            await self.notifier.aclose()
         for ev in self._waiters.values():
             ev.set()
         if self.mcp is not None:
@@ -136,6 +170,63 @@ class ActionsService:
             raise
         self.load_error = None
         return self.engine.version
+
+    def reload_policies(self, actor: str, via: str, policies: list[str] | None = None,
+                        policy_text: str | None = None, audit: bool = True) -> dict:
+        """Reload without a restart (admin route, SIGHUP), from new sources if given. A set that
+        fails to read or validate is refused and the running one stays; both are audited."""
+        old = (self.cfg.policies, self.cfg.policy_text, self.engine.version if self.engine else None)
+        if policies is not None:
+            self.cfg.policies = list(policies)
+        if policy_text is not None:
+            self.cfg.policy_text = policy_text
+        try:
+            self.engine = PolicyEngine(load_text(self.cfg.policies, self.cfg.policy_text))
+        except PolicyError as exc:
+            self.cfg.policies, self.cfg.policy_text = old[0], old[1]
+            log.error("actions policies reload refused, the running set is kept: %s", exc)
+            if self.audit is not None and audit:
+                self.audit("action_policy_reload", "refused", 400, user_id=actor,
+                           detail={"via": via, "error": str(exc), "kept": old[2]})
+            raise
+        self.load_error = None
+        out = {"status": "applied" if self.engine.version != old[2] else "unchanged",
+               "policy_version": self.engine.version, "previous": old[2]}
+        if self.audit is not None and audit:
+            self.audit("action_policy_reload", out["status"], 200, user_id=actor, detail={"via": via, **out})
+        log.info("actions policies reloaded: %s", out["status"], extra=out)
+        return out
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.cfg.approvals_sweep_s)
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database hiccup: the next sweep catches up
+                log.exception("approvals sweep failed")
+
+    async def announce_reload(self) -> None:
+        """Tell the other workers and instances (they poll in their sweep) to reload too."""
+        self._generation = await bump_policy_generation(self.approvals.engine)
+
+    async def sweep(self) -> None:
+        """Follow a policy reload made elsewhere, close approvals past expiry (verdict `expire`)
+        and count verdicts given elsewhere."""
+        gen = await policy_generation(self.approvals.engine)
+        if gen != self._generation:
+            self._generation = gen
+            try:
+                self.reload_policies("admin", "peer", audit=False)  # the reload that asked is audited
+            except PolicyError:
+                pass  # logged; this process keeps its running set
+        expired = await self.approvals.expire()
+        if expired and self.verdicts is not None:
+            self.verdicts.labels("expire").inc(expired)
+        for verdict in await self.approvals.uncounted():
+            if self.verdicts is not None:
+                self.verdicts.labels(verdict).inc()
 
     # ---- deciding --------------------------------------------------------------------------
 
@@ -215,32 +306,62 @@ class ActionsService:
         if d.decision == "escalate":
             bound = binding(action.tool, action.arguments, who, d.policy_version)
             if approval_id is None:
-                ttl = self.cfg.approval_ttl_s
-                policy_ttl = self.engine.escalation_ttl(d) if self.engine else None
-                ttl = min(ttl, policy_ttl) if policy_ttl else ttl
-                made = await self.approvals.create(
-                    tool=action.tool, bound=bound, policy_version=d.policy_version,
-                    tenant=(principal or Principal(kind="anonymous")).tenant,
-                    request={"tool": action.tool, "arguments": self.redacted(action.arguments), "principal": who},
-                    decision=d.reasons(), ttl_s=ttl)
-                self.record(principal, action, d, "escalated", 202, request_id, approval_id=made["id"])
+                made = await self.escalate(principal, action, d, request_id)
                 approval_id = made["id"]
                 status = await self._wait(approval_id, wait_s) if wait_s > 0 else "pending"
                 if status == "denied":
                     raise GatewayError("action_denied", f"the action {action.tool} was denied by an approver")
+                if status == "expired":
+                    raise GatewayError("approval_refused", f"approval {approval_id} expired before a person decided")
                 if status != "approved":
                     return {"status": "pending", "approval_id": approval_id, "expires_at": made["expires_at"],
                             "decision": d.reasons()}
             try:
-                await self.approvals.claim(approval_id, bound)
+                d = await self.claim(principal, action, d, approval_id, bound, request_id)
             except Refused as exc:
-                self.record(principal, action, d, "approval_refused", 409, request_id, approval_id=approval_id,
-                            refused=exc.code)
                 raise GatewayError("approval_refused", str(exc), param="approval_id") from None
             result = await self._run(principal, action, d, execute, request_id, approval_id=approval_id)
             await self.approvals.record_result(approval_id, {"ok": True})
             return result
         return await self._run(principal, action, d, execute, request_id)
+
+    async def escalate(self, principal: Principal | None, action: Action, d: Decision, request_id: str | None,
+                       conversation: str | None = None, via: str | None = None) -> dict:
+        """Make the approval an escalated action waits for (audited, approvers notified)."""
+        who = principal_of(principal)
+        ttl = self.cfg.approval_ttl_s
+        policy_ttl = self.engine.escalation_ttl(d) if self.engine else None
+        ttl = min(ttl, policy_ttl) if policy_ttl else ttl
+        made = await self.approvals.create(
+            tool=action.tool, bound=binding(action.tool, action.arguments, who, d.policy_version),
+            policy_version=d.policy_version, tenant=(principal or Principal(kind="anonymous")).tenant,
+            request={"tool": action.tool, "arguments": self.redacted(action.arguments), "principal": who},
+            decision=d.reasons(), ttl_s=ttl, conversation=conversation, webhook=self.notifier is not None)
+        extra = {"via": via} if via else {}
+        self.record(principal, action, d, "escalated", 202, request_id, approval_id=made["id"], **extra)
+        if self.notifier is not None:
+            view = await self.approvals.get(made["id"])
+            if view is not None:
+                self.notifier.created(view)
+        return made
+
+    async def claim(self, principal: Principal | None, action: Action, d: Decision, approval_id: str, bound: str,
+                    request_id: str | None, **extra) -> Decision:
+        """Use an approval once (raises Refused, audited); the decision to run, with the
+        approver's edited arguments in place of the agent's when they edited."""
+        try:
+            await self.approvals.claim(approval_id, bound)
+        except Refused as exc:
+            self.record(principal, action, d, "approval_refused", 409, request_id, approval_id=approval_id,
+                        refused=exc.code, **extra)
+            raise
+        edited = await self.approvals.edited_arguments(approval_id)
+        if edited is None:
+            return d
+        diff = [{"field": k, "from": action.arguments.get(k), "to": edited.get(k), "by": "approver"}
+                for k in sorted(set(action.arguments) | set(edited)) if action.arguments.get(k) != edited.get(k)]
+        return Decision(d.decision, d.tool, edited, d.policies, d.risk, d.factors, d.effect, d.diff + diff,
+                        d.errors, d.policy_version)
 
     async def _run(self, principal, action: Action, d: Decision, execute: Executor, request_id, **extra) -> dict:
         try:
@@ -277,19 +398,45 @@ class ActionsService:
         finally:
             self._waiters.pop(approval_id, None)
 
-    async def decide_approval(self, id: str, approve: bool, approver: str, reason: str) -> dict:
+    async def decide_approval(self, id: str, approve: bool, approver: str, reason: str, *,
+                              arguments: dict | None = None, via: str = "http") -> dict:
+        """An approver's verdict. With `arguments` (an edit) the action runs with those instead,
+        once they pass the policies again for the same caller and tool (a denial refuses the edit)."""
+        if arguments is not None:
+            if not approve:
+                raise GatewayError("invalid_request", "only an approval can carry edited arguments", param="arguments")
+            arguments = await self._checked_edit(id, arguments)
         try:
-            view = await self.approvals.decide(id, approve, approver, reason)
+            view = await self.approvals.decide(id, approve, approver, reason, edited=arguments,
+                                               counted=self.verdicts is not None)
         except Refused as exc:
             code = "not_found" if exc.code == "not_found" else "approval_refused"
             raise GatewayError(code, str(exc), param="id") from None
+        if self.verdicts is not None:
+            self.verdicts.labels(view["verdict"]).inc()
         if self.audit is not None:
-            self.audit("action_approval", "approved" if approve else "denied", 200,
-                       detail={"approval_id": id, "approver": approver, "reason": reason, "tool": view["tool"]})
+            detail = {"approval_id": id, "approver": approver, "reason": reason, "tool": view["tool"],
+                      "verdict": view["verdict"], "via": via}
+            if arguments is not None:
+                detail["arguments"] = self.redacted(arguments)
+            self.audit("action_approval", {"approve": "approved", "deny": "denied", "edit": "edited"}[view["verdict"]],
+                       200, user_id=approver, detail=detail)
         ev = self._waiters.get(id)
         if ev is not None:
             ev.set()
         return view
+
+    async def _checked_edit(self, id: str, arguments: dict) -> dict:
+        row = await self.approvals.get(id)
+        if row is None:
+            raise GatewayError("not_found", f"no approval {id!r}", param="id")
+        server, _, operation = row["tool"].partition(".")
+        action = Action(server, operation, arguments, effect=row["decision"].get("effect"))
+        d = self.decide(principal_from(row["request"]["principal"]), action, track_rate=False)
+        if d.decision == "deny" or d.tool != action.tool:
+            raise GatewayError("invalid_request", f"the edited arguments are not permitted for {row['tool']} "
+                               f"({', '.join(d.policies) or 'no policy permits them'})", param="arguments")
+        return d.arguments  # a degrade's caps apply to an approver's numbers as to an agent's
 
     # ---- audit -----------------------------------------------------------------------------
 

@@ -1,19 +1,47 @@
 """The actions stage: tool calls in a model's answer pass the same policies before the client
 sees them (chat completions, complete and streamed), for aliases with `actions.tool_calls`.
 
+The Responses API and the Anthropic face translate to and from chat at their edges, so their
+function_call items and tool_use blocks pass here too.
+
 An allowed call is untouched; a degraded one reaches the client rewritten; a denied one is
-removed and a refusal the agent can read is put in the message's content; an escalated one
-is held (removed, with a notice) and audited as such. When no call is left, finish_reason
-becomes "stop". Streamed tool-call deltas are held back until the answer's end (a call is
-only known whole then) and sent in one piece, or replaced; the text streams as it comes.
+removed and a refusal the agent can read is put in the message's content. An escalated one
+is held: removed, an approval is made (approvers are notified) and the content says
+"pending approval <id>". Once a person approves, the same call (same tool, arguments, caller
+and policy version) in the same conversation is released on the client's next attempt, once;
+a later one waits for a new approval. When no call is left, finish_reason becomes "stop".
+Streamed tool-call deltas are held back until the answer's end (a call is only known whole
+then) and sent in one piece, or replaced; the text streams as it comes.
 """
 from __future__ import annotations
+
+import hashlib
+import logging
+import time
 
 import orjson
 
 from ..core.streams import tap
 from ..core.types import HEARTBEAT, Completion, Request, Stream
-from .service import Action, ActionsService
+from .approvals import Refused, binding
+from .service import Action, ActionsService, principal_of
+
+log = logging.getLogger("seawall.actions")
+
+
+def conversation_of(req: Request) -> str:
+    """A conversation is its caller and its opening (the messages up to the first user turn):
+    each attempt and each later turn of one conversation repeat it."""
+    head = []
+    for m in req.body.get("messages") or []:
+        if not isinstance(m, dict):
+            continue
+        head.append({"role": m.get("role"), "content": m.get("content")})
+        if m.get("role") == "user":
+            break
+    tenant = req.principal.tenant if req.principal is not None else "anonymous"
+    doc = {"tenant": tenant, "who": principal_of(req.principal), "head": head}
+    return hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _injection(guard: dict | None) -> float:
@@ -43,12 +71,12 @@ class ActionsStage:
         result = await call_next(req)
         if isinstance(result, Stream):
             return self._watch(req, result, policy.server)
-        self._check_completion(req, result, policy.server)
+        await self._check_completion(req, result, policy.server)
         return result
 
     # ---- one call ------------------------------------------------------------------------
 
-    def _judge(self, req: Request, server: str, call: dict) -> tuple[dict | None, str | None]:
+    async def _judge(self, req: Request, server: str, call: dict) -> tuple[dict | None, str | None]:
         """(the call to deliver or None, a notice for the agent or None)."""
         fn = call.get("function") or {}
         name = str(fn.get("name") or "")
@@ -68,17 +96,53 @@ class ActionsStage:
             why = ", ".join(d.policies) or "no policy permits it"
             return None, f"[Seawall refused the tool call {name}: not permitted ({why})]"
         if d.decision == "escalate":
-            svc.record(req.principal, action, d, "held", 202, rid, via="model_answer")
-            return None, f"[Seawall held the tool call {name}: it needs a person's approval]"
+            try:
+                return await self._held(req, action, d, call, name)
+            except Exception:  # the approvals store failed: nothing is released (closed), the agent is told
+                log.exception("holding a tool call for approval failed")
+                svc.record(req.principal, action, d, "failed", 503, rid, via="model_answer", error="approvals_store")
+                return None, f"[Seawall refused the tool call {name}: it needs approval and approvals are unavailable]"
         svc.record(req.principal, action, d, d.decision, 200, rid, via="model_answer")
         if d.decision == "degrade":
             op = d.tool.split(".", 1)[1] if d.tool.startswith(server + ".") else name
             call = {**call, "function": {**fn, "name": op, "arguments": orjson.dumps(d.arguments).decode()}}
         return call, None
 
+    async def _held(self, req: Request, action: Action, d, call: dict, name: str) -> tuple[dict | None, str | None]:
+        """An escalated call: released once if a person approved this very call in this
+        conversation; else the pending (or refused) approval is named, or a new one made."""
+        svc, rid = self.service, req.meta.request_id
+        bound = binding(action.tool, action.arguments, principal_of(req.principal), d.policy_version)
+        conversation = conversation_of(req)
+        prior = await svc.approvals.find(conversation, bound)
+        live = prior is not None and prior["expires_at"] > time.time()
+        if live and prior["status"] == "approved":
+            try:
+                ran = await svc.claim(req.principal, action, d, prior["id"], bound, rid, via="model_answer")
+            except Refused:  # another attempt of the conversation took it first: this one waits anew
+                prior = None
+            else:
+                svc.record(req.principal, action, ran, "approved", 200, rid, via="model_answer",
+                           approval_id=prior["id"])
+                await svc.approvals.record_result(prior["id"], {"released": True, "request_id": rid})
+                if ran.arguments is action.arguments:
+                    return call, None  # as the model wrote it
+                fn = call.get("function") or {}
+                return {**call, "function": {**fn, "arguments": orjson.dumps(ran.arguments).decode()}}, None
+        if live and prior["status"] == "pending":
+            svc.record(req.principal, action, d, "held", 202, rid, via="model_answer", approval_id=prior["id"])
+            return None, (f"[Seawall held the tool call {name}: pending approval {prior['id']}; "
+                          "it is released on a later attempt of this conversation once a person approves it]")
+        if live and prior["status"] == "denied":
+            svc.record(req.principal, action, d, "denied", 403, rid, via="model_answer", approval_id=prior["id"])
+            return None, f"[Seawall refused the tool call {name}: an approver denied it (approval {prior['id']})]"
+        made = await svc.escalate(req.principal, action, d, rid, conversation=conversation, via="model_answer")
+        return None, (f"[Seawall held the tool call {name}: pending approval {made['id']}; "
+                      "it is released on a later attempt of this conversation once a person approves it]")
+
     # ---- complete answers ----------------------------------------------------------------
 
-    def _check_completion(self, req: Request, result: Completion, server: str) -> None:
+    async def _check_completion(self, req: Request, result: Completion, server: str) -> None:
         body = result.body
         changed = False
         for choice in body.get("choices") or []:
@@ -86,7 +150,7 @@ class ActionsStage:
             calls = msg.get("tool_calls")
             if not calls:
                 continue
-            kept, notes = self._judge_all(req, server, calls)
+            kept, notes = await self._judge_all(req, server, calls)
             if kept == calls:
                 continue
             changed = True
@@ -102,10 +166,10 @@ class ActionsStage:
         if changed:
             result.body = body  # re-serialized on the way out
 
-    def _judge_all(self, req, server, calls: list[dict]) -> tuple[list[dict], list[str]]:
+    async def _judge_all(self, req, server, calls: list[dict]) -> tuple[list[dict], list[str]]:
         kept, notes = [], []
         for call in calls:
-            out, note = self._judge(req, server, call)
+            out, note = await self._judge(req, server, call)
             if out is not None:
                 kept.append(out)
             if note:
@@ -157,12 +221,12 @@ class ActionsStage:
                 return HEARTBEAT  # nothing left to show now (a keep-alive comment goes out instead)
             return {**chunk, "choices": out_choices}
 
-        def tail():
+        async def tail():
             by_choice: dict[int, list[tuple[int, dict]]] = {}
             for (ci, ti), call in sorted(calls.items()):
                 by_choice.setdefault(ci, []).append((ti, call))
             for ci, items in by_choice.items():
-                kept, notes = self._judge_all(req, server, [c for _, c in items])
+                kept, notes = await self._judge_all(req, server, [c for _, c in items])
                 delta: dict = {}
                 if kept:
                     delta["tool_calls"] = [{"index": n, **c} for n, c in enumerate(kept)]

@@ -5,7 +5,10 @@ the running configuration stays and the answer (or the log line, for SIGHUP) say
 one applies what is safe to change in a running process:
 
 - `server.log_level` and `server.access_log`;
-- the governance directory (keys, teams, limits, budgets), read again from the database.
+- the governance directory (keys, teams, limits, budgets), read again from the database;
+- the action policies (`actions.policies` files, read again even when the list is the same, and
+  `actions.policy_text`), validated first: a set that does not validate refuses the whole
+  reload and the running policies stay.
 
 Every other change (aliases, providers, guard, cache, resilience, stores, ...) is named in
 `restart_needed` and waits for a restart: swapping the whole pipeline in place would run two
@@ -24,7 +27,7 @@ from ..config import ConfigError, load
 log = logging.getLogger("seawall.server")
 
 # what a running process applies: (section, key) pairs
-HOT = {("server", "log_level"), ("server", "access_log")}
+HOT = {("server", "log_level"), ("server", "access_log"), ("actions", "policies"), ("actions", "policy_text")}
 
 
 def _changes(old: dict, new: dict) -> set[tuple[str, str | None]]:
@@ -68,10 +71,23 @@ class Reloader:
         except Exception as e:  # noqa: BLE001 - any failure to read it is a refusal, not a crash
             raise ConfigError(f"{self.path}: {type(e).__name__}: {e}") from None
         changed = _changes(self.raw, new_raw)
+        actions = self.app.gw.actions
+        policies_changed = False
+        if actions.cfg.enabled and new_cfg.actions.enabled:  # first: a refusal here must change nothing
+            from ..actions.policy import PolicyError
+
+            try:
+                out = actions.reload_policies("admin", "config_reload", new_cfg.actions.policies,
+                                              new_cfg.actions.policy_text)
+            except PolicyError as e:
+                raise ConfigError(f"actions policies: {e}") from None
+            policies_changed = out["status"] == "applied"
         applied, restart = [], []
         for section, key in sorted(changed, key=lambda c: (c[0], c[1] or "")):
             name = section if key is None else f"{section}.{key}"
             (applied if (section, key) in HOT else restart).append(name)
+        if policies_changed and not {"actions.policies", "actions.policy_text"} & set(applied):
+            applied.append("actions.policies")  # the files changed, not the configuration
         server = new_cfg.server
         if "server.log_level" in applied:
             logging.getLogger().setLevel(server.log_level.upper())

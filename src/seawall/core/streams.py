@@ -19,9 +19,10 @@ EndFn = Callable[[Outcome], None]
 
 
 def tap(stream: Stream, *, on_chunk: ChunkFn | None = None, rewrite: MapFn | None = None,
-        tail: Callable[[], Iterable[dict]] | None = None, on_end: EndFn | None = None) -> Stream:
+        tail: Callable[[], Iterable[dict] | AsyncIterator[dict]] | None = None, on_end: EndFn | None = None) -> Stream:
     """Wrap `stream` in place and return it. `on_chunk` sees every content chunk (heartbeats
-    pass untouched), `rewrite` replaces it, `tail()` yields chunks to send after the last one,
+    pass untouched), `rewrite` replaces it, `tail()` yields chunks to send after the last one
+    (a plain or an async generator),
     `on_end(outcome)` runs exactly once however the stream ends."""
     stream.chunks = _watch(stream.chunks, on_chunk, rewrite, tail, on_end)
     return stream
@@ -38,8 +39,13 @@ async def _watch(chunks: AsyncIterator[dict], on_chunk, rewrite, tail, on_end) -
                     c = rewrite(c)
             yield c
         if tail is not None:
-            for c in tail():
-                yield c
+            more = tail()
+            if hasattr(more, "__aiter__"):  # a tail that must await (a database look-up) is async
+                async for c in more:
+                    yield c
+            else:
+                for c in more:
+                    yield c
     except BaseException as e:  # GeneratorExit when the consumer closes us early: client_closed
         error = e
         raise

@@ -27,6 +27,8 @@ class WebhookPolicy(BaseModel):
     timeout_s: float = Field(10.0, gt=0, le=120)
     allow_hosts: list[str] = Field(default_factory=list,
                                    description="hosts a webhook URL may name; empty: any (http or https)")
+    allow_private_targets: bool = Field(
+        False, description="let a webhook URL resolve to a loopback or private address (refused by default: SSRF)")
 
 
 class BatchPolicy(BaseModel):

@@ -2,6 +2,9 @@
 Standard Webhooks specification (webhook-id, webhook-timestamp, webhook-signature), retried
 with a doubling back-off; every attempt (time, status or error) is recorded on the job.
 
+The target is checked before each attempt (net/webhooks.py): a URL whose host resolves to a
+loopback, private or reserved address is refused unless `allow_private_targets` is set.
+
 Finished jobs are marked `webhook_state = pending` in the same write that records the outcome,
 so a delivery interrupted by a restart is picked up again by the next process's loop. Delivery
 is at least once: receivers deduplicate on webhook-id (the job id).
@@ -11,14 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
-from standardwebhooks.webhooks import Webhook
 
 from ..core.errors import GatewayError
+from ..net.webhooks import Signer, TargetRefused, check_target, check_url
 from .config import WebhookPolicy
 from .queue import Job, Queue
 
@@ -32,7 +33,7 @@ class Deliverer:
         self._deliveries: set[asyncio.Task] = set()
         self.queue = queue
         key = policy.secret.get() if policy.secret else None
-        self.signer = Webhook(key) if key else None
+        self.signer = Signer(key) if key else None
         self._task: asyncio.Task | None = None
         self._wake: asyncio.Event | None = None
         self._busy: set[str] = set()
@@ -42,13 +43,10 @@ class Deliverer:
         if self.signer is None:
             raise GatewayError("invalid_request", "webhooks are off on this gateway (jobs.webhooks.secret)",
                                param="webhook_url")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048:
-            raise GatewayError("invalid_request", "webhook_url must be an http(s) URL", param="webhook_url")
-        allowed = self.policy.allow_hosts
-        if allowed and parts.hostname not in allowed:
-            raise GatewayError("invalid_request", f"webhook host {parts.hostname!r} is not allowed",
-                               param="webhook_url")
+        try:
+            check_url(url, self.policy.allow_hosts)
+        except TargetRefused as e:
+            raise GatewayError("invalid_request", str(e), param="webhook_url") from None
 
     async def start(self) -> None:
         if self.signer is None or self._task is not None:
@@ -96,14 +94,7 @@ class Deliverer:
                 pass
 
     def sign(self, job: Job, payload: bytes) -> dict[str, str]:
-        now = datetime.now(timezone.utc)
-        msg_id = f"{job.id}"
-        return {
-            "content-type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": self.signer.sign(msg_id, now, payload),
-        }
+        return self.signer.headers(job.id, payload)
 
     async def _deliver(self, job: Job) -> None:
         try:
@@ -118,6 +109,14 @@ class Deliverer:
                 if wait:
                     await asyncio.sleep(wait)
                 record: dict = {"at": time.time()}
+                try:
+                    await check_target(job.webhook_url, allow_private=self.policy.allow_private_targets,
+                                       allow_hosts=self.policy.allow_hosts)
+                except TargetRefused as e:  # the client named an internal address: no retry can help
+                    log.warning("webhook for job %s refused: %s", job.id, e)
+                    attempts.append({**record, "error": "target_refused"})
+                    await self.queue.record_delivery(job.id, self.owner, attempts, "failed")
+                    return
                 try:
                     async with self._session.post(job.webhook_url, data=payload, headers=self.sign(job, payload),
                                                   allow_redirects=False) as resp:

@@ -259,12 +259,16 @@ class SandboxService:
             raise invalid("only network 'none' is supported", "network")
         return inputs
 
-    async def execute(self, request: ExecutionRequest, principal_id: str | None) -> ExecutionResult:
+    def check(self, request: ExecutionRequest) -> tuple[list[tuple[str, bytes]], Limits]:
+        """Whether this request could run here: 503 when the sandbox cannot run code, 400 naming
+        the field when the request is wrong; its decoded inputs and limits otherwise."""
         if self.unavailable_reason is not None or self._executor is None or self._sem is None:
             raise GatewayError(UNAVAILABLE, f"code execution is not available: {self.unavailable_reason}",
                                status=503)
-        inputs = self._validate(request)
-        limits = self.limits_for(request)
+        return self._validate(request), self.limits_for(request)
+
+    async def execute(self, request: ExecutionRequest, principal_id: str | None) -> ExecutionResult:
+        inputs, limits = self.check(request)
         queued = time.monotonic()
         try:
             if self._sem.locked():

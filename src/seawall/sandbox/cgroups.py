@@ -308,9 +308,11 @@ class RunCgroup:
                 except OSError:
                     pass
         end = time.monotonic() + wait_s
-        while (pids := self.pids()) and time.monotonic() < end:
+        while pids := self.pids():  # at least one sweep; more until empty or wait_s is spent
             for pid in pids:
                 self._kill_one(pid)
+            if time.monotonic() >= end:
+                break
             time.sleep(0.002)
 
     def _kill_one(self, pid: int) -> None:

@@ -199,8 +199,8 @@ class Executor:
                     proc.kill()
                 except ProcessLookupError:
                     pass
-            if cgroup is not None:  # every process of the run, wherever it went in the tree
-                cgroup.kill()
+            if cgroup is not None:  # every process of the run, wherever it went in the tree; one
+                cgroup.kill(wait_s=0)  # sweep here (on the event loop), the rest when it is removed
 
         out_budget = _Budget(limits.output_bytes)
         captures: list[_Capture] = []

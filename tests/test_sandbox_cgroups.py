@@ -233,3 +233,18 @@ async def test_cgroups_of_a_sigkilled_gateway_are_reaped_on_start(make):
     _usable(svc)
     assert svc.leftovers() == CLEAN
     assert (await svc.execute(py("print('after')"), None)).stdout == "after\n"
+
+
+async def test_off_still_reaps_what_an_earlier_gateway_left(make):
+    """A gateway that ran with cgroups and died, restarted with `cgroups: off`: its leftovers go."""
+    root = _root()
+    cgroups = _cgroups_here(root)
+    cgroups.prepare("inst-" + os.urandom(8).hex())  # no lock file: its gateway is gone
+    cgroups.create("run-left", 64 << 20, 8)
+    cgroups.instance = None
+    dead = lambda name: reaper.instance_is_dead(Path(root) / name)  # noqa: E731
+    assert cgroups.leftovers(dead) == 2
+    svc = await make(work_root=root, cgroups="off")
+    _usable(svc)
+    assert svc.leftovers() == CLEAN
+    assert all(not (h.base / cgroups.group).exists() for h in cgroups.hierarchies)

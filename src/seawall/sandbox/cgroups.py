@@ -241,6 +241,8 @@ class Cgroups:
                 for run in _children(inst, RUN_PREFIX):
                     removed += RunCgroup([(h, run)]).remove()
                 _remove(inst)
+            if self.instance is None:  # nothing of ours in it yet: an empty group goes too
+                _remove(h.base / self.group, wait_s=0)
         return removed
 
     def leftovers(self, is_dead: Callable[[str], bool]) -> int:

@@ -174,17 +174,20 @@ class SandboxService:
     def _prepare_cgroups(self, root: Path) -> str | None:
         """Per-run cgroups as `sandbox.cgroups` asks; reaps dead instances' cgroups first. The
         reason to refuse (only under `required`), or None."""
-        if self.config.cgroups == "off":
-            self.cgroup = "not applied: sandbox.cgroups is off"
-            return None
         try:
             cgroups = Cgroups.detect(root, self.config.cgroup_parent, self.config.cgroup_cpus)
-            reaped = cgroups.reap(lambda name: reaper.instance_is_dead(root / name))
+            reaped = cgroups.reap(lambda name: reaper.instance_is_dead(root / name))  # even under off: an earlier gateway may have used them
             if reaped:
                 log.warning("sandbox: removed %d cgroups of runs whose gateway died", reaped)
+            if self.config.cgroups == "off":
+                self.cgroup = "not applied: sandbox.cgroups is off"
+                return None
             assert self._instance is not None
             cgroups.prepare(self._instance.name)
         except CgroupUnavailable as exc:
+            if self.config.cgroups == "off":
+                self.cgroup = "not applied: sandbox.cgroups is off"
+                return None
             self._drop_cgroups(str(exc))
             if self.config.cgroups == "required":
                 return f"cgroup limits are required (sandbox.cgroups: required) but unavailable: {exc}"

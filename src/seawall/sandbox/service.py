@@ -176,7 +176,8 @@ class SandboxService:
         reason to refuse (only under `required`), or None."""
         try:
             cgroups = Cgroups.detect(root, self.config.cgroup_parent, self.config.cgroup_cpus)
-            reaped = cgroups.reap(lambda name: reaper.instance_is_dead(root / name))  # even under off: an earlier gateway may have used them
+            # reaped even under `off`: an earlier gateway on this work root may have used them
+            reaped = cgroups.reap(lambda name: reaper.instance_is_dead(root / name))
             if reaped:
                 log.warning("sandbox: removed %d cgroups of runs whose gateway died", reaped)
             if self.config.cgroups == "off":

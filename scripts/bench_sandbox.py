@@ -1,6 +1,7 @@
 """Sandbox cost: cold start to the first line of print("hi"), executions per second, leftovers.
 
     PYTHONPATH=src python scripts/bench_sandbox.py [--cold 100] [--runs 400] [--pool 2] [--leftover-runs 1000]
+                                                   [--cgroups auto|off|required]
 
 Every execution is a new sandbox (no warm pool): bwrap, namespaces, seccomp, the runner and
 the interpreter start each time. "first line" is from spawning bwrap to the first stdout byte
@@ -32,17 +33,24 @@ async def main() -> None:
     ap.add_argument("--runs", type=int, default=400, help="runs for the throughput phase")
     ap.add_argument("--pool", type=int, default=2, help="pool size (concurrent sandboxes)")
     ap.add_argument("--leftover-runs", type=int, default=0, help="extra runs, then count leftovers")
+    ap.add_argument("--cgroups", choices=("auto", "off", "required"), default="auto",
+                    help="sandbox.cgroups: each run in its own cgroup or not")
+    ap.add_argument("--cgroup-ops", type=int, default=0,
+                    help="only time the per-run cgroup work (create, kill sweep, remove) this many times")
     args = ap.parse_args()
+    if args.cgroup_ops:
+        return cgroup_ops(args.cgroup_ops)
 
     root = tempfile.mkdtemp(prefix="seawall-sbx-bench-", dir="/tmp")
     receipts: list[dict] = []
     svc = SandboxService(SandboxConfig(enabled=True, work_root=root, pool_size=args.pool,
-                                       queue_wait_s=600), audit=receipts.append)
+                                       queue_wait_s=600, cgroups=args.cgroups), audit=receipts.append)
     t = time.perf_counter()
     await svc.start()
     start_s = time.perf_counter() - t
     if svc.unavailable_reason:
         raise SystemExit(f"sandbox unavailable: {svc.unavailable_reason}")
+    svc_cgroup = svc.cgroup
     hi = ExecutionRequest(language="python", code='print("hi")')
     try:
         first_line, end_to_end = [], []
@@ -79,6 +87,7 @@ async def main() -> None:
     print(f"machine: {os.cpu_count()} cores, {cpu}, Linux {platform.release()}, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"service start (reap, runtime, probe): {start_s * 1000:.0f} ms")
+    print(f"cgroups ({args.cgroups}): {svc_cgroup}")
     print(f"python print('hi'), {args.cold} sequential runs:")
     print(f"  first line   p50 {statistics.median(first_line):6.1f} ms   p99 {pct(first_line, 99):6.1f} ms")
     print(f"  end to end   p50 {statistics.median(end_to_end):6.1f} ms   p99 {pct(end_to_end, 99):6.1f} ms")
@@ -86,6 +95,36 @@ async def main() -> None:
     print(f"throughput: {args.runs} runs, pool {args.pool}: {args.runs / elapsed:.1f} executions/s")
     if args.leftover_runs:
         print(f"leftovers after {args.leftover_runs} more runs (each leaving a background process): {left}")
+
+
+def cgroup_ops(n: int) -> None:
+    """A process (/bin/true) placed in a fresh run cgroup n times; the cgroup steps timed alone."""
+    import subprocess
+    from pathlib import Path
+
+    from seawall.sandbox.cgroups import Cgroups
+
+    root = Path(tempfile.mkdtemp(prefix="seawall-sbx-bench-", dir="/tmp"))
+    cgroups = Cgroups.detect(root, None, None)
+    cgroups.prepare("inst-bench")
+    spent = {"create": 0.0, "kill": 0.0, "remove": 0.0}
+    try:
+        for i in range(n):
+            t = time.perf_counter()
+            run = cgroups.create(f"run-{i}", 300 << 20, 36)
+            spent["create"] += time.perf_counter() - t
+            subprocess.run(run.wrap(["/bin/true"]), check=True)
+            t = time.perf_counter()
+            run.kill()
+            spent["kill"] += time.perf_counter() - t
+            t = time.perf_counter()
+            run.remove()
+            spent["remove"] += time.perf_counter() - t
+    finally:
+        cgroups.close()
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"cgroups: {cgroups.describe()}")
+    print("per run: " + ", ".join(f"{k} {v / n * 1000:.2f} ms" for k, v in spent.items()))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,15 @@ async def test_claims_by_priority_then_age_and_never_twice(queue):
     assert all(j.status == "running" and j.attempts == 1 for j in a + b)
 
 
+async def test_a_worker_claims_only_the_kinds_it_can_run(queue):
+    """A gateway without the sandbox never takes a sandbox execution off the queue."""
+    await queue.insert(row(0, kind="sandbox.execution", alias="sandbox"))
+    await queue.insert(row(1))
+    assert [j.id for j in await queue.claim("chat-only", 10, lease_s=30, kinds=["chat", "embeddings"])] == ["job_0001"]
+    taken = await queue.claim("with-sandbox", 10, lease_s=30, kinds=["chat", "sandbox.execution"])
+    assert [(j.id, j.kind) for j in taken] == [("job_0000", "sandbox.execution")]
+
+
 async def test_concurrent_claimers_take_disjoint_jobs(queue, backend):  # noqa: F811
     for i in range(40):
         await queue.insert(row(i))

@@ -127,7 +127,7 @@ async def test_validation_errors_name_the_field(make):
         with pytest.raises(GatewayError) as err:
             await routes.create(svc, body, None)
         assert (err.value.code, err.value.param, err.value.status) == ("invalid_request", param, 400), body
-    assert svc.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0}
+    assert svc.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0, "cgroups": 0}
 
 
 def test_config_rejects_defaults_above_maximums_and_unknown_keys():
@@ -229,7 +229,7 @@ async def test_no_leftovers_after_many_runs(make):
 
     for start in range(0, runs, 10):
         await asyncio.gather(*(one(i) for i in range(start, min(runs, start + 10))))
-    assert svc.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0}
+    assert svc.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0, "cgroups": 0}
 
 
 _KILLED_GATEWAY = """
@@ -290,7 +290,7 @@ async def test_no_leftovers_after_the_gateway_is_sigkilled_mid_run(make):
     while _marked(marker) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert _marked(marker) == []
-    assert svc.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0}
+    assert svc.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0, "cgroups": 0}
     assert [p.name for p in root.iterdir()] == [svc._instance.name]
     assert (await svc.execute(py("print('after')"), None)).stdout == "after\n"
 
@@ -321,7 +321,7 @@ async def test_reaper_kills_a_sandbox_that_outlived_its_gateway(make):
         first._lock_fd = None
         second = await make(work_root=str(root))
         assert orphan.wait(timeout=10) is not None
-        assert second.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0}
+        assert second.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0, "cgroups": 0}
         assert not first._instance.exists()
     finally:
         if orphan.poll() is None:
@@ -351,7 +351,7 @@ async def test_a_cancelled_execution_leaves_nothing(make):
     while (_marked(marker) or svc.leftovers()["processes"]) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert _marked(marker) == []
-    assert svc.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0}
+    assert svc.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0, "cgroups": 0}
 
 
 async def test_workers_sharing_a_work_root_leave_each_other_alone(make):

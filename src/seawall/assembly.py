@@ -34,7 +34,9 @@ from .govern.stages import Admit, AuditStage, Identify
 from .guard import config as _guard_config  # noqa: F401
 from .guard.stage import GuardIn, GuardService
 from .jobs import config as _jobs_config  # noqa: F401
+from .jobs.kinds import JobKind
 from .jobs.routes import routes as jobs_routes
+from .jobs.routes import submit_call, wants_async
 from .jobs.service import JobsService
 from .observe.account import Account
 from .observe.metrics import Metrics
@@ -45,6 +47,7 @@ from .resilience.engine import Resilience
 from .resilience.execute import Execute
 from .resilience.routes import routes as resilience_routes
 from .sandbox import config as _sandbox_config  # noqa: F401
+from .sandbox import routes as sandbox_api
 from .sandbox.routes import routes as sandbox_routes
 from .sandbox.service import SandboxService
 from .store.stores import Stores
@@ -121,8 +124,15 @@ def assemble(config: Config) -> Assembly:
     run_code = actions.gate("sandbox", "run_code") if config.actions.enabled else None  # code runs under policy
     jobs = JobsService(config, stores, handle, metrics.registry)    # async jobs run through the same handle,
     jobs.revalidate = governance.current                            # under their submitter as it is now
-    routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience),
-              *actions_routes(actions), *(sandbox_routes(sandbox, gate=run_code) if config.sandbox.enabled else ()),
+    run_later = None
+    if config.sandbox.enabled:  # executions are a job kind too (jobs imports no feature: it gets them here)
+        jobs.register(JobKind(sandbox_api.JOB_KIND, "sandbox", lambda body, _p: sandbox_api.job_body(sandbox, body),
+                              lambda body, p: sandbox_api.run_job(sandbox, body, p)))
+        if jobs.enabled:
+            run_later = sandbox_api.AsyncSubmit(wants_async, lambda call, body: submit_call(
+                jobs, call, sandbox_api.JOB_KIND, body))
+    routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience), *actions_routes(actions),
+              *(sandbox_routes(sandbox, gate=run_code, deferral=run_later) if config.sandbox.enabled else ()),
               *jobs_routes(jobs)]
     return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, actions, sandbox, jobs,
                     stages, handle, routes)

@@ -82,7 +82,7 @@ class Host:
             assert self.secret not in text
         new_tmp = set(os.listdir("/tmp")) - self.tmp_before
         assert not [n for n in new_tmp if n.startswith("sandbox-escape")], new_tmp
-        assert svc.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0}
+        assert svc.leftovers() == {"processes": 0, "mounts": 0, "workdirs": 0, "cgroups": 0}
 
     def close(self) -> None:
         self.bystander.kill()

@@ -70,6 +70,27 @@ async def test_memory_bomb(sandbox, host):
     host.verify_untouched(sandbox, _everything(r))
 
 
+async def test_memory_bomb_that_forks(sandbox, host):
+    """Six processes of 90 MB each: every one within its rlimit, together past the run's
+    cgroup (128 + 2 x 16 + 64 MB), so the kernel kills inside the run."""
+    if not sandbox.status()["cgroup"].startswith("applied"):
+        pytest.skip(f"no per-run cgroup on this host: {sandbox.status()['cgroup']}")
+    r = await sandbox.execute(py("""
+        import os, time
+        kids = []
+        for i in range(6):
+            pid = os.fork()
+            if pid == 0:
+                hold = b"x" * (90 << 20)
+                time.sleep(3)
+                os._exit(0)
+            kids.append(pid)
+        print("killed", sum(os.WIFSIGNALED(os.waitpid(k, 0)[1]) for k in kids))
+    """, memory_mb=128, processes=16), "attacker")
+    assert r.limit == "memory" and int(r.stdout.split()[1]) >= 1, r.stdout + r.stderr
+    host.verify_untouched(sandbox, _everything(r))
+
+
 async def test_disk_fill_one_file(sandbox, host):
     r = await sandbox.execute(py("""
         with open("fill.bin", "wb") as f:

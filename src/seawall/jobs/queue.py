@@ -29,7 +29,7 @@ jobs = sa.Table(
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("tenant", sa.String(200), nullable=False),
     sa.Column("principal", sa.Text, nullable=True),  # JSON: the submitter, replayed on the worker
-    sa.Column("kind", sa.String(32), nullable=False),  # chat | embeddings | messages
+    sa.Column("kind", sa.String(32), nullable=False),  # chat | embeddings | messages | a registered JobKind
     sa.Column("alias", sa.String(256), nullable=False),
     sa.Column("body", sa.Text, nullable=False),  # JSON request body (OpenAI format; messages: Anthropic)
     sa.Column("status", sa.String(16), nullable=False),
@@ -204,12 +204,15 @@ class Queue:
             return (await conn.execute(sa.select(sa.func.count()).select_from(jobs).where(
                 jobs.c.tenant == tenant, jobs.c.status == "queued"))).scalar() or 0
 
-    async def claim(self, owner: str, n: int, lease_s: float) -> list[Job]:
+    async def claim(self, owner: str, n: int, lease_s: float, kinds: list[str] | None = None) -> list[Job]:
         """Up to n jobs, highest priority then oldest: queued and due, or running with a lapsed
-        lease (its worker is gone). Each comes back leased to `owner`, its attempt counted."""
+        lease (its worker is gone). Each comes back leased to `owner`, its attempt counted. With
+        `kinds`, only jobs of those kinds: a worker never takes a job it has no runner for."""
         now = time.time()
         due = sa.or_(sa.and_(jobs.c.status == "queued", jobs.c.run_after <= now),
                      sa.and_(jobs.c.status == "running", jobs.c.lease_until < now))
+        if kinds is not None:
+            due = sa.and_(due, jobs.c.kind.in_(kinds))
         pick = sa.select(jobs.c.id).where(due).order_by(jobs.c.priority.desc(), jobs.c.created_at).limit(n)
         if self.postgres:
             pick = pick.with_for_update(skip_locked=True)

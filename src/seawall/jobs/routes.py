@@ -32,18 +32,24 @@ def wants_async(headers) -> bool:
 async def enqueue(service: JobsService, call: Call, kind: str):
     """202 Accepted with the job and a Location header, instead of running the request now.
     Options come as headers: Idempotency-Key, x-seawall-priority, x-seawall-webhook."""
+    return call.json(await submit_call(service, call, kind, call.body), status=202)
+
+
+async def submit_call(service: JobsService, call: Call, kind: str, body: dict) -> dict:
+    """Queue `body` as a `kind` job for the caller; sets Location (and the replay header) on the
+    call's response and returns the job's JSON."""
     h = call.request.headers
     prio = h.get("x-seawall-priority")
     try:
         priority = int(prio) if prio else 0
     except ValueError:
         raise GatewayError("invalid_request", "x-seawall-priority must be an integer") from None
-    job, created = await service.submit(kind, call.body, call.principal, idempotency_key=h.get("idempotency-key"),
+    job, created = await service.submit(kind, body, call.principal, idempotency_key=h.get("idempotency-key"),
                                         priority=priority, webhook_url=h.get("x-seawall-webhook"))
     call.headers["location"] = f"/v1/jobs/{job.id}"
     if not created:
         call.headers["x-seawall-idempotent-replay"] = "true"
-    return call.json(job.public(), status=202)
+    return job.public()
 
 
 def routes(service: JobsService) -> list[Route]:

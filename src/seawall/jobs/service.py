@@ -24,6 +24,7 @@ from ..core.errors import GatewayError
 from ..core.types import Meta, Principal, Request
 from ..wire import anthropic_inbound as anthropic
 from .config import JobsConfig
+from .kinds import JobKind
 from .pacing import Pacer
 from .queue import Duplicate, Job, Queue
 from .webhook import Deliverer
@@ -87,6 +88,12 @@ class JobsService:
             self.age_gauge = Gauge("seawall_jobs_oldest_age_seconds", "Age of the oldest queued job by alias",
                                    ["alias"], registry=registry)
         self._seen_aliases: set[str] = set()
+        self.kinds: dict[str, JobKind] = {}  # kinds other features run (registered by the assembly)
+
+    def register(self, kind: JobKind) -> None:
+        if kind.name in KINDS or kind.name in self.kinds or len(kind.name) > 32:
+            raise ValueError(f"job kind {kind.name!r} is taken or longer than 32 characters")
+        self.kinds[kind.name] = kind
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -122,17 +129,13 @@ class JobsService:
                   idempotency_key: str | None = None, webhook_url: str | None = None, **extra) -> dict:
         """A validated job row; GatewayError (400) for bad input, before anything is stored."""
         self._check()
-        if kind not in KINDS:
+        if kind in self.kinds:
+            extension = self.kinds[kind]
+            body, alias = extension.prepare(dict(body), principal), extension.label
+        elif kind not in KINDS:
             raise GatewayError("invalid_request", f"jobs run chat, embeddings or messages, not {kind!r}")
-        body = dict(body)
-        body.pop("stream", None)  # a job's answer is kept whole
-        body.pop("stream_options", None)
-        if kind == "messages":
-            alias = validate.chat_body(anthropic.messages_request_to_chat(dict(body)), self.max_json_depth)
-        elif kind == "embeddings":
-            alias = validate.embeddings_body(body, self.max_json_depth)
         else:
-            alias = validate.chat_body(body, self.max_json_depth)
+            body, alias = self._prepare_model_call(kind, body)
         if idempotency_key is not None and (len(idempotency_key) > 256 or not idempotency_key.isprintable()):
             raise GatewayError("invalid_request", "Idempotency-Key must be printable and at most 256 characters")
         if not -100 <= priority <= 100:
@@ -146,6 +149,18 @@ class JobsService:
             max_attempts=self.config.retry.max_attempts, run_after=now, idempotency_key=idempotency_key,
             webhook_url=webhook_url, created_at=now, expires_at=now + self.config.default_ttl_s, **extra,
         )
+
+    def _prepare_model_call(self, kind: str, body: dict) -> tuple[dict, str]:
+        body = dict(body)
+        body.pop("stream", None)  # a job's answer is kept whole
+        body.pop("stream_options", None)
+        if kind == "messages":
+            alias = validate.chat_body(anthropic.messages_request_to_chat(dict(body)), self.max_json_depth)
+        elif kind == "embeddings":
+            alias = validate.embeddings_body(body, self.max_json_depth)
+        else:
+            alias = validate.chat_body(body, self.max_json_depth)
+        return body, alias
 
     def wake(self) -> None:
         if self._wake is not None:
@@ -188,7 +203,7 @@ class JobsService:
     async def _worker(self, i: int) -> None:
         while not self._closing:
             try:
-                claimed = await self.queue.claim(self.owner, 1, self.config.lease_s)
+                claimed = await self.queue.claim(self.owner, 1, self.config.lease_s, [*KINDS, *self.kinds])
             except Exception:
                 log.exception("jobs: claim failed")
                 claimed = []
@@ -249,6 +264,9 @@ class JobsService:
             self.webhooks.kick()
 
     async def _execute(self, job: Job) -> tuple[int, Any, float | None]:
+        extension = self.kinds.get(job.kind)
+        if extension is not None:
+            return 200, await extension.run(job.body, self.revalidate(principal_from_dict(job.principal))), None
         body = job.body
         kind = "embeddings" if job.kind == "embeddings" else "chat"
         chat_body = anthropic.messages_request_to_chat(dict(body)) if job.kind == "messages" else body

@@ -74,9 +74,13 @@ class SandboxConfig(BaseModel):
         ],
         description="host programs bound read-only for bash scripts (each with only the libraries it links)",
     )
+    cgroups: Literal["auto", "off", "required"] = Field(
+        "auto", description="per-run cgroup limits: where the host allows (auto), never, or refuse to run without")
     cgroup_parent: str | None = Field(
-        None, description="a delegated cgroup v2 directory for memory/pids/cpu limits; detected when unset"
-    )
+        None, description="a delegated cgroup v2 directory (no processes of its own) for the per-run cgroups; "
+        "unset: the gateway's own cgroup in each hierarchy")
+    cgroup_cpus: float | None = Field(
+        None, gt=0, le=1024, description="CPU cores each run may use (cgroup cpu quota); unset: no cpu limit")
 
     @model_validator(mode="after")
     def _defaults_within_maximums(self) -> "SandboxConfig":

@@ -6,6 +6,8 @@ Layers applied to every run (docs/sandbox.md says what each one stops):
                  of the sandbox's own pid namespace, minimal /dev, nothing else of the host
   seccomp        the deny list of seccomp.py, applied by bwrap before the runner starts
   rlimits        cpu, address space, processes, file size, no core dumps (set by the runner)
+  cgroup         when the host allows (cgroups.py): memory, pids (and cpu) of the whole tree;
+                 the run is born inside its cgroup, which also lists every process to kill
   host guards    an empty environment, an unprivileged uid when the gateway is root, output
                  capped while it is read, a wall-clock SIGKILL of the pid namespace's init
                  (which takes every process of the sandbox with it), --die-with-parent
@@ -22,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cgroups import RunCgroup
 from .config import Limits, SandboxConfig
 from .runtime import Runtime
 
@@ -44,6 +47,9 @@ class RawRun:
     first_output_ms: float | None = None
     total_ms: float = 0.0
     errors: list[str] = field(default_factory=list)
+    oom_kills: int = 0  # processes the kernel killed at the run cgroup's memory limit
+    cgroup_peak_bytes: int | None = None
+    cgroup: dict = field(default_factory=dict)  # the receipt's account of the run's cgroup
 
 
 class _Budget:
@@ -146,7 +152,7 @@ class Executor:
                 f.write(data)
             os.chmod(job_dir / rel, 0o644)
 
-    async def run(self, job_dir: Path, limits: Limits) -> RawRun:
+    async def run(self, job_dir: Path, limits: Limits, cgroup: RunCgroup | None = None) -> RawRun:
         loop = asyncio.get_running_loop()
         raw = RawRun()
         t0 = time.monotonic()
@@ -163,6 +169,8 @@ class Executor:
             # Popen's user=/group=: uvloop, the gateway's event loop, does not take those.
             argv = [self._setpriv, f"--reuid={self.config.run_as_uid}", f"--regid={self.config.run_as_gid}",
                     "--clear-groups", "--", *argv]
+        if cgroup is not None:  # outermost: joins the cgroup (as the gateway's user) before anything forks
+            argv = cgroup.wrap(argv)
         child_fds = (out_w, err_w, ctl_w, info_w, sec_r)
         proc = None
         try:
@@ -191,6 +199,8 @@ class Executor:
                     proc.kill()
                 except ProcessLookupError:
                     pass
+            if cgroup is not None:  # every process of the run, wherever it went in the tree; one
+                cgroup.kill(wait_s=0)  # sweep here (on the event loop), the rest when it is removed
 
         out_budget = _Budget(limits.output_bytes)
         captures: list[_Capture] = []
@@ -238,6 +248,8 @@ class Executor:
             for fd in pidfd:
                 os.close(fd)
         raw.returncode = proc.returncode
+        if cgroup is not None:
+            raw.oom_kills, raw.cgroup_peak_bytes = cgroup.oom_kills(), cgroup.peak_bytes()
         raw.stdout, raw.stderr = captures[0].data(), captures[1].data()
         raw.output_overflow = raw.output_overflow or out_budget.overflow
         control = captures[2].data()

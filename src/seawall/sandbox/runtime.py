@@ -117,38 +117,3 @@ def build_runtime(python: str, bash: str, tools: list[str]) -> Runtime:
         rt.ro_binds.append("/etc/ld.so.cache")
     rt.symlinks.sort(key=lambda s: (s[1].count("/"), s[1]))
     return rt
-
-
-def detect_cgroup_v2() -> str:
-    """Whether this host could give sandboxes cgroup v2 memory/pids limits, in words.
-
-    This version detects and reports; it does not yet place runs in cgroups (docs/sandbox.md):
-    rlimits, the tmpfs sizes and the wall clock bound every run whatever this says.
-    """
-    mount = None
-    try:
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                left, _, right = line.partition(" - ")
-                if right.split()[:1] == ["cgroup2"]:
-                    mount = left.split()[4]
-                    break
-        with open("/proc/self/cgroup") as f:
-            path = next((ln.strip()[3:] for ln in f if ln.startswith("0::")), None)
-    except OSError as exc:
-        return f"unavailable: {exc}"
-    if mount is None or path is None:
-        return "unavailable: no cgroup v2 hierarchy is mounted"
-    here = os.path.join(mount, path.lstrip("/"))
-    try:
-        with open(os.path.join(here, "cgroup.controllers")) as f:
-            controllers = set(f.read().split())
-    except OSError as exc:
-        return f"unavailable: {here}: {exc.strerror}"
-    missing = {"memory", "pids"} - controllers
-    if missing:
-        return (f"unavailable: the cgroup v2 hierarchy at {mount} lacks the {', '.join(sorted(missing))} "
-                "controller(s) (bound to cgroup v1 on this host)")
-    if not os.access(here, os.W_OK):
-        return f"unavailable: {here} is not delegated to this user"
-    return f"available at {here} (not applied by this version)"

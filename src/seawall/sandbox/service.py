@@ -26,10 +26,11 @@ from typing import Any, Callable
 
 from ..core.errors import GatewayError, invalid
 from . import reaper
+from .cgroups import Cgroups, CgroupUnavailable, RunCgroup, memory_limit_bytes, pids_limit
 from .config import Limits, SandboxConfig
 from .executor import NAMESPACES, Executor, RawRun
 from .models import ExecutionRequest, ExecutionResult, OutputFile
-from .runtime import RuntimeUnavailable, build_runtime, detect_cgroup_v2
+from .runtime import RuntimeUnavailable, build_runtime
 from .seccomp import SeccompUnavailable, build_bpf, policy_names
 
 log = logging.getLogger("seawall.sandbox")
@@ -61,7 +62,8 @@ class SandboxService:
         self.audit = audit
         self.bwrap = bwrap
         self.unavailable_reason: str | None = "not started"
-        self.cgroup = "not checked"
+        self.cgroup = "not checked"  # status(): applied where, or why not
+        self._cgroups: Cgroups | None = None
         self._executor: Executor | None = None
         self._sem: asyncio.Semaphore | None = None
         self._results: OrderedDict[str, tuple[str | None, float, ExecutionResult, int]] = OrderedDict()
@@ -87,7 +89,13 @@ class SandboxService:
             self._instance = self._claim_instance(root)
             self.unavailable_reason = await asyncio.to_thread(self._prepare)
             if self.unavailable_reason is None:
+                self.unavailable_reason = await asyncio.to_thread(self._prepare_cgroups, root)
+            if self.unavailable_reason is None:
                 self.unavailable_reason = await self._probe()
+                if self.unavailable_reason and self._cgroups is not None and self.config.cgroups == "auto":
+                    # the host let us make cgroups but a run in one failed: without them rather than none
+                    self._drop_cgroups(f"a probe run inside a cgroup failed ({self.unavailable_reason})")
+                    self.unavailable_reason = await self._probe()
         except OSError as exc:
             self.unavailable_reason = f"cannot prepare {self.config.work_root}: {exc.strerror or exc}"
         if self.unavailable_reason:
@@ -100,6 +108,8 @@ class SandboxService:
             await asyncio.gather(*self._active, return_exceptions=True)
         if self._instance is not None:
             await asyncio.to_thread(reaper.kill_sandboxes, str(self._instance))
+            if self._cgroups is not None:
+                await asyncio.to_thread(self._cgroups.close)
             await asyncio.to_thread(shutil.rmtree, self._instance, True)
             self._instance = None
         if self._lock_fd is not None:
@@ -145,7 +155,6 @@ class SandboxService:
             return f"the seccomp filter cannot be built: {exc}"
         except (RuntimeUnavailable, OSError, ValueError, subprocess.SubprocessError) as exc:
             return f"the sandbox runtime cannot be assembled: {exc}"
-        self.cgroup = detect_cgroup_v2()
         if unknown:
             log.warning("sandbox: this libseccomp does not know %s; they stay allowed", unknown)
         assert self._instance is not None
@@ -161,6 +170,39 @@ class SandboxService:
         os.chmod(etc, 0o755)
         self._executor = Executor(self.config, runtime, bpf, self._instance, bwrap, runner, etc)
         return None
+
+    def _prepare_cgroups(self, root: Path) -> str | None:
+        """Per-run cgroups as `sandbox.cgroups` asks; reaps dead instances' cgroups first. The
+        reason to refuse (only under `required`), or None."""
+        try:
+            cgroups = Cgroups.detect(root, self.config.cgroup_parent, self.config.cgroup_cpus)
+            # reaped even under `off`: an earlier gateway on this work root may have used them
+            reaped = cgroups.reap(lambda name: reaper.instance_is_dead(root / name))
+            if reaped:
+                log.warning("sandbox: removed %d cgroups of runs whose gateway died", reaped)
+            if self.config.cgroups == "off":
+                self.cgroup = "not applied: sandbox.cgroups is off"
+                return None
+            assert self._instance is not None
+            cgroups.prepare(self._instance.name)
+        except CgroupUnavailable as exc:
+            if self.config.cgroups == "off":
+                self.cgroup = "not applied: sandbox.cgroups is off"
+                return None
+            self._drop_cgroups(str(exc))
+            if self.config.cgroups == "required":
+                return f"cgroup limits are required (sandbox.cgroups: required) but unavailable: {exc}"
+            log.warning("sandbox: runs get rlimits but no cgroup limits: %s", exc)
+            return None
+        self._cgroups = cgroups
+        self.cgroup = f"applied: {cgroups.describe()}"
+        return None
+
+    def _drop_cgroups(self, reason: str) -> None:
+        if self._cgroups is not None:
+            self._cgroups.close()
+        self._cgroups = None
+        self.cgroup = f"not applied: {reason}"
 
     async def _probe(self) -> str | None:
         """Run a trivial program through every layer; its failure is the reason to refuse."""
@@ -221,12 +263,16 @@ class SandboxService:
             raise invalid("only network 'none' is supported", "network")
         return inputs
 
-    async def execute(self, request: ExecutionRequest, principal_id: str | None) -> ExecutionResult:
+    def check(self, request: ExecutionRequest) -> tuple[list[tuple[str, bytes]], Limits]:
+        """Whether this request could run here: 503 when the sandbox cannot run code, 400 naming
+        the field when the request is wrong; its decoded inputs and limits otherwise."""
         if self.unavailable_reason is not None or self._executor is None or self._sem is None:
             raise GatewayError(UNAVAILABLE, f"code execution is not available: {self.unavailable_reason}",
                                status=503)
-        inputs = self._validate(request)
-        limits = self.limits_for(request)
+        return self._validate(request), self.limits_for(request)
+
+    async def execute(self, request: ExecutionRequest, principal_id: str | None) -> ExecutionResult:
+        inputs, limits = self.check(request)
         queued = time.monotonic()
         try:
             if self._sem.locked():
@@ -258,11 +304,35 @@ class SandboxService:
         assert self._executor is not None and self._instance is not None
         inputs = inputs or []
         job = self._instance / f"run-{secrets.token_hex(12)}"
+        cgroup, note = await self._run_cgroup(job.name, limits)
         try:
             await asyncio.to_thread(self._executor.stage, job, request.language, request.code, inputs, limits)
-            return await self._executor.run(job, limits)
+            raw = await self._executor.run(job, limits, cgroup)
         finally:
             await asyncio.to_thread(shutil.rmtree, job, True)
+            if cgroup is not None and not await asyncio.to_thread(cgroup.remove):
+                log.warning("sandbox: cgroup of %s not removed; the next start reaps it", job.name)
+        raw.cgroup = note
+        return raw
+
+    async def _run_cgroup(self, name: str, limits: Limits) -> tuple[RunCgroup | None, dict]:
+        """The run's own cgroup and what the receipt says of it; under `required`, no cgroup is
+        no run."""
+        if self._cgroups is None:
+            if self.config.cgroups == "required":
+                raise GatewayError(UNAVAILABLE, "code execution is not available: cgroup limits are required "
+                                   f"but {self.cgroup}", status=503)
+            return None, {"applied": False, "reason": self.cgroup.removeprefix("not applied: ")}
+        memory, pids = memory_limit_bytes(limits.memory_mb, self.config.workdir_mb), pids_limit(limits.processes)
+        try:
+            cgroup = await asyncio.to_thread(self._cgroups.create, name, memory, pids)
+        except OSError as exc:
+            if self.config.cgroups == "required":
+                raise GatewayError(UNAVAILABLE, "code execution is not available: this run's cgroup "
+                                   f"could not be made ({exc.strerror or exc})", status=503) from None
+            log.warning("sandbox: %s runs without a cgroup: %s", name, exc)
+            return None, {"applied": False, "reason": f"the run's cgroup could not be made: {exc.strerror or exc}"}
+        return cgroup, {"applied": True, "memory_bytes": memory, "pids": pids, "cpus": self.config.cgroup_cpus}
 
     def _result(self, raw: RawRun, limits: Limits) -> ExecutionResult:
         rep = raw.report or {}
@@ -300,6 +370,8 @@ class SandboxService:
         from signals where there is one and from the failing program's last words otherwise."""
         if raw.output_overflow:
             return "output"
+        if raw.oom_kills:  # the run's cgroup reached its memory limit: the kernel killed in it
+            return "memory"
         if raw.host_killed or rep.get("limit") == "wall_time":
             return "wall_time"
         signals = set(rep.get("fatal_signals", [])) | ({sig} if sig else set())
@@ -372,7 +444,8 @@ class SandboxService:
             "network": request.network,
             "limits": limits.model_dump(),
             "isolation": {"namespaces": list(NAMESPACES), "seccomp": True, "rlimits": True,
-                          "cgroup": self.cgroup},
+                          "cgroup": {**raw.cgroup, **({"oom_kills": raw.oom_kills, "peak_memory_mb": round(
+                              raw.cgroup_peak_bytes / 1048576, 2)} if raw.cgroup_peak_bytes is not None else {})}},
             "syscalls_denied": self.policy,
             "exit_reason": reason,
             "exit_code": result.exit_code,
@@ -393,4 +466,14 @@ class SandboxService:
             log.exception("sandbox: the audit sink failed for %s", result.id)
 
     def leftovers(self) -> dict:
-        return reaper.leftovers(Path(self.config.work_root), self._instance)
+        """Processes, mounts, workdirs and cgroups of finished runs (and of dead gateways)."""
+        root = Path(self.config.work_root)
+        found = reaper.leftovers(root, self._instance)
+        cgroups = self._cgroups
+        if cgroups is None:  # off or unavailable here: still count what an earlier gateway left
+            try:
+                cgroups = Cgroups.detect(root, self.config.cgroup_parent, self.config.cgroup_cpus)
+            except CgroupUnavailable:
+                cgroups = None
+        found["cgroups"] = 0 if cgroups is None else cgroups.leftovers(lambda n: reaper.instance_is_dead(root / n))
+        return found

@@ -46,6 +46,7 @@ from .keys import normalize_request
 from ..vector.verifier import Verifier
 
 QUERY_WEIGHT = 0.7
+LOOKALIKE_RULES = ("question word", "added qualifier")  # verifier reasons that overrule the judge
 HISTORY_TURNS = 4  # earlier user/assistant messages included in the embedded context
 
 
@@ -262,6 +263,11 @@ class SemanticCache:
             t = judge.threshold if judge_threshold is None else judge_threshold
             if p < t:
                 return f"judge {p:.3f} < {t:.3f}"
+            # the judge was trained before issue 14's question-word and qualifier rules: they
+            # still refuse on their own (the judge reads its signals without them)
+            verdict = self.verifier.verify(view.query, e.query, score)
+            if not verdict.accept and verdict.reason.startswith(LOOKALIKE_RULES):
+                return verdict.reason
         else:
             verdict = self.verifier.verify(view.query, e.query, score)
             if not verdict.accept:

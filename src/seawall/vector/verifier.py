@@ -534,12 +534,20 @@ _RESTRICTING = frozenset("of from in for at outside within during since before a
 _DETERMINERS = frozenset("the a an my your our their his her its this that these those".split())
 
 
+def _asks(words: tuple[str, ...]) -> bool:
+    """A question: it opens with a question word, "what"/"which" or an auxiliary verb."""
+    return bool(words) and (words[0] in _QUESTION_WORDS or words[0] in ("what", "which") or words[0] in _YES_NO)
+
+
 def _added_qualifier(x: Slots, y: Slots) -> str | None:
     """A phrase x adds to y, opened by a restricting preposition, when x has every content
     word of y (so x is y narrowed, not y reworded); None otherwise."""
+    if not (_asks(x.words) or _asks(y.words)):
+        return None  # a statement's added detail ("... generals in 2003") is a dropped detail
     cy, cx = _content(y.wordset), _content(x.wordset)
     if not cy or not cy <= cx or cx == cy and x.numbers <= y.numbers:
         return None
+    acronym_opposite = any(t.isupper() and len(t) >= 2 for t in y.raw_tokens)
     words = x.words
     for i, w in enumerate(words):
         if w not in _RESTRICTING:
@@ -550,8 +558,10 @@ def _added_qualifier(x: Slots, y: Slots) -> str | None:
         if j >= len(words):
             continue
         nxt = words[j]
-        if nxt in y.wordset or nxt in _FUNCTION_WORDS and not nxt[:1].isdigit():
-            continue
+        if nxt in y.wordset or nxt in _FUNCTION_WORDS and not nxt[:1].isdigit() or nxt in DATE_WORDS:
+            continue  # dates have their own rules ("for next Monday" vs "for Monday")
+        if acronym_opposite and x.raw_tokens[j][:1].isupper():
+            continue  # "at the University of California" may spell out the other side's "UC"
         if nxt[:1].isdigit() or (len(nxt) >= 3 and nxt not in NEGATIONS):
             return f"{w} {nxt}"
     return None

@@ -1,5 +1,6 @@
-"""The pair judge through the real semantic cache (shipped weights, shipped thresholds), and
-the `seawall eval cache` contract."""
+"""The pair judge through the real semantic cache (shipped weights, shipped thresholds; opt-in
+per alias since it did not keep 1 % false hits on held-out sets), and the `seawall eval cache`
+contract. The rules at the default threshold: tests/test_cache_lookalikes.py."""
 import os
 import subprocess
 import sys
@@ -48,40 +49,46 @@ def cache(request):
 
 @pytest.fixture(scope="module")
 def default_cache():
-    """The shipped default: the 3-layer student with its judge."""
+    """The shipped default embedder, the 3-layer student; it ships with a judge, used on opt-in."""
     from seawall.cache.eval import build_cache
-    from seawall.cache.policy import CacheConfig
+    from seawall.cache.policy import CacheConfig, SemanticSettings
 
     c = build_cache(CacheConfig().embedder)
-    assert c.judge is not None  # the default embedder ships with its judge
+    assert c.judge is not None
+    assert SemanticSettings().judge is False  # opt-in: the rules decide by default
     return c
 
 
+@pytest.mark.parametrize("judge", [False, True])
 @pytest.mark.parametrize("stored, asked", LOOKALIKES)
-def test_lookalike_questions_are_not_served(cache, stored, asked):
+def test_lookalike_questions_are_not_served(cache, stored, asked, judge):
     for a, b in ((stored, asked), (asked, stored)):
         cache.store("t", "x", chat(a), "stored answer", ttl_s=60)
-        d = cache.decide("t", "x", chat(b))
+        d = cache.decide("t", "x", chat(b), judge=judge)
         cache.invalidate(scope="t")
         assert d.hit is None, (a, b, d)
         assert d.reason
 
 
 @pytest.mark.parametrize("stored, asked", DUPLICATES)
-def test_duplicates_are_served(default_cache, stored, asked):
+def test_duplicates_are_served_by_the_judge(default_cache, stored, asked):
     cache = default_cache
     cache.store("t", "x", chat(stored), "stored answer", ttl_s=60)
-    d = cache.decide("t", "x", chat(asked))
+    d = cache.decide("t", "x", chat(asked), judge=True)
     cache.invalidate(scope="t")
     assert d.hit is not None and d.hit.response == "stored answer", d
     assert d.reason is None and 0 < d.score <= 1.0
 
 
-def test_alias_can_be_stricter_than_the_shipped_judge(default_cache):
+def test_the_judge_decides_only_when_an_alias_opts_in(default_cache):
     cache = default_cache
     cache.store("t", "x", chat("How do I reset my password?"), "pw", ttl_s=60)
-    assert cache.decide("t", "x", chat("How can I reset my password?")).hit is not None
-    strict = cache.decide("t", "x", chat("How can I reset my password?"), judge_threshold=1.0)
+    # below the rules' threshold: the default misses on cosine, the judge (floor 0.70) decides
+    rules = cache.decide("t", "x", chat("How do I reset my password?!?"), threshold=0.99999)
+    assert rules.reason is None or not rules.reason.startswith("judge")
+    off = cache.decide("t", "x", chat("How can I reset my password?"), judge_threshold=1.0)
+    assert off.hit is not None  # judge_threshold alone does not turn the judge on
+    strict = cache.decide("t", "x", chat("How can I reset my password?"), judge=True, judge_threshold=1.0)
     assert strict.hit is None and strict.reason.startswith("judge")
     high = cache.decide("t", "x", chat("How can I reset my password?"), threshold=0.999)
     assert high.hit is None and high.reason.startswith("cosine")

@@ -70,9 +70,9 @@ def build_cache(kind: str):
 
 def run(pairs_in: IO[bytes], out: IO[bytes], err: IO[str], *, kind: str, settings: Any, cache=None) -> int:
     """Evaluate every pair of ``pairs_in``; returns the number of lines written."""
-    cache = cache or build_cache(kind)
+    cache = cache if cache is not None else build_cache(kind)  # an empty cache is falsy (len 0)
     kw = {"threshold": settings.threshold, "candidates": settings.candidates, "verify": settings.verify,
-          "judge_threshold": getattr(settings, "judge_threshold", None)}
+          "judge": getattr(settings, "judge", False), "judge_threshold": getattr(settings, "judge_threshold", None)}
     written = served = 0
     batch: list[tuple[str, str] | str] = []
 

@@ -52,9 +52,11 @@ class SemanticSettings(BaseModel):
     # embedder (embedder.THRESHOLDS, docs/caching.md). The verifier then checks every candidate above it.
     threshold: float | None = Field(None, ge=0.0, le=1.0)
     verify: bool = True
-    # With a pair judge shipped for the embedder (vector/judge.py), `threshold` None means the
-    # judge's cosine floor, and this is the judge's probability to serve (None: the calibrated
-    # one shipped with its weights; higher is stricter).
+    # The learned pair judge (vector/judge.py) decides in place of the rules: opt-in, because
+    # on a kind of look-alike it was not trained on it served far more than 1 % (docs/caching.md).
+    # With it, `threshold` None means the judge's cosine floor, and `judge_threshold` is its
+    # probability to serve (None: the calibrated one shipped with its weights; higher is stricter).
+    judge: bool = False
     judge_threshold: float | None = Field(None, ge=0.0, le=1.0)
     candidates: int = Field(4, ge=1, le=64)
 

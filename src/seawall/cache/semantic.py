@@ -18,9 +18,11 @@ A request whose last message is not a user turn (a tool result, an assistant pre
 looked up semantically: its answer depends on data, not on phrasing; the exact cache still
 serves it.
 
-Who decides a candidate: with a pair judge shipped for the embedder (vector/judge.py), the
-judge, on every candidate at or above its cosine floor (an alias's own cosine threshold, if
-higher, still applies); otherwise the rule verifier above the calibrated cosine threshold.
+Who decides a candidate: by default the rule verifier, on every candidate at or above the
+cosine threshold calibrated for the embedder (embedder.THRESHOLDS, chosen leave-one-dataset-out
+to keep false hits <= 1 % on every held-out look-alike set). An alias may opt into the learned
+pair judge (vector/judge.py, `semantic.judge`), which then decides every candidate at or above
+its cosine floor (an alias's own cosine threshold, if higher, still applies).
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ from .keys import normalize_request
 from ..vector.verifier import Verifier
 
 QUERY_WEIGHT = 0.7
+LOOKALIKE_RULES = ("question word", "added qualifier")  # verifier reasons that overrule the judge
 HISTORY_TURNS = 4  # earlier user/assistant messages included in the embedded context
 
 
@@ -187,19 +190,21 @@ class SemanticCache:
 
     def lookup(self, scope: str, alias: str, body: Mapping[str, Any] | ConversationView, *,
                threshold: float | None = None, candidates: int | None = None,
-               allow_stale: bool = False, verify: bool = True, judge_threshold: float | None = None) -> Hit | None:
+               allow_stale: bool = False, verify: bool = True, judge: bool = False,
+               judge_threshold: float | None = None) -> Hit | None:
         """The best verified entry above the threshold in this namespace, or None. ``body`` may
         be the request or its already computed conversation view."""
         return self.decide(scope, alias, body, threshold=threshold, candidates=candidates, allow_stale=allow_stale,
-                           verify=verify, judge_threshold=judge_threshold).hit
+                           verify=verify, judge=judge, judge_threshold=judge_threshold).hit
 
     def decide(self, scope: str, alias: str, body: Mapping[str, Any] | ConversationView, *,
                threshold: float | None = None, candidates: int | None = None, allow_stale: bool = False,
-               verify: bool = True, judge_threshold: float | None = None) -> Decision:
+               verify: bool = True, judge: bool = False, judge_threshold: float | None = None) -> Decision:
         """lookup() with its reason (``seawall eval cache`` reports it).
 
-        ``threshold`` is the alias's cosine threshold (None: the judge's floor when a judge
-        decides, else the calibrated one); ``judge_threshold`` the alias's judge probability
+        ``threshold`` is the alias's cosine threshold (None: the judge's floor when the judge
+        decides, else the calibrated one); ``judge`` lets the shipped pair judge decide instead
+        of the rules (if one is shipped for the embedder), ``judge_threshold`` its probability
         (None: the shipped one); ``verify`` False serves on cosine alone."""
         view = body if isinstance(body, ConversationView) else self.view(body)
         if view is None:
@@ -208,13 +213,13 @@ class SemanticCache:
         space = self._spaces.get(ns)
         if space is None or len(space.index) == 0:
             return Decision(None, None, "empty namespace")
-        judge = self.judge if verify else None
-        thr = threshold if threshold is not None else (judge.floor if judge is not None else self.threshold)
+        pj = self.judge if verify and judge else None
+        thr = threshold if threshold is not None else (pj.floor if pj is not None else self.threshold)
         now = self._clock()
         best, reason = None, None
         same = space.by_text.get(text_key(view.query, view.history))
         if same is not None:  # the same words as a stored prompt: no embedding needed
-            hit, reason = self._serve(same, 1.0, view, ns, now, allow_stale, verify, judge_threshold)
+            hit, reason = self._serve(same, 1.0, view, ns, now, allow_stale, verify, pj, judge_threshold)
             if hit is not None:
                 return Decision(hit, 1.0, None)
             best = 1.0
@@ -224,14 +229,14 @@ class SemanticCache:
             if score < thr:
                 reason = reason or f"cosine {score:.3f} < {thr:.3f}"
                 break
-            hit, why = self._serve(id_, score, view, ns, now, allow_stale, verify, judge_threshold)
+            hit, why = self._serve(id_, score, view, ns, now, allow_stale, verify, pj, judge_threshold)
             if hit is not None:
                 return Decision(hit, score, None)
             reason = reason or why
         return Decision(None, None if best is None else float(best), reason or "no candidate")
 
     def _serve(self, id_: int, score: float, view: ConversationView, ns: tuple[str, str, str], now: float, allow_stale: bool, verify: bool = True,
-               judge_threshold: float | None = None) -> tuple[Hit | None, str | None]:
+               judge: PairJudge | None = None, judge_threshold: float | None = None) -> tuple[Hit | None, str | None]:
         """A candidate as a hit, if it is of this namespace, alive, and the judge (or the
         verifier) agrees; else the reason it is not."""
         e = self._entries.get(id_)
@@ -243,7 +248,7 @@ class SemanticCache:
         stale = now >= e.expires_at
         if stale and not allow_stale:
             return None, "stale"
-        why = self._refusal(view, e, score, judge_threshold) if verify else None
+        why = self._refusal(view, e, score, judge, judge_threshold) if verify else None
         if why is not None:
             key = why.split(" ", 1)[0]
             self.refusals[key] = self.refusals.get(key, 0) + 1
@@ -251,14 +256,18 @@ class SemanticCache:
         return Hit(e, score, now - e.created_at, stale), None
 
     def _refusal(self, view: ConversationView, e: SemanticEntry, score: float,
-                 judge_threshold: float | None) -> str | None:
+                 judge: PairJudge | None, judge_threshold: float | None) -> str | None:
         """Why this entry may not answer this conversation, or None if it may."""
-        judge = self.judge
         if judge is not None and view.query != e.query:
             p = judge.prob(score, view.query, e.query)
             t = judge.threshold if judge_threshold is None else judge_threshold
             if p < t:
                 return f"judge {p:.3f} < {t:.3f}"
+            # the judge was trained before issue 14's question-word and qualifier rules: they
+            # still refuse on their own (the judge reads its signals without them)
+            verdict = self.verifier.verify(view.query, e.query, score)
+            if not verdict.accept and verdict.reason.startswith(LOOKALIKE_RULES):
+                return verdict.reason
         else:
             verdict = self.verifier.verify(view.query, e.query, score)
             if not verdict.accept:

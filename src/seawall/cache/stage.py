@@ -266,7 +266,8 @@ class CacheService:
         if self.shared_sem is not None:
             await self._pull((scope, alias, view.fingerprint))
         kw = {"threshold": settings.threshold, "candidates": settings.candidates, "allow_stale": allow_stale,
-              "verify": settings.verify, "judge_threshold": settings.judge_threshold}
+              "verify": settings.verify,
+              "judge": settings.judge, "judge_threshold": settings.judge_threshold}
         if self.requests.active <= 1:
             # Alone on this event loop: nothing to hold up, so embed right here and save the two
             # thread wake-ups of a hop (~0.5 ms on a small VM). Otherwise in a worker thread.

@@ -345,11 +345,13 @@ class CachedEmbedder:
 
 
 # The cosine threshold an alias gets unless it sets its own, by embedder. Each embedder spreads
-# similarities its own way: the student's are a little higher, so at 0.875 it serves as many
-# paraphrases at no more false hits than the teacher at 0.86 (chosen on the STS and MRPC
-# train+dev splits with the verifier; docs/caching.md, "Evaluation").
-THRESHOLDS = {"onnx-int8-l3": 0.875}
-THRESHOLD = 0.86  # the 6-layer model's, and the others' (same network, or distilled from it statically)
+# similarities its own way. Chosen by scripts/eval_cache.py on six look-alike pair sets (the
+# lowest threshold with <= 0.75 % false hits on each, rule verifier on; docs/caching.md): the
+# student's 0.95 keeps false hits <= 1 % on every set when that set is held out; the 6-layer
+# model's 0.94 does on five of six (MRPC held out: 1.4 %). The static table's 0.86 was chosen
+# on STS and MRPC only and is not held-out safe.
+THRESHOLDS = {"onnx-int8-l3": 0.95, "onnx-int8": 0.94, "onnx-fp32": 0.94, "torch": 0.94}
+THRESHOLD = 0.86  # the others' (the static table)
 
 
 def default_threshold(kind: str) -> float:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .verifier import Verifier, _content, _coverage, _added_span, extract
+from .verifier import Verifier, VerifierConfig, _content, _coverage, _added_span, extract
 
 MODELS = Path(__file__).parent / "models"
 _WH = ("what", "where", "who", "whom", "whose", "when", "why", "which", "how")
@@ -84,7 +84,8 @@ class PairJudge:
         self.threshold = float(w["threshold"])
         self.floor = float(w["floor"])
         self.space = str(w["space"])
-        self.verifier = Verifier()
+        # the rule signals as the shipped weights were trained on (before issue 14's rules)
+        self.verifier = Verifier(VerifierConfig(question_word=False, added_qualifier=False))
 
     def prob_rows(self, x: np.ndarray) -> np.ndarray:
         h = np.maximum(((x - self.mean) / self.scale) @ self.w1 + self.b1, 0.0)

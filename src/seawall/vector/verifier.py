@@ -330,6 +330,16 @@ class VerifierConfig:
     # 0 = off. Without the coverage condition a reworded paraphrase would refuse too.
     max_added_span: int = 5
     added_span_coverage: float = 0.8
+    # Issue 14's look-alike questions (chosen leave-one-dataset-out by scripts/eval_cache.py).
+    # Questions opening with different question words ask for different things: "Where is X?"
+    # vs "Who is X?", "How will I get my card?" vs "Where will I get my card?". "what" and
+    # "which" are generic ("What is the best way to ..." = "How do I ..."), "how come" is "why".
+    question_word: bool = True
+    # One side is the other plus a qualifier: every content word of the shorter side is on the
+    # longer one, which adds a phrase opened by a restricting preposition ("top 10 movies of
+    # 2010" vs "top 10 movies", "invest ... from overseas" vs "invest ..."). The narrower
+    # question's answer is not the broader one's.
+    added_qualifier: bool = True
 
 
 class Verifier:
@@ -352,8 +362,14 @@ class Verifier:
         a, b = extract(new), extract(cached)
         if c.language and a.language != b.language and "?" not in (a.language, b.language):
             return Verdict(False, f"language {a.language} != {b.language}")
-        if c.negation and (a.negations % 2) != (b.negations % 2):
+        # counted, not by parity: "is not smiling and not wearing ..." is no paraphrase of "is
+        # smiling and wearing ..." (an alternative's "not", "If not, why?", is not counted)
+        if c.negation and a.negations != b.negations:
             return Verdict(False, "negation")
+        if c.question_word:
+            qa, qb = _question_word(a.words), _question_word(b.words)
+            if qa and qb and qa != qb and {qa, qb} != {"how", "yes/no"}:  # "Can I ...?" = "How can I ...?"
+                return Verdict(False, f"question word {qa} vs {qb}")
         if c.antonyms:
             only_a, only_b = a.wordset - b.wordset, b.wordset - a.wordset
             for w in only_a:
@@ -411,6 +427,11 @@ class Verifier:
                 span = _added_span(x.words, y.wordset)
                 if span > c.max_added_span and _coverage(y, x) >= c.added_span_coverage:
                     return Verdict(False, f"added clause of {span} words")
+        if c.added_qualifier:
+            for x, y in ((a, b), (b, a)):
+                q = _added_qualifier(x, y)
+                if q:
+                    return Verdict(False, f"added qualifier '{q}'")
         if c.max_novel_ratio < 1.0:
             ca, cb = _content(a.wordset), _content(b.wordset)
             union = ca | cb
@@ -481,6 +502,69 @@ def _added_span(words: tuple[str, ...], other: frozenset[str]) -> int:
         cur += 1
         best = max(best, cur)
     return best
+
+
+_QUESTION_WORDS = frozenset({"where", "who", "whom", "whose", "when", "why", "how"})
+_QUESTION_SKIP = 6  # a question word further in is part of a clause ("... know when to stop")
+# A prompt opening with one of these asks yes or no ("Will my transfer show up?"), not when.
+_YES_NO = frozenset("is are was were am do does did can could will would should shall has have had may might "
+                    "must".split())
+
+
+def _question_word(words: tuple[str, ...]) -> str | None:
+    """The question word a prompt opens with (within its first few words), if a specific one;
+    "yes/no" for a question opening with an auxiliary verb."""
+    if words and words[0] in _YES_NO:
+        return "yes/no"
+    for i, w in enumerate(words[:_QUESTION_SKIP]):
+        if w in ("what", "which"):
+            return None  # generic: "What is the best way to ..." asks what "How do I ..." asks
+        if w in _QUESTION_WORDS:
+            if w == "how" and i + 1 < len(words) and words[i + 1] == "come":
+                return "why"
+            return "who" if w in ("whom", "whose") else w
+    return None
+
+
+# Prepositions that narrow what is asked when they open an added phrase ("of 2010", "from
+# overseas", "in India", "for beginners"); "with", "on", "to" are left out: paraphrases move
+# them around ("with Python" / "in Python" is then caught as an entity, not as a qualifier).
+_RESTRICTING = frozenset("of from in for at outside within during since before after without near by "
+                         "under over between among except excluding".split())
+_DETERMINERS = frozenset("the a an my your our their his her its this that these those".split())
+
+
+def _asks(words: tuple[str, ...]) -> bool:
+    """A question: it opens with a question word, "what"/"which" or an auxiliary verb."""
+    return bool(words) and (words[0] in _QUESTION_WORDS or words[0] in ("what", "which") or words[0] in _YES_NO)
+
+
+def _added_qualifier(x: Slots, y: Slots) -> str | None:
+    """A phrase x adds to y, opened by a restricting preposition, when x has every content
+    word of y (so x is y narrowed, not y reworded); None otherwise."""
+    if not (_asks(x.words) or _asks(y.words)):
+        return None  # a statement's added detail ("... generals in 2003") is a dropped detail
+    cy, cx = _content(y.wordset), _content(x.wordset)
+    if not cy or not cy <= cx or cx == cy and x.numbers <= y.numbers:
+        return None
+    acronym_opposite = any(t.isupper() and len(t) >= 2 for t in y.raw_tokens)
+    words = x.words
+    for i, w in enumerate(words):
+        if w not in _RESTRICTING:
+            continue
+        j = i + 1
+        while j < len(words) and words[j] in _DETERMINERS:
+            j += 1
+        if j >= len(words):
+            continue
+        nxt = words[j]
+        if nxt in y.wordset or nxt in _FUNCTION_WORDS and not nxt[:1].isdigit() or nxt in DATE_WORDS:
+            continue  # dates have their own rules ("for next Monday" vs "for Monday")
+        if acronym_opposite and x.raw_tokens[j][:1].isupper():
+            continue  # "at the University of California" may spell out the other side's "UC"
+        if nxt[:1].isdigit() or (len(nxt) >= 3 and nxt not in NEGATIONS):
+            return f"{w} {nxt}"
+    return None
 
 
 def _diff(x: frozenset[str], y: frozenset[str]) -> str:

@@ -26,7 +26,10 @@ left right|inside outside|input output|join leave|forward backward|positive nega
 visible hidden|public private|ascending descending|asc desc|light dark|male female|men women|
 boy girl|he she|his her|morning evening|sunrise sunset|arrival departure|arrive depart|
 love hate|like dislike|push pull|agree disagree|legal illegal|possible impossible|safe unsafe|
-valid invalid|gain loss|profit loss|credit debit|inbound outbound|incoming outgoing
+valid invalid|gain loss|profit loss|credit debit|inbound outbound|incoming outgoing|
+top bottom|near far|into out|onto off|towards away|toward away|wet dry|full empty|big small|
+large small|huge tiny|thick thin|heavy light|early late|day night|young old|sitting standing|
+sit stand|entrance exit|enter exit|domestic international|domestic overseas|local remote
 """
 ANTONYMS: dict[str, frozenset[str]] = {}
 for _pair in _ANTONYM_PAIRS.replace("\n", "").split("|"):

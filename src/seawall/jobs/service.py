@@ -75,7 +75,7 @@ class JobsService:
         self.max_json_depth = config.server.max_json_depth
         self.max_body = config.server.max_body_bytes
         self.owner = f"{os.uname().nodename[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.pacer = Pacer(self.config.pacing)
+        self.pacer = Pacer(self.config.pacing, self.config.live_share, self.config.pace_by_headers)
         self.webhooks = Deliverer(self.config.webhooks, self.queue, self.owner)
         self._tasks: list[asyncio.Task] = []
         self._wake: asyncio.Event | None = None  # made in start(), on the running loop
@@ -228,9 +228,11 @@ class JobsService:
                     pass
                 return
         try:
-            status, result, cost = task.result()
+            result = task.result()
         except GatewayError as e:
             err = {"code": e.code, "status": e.status, "message": e.message}
+            if e.status == 429:
+                self.pacer.back_off(job.alias, e.retry_after)
             if e.status in RETRYABLE and job.attempts < job.max_attempts:
                 r = self.config.retry
                 delay = min(r.backoff_s * 2 ** (job.attempts - 1), r.max_backoff_s)
@@ -244,22 +246,33 @@ class JobsService:
             await self.queue.finish(job.id, self.owner, "failed", http_status=500, error={
                 "code": "internal_error", "status": 500, "message": "internal error"})
         else:
-            await self.queue.finish(job.id, self.owner, "completed", http_status=status, result=result, cost_usd=cost)
+            self.pacer.observe(job.alias, result.meta.upstream_limits)
         if job.webhook_url:
             self.webhooks.kick()
 
-    async def _execute(self, job: Job) -> tuple[int, Any, float | None]:
+    async def _execute(self, job: Job):
+        """Run the job's request; its answer is stored by `commit`, which the audit stage awaits
+        before it records the charge (or, without an audit, right after the pipeline)."""
         body = job.body
         kind = "embeddings" if job.kind == "embeddings" else "chat"
         chat_body = anthropic.messages_request_to_chat(dict(body)) if job.kind == "messages" else body
+        stored: list[bool] = []
+
+        async def commit(result) -> bool:
+            if not stored:  # once, whoever calls first
+                answer = result.body
+                if job.kind == "messages":
+                    answer = anthropic.chat_response_to_messages(answer, body.get("model") or job.alias)
+                stored.append(await self.queue.finish(job.id, self.owner, "completed", http_status=200,
+                                                      result=answer, cost_usd=result.meta.cost_usd))
+            return stored[0]
+
         req = Request(kind=kind, alias=job.alias, body=chat_body, stream=False,
                       meta=Meta(f"{job.id}-{job.attempts}"), raw=None, headers=None, cache=None,
-                      principal=self.revalidate(principal_from_dict(job.principal)))
+                      principal=self.revalidate(principal_from_dict(job.principal)), commit=commit)
         result = await self.handle(req)
-        answer = result.body
-        if job.kind == "messages":
-            answer = anthropic.chat_response_to_messages(answer, body.get("model") or job.alias)
-        return 200, answer, result.meta.cost_usd
+        await commit(result)
+        return result
 
     # ---- housekeeping -------------------------------------------------------------------
 

@@ -233,13 +233,17 @@ class JobsService:
                 "code": "attempts_exhausted", "status": 500, "message": "the worker running the last attempt stopped"})
             return
         await self.pacer.wait(job.alias)
-        task = asyncio.create_task(self._execute(job))
+        committing: list[bool] = []  # set by the finishing write: from then on the task is not cancelled
+        task = asyncio.create_task(self._execute(job, committing))
         lease = self.config.lease_s
         while True:
             done, _ = await asyncio.wait({task}, timeout=lease / 3)
             if done:
                 break
-            if not await self.queue.renew(job.id, self.owner, lease):  # cancelled, or taken over
+            if not await self.queue.renew(job.id, self.owner, lease):  # cancelled, taken over, or just stored
+                if committing:  # our own finishing write ended the lease: let the audit record it
+                    await asyncio.wait({task})
+                    break
                 task.cancel()
                 try:
                     await task
@@ -269,7 +273,7 @@ class JobsService:
         if job.webhook_url:
             self.webhooks.kick()
 
-    async def _execute(self, job: Job):
+    async def _execute(self, job: Job, committing: list[bool]):
         """Run the job's request; its answer is stored by `commit`, which the audit stage awaits
         before it records the charge (or, without an audit, right after the pipeline)."""
         body = job.body
@@ -279,6 +283,7 @@ class JobsService:
 
         async def commit(result) -> bool:
             if not stored:  # once, whoever calls first
+                committing.append(True)
                 answer = result.body
                 if job.kind == "messages":
                     answer = anthropic.chat_response_to_messages(answer, body.get("model") or job.alias)

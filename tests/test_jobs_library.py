@@ -99,3 +99,30 @@ async def test_a_webhook_to_an_internal_address_is_refused_and_recorded(sim, tmp
     finally:
         await gw.aclose()
         server.shutdown()
+
+
+async def test_a_tenant_past_its_queued_cap_is_refused_and_others_are_not(sim, tmp_path):
+    from seawall.core.errors import GatewayError
+    from seawall.core.types import Principal
+
+    cfg = parse({
+        "providers": [{"name": "sim", "base_url": sim.url + "/v1"}],
+        "models": [{"name": "m", "targets": [{"provider": "sim", "model": "m"}]}],
+        "server": {"access_log": False},
+        "store": {"sql": f"sqlite:///{tmp_path}/s.db"},
+        "governance": {"audit": {"spool_dir": str(tmp_path / "spool")}},
+        "jobs": {"enabled": True, "workers": 0, "max_queued_per_tenant": 3},
+    })
+    gw = Gateway(cfg)
+    await gw.start()
+    try:
+        body = {"model": "m", "messages": [{"role": "user", "content": "later"}]}
+        a, b = Principal(key_id="a"), Principal(key_id="b")
+        for _ in range(3):
+            await gw.jobs.submit("chat", body, a)
+        with pytest.raises(GatewayError) as e:
+            await gw.jobs.submit("chat", body, a)
+        assert e.value.status == 429 and await gw.jobs.queue.queued_for("key:a") == 3
+        await gw.jobs.submit("chat", body, b)  # another tenant's queue is its own
+    finally:
+        await gw.aclose()

@@ -49,6 +49,16 @@ async def test_a_worker_claims_only_the_kinds_it_can_run(queue):
     assert [(j.id, j.kind) for j in taken] == [("job_0000", "sandbox.execution")]
 
 
+async def test_a_lapsed_lease_is_taken_over_before_older_queued_work(queue):
+    await queue.insert(row(9))  # the newest job, claimed by a worker that then dies
+    [dead] = await queue.claim("dead", 1, lease_s=0.05)
+    for i in range(3):
+        await queue.insert(row(i, created_at=time.time() - 100 + i))  # older, still queued
+    await asyncio.sleep(0.1)
+    [first] = await queue.claim("alive", 1, lease_s=30)
+    assert first.id == dead.id == "job_0009" and first.attempts == 2
+
+
 async def test_concurrent_claimers_take_disjoint_jobs(queue, backend):  # noqa: F811
     for i in range(40):
         await queue.insert(row(i))

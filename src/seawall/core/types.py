@@ -43,6 +43,17 @@ class Principal:
         return self.kind
 
 
+@dataclass(slots=True, frozen=True)
+class UpstreamLimits:
+    """A provider's request rate limit as its answer reported it (OpenAI's x-ratelimit-*-requests
+    headers), parsed once by the provider layer: the jobs pacer reads this, never the headers."""
+
+    limit: int | None = None  # requests per minute
+    remaining: int | None = None  # requests left before the provider refuses
+    reset_s: float | None = None  # seconds until the limit is whole again
+    at: float = 0.0  # time.monotonic() when the answer arrived
+
+
 @dataclass(slots=True)
 class Meta:
     """What happened to a request. Features write their typed fields; the header renderer
@@ -63,6 +74,7 @@ class Meta:
     # the client's own x-request-id: kept beside the gateway's id (audit detail), never used as it,
     # since a client could forge or reuse it
     client_request_id: str | None = None
+    upstream_limits: UpstreamLimits | None = None  # the provider's request limit, when it reports one
 
     def headers(self) -> dict[str, str]:
         h = {
@@ -106,6 +118,11 @@ class Request:
     # masks and tokens): two requests that differ only in the values behind "<PERSON_1>" look
     # the same afterwards, and must not share stored answers.
     original_digest: str | None = None
+    # A job's finishing write: `await commit(result) -> bool` stores the answer and its cost, True
+    # while the job's lease is still held. The audit stage awaits it before its record, so an
+    # answer is stored before it is charged and an attempt whose answer was not stored is
+    # recorded at no cost (its re-run is charged instead): no line is charged twice.
+    commit: Any = None
 
     @property
     def request_id(self) -> str:

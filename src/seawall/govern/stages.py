@@ -31,6 +31,18 @@ class AuditStage:
         if isinstance(result, Stream):
             self._watch(req, result)
         else:
+            if req.commit is not None:  # a job's answer: stored first, then charged (core/types.py)
+                try:
+                    committed = await req.commit(result)
+                except BaseException as e:
+                    req.meta.cost_usd = 0.0  # not stored: the job runs again and that run is charged
+                    outcome = outcome_of(e)
+                    self._record(req, outcome.code, outcome.status, None, {"job": "not_stored"})
+                    raise
+                if not committed:  # the lease went to another worker, whose run is charged
+                    req.meta.cost_usd = 0.0
+                    self._record(req, "ok", 200, None, {"job": "lease_lost"})
+                    return result
             text = None
             if gov.audit_content != "none":
                 try:

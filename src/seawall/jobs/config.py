@@ -56,6 +56,10 @@ class JobsConfig(BaseModel):
     default_ttl_s: float = Field(86400.0, gt=0, description="a job not started within this is expired")
     pacing: dict[str, float] = Field(default_factory=dict,
                                      description="alias -> most jobs started per minute by each worker process")
+    pace_by_headers: bool = Field(True, description="also pace each alias by the request limit its provider reports "
+                                                    "(x-ratelimit-*-requests) and hold it after a 429")
+    live_share: float = Field(0.2, ge=0, lt=1, description="part of a provider's reported request limit left "
+                                                          "for interactive traffic; queued work takes the rest")
     webhooks: WebhookPolicy = Field(default_factory=WebhookPolicy)
     batch: BatchPolicy = Field(default_factory=BatchPolicy)
 

@@ -213,7 +213,11 @@ class Queue:
                      sa.and_(jobs.c.status == "running", jobs.c.lease_until < now))
         if kinds is not None:
             due = sa.and_(due, jobs.c.kind.in_(kinds))
-        pick = sa.select(jobs.c.id).where(due).order_by(jobs.c.priority.desc(), jobs.c.created_at).limit(n)
+        # within a priority a lapsed lease goes first: a dead worker's jobs are taken over as soon
+        # as their lease ends, not after the queued work that came after them
+        lapsed_first = sa.case((jobs.c.status == "running", 0), else_=1)
+        pick = (sa.select(jobs.c.id).where(due)
+                .order_by(jobs.c.priority.desc(), lapsed_first, jobs.c.created_at).limit(n))
         if self.postgres:
             pick = pick.with_for_update(skip_locked=True)
         stmt = (jobs.update().where(jobs.c.id.in_(pick.scalar_subquery()))

@@ -32,7 +32,8 @@ from .webhook import Deliverer
 log = logging.getLogger("seawall.jobs")
 
 KINDS = ("chat", "embeddings", "messages")
-RETRYABLE = {429, 500, 502, 503, 504}  # upstream trouble: try again later; a client mistake will not change
+RETRYABLE = {429, 500, 502, 503, 504}
+QUEUED_TTL_S = 1.0  # a tenant's queued count is reused this long for the max_queued_per_tenant check  # upstream trouble: try again later; a client mistake will not change
 
 
 def new_job_id() -> str:
@@ -76,7 +77,7 @@ class JobsService:
         self.max_json_depth = config.server.max_json_depth
         self.max_body = config.server.max_body_bytes
         self.owner = f"{os.uname().nodename[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.pacer = Pacer(self.config.pacing)
+        self.pacer = Pacer(self.config.pacing, self.config.live_share, self.config.pace_by_headers)
         self.webhooks = Deliverer(self.config.webhooks, self.queue, self.owner)
         self._tasks: list[asyncio.Task] = []
         self._wake: asyncio.Event | None = None  # made in start(), on the running loop
@@ -89,6 +90,7 @@ class JobsService:
                                    ["alias"], registry=registry)
         self._seen_aliases: set[str] = set()
         self.kinds: dict[str, JobKind] = {}  # kinds other features run (registered by the assembly)
+        self._queued_seen: dict[str, tuple[int, float]] = {}  # tenant -> (queued, monotonic time counted)
 
     def register(self, kind: JobKind) -> None:
         if kind.name in KINDS or kind.name in self.kinds or len(kind.name) > 32:
@@ -177,14 +179,31 @@ class JobsService:
             existing = await self.queue.find_idempotent(tenant, idempotency_key)
             if existing is not None:
                 return await self.queue.get(existing), False
-        if await self.queue.queued_for(tenant) >= self.config.max_queued_per_tenant:
+        if await self._queued(tenant) >= self.config.max_queued_per_tenant:
             raise GatewayError("rate_limited", "too many queued jobs for this key; try again later", status=429)
         try:
             await self.queue.insert(row)
         except Duplicate as d:  # a concurrent submission with the same key won the race
             return await self.queue.get(d.job_id), False
+        if tenant in self._queued_seen:
+            n, at = self._queued_seen[tenant]
+            self._queued_seen[tenant] = (n + 1, at)
         self.wake()
         return Job.from_mapping({**_UNSET, **row}), True
+
+    async def _queued(self, tenant: str) -> int:
+        """The tenant's queued jobs, counted at most QUEUED_TTL_S ago (plus this process's
+        submissions since): counting on every submission costs time that grows with the queue
+        (10 ms at 10,000 queued), and the cap is a guard against bursts, not an exact quota."""
+        now = time.monotonic()
+        seen = self._queued_seen.get(tenant)
+        if seen is not None and now - seen[1] < QUEUED_TTL_S:
+            return seen[0]
+        if len(self._queued_seen) > 10000:  # bounded: many tenants, each counted afresh
+            self._queued_seen.clear()
+        n = await self.queue.queued_for(tenant)
+        self._queued_seen[tenant] = (n, now)
+        return n
 
     async def get(self, job_id: str, principal: Principal | None) -> Job:
         job = await self.queue.get(job_id, tenant_of(principal))
@@ -229,13 +248,17 @@ class JobsService:
                 "code": "attempts_exhausted", "status": 500, "message": "the worker running the last attempt stopped"})
             return
         await self.pacer.wait(job.alias)
-        task = asyncio.create_task(self._execute(job))
+        committing: list[bool] = []  # set by the finishing write: from then on the task is not cancelled
+        task = asyncio.create_task(self._execute(job, committing))
         lease = self.config.lease_s
         while True:
             done, _ = await asyncio.wait({task}, timeout=lease / 3)
             if done:
                 break
-            if not await self.queue.renew(job.id, self.owner, lease):  # cancelled, or taken over
+            if not await self.queue.renew(job.id, self.owner, lease):  # cancelled, taken over, or just stored
+                if committing:  # our own finishing write ended the lease: let the audit record it
+                    await asyncio.wait({task})
+                    break
                 task.cancel()
                 try:
                     await task
@@ -243,9 +266,11 @@ class JobsService:
                     pass
                 return
         try:
-            status, result, cost = task.result()
+            result = task.result()
         except GatewayError as e:
             err = {"code": e.code, "status": e.status, "message": e.message}
+            if e.status == 429:
+                self.pacer.back_off(job.alias, e.retry_after)
             if e.status in RETRYABLE and job.attempts < job.max_attempts:
                 r = self.config.retry
                 delay = min(r.backoff_s * 2 ** (job.attempts - 1), r.max_backoff_s)
@@ -259,25 +284,42 @@ class JobsService:
             await self.queue.finish(job.id, self.owner, "failed", http_status=500, error={
                 "code": "internal_error", "status": 500, "message": "internal error"})
         else:
-            await self.queue.finish(job.id, self.owner, "completed", http_status=status, result=result, cost_usd=cost)
+            if result is not None:
+                self.pacer.observe(job.alias, result.meta.upstream_limits)
         if job.webhook_url:
             self.webhooks.kick()
 
-    async def _execute(self, job: Job) -> tuple[int, Any, float | None]:
+    async def _execute(self, job: Job, committing: list[bool]):
+        """Run the job's request; its answer is stored by `commit`, which the audit stage awaits
+        before it records the charge (or, without an audit, right after the pipeline). Another
+        feature's kind (the sandbox) has no upstream and no charge: its result is stored here."""
         extension = self.kinds.get(job.kind)
         if extension is not None:
-            return 200, await extension.run(job.body, self.revalidate(principal_from_dict(job.principal))), None
+            answer = await extension.run(job.body, self.revalidate(principal_from_dict(job.principal)))
+            committing.append(True)
+            await self.queue.finish(job.id, self.owner, "completed", http_status=200, result=answer)
+            return None
         body = job.body
         kind = "embeddings" if job.kind == "embeddings" else "chat"
         chat_body = anthropic.messages_request_to_chat(dict(body)) if job.kind == "messages" else body
+        stored: list[bool] = []
+
+        async def commit(result) -> bool:
+            if not stored:  # once, whoever calls first
+                committing.append(True)
+                answer = result.body
+                if job.kind == "messages":
+                    answer = anthropic.chat_response_to_messages(answer, body.get("model") or job.alias)
+                stored.append(await self.queue.finish(job.id, self.owner, "completed", http_status=200,
+                                                      result=answer, cost_usd=result.meta.cost_usd))
+            return stored[0]
+
         req = Request(kind=kind, alias=job.alias, body=chat_body, stream=False,
                       meta=Meta(f"{job.id}-{job.attempts}"), raw=None, headers=None, cache=None,
-                      principal=self.revalidate(principal_from_dict(job.principal)))
+                      principal=self.revalidate(principal_from_dict(job.principal)), commit=commit)
         result = await self.handle(req)
-        answer = result.body
-        if job.kind == "messages":
-            answer = anthropic.chat_response_to_messages(answer, body.get("model") or job.alias)
-        return 200, answer, result.meta.cost_usd
+        await commit(result)
+        return result
 
     # ---- housekeeping -------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import orjson
 from ..core.errors import GatewayError
 from ..core.types import HEARTBEAT, Completion, Request, Stream
 from ..net.client import Client, HTTPClientError, Response, ResponseTooLarge
-from .classify import ErrorClass, classify_response, classify_exception
+from .classify import ErrorClass, classify_exception, classify_response, upstream_limits
 
 if TYPE_CHECKING:
     from ..config import Price, ProviderConfig, Timeouts
@@ -103,6 +103,9 @@ class Provider:
             finally:
                 resp.release()
             raise self.http_error(dep, resp.status, resp.headers, raw)
+        limits = upstream_limits(resp.headers)
+        if limits is not None:
+            req.meta.upstream_limits = limits
         return resp
 
     async def read_json(self, dep: Deployment, req: Request, resp: Response) -> tuple[dict, bytes]:

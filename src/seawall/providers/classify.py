@@ -14,6 +14,7 @@ from enum import Enum
 
 import aiohttp
 
+from ..core.types import UpstreamLimits
 from ..net.errors import ProtocolError
 
 
@@ -167,6 +168,28 @@ def retry_after_seconds(headers) -> float | None:
     waits = [_duration(headers.get(h)) for h in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens")]
     waits = [w for w in waits if w is not None]
     return _seconds(max(waits)) if waits else None
+
+
+def upstream_limits(headers) -> UpstreamLimits | None:
+    """OpenAI's x-ratelimit-{limit,remaining,reset}-requests as a typed value; None when the
+    provider sends none. A garbage field is left out, not guessed."""
+    if not headers:
+        return None
+    limit = _count(headers.get("x-ratelimit-limit-requests"))
+    remaining = _count(headers.get("x-ratelimit-remaining-requests"))
+    reset = _duration(headers.get("x-ratelimit-reset-requests"))
+    if limit is None and remaining is None and reset is None:
+        return None
+    return UpstreamLimits(limit=limit, remaining=remaining,
+                          reset_s=_seconds(reset) if reset is not None else None, at=time.monotonic())
+
+
+def _count(v: str | None) -> int | None:
+    try:
+        n = int(v) if v else None
+    except ValueError:
+        return None
+    return n if n is not None and n >= 0 else None
 
 
 def _duration(v: str | None) -> float | None:

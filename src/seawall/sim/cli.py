@@ -27,6 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--models", default="", help="comma-separated model names to list in /v1/models")
     a("--require-key", metavar="KEY", default=None,
       help="answer 401 unless this key is sent (Bearer, x-api-key or api-key)")
+    a("--rpm", type=int, default=None, metavar="N",
+      help="answer at most N requests per minute (429 beyond), with OpenAI's x-ratelimit-*-requests headers")
+    a("--rpm-burst", type=int, default=None, metavar="B",
+      help="with --rpm: at most B requests at once (default N, a full minute's worth)")
     g = parser.add_argument_group("faults (all changeable at runtime via POST /_sim/faults)")
     g.add_argument("--latency-ms", type=float, default=0.0,
                    help="delay before answering; the p50 when --latency-p99-ms is set")
@@ -93,7 +97,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"seawall simulate: {e}", file=sys.stderr)
         return 2
     models = [m.strip() for m in (args.models or "").split(",") if m.strip()]
-    sim = Simulator(faults=faults, seed=args.seed, models=models, require_key=args.require_key)
+    if args.rpm is not None and args.rpm < 1 or args.rpm_burst is not None and args.rpm_burst < 1:
+        print("seawall simulate: --rpm and --rpm-burst must be at least 1", file=sys.stderr)
+        return 2
+    sim = Simulator(faults=faults, seed=args.seed, models=models, require_key=args.require_key,
+                    rpm=args.rpm, rpm_burst=args.rpm_burst)
     try:
         import uvloop  # type: ignore[import-not-found]
         runner = uvloop.run

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from . import anthropic, openai, wire
 from .faults import Draw, FaultError, Faults
+from .ratelimit import RateLimit
 from .wire import BadRequest, Ctx
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small",
@@ -40,7 +41,8 @@ class Simulator:
 
     def __init__(self, faults: Faults | None = None, seed: int = 0,
                  models: list[str] | tuple[str, ...] | None = None,
-                 require_key: str | None = None) -> None:
+                 require_key: str | None = None, rpm: int | None = None,
+                 rpm_burst: int | None = None) -> None:
         faults = faults or Faults()
         faults.validate()
         self._initial = faults
@@ -49,6 +51,8 @@ class Simulator:
         self._rng = random.Random(seed)
         self.models = list(dict.fromkeys([*DEFAULT_MODELS, *(models or ())]))
         self.require_key = require_key
+        self._rpm = (rpm, rpm_burst)
+        self.rate_limit = RateLimit(rpm, rpm_burst) if rpm else None  # --rpm: OpenAI-style request limit
         self.host: str | None = None
         self.port: int | None = None
         self.started_at = time.time()
@@ -112,6 +116,8 @@ class Simulator:
         self._by_path: Counter[str] = Counter()
         self._injected: Counter[str] = Counter()
         self._last_request: dict | None = None  # what the client sent last (GET /_sim/last-request)
+        if getattr(self, "rate_limit", None) is not None:
+            self.rate_limit = RateLimit(*self._rpm)
 
     def reset_stats(self) -> None:
         in_flight = self._in_flight  # requests still open will decrement it when they end
@@ -125,10 +131,13 @@ class Simulator:
 
     @property
     def stats(self) -> dict[str, Any]:
-        return {"received": self._received, "in_flight": self._in_flight,
-                "by_status": dict(self._by_status), "by_path": dict(self._by_path),
-                "faults_injected": dict(self._injected),
-                "uptime_s": round(time.monotonic() - self._t0, 3)}
+        out = {"received": self._received, "in_flight": self._in_flight,
+               "by_status": dict(self._by_status), "by_path": dict(self._by_path),
+               "faults_injected": dict(self._injected),
+               "uptime_s": round(time.monotonic() - self._t0, 3)}
+        if self.rate_limit is not None:
+            out["rate_limit"] = self.rate_limit.stats(self._t0)
+        return out
 
     def _count_stall(self) -> None:
         self._injected["stall"] += 1
@@ -185,6 +194,15 @@ class Simulator:
             plan = parse(body, self.seed)
         except BadRequest as e:
             return dialect.error_response(ctx, 400, e.message, e.param)
+
+        if self.rate_limit is not None and path != "/v1/models":
+            ok, headers, wait = self.rate_limit.take()
+            ctx.headers.update(headers)
+            if not ok:
+                ctx.headers["x-sim-fault"] = "rate_limit"
+                ctx.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+                ctx.headers["retry-after-ms"] = str(max(1, int(wait * 1000)))
+                return dialect.error_response(ctx, 429)
 
         f, d = ctx.faults, ctx.draw
         if f.hang:

@@ -1,8 +1,9 @@
-"""Evaluating only the policies that can apply to a request (policy.py) must give exactly the
-answer of the whole set: the same decision, the same determining policies and the same
-errors, over random policy sets and random requests, including policies whose conditions
-raise errors (Cedar reports them; Seawall then denies) and scopes on principals, systems
-and records."""
+"""Evaluating only the policies that can apply to a request (policy.py), with only the context
+fields they read, must give exactly the answer of the whole set with the whole context: the
+same decision, the same determining policies and the same errors, over random policy sets and
+random requests, including policies whose conditions raise errors (Cedar reports them;
+Seawall then denies), scopes on principals, systems and records, and policies that use the
+context whole."""
 from __future__ import annotations
 
 import random
@@ -22,7 +23,8 @@ def _condition(rng: random.Random) -> str:
              f"context.amount > {rng.randint(0, 500)}", f"context.amount * {BIG} > 1",
              f'context.effect == "{rng.choice(["read", "write", "delete"])}"', f"context.risk > {rng.randint(0, 90)}",
              f'principal in Team::"{rng.choice(TEAMS)}"', 'context.arguments.contains("force=true")',
-             f"context.hour < {rng.randint(0, 24)}"]
+             f"context.hour < {rng.randint(0, 24)}", 'context has sensitivity && context.sensitivity == "none"',
+             "context == context", f'context["weekday"] == {rng.randint(0, 1)}']
     parts = rng.sample(tests, rng.randint(1, 3))
     return " && ".join(parts) if rng.random() < 0.8 else " || ".join(parts)
 
@@ -92,3 +94,17 @@ def test_a_policy_whose_first_test_can_raise_is_never_left_out():
     v = engine.decide(principal, resource, context, lambda: _entities(who, action)[2], within=within,
                       cache_key=(*who.values(), "erp", None))
     assert v.decision == "deny" and v.errors
+
+
+def test_a_context_that_does_not_match_the_schema_is_denied():
+    engine = PolicyEngine('@id("r") permit (principal, action, resource);')
+    who = {"key": "k1", "user": None, "team": None, "department": None}
+    action = Action("erp", "pay", {})
+    _, _, context = _request(random.Random(2))
+    principal, resource, within = _uids(who, action)
+    for bad in ({"amount": "5"}, {"dry_run": 1}, {"arguments": [1]}, {"extra": 1}, {"amount": 2**63}):
+        ctx = {**context, **bad}
+        v = engine.decide(principal, resource, ctx, lambda: _entities(who, action)[2], within=within,
+                          cache_key=(*who.values(), "erp", None))
+        assert v.decision == "deny" and v.errors == ["the request does not match the policy schema"], bad
+        assert engine.decide(principal, resource, ctx, _entities(who, action)[2], sliced=False).decision == "deny"

@@ -52,6 +52,32 @@ action call appliesTo { principal: [Key], resource: [System, Record], context: C
 """
 
 DEGRADES = {"dry_run", "cap", "read_only"}
+# Ctx above as Python types, for the cheap per-request check that stands in for Cedar's
+# (Cedar's schema-directed parse of a request cost more than the evaluation itself)
+_STR, _INT, _BOOL, _STRS = "str", "int", "bool", "strs"
+CTX_TYPES = {"tool": _STR, "server": _STR, "operation": _STR, "effect": _STR, "arguments": _STRS,
+             "argument_names": _STRS, "amount": _INT, "count": _INT, "wildcard": _BOOL, "dry_run": _BOOL,
+             "risk": _INT, "hour": _INT, "weekday": _INT, "sensitivity": _STR, "injection": _INT}
+_LONG = 2**63
+
+
+def _conforms(context: dict) -> bool:
+    """The context has exactly Ctx's fields with Ctx's types (what the schema would check)."""
+    if context.keys() != CTX_TYPES.keys():
+        return False
+    for name, kind in CTX_TYPES.items():
+        v = context[name]
+        if kind == _STR:
+            ok = type(v) is str
+        elif kind == _INT:
+            ok = type(v) is int and -_LONG <= v < _LONG
+        elif kind == _BOOL:
+            ok = type(v) is bool
+        else:
+            ok = isinstance(v, list) and all(type(x) is str for x in v)
+        if not ok:
+            return False
+    return True
 
 
 class PolicyError(Exception):
@@ -151,7 +177,8 @@ class PolicyEngine:
 
     def _slice(self, tool: str, server: str, within: frozenset | None):
         """The policies that can apply to a request for this tool on this server, by a principal
-        that is (or is in) each entity of `within` (None: unknown, keep every principal scope)."""
+        that is (or is in) each entity of `within` (None: unknown, keep every principal scope),
+        and the context fields they read (None: they use the context whole)."""
         scopes = None
         if within is not None:
             scopes = frozenset(m for m in self._members
@@ -162,8 +189,13 @@ class PolicyEngine:
             keep = {pid: self._static[pid] for pid, t, s, m in self._guards
                     if (t is None or t == key[0]) and (s is None or s == key[1])
                     and (m is None or scopes is None or m in scopes)}
-            got = cedarpy.PolicySet.from_json_str(orjson.dumps(
-                {"staticPolicies": keep, "templates": {}, "templateLinks": []}).decode())
+            fields: set | None = set()
+            for pol in keep.values():
+                used = _context_fields(pol)
+                fields = None if used is None or fields is None else fields | used
+            got = (cedarpy.PolicySet.from_json_str(orjson.dumps(
+                {"staticPolicies": keep, "templates": {}, "templateLinks": []}).decode()),
+                None if fields is None else sorted(fields))
             if len(self._slices) >= 4096:  # bounded by the policy text anyway; never unbounded
                 self._slices.clear()
             self._slices[key] = got
@@ -189,15 +221,22 @@ class PolicyEngine:
         if self.policies is None:
             return Verdict("deny", errors=["no policy is loaded (deny by default)"])
         try:
+            if cache_key is not None:
+                entities = self._parsed(cache_key, entities)
+            policies, schema = self.policies, self.schema
+            if sliced and self._guards:
+                # The slice reads only some context fields; Cedar's cost is mostly parsing the
+                # request, so it gets only those, checked here against Ctx instead of by Cedar
+                # (the same check, the same values: Ctx holds no entity or extension types).
+                if not _conforms(context):
+                    return Verdict("deny", errors=["the request does not match the policy schema"])
+                policies, fields = self._slice(context["tool"], context["server"], within)
+                if fields is not None:
+                    context, schema = {f: context[f] for f in fields}, None
             # the context as JSON text: cedarpy would otherwise encode it with the slower json module
             request = {"principal": principal, "action": {"type": "Action", "id": "call"},
                        "resource": resource, "context": orjson.dumps(context).decode()}
-            if cache_key is not None:
-                entities = self._parsed(cache_key, entities)
-            policies = self.policies
-            if sliced and self._guards:
-                policies = self._slice(context["tool"], context["server"], within)
-            result = cedarpy.is_authorized(request, policies, entities, self.schema)
+            result = cedarpy.is_authorized(request, policies, entities, schema)
         except Exception as exc:  # noqa: BLE001 - any failure of the engine denies
             return Verdict("deny", errors=[f"policy engine error: {type(exc).__name__}"])
         reasons = list(result.diagnostics.reasons)
@@ -230,6 +269,28 @@ def _context_test(expr: dict) -> tuple[str, str] | None:
                 and attr.get("attr") in ("tool", "server") and isinstance(value, str)):
             return attr["attr"], value
     return None
+
+
+def _context_fields(node) -> set | None:
+    """The context attributes a policy reads (`context.x`, `context has x`); None when it uses
+    the context some other way (then it gets all of it)."""
+    out: set = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, list):
+            stack.extend(n)
+        elif isinstance(n, dict):
+            for op in (".", "has"):
+                inner = n.get(op)
+                if isinstance(inner, dict) and inner.get("left") == {"Var": "context"} and len(n) == 1:
+                    out.add(inner.get("attr"))
+                    break
+            else:
+                if n.get("Var") == "context":
+                    return None
+                stack.extend(n.values())
+    return out
 
 
 def _guard(pol: dict) -> tuple:

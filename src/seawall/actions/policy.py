@@ -135,7 +135,7 @@ class PolicyEngine:
         self._guards: list[tuple] = []  # (policyN, tool, server, principal scope)
         self._tools: set[str] = set()
         self._servers: set[str] = set()
-        self._members: set[tuple] = set()
+        self._members: dict[tuple, set] = {}  # (type, id) -> the principal scopes naming it
         self._slices: dict[tuple, Any] = {}
         self._entities: dict[tuple, Any] = {}
         self._read_annotations(text)
@@ -149,7 +149,9 @@ class PolicyEngine:
             self._guards = [(pid, *_guard(pol)) for pid, pol in self._static.items()]
         self._tools = {g[1] for g in self._guards if g[1] is not None}
         self._servers = {g[2] for g in self._guards if g[2] is not None}
-        self._members = {g[3] for g in self._guards if g[3] is not None}
+        for g in self._guards:
+            if g[3] is not None:
+                self._members.setdefault((g[3][1], g[3][2]), set()).add(g[3])
         for pid, pol in self._static.items():
             ann = pol.get("annotations") or {}
             name = ann.get("id") or pid
@@ -180,9 +182,9 @@ class PolicyEngine:
         that is (or is in) each entity of `within` (None: unknown, keep every principal scope),
         and the context fields they read (None: they use the context whole)."""
         scopes = None
-        if within is not None:
-            scopes = frozenset(m for m in self._members
-                               if (m[1], m[2]) in within and (m[0] == "in" or m[1] == "Key"))
+        if within is not None:  # the principal scopes this caller satisfies (`==` only on the Key itself)
+            scopes = frozenset(m for uid in within for m in self._members.get(uid, ())
+                               if m[0] == "in" or m[1] == "Key")
         key = (tool if tool in self._tools else None, server if server in self._servers else None, scopes)
         got = self._slices.get(key)
         if got is None:

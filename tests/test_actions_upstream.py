@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from procs import _env, free_port, start_gateway
-from seawall.actions.upstream import HttpUpstream, UpstreamFailure
+from seawall.actions.upstream import HttpUpstream, UpstreamFailure, UpstreamRefused
 from seawall.net.client import Client
 from test_actions_mcp import ADMIN, ADMIN_H, _wait_port, mcp, text
 
@@ -50,6 +50,8 @@ def test_one_session_is_reused_and_a_restarted_server_gets_a_new_one(tmp_path):
             got = await up.call_tool("read_record", {"id": 7})
             assert not got.is_error and json.loads(got.content[0].text) == {"id": 7, "name": "record 7"}
             assert up.session_id == first  # reused, not initialised per call
+            with pytest.raises(UpstreamRefused, match="MCP server records refused no/such-method"):
+                await up.request("no/such-method", {})  # a JSON-RPC error: the server is up, it refused
 
             _stop(server)  # the server restarts: it knows no session any more (404)
             server = await asyncio.to_thread(_server, port, counts, "stateful")

@@ -31,7 +31,7 @@ from ..core.errors import GatewayError
 from ..net.client import Client as HttpClient
 from ..net.messages import Response
 from .service import Action, ActionsService
-from .upstream import HttpUpstream, UpstreamFailure
+from .upstream import HttpUpstream, UpstreamFailure, UpstreamRefused
 
 log = logging.getLogger("seawall.actions.mcp")
 # the SDK and its HTTP client log every request at INFO; Seawall's own access log covers that
@@ -40,6 +40,7 @@ for _name in ("mcp", "httpx2", "httpcore2"):
 APPROVAL_ARG = "_seawall_approval_id"  # a retry of an approved call names its approval here
 MAX_BODY = 4 << 20
 TOOLS_TTL_S = 30.0
+RETRY_S = 5.0  # a tools/list does not ask a server that failed to list again within this
 
 
 def _text(message: str, error: bool = True) -> types.CallToolResult:
@@ -53,6 +54,7 @@ class McpGateway:
         self.clients: dict[str, Client | HttpUpstream] = {}
         self.tools: dict[str, dict[str, types.Tool]] = {}  # server -> name -> tool (as last listed)
         self._listed_at: dict[str, float] = {}
+        self._failed_at: dict[str, float] = {}
         self._http: HttpClient | None = None
         # get_tool_input_schema: without it the SDK lists every tool (a policy decision each)
         # before every tools/call, only to check Mcp-Param-* headers against the input schema
@@ -129,6 +131,8 @@ class McpGateway:
         try:
             async with asyncio.timeout(timeout):  # HttpUpstream bounds itself too; stdio needs this
                 return await call(self.clients[server])
+        except UpstreamRefused as exc:
+            raise GatewayError("upstream_error", str(exc)) from None
         except UpstreamFailure as exc:
             raise GatewayError("upstream_unavailable", str(exc)) from None
         except TimeoutError:
@@ -139,7 +143,13 @@ class McpGateway:
         upstream's answer changes rarely) or when a call names a tool not yet seen."""
         now = time.monotonic()
         if fresh or now - self._listed_at.get(server, -1e9) > TOOLS_TTL_S:
-            listed = await self._upstream(server, lambda c: c.list_tools())
+            if not fresh and now - self._failed_at.get(server, -1e9) < RETRY_S:
+                return self.tools.get(server, {})  # it just failed: no wait of timeout_s on every list
+            try:
+                listed = await self._upstream(server, lambda c: c.list_tools())
+            except GatewayError:
+                self._failed_at[server] = now
+                raise
             self.tools[server] = {t.name: t for t in listed.tools}
             self._listed_at[server] = now
         return self.tools[server]

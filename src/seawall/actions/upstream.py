@@ -30,7 +30,11 @@ MAX_ANSWER = 16 << 20
 
 
 class UpstreamFailure(Exception):
-    """The upstream did not answer usefully (down, timed out, HTTP or JSON-RPC error)."""
+    """The upstream did not answer usefully (down, timed out, HTTP error, not JSON)."""
+
+
+class UpstreamRefused(UpstreamFailure):
+    """The upstream answered with a JSON-RPC error (it is up; it refused the request)."""
 
 
 class HttpUpstream:
@@ -94,7 +98,7 @@ class HttpUpstream:
             raise UpstreamFailure(f"MCP server {self.name} answered {method} with HTTP {status}")
         if "error" in answer:
             err = answer["error"] if isinstance(answer["error"], dict) else {}
-            raise UpstreamFailure(f"MCP server {self.name} refused {method}: {str(err.get('message', ''))[:300]}")
+            raise UpstreamRefused(f"MCP server {self.name} refused {method}: {str(err.get('message', ''))[:300]}")
         result = answer.get("result")
         if not isinstance(result, dict):
             raise UpstreamFailure(f"MCP server {self.name} answered {method} without a result")

@@ -14,25 +14,28 @@ If any matching permit escalates, the action waits for a human; otherwise every 
 degrade is applied, in policy id order. A policy engine that errors, a request the schema
 rejects, or an unreadable annotation all deny.
 
-Speed (docs/benchmarks.md, "Action proxy"): Cedar's cost grows with the policies it evaluates,
-so each request is evaluated against the slice of the set that can apply to it. A policy is
-left out only when Cedar could not even start its conditions for the request: its resource
-scope names another System, or the first test of its first `when` is `context.tool == "..."`
-(or `context.server`) with another value. `&&` stops at a false left side and scopes never
-error, so a left-out policy could neither match nor raise an error: the answer (forbid wins,
-deny by default, reasons, errors) is the full set's. Slices are built once per (tool, server)
-the policies name; the entity graph is parsed once per principal and resource.
+Speed (docs/benchmarks.md, "Action proxy"; docs/actions.md, "How a decision is evaluated"):
+each request is evaluated against the slice of the set that can apply to it. A policy is left
+out only when Cedar could not even start its conditions for the request: its principal scope
+names an entity the caller is not (in), its resource scope names another System, or the first
+test of its first `when` is `context.tool == "..."` (or `context.server`) with another value.
+`&&` stops at a false left side and scopes never error, so a left-out policy could neither
+match nor raise an error: the answer (forbid wins, deny by default, reasons, errors) is the
+full set's. Most of Cedar's cost is parsing the request, so the slice gets only the context
+fields its policies read, after a check against Ctx in Python. Slices are built once per
+(tool, server, caller's scopes) the policies name; the entity graph is parsed once per
+principal and resource.
 """
 from __future__ import annotations
 
 import hashlib
 import math
-import orjson
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cedarpy
+import orjson
 
 # The fixed vocabulary policies are written in; a policy that names anything else fails at load.
 SCHEMA = """

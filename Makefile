@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # would download gigabytes of CUDA packages.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test abuse install install-dev bench bench-shared eval eval-cache clean
+.PHONY: demo test abuse install install-dev bench bench-shared bench-actions eval eval-cache clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: install
 # Seawall vs LiteLLM vs Portkey with ../shared/bench (installs nginx, wrk, LiteLLM, Portkey once).
 bench-shared: install
 	scripts/bench_shared.sh
+
+# The action proxy: one policy decision with 200 policies (wall and CPU), and what the /mcp
+# proxy adds to an allowed MCP call over calling the test MCP server directly (docs/benchmarks.md).
+bench-actions: install-dev
+	HF_HUB_OFFLINE=1 PYTHONPATH=src $(BIN)/python scripts/bench_actions.py --policies 200 --decisions 20000 --calls 400
 
 # Every efficacy evaluation over ../shared/data (read in place), one Markdown table per task in
 # build/eval/ (copied into docs/benchmarks.md with machine, command and date). One thread.

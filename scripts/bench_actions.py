@@ -1,10 +1,16 @@
 """Action proxy benchmarks (docs/benchmarks.md, "Action proxy"):
 
-1. one policy decision (risk + Cedar) with N policies, through ActionsService.decide;
+1. one policy decision (risk + Cedar) with N policies, through ActionsService.decide: wall
+   time and this thread's CPU time per decision (on a loaded machine the gap is scheduling);
 2. what the proxy adds to an allowed MCP call: the same tools/call straight to the test MCP
-   server (tests/mcp_records_server.py) and through a gateway process at /mcp, alternated.
+   server (tests/mcp_records_server.py) and through a gateway process at /mcp, alternated;
+   with the gateway's CPU time per proxied call (from /proc, Linux);
+3. where a proxied call's CPU goes inside the gateway (`--breakdown`): a tools/call the SDK's
+   client sent, captured once, then replayed through the /mcp handler in this process with a
+   stub upstream, timing the whole handler, Seawall's own tools/call handler and the decision.
 
     PYTHONPATH=src python scripts/bench_actions.py --policies 200 --decisions 20000 --calls 400
+    make bench-actions
 """
 from __future__ import annotations
 
@@ -62,13 +68,22 @@ def bench_decisions(n_policies: int, n: int) -> dict:
     who = Principal(key_id="k1", user_id="u1", team_id="t3", department_id="d1")
     actions = [Action("crm", "read_record", {"id": i, "filter": "name=x"}) for i in range(64)]
     assert svc.decide(who, actions[0]).decision == "allow"
-    times = []
+    times, cpu = [], []
     for i in range(n):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         svc.decide(who, actions[i % 64], track_rate=False)
+        cpu.append((time.thread_time() - c) * 1000)
         times.append((time.perf_counter() - t) * 1000)
     return {"policies": n_policies, "decisions": n, "p50_ms": round(pct(times, 0.5), 4),
-            "p99_ms": round(pct(times, 0.99), 4), "mean_ms": round(statistics.mean(times), 4)}
+            "p99_ms": round(pct(times, 0.99), 4), "mean_ms": round(statistics.mean(times), 4),
+            "cpu_p50_ms": round(pct(cpu, 0.5), 4), "cpu_p99_ms": round(pct(cpu, 0.99), 4),
+            "cpu_mean_ms": round(statistics.mean(cpu), 4)}
+
+
+def cpu_s(pid: int) -> float:
+    """A process's user + system CPU seconds so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -133,11 +148,17 @@ def bench_mcp(n: int) -> dict:
                                      headers={"authorization": f"Bearer {admin}", "content-type": "application/json"})
         key = json.loads(urllib.request.urlopen(req).read())["key"]
         direct, proxied = [], []
+        gw_cpu = 0.0
         for _ in range(4):  # alternate, so drifting load hits both alike
             direct += asyncio.run(timed_calls(f"http://127.0.0.1:{mport}/mcp", {}, n // 4))
+            before = cpu_s(gw.pid)
             proxied += asyncio.run(timed_calls(f"http://127.0.0.1:{gport}/mcp",
                                                {"authorization": f"Bearer {key}"}, n // 4))
-        return {"calls": len(direct), "direct_p50_ms": round(pct(direct, 0.5), 3),
+            gw_cpu += cpu_s(gw.pid) - before
+        # per proxied call; the 20 warm-up calls and the session set-up of each round included
+        per_call = gw_cpu * 1000 / (len(proxied) + 4 * 20)
+        return {"calls": len(direct), "gateway_cpu_per_call_ms": round(per_call, 3),
+                "direct_p50_ms": round(pct(direct, 0.5), 3),
                 "seawall_p50_ms": round(pct(proxied, 0.5), 3),
                 "added_p50_ms": round(pct(proxied, 0.5) - pct(direct, 0.5), 3),
                 "direct_p99_ms": round(pct(direct, 0.99), 3), "seawall_p99_ms": round(pct(proxied, 0.99), 3)}
@@ -148,12 +169,101 @@ def bench_mcp(n: int) -> dict:
                 p.wait(10)
 
 
+async def _breakdown(n: int) -> dict:
+    import httpx2
+    import mcp_types as types
+    from types import SimpleNamespace
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from seawall import config as config_mod
+    from seawall.actions import service as service_mod
+    from seawall.actions.mcp import McpGateway, asgi_call
+    from seawall.core.types import Principal
+
+    cfg = config_mod.parse({"providers": [{"name": "p", "base_url": "http://127.0.0.1:9"}],
+                            "models": [{"name": "m", "targets": [{"provider": "p", "model": "x"}]}],
+                            "actions": {"enabled": True, "policy_text": policies(200),
+                                        "effects": {"records.read_record": "read"},
+                                        "mcp_servers": {"records": {"url": "http://127.0.0.1:9/mcp"}}}})
+    svc = service_mod.ActionsService(cfg, None)
+    svc.reload()
+    gw = McpGateway(svc)
+    await gw.start()
+    result = types.CallToolResult(content=[types.TextContent(type="text", text='{"id": 1, "name": "record 1"}')])
+    tool = types.Tool(name="read_record", input_schema={"type": "object", "properties": {"id": {"type": "integer"}}},
+                      annotations=types.ToolAnnotations(read_only_hint=True))
+
+    class Stub:  # an upstream that answers at once: what remains is the gateway's own work
+        async def list_tools(self):
+            return types.ListToolsResult(tools=[tool])
+
+        async def call_tool(self, name, args):
+            return result
+
+    gw.clients["records"] = Stub()
+    who = Principal(key_id="k1", user_id="u1", team_id="t3", department_id="d1")
+    calls = []
+
+    async def capture(scope, receive, send):
+        body = (await receive()).get("body", b"")
+        if b'"tools/call"' in body:
+            calls.append((scope, body))
+        req = SimpleNamespace(method=scope["method"], path=scope["path"], query_string="",
+                              headers={k.decode(): v.decode() for k, v in scope["headers"]})
+        resp = await asgi_call(gw.manager.handle_request, req, body, {"seawall_principal": who}, {})
+        await send({"type": "http.response.start", "status": resp.status,
+                    "headers": [(k.encode(), v.encode()) for k, v in resp.headers.items()]
+                    + [(b"content-type", (resp.content_type or "application/json").encode())]})
+        await send({"type": "http.response.body", "body": resp.body})
+
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(capture), base_url="http://gw") as hc:
+        async with Client(streamable_http_client("http://gw/mcp", http_client=hc)) as client:
+            await client.call_tool("records.read_record", {"id": 1})
+    scope, body = calls[-1]
+    req = SimpleNamespace(method="POST", path="/mcp", query_string="",
+                          headers={k.decode(): v.decode() for k, v in scope["headers"]})
+    spent = {"handler": 0.0, "decide": 0.0}
+    inner_perform, inner_decide = svc.perform, svc.decide
+
+    async def timed_perform(*a, **k):  # Seawall's part of a tools/call: decide, call upstream, audit
+        t = time.thread_time()
+        try:
+            return await inner_perform(*a, **k)
+        finally:
+            spent["handler"] += time.thread_time() - t
+
+    def timed_decide(*a, **k):
+        t = time.thread_time()
+        try:
+            return inner_decide(*a, **k)
+        finally:
+            spent["decide"] += time.thread_time() - t
+
+    svc.perform, svc.decide = timed_perform, timed_decide
+    for _ in range(50):
+        await asgi_call(gw.manager.handle_request, req, body, {"seawall_principal": who}, {})
+    spent.update(handler=0.0, decide=0.0)
+    total = 0.0
+    for _ in range(n):
+        t = time.thread_time()
+        resp = await asgi_call(gw.manager.handle_request, req, body, {"seawall_principal": who}, {})
+        total += time.thread_time() - t
+    assert resp.status == 200 and b"record 1" in resp.body, resp.body[:300]
+    await gw.aclose()
+    ms = lambda x: round(x * 1000 / n, 4)  # noqa: E731
+    return {"calls": n, "handle_cpu_ms": ms(total), "seawall_perform_cpu_ms": ms(spent["handler"]),
+            "decision_cpu_ms": ms(spent["decide"]), "sdk_and_bridge_cpu_ms": ms(total - spent["handler"])}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--policies", type=int, default=200)
     ap.add_argument("--decisions", type=int, default=20000)
     ap.add_argument("--calls", type=int, default=400)
+    ap.add_argument("--breakdown", type=int, default=0, help="replayed calls for the in-process breakdown")
     a = ap.parse_args()
+    if a.breakdown:
+        print(json.dumps({"load_avg": os.getloadavg()[0], "breakdown": asyncio.run(_breakdown(a.breakdown))}))
     print(json.dumps({"load_avg": os.getloadavg()[0], "decision": bench_decisions(a.policies, a.decisions)}))
     if a.calls:
         print(json.dumps({"load_avg": os.getloadavg()[0], "mcp": bench_mcp(a.calls)}))

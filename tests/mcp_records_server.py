@@ -2,7 +2,10 @@
 records, updates, deletes and refunds, counting every call it receives in a JSON file so a
 test can prove a denied call never arrived.
 
-    python tests/mcp_records_server.py PORT COUNTS_FILE      (PORT "stdio": over stdin/stdout)
+    python tests/mcp_records_server.py PORT COUNTS_FILE [stateful]   (PORT "stdio": over stdin/stdout)
+
+`stateful` issues an Mcp-Session-Id at initialize and answers 404 to a session it does not
+know (a restarted server: the gateway's client must initialise again).
 """
 from __future__ import annotations
 
@@ -55,4 +58,5 @@ if __name__ == "__main__":
     if PORT == "stdio":
         server.run("stdio")
     else:
-        server.run("streamable-http", host="127.0.0.1", port=int(PORT), json_response=True, stateless_http=True)
+        server.run("streamable-http", host="127.0.0.1", port=int(PORT), json_response=True,
+                   stateless_http=sys.argv[3:] != ["stateful"])

@@ -57,6 +57,8 @@ class McpUpstream(BaseModel):
     command: str | None = None
     args: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict, description="environment for a stdio server")
+    timeout_s: float = Field(30.0, gt=0, le=3600,
+                             description="bound on each exchange with the server (connect, list, call)")
 
     @model_validator(mode="after")
     def _one_transport(self) -> "McpUpstream":

@@ -7,6 +7,10 @@ StreamableHTTPSessionManager is, so one route hands it the request through a sma
 bridge (`asgi_call`). The manager runs stateless with JSON responses: each POST is a whole
 JSON-RPC exchange answered with one body, which the bridge buffers into one Response; no
 session state lives in Seawall, so any instance or worker can serve any call.
+
+Upstreams: a streamable-HTTP server is reached through Seawall's own thin JSON-RPC client
+(upstream.py: one session, pooled keep-alive connections); a stdio server through the SDK's
+client. Either way each exchange is bounded by the server's `timeout_s`.
 """
 from __future__ import annotations
 
@@ -24,8 +28,10 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
 from ..core.errors import GatewayError
+from ..net.client import Client as HttpClient
 from ..net.messages import Response
 from .service import Action, ActionsService
+from .upstream import HttpUpstream, UpstreamFailure, UpstreamRefused
 
 log = logging.getLogger("seawall.actions.mcp")
 # the SDK and its HTTP client log every request at INFO; Seawall's own access log covers that
@@ -34,6 +40,7 @@ for _name in ("mcp", "httpx2", "httpcore2"):
 APPROVAL_ARG = "_seawall_approval_id"  # a retry of an approved call names its approval here
 MAX_BODY = 4 << 20
 TOOLS_TTL_S = 30.0
+RETRY_S = 5.0  # a tools/list does not ask a server that failed to list again within this
 
 
 def _text(message: str, error: bool = True) -> types.CallToolResult:
@@ -44,10 +51,15 @@ class McpGateway:
     def __init__(self, service: ActionsService) -> None:
         self.service = service
         self.cfg = service.cfg
-        self.clients: dict[str, Client] = {}
+        self.clients: dict[str, Client | HttpUpstream] = {}
         self.tools: dict[str, dict[str, types.Tool]] = {}  # server -> name -> tool (as last listed)
         self._listed_at: dict[str, float] = {}
-        self.server = Server("seawall", on_list_tools=self._list_tools, on_call_tool=self._call_tool)
+        self._failed_at: dict[str, float] = {}
+        self._http: HttpClient | None = None
+        # get_tool_input_schema: without it the SDK lists every tool (a policy decision each)
+        # before every tools/call, only to check Mcp-Param-* headers against the input schema
+        self.server = Server("seawall", on_list_tools=self._list_tools, on_call_tool=self._call_tool,
+                             get_tool_input_schema=self._input_schema)
         self.manager: StreamableHTTPSessionManager | None = None
         self._owner: asyncio.Task | None = None
         self._ready: asyncio.Future | None = None
@@ -72,8 +84,12 @@ class McpGateway:
         try:
             async with AsyncExitStack() as stack:
                 for name, up in self.cfg.mcp_servers.items():
-                    target: Any = up.url if up.url else StdioServerParameters(command=up.command, args=up.args,
-                                                                                env=up.env or None)
+                    if up.url:  # connects (and initialises) at its first use
+                        if self._http is None:
+                            self._http = HttpClient(limit=32, max_response_bytes=MAX_BODY * 4)
+                        self.clients[name] = HttpUpstream(name, up.url, up.timeout_s, self._http)
+                        continue
+                    target: Any = StdioServerParameters(command=up.command, args=up.args, env=up.env or None)
                     self.clients[name] = await stack.enter_async_context(Client(target))
                 self.manager = StreamableHTTPSessionManager(
                     self.server, json_response=True, stateless=True,
@@ -88,6 +104,9 @@ class McpGateway:
                 log.exception("the MCP gateway stopped")
         finally:
             self.clients.clear()
+            if self._http is not None:
+                await self._http.close()
+                self._http = None
 
     async def aclose(self) -> None:
         if self._owner is not None:
@@ -106,15 +125,39 @@ class McpGateway:
         state = request.scope.get("state", {}) if request is not None else {}
         return state.get("seawall_principal")
 
+    async def _upstream(self, server: str, call):
+        """One exchange with an upstream, bounded by its timeout; failures as GatewayError."""
+        timeout = self.cfg.mcp_servers[server].timeout_s
+        try:
+            async with asyncio.timeout(timeout):  # HttpUpstream bounds itself too; stdio needs this
+                return await call(self.clients[server])
+        except UpstreamRefused as exc:
+            raise GatewayError("upstream_error", str(exc)) from None
+        except UpstreamFailure as exc:
+            raise GatewayError("upstream_unavailable", str(exc)) from None
+        except TimeoutError:
+            raise GatewayError("upstream_timeout", f"MCP server {server} did not answer within {timeout:g}s") from None
+
     async def _upstream_tools(self, server: str, fresh: bool = False) -> dict[str, types.Tool]:
         """The upstream's tools, listed again after TOOLS_TTL_S (clients re-list often; the
         upstream's answer changes rarely) or when a call names a tool not yet seen."""
         now = time.monotonic()
         if fresh or now - self._listed_at.get(server, -1e9) > TOOLS_TTL_S:
-            listed = await self.clients[server].list_tools()
+            if not fresh and now - self._failed_at.get(server, -1e9) < RETRY_S:
+                return self.tools.get(server, {})  # it just failed: no wait of timeout_s on every list
+            try:
+                listed = await self._upstream(server, lambda c: c.list_tools())
+            except GatewayError:
+                self._failed_at[server] = now
+                raise
             self.tools[server] = {t.name: t for t in listed.tools}
             self._listed_at[server] = now
         return self.tools[server]
+
+    def _input_schema(self, name: str):
+        server, _, tool = name.partition(".")
+        known = self.tools.get(server, {}).get(tool)
+        return known.input_schema if known is not None else None
 
     @staticmethod
     def _hints(tool: types.Tool | None) -> dict | None:
@@ -126,7 +169,12 @@ class McpGateway:
         principal = self._principal(ctx)
         out = []
         for server in self.clients:
-            for name, tool in (await self._upstream_tools(server)).items():
+            try:
+                tools = await self._upstream_tools(server)
+            except GatewayError as exc:  # one server down hides its tools, not the others'
+                log.warning("tools/list: %s", exc.message)
+                tools = self.tools.get(server, {})
+            for name, tool in tools.items():
                 action = Action(server, name, {}, hints=self._hints(tool))
                 if self.service.decide(principal, action, track_rate=False).decision != "deny":
                     out.append(tool.model_copy(update={"name": f"{server}.{name}"}))
@@ -139,22 +187,26 @@ class McpGateway:
             return _text(f"unknown tool {params.name!r}")
         arguments = dict(params.arguments or {})
         approval_id = arguments.pop(APPROVAL_ARG, None)
-        tool = self.tools.get(server, {}).get(name)
-        if tool is None:
-            tool = (await self._upstream_tools(server, fresh=True)).get(name)
+        try:
+            tool = self.tools.get(server, {}).get(name)
+            if tool is None:
+                tool = (await self._upstream_tools(server, fresh=True)).get(name)
+        except GatewayError as exc:
+            return _text(f"The MCP server could not be reached: {exc.message}")
         action = Action(server, name, arguments, hints=self._hints(tool))
-        client = self.clients[server]
 
         async def execute(tool_name: str, args: dict):
             srv, _, op = tool_name.partition(".")
             if srv != server:
                 raise GatewayError("action_denied", "a rewrite may not move a call to another server")
-            return await client.call_tool(op, args)
+            return await self._upstream(server, lambda c: c.call_tool(op, args))
 
         try:
             out = await self.service.perform(principal, action, execute, approval_id=approval_id,
                                              wait_s=self.cfg.mcp_wait_s)
         except GatewayError as exc:
+            if exc.code.startswith("upstream_"):
+                return _text(f"The call was permitted but did not complete: {exc.message}")
             return _text(f"Seawall refused this call: {exc.message}")
         if out["status"] == "pending":
             return _text(f"This call needs a person's approval (approval id {out['approval_id']}). It has not run. "

@@ -13,6 +13,18 @@ escalate are annotations on the `permit` policies that matched:
 If any matching permit escalates, the action waits for a human; otherwise every matching
 degrade is applied, in policy id order. A policy engine that errors, a request the schema
 rejects, or an unreadable annotation all deny.
+
+Speed (docs/benchmarks.md, "Action proxy"; docs/actions.md, "How a decision is evaluated"):
+each request is evaluated against the slice of the set that can apply to it. A policy is left
+out only when Cedar could not even start its conditions for the request: its principal scope
+names an entity the caller is not (in), its resource scope names another System, or the first
+test of its first `when` is `context.tool == "..."` (or `context.server`) with another value.
+`&&` stops at a false left side and scopes never error, so a left-out policy could neither
+match nor raise an error: the answer (forbid wins, deny by default, reasons, errors) is the
+full set's. Most of Cedar's cost is parsing the request, so the slice gets only the context
+fields its policies read, after a check against Ctx in Python. Slices are built once per
+(tool, server, caller's scopes) the policies name; the entity graph is parsed once per
+principal and resource.
 """
 from __future__ import annotations
 
@@ -23,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import cedarpy
+import orjson
 
 # The fixed vocabulary policies are written in; a policy that names anything else fails at load.
 SCHEMA = """
@@ -42,6 +55,32 @@ action call appliesTo { principal: [Key], resource: [System, Record], context: C
 """
 
 DEGRADES = {"dry_run", "cap", "read_only"}
+# Ctx above as Python types, for the cheap per-request check that stands in for Cedar's
+# (Cedar's schema-directed parse of a request cost more than the evaluation itself)
+_STR, _INT, _BOOL, _STRS = "str", "int", "bool", "strs"
+CTX_TYPES = {"tool": _STR, "server": _STR, "operation": _STR, "effect": _STR, "arguments": _STRS,
+             "argument_names": _STRS, "amount": _INT, "count": _INT, "wildcard": _BOOL, "dry_run": _BOOL,
+             "risk": _INT, "hour": _INT, "weekday": _INT, "sensitivity": _STR, "injection": _INT}
+_LONG = 2**63
+
+
+def _conforms(context: dict) -> bool:
+    """The context has exactly Ctx's fields with Ctx's types (what the schema would check)."""
+    if context.keys() != CTX_TYPES.keys():
+        return False
+    for name, kind in CTX_TYPES.items():
+        v = context[name]
+        if kind == _STR:
+            ok = type(v) is str
+        elif kind == _INT:
+            ok = type(v) is int and -_LONG <= v < _LONG
+        elif kind == _BOOL:
+            ok = type(v) is bool
+        else:
+            ok = isinstance(v, list) and all(type(x) is str for x in v)
+        if not ok:
+            return False
+    return True
 
 
 class PolicyError(Exception):
@@ -95,15 +134,28 @@ class PolicyEngine:
         self.names: dict[str, str] = {}  # cedar's policyN -> the @id (or policyN)
         self.escalate: dict[str, dict] = {}
         self.degrade: dict[str, Rewrite] = {}
+        self._static: dict[str, dict] = {}  # policyN -> its JSON form (what slices are built from)
+        self._guards: list[tuple] = []  # (policyN, tool, server, principal scope)
+        self._tools: set[str] = set()
+        self._servers: set[str] = set()
+        self._members: dict[tuple, set] = {}  # (type, id) -> the principal scopes naming it
+        self._slices: dict[tuple, Any] = {}
+        self._entities: dict[tuple, Any] = {}
         self._read_annotations(text)
 
     def _read_annotations(self, text: str) -> None:
-        import orjson
-
         if not text.strip():
             return
         doc = orjson.loads(cedarpy.policies_to_json_str(text))
-        for pid, pol in doc.get("staticPolicies", {}).items():
+        self._static = doc.get("staticPolicies", {})
+        if not doc.get("templates") and not doc.get("templateLinks"):  # templates: always the full set
+            self._guards = [(pid, *_guard(pol)) for pid, pol in self._static.items()]
+        self._tools = {g[1] for g in self._guards if g[1] is not None}
+        self._servers = {g[2] for g in self._guards if g[2] is not None}
+        for g in self._guards:
+            if g[3] is not None:
+                self._members.setdefault((g[3][1], g[3][2]), set()).add(g[3])
+        for pid, pol in self._static.items():
             ann = pol.get("annotations") or {}
             name = ann.get("id") or pid
             self.names[pid] = name
@@ -128,14 +180,68 @@ class PolicyEngine:
                 else:
                     self.degrade[pid] = Rewrite("dry_run", name, field=ann.get("field") or "dry_run")
 
-    def decide(self, principal: dict, resource: dict, context: dict, entities: list[dict]) -> Verdict:
-        """Cedar's answer read as allow, deny, degrade or escalate. Never raises: an error denies."""
+    def _slice(self, tool: str, server: str, within: frozenset | None):
+        """The policies that can apply to a request for this tool on this server, by a principal
+        that is (or is in) each entity of `within` (None: unknown, keep every principal scope),
+        and the context fields they read (None: they use the context whole)."""
+        scopes = None
+        if within is not None:  # the principal scopes this caller satisfies (`==` only on the Key itself)
+            scopes = frozenset(m for uid in within for m in self._members.get(uid, ())
+                               if m[0] == "in" or m[1] == "Key")
+        key = (tool if tool in self._tools else None, server if server in self._servers else None, scopes)
+        got = self._slices.get(key)
+        if got is None:
+            keep = {pid: self._static[pid] for pid, t, s, m in self._guards
+                    if (t is None or t == key[0]) and (s is None or s == key[1])
+                    and (m is None or scopes is None or m in scopes)}
+            fields: set | None = set()
+            for pol in keep.values():
+                used = _context_fields(pol)
+                fields = None if used is None or fields is None else fields | used
+            got = (cedarpy.PolicySet.from_json_str(orjson.dumps(
+                {"staticPolicies": keep, "templates": {}, "templateLinks": []}).decode()),
+                None if fields is None else sorted(fields))
+            if len(self._slices) >= 4096:  # bounded by the policy text anyway; never unbounded
+                self._slices.clear()
+            self._slices[key] = got
+        return got
+
+    def _parsed(self, key: tuple, build) -> Any:
+        """The parsed entity graph for one principal and resource (`build()` -> list of entities)."""
+        got = self._entities.get(key)
+        if got is None:
+            got = cedarpy.Entities.from_json_str(orjson.dumps(build()).decode(), self.schema)
+            if len(self._entities) >= 4096:
+                self._entities.clear()
+            self._entities[key] = got
+        return got
+
+    def decide(self, principal: dict, resource: dict, context: dict, entities, sliced: bool = True,
+               within: frozenset | None = None, cache_key: tuple | None = None) -> Verdict:
+        """Cedar's answer read as allow, deny, degrade or escalate. Never raises: an error denies.
+        `entities`: a list of entities, or with `cache_key` (what determines them) a function
+        that builds it, parsed once per key; `within`: the principal's own uid and every
+        ancestor in `entities`, as (type, id) pairs; `sliced` False evaluates the whole set
+        (the tests compare both)."""
         if self.policies is None:
             return Verdict("deny", errors=["no policy is loaded (deny by default)"])
-        request = {"principal": principal, "action": {"type": "Action", "id": "call"},
-                   "resource": resource, "context": context}
         try:
-            result = cedarpy.is_authorized(request, self.policies, entities, self.schema)
+            if cache_key is not None:
+                entities = self._parsed(cache_key, entities)
+            policies, schema = self.policies, self.schema
+            if sliced and self._guards:
+                # The slice reads only some context fields; Cedar's cost is mostly parsing the
+                # request, so it gets only those, checked here against Ctx instead of by Cedar
+                # (the same check, the same values: Ctx holds no entity or extension types).
+                if not _conforms(context):
+                    return Verdict("deny", errors=["the request does not match the policy schema"])
+                policies, fields = self._slice(context["tool"], context["server"], within)
+                if fields is not None:
+                    context, schema = {f: context[f] for f in fields}, None
+            # the context as JSON text: cedarpy would otherwise encode it with the slower json module
+            request = {"principal": principal, "action": {"type": "Action", "id": "call"},
+                       "resource": resource, "context": orjson.dumps(context).decode()}
+            result = cedarpy.is_authorized(request, policies, entities, schema)
         except Exception as exc:  # noqa: BLE001 - any failure of the engine denies
             return Verdict("deny", errors=[f"policy engine error: {type(exc).__name__}"])
         reasons = list(result.diagnostics.reasons)
@@ -154,6 +260,70 @@ class PolicyEngine:
         ttls = [e["ttl_s"] for pid, e in self.escalate.items()
                 if self.names.get(pid) in verdict.policies and e["ttl_s"]]
         return min(ttls) if ttls else None
+
+
+def _context_test(expr: dict) -> tuple[str, str] | None:
+    """`context.tool == "x"` (either way round) as ("tool", "x"); anything else None."""
+    eq = expr.get("==") if isinstance(expr, dict) else None
+    if not isinstance(eq, dict):
+        return None
+    for a, b in ((eq.get("left"), eq.get("right")), (eq.get("right"), eq.get("left"))):
+        attr = a.get(".") if isinstance(a, dict) else None
+        value = b.get("Value") if isinstance(b, dict) else None
+        if (isinstance(attr, dict) and attr.get("left") == {"Var": "context"}
+                and attr.get("attr") in ("tool", "server") and isinstance(value, str)):
+            return attr["attr"], value
+    return None
+
+
+def _context_fields(node) -> set | None:
+    """The context attributes a policy reads (`context.x`, `context has x`); None when it uses
+    the context some other way (then it gets all of it)."""
+    out: set = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, list):
+            stack.extend(n)
+        elif isinstance(n, dict):
+            for op in (".", "has"):
+                inner = n.get(op)
+                if isinstance(inner, dict) and inner.get("left") == {"Var": "context"} and len(n) == 1:
+                    out.add(inner.get("attr"))
+                    break
+            else:
+                if n.get("Var") == "context":
+                    return None
+                stack.extend(n.values())
+    return out
+
+
+def _guard(pol: dict) -> tuple:
+    """What a request must have for Cedar to reach this policy's conditions: (tool, server,
+    principal scope), None where anything goes. Only the scopes and the leftmost test of the
+    first `when` count: they are evaluated before anything that could raise an error."""
+    tool = server = None
+    scope = pol.get("resource") or {}
+    target = scope.get("entity") if scope.get("op") in ("==", "in") else (scope.get("in") or {}).get("entity")
+    if isinstance(target, dict) and target.get("type") == "System" and isinstance(target.get("id"), str):
+        server = target["id"]
+    conditions = pol.get("conditions") or []
+    if conditions and conditions[0].get("kind") == "when":
+        first = conditions[0].get("body")
+        while isinstance(first, dict) and "&&" in first:
+            first = first["&&"].get("left")
+        test = _context_test(first)
+        if test is not None:
+            if test[0] == "tool":
+                tool = test[1]
+            elif server is None:
+                server = test[1]
+    who = pol.get("principal") or {}
+    member = who.get("entity") if who.get("op") in ("==", "in") else (who.get("in") or {}).get("entity")
+    principal = None
+    if who.get("op") in ("==", "in", "is") and isinstance(member, dict):
+        principal = ("==" if who["op"] == "==" else "in", member.get("type"), member.get("id"))
+    return tool, server, principal
 
 
 def load_text(paths: list[str], inline: str = "") -> str:

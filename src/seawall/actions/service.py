@@ -85,6 +85,18 @@ def _entities(who: dict, action: Action) -> tuple[dict, dict, list[dict]]:
     return principal, resource, ents
 
 
+def _uids(who: dict, action: Action) -> tuple[dict, dict, frozenset]:
+    """The principal and resource uids, and the principal with its ancestors (what `in` can
+    reach in the graph `_entities` builds: a Key's parents have no parents of their own)."""
+    within = {("Key", who["key"])}
+    within.update((kind, who[k]) for kind, k in (("User", "user"), ("Team", "team"), ("Department", "department"))
+                  if who[k])
+    resource = {"type": "System", "id": action.server}
+    if action.record:
+        resource = {"type": "Record", "id": f"{action.server}/{action.record}"}
+    return {"type": "Key", "id": who["key"]}, resource, frozenset(within)
+
+
 def _scalars(arguments: dict) -> list[str]:
     out = []
     for k, v in arguments.items():
@@ -251,8 +263,9 @@ class ActionsService:
         if engine is None:
             verdict = Verdict("deny", errors=[self.load_error or "no policy is loaded"])
         else:
-            principal_uid, resource, ents = _entities(who, action)
-            verdict = engine.decide(principal_uid, resource, context, ents)
+            principal_uid, resource, within = _uids(who, action)
+            verdict = engine.decide(principal_uid, resource, context, lambda: _entities(who, action)[2],
+                                    within=within, cache_key=(*who.values(), action.server, action.record))
         tool, args, diff = action.tool, action.arguments, []
         if verdict.decision == "degrade":
             tool, args, diff = apply(verdict.rewrites, action.tool, action.arguments)

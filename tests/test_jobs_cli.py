@@ -106,6 +106,14 @@ def finished(stack, job_id, key=None):
     return out
 
 
+def admin_queues(stack):
+    status, _, raw = http("GET", stack.url + "/admin/jobs/queues", headers=ADMIN_H)
+    assert status == 200, raw
+    out = json.loads(raw)
+    assert out["window_s"] == 300
+    return out["data"]
+
+
 def audit_rows(stack):
     db = yaml.safe_load(open(stack.config))["store"]["sql"].split("sqlite:///", 1)[1]
     con = sqlite3.connect(db)
@@ -140,6 +148,10 @@ def test_list_filters_newest_first_and_show_hides_what_it_should(stack):
     code, table, _ = cli(stack, "list", "--key", stack.other["id"])
     assert code == 0 and table.splitlines()[0].split()[:3] == ["ID", "STATUS", "KIND"] and c in table
 
+    queues = {q["alias"]: q for q in admin_queues(stack)}
+    assert queues["gpt-4o-mini"]["completed"] >= 2 and queues["down"]["failed"] >= 1
+    assert queues["gpt-4o-mini"]["completed_per_min"] == round(queues["gpt-4o-mini"]["completed"] / 5, 2)
+
     code, out, err = cli(stack, "show", a)
     assert code == 0, err
     view = json.loads(out)
@@ -160,6 +172,8 @@ def test_a_cli_cancel_reaches_the_running_gateway_and_a_retry_runs_the_job_again
     j = submit(stack, {**CHAT, "model": "slow"})
     sim_stats = lambda: json.loads(http("GET", stack.slow.url + "/_sim/stats")[2])  # noqa: E731
     assert until(lambda: job(stack, j)["status"] == "running" and sim_stats()["in_flight"] == 1)
+    slow = [q for q in admin_queues(stack) if q["alias"] == "slow"]
+    assert slow[0]["running"] == 1 and slow[0]["queued"] == 0
     code, out, err = cli(stack, "cancel", j, "--reason", "customer withdrew", "--operator", "olga")
     assert code == 0, err
     assert out.strip() == f"job {j}: running -> cancelled (its worker stops at its next lease renewal)"
@@ -209,7 +223,8 @@ def test_a_bad_or_unknown_id_is_a_clear_error_with_exit_code_2(stack, verb):
 
 
 async def test_the_commands_on_postgresql(backend, tmp_path, capsys):  # noqa: F811
-    """In-process against both stores (SQLite, PostgreSQL): list, cancel, retry, audit."""
+    """In-process against both stores (SQLite, PostgreSQL): list, cancel, retry, audit, and the
+    queue activity the admin route reports."""
     import asyncio
 
     import sqlalchemy as sa
@@ -247,6 +262,17 @@ async def test_the_commands_on_postgresql(backend, tmp_path, capsys):  # noqa: F
     states = {j: (await q.get(j)) for j in ids}
     assert states[ids[0]].status == "cancelled"
     assert [(states[j].status, states[j].attempts) for j in ids[1:]] == [("queued", 0), ("queued", 0)]
+    from seawall.jobs import ops
+
+    for status, finished in (("running", None), ("completed", now), ("completed", now - 600)):  # the last: too old
+        await q.insert(dict(id=new_job_id(), tenant="key:k1", principal=None, kind="chat", alias="m", body="{}",
+                            status=status, priority=0, attempts=1, max_attempts=3, run_after=now, created_at=now,
+                            expires_at=now + 60, finished_at=finished))
+    busy = await ops.activity(engine, 300)
+    assert busy == {"m": {"running": 1, "completed": 1, "failed": 0}}
+    view = ops.queue_view([{"alias": "m", "queued": 2, "oldest_age_s": 1.0}], busy, 300)
+    assert view == [{"alias": "m", "queued": 2, "oldest_age_s": 1.0, "running": 1, "completed": 1, "failed": 0,
+                     "completed_per_min": 0.2}]
     async with engine.connect() as conn:
         rows = (await conn.execute(sa.text(
             "SELECT outcome, user_id FROM audit_log WHERE kind = 'job_admin' ORDER BY seq"))).all()

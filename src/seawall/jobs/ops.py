@@ -129,3 +129,32 @@ async def retry(engine: AsyncEngine, job_id: str, ttl_s: float) -> str:
             raise Refused(f"job {job_id} changed while being retried; look again")
     return row.status
 
+
+
+async def activity(engine: AsyncEngine, window_s: float) -> dict[str, dict]:
+    """Per alias: jobs running now, and jobs finished completed or failed within the last
+    `window_s` seconds (ix_jobs_finished keeps this a range scan)."""
+    since = time.time() - window_s
+    q = (sa.select(jobs.c.alias, jobs.c.status, sa.func.count())
+         .where(sa.or_(jobs.c.status == "running",
+                       sa.and_(jobs.c.finished_at >= since, jobs.c.status.in_(("completed", "failed")))))
+         .group_by(jobs.c.alias, jobs.c.status))
+    out: dict[str, dict] = {}
+    async with engine.connect() as conn:
+        for alias, status, n in (await conn.execute(q)).all():
+            out.setdefault(alias, {"running": 0, "completed": 0, "failed": 0})[status] = n
+    return out
+
+
+def queue_view(depth: list[dict], busy: dict[str, dict], window_s: float) -> list[dict]:
+    """GET /admin/jobs/queues: depth and oldest age (the gauges' numbers) with running jobs and
+    throughput over the window, one entry per alias that has any of them."""
+    by_alias = {d["alias"]: dict(d) for d in depth}
+    for alias in busy:
+        by_alias.setdefault(alias, {"alias": alias, "queued": 0, "oldest_age_s": 0.0})
+    out = []
+    for alias in sorted(by_alias):
+        d, c = by_alias[alias], busy.get(alias, {"running": 0, "completed": 0, "failed": 0})
+        out.append({**d, "running": c["running"], "completed": c["completed"], "failed": c["failed"],
+                    "completed_per_min": round(c["completed"] * 60.0 / window_s, 2)})
+    return out

@@ -258,7 +258,18 @@ async def test_the_commands_on_postgresql(backend, tmp_path, capsys):  # noqa: F
     assert await run("cancel", ids[0], "--operator", "pat") == 0
     assert await run("retry", ids[1], "--operator", "pat") == 0
     assert await run("retry", ids[2], "--operator", "pat") == 0
+    delivering, line = new_job_id(), new_job_id()  # a webhook in flight; a line of a finished batch
+    for jid, extra in ((delivering, {"webhook_url": "https://hooks.example/x", "webhook_state": "pending"}),
+                       (line, {"batch_id": "batch_gone", "line": 1, "custom_id": "c1"})):
+        await q.insert(dict(id=jid, tenant="key:k1", principal=None, kind="chat", alias="m", body="{}",
+                            status="failed", priority=0, attempts=3, max_attempts=3, run_after=now, created_at=now,
+                            expires_at=now + 60, finished_at=now, **extra))
     capsys.readouterr()
+    assert await run("retry", delivering) == 1
+    assert "still being delivered" in capsys.readouterr().err
+    assert await run("retry", line) == 1
+    assert "line of batch batch_gone" in capsys.readouterr().err
+    assert (await q.get(delivering)).status == (await q.get(line)).status == "failed"
     states = {j: (await q.get(j)) for j in ids}
     assert states[ids[0]].status == "cancelled"
     assert [(states[j].status, states[j].attempts) for j in ids[1:]] == [("queued", 0), ("queued", 0)]
@@ -269,12 +280,12 @@ async def test_the_commands_on_postgresql(backend, tmp_path, capsys):  # noqa: F
                             status=status, priority=0, attempts=1, max_attempts=3, run_after=now, created_at=now,
                             expires_at=now + 60, finished_at=finished))
     busy = await ops.activity(engine, 300)
-    assert busy == {"m": {"running": 1, "completed": 1, "failed": 0}}
+    assert busy == {"m": {"running": 1, "completed": 1, "failed": 2}}  # the two refused retries above
     view = ops.queue_view([{"alias": "m", "queued": 2, "oldest_age_s": 1.0}], busy, 300)
-    assert view == [{"alias": "m", "queued": 2, "oldest_age_s": 1.0, "running": 1, "completed": 1, "failed": 0,
+    assert view == [{"alias": "m", "queued": 2, "oldest_age_s": 1.0, "running": 1, "completed": 1, "failed": 2,
                      "completed_per_min": 0.2}]
     async with engine.connect() as conn:
         rows = (await conn.execute(sa.text(
             "SELECT outcome, user_id FROM audit_log WHERE kind = 'job_admin' ORDER BY seq"))).all()
     await engine.dispose()
-    assert [tuple(r) for r in rows] == [("cancelled", "pat"), ("retried", "pat"), ("retried", "pat")]
+    assert [r[0] for r in rows] == ["cancelled", "retried", "retried", "refused", "refused"]

@@ -106,13 +106,16 @@ class Refused(Exception):
 
 async def retry(engine: AsyncEngine, job_id: str, ttl_s: float) -> str:
     """A failed, cancelled or expired job back to queued: attempts, outcome and webhook
-    deliveries reset, a fresh expiry. Returns the state it left. A batch line only while its
-    batch is still in progress (a finished batch's output file does not change afterwards)."""
+    deliveries reset, a fresh expiry. Returns the state it left. Not while its webhook is being
+    delivered, and a batch line only while its batch is still in progress (a finished batch's
+    output file does not change afterwards)."""
     row = await get_row(engine, job_id)
     if row is None:
         raise LookupError(job_id)
     if row.status not in RETRYABLE_STATES:
         raise Refused(f"job {job_id} is {row.status}; only {', '.join(RETRYABLE_STATES)} jobs can be retried")
+    if row.webhook_state == "pending":  # its delivery holds the lease columns the next run needs
+        raise Refused(f"job {job_id}'s webhook is still being delivered; retry once it is delivered or failed")
     if row.batch_id:
         async with engine.connect() as conn:
             bstatus = (await conn.execute(sa.select(batches.c.status).where(batches.c.id == row.batch_id))).scalar()
@@ -120,7 +123,8 @@ async def retry(engine: AsyncEngine, job_id: str, ttl_s: float) -> str:
             raise Refused(f"job {job_id} is a line of batch {row.batch_id}, which is {bstatus}; "
                           "lines of a finished batch are not retried")
     now = time.time()
-    stmt = jobs.update().where(jobs.c.id == job_id, jobs.c.status == row.status).values(
+    not_delivering = sa.or_(jobs.c.webhook_state.is_(None), jobs.c.webhook_state != "pending")
+    stmt = jobs.update().where(jobs.c.id == job_id, jobs.c.status == row.status, not_delivering).values(
         status="queued", attempts=0, run_after=now, lease_owner=None, lease_until=None, http_status=None,
         result=None, error=None, cost_usd=None, started_at=None, finished_at=None, expires_at=now + ttl_s,
         webhook_state=None, webhook_attempts=None)
@@ -128,7 +132,6 @@ async def retry(engine: AsyncEngine, job_id: str, ttl_s: float) -> str:
         if (await conn.execute(stmt)).rowcount != 1:  # changed under us (e.g. purged, or retried twice)
             raise Refused(f"job {job_id} changed while being retried; look again")
     return row.status
-
 
 
 async def activity(engine: AsyncEngine, window_s: float) -> dict[str, dict]:

@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     from .actions.cli import add_commands as add_actions_commands
 
     add_actions_commands(sub, audited=_audited)  # policy test, approvals (verdicts audited)
+    from .jobs.cli import add_jobs_commands
+
+    add_jobs_commands(sub, audited=_audited)  # jobs list|show|cancel|retry (changes audited)
 
     p = sub.add_parser("worker", help="run async jobs from the shared queue (no HTTP server)")
     p.add_argument("--config", "-c", required=True, help="YAML configuration file")

@@ -6,7 +6,8 @@ provider "steady" is slower and healthy. The workload mixes chat, streamed chat 
 embeddings from a pool of prompts with repeats, as real applications send them. The same
 workload runs twice against fresh simulators: once with resilience switched off (one
 attempt, no breaker, no fallback), once with Seawall's defaults plus hedging and a fallback
-alias, so the difference is Seawall's doing.
+alias, so the difference is Seawall's doing. A third part shows async jobs (demo_jobs.py): a
+chat job whose result arrives as a signed webhook, and a small batch.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import aiohttp
 import orjson
 
 from .config import parse
+from .demo_jobs import BATCH_LINES, JobsReport, run_jobs_phase
 from .sim import Faults, Simulator
 
 PROMPTS = [
@@ -257,7 +259,7 @@ async def run_phase(total: int, concurrency: int, seed: int, resilient: bool, li
         await steady.stop()
 
 
-async def main_async(total: int, concurrency: int, seed: int, live: bool = True) -> tuple[Tally, Tally]:
+async def main_async(total: int, concurrency: int, seed: int, live: bool = True) -> tuple[Tally, Tally, JobsReport]:
     print("Seawall demo: the gateway on the embedded default (one process, in-memory state, SQLite)")
     print("  provider fast    40 ms p50, 2.5 s p99, 8 % errors (503), down from 3 s to 6 s")
     print("  provider steady  120 ms, healthy (also reachable through the Anthropic adapter)")
@@ -266,13 +268,16 @@ async def main_async(total: int, concurrency: int, seed: int, live: bool = True)
     bare = await run_phase(total, concurrency, seed, resilient=False, live=live)
     print("\n2) Seawall: retries with budget, breakers, hedging, fallback alias, degraded answer")
     resilient = await run_phase(total, concurrency, seed, resilient=True, live=live)
+    print(f"\n3) async jobs: a chat job answered by a signed webhook, a batch of {BATCH_LINES} lines")
+    jobs = await run_jobs_phase(seed)
     print("\nReport")
     print(report(bare, "resilience off"))
     print(report(resilient, "Seawall"))
+    print("\n".join(jobs.lines()))
     failed = bare.done - bare.outcomes["ok"], resilient.done - resilient.outcomes["ok"]
     print(f"\n  success {bare.success_rate() * 100:.2f} % -> {resilient.success_rate() * 100:.2f} %; "
           f"requests failed {failed[0]} -> {failed[1]} (a failover costs the retried requests some latency)")
-    return bare, resilient
+    return bare, resilient, jobs
 
 
 def run(args) -> int:

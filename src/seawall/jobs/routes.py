@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..core.errors import GatewayError
 from ..web.router import Call, Route
+from . import ops
 from .batch_routes import routes as batch_routes
 from .batches import Batches
 from .responses import routes as responses_routes
@@ -19,6 +20,9 @@ JOB_RESPONSE = {
         "error": {"type": "object"},
     },
 }
+
+
+QUEUE_WINDOW_S = 300.0  # GET /admin/jobs/queues: throughput over the last five minutes
 
 
 def wants_async(headers) -> bool:
@@ -62,7 +66,10 @@ def routes(service: JobsService) -> list[Route]:
         return call.json(job.public())
 
     async def queues(call: Call):
-        return call.json({"object": "list", "data": await service.refresh_gauges()})
+        depth = await service.refresh_gauges()
+        busy = await ops.activity(service.queue.engine, QUEUE_WINDOW_S)
+        return call.json({"object": "list", "window_s": QUEUE_WINDOW_S,
+                          "data": ops.queue_view(depth, busy, QUEUE_WINDOW_S)})
 
     if not service.enabled:
         return []
@@ -72,5 +79,5 @@ def routes(service: JobsService) -> list[Route]:
         Route("DELETE", "/v1/jobs/{id}", cancel_job, auth="client", response=JOB_RESPONSE,
               summary="Cancel a queued or running job", tag="jobs"),
         Route("GET", "/admin/jobs/queues", queues, auth="admin",
-              summary="Queued jobs per alias: depth and oldest age", tag="jobs"),
+              summary="Per alias: queued jobs, the oldest one's age, running jobs, throughput", tag="jobs"),
     ]

@@ -7,7 +7,7 @@ loopback, private or reserved address is refused unless `allow_private_targets` 
 
 Finished jobs are marked `webhook_state = pending` in the same write that records the outcome,
 so a delivery interrupted by a restart is picked up again by the next process's loop. Delivery
-is at least once: receivers deduplicate on webhook-id (the job id).
+is at least once: receivers deduplicate on webhook-id (see `message_id`).
 """
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ from .config import WebhookPolicy
 from .queue import Job, Queue
 
 log = logging.getLogger("seawall.jobs.webhook")
+
+
+def message_id(job: Job) -> str:
+    """webhook-id: the job id and its finish time in ms. Redeliveries of one outcome share it;
+    a job an operator retried (`seawall jobs retry`) finishes again under a new one, so a
+    receiver deduplicating on webhook-id does not drop the second outcome."""
+    return f"{job.id}.{int((job.finished_at or 0) * 1000)}"
 
 
 class Deliverer:
@@ -94,7 +101,7 @@ class Deliverer:
                 pass
 
     def sign(self, job: Job, payload: bytes) -> dict[str, str]:
-        return self.signer.headers(job.id, payload)
+        return self.signer.headers(message_id(job), payload)
 
     async def _deliver(self, job: Job) -> None:
         try:

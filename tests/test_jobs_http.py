@@ -118,6 +118,9 @@ def test_bad_input_is_refused_before_anything_is_queued(stack):
     assert status == 400 and "messages" in body.decode()
     status, _, _ = post(stack, "/v1/chat/completions", CHAT, **ASYNC, **{"x-seawall-webhook": "ftp://x"})
     assert status == 400
+    creds = "http://hook-user:hook-pass@127.0.0.1:9/x?sig=q-secret"  # credentials in a URL: refused, not echoed
+    status, _, body = post(stack, "/v1/chat/completions", CHAT, **ASYNC, **{"x-seawall-webhook": creds})
+    assert status == 400 and b"credentials" in body and b"hook-pass" not in body and b"q-secret" not in body
 
 
 def test_an_upstream_that_stays_down_fails_the_job_after_its_attempts(stack):

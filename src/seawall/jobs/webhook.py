@@ -2,8 +2,10 @@
 Standard Webhooks specification (webhook-id, webhook-timestamp, webhook-signature), retried
 with a doubling back-off; every attempt (time, status or error) is recorded on the job.
 
-The target is checked before each attempt (net/webhooks.py): a URL whose host resolves to a
-loopback, private or reserved address is refused unless `allow_private_targets` is set.
+The target is checked before each attempt and the POST goes to the address that was checked
+(net/webhooks.py): a URL whose host resolves to a loopback, private or reserved address is
+refused unless `allow_private_targets` is set, redirects are not followed, and an attempt is
+recorded as a status and/or an error code, never with the URL.
 
 Finished jobs are marked `webhook_state = pending` in the same write that records the outcome,
 so a delivery interrupted by a restart is picked up again by the next process's loop. Delivery
@@ -13,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 
-import aiohttp
 import orjson
 
 from ..core.errors import GatewayError
-from ..net.webhooks import Signer, TargetRefused, check_target, check_url
+from ..net.webhooks import Signer, TargetRefused, check_url, post
 from .config import WebhookPolicy
 from .queue import Job, Queue
 
@@ -44,7 +46,7 @@ class Deliverer:
         self._task: asyncio.Task | None = None
         self._wake: asyncio.Event | None = None
         self._busy: set[str] = set()
-        self._session: aiohttp.ClientSession | None = None
+        self._ssl: ssl.SSLContext | None = None  # one trust store load, shared by every attempt
 
     def check_url(self, url: str) -> None:
         if self.signer is None:
@@ -73,9 +75,6 @@ class Deliverer:
             t.cancel()
         if self._deliveries:
             await asyncio.gather(*self._deliveries, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     def kick(self) -> None:
         if self._wake is not None:
@@ -107,33 +106,23 @@ class Deliverer:
         try:
             attempts = list(job.webhook_attempts or [])
             payload = orjson.dumps({"type": f"job.{job.status}", "data": job.public()})
-            if self._session is None:
-                self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout_s))
+            if self._ssl is None:
+                self._ssl = ssl.create_default_context()
             while len(attempts) < self.policy.max_attempts:
                 wait = self.policy.backoff_s * 2 ** (len(attempts) - 1) if attempts else 0.0
                 if not await self.queue.hold_delivery(job.id, self.owner, wait + self.policy.timeout_s + 5):
                     return  # another process is delivering it
                 if wait:
                     await asyncio.sleep(wait)
-                record: dict = {"at": time.time()}
-                try:
-                    await check_target(job.webhook_url, allow_private=self.policy.allow_private_targets,
-                                       allow_hosts=self.policy.allow_hosts)
-                except TargetRefused as e:  # the client named an internal address: no retry can help
-                    log.warning("webhook for job %s refused: %s", job.id, e)
-                    attempts.append({**record, "error": "target_refused"})
-                    await self.queue.record_delivery(job.id, self.owner, attempts, "failed")
-                    return
-                try:
-                    async with self._session.post(job.webhook_url, data=payload, headers=self.sign(job, payload),
-                                                  allow_redirects=False) as resp:
-                        record["status"] = resp.status
-                        ok = 200 <= resp.status < 300
-                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
-                    record["error"] = type(e).__name__
-                    ok = False
-                attempts.append(record)
-                done = ok or len(attempts) >= self.policy.max_attempts
+                at = time.time()
+                sent = await post(job.webhook_url, payload, self.sign(job, payload), ssl=self._ssl,
+                                  timeout_s=self.policy.timeout_s, allow_hosts=self.policy.allow_hosts,
+                                  allow_private=self.policy.allow_private_targets)
+                if sent.error:  # the host and the reason at most: never the URL (its query may be a token)
+                    log.warning("webhook for job %s: %s %s", job.id, sent.error, sent.reason)
+                attempts.append({"at": at, **sent.record()})
+                ok = sent.ok
+                done = ok or not sent.retry or len(attempts) >= self.policy.max_attempts
                 await self.queue.record_delivery(job.id, self.owner, attempts,
                                                  "delivered" if ok else ("failed" if done else "pending"))
                 if ok:

@@ -22,6 +22,9 @@ Design choices:
   upstream never saw it, or at least never answered it); any other failure is raised.
 - https uses asyncio's TLS (`ssl.create_default_context()`, which honours SSL_CERT_FILE /
   SSL_CERT_DIR) with SNI and hostname checks; pass `ssl=` to use another context.
+- `request(..., address=IP)` connects to that address instead of resolving the URL's host,
+  while the Host header, SNI and the certificate check still use the URL's host name: a caller
+  that vetted a resolved address (webhooks, net/webhooks.py) connects to exactly that one.
 - Timeouts: `connect_timeout` bounds opening the connection (TimeoutError); everything else
   is bounded by the caller with asyncio.timeout(), which is safe: a cancelled wait for the
   head closes the connection, and a cancelled readline() loses no buffered data.
@@ -462,7 +465,7 @@ class Client:
         self.keepalive_s = keepalive_s
         self._ssl = ssl
         self._pools: dict[tuple[str, str, int], _Pool] = {}
-        self._targets: dict[str, tuple[_Pool, str]] = {}
+        self._targets: dict[str | tuple[str, str], tuple[_Pool, str]] = {}
         self.closed = False
 
     def _ssl_context(self) -> _ssl.SSLContext:
@@ -470,9 +473,10 @@ class Client:
             self._ssl = _ssl.create_default_context()
         return self._ssl
 
-    def _target(self, url: str) -> tuple[_Pool, str]:
-        """(pool, " PATH?QUERY HTTP/1.1\\r\\nhost: HOST\\r\\n"), cached per URL string."""
-        t = self._targets.get(url)
+    def _target(self, url: str, address: str | None = None) -> tuple[_Pool, str]:
+        """(pool, " PATH?QUERY HTTP/1.1\\r\\nhost: HOST\\r\\n"), cached per URL string (and address)."""
+        cache_key = url if address is None else (url, address)
+        t = self._targets.get(cache_key)
         if t is not None:
             return t
         u = urlsplit(url)
@@ -481,10 +485,10 @@ class Client:
             raise ValueError(f"unsupported URL {url!r}: http:// or https:// with a host")
         tls = scheme == "https"
         port = u.port or (443 if tls else 80)
-        key = (scheme, u.hostname, port)
+        key = (scheme, u.hostname, port, address)  # a pinned address gets its own pool
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = _Pool(self, u.hostname, port, self._ssl_context() if tls else None,
+            pool = self._pools[key] = _Pool(self, address or u.hostname, port, self._ssl_context() if tls else None,
                                             u.hostname if tls else None)
         path = (u.path or "/") + (f"?{u.query}" if u.query else "")
         default_port = port == (443 if tls else 80)
@@ -493,15 +497,16 @@ class Client:
         t = (pool, f" {path} HTTP/1.1\r\nhost: {host}\r\n")
         if len(self._targets) > 1024:
             self._targets.clear()
-        self._targets[url] = t
+        self._targets[cache_key] = t
         return t
 
     async def request(self, method: str, url: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
-                      connect_timeout: float | None = None) -> Response:
-        """Send one request and return once the response head has arrived."""
+                      connect_timeout: float | None = None, address: str | None = None) -> Response:
+        """Send one request and return once the response head has arrived; `address` (an IP)
+        is connected to instead of the URL's resolved host (see the module docstring)."""
         if self.closed:
             raise ConnectionClosed("client is closed")
-        pool, target = self._target(url)
+        pool, target = self._target(url, address)
         lines = [method, target]
         if body or method in ("POST", "PUT", "PATCH"):
             lines.append(f"content-length: {len(body)}\r\n")

@@ -50,7 +50,8 @@ def config(tmp_path) -> str:
     path = tmp_path / "seawall.yaml"
     path.write_text(yaml.safe_dump({
         "providers": [{"name": "p", "base_url": "http://127.0.0.1:9"}],
-        "models": [{"name": "m", "targets": [{"provider": "p", "model": "m"}], "guard": {"pii_default_action": "redact"}}],
+        "models": [{"name": "m", "targets": [{"provider": "p", "model": "m"}],
+                    "guard": {"pii_default_action": "redact"}}],
         "store": {"sql": f"sqlite:///{tmp_path}/g.db"},
         "governance": {"audit": {"spool_dir": str(tmp_path / "spool")}},
         "guard": {"enabled": True},

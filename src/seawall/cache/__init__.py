@@ -21,7 +21,8 @@ __all__ = [
 _WHERE = {name: module for module, names in {
     ".exact": ("Entry", "LocalLRU", "Lookup", "MemorySharedLevel", "SharedLevel", "Status", "TieredExactCache"),
     ".keys": ("canonical_request", "exact_key", "namespace", "normalize_request"),
-    ".policy": ("AliasCachePolicy", "CacheConfig", "Category", "Decision", "Override", "SecondSighting", "decide", "is_cacheable", "response_cacheable"),
+    ".policy": ("AliasCachePolicy", "CacheConfig", "Category", "Decision", "Override", "SecondSighting",
+                "decide", "is_cacheable", "response_cacheable"),
 }.items() for name in names}
 
 

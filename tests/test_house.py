@@ -20,7 +20,7 @@ from seawall.sim import Simulator
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "seawall"
 FEATURES = {"api", "assembly", "gateway", "cache", "govern", "guard", "observe", "resilience", "vector",
-            "sandbox", "jobs", "actions", "cli", "demo"}
+            "sandbox", "jobs", "actions", "cli", "demo", "sections"}
 
 
 def _imports() -> dict[str, set[str]]:

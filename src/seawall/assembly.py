@@ -16,24 +16,20 @@ import logging
 import time
 from dataclasses import dataclass
 
-# Importing a feature's config registers its section (config.SECTIONS) before any parse.
-from .actions import config as _actions_config  # noqa: F401
+# Every feature's config section is registered (seawall/sections.py) before any parse.
+from . import sections as _sections  # noqa: F401
 from .actions.routes import routes as actions_routes
 from .actions.service import ActionsService
 from .actions.stage import ActionsStage
-from .cache import config as _cache_config  # noqa: F401
 from .cache.routes import routes as cache_routes
 from .cache.stage import CacheService, CacheStage
 from .config import Config
 from .core.stage import Handler, compose
-from .govern import config as _govern_config  # noqa: F401
 from .govern.audit import make_record
 from .govern.routes import routes as govern_routes
 from .govern.service import Governance
 from .govern.stages import Admit, AuditStage, Identify
-from .guard import config as _guard_config  # noqa: F401
 from .guard.stage import GuardIn, GuardService
-from .jobs import config as _jobs_config  # noqa: F401
 from .jobs.kinds import JobKind
 from .jobs.routes import routes as jobs_routes
 from .jobs.routes import submit_call, wants_async
@@ -41,12 +37,10 @@ from .jobs.service import JobsService
 from .observe.account import Account
 from .observe.metrics import Metrics
 from .providers.routing import Router, RouteStage
-from .resilience import config as _resilience_config  # noqa: F401
 from .resilience.coalesce import Coalesce
 from .resilience.engine import Resilience
 from .resilience.execute import Execute
 from .resilience.routes import routes as resilience_routes
-from .sandbox import config as _sandbox_config  # noqa: F401
 from .sandbox import routes as sandbox_api
 from .sandbox.routes import routes as sandbox_routes
 from .sandbox.service import SandboxService

@@ -156,15 +156,16 @@ async def _approvals_run(cfg, verb: str, args, audited) -> int:
             print("--arguments must be a JSON object", file=sys.stderr)
             return 2
     async with (audited or _unaudited)(cfg) as (engine, audit):
-        service = _service(cfg, engine, audit)
-        if verb == "list":
-            out = await service.approvals.list(args.status)
-        elif verb == "show":
-            out = await service.approvals.get(args.id)
+        if verb in ("list", "show"):  # reading needs the table alone, not the policy engine (cedarpy)
+            from .approvals import Approvals
+
+            approvals = Approvals(engine)
+            out = await (approvals.list(args.status) if verb == "list" else approvals.get(args.id))
             if out is None:
                 print(f"no approval {args.id!r}", file=sys.stderr)
                 return 1
         else:
+            service = _service(cfg, engine, audit)
             if arguments is not None:  # an edit passes the policies again; policies that fail to load refuse it
                 from .policy import PolicyError
 

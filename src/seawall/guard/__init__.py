@@ -8,11 +8,17 @@ Public API::
 
 See docs/guardrails.md.
 """
-from .engine import Guard, InputDecision, OutputFilter
-from .output import StreamScanner, validate_json_output
-from .policy import GuardPolicy, InjectionBands
-from .types import Finding, Findings, Span
-from .vault import StreamRestorer, TokenVault
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine import Guard, InputDecision, OutputFilter
+    from .output import StreamScanner, validate_json_output
+    from .policy import GuardPolicy, InjectionBands
+    from .types import Finding, Findings, Span
+    from .vault import StreamRestorer, TokenVault
 
 __all__ = [
     "Guard",
@@ -28,3 +34,19 @@ __all__ = [
     "Span",
     "validate_json_output",
 ]
+
+_WHERE = {name: module for module, names in {
+    ".engine": ("Guard", "InputDecision", "OutputFilter"),
+    ".output": ("StreamScanner", "validate_json_output"),
+    ".policy": ("GuardPolicy", "InjectionBands"),
+    ".types": ("Finding", "Findings", "Span"),
+    ".vault": ("StreamRestorer", "TokenVault"),
+}.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Names load on first use: importing the package (for its config section) stays cheap."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)

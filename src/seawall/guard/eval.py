@@ -27,9 +27,12 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .engine import Guard
 from .policy import GuardPolicy
+
+if TYPE_CHECKING:
+    from .engine import Guard
 
 BATCH = 64
 PROGRESS_FROM = 1000
@@ -121,7 +124,10 @@ async def evaluate_one(guard: Guard, text: str, role: str, policy: GuardPolicy) 
 
 
 async def run(items: list[tuple[str, str]], policy: GuardPolicy, out, err, guard: Guard | None = None) -> None:
-    guard = guard or Guard()
+    if guard is None:
+        from .engine import Guard  # the models load only when an evaluation runs, not for `--help`
+
+        guard = Guard()
     if policy.enabled and policy.injection_enabled and policy.injection_classifier:
         await guard.warm_up(classifier=True, ner=policy.pii_ner, injection_model=policy.injection_model)
     show = len(items) >= PROGRESS_FROM

@@ -6,9 +6,12 @@ import argparse
 import asyncio
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from .faults import Faults
-from .server import Simulator
+
+if TYPE_CHECKING:
+    from .server import Simulator
 
 
 def _window(text: str) -> list[float]:
@@ -91,6 +94,8 @@ async def _serve(sim: Simulator, host: str, port: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; returns the process exit code."""
+    from .server import Simulator  # here, not at the top: `seawall --help` builds this parser too
+
     try:
         faults = faults_from_args(args)
     except ValueError as e:

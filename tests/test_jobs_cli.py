@@ -289,3 +289,9 @@ async def test_the_commands_on_postgresql(backend, tmp_path, capsys):  # noqa: F
             "SELECT outcome, user_id FROM audit_log WHERE kind = 'job_admin' ORDER BY seq"))).all()
     await engine.dispose()
     assert [r[0] for r in rows] == ["cancelled", "retried", "retried", "refused", "refused"]
+
+
+def test_the_clis_states_and_list_cap_are_the_queues():
+    """The CLI names them without importing the store; they must not drift from it."""
+    from seawall.jobs import cli, ops, queue
+    assert cli.STATES == queue.STATES and cli.MAX_LIST == ops.MAX_LIST

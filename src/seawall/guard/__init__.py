@@ -10,8 +10,9 @@ See docs/guardrails.md.
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..core.lazy import exports
 
 if TYPE_CHECKING:
     from .engine import Guard, InputDecision, OutputFilter
@@ -35,18 +36,10 @@ __all__ = [
     "validate_json_output",
 ]
 
-_WHERE = {name: module for module, names in {
+__getattr__ = exports(__name__, {
     ".engine": ("Guard", "InputDecision", "OutputFilter"),
     ".output": ("StreamScanner", "validate_json_output"),
     ".policy": ("GuardPolicy", "InjectionBands"),
     ".types": ("Finding", "Findings", "Span"),
     ".vault": ("StreamRestorer", "TokenVault"),
-}.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    """Names load on first use: importing the package (for its config section) stays cheap."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)
+})

@@ -5,8 +5,9 @@ executor.py (one bwrap run), runner.py (inside the sandbox), routes.py (HTTP han
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..core.lazy import exports
 
 if TYPE_CHECKING:
     from .config import Limits, SandboxConfig
@@ -15,16 +16,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Limits", "SandboxConfig", "ExecutionRequest", "ExecutionResult", "SandboxService"]
 
-_WHERE = {name: module for module, names in {
+__getattr__ = exports(__name__, {
     ".config": ("Limits", "SandboxConfig"),
     ".models": ("ExecutionRequest", "ExecutionResult"),
     ".service": ("SandboxService",),
-}.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    """Names load on first use: importing the package (for its config section) stays cheap."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)
+})

@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-import time
 
 import orjson
 
-from ..net.webhooks import Signer, post
+from ..net.webhooks import Signer, attempt
 from .approvals import Approvals
 from .config import ApprovalsWebhook
 
@@ -53,17 +52,11 @@ class Notifier:
             while len(attempts) < self.cfg.max_attempts:
                 if attempts:
                     await asyncio.sleep(self.cfg.backoff_s * 2 ** (len(attempts) - 1))
-                at = time.time()
-                sent = await post(self.cfg.url, payload, self.signer.headers(view["id"], payload), ssl=self._ssl,
-                                  timeout_s=self.cfg.timeout_s, allow_private=self.cfg.allow_private_targets)
-                if sent.error:  # refused ones are configuration problems; the URL itself is never logged
-                    (log.warning if sent.retry else log.error)("approvals webhook: %s %s", sent.error, sent.reason)
-                attempts.append({"at": at, **sent.record()})
-                ok = sent.ok
-                done = ok or not sent.retry or len(attempts) >= self.cfg.max_attempts
-                await self.approvals.record_webhook(view["id"], attempts,
-                                                    "delivered" if ok else ("failed" if done else "pending"))
-                if ok:
+                state = await attempt(self.cfg.url, payload, self.signer.headers(view["id"], payload), attempts,
+                                      self.cfg.max_attempts, label="approvals webhook", ssl=self._ssl,
+                                      timeout_s=self.cfg.timeout_s, allow_private=self.cfg.allow_private_targets)
+                await self.approvals.record_webhook(view["id"], attempts, state)
+                if state != "pending":
                     return
         except asyncio.CancelledError:
             raise

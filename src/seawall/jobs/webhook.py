@@ -16,12 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-import time
 
 import orjson
 
 from ..core.errors import GatewayError
-from ..net.webhooks import Signer, TargetRefused, check_url, post
+from ..net.webhooks import Signer, TargetRefused, attempt, check_url
 from .config import WebhookPolicy
 from .queue import Job, Queue
 
@@ -114,18 +113,12 @@ class Deliverer:
                     return  # another process is delivering it
                 if wait:
                     await asyncio.sleep(wait)
-                at = time.time()
-                sent = await post(job.webhook_url, payload, self.sign(job, payload), ssl=self._ssl,
-                                  timeout_s=self.policy.timeout_s, allow_hosts=self.policy.allow_hosts,
-                                  allow_private=self.policy.allow_private_targets)
-                if sent.error:  # the host and the reason at most: never the URL (its query may be a token)
-                    log.warning("webhook for job %s: %s %s", job.id, sent.error, sent.reason)
-                attempts.append({"at": at, **sent.record()})
-                ok = sent.ok
-                done = ok or not sent.retry or len(attempts) >= self.policy.max_attempts
-                await self.queue.record_delivery(job.id, self.owner, attempts,
-                                                 "delivered" if ok else ("failed" if done else "pending"))
-                if ok:
+                state = await attempt(job.webhook_url, payload, self.sign(job, payload), attempts,
+                                      self.policy.max_attempts, label=f"webhook for job {job.id}", ssl=self._ssl,
+                                      timeout_s=self.policy.timeout_s, allow_hosts=self.policy.allow_hosts,
+                                      allow_private=self.policy.allow_private_targets)
+                await self.queue.record_delivery(job.id, self.owner, attempts, state)
+                if state != "pending":
                     return
         except asyncio.CancelledError:
             raise

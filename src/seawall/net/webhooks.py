@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 import ssl as _ssl
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -29,6 +31,8 @@ from standardwebhooks.webhooks import Webhook
 
 from .client import Client
 from .errors import ConnectError, HTTPClientError
+
+log = logging.getLogger("seawall.webhooks")
 
 
 class Signer:
@@ -155,3 +159,18 @@ async def post(url: str, payload: bytes, headers: dict[str, str], *, timeout_s: 
     if 300 <= resp.status < 400:  # never followed: the next hop was not checked
         return Attempt(status=resp.status, error="redirect_refused", retry=False)
     return Attempt(status=resp.status)
+
+
+async def attempt(url: str, payload: bytes, headers: dict[str, str], attempts: list[dict],
+                  max_attempts: int, *, label: str, **post_kw) -> str:
+    """One attempt of a delivery: POST, log a failure (its code and host-level reason, never the
+    URL: its query may be a token), append it to `attempts`. Returns the delivery's state after
+    it: `delivered`, `pending` (worth another try) or `failed` (no retry can help, or none left)."""
+    at = time.time()
+    sent = await post(url, payload, headers, **post_kw)
+    if sent.error:
+        (log.warning if sent.retry else log.error)("%s: %s %s", label, sent.error, sent.reason)
+    attempts.append({"at": at, **sent.record()})
+    if sent.ok:
+        return "delivered"
+    return "failed" if not sent.retry or len(attempts) >= max_attempts else "pending"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import orjson
 
@@ -122,7 +122,7 @@ class Request:
     # while the job's lease is still held. The audit stage awaits it before its record, so an
     # answer is stored before it is charged and an attempt whose answer was not stored is
     # recorded at no cost (its re-run is charged instead): no line is charged twice.
-    commit: Any = None
+    commit: Callable[["Completion"], Awaitable[bool]] | None = None
 
     @property
     def request_id(self) -> str:

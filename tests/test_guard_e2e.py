@@ -216,11 +216,6 @@ class Exploding:
         raise RuntimeError("detector crashed")
 
 
-# Twice in fresh-clone CI runs (never in ~10 local runs) the event loop's close after this test
-# waited 120 s for a task that did not finish when cancelled; which task is not known yet. The
-# behaviour itself passes each time (the failure is at teardown). Skipped so that one unexplained
-# teardown hang does not keep everything else from landing; to investigate (closing note, stop 18).
-@pytest.mark.skip(reason="teardown hang in fresh-clone CI after the loop cancels a leftover task; under investigation")
 async def test_detector_that_raises_blocks_and_is_audited(sim, tmp_path):
     gw = gateway(sim, tmp_path, [{"name": "m", "targets": [{"provider": "sim", "model": "echo"}]}])
     records = []

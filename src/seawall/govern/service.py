@@ -118,7 +118,12 @@ class Governance:
 
     async def aclose(self) -> None:
         if self._refresher is not None:
+            # Wait for it to end before the stores close: a refresher cancelled mid-query and
+            # left pending would finish its connection's clean-up against a disposed engine,
+            # where the driver's future never resolves (the loop's close then hangs on it).
             self._refresher.cancel()
+            await asyncio.gather(self._refresher, return_exceptions=True)
+            self._refresher = None
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self.audit is not None:

@@ -341,3 +341,20 @@ def test_a_reload_through_one_worker_reaches_every_worker(tmp_path):
     finally:
         gw.stop()
         system.shutdown()
+
+
+@pytest.mark.parametrize("url, why", [
+    ("https://user:pw@hooks.example.com/a", "credentials"),
+    ("https://hooks.example.com:99999/a", "valid port"),
+    ("https://hooks.example.com/a b", "no spaces"),
+])
+def test_a_malformed_approvals_webhook_url_refuses_the_config(monkeypatch, url, why):
+    monkeypatch.setenv("APPROVALS_WEBHOOK_SECRET", SECRET)
+    with pytest.raises(config_mod.ConfigError) as e:
+        config_mod.parse({
+            "providers": [{"name": "p", "base_url": "http://127.0.0.1:9/v1"}],
+            "models": [{"name": "m", "targets": [{"provider": "p", "model": "x"}]}],
+            "actions": {"enabled": True, "policy_text": POLICIES,
+                        "approvals_webhook": {"url": url, "secret": "${APPROVALS_WEBHOOK_SECRET}"}},
+        })
+    assert why in str(e.value) and "pw" not in str(e.value)

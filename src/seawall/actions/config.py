@@ -86,6 +86,14 @@ class ApprovalsWebhook(BaseModel):
     def _has_secret(self) -> "ApprovalsWebhook":
         if not self.secret:
             raise ValueError("secret is required (a whsec_... key, e.g. from ${APPROVALS_WEBHOOK_SECRET})")
+        # the URL's form is checked now (a bad one refuses the config, not the first delivery);
+        # where it resolves to is checked at each delivery, since DNS can change
+        from ..net.webhooks import TargetRefused, check_url  # only when a webhook is configured
+
+        try:
+            check_url(self.url)
+        except TargetRefused as e:
+            raise ValueError(str(e)) from None
         return self
 
 

@@ -96,6 +96,47 @@ class CacheMetrics:
 # ---- the cache of one gateway --------------------------------------------------------------------
 
 
+def _reachable(cfg, policies: dict[str, AliasCachePolicy]) -> frozenset[str]:
+    """The aliases whose requests the cache may see."""
+    kinds = {m.name: m.kind for m in cfg.models}
+    return frozenset(
+        a for a, p in policies.items()
+        if cfg.cache.enabled and (p.category is not Category.NONE
+                                  or Override.LONG in p.allow_overrides or Override.SHORT in p.allow_overrides)
+        and kinds[a] in KINDS)
+
+
+def missing_extras(cfg):
+    """What the semantic cache would load that this install lacks (core/extras.py). It is off
+    unless an alias turns it on, so a missing package or model file stops the start."""
+    from ..core.extras import Report, missing
+
+    rep = Report()
+    policies = {a: p.cache for a, p in cfg.profiles.items()}
+    aliases = sorted(a for a in _reachable(cfg, policies) if policies[a].semantic.enabled)
+    if not aliases:
+        return rep
+    kind = cfg.cache.embedder
+    who = f"cache: the semantic cache ({', '.join(aliases)}; embedder {kind})"
+    if missing(("numpy",)):  # vector.embedder imports it
+        rep.errors.append(f"{who} needs numpy and more: pip install 'seawall[semantic]'")
+        return rep
+    from ..vector import embedder as _e
+
+    if lack := missing(_e.SERVE_NEEDS[kind]):
+        rep.errors.append(f"{who} needs {', '.join(lack)}: pip install 'seawall[semantic]'")
+        return rep
+    path = _e.artefact_path(kind)
+    if path is not None and not path.exists():
+        if lack := missing(_e.BUILD_NEEDS):
+            rep.errors.append(f"{who} needs {path}, built once from the MiniLM weights with torch "
+                              f"(not installed: {', '.join(lack)}): run `seawall models export --embedder {kind}` "
+                              "where 'seawall[semantic,train]' is installed and copy the file to $SEAWALL_MODEL_DIR")
+        else:
+            rep.notices.append(f"{who}: building {path.name} once (about a minute)")
+    return rep
+
+
 class CacheService:
     """The gateway's caches, the per-alias policies, stats, invalidation and the stale hook."""
 
@@ -103,12 +144,7 @@ class CacheService:
         self.settings = cfg
         self.policies: dict[str, AliasCachePolicy] = {a: p.cache for a, p in cfg.profiles.items()}
         self.config = cfg.cache.model_copy(update={"aliases": self.policies})
-        kinds = {m.name: m.kind for m in cfg.models}
-        self.reachable = frozenset(
-            a for a, p in self.policies.items()
-            if cfg.cache.enabled and (p.category is not Category.NONE
-                                      or Override.LONG in p.allow_overrides or Override.SHORT in p.allow_overrides)
-            and kinds[a] in KINDS)
+        self.reachable = _reachable(cfg, self.policies)
         self.answer_passes = answer_passes or (lambda req, body: True)
         self.resubmit: Handler | None = None  # the whole pipeline, for refresh-ahead (set by the assembly)
         self.prices = {d.id: d.price for d in router.deployments.values()}

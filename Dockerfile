@@ -22,7 +22,8 @@ FROM base AS models
 ARG PIP_EXTRA_INDEX_URL=
 RUN pip install '.[semantic,train]'
 ENV SEAWALL_MODEL_DIR=/models HF_HUB_OFFLINE=1
-RUN seawall models export --embedder onnx-int8-l3
+# the int8 graph is what serves; its fp32 parent (~70 MB) stays behind
+RUN seawall models export --embedder onnx-int8-l3 && rm -f /models/*-fused.onnx
 
 FROM base AS gateway-ml
 RUN pip install '.[ml]' && rm -rf /src

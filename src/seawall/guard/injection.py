@@ -139,9 +139,8 @@ def missing_for(mode: str) -> list[str]:
     return lack
 
 
-
 def minilm_path() -> Path:
-    """The all-MiniLM-L6-v2 files: exported by `seawall models export`, else the package's."""
+    """The all-MiniLM-L6-v2 files: the package's, else those `seawall models export` copied."""
     from ..vector.files import minilm_dir
 
     return minilm_dir()

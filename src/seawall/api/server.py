@@ -101,6 +101,15 @@ def serve(config, host: str, port: int, workers: int = 1, config_path: str | Non
 
     slog.setup(config.server.log_level)
     banner.quiet()
+    from ..sections import missing_extras
+
+    extras = missing_extras(config)  # before the fork: said once, and a refusal is one line
+    for line in extras.notices:
+        log.warning(line)
+    for line in extras.errors:
+        log.error(line)
+    if extras.errors:
+        return 1
     try:
         sock = _listen(host, port)
     except OSError as e:  # one clear line, no traceback: the port is taken, the address is not ours, ...

@@ -27,10 +27,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import orjson
+
+if TYPE_CHECKING:  # numpy only for the semantic level's vectors: the core install has none
+    import numpy as np
 
 from ..store.state import GuardedState, MemoryState
 from .exact import Entry
@@ -175,6 +177,8 @@ class SharedSemantic(PullBook, WritesThrough):
 
     async def put(self, ns: tuple[str, str, str], uid: str, vec: np.ndarray, record: dict[str, Any],
                   ttl_s: float) -> None:
+        import numpy as np
+
         zkey, ekey = self._keys(ns)
         blob = dict(record, v=base64.b64encode(np.asarray(vec, np.float32).tobytes()).decode(), ns=list(ns))
         store = self.state.store
@@ -200,6 +204,8 @@ class SharedSemantic(PullBook, WritesThrough):
 
     async def pull(self, ns: tuple[str, str, str], force: bool = False) -> list[tuple[str, np.ndarray, dict]]:
         """New entries of a namespace written by any instance since this one last looked."""
+        import numpy as np
+
         now = time.monotonic()
         if not force and not self.due(ns, now):
             return []

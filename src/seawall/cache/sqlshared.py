@@ -40,12 +40,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+if TYPE_CHECKING:  # numpy only for the semantic level's vectors: the core install has none
+    import numpy as np
 
 from ..store.breaker import Breaker, StoreUnavailable
 from ..store.sql import cache_entries, cache_semantic
@@ -352,6 +354,8 @@ class SqlSharedSemantic(_SqlLevel, PullBook):
 
     async def put(self, ns: tuple[str, str, str], uid: str, vec: np.ndarray, record: dict[str, Any],
                   ttl_s: float) -> None:
+        import numpy as np
+
         now = time.time()
         stale_until = min(float(record.get("stale_until") or float("inf")), now + ttl_s)
         if stale_until <= now:
@@ -364,6 +368,8 @@ class SqlSharedSemantic(_SqlLevel, PullBook):
 
     async def pull(self, ns: tuple[str, str, str], force: bool = False) -> list[tuple[str, np.ndarray, dict]]:
         """New entries of a namespace written by any instance since this one last looked."""
+        import numpy as np
+
         now = time.monotonic()
         if not force and not self.due(ns, now):
             return []

@@ -42,6 +42,7 @@ from ..core.streams import tap
 from ..core.types import Completion, Meta, Request, Result, Stream
 from ..observe.logging import request_id as request_id_var
 from .broadcast import RESYNC, SqlBroadcast, StateBroadcast
+from .config import KINDS, reachable_aliases
 from .exact import Entry, LocalLRU, Status, TieredExactCache
 from .keys import exact_key, namespace
 from .policy import (AliasCachePolicy, Category, Override, SecondSighting, SemanticSettings, decide,
@@ -54,7 +55,6 @@ log = logging.getLogger("seawall.cache")
 AnswerCheck = Callable[[Request, dict], bool]  # the guard's verdict: may this answer be kept as it stands?
 
 HEADER = "x-seawall-cache"  # the client's per-request override (long, short, none, refresh)
-KINDS = ("chat", "embeddings")  # what is cached: chat answers (exact and semantic), embeddings (exact)
 
 def scope_of(req: Request, policy: AliasCachePolicy) -> tuple[str, str]:
     """(tenant scope string, tenant kind) for the cache key."""
@@ -103,12 +103,7 @@ class CacheService:
         self.settings = cfg
         self.policies: dict[str, AliasCachePolicy] = {a: p.cache for a, p in cfg.profiles.items()}
         self.config = cfg.cache.model_copy(update={"aliases": self.policies})
-        kinds = {m.name: m.kind for m in cfg.models}
-        self.reachable = frozenset(
-            a for a, p in self.policies.items()
-            if cfg.cache.enabled and (p.category is not Category.NONE
-                                      or Override.LONG in p.allow_overrides or Override.SHORT in p.allow_overrides)
-            and kinds[a] in KINDS)
+        self.reachable = reachable_aliases(cfg, self.policies)
         self.answer_passes = answer_passes or (lambda req, body: True)
         self.resubmit: Handler | None = None  # the whole pipeline, for refresh-ahead (set by the assembly)
         self.prices = {d.id: d.price for d in router.deployments.values()}

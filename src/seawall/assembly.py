@@ -3,7 +3,9 @@
     stores   -> the state store and the SQL engine, opened once and shared by every feature
     services -> one per feature (governance, guard, cache, resilience), started in this order
                 and closed in the reverse order
-    stages   -> the request's path, read top to bottom below
+    stages   -> the request's path, read top to bottom below: with the alias table (router) and
+                the resilience policies, the per-config Pipeline, which a reload rebuilds over
+                the same services and stores and swaps in (Assembly.reconfigure)
 
 A new capability is one package (its config section, service, stage and routes): one line in
 the stage list below, its service in `services`, its routes in `routes`. No other module wires features together:
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 # Every feature's config section is registered (seawall/sections.py) before any parse.
 from . import sections as _sections  # noqa: F401
@@ -65,7 +68,6 @@ class Pipeline:
 
 @dataclass
 class Assembly:
-    pipeline: Pipeline
     metrics: Metrics
     stores: Stores
     governance: Governance
@@ -74,6 +76,7 @@ class Assembly:
     actions: ActionsService
     sandbox: SandboxService
     jobs: JobsService
+    pipeline: Pipeline = None  # type: ignore[assignment]  # built over the services, right after them
     routes: list = field(default_factory=list)  # the features' HTTP routes (web.router.Route)
     retired: list = field(default_factory=list)  # providers a reload replaced, closed at the end
 
@@ -102,15 +105,18 @@ class Assembly:
             if (took := time.monotonic() - started) > 1.0:  # a slow stop says which part held it
                 log.warning("closing %s took %.1f s", type(part).__name__, took)
 
-    async def reconfigure(self, config: Config) -> Pipeline:
+    async def reconfigure(self, config: Config, before_swap: Callable[[], None] | None = None) -> Pipeline:
         """Apply a new configuration's aliases, providers, prices, timeouts, resilience, guard and
         cache policies without a restart (api/reload.py decides what else needs one). What takes
-        time (new models, the embedder) is loaded first; then, in one step with no await between,
-        the services take their new policies and the new pipeline replaces the old."""
+        time (new models, the embedder) is loaded first; then `before_swap` (which may still
+        refuse: nothing has changed yet) and, in one step with no await between, the services
+        take their new policies and the new pipeline replaces the old."""
         old = self.pipeline
         router = Router(config, previous=old.router)
         resilience = Resilience(config, router, self.metrics.registry, previous=old.resilience)
         commits = [await self.guard.prepare(config, router), await self.cache.prepare(config, router)]
+        if before_swap is not None:
+            before_swap()
         for commit in commits:  # from here to the swap: no await, so no request sees half of it
             commit()
         access_log = next((s.log_requests for s in old.stages if isinstance(s, Account)), config.server.access_log)
@@ -164,7 +170,7 @@ def assemble(config: Config) -> Assembly:
     run_code = actions.gate("sandbox", "run_code") if config.actions.enabled else None  # code runs under policy
     jobs = JobsService(config, stores, None, metrics.registry)
     jobs.revalidate = governance.current  # jobs run under their submitter as it is now
-    parts = Assembly(None, metrics, stores, governance, guard, cache, actions, sandbox, jobs)  # type: ignore[arg-type]
+    parts = Assembly(metrics, stores, governance, guard, cache, actions, sandbox, jobs)
     parts.pipeline = _pipeline(config, router, resilience, parts, config.server.access_log)
     run_later = None
     if config.sandbox.enabled:  # executions are a job kind too (jobs imports no feature: it gets them here)

@@ -138,12 +138,12 @@ class Gateway:
     resilience: Resilience = property(lambda self: self.assembly.pipeline.resilience)  # type: ignore[assignment]
     handle: Handler = property(lambda self: self.assembly.pipeline.handle)  # type: ignore[assignment]
 
-    async def reconfigure(self, config: Config) -> None:
+    async def reconfigure(self, config: Config, before_swap=None) -> None:
         """Run on `config` from now on: new requests take its aliases, providers and policies;
         requests in flight finish on the pipeline they entered (Assembly.reconfigure)."""
         if not self._started:
             await self.start()
-        await self.assembly.reconfigure(config)
+        await self.assembly.reconfigure(config, before_swap)
         self._static_keys = [k.get() for k in config.server.api_keys if k.get()]
 
     async def start(self) -> None:

@@ -19,6 +19,7 @@ one worker asks the supervisor to pass it on to the others (`notify_peers`).
 """
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from dataclasses import dataclass
@@ -134,31 +135,50 @@ class Reloader:
         self.app, self.path = app, path
         self.raw = read_raw(path) if raw is None else raw  # what the running configuration was read from
         self.notify_peers: Callable[[], None] | None = None  # under a supervisor: reload the other workers
+        self._lock: asyncio.Lock | None = None
 
     async def reload(self) -> dict[str, Any]:
         """Validate and apply; raises ConfigError (nothing changed) when the file is invalid."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:  # a SIGHUP and a POST at once: one after the other
+            return await self._reload()
+
+    async def _reload(self) -> dict[str, Any]:
         nxt = read_next(self.path, self.raw)
         cfg, hot = nxt.config, nxt.hot
         gw = self.app.gw
         actions = gw.actions
         policies_changed = False
-        if actions.cfg.enabled and cfg.actions.enabled:  # first: a refusal here must change nothing
-            from ..actions.policy import PolicyError
 
-            try:
-                out = actions.reload_policies("admin", "config_reload", cfg.actions.policies,
-                                              cfg.actions.policy_text)
-            except PolicyError as e:
-                raise ConfigError(f"actions policies: {e}") from None
-            policies_changed = out["status"] == "applied"
-        applied = [_name(c) for c in hot]
-        if policies_changed and not {"actions.policies", "actions.policy_text"} & set(applied):
-            applied.append("actions.policies")  # the files changed, not the configuration
+        def policies() -> None:  # before anything changes: a refusal here must change nothing
+            nonlocal policies_changed
+            if actions.cfg.enabled and cfg.actions.enabled:
+                from ..actions.policy import PolicyError
+
+                try:
+                    out = actions.reload_policies("admin", "config_reload", cfg.actions.policies,
+                                                  cfg.actions.policy_text)
+                except PolicyError as e:
+                    raise ConfigError(f"actions policies: {e}") from None
+                policies_changed = out["status"] == "applied"
+
         if hot:
-            await gw.reconfigure(cfg)  # a new pipeline; the requests in flight keep theirs
+            try:  # a new pipeline; the requests in flight keep theirs
+                await gw.reconfigure(cfg, before_swap=policies)
+            except ConfigError:
+                raise
+            except Exception as e:  # noqa: BLE001 - e.g. a model the new guard policy needs fails to load
+                log.exception("configuration reload failed")
+                raise ConfigError(f"could not apply it: {type(e).__name__}: {e}") from None
             self.app.reconfigured(cfg)
             if ("server", "log_level") in hot:
                 logging.getLogger().setLevel(cfg.server.log_level.upper())
+        else:
+            policies()
+        applied = [_name(c) for c in hot]
+        if policies_changed and not {"actions.policies", "actions.policy_text"} & set(applied):
+            applied.append("actions.policies")  # the files changed, not the configuration
         if gw.governance.enabled:
             await gw.governance.reload()  # keys, teams, limits and budgets as the database has them now
         self.raw = nxt.raw  # what needs a restart is not running: it is reported again next time

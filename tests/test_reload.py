@@ -25,6 +25,7 @@ from procs import Proc, _env, free_port, http, start_simulator
 ADMIN = "adm-reload-test-5d21"
 H = {"authorization": f"Bearer {ADMIN}"}
 HI = [{"role": "user", "content": "hi"}]
+BREAKER = {"consecutive_failures": 3, "open_s": 120}
 GUARD = {"injection_classifier": False, "pattern_budget_s": 5.0}  # a loaded test machine is no guard timeout
 
 
@@ -45,7 +46,8 @@ def base(good, dead, slow) -> dict:
                       {"name": "slow", "base_url": slow.url + "/v1"}],
         "models": [
             {"name": "chat", "targets": [{"provider": "good", "model": "m", "price": {"input": 1, "output": 1}}]},
-            {"name": "flaky", "targets": [{"provider": "dead", "model": "m"}], "retry": {"max_attempts": 1}},
+            {"name": "flaky", "targets": [{"provider": "dead", "model": "m"}], "retry": {"max_attempts": 1},
+             "breaker": BREAKER},
             {"name": "slow", "targets": [{"provider": "slow", "model": "m"}]},
         ],
     }
@@ -103,13 +105,16 @@ def test_reload_applies_aliases_prices_fallbacks_and_guard_without_a_restart(sim
         cheap = cost(c, "chat")
         with pytest.raises(openai.NotFoundError):
             c.chat.completions.create(model="chat2", messages=HI)
-        with pytest.raises(openai.APIStatusError) as e:
-            c.chat.completions.create(model="flaky", messages=HI)
-        assert e.value.status_code == 503
+        for _ in range(3):  # three failures in a row open the dead deployment's breaker
+            with pytest.raises(openai.APIStatusError) as e:
+                c.chat.completions.create(model="flaky", messages=HI)
+            assert e.value.status_code == 503
         long = [{"role": "user", "content": "a question much longer than forty characters, surely"}]
         assert c.chat.completions.create(model="chat", messages=long).choices[0].message.content
         _, _, raw = http("GET", proc.url + "/admin/deployments", headers=H)
-        calls_before = {d["id"]: d["calls"] for d in json.loads(raw)["deployments"]}["good/m"]
+        deps = {d["id"]: d for d in json.loads(raw)["deployments"]}
+        calls_before = deps["good/m"]["calls"]
+        assert deps["dead/m"]["breaker"] == "open"
 
         # a request in flight on the slow alias, which the new file removes
         answer: dict = {}
@@ -124,7 +129,7 @@ def test_reload_applies_aliases_prices_fallbacks_and_guard_without_a_restart(sim
         new["models"] = [
             {"name": "chat", "targets": [{"provider": "good", "model": "m", "price": {"input": 1000, "output": 1000}}]},
             {"name": "flaky", "targets": [{"provider": "dead", "model": "m"}], "retry": {"max_attempts": 1},
-             "fallbacks": ["chat"]},
+             "breaker": BREAKER, "fallbacks": ["chat"]},
             {"name": "chat2", "targets": [{"provider": "good", "model": "m2"}]},
         ]
         write(path, new)
@@ -151,6 +156,7 @@ def test_reload_applies_aliases_prices_fallbacks_and_guard_without_a_restart(sim
         _, _, raw = http("GET", proc.url + "/admin/deployments", headers=H)
         deps = {d["id"]: d for d in json.loads(raw)["deployments"]}
         assert set(deps) == {"good/m", "dead/m", "good/m2"} and deps["good/m"]["calls"] > calls_before
+        assert deps["dead/m"]["breaker"] == "open" and deps["dead/m"]["failures"] == 3  # not reset, not retried
         status, _, raw = http("GET", proc.url + "/metrics")
         assert status == 200 and b'seawall_requests_total{alias="chat2"' in raw
 
@@ -232,3 +238,42 @@ def test_with_workers_sighup_and_one_post_reach_every_worker(sims):
     path.write_text(yaml.safe_dump(good))
     r = audit_verify(path)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+async def test_a_deployment_keeps_its_breaker_until_its_upstream_changes(tmp_path):
+    """In process: the open breaker of a deployment survives a reload that leaves it alone, and
+    is closed by one that points it at another base URL (another upstream, not the same one)."""
+    from seawall.config import parse
+    from seawall.core.errors import GatewayError
+    from seawall.gateway import Gateway
+    from seawall.sim import Simulator
+
+    async with Simulator(seed=9) as dead, Simulator(seed=10) as alive:
+        dead.set_faults(error_rate=1.0, error_status=503)
+
+        def cfg(url: str, price: float) -> dict:
+            return {"store": {"sql": f"sqlite:///{tmp_path}/g.db"}, "guard": {"enabled": False},
+                    "providers": [{"name": "p", "base_url": url + "/v1"}],
+                    "models": [{"name": "m", "retry": {"max_attempts": 1}, "breaker": BREAKER,
+                                "targets": [{"provider": "p", "model": "x", "price": {"input": price}}]}]}
+
+        gw = Gateway(parse(cfg(dead.url, 1)))
+        try:
+            for _ in range(3):
+                with pytest.raises(GatewayError):
+                    await gw.chat(model="m", messages=HI)
+            provider = gw.router.providers["p"]
+            assert gw.resilience.states["p/x"].breaker.state == "open"
+            await gw.reconfigure(parse(cfg(dead.url, 2)))  # a new price, the same upstream
+            assert gw.router.providers["p"] is provider and gw.resilience.states["p/x"].breaker.state == "open"
+            assert gw.router.deployments["p/x"].price.input == 2
+            received = dead.stats["received"]
+            with pytest.raises(GatewayError):
+                await gw.chat(model="m", messages=HI)
+            assert dead.stats["received"] == received  # the open breaker kept the call from it
+            await gw.reconfigure(parse(cfg(alive.url, 2)))  # another upstream under the same name
+            assert gw.router.providers["p"] is not provider and provider in gw.assembly.retired
+            assert gw.resilience.states["p/x"].breaker.state == "closed"
+            assert (await gw.chat(model="m", messages=HI)).text
+        finally:
+            await gw.aclose()

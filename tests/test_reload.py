@@ -130,7 +130,7 @@ def test_reload_applies_aliases_prices_fallbacks_and_guard_without_a_restart(sim
             {"name": "chat", "targets": [{"provider": "good", "model": "m", "price": {"input": 1000, "output": 1000}}]},
             {"name": "flaky", "targets": [{"provider": "dead", "model": "m"}], "retry": {"max_attempts": 1},
              "breaker": BREAKER, "fallbacks": ["chat"]},
-            {"name": "chat2", "targets": [{"provider": "good", "model": "m2"}]},
+            {"name": "chat2", "targets": [{"provider": "good", "model": "m2"}], "cache": {"category": "long"}},
         ]
         write(path, new)
         assert flight.is_alive()
@@ -142,6 +142,8 @@ def test_reload_applies_aliases_prices_fallbacks_and_guard_without_a_restart(sim
         flight.join(30)
         assert answer["r"].choices[0].message.content  # it finished on the configuration it entered
         assert c.chat.completions.create(model="chat2", messages=HI).choices[0].message.content
+        again = c.chat.completions.with_raw_response.create(model="chat2", messages=HI)
+        assert again.headers["x-seawall-cache"] == "hit-exact"  # the new alias's cache policy
         assert cost(c, "chat") > 100 * cheap  # the new price
         raw_fb = c.chat.completions.with_raw_response.create(model="flaky", messages=HI)
         assert raw_fb.parse().choices[0].message.content and raw_fb.headers["x-seawall-fallback-alias"] == "chat"

@@ -273,9 +273,14 @@ async def test_a_deployment_keeps_its_breaker_until_its_upstream_changes(tmp_pat
             with pytest.raises(GatewayError):
                 await gw.chat(model="m", messages=HI)
             assert dead.stats["received"] == received  # the open breaker kept the call from it
-            await gw.reconfigure(parse(cfg(alive.url, 2)))  # another upstream under the same name
+            new = cfg(alive.url, 2)  # another upstream under the same name, and a client key
+            new["server"] = {"api_keys": ["sk-reload-client-key-1"]}
+            await gw.reconfigure(parse(new))
             assert gw.router.providers["p"] is not provider and provider in gw.assembly.retired
             assert gw.resilience.states["p/x"].breaker.state == "closed"
             assert (await gw.chat(model="m", messages=HI)).text
+            gw.authenticate({"authorization": "Bearer sk-reload-client-key-1"})
+            with pytest.raises(GatewayError):
+                gw.authenticate({"authorization": "Bearer sk-some-other-key"})
         finally:
             await gw.aclose()

@@ -145,6 +145,7 @@ class Gateway:
             await self.start()
         await self.assembly.reconfigure(config, before_swap)
         self._static_keys = [k.get() for k in config.server.api_keys if k.get()]
+        self.governance.static_keys = list(self._static_keys)  # it checks them when it is on
 
     async def start(self) -> None:
         """Open the stores and start every service (key directory, audit writer, guard models,

@@ -37,7 +37,7 @@ ALL = "*"
 # that is not a mapping is its own section)
 HOT: dict[str, set[str] | str] = {
     "models": ALL, "providers": ALL, "timeouts": ALL, "guard": ALL, "admin_key": ALL,
-    "server": {"log_level", "access_log", "api_keys", "metrics_token", "max_json_depth", "heartbeat_s"},
+    "server": {"log_level", "access_log", "api_keys", "metrics_token", "heartbeat_s"},
     "actions": {"policies", "policy_text"},
 }
 # sections whose keys apply except these (their storage or their history is the running one's)

@@ -79,20 +79,26 @@ def test_banner_quiet_start_reload_and_shutdown(sim):
             {"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode(),
             {"content-type": "application/json"})[0] == 200
 
-        # a valid one: the log level and the access log apply now, the rest is named for a restart
+        # a valid one: the log level, the access log and the new alias apply now; what is bound to
+        # the stores is named for a restart (tests/test_reload.py has the rest)
         new = {**cfg, "server": {"access_log": True, "log_level": "info"},
+               "store": {**cfg["store"], "state_timeout_s": 0.1},
                "models": cfg["models"] + [{"name": "m2", "targets": [{"provider": "sim", "model": "m"}]}]}
         path.write_text(yaml.safe_dump(new))
         status, _, raw = http("POST", proc.url + "/admin/reload", b"", H)
         out = json.loads(raw)
         assert status == 200 and out["status"] == "restart_needed"
-        assert out["applied"] == ["server.access_log", "server.log_level"] and out["restart_needed"] == ["models"]
+        assert out["applied"] == ["models", "server.access_log", "server.log_level"]
+        assert out["restart_needed"] == ["store.state_timeout_s"]
         assert not any(x.get("msg") == "request" for x in lines(proc))  # the access log was off
         _, headers, _ = http("POST", proc.url + "/v1/chat/completions", json.dumps(
             {"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode(),
             {"content-type": "application/json"})
         assert any(x.get("msg") == "request" and x.get("request_id") == headers["x-request-id"]
                    for x in lines(proc))  # and now it is on, without a restart
+        assert http("POST", proc.url + "/v1/chat/completions", json.dumps(
+            {"model": "m2", "messages": [{"role": "user", "content": "hi"}]}).encode(),
+            {"content-type": "application/json"})[0] == 200
         assert http("POST", proc.url + "/admin/reload", b"")[0] == 401  # admin only
 
         # SIGHUP does the same; an invalid file is refused in the log

@@ -3,7 +3,9 @@
     stores   -> the state store and the SQL engine, opened once and shared by every feature
     services -> one per feature (governance, guard, cache, resilience), started in this order
                 and closed in the reverse order
-    stages   -> the request's path, read top to bottom below
+    stages   -> the request's path, read top to bottom below: with the alias table (router) and
+                the resilience policies, the per-config Pipeline, which a reload rebuilds over
+                the same services and stores and swaps in (Assembly.reconfigure)
 
 A new capability is one package (its config section, service, stage and routes): one line in
 the stage list below, its service in `services`, its routes in `routes`. No other module wires features together:
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 # Every feature's config section is registered (seawall/sections.py) before any parse.
 from . import sections as _sections  # noqa: F401
@@ -49,22 +52,39 @@ from .store.stores import Stores
 log = logging.getLogger("seawall")
 
 
+@dataclass(frozen=True)
+class Pipeline:
+    """What one configuration builds: the alias table, the resilience policies over the kept
+    deployment state, and the stages composed over the long-lived services. A reload builds a
+    new one and swaps it in with one assignment (`Assembly.pipeline`): a request that entered the
+    old handle finishes on it, the next one takes the new."""
+
+    config: Config
+    router: Router
+    resilience: Resilience
+    stages: list
+    handle: Handler
+
+
 @dataclass
 class Assembly:
-    config: Config
     metrics: Metrics
-    router: Router
     stores: Stores
     governance: Governance
     guard: GuardService
-    resilience: Resilience
     cache: CacheService
     actions: ActionsService
     sandbox: SandboxService
     jobs: JobsService
-    stages: list
-    handle: Handler
-    routes: list  # the features' HTTP routes (web.router.Route), served next to the faces' own
+    pipeline: Pipeline = None  # type: ignore[assignment]  # built over the services, right after them
+    routes: list = field(default_factory=list)  # the features' HTTP routes (web.router.Route)
+    retired: list = field(default_factory=list)  # providers a reload replaced, closed at the end
+
+    config = property(lambda self: self.pipeline.config)
+    router = property(lambda self: self.pipeline.router)
+    resilience = property(lambda self: self.pipeline.resilience)
+    stages = property(lambda self: self.pipeline.stages)
+    handle = property(lambda self: self.pipeline.handle)
 
     @property
     def services(self) -> list:
@@ -79,11 +99,56 @@ class Assembly:
             await service.start()
 
     async def aclose(self) -> None:
-        for part in [*reversed(self.services), self.router, self.stores]:
+        for part in [*reversed(self.services), self.router, *self.retired, self.stores]:
             started = time.monotonic()
-            await (part.close() if part is self.router else part.aclose())
+            await (part.aclose() if hasattr(part, "aclose") else part.close())
             if (took := time.monotonic() - started) > 1.0:  # a slow stop says which part held it
                 log.warning("closing %s took %.1f s", type(part).__name__, took)
+
+    async def reconfigure(self, config: Config, before_swap: Callable[[], None] | None = None) -> Pipeline:
+        """Apply a new configuration's aliases, providers, prices, timeouts, resilience, guard and
+        cache policies without a restart (api/reload.py decides what else needs one). What takes
+        time (new models, the embedder) is loaded first; then `before_swap` (which may still
+        refuse: nothing has changed yet) and, in one step with no await between, the services
+        take their new policies and the new pipeline replaces the old."""
+        old = self.pipeline
+        router = Router(config, previous=old.router)
+        resilience = Resilience(config, router, self.metrics.registry, previous=old.resilience)
+        commits = [await self.guard.prepare(config, router), await self.cache.prepare(config, router)]
+        if before_swap is not None:
+            before_swap()
+        for commit in commits:  # from here to the swap: no await, so no request sees half of it
+            commit()
+        access_log = next((s.log_requests for s in old.stages if isinstance(s, Account)), config.server.access_log)
+        self.pipeline = new = _pipeline(config, router, resilience, self, access_log)
+        self.metrics.aliases = self.metrics.aliases | {m.name for m in config.models}  # old labels stay valid
+        if old.resilience.health is not None:
+            await old.resilience.health.stop()
+        await resilience.start()
+        await self.cache.start()  # invalidation broadcast when an alias is now cached
+        self.retired += router.retired  # in-flight requests may still use them: closed at shutdown
+        return new
+
+
+def _pipeline(config: Config, router: Router, resilience: Resilience, parts: "Assembly",
+              access_log: bool) -> Pipeline:
+    """The stage list over the long-lived services; the composed handle also runs the cache's
+    refresh-ahead and the jobs."""
+    stages = [
+        Account(parts.metrics, access_log),          # account: metrics + log, sees every outcome
+        AuditStage(parts.governance),                # account: audit record, every outcome
+        Identify(parts.governance),                  # identify: virtual key -> principal
+        RouteStage(router),                          # route: alias -> deployments, profile, deadline
+        Admit(parts.governance),                     # admit: rate limits, budget reserve; settle, cost
+        GuardIn(parts.guard),                        # guard: in PII, secrets, injection, tags; out leaks, tokens
+        ActionsStage(parts.actions),                 # actions: tool calls in answers pass policy (per alias)
+        CacheStage(parts.cache),                     # cache: exact -> semantic (tenant-scoped); store answers
+        Coalesce(resilience),                        # coalesce: identical in-flight requests share a call
+    ]
+    handle = compose(stages, terminal=Execute(parts.metrics, resilience))  # execute: LB, breaker, retry, hedge,
+    parts.cache.resubmit = handle                                         # fallback, stale, degraded, escalation
+    parts.jobs.handle = handle  # async jobs run through the same handle
+    return Pipeline(config, router, resilience, stages, handle)
 
 
 def assemble(config: Config) -> Assembly:
@@ -102,22 +167,11 @@ def assemble(config: Config) -> Assembly:
     actions = ActionsService(config, stores.sql, audit=audit, counts=True, registry=metrics.registry)
     sandbox = SandboxService(config.sandbox, audit=lambda receipt: governance.record(
         "sandbox", receipt["exit_reason"], receipt))
-    stages = [
-        Account(metrics, config.server.access_log),  # account: metrics + log, sees every outcome
-        AuditStage(governance),                      # account: audit record, every outcome
-        Identify(governance),                        # identify: virtual key -> principal
-        RouteStage(router),                          # route: alias -> deployments, profile, deadline
-        Admit(governance),                           # admit: rate limits, budget reserve; settle, cost
-        GuardIn(guard),                              # guard: in PII, secrets, injection, tags; out leaks, tokens
-        ActionsStage(actions),                       # actions: tool calls in answers pass policy (per alias)
-        CacheStage(cache),                           # cache: exact -> semantic (tenant-scoped); store answers
-        Coalesce(resilience),                        # coalesce: identical in-flight requests share a call
-    ]
-    handle = compose(stages, terminal=Execute(metrics, resilience))  # execute: LB, breaker, retry, hedge,
-    cache.resubmit = handle                                         # fallback, stale, degraded, escalation
     run_code = actions.gate("sandbox", "run_code") if config.actions.enabled else None  # code runs under policy
-    jobs = JobsService(config, stores, handle, metrics.registry)    # async jobs run through the same handle,
-    jobs.revalidate = governance.current                            # under their submitter as it is now
+    jobs = JobsService(config, stores, None, metrics.registry)
+    jobs.revalidate = governance.current  # jobs run under their submitter as it is now
+    parts = Assembly(metrics, stores, governance, guard, cache, actions, sandbox, jobs)
+    parts.pipeline = _pipeline(config, router, resilience, parts, config.server.access_log)
     run_later = None
     if config.sandbox.enabled:  # executions are a job kind too (jobs imports no feature: it gets them here)
         jobs.register(JobKind(sandbox_api.JOB_KIND, "sandbox", lambda body, _p: sandbox_api.job_body(sandbox, body),
@@ -125,8 +179,8 @@ def assemble(config: Config) -> Assembly:
         if jobs.enabled:
             run_later = sandbox_api.AsyncSubmit(wants_async, lambda call, body: submit_call(
                 jobs, call, sandbox_api.JOB_KIND, body))
-    routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(resilience), *actions_routes(actions),
-              *(sandbox_routes(sandbox, gate=run_code, deferral=run_later) if config.sandbox.enabled else ()),
-              *jobs_routes(jobs)]
-    return Assembly(config, metrics, router, stores, governance, guard, resilience, cache, actions, sandbox, jobs,
-                    stages, handle, routes)
+    parts.routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(lambda: parts.resilience),
+                    *actions_routes(actions),
+                    *(sandbox_routes(sandbox, gate=run_code, deferral=run_later) if config.sandbox.enabled else ()),
+                    *jobs_routes(jobs)]
+    return parts

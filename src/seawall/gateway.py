@@ -111,31 +111,41 @@ class StreamResult:
 
 
 class Gateway:
-    """The gateway: what the assembly built, started and closed in its order."""
+    """The gateway: what the assembly built, started and closed in its order. The per-config
+    parts (config, router, resilience, handle) are the running pipeline's, which a reload
+    replaces (`reconfigure`); the services and the stores stay."""
 
-    config: Config
     metrics: Metrics
-    router: Router
     governance: Governance
     guard: GuardService
-    resilience: Resilience
     cache: CacheService
     actions: ActionsService
     sandbox: SandboxService
     jobs: JobsService
-    handle: Handler  # the whole pipeline: Request -> Result
 
     def __init__(self, config: Config) -> None:
         parts: Assembly = assemble(config)
         self.assembly = parts
-        self.config, self.metrics, self.router = config, parts.metrics, parts.router
-        self.governance, self.guard, self.resilience, self.cache, self.sandbox = (
-            parts.governance, parts.guard, parts.resilience, parts.cache, parts.sandbox)
+        self.metrics = parts.metrics
+        self.governance, self.guard, self.cache, self.sandbox = parts.governance, parts.guard, parts.cache, parts.sandbox
         self.actions, self.jobs = parts.actions, parts.jobs
-        self.handle = parts.handle
         self._static_keys = [k.get() for k in config.server.api_keys if k.get()]
         self._started = False
         self._start_lock: asyncio.Lock | None = None
+
+    config: Config = property(lambda self: self.assembly.pipeline.config)  # type: ignore[assignment]
+    router: Router = property(lambda self: self.assembly.pipeline.router)  # type: ignore[assignment]
+    resilience: Resilience = property(lambda self: self.assembly.pipeline.resilience)  # type: ignore[assignment]
+    handle: Handler = property(lambda self: self.assembly.pipeline.handle)  # type: ignore[assignment]
+
+    async def reconfigure(self, config: Config, before_swap=None) -> None:
+        """Run on `config` from now on: new requests take its aliases, providers and policies;
+        requests in flight finish on the pipeline they entered (Assembly.reconfigure)."""
+        if not self._started:
+            await self.start()
+        await self.assembly.reconfigure(config, before_swap)
+        self._static_keys = [k.get() for k in config.server.api_keys if k.get()]
+        self.governance.static_keys = list(self._static_keys)  # it checks them when it is on
 
     async def start(self) -> None:
         """Open the stores and start every service (key directory, audit writer, guard models,

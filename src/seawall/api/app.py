@@ -88,6 +88,15 @@ class App:
                   summary="Read the configuration file again; an invalid one is refused and changes nothing"),
         ]
 
+    def reconfigured(self, config) -> None:
+        """After a reload: the keys, the access log and the document follow the new configuration."""
+        key = config.admin_key
+        self.admin_key = key.get() if key else None
+        token = config.server.metrics_token
+        self.metrics_token = token.get() if token else None
+        self.set_access_log(config.server.access_log)
+        self._openapi = None  # it lists the aliases
+
     def set_access_log(self, on: bool) -> None:
         self.access_log = on
         for stage in self.gw.assembly.stages:
@@ -105,6 +114,8 @@ class App:
             raise GatewayError("invalid_request", f"the new configuration is invalid; the running one is kept: {e}",
                                status=400) from None
         log.info("configuration reloaded: %s", out["status"], extra=out)
+        if self.reloader.notify_peers is not None:  # the other workers (this one reloads again: no change)
+            self.reloader.notify_peers()
         return call.json(out)
 
     async def __call__(self, request: Request) -> Response | StreamResponse:

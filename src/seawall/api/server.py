@@ -36,10 +36,12 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 async def start_in_process(gateway, host: str = "127.0.0.1", port: int = 0,
-                           sock: socket.socket | None = None, config_path: str | None = None):
+                           sock: socket.socket | None = None, config_path: str | None = None,
+                           raw: dict | None = None):
     """Serve `gateway` on this event loop; returns an async `stop()` that drains and closes.
     The CLI server and the demo both start through here. With `config_path`, the app can
-    reload that file (SIGHUP, POST /admin/reload; api/reload.py); `stop.app` is the App."""
+    reload that file (SIGHUP, POST /admin/reload; api/reload.py), `raw` being the values the
+    gateway's configuration was read from (default: the file now); `stop.app` is the App."""
     from ..net.server import Server
     from .app import App
 
@@ -48,7 +50,7 @@ async def start_in_process(gateway, host: str = "127.0.0.1", port: int = 0,
     if config_path:
         from .reload import Reloader
 
-        app.reloader = Reloader(app, config_path)
+        app.reloader = Reloader(app, config_path, raw)
     # the request being handled is cancelled when its client disconnects (net.server)
     server = Server(app, max_body=max(gateway.config.server.max_body_bytes, 1 << 20),
                     **gateway.config.server.limits.server_kwargs())
@@ -73,12 +75,12 @@ async def start_in_process(gateway, host: str = "127.0.0.1", port: int = 0,
 
 
 async def _serve(config, sock: socket.socket, ready_note: str | None, config_path: str | None = None,
-                 host: str = "") -> None:
+                 host: str = "", supervised: bool = False, raw: dict | None = None) -> None:
     from ..gateway import Gateway
     from ..observe import banner
 
     started = time.monotonic()
-    stop_server = await start_in_process(Gateway(config), sock=sock, config_path=config_path)
+    stop_server = await start_in_process(Gateway(config), sock=sock, config_path=config_path, raw=raw)
     app = stop_server.app
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -86,6 +88,11 @@ async def _serve(config, sock: socket.socket, ready_note: str | None, config_pat
         loop.add_signal_handler(sig, stop.set)
     if app.reloader is not None:
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(app.reloader.on_signal()))
+        if supervised:  # POST /admin/reload here: the supervisor passes a SIGHUP to every worker
+            parent = os.getppid()
+            app.reloader.notify_peers = lambda: os.kill(parent, signal.SIGHUP)
+        if _hup_during_start:  # it came before the loop handled it: the file may have changed since
+            loop.create_task(app.reloader.on_signal())
     if ready_note:  # the first worker speaks for all
         banner.show(app.gw, host)
         log.info(ready_note)
@@ -147,6 +154,11 @@ class Supervisor:
         self.killed_stragglers = False
         self.stop_grace_s = config.server.limits.drain_timeout_s + self.CLOSE_GRACE_S
         self.metrics_dir: str | None = None
+        self.raw: dict | None = None  # the file's values the workers run (api/reload.py)
+        if config_path:
+            from .reload import read_raw
+
+            self.raw = read_raw(config_path)
 
     def run(self) -> int:
         # Metrics from every worker are merged through prometheus_client's multiprocess
@@ -165,7 +177,7 @@ class Supervisor:
                 self.config.store.migrate = False
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
-            signal.signal(signal.SIGHUP, self._forward)  # each worker reloads its configuration
+            signal.signal(signal.SIGHUP, self._reload)  # each worker reloads its configuration
             for slot in range(self.workers):
                 self._fork(slot)
             return self._watch()
@@ -194,10 +206,10 @@ class Supervisor:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the worker's loop handles it
+                signal.signal(signal.SIGHUP, _remember_hup)  # until the worker's loop handles it
                 _event_loop_policy()
                 asyncio.run(_serve(self.config, self.sock, self.note if slot == 0 else None, self.config_path,
-                                   self.host))
+                                   self.host, supervised=True, raw=self.raw))
             except BaseException:  # noqa: BLE001 - say why before the parent restarts us
                 log.exception("worker %d stopped with an error", os.getpid())
                 code = 1
@@ -205,6 +217,21 @@ class Supervisor:
                 logging.shutdown()
                 os._exit(code)
         self.children[pid] = (slot, time.monotonic())
+
+    def _reload(self, signum, frame) -> None:
+        """SIGHUP: every worker reloads; a worker forked from now on (after a crash) starts from
+        what they run, not from the file as it was when the supervisor started."""
+        if self.raw is not None:
+            from .reload import read_next
+
+            try:
+                nxt = read_next(self.config_path, self.raw)
+            except Exception:  # noqa: BLE001 - the workers refuse it too, and say why in their log
+                pass
+            else:
+                self.raw, self.config = nxt.raw, nxt.config
+                self.config.store.migrate = False  # migrated once, at the start
+        self._forward(signum, frame)
 
     def _forward(self, signum, _frame) -> None:
         for pid in list(self.children):
@@ -260,6 +287,14 @@ class Supervisor:
                 self._fork(slot)
         signal.setitimer(signal.ITIMER_REAL, 0)
         return 1 if self.killed_stragglers else status
+
+
+_hup_during_start = False
+
+
+def _remember_hup(_signum, _frame) -> None:
+    global _hup_during_start
+    _hup_during_start = True
 
 
 def _mark_metrics_dead(pid: int) -> None:

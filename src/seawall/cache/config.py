@@ -17,6 +17,10 @@ KINDS = ("chat", "embeddings")  # what is cached: chat answers (exact and semant
 # Nothing is cached until an alias (or `cache.default`) opts in with a category, and the
 # semantic cache stays off until an alias turns it on (it needs the embedder). Upgrading a
 # deployment must not start serving stored answers nobody asked for.
+# the storage's settings: a running cache keeps them until a restart (api/reload.py)
+RESTART_KEYS = ("local_max_entries", "embedder", "embedding_cache_entries", "embedding_cache_ttl_s",
+                "semantic_refresh_s", "invalidation_poll_s", "shared")
+
 GATEWAY_DEFAULT = AliasCachePolicy(category=Category.NONE, semantic=SemanticSettings(enabled=False))
 
 

@@ -42,10 +42,10 @@ from ..core.streams import tap
 from ..core.types import Completion, Meta, Request, Result, Stream
 from ..observe.logging import request_id as request_id_var
 from .broadcast import RESYNC, SqlBroadcast, StateBroadcast
-from .config import KINDS, reachable_aliases
+from .config import KINDS, RESTART_KEYS, reachable_aliases
 from .exact import Entry, LocalLRU, Status, TieredExactCache
 from .keys import exact_key, namespace
-from .policy import (AliasCachePolicy, Category, Override, SecondSighting, SemanticSettings, decide,
+from .policy import (AliasCachePolicy, CacheConfig, SecondSighting, SemanticSettings, decide,
                      response_cacheable)
 from .replay import Accumulator, replay
 from .shared import open_shared_levels
@@ -101,12 +101,14 @@ class CacheService:
 
     def __init__(self, cfg, router, metrics, stores, answer_passes: AnswerCheck | None = None) -> None:
         self.settings = cfg
-        self.policies: dict[str, AliasCachePolicy] = {a: p.cache for a, p in cfg.profiles.items()}
-        self.config = cfg.cache.model_copy(update={"aliases": self.policies})
-        self.reachable = reachable_aliases(cfg, self.policies)
+        self.policies: dict[str, AliasCachePolicy] = {}
+        self.config: CacheConfig = cfg.cache
+        self.reachable: frozenset[str] = frozenset()
+        self.prices: dict = {}
+        self.wants_semantic = False
+        self.__dict__.update(self._per_config(cfg, router, running=False))
         self.answer_passes = answer_passes or (lambda req, body: True)
         self.resubmit: Handler | None = None  # the whole pipeline, for refresh-ahead (set by the assembly)
-        self.prices = {d.id: d.price for d in router.deployments.values()}
         self.metrics = CacheMetrics(metrics.registry)
         self.requests = metrics  # how many requests this process has in flight
         self.local = LocalLRU(cfg.cache.local_max_entries)
@@ -119,12 +121,34 @@ class CacheService:
         self.instance = os.urandom(6).hex()  # tells our own invalidation broadcasts apart
         self.exact = TieredExactCache(self.local, self.shared, self._shared_error)
         self.semantic = None  # SemanticCache, loaded at start when an alias uses it
-        self.wants_semantic = any(p.semantic.enabled for a, p in self.policies.items() if a in self.reachable)
         self.sighting = SecondSighting()
         self.stats: dict[str, dict[str, float]] = {}
         self._tasks: set[asyncio.Task] = set()
         self.broadcast: StateBroadcast | SqlBroadcast | None = None  # tells the other instances of invalidations
         self._refreshing: set[str] = set()  # keys with a refresh in flight
+
+    def _per_config(self, cfg, router, running: bool = True) -> dict:
+        """What one configuration decides: the aliases' policies, which aliases the stage looks
+        at, the prices of cache savings. The storage (levels, sizes, the embedder) is the
+        running one's: a reload keeps it (RESTART_KEYS)."""
+        policies = {a: p.cache for a, p in cfg.profiles.items()}
+        keep = {k: getattr(self.config, k) for k in RESTART_KEYS} if running else {}
+        reachable = reachable_aliases(cfg, policies)
+        return {"policies": policies, "config": cfg.cache.model_copy(update={"aliases": policies, **keep}),
+                "reachable": reachable, "prices": {d.id: d.price for d in router.deployments.values()},
+                "wants_semantic": any(p.semantic.enabled for a, p in policies.items() if a in reachable)}
+
+    async def prepare(self, cfg, router) -> Callable[[], None]:
+        """A reload: load the embedder if an alias now caches semantically; the returned commit
+        swaps the policies in, in the same step as the new pipeline. Entries stay."""
+        parts = self._per_config(cfg, router)
+        if parts["wants_semantic"] and self.semantic is None:
+            await self._load_semantic()
+
+        def commit() -> None:
+            self.__dict__.update(parts)
+
+        return commit
 
     async def start(self) -> None:
         if self.broadcast is None and self.reachable:
@@ -135,16 +159,19 @@ class CacheService:
                                               timeout_s=self.settings.store.sql_timeout_s)
                 self.broadcast.start()
         if self.wants_semantic and self.semantic is None:
-            from ..vector.embedder import default_threshold, load_embedder
-            from ..vector.judge import judge_for
-            from .semantic import SemanticCache
+            await self._load_semantic()
 
-            cc = self.config
-            emb = await asyncio.to_thread(load_embedder, cc.embedder, cache_entries=cc.embedding_cache_entries,
-                                          cache_ttl_s=cc.embedding_cache_ttl_s)
-            await asyncio.to_thread(emb.embed, ["warm up"])
-            judge = await asyncio.to_thread(judge_for, cc.embedder)
-            self.semantic = SemanticCache(emb, threshold=default_threshold(cc.embedder), judge=judge)
+    async def _load_semantic(self) -> None:
+        from ..vector.embedder import default_threshold, load_embedder
+        from ..vector.judge import judge_for
+        from .semantic import SemanticCache
+
+        cc = self.config
+        emb = await asyncio.to_thread(load_embedder, cc.embedder, cache_entries=cc.embedding_cache_entries,
+                                      cache_ttl_s=cc.embedding_cache_ttl_s)
+        await asyncio.to_thread(emb.embed, ["warm up"])
+        judge = await asyncio.to_thread(judge_for, cc.embedder)
+        self.semantic = SemanticCache(emb, threshold=default_threshold(cc.embedder), judge=judge)
 
     async def aclose(self) -> None:
         """Finish background writes (within a time limit) before the stores close."""

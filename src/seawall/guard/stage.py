@@ -24,6 +24,7 @@ which the cache asks before it keeps one.
 from __future__ import annotations
 
 import hashlib
+from typing import Callable
 
 import orjson
 from prometheus_client import Counter
@@ -39,6 +40,16 @@ def _warm_up_plan(policies) -> tuple[set[str], bool]:
     used = [p for p in policies if p.enabled]
     modes = {p.injection_model for p in used if p.injection_enabled and p.injection_classifier}
     return modes, any(p.pii_enabled and p.pii_ner for p in used)
+
+
+def _per_config(config, router) -> tuple[dict[str, GuardPolicy], dict[str, list[frozenset]]]:
+    """Each alias's policy, and the deployments' tag sets a request to it may reach (its own and
+    its fallbacks')."""
+    policies = {a: p.guard for a, p in config.profiles.items()}
+    reach = {name: [d.tags for n in (name, *p.resilience.fallbacks, *p.resilience.context_fallbacks)
+                    for d in router.routes[n].deployments]
+             for name, p in config.profiles.items()}
+    return policies, reach
 
 
 class GuardMetrics:
@@ -80,22 +91,30 @@ class GuardService:
 
     def __init__(self, config, router, registry) -> None:
         self.engine = Guard()
-        self.policies: dict[str, GuardPolicy] = {a: p.guard for a, p in config.profiles.items()}
+        self.policies, self.reach = _per_config(config, router)
         self.metrics = GuardMetrics(registry)
-        # the deployments' tag sets a request to each alias may reach (its own and its fallbacks')
-        self.reach: dict[str, list[frozenset]] = {
-            name: [d.tags for n in (name, *p.resilience.fallbacks, *p.resilience.context_fallbacks)
-                   for d in router.routes[n].deployments]
-            for name, p in config.profiles.items()
-        }
 
     async def start(self) -> None:
         """Load the models the configured policies use, so the first request pays no model load."""
-        modes, ner = _warm_up_plan(self.policies.values())
+        await self._warm(self.policies)
+
+    async def _warm(self, policies: dict) -> None:
+        modes, ner = _warm_up_plan(policies.values())
         modes = {m for m in modes if self.engine.classifier_installed(m)}  # the rest: missing_extras
         if modes or ner:
             mode = next(iter(modes)) if len(modes) == 1 else "cascade"  # cascade loads both tiers
             await self.engine.warm_up(classifier=bool(modes), ner=ner, injection_model=mode)
+
+    async def prepare(self, config, router) -> Callable[[], None]:
+        """A reload: load the models the new policies use (the engine and its loaded models stay);
+        the returned commit swaps the policies in, in the same step as the new pipeline."""
+        policies, reach = _per_config(config, router)
+        await self._warm(policies)
+
+        def commit() -> None:
+            self.policies, self.reach = policies, reach
+
+        return commit
 
     async def aclose(self) -> None:
         pass

@@ -1,7 +1,7 @@
 """From a public model name (alias) to the deployments that may serve it."""
 from __future__ import annotations
 
-from ..config import Config, Timeouts
+from ..config import Config, ProviderConfig, Timeouts
 from ..core.errors import GatewayError
 from . import make_provider
 from .base import Deployment, Provider
@@ -26,12 +26,28 @@ class Route:
         self.alias, self.kind, self.deployments, self.timeouts = alias, kind, deployments, timeouts
 
 
+def same_provider(a: ProviderConfig, b: ProviderConfig) -> bool:
+    """The same upstream with the same settings (secrets compared by value: two loads of one
+    file make two `Secret` objects)."""
+    key = (lambda s: s.get() if s else None)
+    return a.model_dump(exclude={"api_key"}) == b.model_dump(exclude={"api_key"}) and key(a.api_key) == key(b.api_key)
+
+
 class Router:
-    def __init__(self, cfg: Config) -> None:
+    """The alias table of one configuration. Built again on a reload with `previous`: a provider
+    whose settings did not change is kept (with its pooled connections); the ones not kept are
+    in `retired`, for the caller to close once the requests still using them are done."""
+
+    def __init__(self, cfg: Config, previous: "Router | None" = None) -> None:
         self.profiles = cfg.profiles
-        self.providers: dict[str, Provider] = {
-            p.name: make_provider(p, cfg.server.heartbeat_s) for p in cfg.providers
-        }
+        old = previous.providers if previous is not None else {}
+        self.providers: dict[str, Provider] = {}
+        for p in cfg.providers:
+            kept = old.get(p.name)
+            if kept is None or kept.heartbeat_s != cfg.server.heartbeat_s or not same_provider(kept.cfg, p):
+                kept = make_provider(p, cfg.server.heartbeat_s)
+            self.providers[p.name] = kept
+        self.retired: list[Provider] = [p for n, p in old.items() if self.providers.get(n) is not p]
         self.deployments: dict[str, Deployment] = {}
         self.routes: dict[str, Route] = {}
         for alias in cfg.models:

@@ -38,6 +38,8 @@ class BreakerStore(Protocol):
 
     def publish(self, deployment: str, record: BreakerRecord) -> None: ...
 
+    def forget(self, deployment: str) -> None: ...
+
 
 class MemoryBreakerStore:
     def __init__(self) -> None:
@@ -51,6 +53,9 @@ class MemoryBreakerStore:
 
     def publish(self, deployment: str, record: BreakerRecord) -> None:
         pass  # the record is shared by reference in one process
+
+    def forget(self, deployment: str) -> None:
+        self._records.pop(deployment, None)
 
 
 _BUCKETS = 10

@@ -48,17 +48,32 @@ class AliasPolicy:
 
 
 class Resilience:
+    """One configuration's policies over the gateway's long-lived resilience state. A reload
+    builds a new one with `previous`: the metrics, events, breaker store, budgets and tickets are
+    the previous one's, and a deployment that is still there (same provider, model and base URL)
+    keeps its breaker, bulkhead, latency and health (`DepState.carry`), so a reload neither
+    closes an open breaker nor forgets a slow upstream."""
+
     def __init__(self, config: Config, router, registry, store: BreakerStore | None = None,
-                 stale: StaleSource | None = None) -> None:
+                 stale: StaleSource | None = None, previous: "Resilience | None" = None) -> None:
         self.config = config
         self.router = router
-        self.metrics = ResilienceMetrics(registry)
-        self.events = Events(self.metrics, config.resilience.events_kept)
-        self.store = store or MemoryBreakerStore()
-        rb = config.resilience.retry_budget
-        self.retry_budget = RetryBudget(rb.ratio, rb.min_per_s, rb.window_s)
-        self.hedge_budget = HedgeBudget(config.resilience.hedge_budget)
-        self.cascade = Cascade(self.events, self.metrics, stale)
+        rc = config.resilience
+        if previous is None:
+            self.metrics = ResilienceMetrics(registry)
+            self.events = Events(self.metrics, rc.events_kept)
+            self.store = store or MemoryBreakerStore()
+            self.cascade = Cascade(self.events, self.metrics, stale)
+        else:
+            self.metrics, self.events, self.store, self.cascade = (previous.metrics, previous.events, previous.store,
+                                                                   previous.cascade)
+        prc = previous.config.resilience if previous is not None else None
+        rb = rc.retry_budget
+        self.retry_budget = previous.retry_budget if prc is not None and prc.retry_budget == rb else \
+            RetryBudget(rb.ratio, rb.min_per_s, rb.window_s)
+        self.hedge_budget = previous.hedge_budget if prc is not None and prc.hedge_budget == rc.hedge_budget else \
+            HedgeBudget(rc.hedge_budget)
+        before = {_key(st.dep): st for st in previous.states.values()} if previous is not None else {}
         self.states: dict[str, DepState] = {}
         self.policies: dict[str, AliasPolicy] = {}
         checks: dict[str, object] = {}
@@ -69,17 +84,34 @@ class Resilience:
             for dep in route.deployments:
                 st = self.states.get(dep.id)
                 if st is None:  # a deployment shared by aliases takes the first alias's policies
-                    b = res.bulkhead
-                    st = DepState(dep, Breaker(dep.id, _breaker_policy(res.breaker), self.events, self.store),
-                                  Bulkhead(b.max_concurrency, b.max_queue, b.queue_timeout_s))
+                    st = self._state(dep, res, before.get(_key(dep)), previous)
                     self.states[dep.id] = st
                     if res.balance.health_check.interval_s > 0:
                         checks[dep.id] = res.balance.health_check
                 states.append(st)
             balancer = Balancer(states, res.balance.strategy, res.balance.home_region)
             batcher = EmbedBatcher(res.batch, self.metrics) if alias.kind == "embeddings" and res.batch.enabled else None
-            self.policies[alias.name] = AliasPolicy(alias.name, alias.kind, res, route, balancer, batcher)
+            pol = AliasPolicy(alias.name, alias.kind, res, route, balancer, batcher)
+            if previous is not None and (was := previous.policies.get(alias.name)) is not None:
+                pol.latency, pol.ttft = was.latency, was.ttft  # the hedge delay keeps what it learnt
+            self.policies[alias.name] = pol
         self.health = HealthChecker([(self.states[d], c) for d, c in checks.items()], self.events) if checks else None
+
+    def _state(self, dep, res, was: DepState | None, previous: "Resilience | None") -> DepState:
+        policy, b = _breaker_policy(res.breaker), res.bulkhead
+        if was is None and previous is not None and dep.id in previous.states:
+            self.store.forget(dep.id)  # same name, another upstream (base URL): its breaker starts closed
+        if was is not None and was.breaker.p == policy:
+            breaker = was.breaker
+        else:  # a new policy; the shared record (state, open until, trips) stays in the store
+            breaker = Breaker(dep.id, policy, self.events, self.store)
+        bh = was.bulkhead if was is not None else None
+        if bh is None or (bh.limit, bh.max_queue, bh.timeout) != (b.max_concurrency, b.max_queue, b.queue_timeout_s):
+            bh = Bulkhead(b.max_concurrency, b.max_queue, b.queue_timeout_s)
+        st = DepState(dep, breaker, bh)
+        if was is not None:
+            st.carry(was)
+        return st
 
     async def start(self) -> None:
         if self.health is not None:
@@ -103,6 +135,11 @@ class Resilience:
             "events": list(self.events.recent)[::-1],
             "tickets": list(self.cascade.tickets)[-50:][::-1],
         }
+
+
+def _key(dep) -> tuple:
+    """What makes two deployments of two configurations the same upstream."""
+    return dep.provider.name, dep.model, dep.provider.cfg.base_url
 
 
 def _breaker_policy(p):

@@ -15,9 +15,10 @@ class DeploymentsView(Out):
     aliases: dict
 
 
-def routes(resilience) -> list[Route]:
+def routes(current) -> list[Route]:
+    """`current()` is the running configuration's engine (a reload builds a new one)."""
     async def deployments(call: Call):
-        return call.json(resilience.snapshot())
+        return call.json(current().snapshot())
 
     return [Route("GET", "/admin/deployments", deployments, auth="admin", response=DeploymentsView,
                   tag="resilience", summary="Deployments' health, breakers, latency; aliases' policies")]

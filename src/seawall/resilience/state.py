@@ -31,6 +31,12 @@ class DepState:
         self.calls = 0
         self.failures = 0
 
+    def carry(self, was: "DepState") -> None:
+        """What a reload keeps of the same upstream's state (docs/configuration.md, Reloading)."""
+        self.ewma_s, self.ewma_ttft_s, self.cooldown_until = was.ewma_s, was.ewma_ttft_s, was.cooldown_until
+        self.healthy, self.health_failures, self.errors = was.healthy, was.health_failures, was.errors
+        self.calls, self.failures = was.calls, was.failures
+
     @property
     def in_flight(self) -> int:
         return self.bulkhead.active  # every call enters the bulkhead, limited or not

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from seawall.jobs.queue import Duplicate, Queue
+from seawall.jobs.retention import purge_jobs
 from seawall.store.sql import make_engine, migrate
 
 from services import backend  # noqa: F401  (fixture)
@@ -128,6 +129,6 @@ async def test_tenant_scope_cancel_expiry_and_purge(queue):
     assert (await queue.cancel("job_0001", tenant="key:a")).status == "cancelled"
     assert await queue.sweep() == (0, 1)
     assert (await queue.get("job_0002")).status == "expired"
-    assert await queue.purge(time.time() - 3600, 1) == 0  # still inside the keep window
-    assert await queue.purge(time.time() + 1, 1) == 2  # one row per statement, until none is left
+    assert await purge_jobs(queue.engine, time.time() - 3600, 1) == 0  # still inside the keep window
+    assert await purge_jobs(queue.engine, time.time() + 1, 1) == 2  # one row per statement, until none is left
     assert await queue.get("job_0001") is None

@@ -25,6 +25,7 @@ from .cache.routes import routes as cache_routes
 from .cache.stage import CacheService, CacheStage
 from .config import Config
 from .core.stage import Handler, compose
+from .govern.audit import append as audit_append
 from .govern.audit import make_record
 from .govern.routes import routes as govern_routes
 from .govern.service import Governance
@@ -118,6 +119,8 @@ def assemble(config: Config) -> Assembly:
     run_code = actions.gate("sandbox", "run_code") if config.actions.enabled else None  # code runs under policy
     jobs = JobsService(config, stores, handle, metrics.registry)    # async jobs run through the same handle,
     jobs.revalidate = governance.current                            # under their submitter as it is now
+    if governance.audit is not None and governance.enabled:         # a job's charge, stored with its answer,
+        jobs.settle = lambda recs: audit_append(governance.engine, recs)  # reaches the audit log once
     run_later = None
     if config.sandbox.enabled:  # executions are a job kind too (jobs imports no feature: it gets them here)
         jobs.register(JobKind(sandbox_api.JOB_KIND, "sandbox", lambda body, _p: sandbox_api.job_body(sandbox, body),

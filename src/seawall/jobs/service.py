@@ -124,6 +124,10 @@ class JobsService:
             except (asyncio.CancelledError, Exception):
                 pass
         await self.webhooks.aclose()
+        try:  # a clean stop settles what is due now; a killed process leaves it to the others
+            await self.settle_charges(time.time() - self.config.charge_settle_s)
+        except Exception:
+            log.exception("jobs: settling charges at shutdown failed")
 
     # ---- submitting ---------------------------------------------------------------------
 

@@ -124,6 +124,7 @@ class JobsService:
             except (asyncio.CancelledError, Exception):
                 pass
         await self.webhooks.aclose()
+        await self.queue.aclose()
         try:  # a clean stop settles what is due now; a killed process leaves it to the others
             await self.settle_charges(time.time() - self.config.charge_settle_s)
         except Exception:

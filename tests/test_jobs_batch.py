@@ -148,7 +148,7 @@ def test_kill_9_mid_batch_on_sqlite_loses_no_line_and_charges_none_twice(tmp_pat
     sim = start_simulator("--latency-ms", "30", seed=22)
     db = tmp_path / "seawall.db"
     workers = 4
-    cfg = config(sim.url, workers=workers, lease_s=1, charge_settle_s=0)
+    cfg = config(sim.url, workers=workers, lease_s=1, charge_settle_s=1)
     cfg["store"] = {"sql": f"sqlite:///{db}"}
     gw = start_gateway(cfg, env=ENV)
     n = 2000
@@ -185,7 +185,7 @@ def test_kill_9_mid_batch_on_sqlite_loses_no_line_and_charges_none_twice(tmp_pat
 def assert_charged_once(charges: list, lines: dict, in_flight: int) -> None:
     """Every line charged exactly once, each charge the cost stored with its line: a line
     stored by a process killed before its audit write is charged from the record stored with
-    it (jobs.charge_settle_s, 0 in these tests) by a process that lives on, never twice."""
+    it (jobs.charge_settle_s, 1 s in these tests) by a process that lives on, never twice."""
     charged = Counter(rid.rsplit("-", 1)[0] for rid, _ in charges)
     assert not [j for j, k in charged.items() if k > 1], "a line charged twice"
     assert set(charged) <= set(lines)

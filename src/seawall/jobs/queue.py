@@ -344,17 +344,24 @@ class Queue:
                                          .values(status="expired", finished_at=now))
         return dead.rowcount, expired.rowcount
 
-    async def pending_charges(self, before: float, n: int) -> list[tuple[str, dict]]:
-        """Charges stored with their answers before `before` and not yet known to be in the
-        audit log: (job id, audit record)."""
+    async def settle_charges(self, before: float, n: int,
+                             append: Callable[[list[dict]], Awaitable[int]]) -> tuple[int, int]:
+        """Up to n charges stored with their answers before `before`: hand their audit records
+        to `append` (which skips those the log holds), then clear them. On PostgreSQL the rows
+        are taken FOR UPDATE SKIP LOCKED, so processes settling at once take different ones.
+        Returns (charges settled, records `append` wrote)."""
         q = (sa.select(jobs.c.id, jobs.c.charge).where(jobs.c.charge_due < before)
              .order_by(jobs.c.charge_due).limit(n))
-        async with self.engine.connect() as conn:
-            return [(r.id, orjson.loads(r.charge)) for r in (await conn.execute(q)).all()]
-
-    async def charges_settled(self, ids: list[str]) -> None:
+        if self.postgres:
+            q = q.with_for_update(skip_locked=True)
         async with self.engine.begin() as conn:
-            await conn.execute(jobs.update().where(jobs.c.id.in_(ids)).values(charge=None, charge_due=None))
+            rows = (await conn.execute(q)).all()
+            if not rows:
+                return 0, 0
+            written = await append([orjson.loads(r.charge) for r in rows])  # its own connection
+            await conn.execute(jobs.update().where(jobs.c.id.in_([r.id for r in rows]))
+                               .values(charge=None, charge_due=None))
+        return len(rows), written
 
     async def depth(self) -> list[tuple[str, int, float | None]]:
         """Queued jobs per alias: (alias, count, oldest created_at)."""

@@ -367,15 +367,12 @@ class JobsService:
             return 0
         written = 0
         while True:
-            pending = await self.queue.pending_charges(before, self.config.purge_batch)
-            if not pending:
-                return written
-            n = await self.settle([rec for _, rec in pending])
-            if n:
-                log.warning("jobs: wrote %d charge(s) the audit log lacked (a process stopped before writing them)", n)
-            written += n
-            await self.queue.charges_settled([jid for jid, _ in pending])
-            if len(pending) < self.config.purge_batch:
+            n, wrote = await self.queue.settle_charges(before, self.config.purge_batch, self.settle)
+            if wrote:
+                log.warning("jobs: wrote %d charge(s) the audit log lacked (a process stopped before writing them)",
+                            wrote)
+            written += wrote
+            if n < self.config.purge_batch:
                 return written
 
     async def refresh_gauges(self) -> list[dict]:

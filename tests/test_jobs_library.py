@@ -126,3 +126,94 @@ async def test_a_tenant_past_its_queued_cap_is_refused_and_others_are_not(sim, t
         await gw.jobs.submit("chat", body, b)  # another tenant's queue is its own
     finally:
         await gw.aclose()
+
+
+class Crash(BaseException):
+    """The process dying: nothing after it runs (not an Exception, so nothing catches it)."""
+
+
+async def test_a_crash_between_storing_an_answer_and_its_audit_record_still_charges_it_once(sim, backend):  # noqa: F811
+    """A job's charge is written with its answer (jobs/queue.py finish). Jobs whose process
+    "dies" right after that write, before the audit record is submitted, are charged when
+    their charges are settled after the restart; the jobs whose records did go out are not
+    charged again, also when the settling runs while their records still wait in the writer's
+    queue. The ledger (the audit's request costs) equals the sum of the jobs' stored costs."""
+    import time
+
+    import sqlalchemy as sa
+
+    from seawall.jobs.queue import jobs as jobs_table
+    from seawall.store import sql
+
+    def config(settle_s):  # charge_settle_s
+        return parse({
+            "providers": [{"name": "sim", "base_url": sim.url + "/v1"}],
+            "models": [{"name": "m", "targets": [{"provider": "sim", "model": "m",
+                                                  "price": {"input": 1.0, "output": 2.0}}]}],
+            "server": {"access_log": False},
+            "store": {"state": backend["state"], "sql": backend["sql"], "prefix": backend["prefix"]},
+            "governance": {"audit": {"spool_dir": backend["spool"], "flush_interval_s": 1.0}},
+            "jobs": {"enabled": True, "workers": 0, "charge_settle_s": settle_s},
+        })
+
+    async def ledger(gw):
+        async with gw.governance.engine.connect() as c:
+            charges = (await c.execute(sa.select(sql.audit_log.c.request_id, sql.audit_log.c.cost_usd).where(
+                sql.audit_log.c.kind == "request", sql.audit_log.c.request_id.like("job_%")))).all()
+            costs = dict((await c.execute(sa.select(jobs_table.c.id, jobs_table.c.cost_usd))).all())
+        by_job: dict[str, list[float]] = {}
+        for rid, cost in charges:
+            by_job.setdefault(rid.rsplit("-", 1)[0], []).append(cost)
+        return by_job, costs
+
+    async def run_all(gw, crash: set[str]):
+        real_submit = gw.governance.audit.submit
+
+        def submit(rec):  # the process dies right after the answer and its charge were stored
+            if rec.get("once") and rec["request_id"].rsplit("-", 1)[0] in crash:
+                raise Crash()
+            real_submit(rec)
+
+        gw.governance.audit.submit = submit
+        try:
+            for job in await gw.jobs.queue.claim(gw.jobs.owner, 100, 30):
+                try:
+                    await gw.jobs.run(job)
+                except Crash:
+                    pass
+        finally:
+            gw.governance.audit.submit = real_submit
+
+    body = {"model": "m", "messages": [{"role": "user", "content": "charge me once"}]}
+    gw = Gateway(config(3600))  # its housekeeping never settles: the test does, after the "restart"
+    await gw.start()
+    try:
+        who = gw.authenticate({"authorization": f"Bearer {(await Admin(gw.governance).create_key(user='c'))['key']}"})
+        ids = [(await gw.jobs.submit("chat", body, who))[0].id for _ in range(6)]
+        await run_all(gw, crash=set(ids[::2]))
+        await gw.governance.audit.flush()
+        by_job, costs = await ledger(gw)
+        assert set(by_job) == set(ids[1::2])  # the crashed three are stored but not yet charged
+        assert [(await gw.jobs.queue.get(j)).status for j in ids] == ["completed"] * 6
+    finally:
+        await gw.aclose()
+
+    gw = Gateway(config(3600))  # the restart; settled by hand below, not by the housekeeping
+    await gw.start()
+    try:
+        assert await gw.jobs.settle_charges(time.time() + 1) == 3  # only the three the log lacked
+        # two more jobs, their records still in the writer's queue (flush_interval_s) when the
+        # settling appends them: the writer must skip them, not write them a second time
+        more = [(await gw.jobs.submit("chat", body, who))[0].id for _ in range(2)]
+        await run_all(gw, crash=set())
+        settled = await gw.jobs.settle_charges(time.time() + 1)
+        assert settled in (0, 2)  # 2 unless the writer was quicker: either way, once
+        await gw.governance.audit.flush()
+        assert await gw.jobs.settle_charges(time.time() + 1) == 0  # nothing left to settle
+        by_job, costs = await ledger(gw)
+        assert set(by_job) == set(ids + more)
+        assert all(len(c) == 1 for c in by_job.values()), by_job  # none charged twice
+        assert all(costs[j] and by_job[j][0] == pytest.approx(costs[j]) for j in by_job)
+        assert sum(c[0] for c in by_job.values()) == pytest.approx(sum(costs[j] for j in ids + more))
+    finally:
+        await gw.aclose()

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from seawall.jobs.queue import Duplicate, Queue
+from seawall.jobs.retention import purge_jobs
 from seawall.store.sql import make_engine, migrate
 
 from services import backend  # noqa: F401  (fixture)
@@ -128,6 +129,26 @@ async def test_tenant_scope_cancel_expiry_and_purge(queue):
     assert (await queue.cancel("job_0001", tenant="key:a")).status == "cancelled"
     assert await queue.sweep() == (0, 1)
     assert (await queue.get("job_0002")).status == "expired"
-    assert await queue.purge(time.time() - 3600, 1) == 0  # still inside the keep window
-    assert await queue.purge(time.time() + 1, 1) == 2  # one row per statement, until none is left
+    assert await purge_jobs(queue.engine, time.time() - 3600, 1) == 0  # still inside the keep window
+    assert await purge_jobs(queue.engine, time.time() + 1, 1) == 2  # one row per statement, until none is left
     assert await queue.get("job_0001") is None
+
+
+async def test_submissions_survive_the_database_dropping_their_connections(queue, backend):  # noqa: F811
+    """On PostgreSQL a submission goes through its own autocommit pool without pre-ping (one
+    round trip): a connection the server dropped is replaced and the INSERT tried once more."""
+    if backend["kind"] != "redis":
+        pytest.skip("PostgreSQL's submission pool")
+    import sqlalchemy as sa
+
+    await queue.insert(row(1))
+    async with queue.engine.connect() as conn:  # drop every other connection to this database
+        await conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    await queue.insert(row(2))
+    await queue.insert(row(3, idempotency_key="k"))
+    with pytest.raises(Duplicate):
+        await queue.insert(row(4, idempotency_key="k"))
+    assert await queue.find_idempotent("key:a", "k") == "job_0003"
+    assert [await queue.get(f"job_000{i}") is not None for i in (1, 2, 3, 4)] == [True, True, True, False]
+    await queue.aclose()

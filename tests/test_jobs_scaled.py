@@ -113,7 +113,8 @@ def test_kill_9_workers_on_postgresql_reclaims_leases_and_keeps_every_line_once(
         "models": [{"name": "gpt-4o-mini", "targets": [{"provider": "sim", "model": "gpt-4o-mini",
                                                             "price": {"input": 1.0, "output": 2.0}}]}],
         # ten kills may land on one line: enough attempts that none is given up
-        "jobs": {"enabled": True, "workers": 0, "lease_s": LEASE_S, "poll_s": 0.1, "retry": {"max_attempts": 20}},
+        "jobs": {"enabled": True, "workers": 0, "lease_s": LEASE_S, "poll_s": 0.1, "retry": {"max_attempts": 20},
+                 "charge_settle_s": 1},
     }
     gw_path = write_config(cfg)
     worker_path = write_config({**cfg, "jobs": {**cfg["jobs"], "workers": 2}})

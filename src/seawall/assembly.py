@@ -28,6 +28,7 @@ from .cache.routes import routes as cache_routes
 from .cache.stage import CacheService, CacheStage
 from .config import Config
 from .core.stage import Handler, compose
+from .govern.audit import append as audit_append
 from .govern.audit import make_record
 from .govern.routes import routes as govern_routes
 from .govern.service import Governance
@@ -170,6 +171,8 @@ def assemble(config: Config) -> Assembly:
     run_code = actions.gate("sandbox", "run_code") if config.actions.enabled else None  # code runs under policy
     jobs = JobsService(config, stores, None, metrics.registry)
     jobs.revalidate = governance.current  # jobs run under their submitter as it is now
+    if governance.audit is not None and governance.enabled:         # a job's charge, stored with its answer,
+        jobs.settle = lambda recs: audit_append(governance.engine, recs)  # reaches the audit log once
     parts = Assembly(metrics, stores, governance, guard, cache, actions, sandbox, jobs)
     parts.pipeline = _pipeline(config, router, resilience, parts, config.server.access_log)
     run_later = None

@@ -30,6 +30,7 @@ class Principal:
     # what x-seawall-department may name (with allow_department_header): the key's list, else its team's
     allowed_departments: frozenset[str] = frozenset()
     hint: str | None = None  # the key's first characters ("sw-ab…"), for logs: never enough to use
+    webhook_url: str | None = None  # the key's default webhook for its async jobs (jobs/service.py)
 
     @property
     def tenant(self) -> str:
@@ -118,11 +119,14 @@ class Request:
     # masks and tokens): two requests that differ only in the values behind "<PERSON_1>" look
     # the same afterwards, and must not share stored answers.
     original_digest: str | None = None
-    # A job's finishing write: `await commit(result) -> bool` stores the answer and its cost, True
-    # while the job's lease is still held. The audit stage awaits it before its record, so an
-    # answer is stored before it is charged and an attempt whose answer was not stored is
-    # recorded at no cost (its re-run is charged instead): no line is charged twice.
-    commit: Callable[["Completion"], Awaitable[bool]] | None = None
+    # A job's finishing write: `await commit(result, charge) -> bool` stores the answer, its cost
+    # and `charge` (the audit record that charges it) in one statement, True while the job's
+    # lease is still held. The audit stage builds its record first and submits it only after a
+    # stored commit; an attempt whose answer was not stored is recorded at no cost (its re-run
+    # is charged instead). A process killed between the two leaves the charge in the job row,
+    # from which the jobs housekeeping writes it (jobs/service.py settle_charges): each stored
+    # answer is charged exactly once.
+    commit: Callable[["Completion", dict | None], Awaitable[bool]] | None = None
 
     @property
     def request_id(self) -> str:

@@ -6,6 +6,7 @@ the audit log, and published so every instance reloads its directory.
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -44,7 +45,30 @@ def _key_view(r) -> dict:
             "department": r.department_id, "allowed_models": r.allowed_models,
             "allow_department_header": bool(r.allow_department_header),
             "allowed_departments": r.allowed_departments, "expires_at": r.expires_at,
-            "revoked_at": r.revoked_at, "rotation_grace_until": r.prev_until, "created_at": r.created_at}
+            "revoked_at": r.revoked_at, "rotation_grace_until": r.prev_until, "created_at": r.created_at,
+            "webhook_url": _redact_url(r.webhook_url)}
+
+
+def _webhook(url: str | None) -> str | None:
+    """A key's default webhook URL, checked as a job's is at submission (plain http(s), no
+    credentials, short): its address is checked again before every delivery (net/webhooks.py)."""
+    from ..net.webhooks import TargetRefused, check_url  # not on the CLI's start-up path
+
+    if url is None:
+        return None
+    try:
+        check_url(url)
+    except TargetRefused as e:
+        raise _bad(str(e), "webhook_url") from None
+    return url
+
+
+def _redact_url(url: str | None) -> str | None:
+    """Shown without its query or fragment: they often carry a token."""
+    if not url:
+        return url
+    p = urlsplit(url)
+    return f"{p.scheme}://{p.netloc}{p.path}" + ("?[redacted]" if p.query or p.fragment else "")
 
 
 async def _departments(c, ids) -> list[str] | None:
@@ -204,13 +228,14 @@ class Admin:
     async def create_key(self, *, user: str | None = None, team: str | None = None, department: str | None = None,
                          name: str = "", allowed_models: list[str] | None = None, expires_in_s: float | None = None,
                          allow_department_header: bool = False, allowed_departments: list[str] | None = None,
-                         create_missing: bool = False) -> dict:
+                         create_missing: bool = False, webhook_url: str | None = None) -> dict:
         """Returns the key in plaintext: the only time it is ever shown. With
         allow_department_header, x-seawall-department may name one of `allowed_departments`
         (else one of the team's); any other department is refused. A team or department that
         does not exist is an error naming it, or is created with `create_missing`."""
         if not isinstance(allow_department_header, bool):
             raise _bad("allow_department_header must be a boolean", "allow_department_header")
+        webhook_url = _webhook(webhook_url)
         key = new_key()
         kid = new_id("key_")
         now = time.time()
@@ -238,12 +263,14 @@ class Admin:
                 id=kid, key_hash=hash_key(key, self.gov.pepper), hint=hint(key), name=name, user_id=user,
                 team_id=team, department_id=department, allowed_models=allowed_models,
                 allow_department_header=allow_department_header, allowed_departments=allowed_departments,
-                expires_at=now + expires_in_s if expires_in_s else None, created_at=now))
+                expires_at=now + expires_in_s if expires_in_s else None, created_at=now, webhook_url=webhook_url))
         await self._changed("key.create", {"id": kid, "user": user, "team": team, "department": department,
-                                           "allowed_departments": allowed_departments, "created": created})
+                                           "allowed_departments": allowed_departments, "created": created,
+                                           "webhook": webhook_url is not None})
         return {"id": kid, "key": key, "hint": hint(key), "user": user, "team": team, "department": department,
                 "allowed_models": allowed_models, "allow_department_header": allow_department_header,
-                "allowed_departments": allowed_departments, "expires_at": now + expires_in_s if expires_in_s else None}
+                "allowed_departments": allowed_departments, "expires_at": now + expires_in_s if expires_in_s else None,
+                "webhook_url": _redact_url(webhook_url)}
 
     async def list_keys(self) -> list[dict]:
         async with self.engine.connect() as c:
@@ -260,6 +287,8 @@ class Admin:
             values["allowed_models"] = fields["allowed_models"]
         if "expires_in_s" in fields:
             values["expires_at"] = time.time() + fields["expires_in_s"] if fields["expires_in_s"] else None
+        if "webhook_url" in fields:  # null clears it
+            values["webhook_url"] = _webhook(fields["webhook_url"])
         async with self.engine.begin() as c:
             r = (await c.execute(sa.select(sql.api_keys.c.revoked_at).where(sql.api_keys.c.id == kid))).first()
             if r is None or r.revoked_at is not None:
@@ -268,7 +297,9 @@ class Admin:
                 values["allowed_departments"] = await _departments(c, fields["allowed_departments"])
             if values:
                 await c.execute(sa.update(sql.api_keys).where(sql.api_keys.c.id == kid).values(**values))
-        await self._changed("key.update", {"id": kid, **{k: v for k, v in values.items() if k != "name"}})
+        await self._changed("key.update", {"id": kid, **{k: v for k, v in values.items() if k != "name"},
+                                           **({"webhook_url": _redact_url(values["webhook_url"])}
+                                              if "webhook_url" in values else {})})
         return await self.get_key(kid)
 
     async def rotate_key(self, kid: str, grace_s: float = 3600.0) -> dict:

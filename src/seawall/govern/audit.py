@@ -136,8 +136,10 @@ def prompt_text(body: dict) -> str:
 async def append(engine, records: list[dict], replay: bool = True) -> int:
     """Append records to the chain in one transaction. With `replay` (a spool being replayed,
     whose records may already be in: a write that timed out can still have committed) records
-    already present are skipped; fresh records from the queue skip that query. Returns how
-    many were written."""
+    already present are skipped; fresh records from the queue skip that query, except those
+    marked `once` (a job's charge, which its job's settling may have written already: the
+    check under the head lock makes the two writers' order not matter). Returns how many were
+    written."""
     if not records:
         return 0
     head = sql.audit_head
@@ -145,7 +147,8 @@ async def append(engine, records: list[dict], replay: bool = True) -> int:
         # Lock the head first: UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite).
         await conn.execute(sa.update(head).where(head.c.id == 1).values(seq=head.c.seq))
         seq, prev = (await conn.execute(sa.select(head.c.seq, head.c.hash).where(head.c.id == 1))).one()
-        present = await _present(conn, [r["id"] for r in records]) if replay else set()
+        check = [r["id"] for r in records if replay or r.get("once")]
+        present = await _present(conn, check) if check else set()
         rows = []
         for r in records:
             if r["id"] in present:

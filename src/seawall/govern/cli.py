@@ -142,6 +142,8 @@ def _governance_commands(subparsers) -> None:
         p.add_argument("--allow-department-header", action="store_true", default=None)
         p.add_argument("--departments", help="what x-seawall-department may name, comma-separated "
                        "(with --allow-department-header; default: the team's list)")
+        p.add_argument("--webhook-url", help="webhook for this key's async jobs that name none "
+                       "(signed with jobs.webhooks.secret)" + ("; '' clears it" if p is not c else ""))
     cmd(g, "list", "list keys (never their secrets)", lambda gov, a: _print(_admin(gov).list_keys()))
     cmd(g, "show", "show a key", lambda gov, a: _print(_admin(gov).get_key(a.id)), id=True)
     c = cmd(g, "rotate", "new secret; the old one stays valid for --grace-s", _keys_rotate, id=True)
@@ -228,7 +230,8 @@ async def _team_update(gov, a) -> int:
 
 def _key_fields(a) -> dict:
     return {"name": a.name, "allowed_models": _list(a.models), "expires_in_s": a.expires_in_s,
-            "allow_department_header": a.allow_department_header, "allowed_departments": _list(a.departments)}
+            "allow_department_header": a.allow_department_header, "allowed_departments": _list(a.departments),
+            "webhook_url": a.webhook_url or None}
 
 
 async def _keys_create(gov, a) -> int:
@@ -245,7 +248,10 @@ async def _keys_update(gov, a) -> int:
     from . import schemas as s
 
     body = _body(s.KeyUpdate, **_key_fields(a))
-    return await _print(_admin(gov).update_key(a.id, **body.model_dump(exclude_unset=True)))
+    fields = body.model_dump(exclude_unset=True)
+    if a.webhook_url == "":  # --webhook-url '': clear it
+        fields["webhook_url"] = None
+    return await _print(_admin(gov).update_key(a.id, **fields))
 
 
 async def _keys_rotate(gov, a) -> int:

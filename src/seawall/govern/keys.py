@@ -102,7 +102,8 @@ async def load_directory(engine) -> Directory:
             depts = r.allowed_departments if r.allowed_departments is not None else (
                 team.allowed_departments if team is not None else None)
             p = Principal(r.id, r.user_id, r.team_id, dept, allowed, bool(r.allow_department_header),
-                          allowed_departments=frozenset(depts or ()), hint=r.hint or None)
+                          allowed_departments=frozenset(depts or ()), hint=r.hint or None,
+                          webhook_url=r.webhook_url or None)
             entry = KeyEntry(p, r.expires_at, r.revoked_at is not None)
             d.keys[r.key_hash] = entry
             d.virtual_keys += 1

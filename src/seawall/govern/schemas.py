@@ -22,6 +22,7 @@ class DepartmentIn(Body):
 
 
 Departments = Annotated[list[Id], Field(max_length=1000)]
+WebhookUrl = Annotated[str, Field(min_length=1, max_length=2048)]  # checked further by the admin (net/webhooks)
 
 
 class TeamIn(Body):
@@ -43,6 +44,7 @@ class KeyIn(Body):
     allow_department_header: bool = False
     allowed_departments: Departments | None = None  # else the team's list
     create_missing: bool = False  # create the team and department if they do not exist
+    webhook_url: WebhookUrl | None = None  # for this key's async jobs that name none (docs/jobs.md)
 
 
 # Updates (PATCH): only the fields sent change; null clears a nullable one.
@@ -64,6 +66,7 @@ class KeyUpdate(Body):
     expires_in_s: Annotated[float, Field(gt=0, le=10 * YEAR)] | None = None  # from now; null: never
     allow_department_header: bool | None = None
     allowed_departments: Departments | None = None
+    webhook_url: WebhookUrl | None = None  # null: none
 
 
 class LimitUpdate(Body):
@@ -165,6 +168,7 @@ class KeyCreated(Out):
     allow_department_header: bool = False
     allowed_departments: list[str] | None = None
     expires_at: float | None
+    webhook_url: str | None = None  # its query, if any, hidden
 
 
 class KeyView(Out):
@@ -181,6 +185,7 @@ class KeyView(Out):
     revoked_at: float | None
     rotation_grace_until: float | None
     created_at: float
+    webhook_url: str | None = None  # its query, if any, hidden
 
 
 class KeyRotated(Out):

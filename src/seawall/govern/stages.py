@@ -31,9 +31,17 @@ class AuditStage:
         if isinstance(result, Stream):
             self._watch(req, result)
         else:
-            if req.commit is not None:  # a job's answer: stored first, then charged (core/types.py)
+            text = None
+            if gov.audit_content != "none":
                 try:
-                    committed = await req.commit(result)
+                    text = _completion_text(result.body)
+                except Exception:  # noqa: BLE001
+                    text = None
+            rec = self._make(req, "ok", 200, text, None)
+            if req.commit is not None:  # a job's answer and its charge: one write (core/types.py)
+                rec["once"] = True  # the log skips it if the job's settling wrote it already
+                try:
+                    committed = await req.commit(result, rec)
                 except BaseException as e:
                     req.meta.cost_usd = 0.0  # not stored: the job runs again and that run is charged
                     outcome = outcome_of(e)
@@ -43,13 +51,7 @@ class AuditStage:
                     req.meta.cost_usd = 0.0
                     self._record(req, "ok", 200, None, {"job": "lease_lost"})
                     return result
-            text = None
-            if gov.audit_content != "none":
-                try:
-                    text = _completion_text(result.body)
-                except Exception:  # noqa: BLE001
-                    text = None
-            self._record(req, "ok", 200, text, None)
+            gov.audit.submit(rec)
         return result
 
     def _watch(self, req: Request, stream: Stream) -> None:
@@ -69,6 +71,9 @@ class AuditStage:
         tap(stream, on_chunk=on_chunk if keep else None, on_end=on_end)
 
     def _record(self, req: Request, outcome: str, status: int, response: str | None, detail: dict | None) -> None:
+        self.gov.audit.submit(self._make(req, outcome, status, response, detail))
+
+    def _make(self, req: Request, outcome: str, status: int, response: str | None, detail: dict | None) -> dict:
         gov = self.gov
         p = req.principal
         meta = req.meta
@@ -101,7 +106,7 @@ class AuditStage:
             latency_ms=round((time.perf_counter() - req.started) * 1000.0, 3),
             detail=info, prompt=audit_mod.content(mode, prompt), response=audit_mod.content(mode, response),
         )
-        gov.audit.submit(rec)
+        return rec
 
 
 def _completion_text(body: dict) -> str | None:

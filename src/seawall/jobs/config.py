@@ -50,8 +50,16 @@ class JobsConfig(BaseModel):
     poll_s: float = Field(0.5, gt=0, le=60, description="how often an idle worker looks for work")
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     keep_s: float = Field(86400.0, ge=0, description="finished jobs (and their results) are kept this long")
+    batch_keep_s: float = Field(30 * 86400.0, ge=0, description="a finished batch, its lines and its output and "
+                                                              "error files are kept this long")
+    files_keep_s: float = Field(30 * 86400.0, ge=0, description="uploaded batch input files are kept this long "
+                                                              "(longer while a batch in progress reads one)")
+    responses_keep_s: float = Field(30 * 86400.0, ge=0, description="stored responses (store: true, background) "
+                                                                  "are kept this long")
     purge_every_s: float = Field(60.0, gt=0)
     purge_batch: int = Field(500, ge=1, le=100000, description="rows deleted per purge statement")
+    charge_settle_s: float = Field(30.0, ge=0, description="a job's charge, stored with its answer, is written "
+                                                          "to the audit log from the job row if not there by then")
     max_queued_per_tenant: int = Field(10000, ge=1, description="a tenant's queued jobs beyond this are refused (429)")
     default_ttl_s: float = Field(86400.0, gt=0, description="a job not started within this is expired")
     pacing: dict[str, float] = Field(default_factory=dict,

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 metadata = sa.MetaData()
 
@@ -54,6 +54,9 @@ jobs = sa.Table(
     sa.Column("batch_id", sa.String(40), nullable=True),  # a batch line (jobs/batches.py)
     sa.Column("custom_id", sa.String(512), nullable=True),
     sa.Column("line", sa.Integer, nullable=True),
+    # the audit record charging the answer, written with it; cleared once the log holds it (0009)
+    sa.Column("charge", sa.Text, nullable=True),
+    sa.Column("charge_due", sa.Float, nullable=True),  # set while `charge` is pending: when it was stored
     sa.UniqueConstraint("tenant", "idempotency_key", name="uq_jobs_idempotency"),
     sa.Index("ix_jobs_claim", "status", "priority", "created_at"),
     sa.Index("ix_jobs_lease", "status", "lease_until"),
@@ -61,6 +64,7 @@ jobs = sa.Table(
     sa.Index("ix_jobs_webhook", "webhook_state"),
     sa.Index("ix_jobs_batch", "batch_id", "line"),
     sa.Index("ix_jobs_tenant", "tenant", "status"),  # a tenant's queued count, on every submission
+    sa.Index("ix_jobs_charge_due", "charge_due"),
 )
 
 # Uploaded files (purpose "batch") and the batches' output and error files, whose content is
@@ -77,6 +81,8 @@ files = sa.Table(
     sa.Column("role", sa.String(8), nullable=True),  # output | error
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Index("ix_files_tenant", "tenant", "created_at"),
+    sa.Index("ix_files_created", "purpose", "created_at"),  # retention
+    sa.Index("ix_files_batch", "batch_id"),
 )
 
 batches = sa.Table(
@@ -99,6 +105,20 @@ batches = sa.Table(
     sa.Column("cancelled_at", sa.Float, nullable=True),
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Index("ix_batches_tenant", "tenant", "created_at"),
+    sa.Index("ix_batches_created", "created_at"),  # retention
+)
+
+# Stored Responses API responses (jobs/responses.py): `store: true` and background ones.
+responses = sa.Table(
+    "responses", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the request as sent (JSON)
+    sa.Column("messages", sa.Text, nullable=False),  # the chat messages that produced it (JSON)
+    sa.Column("response", sa.Text, nullable=True),  # the response object; NULL while a background job runs
+    sa.Column("job_id", sa.String(40), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_responses_created", "created_at"),  # retention
 )
 
 
@@ -161,6 +181,10 @@ class Job:
         return out
 
 
+async def _scalar(conn: AsyncConnection, q) -> Any:
+    return (await conn.execute(q)).scalar()
+
+
 class Duplicate(Exception):
     """An Idempotency-Key this tenant already used; carries the existing job's id."""
 
@@ -172,12 +196,42 @@ class Queue:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
+        self._fast: AsyncEngine | None = None  # PostgreSQL: the submissions' own pool (_submit)
+
+    async def aclose(self) -> None:
+        if self._fast is not None:
+            await self._fast.dispose()
+            self._fast = None
+
+    async def _submit(self, fn: Callable[[AsyncConnection], Awaitable[Any]]) -> Any:
+        """Run one statement of the submission path. On PostgreSQL it goes through a small pool
+        of its own, in autocommit and without the store pool's pre-ping: a submission is one
+        statement, so one round trip instead of six (the ping is BEGIN, `;`, ROLLBACK, then
+        BEGIN, INSERT, COMMIT), each a context switch on the database's side. A connection
+        found dead (the server restarted) is dropped by SQLAlchemy and the statement tried once
+        more on a fresh one; an INSERT that had landed then meets its own primary key (insert)."""
+        if not self.postgres:  # SQLite: no round trips to save
+            async with self.engine.begin() as conn:
+                return await fn(conn)
+        if self._fast is None:
+            t = self.engine.pool.timeout()  # the store's sql_timeout_s (store/sql.py make_engine)
+            self._fast = create_async_engine(self.engine.url, isolation_level="AUTOCOMMIT", pool_size=2,
+                                             max_overflow=3, pool_timeout=t,
+                                             connect_args={"timeout": t, "command_timeout": max(t, 5.0)})
+        for retry in (False, True):
+            try:
+                async with self._fast.connect() as conn:
+                    return await fn(conn)
+            except DBAPIError as e:
+                if retry or not e.connection_invalidated:
+                    raise
 
     async def insert(self, row: dict) -> None:
         try:
-            async with self.engine.begin() as conn:
-                await conn.execute(jobs.insert().values(**row))
+            await self._submit(lambda conn: conn.execute(jobs.insert().values(**row)))
         except IntegrityError:
+            if await self._submit(lambda conn: _scalar(conn, sa.select(jobs.c.id).where(jobs.c.id == row["id"]))):
+                return  # a retry after a lost connection: the first attempt had stored it
             key = row.get("idempotency_key")
             if key is None:
                 raise
@@ -187,9 +241,8 @@ class Queue:
             raise Duplicate(existing) from None
 
     async def find_idempotent(self, tenant: str, key: str) -> str | None:
-        async with self.engine.connect() as conn:
-            return (await conn.execute(sa.select(jobs.c.id).where(
-                jobs.c.tenant == tenant, jobs.c.idempotency_key == key))).scalar()
+        return await self._submit(lambda conn: _scalar(conn, sa.select(jobs.c.id).where(
+            jobs.c.tenant == tenant, jobs.c.idempotency_key == key)))
 
     async def get(self, job_id: str, tenant: str | None = None) -> Job | None:
         q = sa.select(jobs).where(jobs.c.id == job_id)
@@ -240,11 +293,16 @@ class Queue:
 
     async def finish(self, job_id: str, owner: str, status: str, *, http_status: int | None = None,
                      result: Any = None, error: dict | None = None, cost_usd: float | None = None,
-                     conn=None) -> bool:
-        """Record the outcome, only if we still hold the lease. `conn` lets a caller commit more
-        (a batch line's ledger) in the same transaction."""
-        values: dict[str, Any] = dict(status=status, finished_at=time.time(), lease_owner=None, lease_until=None,
+                     charge: dict | None = None) -> bool:
+        """Record the outcome, only if we still hold the lease. `charge` is the audit record that
+        charges the answer: written by the same statement, so an answer is never stored without
+        its charge (settle_charges writes it to the log if the process dies before it does)."""
+        now = time.time()
+        values: dict[str, Any] = dict(status=status, finished_at=now, lease_owner=None, lease_until=None,
                                       http_status=http_status, cost_usd=cost_usd)
+        if charge is not None:
+            values["charge"] = orjson.dumps(charge).decode()
+            values["charge_due"] = now
         if result is not None:
             values["result"] = orjson.dumps(result).decode()
         if error is not None:
@@ -252,8 +310,6 @@ class Queue:
         stmt = jobs.update().where(jobs.c.id == job_id, jobs.c.lease_owner == owner,
                                    jobs.c.status == "running").values(**values)
         stmt = stmt.values(webhook_state=sa.case((jobs.c.webhook_url.is_not(None), "pending"), else_=None))
-        if conn is not None:
-            return (await conn.execute(stmt)).rowcount == 1
         async with self.engine.begin() as c:
             return (await c.execute(stmt)).rowcount == 1
 
@@ -288,20 +344,24 @@ class Queue:
                                          .values(status="expired", finished_at=now))
         return dead.rowcount, expired.rowcount
 
-    async def purge(self, older_than: float, batch: int) -> int:
-        """Delete finished jobs older than `older_than`, `batch` rows per statement."""
-        total = 0
-        while True:
-            # batch lines are their batch's output file: kept with it (not purged here)
-            pick = (sa.select(jobs.c.id).where(jobs.c.status.in_(FINISHED), jobs.c.finished_at < older_than,
-                                               jobs.c.batch_id.is_(None))
-                    .where(sa.or_(jobs.c.webhook_state.is_(None), jobs.c.webhook_state != "pending"))
-                    .limit(batch))
-            async with self.engine.begin() as conn:
-                n = (await conn.execute(jobs.delete().where(jobs.c.id.in_(pick.scalar_subquery())))).rowcount
-            total += n
-            if n < batch:
-                return total
+    async def settle_charges(self, before: float, n: int,
+                             append: Callable[[list[dict]], Awaitable[int]]) -> tuple[int, int]:
+        """Up to n charges stored with their answers before `before`: hand their audit records
+        to `append` (which skips those the log holds), then clear them. On PostgreSQL the rows
+        are taken FOR UPDATE SKIP LOCKED, so processes settling at once take different ones.
+        Returns (charges settled, records `append` wrote)."""
+        q = (sa.select(jobs.c.id, jobs.c.charge).where(jobs.c.charge_due < before)
+             .order_by(jobs.c.charge_due).limit(n))
+        if self.postgres:
+            q = q.with_for_update(skip_locked=True)
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(q)).all()
+            if not rows:
+                return 0, 0
+            written = await append([orjson.loads(r.charge) for r in rows])  # its own connection
+            await conn.execute(jobs.update().where(jobs.c.id.in_([r.id for r in rows]))
+                               .values(charge=None, charge_due=None))
+        return len(rows), written
 
     async def depth(self) -> list[tuple[str, int, float | None]]:
         """Queued jobs per alias: (alias, count, oldest created_at)."""

@@ -19,19 +19,8 @@ from ..net.server import Response
 from ..web.http import JSON, SSEEncoder, write_stream
 from ..web.router import Call, Route
 from . import responses_wire as rw
-from .queue import metadata
+from .queue import responses
 from .service import JobsService, tenant_of
-
-responses = sa.Table(
-    "responses", metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("tenant", sa.String(200), nullable=False),
-    sa.Column("body", sa.Text, nullable=False),  # the request as sent (JSON)
-    sa.Column("messages", sa.Text, nullable=False),  # the chat messages that produced it (JSON)
-    sa.Column("response", sa.Text, nullable=True),  # the response object; NULL while a background job runs
-    sa.Column("job_id", sa.String(40), nullable=True),
-    sa.Column("created_at", sa.Float, nullable=False),
-)
 
 JOB_STATUS = {"queued": "queued", "running": "in_progress", "cancelled": "cancelled", "failed": "failed",
               "expired": "failed"}

@@ -23,6 +23,7 @@ from ..core import validate
 from ..core.errors import GatewayError
 from ..core.types import Meta, Principal, Request
 from ..wire import anthropic_inbound as anthropic
+from . import retention
 from .config import JobsConfig
 from .kinds import JobKind
 from .pacing import Pacer
@@ -74,6 +75,9 @@ class JobsService:
         self.handle = handle  # the composed pipeline, set by the assembly
         # the submitter as governance knows it when the job runs (a revoked key's jobs fail closed)
         self.revalidate: Callable[[Principal | None], Principal | None] = lambda p: p
+        # appends audit records the log may already hold, skipping those it does (set by the
+        # assembly when there is an audit log): how a charge stored with its answer is settled
+        self.settle: Callable[[list[dict]], Awaitable[int]] | None = None
         self.max_json_depth = config.server.max_json_depth
         self.max_body = config.server.max_body_bytes
         self.owner = f"{os.uname().nodename[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -120,6 +124,11 @@ class JobsService:
             except (asyncio.CancelledError, Exception):
                 pass
         await self.webhooks.aclose()
+        await self.queue.aclose()
+        try:  # a clean stop settles what is due now; a killed process leaves it to the others
+            await self.settle_charges(time.time() - self.config.charge_settle_s)
+        except Exception:
+            log.exception("jobs: settling charges at shutdown failed")
 
     # ---- submitting ---------------------------------------------------------------------
 
@@ -171,9 +180,13 @@ class JobsService:
     async def submit(self, kind: str, body: dict, principal: Principal | None, *, idempotency_key: str | None = None,
                      priority: int = 0, webhook_url: str | None = None) -> tuple[Job, bool]:
         """Enqueue; returns (job, created). An Idempotency-Key this tenant already used returns the
-        existing job and created=False. Bad input raises GatewayError before anything is stored."""
+        existing job and created=False. Bad input raises GatewayError before anything is stored.
+        A job that names no webhook gets its key's (set by an admin, checked then); batch lines,
+        which come through build_row, never do: one call per line would flood the receiver."""
         row = self.build_row(kind, body, principal, priority=priority, idempotency_key=idempotency_key,
                              webhook_url=webhook_url)
+        if webhook_url is None and principal is not None and principal.webhook_url and self.webhooks.signer:
+            row["webhook_url"] = principal.webhook_url  # its address is vetted before each delivery
         tenant = row["tenant"]
         if idempotency_key is not None:
             existing = await self.queue.find_idempotent(tenant, idempotency_key)
@@ -304,14 +317,15 @@ class JobsService:
         chat_body = anthropic.messages_request_to_chat(dict(body)) if job.kind == "messages" else body
         stored: list[bool] = []
 
-        async def commit(result) -> bool:
+        async def commit(result, charge: dict | None = None) -> bool:
             if not stored:  # once, whoever calls first
                 committing.append(True)
                 answer = result.body
                 if job.kind == "messages":
                     answer = anthropic.chat_response_to_messages(answer, body.get("model") or job.alias)
                 stored.append(await self.queue.finish(job.id, self.owner, "completed", http_status=200,
-                                                      result=answer, cost_usd=result.meta.cost_usd))
+                                                      result=answer, cost_usd=result.meta.cost_usd,
+                                                      charge=charge))
             return stored[0]
 
         req = Request(kind=kind, alias=job.alias, body=chat_body, stream=False,
@@ -332,17 +346,34 @@ class JobsService:
             try:
                 await self.queue.sweep()
                 now = time.time()
+                await self.settle_charges(now - self.config.charge_settle_s)
                 if now - last_purge >= self.config.purge_every_s:
                     last_purge = now
-                    n = await self.queue.purge(now - self.config.keep_s, self.config.purge_batch)
+                    n = await retention.purge(self.queue.engine, now, self.config)
                     if n:
-                        log.info("jobs: purged %d finished jobs", n)
+                        log.info("jobs: purged %s", n)
                 await self.refresh_gauges()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("jobs: housekeeping failed")
             await asyncio.sleep(every)
+
+    async def settle_charges(self, before: float) -> int:
+        """Charges stored with their answers before `before`: append each to the audit log unless
+        it is there already (a process killed between storing an answer and writing its record
+        left it out), then forget them. Returns the records this wrote."""
+        if self.settle is None:
+            return 0
+        written = 0
+        while True:
+            n, wrote = await self.queue.settle_charges(before, self.config.purge_batch, self.settle)
+            if wrote:
+                log.warning("jobs: wrote %d charge(s) the audit log lacked (a process stopped before writing them)",
+                            wrote)
+            written += wrote
+            if n < self.config.purge_batch:
+                return written
 
     async def refresh_gauges(self) -> list[dict]:
         now = time.time()

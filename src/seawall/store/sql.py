@@ -52,6 +52,7 @@ api_keys = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=True),  # the rotated-out secret, valid until prev_until
     sa.Column("prev_until", sa.Float, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("webhook_url", sa.String(2048), nullable=True),  # jobs from this key that name none (0009)
 )
 
 limits = sa.Table(

@@ -94,11 +94,14 @@ def received(job_id, timeout=20.0):
 
 
 def wait_usable(stack, key, timeout=15.0):
-    """A key made by the CLI reaches the gateway through the SQL change counter."""
+    """A key made by the CLI reaches the gateway through the SQL change counter. Until the
+    gateway knows a key it is open (any key passes, as nobody), so wait for a wrong key to be
+    refused too: the directory that refuses it is the one that holds the new key."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status, _, _ = http("GET", stack.url + "/v1/models", headers={"authorization": f"Bearer {key}"})
-        if status == 200:
+        wrong, _, _ = http("GET", stack.url + "/v1/models", headers={"authorization": "Bearer sw-not-a-key"})
+        if status == 200 and wrong == 401:
             return
         time.sleep(0.1)
     raise AssertionError("the key never reached the gateway")

@@ -21,6 +21,8 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import mcp_types as types
+from mcp_types import INTERNAL_ERROR
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.server.lowlevel import Server
@@ -30,6 +32,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from ..core.errors import GatewayError
 from ..net.client import Client as HttpClient
 from ..net.messages import Response
+from .mcp_fast import FastCalls
 from .service import Action, ActionsService
 from .upstream import HttpUpstream, UpstreamFailure, UpstreamRefused
 
@@ -60,6 +63,7 @@ class McpGateway:
         # before every tools/call, only to check Mcp-Param-* headers against the input schema
         self.server = Server("seawall", on_list_tools=self._list_tools, on_call_tool=self._call_tool,
                              get_tool_input_schema=self._input_schema)
+        self.fast = FastCalls(self)
         self.manager: StreamableHTTPSessionManager | None = None
         self._owner: asyncio.Task | None = None
         self._ready: asyncio.Future | None = None
@@ -181,7 +185,10 @@ class McpGateway:
         return types.ListToolsResult(tools=out)
 
     async def _call_tool(self, ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
-        principal = self._principal(ctx)
+        return await self.call_tool(self._principal(ctx), params)
+
+    async def call_tool(self, principal, params: types.CallToolRequestParams) -> types.CallToolResult:
+        """One tools/call, from the SDK's dispatch or the fast path (mcp_fast.py)."""
         server, _, name = params.name.partition(".")
         if server not in self.clients or not name:
             return _text(f"unknown tool {params.name!r}")
@@ -222,6 +229,16 @@ class McpGateway:
         await self.start()
         request = call.request
         body = await request.read(MAX_BODY) if request.body_exists else b""
+        parsed = self.fast.parse(request.method, request.headers, body)
+        if parsed is not None:
+            rid, params, version = parsed
+            try:
+                status, answer = self.fast.answer(rid, version, await self.call_tool(call.principal, params))
+            except Exception:  # what the SDK would do with a handler that raised: a generic error
+                log.exception("tools/call failed")
+                status, answer = self.fast.error(rid, version in MODERN_PROTOCOL_VERSIONS, INTERNAL_ERROR,
+                                                 "Internal server error")
+            return Response(body=answer, status=status, headers=call.headers, content_type="application/json")
         return await asgi_call(self.manager.handle_request, request, body,
                                {"seawall_principal": call.principal}, call.headers)
 

@@ -168,6 +168,15 @@ def test_requests_the_fast_path_must_not_take_get_the_sdks_answer():
                 refused = sdk[0] >= 400 or (isinstance(sdk[2], dict) and "error" in sdk[2])
                 assert refused or (label == "a notification" and sdk[0] == 202), (label, sdk)
             assert stub.calls == []  # none of them reached the server
+            # a tool that declares an Mcp-Param header: the header must match the argument
+            gw.tools["records"]["read_record"] = stub.tool.model_copy(update={"input_schema": {
+                "type": "object", "properties": {"id": {"type": "integer", "x-mcp-header": "Id"}}}})
+            wrong = ({**headers, "mcp-param-id": "999"}, body)
+            assert gw.fast.parse("POST", Headers(wrong[0]), wrong[1]) is None
+            sdk, fast = await _both(gw, *wrong)
+            assert sdk == fast and sdk[0] == 400 and "Mcp-Param-Id" in sdk[2]["error"]["message"]
+            assert gw.fast.parse("POST", Headers({**headers, "mcp-param-id": "7"}), body) is not None
+            assert stub.calls == []
             assert gw.fast.parse("POST", Headers(odd[0]), odd[1]) is None
             sdk, fast = await _both(gw, *odd)
             assert sdk == fast and len(stub.calls) == 2

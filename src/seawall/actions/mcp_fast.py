@@ -43,6 +43,7 @@ from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
     MCP_PARAM_HEADER_PREFIX,
     MCP_PROTOCOL_VERSION_HEADER,
+    X_MCP_HEADER_KEY,
     InboundLadderRejection,
     classify_inbound_request,
     validate_mcp_param_headers,
@@ -70,6 +71,7 @@ class FastCalls:
         server = gateway.server
         entry = server.get_request_handler("tools/call")
         self.params_type = entry.params_type if entry is not None else None
+        self._declared: dict[int, tuple[Any, bool]] = {}
         # only the SDK's default middleware (its OpenTelemetry span, a no-op without a tracer
         # provider; Seawall traces the request itself) and no cache hint may be skipped here
         self.enabled = (self.params_type is not None and not server.cache_hints.get("tools/call")
@@ -125,7 +127,23 @@ class FastCalls:
         if not arguments and not any(k.startswith(_PARAM_PREFIX) for k in headers):
             return True
         schema = self.gateway._input_schema(name)
-        return schema is None or validate_mcp_param_headers(schema, arguments, headers) is None
+        if schema is None or not self._declares_headers(schema):
+            return True  # nothing declared: the SDK's check can refuse nothing (it walks the schema to learn so)
+        return validate_mcp_param_headers(schema, arguments, headers) is None
+
+    def _declares_headers(self, schema) -> bool:
+        """Whether an input schema mentions `x-mcp-header` anywhere (a superset of the
+        annotations the SDK validates), remembered per schema object."""
+        known = self._declared.get(id(schema))
+        if known is None or known[0] is not schema:
+            if len(self._declared) > 10_000:
+                self._declared.clear()
+            try:
+                declares = X_MCP_HEADER_KEY.encode() in orjson.dumps(schema)
+            except TypeError:
+                declares = True  # not plain JSON: let the SDK's validator look
+            known = self._declared[id(schema)] = (schema, declares)
+        return known[1]
 
     def answer(self, rid: Any, version: str, result) -> tuple[int, bytes]:
         """(HTTP status, body) of the JSON-RPC response, shaped as the SDK's runner shapes it."""

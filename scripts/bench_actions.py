@@ -134,7 +134,8 @@ async def timed_calls(url: str, headers: dict, n: int) -> list[float]:
 
 
 def bench_mcp(n: int) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # SEAWALL_BENCH_SRC: run another checkout's gateway under this harness (a before/after)
+    env = {**os.environ, "PYTHONPATH": os.environ.get("SEAWALL_BENCH_SRC", str(ROOT / "src"))}
     work = Path(tempfile.mkdtemp(prefix="bench-actions-"))
     mport, gport = free_port(), free_port()
     server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "mcp_records_server.py"), str(mport),
@@ -158,16 +159,23 @@ def bench_mcp(n: int) -> dict:
                                      headers={"authorization": f"Bearer {admin}", "content-type": "application/json"})
         key = json.loads(urllib.request.urlopen(req).read())["key"]
         direct, proxied = [], []
-        gw_cpu = 0.0
+        gw_cpu = srv_direct = srv_proxied = 0.0
         for _ in range(4):  # alternate, so drifting load hits both alike
+            before = cpu_s(server.pid)
             direct += asyncio.run(timed_calls(f"http://127.0.0.1:{mport}/mcp", {}, n // 4))
-            before = cpu_s(gw.pid)
+            srv_direct += cpu_s(server.pid) - before
+            before, before_srv = cpu_s(gw.pid), cpu_s(server.pid)
             proxied += asyncio.run(timed_calls(f"http://127.0.0.1:{gport}/mcp",
                                                {"authorization": f"Bearer {key}"}, n // 4))
             gw_cpu += cpu_s(gw.pid) - before
+            srv_proxied += cpu_s(server.pid) - before_srv
         # per proxied call; the 20 warm-up calls and the session set-up of each round included
         per_call = gw_cpu * 1000 / (len(proxied) + 4 * 20)
+        calls = len(proxied) + 4 * 20
         return {"calls": len(direct), "gateway_cpu_per_call_ms": round(per_call, 3),
+                # the MCP server's own CPU per call, called directly and through the gateway
+                "server_cpu_direct_ms": round(srv_direct * 1000 / calls, 3),
+                "server_cpu_proxied_ms": round(srv_proxied * 1000 / calls, 3),
                 "direct_p50_ms": round(pct(direct, 0.5), 3),
                 "seawall_p50_ms": round(pct(proxied, 0.5), 3),
                 "added_p50_ms": round(pct(proxied, 0.5) - pct(direct, 0.5), 3),

@@ -84,6 +84,13 @@ def test_a_server_that_serves_the_2026_era_is_spoken_to_in_it_without_a_session(
             assert not got.is_error and json.loads(got.content[0].text) == {"id": 9, "name": "record 9"}
             with pytest.raises(UpstreamRefused, match="MCP server records refused no/such-method"):
                 await up.request("no/such-method", {})
+            # a tool that declares Mcp-Param-Order: the client mirrors the argument, as the spec asks
+            assert json.loads((await up.call_tool("lookup_order", {"order": "A 1"})).content[0].text) == {
+                "order": "A 1"}
+            maps, up._header_maps = up._header_maps, {}
+            with pytest.raises(UpstreamRefused, match="Mcp-Param-Order"):  # without it the server refuses
+                await up.call_tool("lookup_order", {"order": "A 2"})
+            up._header_maps = maps
             _stop(server_box[0])  # restarted: nothing to re-establish in this era
             server_box[0] = await asyncio.to_thread(_server, port, counts, "stateful")
             got = await up.call_tool("read_record", {"id": 10})
@@ -96,7 +103,7 @@ def test_a_server_that_serves_the_2026_era_is_spoken_to_in_it_without_a_session(
         asyncio.run(run())
     finally:
         _stop(server_box[0])
-    assert [c["arguments"]["id"] for c in json.loads(counts.read_text())] == [10]
+    assert [c["arguments"] for c in json.loads(counts.read_text())] == [{"id": 10}]  # the restarted server's
 
 
 def test_a_server_that_is_down_fails_at_once_with_a_clear_error():

@@ -4,7 +4,8 @@
    time and this thread's CPU time per decision (on a loaded machine the gap is scheduling);
 2. what the proxy adds to an allowed MCP call: the same tools/call straight to the test MCP
    server (tests/mcp_records_server.py) and through a gateway process at /mcp, alternated;
-   with the gateway's CPU time per proxied call (from /proc, Linux);
+   with the gateway's CPU time per proxied call and the server's per call in each phase (from
+   /proc, Linux); SEAWALL_BENCH_SRC=<checkout>/src runs another checkout's gateway (before/after);
 3. where a proxied call's CPU goes inside the gateway (`--breakdown`): a tools/call the SDK's
    client sent, captured once, then replayed in this process with a stub upstream, through the
    SDK's session manager ("sdk") and through the /mcp handler's fast path ("fast"), timing the

@@ -6,11 +6,13 @@ Serving: the gateway's HTTP server (net/server.py) is not ASGI. The official SDK
 StreamableHTTPSessionManager is, so one route hands it the request through a small ASGI
 bridge (`asgi_call`). The manager runs stateless with JSON responses: each POST is a whole
 JSON-RPC exchange answered with one body, which the bridge buffers into one Response; no
-session state lives in Seawall, so any instance or worker can serve any call.
+session state lives in Seawall, so any instance or worker can serve any call. A plain
+`tools/call` skips the SDK's per-request pipeline: mcp_fast.py answers it with the same
+handler, and leaves every other request, and any it is unsure of, to the SDK.
 
 Upstreams: a streamable-HTTP server is reached through Seawall's own thin JSON-RPC client
-(upstream.py: one session, pooled keep-alive connections); a stdio server through the SDK's
-client. Either way each exchange is bounded by the server's `timeout_s`.
+(upstream.py: the 2026-07-28 era when offered, else one handshake session; pooled keep-alive
+connections); a stdio server through the SDK's client. Either way each exchange is bounded by the server's `timeout_s`.
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """A thin client for streamable-HTTP upstream MCP servers: JSON-RPC POSTs on Seawall's pooled
-keep-alive HTTP client (net/client.py), with one session initialised once and reused.
+keep-alive HTTP client (net/client.py), in the 2026-07-28 era when the server offers it, else
+with one handshake-era session initialised once and reused.
 
 Why not the SDK's client here: it runs a session (task groups, memory streams, an HTTP client
 of its own, result validation) around every call, which cost the proxy several milliseconds per

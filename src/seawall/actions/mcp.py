@@ -134,9 +134,12 @@ class McpGateway:
     async def _upstream(self, server: str, call):
         """One exchange with an upstream, bounded by its timeout; failures as GatewayError."""
         timeout = self.cfg.mcp_servers[server].timeout_s
+        client = self.clients[server]
         try:
-            async with asyncio.timeout(timeout):  # HttpUpstream bounds itself too; stdio needs this
-                return await call(self.clients[server])
+            if isinstance(client, HttpUpstream):  # it bounds every exchange itself (a second timer
+                return await call(client)         # per call showed up in the profile)
+            async with asyncio.timeout(timeout):  # the SDK's stdio client does not
+                return await call(client)
         except UpstreamRefused as exc:
             raise GatewayError("upstream_error", str(exc)) from None
         except UpstreamFailure as exc:

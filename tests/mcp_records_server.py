@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import ToolAnnotations
+from pydantic import Field
 
 PORT, COUNTS = sys.argv[1], Path(sys.argv[2])
 server = MCPServer("records")
@@ -45,6 +47,13 @@ def update_record(id: int, name: str, dry_run: bool = False) -> str:
 def delete_records(ids: list[int]) -> str:
     _count("delete_records", {"ids": ids})
     return json.dumps({"deleted": ids})
+
+
+# a 2026-era routing header: a client must mirror `order` into Mcp-Param-Order, or the SDK refuses
+@server.tool()
+def lookup_order(order: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Order"})]) -> str:
+    _count("lookup_order", {"order": order})
+    return json.dumps({"order": order})
 
 
 @server.tool()

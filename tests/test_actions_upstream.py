@@ -41,10 +41,11 @@ def test_one_session_is_reused_and_a_restarted_server_gets_a_new_one(tmp_path):
     async def run():
         nonlocal server
         http = Client(limit=4)
-        up = HttpUpstream("records", f"http://127.0.0.1:{port}/mcp", 10.0, http)
+        up = HttpUpstream("records", f"http://127.0.0.1:{port}/mcp", 10.0, http, discover=False)
         try:
             listed = await up.list_tools()
             assert {t.name for t in listed.tools} >= {"read_record", "refund"}
+            assert up.modern is None  # the handshake era, as asked
             first = up.session_id
             assert first  # a stateful server issued one at initialize
             got = await up.call_tool("read_record", {"id": 7})
@@ -66,6 +67,43 @@ def test_one_session_is_reused_and_a_restarted_server_gets_a_new_one(tmp_path):
     finally:
         _stop(server)
     assert [c["arguments"]["id"] for c in json.loads(counts.read_text())] == [8]  # the restarted server's count
+
+
+def test_a_server_that_serves_the_2026_era_is_spoken_to_in_it_without_a_session(tmp_path):
+    port, counts = free_port(), tmp_path / "calls.json"
+    server = _server(port, counts, "stateful")  # it would issue a session at initialize: none is asked for
+
+    async def run():
+        http = Client(limit=4)
+        up = HttpUpstream("records", f"http://127.0.0.1:{port}/mcp", 10.0, http)
+        try:
+            listed = await up.list_tools()
+            assert {t.name for t in listed.tools} >= {"read_record", "refund"}
+            assert up.modern == "2026-07-28" and up.session_id is None
+            got = await up.call_tool("read_record", {"id": 9})
+            assert not got.is_error and json.loads(got.content[0].text) == {"id": 9, "name": "record 9"}
+            with pytest.raises(UpstreamRefused, match="MCP server records refused no/such-method"):
+                await up.request("no/such-method", {})
+            # a tool that declares Mcp-Param-Order: the client mirrors the argument, as the spec asks
+            assert json.loads((await up.call_tool("lookup_order", {"order": "A 1"})).content[0].text) == {
+                "order": "A 1"}
+            maps, up._header_maps = up._header_maps, {}
+            with pytest.raises(UpstreamRefused, match="Mcp-Param-Order"):  # without it the server refuses
+                await up.call_tool("lookup_order", {"order": "A 2"})
+            up._header_maps = maps
+            _stop(server_box[0])  # restarted: nothing to re-establish in this era
+            server_box[0] = await asyncio.to_thread(_server, port, counts, "stateful")
+            got = await up.call_tool("read_record", {"id": 10})
+            assert json.loads(got.content[0].text)["id"] == 10 and up.session_id is None
+        finally:
+            await http.close()
+
+    server_box = [server]
+    try:
+        asyncio.run(run())
+    finally:
+        _stop(server_box[0])
+    assert [c["arguments"] for c in json.loads(counts.read_text())] == [{"id": 10}]  # the restarted server's
 
 
 def test_a_server_that_is_down_fails_at_once_with_a_clear_error():

@@ -6,11 +6,13 @@ Serving: the gateway's HTTP server (net/server.py) is not ASGI. The official SDK
 StreamableHTTPSessionManager is, so one route hands it the request through a small ASGI
 bridge (`asgi_call`). The manager runs stateless with JSON responses: each POST is a whole
 JSON-RPC exchange answered with one body, which the bridge buffers into one Response; no
-session state lives in Seawall, so any instance or worker can serve any call.
+session state lives in Seawall, so any instance or worker can serve any call. A plain
+`tools/call` skips the SDK's per-request pipeline: mcp_fast.py answers it with the same
+handler, and leaves every other request, and any it is unsure of, to the SDK.
 
 Upstreams: a streamable-HTTP server is reached through Seawall's own thin JSON-RPC client
-(upstream.py: one session, pooled keep-alive connections); a stdio server through the SDK's
-client. Either way each exchange is bounded by the server's `timeout_s`.
+(upstream.py: the 2026-07-28 era when offered, else one handshake session; pooled keep-alive
+connections); a stdio server through the SDK's client. Either way each exchange is bounded by the server's `timeout_s`.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import mcp_types as types
+from mcp_types import INTERNAL_ERROR
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.server.lowlevel import Server
@@ -30,6 +34,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from ..core.errors import GatewayError
 from ..net.client import Client as HttpClient
 from ..net.messages import Response
+from .mcp_fast import FastCalls
 from .service import Action, ActionsService
 from .upstream import HttpUpstream, UpstreamFailure, UpstreamRefused
 
@@ -60,6 +65,7 @@ class McpGateway:
         # before every tools/call, only to check Mcp-Param-* headers against the input schema
         self.server = Server("seawall", on_list_tools=self._list_tools, on_call_tool=self._call_tool,
                              get_tool_input_schema=self._input_schema)
+        self.fast = FastCalls(self)
         self.manager: StreamableHTTPSessionManager | None = None
         self._owner: asyncio.Task | None = None
         self._ready: asyncio.Future | None = None
@@ -128,9 +134,12 @@ class McpGateway:
     async def _upstream(self, server: str, call):
         """One exchange with an upstream, bounded by its timeout; failures as GatewayError."""
         timeout = self.cfg.mcp_servers[server].timeout_s
+        client = self.clients[server]
         try:
-            async with asyncio.timeout(timeout):  # HttpUpstream bounds itself too; stdio needs this
-                return await call(self.clients[server])
+            if isinstance(client, HttpUpstream):  # it bounds every exchange itself (a second timer
+                return await call(client)         # per call showed up in the profile)
+            async with asyncio.timeout(timeout):  # the SDK's stdio client does not
+                return await call(client)
         except UpstreamRefused as exc:
             raise GatewayError("upstream_error", str(exc)) from None
         except UpstreamFailure as exc:
@@ -181,7 +190,10 @@ class McpGateway:
         return types.ListToolsResult(tools=out)
 
     async def _call_tool(self, ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
-        principal = self._principal(ctx)
+        return await self.call_tool(self._principal(ctx), params)
+
+    async def call_tool(self, principal, params: types.CallToolRequestParams) -> types.CallToolResult:
+        """One tools/call, from the SDK's dispatch or the fast path (mcp_fast.py)."""
         server, _, name = params.name.partition(".")
         if server not in self.clients or not name:
             return _text(f"unknown tool {params.name!r}")
@@ -222,6 +234,16 @@ class McpGateway:
         await self.start()
         request = call.request
         body = await request.read(MAX_BODY) if request.body_exists else b""
+        parsed = self.fast.parse(request.method, request.headers, body)
+        if parsed is not None:
+            rid, params, version = parsed
+            try:
+                status, answer = self.fast.answer(rid, version, await self.call_tool(call.principal, params))
+            except Exception:  # what the SDK would do with a handler that raised: a generic error
+                log.exception("tools/call failed")
+                status, answer = self.fast.error(rid, version in MODERN_PROTOCOL_VERSIONS, INTERNAL_ERROR,
+                                                 "Internal server error")
+            return Response(body=answer, status=status, headers=call.headers, content_type="application/json")
         return await asgi_call(self.manager.handle_request, request, body,
                                {"seawall_principal": call.principal}, call.headers)
 

@@ -21,12 +21,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     cfg = _load(args.config)
     aliases = ", ".join(m.name for m in cfg.models)
     missing = [f"{p.name}.api_key ({p.api_key.ref})" for p in cfg.providers if p.api_key is not None and not p.api_key]
-    print(f"{args.config}: OK: {len(cfg.providers)} provider(s), {len(cfg.models)} model alias(es): {aliases}")
-    for m in missing:
-        print(f"warning: {m} is not set in the environment; requests will go without a key")
     from .sections import missing_extras
 
     extras = missing_extras(cfg)  # what this install lacks for this configuration
+    verdict = "valid, but this install cannot serve it" if extras.errors else "OK"
+    print(f"{args.config}: {verdict}: {len(cfg.providers)} provider(s), {len(cfg.models)} model alias(es): {aliases}")
+    for m in missing:
+        print(f"warning: {m} is not set in the environment; requests will go without a key")
     for line in extras.notices:
         print(f"warning: {line}")
     for line in extras.errors:

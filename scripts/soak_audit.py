@@ -31,19 +31,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from procs import Proc, free_port, start_simulator  # noqa: E402
 
 WORDS = "tide harbour pier gull dune reef lagoon current anchor lighthouse buoy jetty".split()
+POOL = 20_000  # distinct cached prompts: the caches reach their steady state during the warm-up
 
 
-def body(n: int, vary: bool) -> bytes:
-    if vary and n % 5:  # four in five unique: cache misses that are embedded and stored
-        text = f"Summarise ticket {n}: the {WORDS[n % 12]} near the {WORDS[(n // 12) % 12]} needs a check"
-    else:
-        text = "hello waves"
-    return json.dumps({"model": "m", "max_tokens": 8, "temperature": 0,
+def body(n: int, full: bool) -> bytes:
+    """--full: one request in four is a unique prompt to an uncached alias (guard, limits, budget,
+    the upstream call); the rest draw from a pool of POOL prompts to the cached alias (exact
+    and semantic look-ups, stores until the pool is seen, then hits)."""
+    model, text = "m", "hello waves"
+    if full:
+        i = n if n % 4 == 0 else n % POOL
+        text = f"Summarise ticket {i}: the {WORDS[i % 12]} near the {WORDS[(i // 12) % 12]} needs a check"
+        model = "m-live" if n % 4 == 0 else "m"
+    return json.dumps({"model": model, "max_tokens": 8, "temperature": 0,
                        "messages": [{"role": "user", "content": text}]}).encode()
 
 
-def request(n: int, vary: bool, key: str | None) -> bytes:
-    b = body(n, vary)
+def request(n: int, full: bool, key: str | None) -> bytes:
+    b = body(n, full)
     auth = f"authorization: Bearer {key}\r\n" if key else ""
     return (f"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n{auth}"
             f"content-length: {len(b)}\r\n\r\n").encode() + b
@@ -56,7 +61,8 @@ class Load:
         self.vary, self.key, self.sent = vary, key, 0
         self.ids: list = []
         self.stamps: list = []
-        self.errors = 0
+        self.errors: dict[str, int] = {}  # "status code": count
+        self.error_bodies: list[str] = []  # the first few, to say why
 
     def next(self) -> bytes | None:
         if time.monotonic() >= self.until or (self.left is not None and self.sent >= self.left):
@@ -72,43 +78,72 @@ async def client(port: int, load: Load) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         hdr = {k.lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)}
-        await reader.readexactly(int(hdr.get("content-length", "0")))
-        if lines[0].split()[1] == "200":
+        payload = await reader.readexactly(int(hdr.get("content-length", "0")))
+        status = lines[0].split()[1]
+        if status == "200":
             load.ids.append(hdr["x-seawall-request-id"])
             load.stamps.append(time.monotonic())
         else:
-            load.errors += 1
+            load.errors[status] = load.errors.get(status, 0) + 1
+            if len(load.error_bodies) < 5:
+                load.error_bodies.append(payload[:300].decode("utf-8", "replace"))
     writer.close()
 
 
-def tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (the workers), from /proc."""
-    pids, total = [pid], 0
-    try:
-        for line in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-            pids.append(int(line))
-    except OSError:
-        pass
-    for p in pids:
+def rss_mib(pid: int) -> dict[int, float]:
+    """Resident memory of a process and of each of its children (the workers), from /proc."""
+    out = {}
+    for p in [pid, *children(pid)]:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                    out[p] = int(line.split()[1]) / 1024
         except OSError:
             pass
-    return total / 1024
+    return out
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except OSError:
+        return 0
+
+
+def wait_workers_started(pid: int, workers: int, timeout: float = 120.0) -> None:
+    """The first worker up answers /healthz and would take every keep-alive connection the load
+    opens at once, leaving the others idle for the whole soak: wait until all N workers exist
+    and have gone quiet (their start-up, model loading included, is over)."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    last: dict[int, int] = {}
+    while time.monotonic() < deadline and quiet < 4:
+        kids = children(pid) if workers > 1 else [pid]
+        now = {k: cpu_ticks(k) for k in kids}
+        busy = len(kids) < workers or any(now[k] - last.get(k, -100) > 2 for k in kids)
+        quiet = 0 if busy else quiet + 1
+        last = now
+        time.sleep(0.5)
 
 
 async def run_load(port: int, load: Load, connections: int, pid: int, rss: list) -> None:
     async def sample() -> None:
         while True:
-            rss.append((time.monotonic(), tree_rss_mib(pid), len(load.ids)))
+            rss.append((time.monotonic(), rss_mib(pid), len(load.ids)))
             await asyncio.sleep(5)
 
     sampler = asyncio.create_task(sample())
     await asyncio.gather(*(client(port, load) for _ in range(connections)))
     sampler.cancel()
-    rss.append((time.monotonic(), tree_rss_mib(pid), len(load.ids)))
+    rss.append((time.monotonic(), rss_mib(pid), len(load.ids)))
 
 
 def main() -> None:
@@ -138,6 +173,8 @@ def main() -> None:
            "governance": {"audit": {"spool_dir": str(tmp / "wal")}}}
     if args.full:
         cfg["models"][0]["cache"] = {"category": "short", "semantic": {"enabled": True}}
+        cfg["models"].append({"name": "m-live", "targets": [{"provider": "sim", "model": "m"}],
+                              "cache": {"category": "none"}})
     (tmp / "c.yaml").write_text(yaml.safe_dump(cfg))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     key = None
@@ -154,6 +191,7 @@ def main() -> None:
     gw = Proc([sys.executable, "-m", "seawall.cli", "serve", "-c", str(tmp / "c.yaml"), "--port", str(port),
                "--workers", str(args.workers)], port)
     try:
+        wait_workers_started(gw.proc.pid, args.workers)
         t0 = time.monotonic()
         load, rss = Load(args.seconds, args.requests, args.full, key), []
         asyncio.run(run_load(port, load, args.connections, gw.proc.pid, rss))
@@ -164,7 +202,11 @@ def main() -> None:
         start = t0 + args.warmup
         first = sum(1 for s in stamps if start <= s < start + window) / window
         last = sum(1 for s in stamps if s >= t_end - window) / window
-        base = [m for t, m, _ in rss if t >= start][:2] or [rss[0][1]]
+        after = [m for t, m, _ in rss if t >= start][:2] or [rss[0][1]]
+        base = {p: max(m.get(p, 0.0) for m in after) for p in rss[-1][1]}  # per process, after warm-up
+        end = rss[-1][1]
+        total_base, total_end = sum(base.values()), sum(end.values())
+        cpu = {p: round(cpu_ticks(p) / os.sysconf("SC_CLK_TCK"), 1) for p in [gw.proc.pid, *children(gw.proc.pid)]}
         gw.stop()
         if pg_name:
             out = subprocess.run(["psql", url, "-tAc", "select request_id from audit_log where kind='request'"],
@@ -177,13 +219,15 @@ def main() -> None:
         verify = subprocess.run([sys.executable, "-m", "seawall.cli", "audit", "verify", "-c", str(tmp / "c.yaml")],
                                 capture_output=True, text=True, env=env).stdout.strip()
         print(json.dumps({"db": "postgresql" if pg_name else "sqlite", "workers": args.workers, "full": args.full,
-                          "seconds": round(seconds), "answered": len(ids), "errors": load.errors,
+                          "seconds": round(seconds), "answered": len(ids), "errors": load.errors, "error_bodies": load.error_bodies,
                           "rps": round(len(ids) / seconds), "window_s": round(window),
                           "rps_first_window": round(first), "rps_last_window": round(last),
                           "rps_change_pct": round(100 * (last - first) / first, 1) if first else None,
-                          "rss_mib_after_warmup": round(max(base), 1), "rss_mib_end": round(rss[-1][1], 1),
-                          "rss_change_pct": round(100 * (rss[-1][1] - max(base)) / max(base), 1),
-                          "rss_mib_peak": round(max(m for _, m, _ in rss), 1),
+                          "rss_mib_after_warmup": round(total_base, 1), "rss_mib_end": round(total_end, 1),
+                          "rss_change_pct": round(100 * (total_end - total_base) / total_base, 1),
+                          "rss_per_process_mib": {p: [round(base[p], 1), round(end[p], 1)] for p in end},
+                          "rss_mib_peak": round(max(sum(m.values()) for _, m, _ in rss), 1),
+                          "cpu_s_per_process": cpu,  # how evenly the workers shared the load
                           "missing_audit": len(set(ids) - in_db), "wal_files_left": left, "verify": verify}))
     finally:
         gw.stop()

@@ -23,3 +23,10 @@ class JobKind:
     # On a worker: the JSON-ready result, under the submitter as governance knows them now.
     # A GatewayError with a retryable status (429, 5xx) is tried again later, as for chat.
     run: Callable[[dict, Principal | None], Awaitable[Any]]
+    # False: a failure is final, never tried again (work with effects outside Seawall, such as
+    # an action on another system, could repeat them).
+    retry: bool = True
+    # Called instead of `run` on a later attempt of a kind that does not retry, which only a
+    # worker that stopped mid-run causes (its lease lapsed and another took the job over): it
+    # finds what the stopped attempt recorded rather than doing the work again.
+    resume: Callable[[dict, Principal | None], Awaitable[Any]] | None = None

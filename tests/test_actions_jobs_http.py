@@ -193,7 +193,7 @@ def test_an_escalated_async_action_waits_then_runs_exactly_once_and_its_job_carr
     assert headers["location"] == f"/v1/jobs/{out['id']}"
     assert out["object"] == "job" and out["kind"] == "actions.perform" and out["status"] == "queued"
     aid = out["approval"]["id"]
-    assert out["approval"]["decision"]["policies"] == ["deletes-need-approval"]
+    assert "deletes-need-approval" in out["approval"]["decision"]["policies"]
 
     row = approval(stack, aid)
     assert row["status"] == "pending" and row["job_id"] == out["id"]

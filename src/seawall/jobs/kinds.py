@@ -1,7 +1,8 @@
 """Job kinds other features run: the extension point that keeps jobs free of feature imports.
 
 The built-in kinds (chat, embeddings, messages) go through the gateway's pipeline. Another
-feature that has long work to offer as a job (the sandbox's executions) describes it as a
+feature that has work to offer as a job (the sandbox's executions, the action proxy's actions)
+describes it as a
 `JobKind`, and the assembly registers it with `JobsService.register`; jobs then stores,
 claims, runs, retries and reports it like any other job, knowing only this contract.
 """

@@ -2,9 +2,8 @@
 
 The built-in kinds (chat, embeddings, messages) go through the gateway's pipeline. Another
 feature that has work to offer as a job (the sandbox's executions, the action proxy's actions)
-describes it as a
-`JobKind`, and the assembly registers it with `JobsService.register`; jobs then stores,
-claims, runs, retries and reports it like any other job, knowing only this contract.
+describes it as a `JobKind`, and the assembly registers it with `JobsService.register`; jobs
+then stores, claims, runs, retries and reports it like any other job, knowing only this contract.
 """
 from __future__ import annotations
 

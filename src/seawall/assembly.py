@@ -21,6 +21,7 @@ from typing import Callable
 
 # Every feature's config section is registered (seawall/sections.py) before any parse.
 from . import sections as _sections  # noqa: F401
+from .actions import deferred as actions_deferred
 from .actions.routes import routes as actions_routes
 from .actions.service import ActionsService
 from .actions.stage import ActionsStage
@@ -182,8 +183,17 @@ def assemble(config: Config) -> Assembly:
         if jobs.enabled:
             run_later = sandbox_api.AsyncSubmit(wants_async, lambda call, body: submit_call(
                 jobs, call, sandbox_api.JOB_KIND, body))
+    act_later = None
+    if config.actions.enabled:  # an action as a job: it waits for its approval without holding a worker
+        jobs.register(JobKind(actions_deferred.JOB_KIND, "actions", actions_deferred.prepare(actions),
+                              actions_deferred.runner(actions, False), retry=False,
+                              resume=actions_deferred.runner(actions, True)))
+        if jobs.enabled:
+            actions.wake_job = jobs.release
+            act_later = actions_deferred.Deferral(wants_async, lambda call, body, not_before: submit_call(
+                jobs, call, actions_deferred.JOB_KIND, body, not_before=not_before))
     parts.routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(lambda: parts.resilience),
-                    *actions_routes(actions),
+                    *actions_routes(actions, deferral=act_later),
                     *(sandbox_routes(sandbox, gate=run_code, deferral=run_later) if config.sandbox.enabled else ()),
                     *jobs_routes(jobs)]
     return parts

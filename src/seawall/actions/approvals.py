@@ -6,6 +6,10 @@ Lease discipline, enforced by conditional UPDATEs so it holds across processes a
 - approved -> executed, once (the claim), only when the presented action hashes to the row's
   `binding` (tool, arguments, principal, policy version) and before `expires_at`.
 So an approval is single-use, cannot be replayed, and cannot approve other arguments.
+
+An approval made for an async job (`job_id`, migration 0010) is claimed by that job only (a
+request presenting its id is refused), and `job_waiting` stays true until the job has been
+woken after the verdict or the expiry (actions/deferred.py).
 """
 from __future__ import annotations
 
@@ -39,6 +43,8 @@ table = sa.Table(
     sa.Column("counted", sa.Boolean, nullable=False, server_default=sa.false()),  # in the override metric
     sa.Column("webhook_state", sa.String(16)),  # pending | delivered | failed
     sa.Column("webhook_attempts", sa.Text),  # JSON list: {at, status | error}
+    sa.Column("job_id", sa.String(40)),  # the async job that waits for this verdict (0010)
+    sa.Column("job_waiting", sa.Boolean),  # true until that job is woken after the verdict or expiry
 )
 
 
@@ -79,13 +85,26 @@ class Refused(Exception):
         self.code = code
 
 
+def new_id() -> str:
+    return "apr_" + secrets.token_hex(12)
+
+
+def _result(raw: str | None) -> dict | None:
+    """The stored outcome as approvers see it: a job's answer from the system stays the
+    caller's (it reaches them through their job), the view says only that it ran."""
+    if not raw:
+        return None
+    out = orjson.loads(raw)
+    return {k: v for k, v in out.items() if k != "response"} if isinstance(out, dict) else out
+
+
 def _view(row) -> dict:
     return {"id": row.id, "status": "expired" if row.status in ("pending", "approved") and row.expires_at <= time.time()
             else row.status, "tool": row.tool, "created_at": row.created_at, "expires_at": row.expires_at,
             "policy_version": row.policy_version, "request": orjson.loads(row.request),
             "decision": orjson.loads(row.decision), "approver": row.approver, "reason": row.reason,
             "decided_at": row.decided_at, "executed_at": row.executed_at,
-            "result": orjson.loads(row.result) if row.result else None, "verdict": row.verdict,
+            "result": _result(row.result), "verdict": row.verdict, "job_id": row.job_id,
             "edited": row.edited is not None, "webhook": {"state": row.webhook_state,
                                                          "attempts": orjson.loads(row.webhook_attempts or "[]")}}
 
@@ -96,12 +115,16 @@ class Approvals:
 
     async def create(self, *, tool: str, bound: str, policy_version: str, tenant: str, request: dict,
                      decision: dict, ttl_s: float, conversation: str | None = None,
-                     webhook: bool = False) -> dict:
+                     webhook: bool = False, id: str | None = None, job_id: str | None = None,
+                     expires_at: float | None = None) -> dict:
+        """A pending approval; with `job_id`, the one that job waits for (`id` and `expires_at`
+        chosen beforehand: the job was queued first, to wake no earlier than the expiry)."""
         now = time.time()
-        row = {"id": "apr_" + secrets.token_hex(12), "created_at": now, "expires_at": now + ttl_s,
+        row = {"id": id or new_id(), "created_at": now, "expires_at": expires_at or now + ttl_s,
                "status": "pending", "binding": bound, "policy_version": policy_version, "tenant": tenant,
                "tool": tool, "request": orjson.dumps(request).decode(), "decision": orjson.dumps(decision).decode(),
-               "conversation": conversation, "webhook_state": "pending" if webhook else None}
+               "conversation": conversation, "webhook_state": "pending" if webhook else None,
+               "job_id": job_id, "job_waiting": True if job_id else None}
         async with self.engine.begin() as conn:
             await conn.execute(table.insert().values(**row))
         return {"id": row["id"], "expires_at": row["expires_at"]}
@@ -155,13 +178,15 @@ class Approvals:
             raise Refused("conflict", f"approval {id} is {current['status']}, not pending")
         return await self.get(id)
 
-    async def claim(self, id: str, bound: str) -> dict:
-        """approved -> executed for exactly one caller whose action hashes to the binding."""
+    async def claim(self, id: str, bound: str, *, job: bool = False) -> dict:
+        """approved -> executed for exactly one caller whose action hashes to the binding: a
+        request for an approval made for one, the job for an approval made for a job."""
         now = time.time()
         async with self.engine.begin() as conn:
             done = await conn.execute(
                 table.update().where(table.c.id == id, table.c.status == "approved", table.c.binding == bound,
-                                     table.c.expires_at > now)
+                                     table.c.expires_at > now,
+                                     table.c.job_id.is_not(None) if job else table.c.job_id.is_(None))
                 .values(status="executed", executed_at=now))
         if done.rowcount == 1:
             return await self.get(id)
@@ -169,7 +194,10 @@ class Approvals:
         if current is None:
             raise Refused("not_found", f"no approval {id!r}")
         async with self.engine.connect() as conn:
-            row = (await conn.execute(sa.select(table.c.binding).where(table.c.id == id))).first()
+            row = (await conn.execute(sa.select(table.c.binding, table.c.job_id).where(table.c.id == id))).first()
+        if (row.job_id is not None) != job:
+            raise Refused("approval_unusable", f"approval {id} was given for job {row.job_id}, which runs it"
+                          if row.job_id else f"approval {id} was given for a request, not a job")
         if row.binding != bound:
             raise Refused("approval_mismatch", f"approval {id} was given for another action (tool, arguments, "
                                                "caller or policy version differ)")
@@ -179,6 +207,32 @@ class Approvals:
         async with self.engine.begin() as conn:
             await conn.execute(table.update().where(table.c.id == id)
                                .values(result=orjson.dumps(result).decode()))
+
+    async def recorded(self, id: str) -> dict | None:
+        """The outcome stored when the action ran (a job's includes the system's answer)."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(table.c.result).where(table.c.id == id))).first()
+        return orjson.loads(row.result) if row and row.result else None
+
+    async def close(self, id: str) -> bool:
+        """pending -> expired now, whatever this clock says of `expires_at`: the job woken at its
+        approval's deadline closes what nobody decided, so a late verdict is refused."""
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                table.update().where(table.c.id == id, table.c.status == "pending")
+                .values(status="expired", verdict="expire", decided_at=time.time(), counted=False))
+        return done.rowcount == 1
+
+    async def to_wake(self, limit: int = 200) -> list[tuple[str, str]]:
+        """(approval id, job id) of jobs still waiting though their approval is decided or expired."""
+        q = (sa.select(table.c.id, table.c.job_id)
+             .where(table.c.job_waiting == sa.true(), table.c.status != "pending").limit(limit))
+        async with self.engine.connect() as conn:
+            return [(r.id, r.job_id) for r in (await conn.execute(q)).all()]
+
+    async def woken(self, id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(table.update().where(table.c.id == id).values(job_waiting=False))
 
     async def expire(self) -> int:
         """pending past expiry -> expired (verdict `expire`, counted by the caller); how many."""

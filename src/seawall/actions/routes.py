@@ -7,8 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.errors import GatewayError
+from ..core.errors import GatewayError, invalid
 from ..web.router import Call, Route
+from . import deferred
 from .connectors import effect_of_method
 from .policy import PolicyError
 from .service import Action, ActionsService
@@ -60,7 +61,9 @@ def action_of(body: ActionIn) -> Action:
                   effect=effect_of_method(body.method))
 
 
-def routes(service: ActionsService) -> list[Route]:
+def routes(service: ActionsService, deferral: deferred.Deferral | None = None) -> list[Route]:
+    """With `deferral` (the jobs feature is on) a caller asking for an async answer gets 202 and
+    a job instead (actions/deferred.py); the policy decides at submission."""
     try:  # the MCP SDK is the `mcp` extra; without it /mcp says so
         from .mcp import McpGateway
     except ImportError:
@@ -80,6 +83,13 @@ def routes(service: ActionsService) -> list[Route]:
             raise GatewayError("permission_denied", "actions are disabled (actions.enabled is false)")
         service.connectors.check(body.connector, body.method, body.path)  # before policy: shape and allow-list
         action = action_of(body)
+        if deferral is not None and deferral.wanted(call.request.headers):
+            if body.approval_id is not None:
+                raise invalid("an approval given for a request is used by sending the request again, "
+                              "without Prefer: respond-async", "approval_id")
+            fields = {"connector": body.connector, "method": body.method, "path": body.path,
+                      "operation": action.operation, "record": body.record, "body": body.body}
+            return call.json(await deferred.submit(service, call, fields, deferral), status=202)
 
         async def execute(tool: str, arguments: dict):
             if tool != action.tool:
@@ -137,7 +147,8 @@ def routes(service: ActionsService) -> list[Route]:
         Route("GET", "/mcp", mcp, auth="client", summary=mcp_doc, tag="actions"),
         Route("DELETE", "/mcp", mcp, auth="client", summary=mcp_doc, tag="actions"),
         Route("POST", "/v1/actions", create_action, auth="client", body=ActionIn, tag="actions",
-              summary="Perform an action on a configured system through policy (202: waiting for approval)"),
+              summary="Perform an action on a configured system through policy (202: waiting for approval; "
+                      "with Prefer: respond-async, a job)"),
         admin("GET", "/admin/approvals", list_approvals, "List action approvals", query=ApprovalsQuery),
         admin("GET", "/admin/approvals/{id}", get_approval, "Show an action approval"),
         admin("POST", "/admin/approvals/{id}/approve", decide(True),

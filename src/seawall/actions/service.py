@@ -143,6 +143,9 @@ class ActionsService:
                 self.verdicts.labels(v)
         self._sweeper: asyncio.Task | None = None
         self._generation: int | None = None  # the policy generation this process has loaded
+        # job id -> made runnable now: the jobs queue's release, handed over by the assembly when
+        # actions can be async jobs (actions/deferred.py); None where no queue is wired (the CLI)
+        self.wake_job: Callable[[str], Awaitable[bool]] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -239,6 +242,20 @@ class ActionsService:
         for verdict in await self.approvals.uncounted():
             if self.verdicts is not None:
                 self.verdicts.labels(verdict).inc()
+        if self.wake_job is not None:  # verdicts given where no queue is wired, expiries, wakes cut short
+            for id, job_id in await self.approvals.to_wake():
+                await self._wake(id, job_id)
+
+    async def _wake(self, id: str, job_id: str) -> None:
+        """Make the job that waits for approval `id` runnable now (a job no longer queued, say
+        cancelled, is left as it is), then note it was woken."""
+        if self.wake_job is None:
+            return
+        try:
+            await self.wake_job(job_id)
+            await self.approvals.woken(id)
+        except Exception:  # the sweep tries again; the job wakes at its deadline at the latest
+            log.exception("actions: waking job %s for approval %s failed", job_id, id)
 
     # ---- deciding --------------------------------------------------------------------------
 
@@ -313,9 +330,7 @@ class ActionsService:
         d = self.decide(principal, action)
         who = principal_of(principal)
         if d.decision == "deny":
-            self.record(principal, action, d, "denied", 403, request_id)
-            why = "; ".join(d.errors) if d.errors and not d.policies else ", ".join(d.policies) or "no policy permits it"
-            raise GatewayError("action_denied", f"the action {action.tool} is not permitted ({why})")
+            self.refuse(principal, action, d, request_id)
         if d.decision == "escalate":
             bound = binding(action.tool, action.arguments, who, d.policy_version)
             if approval_id is None:
@@ -338,19 +353,33 @@ class ActionsService:
             return result
         return await self._run(principal, action, d, execute, request_id)
 
-    async def escalate(self, principal: Principal | None, action: Action, d: Decision, request_id: str | None,
-                       conversation: str | None = None, via: str | None = None) -> dict:
-        """Make the approval an escalated action waits for (audited, approvers notified)."""
-        who = principal_of(principal)
-        ttl = self.cfg.approval_ttl_s
+    def refuse(self, principal: Principal | None, action: Action, d: Decision, request_id: str | None,
+               **extra) -> None:
+        """A denial: audited, then raised as action_denied (403)."""
+        self.record(principal, action, d, "denied", 403, request_id, **extra)
+        why = "; ".join(d.errors) if d.errors and not d.policies else ", ".join(d.policies) or "no policy permits it"
+        raise GatewayError("action_denied", f"the action {action.tool} is not permitted ({why})")
+
+    def approval_ttl(self, d: Decision) -> float:
+        """How long an approval for this decision may wait: the config's, or the policy's `@ttl`."""
         policy_ttl = self.engine.escalation_ttl(d) if self.engine else None
-        ttl = min(ttl, policy_ttl) if policy_ttl else ttl
+        return min(self.cfg.approval_ttl_s, policy_ttl) if policy_ttl else self.cfg.approval_ttl_s
+
+    async def escalate(self, principal: Principal | None, action: Action, d: Decision, request_id: str | None,
+                       conversation: str | None = None, via: str | None = None, *, approval_id: str | None = None,
+                       job_id: str | None = None, expires_at: float | None = None) -> dict:
+        """Make the approval an escalated action waits for (audited, approvers notified); with
+        `job_id`, the one that queued job waits for (its id and expiry chosen when it was queued)."""
+        who = principal_of(principal)
         made = await self.approvals.create(
             tool=action.tool, bound=binding(action.tool, action.arguments, who, d.policy_version),
             policy_version=d.policy_version, tenant=(principal or Principal(kind="anonymous")).tenant,
             request={"tool": action.tool, "arguments": self.redacted(action.arguments), "principal": who},
-            decision=d.reasons(), ttl_s=ttl, conversation=conversation, webhook=self.notifier is not None)
+            decision=d.reasons(), ttl_s=self.approval_ttl(d), conversation=conversation,
+            webhook=self.notifier is not None, id=approval_id, job_id=job_id, expires_at=expires_at)
         extra = {"via": via} if via else {}
+        if job_id:
+            extra["job_id"] = job_id
         self.record(principal, action, d, "escalated", 202, request_id, approval_id=made["id"], **extra)
         if self.notifier is not None:
             view = await self.approvals.get(made["id"])
@@ -359,11 +388,12 @@ class ActionsService:
         return made
 
     async def claim(self, principal: Principal | None, action: Action, d: Decision, approval_id: str, bound: str,
-                    request_id: str | None, **extra) -> Decision:
+                    request_id: str | None, *, job: bool = False, **extra) -> Decision:
         """Use an approval once (raises Refused, audited); the decision to run, with the
-        approver's edited arguments in place of the agent's when they edited."""
+        approver's edited arguments in place of the agent's when they edited. `job`: the claim
+        of the async job the approval was made for (no request may use that one)."""
         try:
-            await self.approvals.claim(approval_id, bound)
+            await self.approvals.claim(approval_id, bound, job=job)
         except Refused as exc:
             self.record(principal, action, d, "approval_refused", 409, request_id, approval_id=approval_id,
                         refused=exc.code, **extra)
@@ -437,6 +467,8 @@ class ActionsService:
         ev = self._waiters.get(id)
         if ev is not None:
             ev.set()
+        if view.get("job_id"):  # the job waiting for this verdict runs now, not at its deadline
+            await self._wake(id, view["job_id"])
         return view
 
     async def _checked_edit(self, id: str, arguments: dict) -> dict:

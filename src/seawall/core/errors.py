@@ -30,6 +30,8 @@ CODES: dict[str, tuple[int, str]] = {
     "sandbox_unavailable": (503, "service_unavailable"),
     "action_denied": (403, "permission_error"),  # actions/: policy denied an agent's action
     "approval_refused": (409, "invalid_request_error"),  # actions/: used, expired or other arguments
+    "approval_expired": (409, "invalid_request_error"),  # actions/: an async action's approval was not given in time
+    "action_outcome_unknown": (502, "upstream_error"),  # actions/: a worker stopped mid-action; not run again
 }
 
 

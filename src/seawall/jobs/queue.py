@@ -321,6 +321,15 @@ class Queue:
                         error=orjson.dumps(error).decode()))
         return res.rowcount == 1
 
+    async def release(self, job_id: str) -> bool:
+        """A queued job due later (its not-before time) becomes due now; False when it is not
+        waiting (already due, running, finished or cancelled)."""
+        now = time.time()
+        async with self.engine.begin() as conn:
+            res = await conn.execute(jobs.update().where(
+                jobs.c.id == job_id, jobs.c.status == "queued", jobs.c.run_after > now).values(run_after=now))
+        return res.rowcount == 1
+
     async def cancel(self, job_id: str, tenant: str | None) -> Job | None:
         """Queued or running -> cancelled (a running job's worker sees it at its next renewal)."""
         q = jobs.update().where(jobs.c.id == job_id, jobs.c.status.in_(("queued", "running")))

@@ -39,9 +39,10 @@ async def enqueue(service: JobsService, call: Call, kind: str):
     return call.json(await submit_call(service, call, kind, call.body), status=202)
 
 
-async def submit_call(service: JobsService, call: Call, kind: str, body: dict) -> dict:
-    """Queue `body` as a `kind` job for the caller; sets Location (and the replay header) on the
-    call's response and returns the job's JSON."""
+async def submit_call(service: JobsService, call: Call, kind: str, body: dict, *,
+                      not_before: float | None = None) -> dict:
+    """Queue `body` as a `kind` job for the caller (waiting until `not_before` or a release, if
+    given); sets Location (and the replay header) on the call's response and returns the job's JSON."""
     h = call.request.headers
     prio = h.get("x-seawall-priority")
     try:
@@ -49,7 +50,8 @@ async def submit_call(service: JobsService, call: Call, kind: str, body: dict) -
     except ValueError:
         raise GatewayError("invalid_request", "x-seawall-priority must be an integer") from None
     job, created = await service.submit(kind, body, call.principal, idempotency_key=h.get("idempotency-key"),
-                                        priority=priority, webhook_url=h.get("x-seawall-webhook"))
+                                        priority=priority, webhook_url=h.get("x-seawall-webhook"),
+                                        not_before=not_before)
     call.headers["location"] = f"/v1/jobs/{job.id}"
     if not created:
         call.headers["x-seawall-idempotent-replay"] = "true"

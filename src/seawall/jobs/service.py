@@ -178,13 +178,19 @@ class JobsService:
             self._wake.set()
 
     async def submit(self, kind: str, body: dict, principal: Principal | None, *, idempotency_key: str | None = None,
-                     priority: int = 0, webhook_url: str | None = None) -> tuple[Job, bool]:
+                     priority: int = 0, webhook_url: str | None = None,
+                     not_before: float | None = None) -> tuple[Job, bool]:
         """Enqueue; returns (job, created). An Idempotency-Key this tenant already used returns the
         existing job and created=False. Bad input raises GatewayError before anything is stored.
         A job that names no webhook gets its key's (set by an admin, checked then); batch lines,
-        which come through build_row, never do: one call per line would flood the receiver."""
+        which come through build_row, never do: one call per line would flood the receiver.
+        `not_before`: the job waits, queued and holding no worker, until then or until `release`
+        (its time to start, default_ttl_s, counts from then)."""
         row = self.build_row(kind, body, principal, priority=priority, idempotency_key=idempotency_key,
                              webhook_url=webhook_url)
+        if not_before is not None and not_before > row["run_after"]:
+            row["run_after"] = not_before
+            row["expires_at"] = not_before + self.config.default_ttl_s
         if webhook_url is None and principal is not None and principal.webhook_url and self.webhooks.signer:
             row["webhook_url"] = principal.webhook_url  # its address is vetted before each delivery
         tenant = row["tenant"]
@@ -217,6 +223,13 @@ class JobsService:
         n = await self.queue.queued_for(tenant)
         self._queued_seen[tenant] = (n, now)
         return n
+
+    async def release(self, job_id: str) -> bool:
+        """A job submitted with `not_before` may run now (another feature's event: an action's
+        approval). Idempotent; False when the job was not waiting."""
+        released = await self.queue.release(job_id)
+        self.wake()
+        return released
 
     async def get(self, job_id: str, principal: Principal | None) -> Job:
         job = await self.queue.get(job_id, tenant_of(principal))
@@ -284,7 +297,8 @@ class JobsService:
             err = {"code": e.code, "status": e.status, "message": e.message}
             if e.status == 429:
                 self.pacer.back_off(job.alias, e.retry_after)
-            if e.status in RETRYABLE and job.attempts < job.max_attempts:
+            once = job.kind in self.kinds and not self.kinds[job.kind].retry
+            if e.status in RETRYABLE and job.attempts < job.max_attempts and not once:
                 r = self.config.retry
                 delay = min(r.backoff_s * 2 ** (job.attempts - 1), r.max_backoff_s)
                 if e.retry_after:
@@ -308,7 +322,8 @@ class JobsService:
         feature's kind (the sandbox) has no upstream and no charge: its result is stored here."""
         extension = self.kinds.get(job.kind)
         if extension is not None:
-            answer = await extension.run(job.body, self.revalidate(principal_from_dict(job.principal)))
+            fn = extension.resume if job.attempts > 1 and extension.resume is not None else extension.run
+            answer = await fn(job.body, self.revalidate(principal_from_dict(job.principal)))
             committing.append(True)
             await self.queue.finish(job.id, self.owner, "completed", http_status=200, result=answer)
             return None

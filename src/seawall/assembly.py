@@ -37,7 +37,7 @@ from .govern.stages import Admit, AuditStage, Identify
 from .guard.stage import GuardIn, GuardService
 from .jobs.kinds import JobKind
 from .jobs.routes import routes as jobs_routes
-from .jobs.routes import submit_call, wants_async
+from .jobs.routes import submit_call, submit_call_created, wants_async
 from .jobs.service import JobsService
 from .observe.account import Account
 from .observe.metrics import Metrics
@@ -190,7 +190,7 @@ def assemble(config: Config) -> Assembly:
                               resume=actions_deferred.runner(actions, True)))
         if jobs.enabled:
             actions.wake_job = jobs.release
-            act_later = actions_deferred.Deferral(wants_async, lambda call, body, not_before: submit_call(
+            act_later = actions_deferred.Deferral(wants_async, lambda call, body, not_before: submit_call_created(
                 jobs, call, actions_deferred.JOB_KIND, body, not_before=not_before))
     parts.routes = [*govern_routes(governance), *cache_routes(cache), *resilience_routes(lambda: parts.resilience),
                     *actions_routes(actions, deferral=act_later),

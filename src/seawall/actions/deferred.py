@@ -45,7 +45,8 @@ class Deferral:
     Location on the call's response and returns the job's JSON."""
 
     wanted: Callable[[Mapping[str, str]], bool]
-    submit: Callable[[Call, dict, float | None], Awaitable[dict]]
+    # -> (the job's JSON, whether it is new: False for the same Idempotency-Key again)
+    submit: Callable[[Call, dict, float | None], Awaitable[tuple[dict, bool]]]
 
 
 def _action(body: dict) -> Action:
@@ -72,12 +73,13 @@ async def submit(service: ActionsService, call: Call, fields: dict, deferral: De
         service.refuse(call.principal, action, d, call.request_id, via="job")
     body = {**fields, "decision": asdict(d), "request_id": call.request_id}
     if d.decision != "escalate":
-        return await deferral.submit(call, body, None)
+        job, _created = await deferral.submit(call, body, None)
+        return job
     expires_at = time.time() + service.approval_ttl(d)
     body["approval_id"] = approval_id = new_id()
     body["who"] = principal_of(call.principal)  # the approval's binding names the caller as they were
-    job = await deferral.submit(call, body, expires_at + WAKE_MARGIN_S)
-    if call.headers.get("x-seawall-idempotent-replay"):
+    job, created = await deferral.submit(call, body, expires_at + WAKE_MARGIN_S)
+    if not created:
         return job  # the same Idempotency-Key again: the first submission made the approval
     await service.escalate(call.principal, action, d, call.request_id, via="job", approval_id=approval_id,
                            job_id=job["id"], expires_at=expires_at)

@@ -43,6 +43,14 @@ async def submit_call(service: JobsService, call: Call, kind: str, body: dict, *
                       not_before: float | None = None) -> dict:
     """Queue `body` as a `kind` job for the caller (waiting until `not_before` or a release, if
     given); sets Location (and the replay header) on the call's response and returns the job's JSON."""
+    job, _created = await submit_call_created(service, call, kind, body, not_before=not_before)
+    return job
+
+
+async def submit_call_created(service: JobsService, call: Call, kind: str, body: dict, *,
+                              not_before: float | None = None) -> tuple[dict, bool]:
+    """submit_call, also saying whether the job is new (False: the same Idempotency-Key again,
+    the first submission's job is returned)."""
     h = call.request.headers
     prio = h.get("x-seawall-priority")
     try:
@@ -55,7 +63,7 @@ async def submit_call(service: JobsService, call: Call, kind: str, body: dict, *
     call.headers["location"] = f"/v1/jobs/{job.id}"
     if not created:
         call.headers["x-seawall-idempotent-replay"] = "true"
-    return job.public()
+    return job.public(), created
 
 
 def routes(service: JobsService) -> list[Route]:

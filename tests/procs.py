@@ -96,3 +96,32 @@ def http(method: str, url: str, body: bytes | None = None, headers: dict | None 
             return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
     except urllib.error.HTTPError as e:
         return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+class WorkerProc:
+    """A `seawall worker` process (no HTTP face): ready when it says so on its output."""
+
+    def __init__(self, config_path: str, env: dict | None = None, wait: bool = True) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix="seawall-worker-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen([sys.executable, "-m", "seawall.cli", "worker", "--config", config_path],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=_env(env),
+                                     start_new_session=True)
+        deadline = time.monotonic() + 30
+        while wait and not self.ready():
+            assert self.proc.poll() is None and time.monotonic() < deadline, Path(self.log.name).read_text()
+            time.sleep(0.1)
+
+    def ready(self) -> bool:
+        return "seawall worker:" in Path(self.log.name).read_text(errors="replace")
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(5)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()

@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import yaml
 
-from procs import _env, http, start_gateway
+from procs import WorkerProc, http, start_gateway
 
 ADMIN = "adm-actions-jobs-3c8a"
 ADMIN_H = {"authorization": f"Bearer {ADMIN}", "content-type": "application/json"}
@@ -267,30 +262,6 @@ def test_an_approval_nobody_gives_in_time_fails_the_job_approval_expired(stack):
     assert calls_to("/orders/8") == []
 
 
-class Worker:
-    """A `seawall worker` process (no HTTP face): ready when it says so on its output."""
-
-    def __init__(self, config_path: str) -> None:
-        self.log = tempfile.NamedTemporaryFile(prefix="seawall-worker-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([sys.executable, "-m", "seawall.cli", "worker", "--config", config_path],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=_env(ENV),
-                                     start_new_session=True)
-        deadline = time.monotonic() + 30
-        while "seawall worker:" not in Path(self.log.name).read_text(errors="replace"):
-            assert self.proc.poll() is None and time.monotonic() < deadline, Path(self.log.name).read_text()
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(5)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.mark.timeout(120)
@@ -305,7 +276,7 @@ def test_a_worker_killed_mid_action_is_not_followed_by_a_second_call(system, tmp
     workers = []
     try:
         key = _key(gw, "agent-k")
-        workers.append(Worker(str(path)))
+        workers.append(WorkerProc(str(path), ENV))
         status, _, out = act(gw, {"connector": "billing", "method": "DELETE", "path": "/slow/9"}, key=key)
         assert status == 202, out
         assert decide(gw, out["approval"]["id"], "approve")[0] == 200
@@ -314,7 +285,7 @@ def test_a_worker_killed_mid_action_is_not_followed_by_a_second_call(system, tmp
             assert time.monotonic() < deadline, workers[0].log.name
             time.sleep(0.05)
         workers[0].kill()
-        workers.append(Worker(str(path)))  # takes the job over once the dead worker's lease lapses
+        workers.append(WorkerProc(str(path), ENV))  # takes the job over once the dead worker's lease lapses
         gw.key = key
         done = finished(gw, out["id"])
         assert done["status"] == "failed" and done["error"]["code"] == "action_outcome_unknown", done

@@ -13,19 +13,17 @@ import io
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import openai
 import pytest
 import yaml
 
-from procs import _env, free_port, http, start_simulator, Proc
+from procs import WorkerProc, free_port, http, start_simulator, Proc
 from test_jobs_batch import assert_charged_once
 from services import PG_HOST, PG_PORT, _reachable, psql
 
@@ -49,33 +47,6 @@ def pg_db():
         psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-class Worker:
-    """A `seawall worker` process (no HTTP face): ready when it says so on its output."""
-
-    def __init__(self, config_path: str, wait: bool = True) -> None:
-        self.log = tempfile.NamedTemporaryFile(prefix="seawall-worker-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([sys.executable, "-m", "seawall.cli", "worker", "--config", config_path],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=_env({"KEY": KEY}),
-                                     start_new_session=True)
-        deadline = time.monotonic() + 30
-        while wait and not self.ready():
-            assert self.proc.poll() is None and time.monotonic() < deadline, Path(self.log.name).read_text()
-            time.sleep(0.1)
-
-    def ready(self) -> bool:
-        return "seawall worker:" in Path(self.log.name).read_text(errors="replace")
-
-    def kill(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(5)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def write_config(cfg: dict) -> str:
@@ -124,7 +95,7 @@ def test_kill_9_workers_on_postgresql_reclaims_leases_and_keeps_every_line_once(
         gw_a = gateway(gw_path)  # first, alone: it brings the schema up
         gw_b = gateway(gw_path)
         procs += [gw_a, gw_b]
-        workers = [Worker(worker_path) for _ in range(3)]
+        workers = [WorkerProc(worker_path, {"KEY": KEY}) for _ in range(3)]
         sdk_a = openai.OpenAI(base_url=gw_a.url + "/v1", api_key=KEY, max_retries=0, timeout=30)
         sdk_b = openai.OpenAI(base_url=gw_b.url + "/v1", api_key=KEY, max_retries=0, timeout=30)
         lines = "".join(json.dumps({"custom_id": f"req-{i}", "method": "POST", "url": "/v1/chat/completions",
@@ -145,7 +116,7 @@ def test_kill_9_workers_on_postgresql_reclaims_leases_and_keeps_every_line_once(
             victim.kill()
             killed_at = time.monotonic()
             held_at_kill.append(len(held_by(pg_db, victim.proc.pid)))
-            workers.append(Worker(worker_path, wait=False))  # its replacement, starting meanwhile
+            workers.append(WorkerProc(worker_path, {"KEY": KEY}, wait=False))  # its replacement, starting meanwhile
             while held_by(pg_db, victim.proc.pid) and time.monotonic() - killed_at < 3 * LEASE_S:
                 time.sleep(0.05)
             assert not held_by(pg_db, victim.proc.pid), "a dead worker's lease was never taken over"

@@ -42,6 +42,19 @@ def wait_workers(pid: int, n: int, timeout: float = 20.0) -> set[int]:
     return kids
 
 
+def wait_catches_sigterm(pid: int, timeout: float = 20.0) -> None:
+    """Until the worker's loop has its SIGTERM handler: before that, SIGTERM's default action ends a
+    starting worker at once, even one already sent SIGSTOP (the kernel delivers the lower signal first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(f"/proc/{pid}/status") as f:
+            caught = int(next(line for line in f if line.startswith("SigCgt:")).split()[1], 16)
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return
+        assert time.monotonic() < deadline, f"worker {pid} never installed its SIGTERM handler"
+        time.sleep(0.05)
+
+
 def test_fresh_sqlite_with_two_workers_starts_five_times_in_a_row(sim, tmp_path):
     for i in range(5):
         gw = start_gateway(config(sim), workers=2, env={"TMPDIR": str(tmp_path)})
@@ -117,7 +130,8 @@ def test_a_worker_that_does_not_stop_is_killed_and_the_stop_says_so(sim, tmp_pat
                        env={"TMPDIR": str(tmp_path)})
     try:
         frozen = min(wait_workers(gw.proc.pid, 2))
-        assert http("GET", gw.url + "/healthz")[0] == 200
+        assert http("GET", gw.url + "/healthz")[0] == 200  # served by whichever worker is up first
+        wait_catches_sigterm(frozen)
         os.kill(frozen, signal.SIGSTOP)
         os.kill(gw.proc.pid, signal.SIGTERM)  # the supervisor alone, as an init system would
         gw.proc.wait(25)

@@ -25,6 +25,7 @@ from typing import Callable, Iterable
 
 from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
 from .pii_names import name_spans
+from .pii_phones import cue_spans
 from .types import Span
 
 # ---------------------------------------------------------------- validators
@@ -343,6 +344,7 @@ class FastPII:
             extra += labeled_spans(text, hits)
             extra += credential_spans(text, hits)
             extra += grouped_vin_spans(text, hits)
+            extra += cue_spans(text, hits)
         if self.names:
             extra += name_spans(text)
         spans.extend(s for s in extra if self.wanted is None or s.kind in self.wanted)

@@ -22,6 +22,7 @@ import re
 import string
 from typing import Callable
 
+from .pii_phones import CUE_HEADS, more_phones
 from .types import Span
 
 # ---------------------------------------------------------------- checksums
@@ -144,10 +145,13 @@ _LABELS: tuple[tuple[str, str], ...] = (
     ("ID_NUMBER", r"patient id|mrn|medical record(?: number| no)?|nhs(?: number| no)|nhc|n\.?h\.?c|historia cl[íi]nica|"
                   r"nass|cipa?|n[úu]mero de afiliaci[óo]n|afiliaci[óo]n|seguridad social|tarjeta sanitaria|cip|"
                   r"insurance (?:number|no|id)|member id|employee id|n[ºo°]\.? ?col(?:egiado)?|colegiado|"
-                  r"numer ubezpieczenia|health insurance number|versichertennummer"),
+                  r"numer ubezpieczenia|health insurance number|versichertennummer|"
+                  # a hospital stay / visit is an identifier of the patient's record too
+                  r"episodio|n[úu]mero de (?:episodio|ingreso)|episode(?: id| number| no)?|encounter(?: id| number| no)?|"
+                  r"(?:visit|admission) (?:id|number|no)|numer (?:wizyty|hospitalizacji)|fallnummer"),
     ("VEHICLE_ID", r"vin|vehicle identification number|numer vin|nr vin"),
     ("PHONE_NUMBER", r"phone(?: number| no)?|telephone|tel|mobile|cell(?: phone)?|fax|call me (?:on|at)|whatsapp|"
-                     r"tel[ée]fono|tfno|m[óo]vil|telefon(?:u|em)?(?: kontaktow(?:y|ego))?|tel\. kom\.?|kom[óo]rk[ai]|"
+                     r"tel[ée]fono|tfno|tlfs?|tlfn|telfs?|telef|m[óo]vil|rufnummer|telefonnummer|telefon(?:u|em)?(?: kontaktow(?:y|ego))?|tel\. kom\.?|kom[óo]rk[ai]|"
                      r"handy|t[ée]l[ée]phone|portable|cellulare"),
 )
 _CASED_LABELS: tuple[tuple[str, str], ...] = (
@@ -160,6 +164,7 @@ _CASED_LABELS: tuple[tuple[str, str], ...] = (
 _FILLER = (
     r"(?:[ \t]*(?:number|numbers|num|no|nr|numer|n[ºo°]|#|is|was|of|the|holder|de|del|do|pojazdu|"
     r"osobistego|bankowego|klienta|pacjenta|[:=|\-–(]|\.)(?![\w-]))*[ \t:=|\-–(]*?"
+    r"(?:(?<=:)[ \t]*\n[ \t]*(?=[+(]?\d))?"  # a form field whose value sits on the next line ("Phone:\n0393 ...")
 )
 # the value: optional letter prefix + digit groups (single separators), optional check letter,
 # or a mixed letters-and-digits code (licences, VINs)
@@ -237,7 +242,8 @@ LABEL_HEADS = frozenset(
     acct konto konta rachunku rachunek nr kontonummer cuenta compte conto routing aba sort bankleitzahl blz
     transit rtn patient mrn medical nhs nhc historia nass cip cipa afiliación afiliacion seguridad cip insurance
     member employee nº nºcol colegiado health versichertennummer vin vehicle phone telephone tel mobile cell
-    fax call whatsapp teléfono telefono tfno móvil movil telefon telefonu telefonem kom komórka komorka komórki
+    episodio episode encounter visit admission wizyty hospitalizacji fallnummer tlf tlfs tlfn telf telfs telef
+    rufnummer telefonnummer fax call whatsapp teléfono telefono tfno móvil movil telefon telefonu telefonem kom komórka komorka komórki
     handy téléphone portable cellulare dni nie nif bsn nin tin ein itin utr cif dl dln""".split()
 )
 
@@ -322,6 +328,10 @@ def labeled_spans(text: str, hits: list[tuple[int, str]] | None = None) -> list[
         score = 1.0 if ok else (0.9 if ok is None else 0.8)
         out.append(Span(kind, m.start("value"), m.end("value"), score, "labeled"))
         next_free = m.end()
+        if kind == "PHONE_NUMBER":  # "Tlf.: 917277336 / 606409021": the rest of the list
+            more = more_phones(text, m.end())
+            out += more
+            next_free = more[-1].end if more else next_free
     return out
 
 
@@ -472,4 +482,4 @@ def credential_spans(text: str, hits: list[tuple[int, str]] | None = None) -> li
 
 
 # every word that can start a label this module looks for
-ALL_HEADS = LABEL_HEADS | ADDRESS_HEADS | STREET_HEADS | CREDENTIAL_HEADS
+ALL_HEADS = LABEL_HEADS | ADDRESS_HEADS | STREET_HEADS | CREDENTIAL_HEADS | CUE_HEADS

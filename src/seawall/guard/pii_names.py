@@ -39,7 +39,7 @@ _FIELD_WORDS = frozenset(
     """name surname patient nombre apellido apellidos paciente médico medico doctor dr enfermero enfermera
     imię imie nazwisko pacjent pacjentka lekarz nom prénom prenom vorname nachname cc attn contact signed
     sincerely regards dear hi hello thanks wystawił wystawil odebrał odebral podpis called named llamado
-    llamada""".split()
+    llamada says said""".split()
 )
 # the run is a place / organisation when it ends with one of these
 _NOT_PERSON_TAIL = frozenset(
@@ -134,12 +134,13 @@ def _is_pinyin(word: str) -> bool:
 
 
 def _prev_word(text: str, start: int) -> str:
-    """The word before ``start``, across spaces and one '.', ':' or ',' ("Dr. ", "Nombre: ")."""
+    """The word before ``start``, across spaces and one '.', ':', ',' or '?' ("Dr. ", "Nombre: ",
+    "What's your name? Ana")."""
     i = start
     while i > 0 and text[i - 1] in " \t":
         i -= 1
     j = i
-    if j > 0 and text[j - 1] in ".:,":
+    if j > 0 and text[j - 1] in ".:,?":
         j -= 1
     k = j
     while k > 0 and (text[k - 1].isalpha()):
@@ -151,12 +152,14 @@ _PARTICLES = frozenset("de del la las los van der von da di du dos le y bin al".
 # a line break may split a name ("Anna\nKowalska" in extracted PDF text)
 _JOIN_GAPS = frozenset((" ", "\t", "-", "'", "’", "\n", " \n", "\n "))
 # capitalised words only (a C-level scan: ~15 matches in a typical KB, not ~170 words)
+# a middle initial between two words: "Ella H. Snider", "Ravil G Yefimov"
+_INITIAL_GAP = re.compile(r" [A-Z]\.? ")
 CAP_RE = re.compile(r"(?<!\w)[A-ZÀ-ÖØ-ÞĀ-ſ][^\W\d_]+")
 
 
 def _joins(gap: str) -> bool:
     """May two capitalised words with this text between them be one name?"""
-    if gap in _JOIN_GAPS:
+    if gap in _JOIN_GAPS or _INITIAL_GAP.fullmatch(gap):
         return True
     if len(gap) > 9 or gap[:1] != " " or gap[-1:] != " ":
         return False
@@ -193,12 +196,16 @@ def name_spans(text: str) -> list[Span]:
     common = _load()[2]
     out: list[Span] = []
     seen: set[str] = set()  # parts of multi-word names, lower-case
+    n_caps = 0
     n_text = len(text)
     for run in _runs(text):
         if len(run) > 5:
             continue  # a title or a heading, not a name
         lowered = [w.lower() for _, _, w in run]
-        if lowered[-1] in _NOT_PERSON_TAIL or (len(run) == 1 and lowered[0] in common):
+        n_caps += len(run)
+        # "Ms. Austin": a title makes even an everyday word a name ("1 M. Asimismo": not "M.")
+        titled = len(pw := _prev_word(text, run[0][0])) >= 2 and pw in HONORIFICS
+        if lowered[-1] in _NOT_PERSON_TAIL or (len(run) == 1 and lowered[0] in common and not titled):
             continue  # a place / organisation, or one everyday word ("Please", "Revenue")
         # leading words that cannot start a name ("The", "In") are dropped
         while len(run) > 1 and lowered[0] in _NOT_PERSON_HEAD:
@@ -209,6 +216,8 @@ def name_spans(text: str) -> list[Span]:
         cued = prev in HONORIFICS
         if prev in ("is", "es", "jest", "ist", "est") and run[0][0] > 5:  # "my name is Ana", "nazywa się"
             cued = _prev_word(text, run[0][0] - len(prev) - 1) in ("name", "nombre", "nom", "imię", "surname")
+        elif prev == "me" and run[0][0] > 5:  # "call me Csanád", "llámame"
+            cued = _prev_word(text, run[0][0] - 3) in ("call", "calls", "called", "llaman", "nazywaj")
         if lowered[0] in HONORIFICS:  # "Panią Katarzyną Zielińską": the title is inside the run
             if len(run) == 1:
                 continue
@@ -223,8 +232,13 @@ def name_spans(text: str) -> list[Span]:
         n = len(run)
         if n == 1 and end < n_text - 1 and text[end] == " " and text[end + 1].isdigit():
             continue  # "Jan 5", "May 2024": a month, not a person
-        if cued and n <= 4 and not all(lt in common for lt in lowered):
+        initial = n == 2 and min(len(lt) for lt in lowered) >= 3 and any(_INITIAL_GAP.fullmatch(text[a[1] : b[0]]) for a, b in zip(run, run[1:]))
+        if cued and n <= 4 and (titled or not all(lt in common for lt in lowered)):
             score = 0.85
+        elif initial and lowered[0] not in common and lowered[-1] not in common and (
+            is_first[0] or is_last[-1] or "." in text[run[0][1] : run[-1][0]]
+        ):
+            score = 0.8  # given name, middle initial, surname ("Vitamin D Deficiency" has neither known)
         elif n >= 2 and is_first[0] and n <= 4:
             score = 0.8  # "Maria Kowalska", "Jan Nowak"
         elif n >= 2 and sum(a or b for a, b in zip(is_first, is_last)) >= 2 and n <= 3:
@@ -240,6 +254,10 @@ def name_spans(text: str) -> list[Span]:
         out.append(Span("PERSON", start, end, score, "names"))
         if n >= 2:
             seen.update(lt for lt in lowered if len(lt) >= 3 and lt not in common)
+    if " and " in text or " & " in text or " y " in text or " i " in text or " und " in text or " et " in text:
+        out += _coordinated(text, out)
+    if n_caps * 300 <= n_text and n_text >= 8:  # written all in lower case ("follow up with eva kleist")
+        out += _lowercase_names(text)
     if seen:
         seen_names = frozenset(seen)
         # a part of a name found above, used alone elsewhere ("Bonifacy Kaczmarek ... Kaczmarek said")
@@ -252,4 +270,60 @@ def name_spans(text: str) -> list[Span]:
             if (s, e) not in taken and (lw in seen_names or any(lw[:-k] in seen_names for k in (1, 2, 3, 4) if len(lw) - k >= 3)):
                 if not any(a <= s < b for a, b in covered):
                     out.append(Span("PERSON", s, e, 0.7, "names"))
+    return out
+
+
+_CAP = r"[A-ZÀ-ÖØ-ÞĀ-ſ][a-zß-öø-ÿā-ſ]+"
+# "Kónya, Becker and Vasquez", "Marrero and Murphy": single capitalised words joined by a conjunction
+_COORD_RE = re.compile(rf"(?<![\w.\-])({_CAP}(?:, {_CAP}){{0,4}}),? (?:and|&|y|i|und|et|e|oraz) ({_CAP})(?![\w\-])")
+_WORD_RE = re.compile(r"[^\W\d_]+")
+_TITLE_JOINERS = _PARTICLES | frozenset("of for the con para en por sur pour für fur und dla".split())
+
+
+def _coordinated(text: str, found: list[Span]) -> list[Span]:
+    """A list of single words where one is a known name and none is an everyday word or place:
+    they are all names (a list of surnames, "founders: Kónya, Becker and Vasquez")."""
+    common = _load()[2]
+    out: list[Span] = []
+    for m in _COORD_RE.finditer(text):
+        # after a capitalised word or "de" / "of" the list is part of a title ("Cirugía Oral y Maxilofacial")
+        k = j = m.start() - 1
+        while k > 0 and text[k - 1].isalpha():
+            k -= 1
+        if j > 0 and text[j] == " " and (text[k:j][:1].isupper() or text[k:j] in _TITLE_JOINERS):
+            continue
+        items = [(mm.start(), mm.end()) for mm in _WORD_RE.finditer(text, m.start(1), m.end(1))] + [m.span(2)]
+        words = [text[a:b].lower() for a, b in items]
+        if any(w in common or w in _NOT_PERSON_HEAD or w in _PLACE_HEAD or w in _NOT_PERSON_TAIL or len(w) < 3 for w in words):
+            continue
+        if not any(_known_cached(w, 1) or _known_cached(w, 0) for w in words):
+            continue
+        for a, b in items:
+            if not any(s.start <= a < s.end for s in found):
+                out.append(Span("PERSON", a, b, 0.7, "names"))
+    return out
+
+
+_LOWER_CUES = frozenset("name is me named called nombre".split())
+
+
+def _lowercase_names(text: str) -> list[Span]:
+    """In text written without capitals: a known given name followed by a known surname
+    (an initial may sit between), or a known name right after "my name is" / "call me"."""
+    words = [(m.start(), m.end(), m.group().lower()) for m in _WORD_RE.finditer(text)]
+    out: list[Span] = []
+    i = 0
+    while i < len(words):
+        s, e, w = words[i]
+        if len(w) >= 3 and _known_cached(w, 0):
+            j = i + 1
+            if j < len(words) - 1 and len(words[j][2]) == 1 and words[j][0] - e <= 1:
+                j += 1  # "benjamin a seiler"
+            if j < len(words) and len(words[j][2]) >= 3 and words[j][0] - words[j - 1][1] <= 2 and _known_cached(words[j][2], 1):
+                out.append(Span("PERSON", s, words[j][1], 0.75, "names"))
+                i = j + 1
+                continue
+            if i > 0 and words[i - 1][2] in _LOWER_CUES and (i < 2 or words[i - 2][2] in ("my", "is", "call", "her", "his", "maiden", "last", "first")):
+                out.append(Span("PERSON", s, e, 0.7, "names"))
+        i += 1
     return out

@@ -198,15 +198,22 @@ def name_spans(text: str) -> list[Span]:
     seen: set[str] = set()  # parts of multi-word names, lower-case
     n_caps = 0
     n_text = len(text)
+    singles: list[tuple[int, int, str]] = []  # one-word runs, for lists of surnames
     for run in _runs(text):
         if len(run) > 5:
             continue  # a title or a heading, not a name
         lowered = [w.lower() for _, _, w in run]
         n_caps += len(run)
-        # "Ms. Austin": a title makes even an everyday word a name ("1 M. Asimismo": not "M.")
-        titled = len(pw := _prev_word(text, run[0][0])) >= 2 and pw in HONORIFICS
-        if lowered[-1] in _NOT_PERSON_TAIL or (len(run) == 1 and lowered[0] in common and not titled):
-            continue  # a place / organisation, or one everyday word ("Please", "Revenue")
+        titled = False
+        if len(run) == 1:
+            singles.append(run[0])
+            if lowered[0] in common:
+                # "Ms. Austin": a title makes even an everyday word a name ("1 M. Asimismo": not "M.")
+                titled = len(pw := _prev_word(text, run[0][0])) >= 2 and pw in HONORIFICS
+                if not titled:
+                    continue  # one everyday word ("Please", "Revenue")
+        if lowered[-1] in _NOT_PERSON_TAIL:
+            continue  # a place / organisation
         # leading words that cannot start a name ("The", "In") are dropped
         while len(run) > 1 and lowered[0] in _NOT_PERSON_HEAD:
             run, lowered = run[1:], lowered[1:]
@@ -254,8 +261,8 @@ def name_spans(text: str) -> list[Span]:
         out.append(Span("PERSON", start, end, score, "names"))
         if n >= 2:
             seen.update(lt for lt in lowered if len(lt) >= 3 and lt not in common)
-    if " and " in text or " & " in text or " y " in text or " i " in text or " und " in text or " et " in text:
-        out += _coordinated(text, out)
+    if len(singles) >= 2:
+        out += _coordinated(text, singles, out)
     if n_caps * 300 <= n_text and n_text >= 8:  # written all in lower case ("follow up with eva kleist")
         out += _lowercase_names(text)
     if seen:
@@ -273,34 +280,41 @@ def name_spans(text: str) -> list[Span]:
     return out
 
 
-_CAP = r"[A-ZÀ-ÖØ-ÞĀ-ſ][a-zß-öø-ÿā-ſ]+"
-# "Kónya, Becker and Vasquez", "Marrero and Murphy": single capitalised words joined by a conjunction
-_COORD_RE = re.compile(rf"(?<![\w.\-])({_CAP}(?:, {_CAP}){{0,4}}),? (?:and|&|y|i|und|et|e|oraz) ({_CAP})(?![\w\-])")
 _WORD_RE = re.compile(r"[^\W\d_]+")
 _TITLE_JOINERS = _PARTICLES | frozenset("of for the con para en por sur pour für fur und dla".split())
+_LIST_GAPS = frozenset((", ",))
+_CONJ_GAPS = frozenset(f"{p} {c} " for p in ("", ",") for c in ("and", "&", "i", "und", "et", "e", "oraz"))
 
 
-def _coordinated(text: str, found: list[Span]) -> list[Span]:
-    """A list of single words where one is a known name and none is an everyday word or place:
-    they are all names (a list of surnames, "founders: Kónya, Becker and Vasquez")."""
+def _coordinated(text: str, singles: list[tuple[int, int, str]], found: list[Span]) -> list[Span]:
+    """One-word names in a list ("founders: Kónya, Becker and Vasquez", "Marrero and Murphy"):
+    when one is a known name and none is an everyday word or a place, they all are names."""
     common = _load()[2]
     out: list[Span] = []
-    for m in _COORD_RE.finditer(text):
-        # after a capitalised word or "de" / "of" the list is part of a title ("Cirugía Oral y Maxilofacial")
-        k = j = m.start() - 1
+    i = 0
+    while i < len(singles) - 1:
+        j = i  # extend the list while items are joined by ", " and closed by a conjunction
+        while j < len(singles) - 1 and text[singles[j][1] : singles[j + 1][0]] in _LIST_GAPS:
+            j += 1
+        if j == len(singles) - 1 or text[singles[j][1] : singles[j + 1][0]] not in _CONJ_GAPS:
+            i = j + 1
+            continue
+        items = singles[i : j + 2]
+        i = j + 2
+        # after a capitalised word or "de" / "of" the list is part of a title ("Cirugía Oral i Szczękowa")
+        k = b = items[0][0] - 1
         while k > 0 and text[k - 1].isalpha():
             k -= 1
-        if j > 0 and text[j] == " " and (text[k:j][:1].isupper() or text[k:j] in _TITLE_JOINERS):
+        if b > 0 and text[b] == " " and (text[k:b][:1].isupper() or text[k:b] in _TITLE_JOINERS):
             continue
-        items = [(mm.start(), mm.end()) for mm in _WORD_RE.finditer(text, m.start(1), m.end(1))] + [m.span(2)]
-        words = [text[a:b].lower() for a, b in items]
+        words = [w.lower() for _, _, w in items]
         if any(w in common or w in _NOT_PERSON_HEAD or w in _PLACE_HEAD or w in _NOT_PERSON_TAIL or len(w) < 3 for w in words):
             continue
         if not any(_known_cached(w, 1) or _known_cached(w, 0) for w in words):
             continue
-        for a, b in items:
-            if not any(s.start <= a < s.end for s in found):
-                out.append(Span("PERSON", a, b, 0.7, "names"))
+        for a, e, _ in items:
+            if not any(sp.start <= a < sp.end for sp in found):
+                out.append(Span("PERSON", a, e, 0.7, "names"))
     return out
 
 

@@ -159,7 +159,7 @@ CAP_RE = re.compile(r"(?<!\w)[A-ZÀ-ÖØ-ÞĀ-ſ][^\W\d_]+")
 
 def _joins(gap: str) -> bool:
     """May two capitalised words with this text between them be one name?"""
-    if gap in _JOIN_GAPS or _INITIAL_GAP.fullmatch(gap):
+    if gap in _JOIN_GAPS or (len(gap) in (3, 4) and gap[1].isupper() and _INITIAL_GAP.fullmatch(gap)):
         return True
     if len(gap) > 9 or gap[:1] != " " or gap[-1:] != " ":
         return False
@@ -199,6 +199,7 @@ def name_spans(text: str) -> list[Span]:
     n_caps = 0
     n_text = len(text)
     singles: list[tuple[int, int, str]] = []  # one-word runs, for lists of surnames
+    near = False  # two of them joined by "and" (or "i", "und", ...)
     for run in _runs(text):
         if len(run) > 5:
             continue  # a title or a heading, not a name
@@ -206,10 +207,14 @@ def name_spans(text: str) -> list[Span]:
         n_caps += len(run)
         titled = False
         if len(run) == 1:
+            if singles and run[0][0] - singles[-1][1] <= 6 and text[singles[-1][1] : run[0][0]] in _CONJ_GAPS:
+                near = True
             singles.append(run[0])
             if lowered[0] in common:
-                # "Ms. Austin": a title makes even an everyday word a name ("1 M. Asimismo": not "M.")
-                titled = len(pw := _prev_word(text, run[0][0])) >= 2 and pw in HONORIFICS
+                # "Ms. Austin": a title makes even an everyday word a name ("1 M. Asimismo": not "M.");
+                # a title without its dot joins the run instead ("Mr Austin"), so only ". " needs a look
+                st = run[0][0]
+                titled = st >= 4 and text[st - 2] == "." and len(pw := _prev_word(text, st)) >= 2 and pw in HONORIFICS
                 if not titled:
                     continue  # one everyday word ("Please", "Revenue")
         if lowered[-1] in _NOT_PERSON_TAIL:
@@ -261,7 +266,7 @@ def name_spans(text: str) -> list[Span]:
         out.append(Span("PERSON", start, end, score, "names"))
         if n >= 2:
             seen.update(lt for lt in lowered if len(lt) >= 3 and lt not in common)
-    if len(singles) >= 2:
+    if near:
         out += _coordinated(text, singles, out)
     if n_caps * 300 <= n_text and n_text >= 8:  # written all in lower case ("follow up with eva kleist")
         out += _lowercase_names(text)
@@ -292,7 +297,8 @@ def _coordinated(text: str, singles: list[tuple[int, int, str]], found: list[Spa
     common = _load()[2]
     out: list[Span] = []
     i = 0
-    while i < len(singles) - 1:
+    last = len(singles) - 1
+    while i < last:
         j = i  # extend the list while items are joined by ", " and closed by a conjunction
         while j < len(singles) - 1 and text[singles[j][1] : singles[j + 1][0]] in _LIST_GAPS:
             j += 1

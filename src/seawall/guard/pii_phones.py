@@ -60,6 +60,9 @@ _MORE_RE = re.compile(
 )
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def number_ok(value: str) -> bool:
     digits = sum(c.isdigit() for c in value)
     if not 7 <= digits <= 15 or _DATE_OR_TIME.match(value):
@@ -76,11 +79,15 @@ def cue_spans(text: str, hits: list[tuple[int, str]]) -> list[Span]:
     for pos, word in hits:
         if word not in CUE_HEADS:
             continue
-        if word in _AFTER_HEADS and pos > 0:
+        # a number touches the word: a digit just before it, or soon after it
+        if word in _AFTER_HEADS and text[max(0, pos - 6) : pos].rstrip(" \t-–(")[-1:].isdigit():
             a = max(0, pos - 40)
             for m in _AFTER_RE.finditer(text, a, min(n, pos + len(word) + 1)):
                 if m.end() >= pos + len(word) and number_ok(m.group(1)):
                     out.append(Span("PHONE_NUMBER", m.start(1), m.end(1), 0.7, "context"))
+        after = pos + len(word)
+        if not _DIGIT.search(text, after, min(n, after + 24)):
+            continue
         m = _BEFORE_RE.match(text, pos, min(n, pos + 60))
         if m is not None and number_ok(m.group(1)):
             out.append(Span("PHONE_NUMBER", m.start(1), m.end(1), 0.7, "context"))

@@ -7,7 +7,13 @@ when
   "Patient:"), or
 * it holds a known first name (Polish case endings are stripped before the look-up) and the
   run is not a place or an organisation ("Art Museum", "Bank Polski", "Maria Street"), or
-* it is two or three known surnames / given names ("Zhang Wei").
+* it is two or three known surnames / given names ("Zhang Wei"), or
+* two words around a middle initial ("Faina D. Yefremova"), or it follows "call me" /
+  "name?", or it is one word in a list joined by a conjunction ("Kónya, Becker and Vasquez")
+  where one item is a known name and none is an everyday word.
+
+Text written without capitals gets one more pass: a known given name followed by a known
+surname ("follow up with eva kleist").
 
 A lone first name counts too, unless it is also an everyday word or a place ("May", "Will",
 "Say", "France"): Faker's lorem word lists, its country and US state names, and a short hand

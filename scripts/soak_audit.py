@@ -43,7 +43,9 @@ def body(n: int, full: bool) -> bytes:
         i = n if n % 4 == 0 else n % POOL
         text = f"Summarise ticket {i}: the {WORDS[i % 12]} near the {WORDS[(i // 12) % 12]} needs a check"
         model = "m-live" if n % 4 == 0 else "m"
-    return json.dumps({"model": model, "max_tokens": 8, "temperature": 0,
+    # 128: the simulator's answers end (finish_reason "stop") within 120 tokens; a truncated
+    # answer is never cached, so a smaller cap would make every cached-alias request a miss
+    return json.dumps({"model": model, "max_tokens": 128 if full else 8, "temperature": 0,
                        "messages": [{"role": "user", "content": text}]}).encode()
 
 
@@ -134,16 +136,98 @@ def wait_workers_started(pid: int, workers: int, timeout: float = 120.0) -> None
         time.sleep(0.5)
 
 
-async def run_load(port: int, load: Load, connections: int, pid: int, rss: list) -> None:
+def cpu_now(pid: int, sim_pid: int) -> dict[str, int]:
+    """CPU ticks so far of the client (this process), the simulator and each gateway process."""
+    me = os.times()
+    ticks = {"client": round((me.user + me.system) * os.sysconf("SC_CLK_TCK")), "simulator": cpu_ticks(sim_pid)}
+    ticks.update({f"gateway {p}": cpu_ticks(p) for p in [pid, *children(pid)]})
+    # the whole machine: every process's CPU, idle, and time the hypervisor gave to others
+    user, nice, system, idle, iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    ticks.update({"machine busy": user + nice + system + irq + softirq, "machine idle": idle + iowait,
+                  "machine steal": steal})
+    return ticks
+
+
+async def run_load(port: int, load: Load, connections: int, pid: int, rss: list, minutes: list,
+                   sim_pid: int) -> None:
+    """`minutes`: answered requests and CPU ticks per process, once a minute: a rate that falls
+    shows which process's CPU per request rose."""
     async def sample() -> None:
+        n = 0
         while True:
+            if n % 12 == 0:
+                minutes.append((time.monotonic(), len(load.ids), cpu_now(pid, sim_pid)))
             rss.append((time.monotonic(), rss_mib(pid), len(load.ids)))
+            n += 1
             await asyncio.sleep(5)
 
     sampler = asyncio.create_task(sample())
     await asyncio.gather(*(client(port, load) for _ in range(connections)))
     sampler.cancel()
     rss.append((time.monotonic(), rss_mib(pid), len(load.ids)))
+    minutes.append((time.monotonic(), len(load.ids), cpu_now(pid, sim_pid)))
+
+
+def per_minute(minutes: list) -> list[dict]:
+    """Rate and CPU milliseconds per answered request, per process, for each interval; and the
+    gateway's CPU per request over the client's and the simulator's. Those two do the same work
+    for every request, so their CPU per request moves only with how fast the machine runs
+    (a shared VM's neighbours, frequency): the ratio is the gateway's own cost, whatever the
+    machine did, and a gateway that slows as it runs shows there."""
+    hz, out = os.sysconf("SC_CLK_TCK"), []
+    for (t0, n0, c0), (t1, n1, c1) in zip(minutes, minutes[1:]):
+        done = max(n1 - n0, 1)
+        ms = {k: 1000 * (c1[k] - c0.get(k, 0)) / hz / done for k in c1}
+        gateway = sum(v for k, v in ms.items() if k.startswith("gateway"))
+        reference = ms["client"] + ms["simulator"]
+        out.append({"t": round(t1), "rps": round((n1 - n0) / (t1 - t0)), "gateway_cpu_ms": round(gateway, 3),
+                    "gateway_over_reference": round(gateway / reference, 3) if reference else None,
+                    "cpu_ms_per_request": {k: round(v, 3) for k, v in ms.items()}})
+    return out
+
+
+def cost_change(rows: list[dict], start: float) -> dict:
+    """First full minute after the warm-up against the last one: the gateway's CPU per request,
+    raw and over the reference processes'."""
+    after = [r for r in rows if r["t"] - 60 >= start - 1]
+    if len(after) < 2:
+        return {}
+    first, last = after[0], after[-1]
+
+    def pct(key: str):
+        return round(100 * (last[key] - first[key]) / first[key], 1) if first[key] else None
+
+    return {"gateway_cpu_ms_first_last": [first["gateway_cpu_ms"], last["gateway_cpu_ms"]],
+            "gateway_cpu_change_pct": pct("gateway_cpu_ms"),
+            "gateway_over_reference_first_last": [first["gateway_over_reference"], last["gateway_over_reference"]],
+            "gateway_over_reference_change_pct": pct("gateway_over_reference")}
+
+
+def prefill(db: Path, n: int) -> None:
+    """n request records shaped like the soak's own (hashed content, a JSON detail), chained
+    from the current head, written in batches as the writer would."""
+    from seawall.govern.audit import CHAINED, chain_hash, make_record
+
+    cols = CHAINED + ("prev_hash", "hash")
+    with sqlite3.connect(db) as c:
+        seq, prev = c.execute("select seq, hash from audit_head where id = 1").fetchone()
+        ts = time.time() - n / 800  # as if written at the soak's rate, up to now
+        for start in range(0, n, 5000):
+            rows = []
+            for i in range(start, min(n, start + 5000)):
+                rec = make_record("request", "ok", 200, ts=ts + i / 800, request_id=uuid.uuid4().hex,
+                                  key_id="k" * 12, team_id="soak", department_id="ops", alias="m",
+                                  deployment="sim/m", prompt_tokens=12, completion_tokens=8, cost_usd=1e-5,
+                                  latency_ms=1.0, detail={"attempts": [{"deployment": "sim/m", "status": 200}]},
+                                  prompt="sha256:" + "0" * 64, response="sha256:" + "1" * 64)
+                seq += 1
+                rec["seq"], rec["prev_hash"] = seq, prev
+                rec["hash"] = prev = chain_hash(prev, rec)
+                rows.append(tuple(rec.get(k) for k in cols))
+            c.executemany(f"insert into audit_log ({', '.join(cols)}) values ({', '.join('?' * len(cols))})", rows)
+            c.execute("update audit_head set seq = ?, hash = ? where id = 1", (seq, prev))
+            c.commit()
+    print(f"prefilled {n} audit records", file=sys.stderr)
 
 
 def main() -> None:
@@ -155,6 +239,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, help="stop after this many requests (--seconds is then a cap)")
     ap.add_argument("--full", action="store_true", help="key, limit, budget, guard, exact + semantic cache")
     ap.add_argument("--warmup", type=float, default=0.0, help="seconds left out of the first-minute figures")
+    ap.add_argument("--prefill", type=int, default=0,
+                    help="start from an audit log of this many chained records (SQLite): is a long log slower?")
     args = ap.parse_args()
     if args.requests:
         args.seconds = max(args.seconds, 86400.0)
@@ -187,14 +273,20 @@ def main() -> None:
         cli("limits", "create", "--scope", "team", "--scope-id", "soak", "--rpm", "10000000", "--tpm", "1000000000")
         cli("budgets", "create", "--scope", "department", "--scope-id", "ops", "--period", "daily",
             "--amount-usd", "1000000")
+    if args.prefill:
+        if pg_name:
+            sys.exit("--prefill is for SQLite")
+        if not args.full:
+            subprocess.run([sys.executable, "-m", "seawall.cli", "db", "upgrade", "-c", str(tmp / "c.yaml")], env=env, check=True)
+        prefill(tmp / "seawall.db", args.prefill)
     port = free_port()
     gw = Proc([sys.executable, "-m", "seawall.cli", "serve", "-c", str(tmp / "c.yaml"), "--port", str(port),
                "--workers", str(args.workers)], port)
     try:
         wait_workers_started(gw.proc.pid, args.workers)
         t0 = time.monotonic()
-        load, rss = Load(args.seconds, args.requests, args.full, key), []
-        asyncio.run(run_load(port, load, args.connections, gw.proc.pid, rss))
+        load, rss, minutes = Load(args.seconds, args.requests, args.full, key), [], []
+        asyncio.run(run_load(port, load, args.connections, gw.proc.pid, rss, minutes, sim.proc.pid))
         ids, stamps = load.ids, load.stamps
         t_end = stamps[-1] if stamps else time.monotonic()
         seconds = t_end - t0
@@ -228,6 +320,7 @@ def main() -> None:
                           "rss_per_process_mib": {p: [round(base[p], 1), round(end[p], 1)] for p in end},
                           "rss_mib_peak": round(max(sum(m.values()) for _, m, _ in rss), 1),
                           "cpu_s_per_process": cpu,  # how evenly the workers shared the load
+                          **cost_change(rows := per_minute(minutes), start), "per_minute": rows,
                           "missing_audit": len(set(ids) - in_db), "wal_files_left": left, "verify": verify}))
     finally:
         gw.stop()

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -121,6 +124,9 @@ def stack(system):
     workdir = tempfile.mkdtemp(prefix="seawall-actjobs-")
     gw = start_gateway(_config(system, 2, f"sqlite:///{workdir}/g.db"), env=ENV)
     gw.key = _key(gw, "agent-1")
+    gw.config_file = f"{workdir}/g.yaml"  # the same configuration, for the operator's CLI
+    with open(gw.config_file, "w") as f:
+        yaml.safe_dump(_config(system, 2, f"sqlite:///{workdir}/g.db"), f)
     yield gw
     gw.stop()
 
@@ -230,6 +236,24 @@ def test_a_denied_approval_fails_the_job_and_the_system_sees_nothing(stack):
     assert decide(stack, aid, "approve")[0] == 409
     assert calls_to("/orders/6") == []
     assert approval(stack, aid)["status"] == "denied"
+
+
+def test_a_verdict_from_the_cli_wakes_the_waiting_job_through_a_gateways_sweep(stack):
+    # the CLI has no queue to release: a gateway's approvals sweep (0.2 s here) wakes the job,
+    # long before its approval's expiry (900 s), when it would otherwise run
+    action = {"connector": "billing", "method": "DELETE", "path": "/orders/8", "body": {"ids": [8]}}
+    status, _, out = act(stack, action)
+    assert status == 202, out
+    aid = out["approval"]["id"]
+    assert approval(stack, aid)["expires_at"] - time.time() > 600
+    cli = subprocess.run([sys.executable, "-m", "seawall.cli", "approvals", "approve", aid, "--reason", "ticket 78",
+                          "--approver", "dave", "--config", stack.config_file],
+                         capture_output=True, text=True, env={**os.environ, **ENV}, timeout=60)
+    assert cli.returncode == 0, cli.stderr
+    done = finished(stack, out["id"], timeout=20)
+    assert done["status"] == "completed" and done["result"]["result"]["status"] == 200, done
+    assert len(calls_to("/orders/8")) == 1
+    assert approval(stack, aid)["status"] == "executed"
 
 
 def test_policy_decides_at_submission_and_an_allowed_action_runs_as_a_job(stack):

@@ -241,7 +241,7 @@ def test_a_denied_approval_fails_the_job_and_the_system_sees_nothing(stack):
 def test_a_verdict_from_the_cli_wakes_the_waiting_job_through_a_gateways_sweep(stack):
     # the CLI has no queue to release: a gateway's approvals sweep (0.2 s here) wakes the job,
     # long before its approval's expiry (900 s), when it would otherwise run
-    action = {"connector": "billing", "method": "DELETE", "path": "/orders/8", "body": {"ids": [8]}}
+    action = {"connector": "billing", "method": "DELETE", "path": "/orders/18", "body": {"ids": [18]}}
     status, _, out = act(stack, action)
     assert status == 202, out
     aid = out["approval"]["id"]
@@ -252,7 +252,7 @@ def test_a_verdict_from_the_cli_wakes_the_waiting_job_through_a_gateways_sweep(s
     assert cli.returncode == 0, cli.stderr
     done = finished(stack, out["id"], timeout=20)
     assert done["status"] == "completed" and done["result"]["result"]["status"] == 200, done
-    assert len(calls_to("/orders/8")) == 1
+    assert len(calls_to("/orders/18")) == 1
     assert approval(stack, aid)["status"] == "executed"
 
 

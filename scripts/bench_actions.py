@@ -161,15 +161,20 @@ def bench_mcp(n: int) -> dict:
         key = json.loads(urllib.request.urlopen(req).read())["key"]
         direct, proxied = [], []
         gw_cpu = srv_direct = srv_proxied = 0.0
-        for _ in range(4):  # alternate, so drifting load hits both alike
-            before = cpu_s(server.pid)
-            direct += asyncio.run(timed_calls(f"http://127.0.0.1:{mport}/mcp", {}, n // 4))
-            srv_direct += cpu_s(server.pid) - before
-            before, before_srv = cpu_s(gw.pid), cpu_s(server.pid)
-            proxied += asyncio.run(timed_calls(f"http://127.0.0.1:{gport}/mcp",
-                                               {"authorization": f"Bearer {key}"}, n // 4))
-            gw_cpu += cpu_s(gw.pid) - before
-            srv_proxied += cpu_s(server.pid) - before_srv
+        for block in range(4):  # alternate, so drifting load hits both alike
+            # and swap which goes first: the test server rewrites its whole call log on every
+            # call, so it gets slower as calls add up, and a fixed order favours the first phase
+            for phase in (("direct", "proxied") if block % 2 == 0 else ("proxied", "direct")):
+                if phase == "direct":
+                    before = cpu_s(server.pid)
+                    direct += asyncio.run(timed_calls(f"http://127.0.0.1:{mport}/mcp", {}, n // 4))
+                    srv_direct += cpu_s(server.pid) - before
+                else:
+                    before, before_srv = cpu_s(gw.pid), cpu_s(server.pid)
+                    proxied += asyncio.run(timed_calls(f"http://127.0.0.1:{gport}/mcp",
+                                                       {"authorization": f"Bearer {key}"}, n // 4))
+                    gw_cpu += cpu_s(gw.pid) - before
+                    srv_proxied += cpu_s(server.pid) - before_srv
         # per proxied call; the 20 warm-up calls and the session set-up of each round included
         per_call = gw_cpu * 1000 / (len(proxied) + 4 * 20)
         calls = len(proxied) + 4 * 20

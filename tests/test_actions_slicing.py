@@ -147,3 +147,13 @@ def test_a_request_seen_before_gets_the_answer_cedar_gave_it():
     assert decide(50).policies == ["small"]
     assert decide(500).decision == "deny"
     assert decide(50).decision == "allow"
+
+    # a context longer than the memo keeps (many arguments a policy reads) is decided, not kept
+    reads_args = PolicyEngine('@id("a") permit (principal, action, resource) when '
+                              '{ context.arguments.contains("ok=1") };')
+    many = ["ok=1"] + [f"a{i}={'x' * 200}" for i in range(20)]
+    for _ in range(2):
+        v = reads_args.decide(principal, resource, {**context, "tool": "erp.pay", "server": "erp", "arguments": many},
+                              lambda: _entities(who, action)[2], within=within, cache_key=(*who.values(), "erp", None))
+        assert v.decision == "allow"
+    assert not reads_args._answers

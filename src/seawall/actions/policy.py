@@ -55,6 +55,7 @@ action call appliesTo { principal: [Key], resource: [System, Record], context: C
 """
 
 DEGRADES = {"dry_run", "cap", "read_only"}
+MEMO_ANSWERS, MEMO_CONTEXT_CHARS = 8192, 2048  # remembered verdicts: how many, and their longest context
 # Ctx above as Python types, for the cheap per-request check that stands in for Cedar's
 # (Cedar's schema-directed parse of a request cost more than the evaluation itself)
 _STR, _INT, _BOOL, _STRS = "str", "int", "bool", "strs"
@@ -246,7 +247,9 @@ class PolicyEngine:
             # the context as JSON text: cedarpy would otherwise encode it with the slower json module
             ctx_json = orjson.dumps(context).decode()
             memo = None
-            if cache_key is not None:  # the entities are determined by cache_key (else: no memo)
+            # the entities are determined by cache_key (else: no memo); a long context (many
+            # arguments a policy reads) is not kept: the memory stays bounded (8,192 x 2 KB)
+            if cache_key is not None and len(ctx_json) <= MEMO_CONTEXT_CHARS:
                 memo = (policies, schema is not None, principal["type"], principal["id"], resource["type"],
                         resource["id"], ctx_json, cache_key)
                 known = self._answers.get(memo)
@@ -259,7 +262,7 @@ class PolicyEngine:
             return Verdict("deny", errors=[f"policy engine error: {type(exc).__name__}"])
         verdict = self._verdict(result)
         if memo is not None and not verdict.errors:  # errors are evaluated every time
-            if len(self._answers) >= 8192:
+            if len(self._answers) >= MEMO_ANSWERS:
                 self._answers.clear()
             self._answers[memo] = Verdict(verdict.decision, list(verdict.policies), list(verdict.rewrites))
         return verdict

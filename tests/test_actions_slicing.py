@@ -108,3 +108,52 @@ def test_a_context_that_does_not_match_the_schema_is_denied():
                           cache_key=(*who.values(), "erp", None))
         assert v.decision == "deny" and v.errors == ["the request does not match the policy schema"], bad
         assert engine.decide(principal, resource, ctx, _entities(who, action)[2], sliced=False).decision == "deny"
+
+
+def test_a_request_seen_before_gets_the_answer_cedar_gave_it():
+    """The engine remembers Cedar's verdict per exact request (slice, principal, resource,
+    context, entities): asked again, the same request gets the whole set's answer, a field the
+    policies read still changes it, and a caller that edits a verdict changes no other."""
+    rng = random.Random(7)
+    engine = PolicyEngine("\n".join(_policy(i, rng) for i in range(40)))
+    requests = [_request(rng) for _ in range(60)]
+    first = {}
+    for _ in range(3):  # the 2nd and 3rd passes are answered from memory
+        for i, (who, action, context) in enumerate(requests):
+            principal, resource, within = _uids(who, action)
+            full = engine.decide(principal, resource, context, _entities(who, action)[2], sliced=False)
+            got = engine.decide(principal, resource, context, lambda: _entities(who, action)[2], within=within,
+                                cache_key=(*who.values(), action.server, action.record))
+            assert (got.decision, sorted(got.policies), sorted(got.errors)) == \
+                   (full.decision, sorted(full.policies), sorted(full.errors))
+            assert got.rewrites == full.rewrites
+            if not got.errors:  # remembered: exactly the first answer (Cedar's order of reasons included)
+                assert (got.decision, got.policies) == first.setdefault(i, (got.decision, got.policies))
+    assert engine._answers  # it did remember
+
+    capped = PolicyEngine('@id("small") permit (principal, action, resource) when { context.amount < 100 };')
+    who = {"key": "k1", "user": None, "team": None, "department": None}
+    action = Action("erp", "pay", {})
+    _, _, context = _request(random.Random(3))
+    principal, resource, within = _uids(who, action)
+
+    def decide(amount):
+        return capped.decide(principal, resource, {**context, "tool": "erp.pay", "server": "erp", "amount": amount},
+                             lambda: _entities(who, action)[2], within=within, cache_key=(*who.values(), "erp", None))
+
+    first = decide(50)
+    assert first.decision == "allow" and first.policies == ["small"]
+    first.policies.append("edited by a caller")
+    assert decide(50).policies == ["small"]
+    assert decide(500).decision == "deny"
+    assert decide(50).decision == "allow"
+
+    # a context longer than the memo keeps (many arguments a policy reads) is decided, not kept
+    reads_args = PolicyEngine('@id("a") permit (principal, action, resource) when '
+                              '{ context.arguments.contains("ok=1") };')
+    many = ["ok=1"] + [f"a{i}={'x' * 200}" for i in range(20)]
+    for _ in range(2):
+        v = reads_args.decide(principal, resource, {**context, "tool": "erp.pay", "server": "erp", "arguments": many},
+                              lambda: _entities(who, action)[2], within=within, cache_key=(*who.values(), "erp", None))
+        assert v.decision == "allow"
+    assert not reads_args._answers

@@ -60,6 +60,7 @@ class McpGateway:
         self.tools: dict[str, dict[str, types.Tool]] = {}  # server -> name -> tool (as last listed)
         self._listed_at: dict[str, float] = {}
         self._failed_at: dict[str, float] = {}
+        self._hint_dumps: dict[int, tuple[types.Tool, dict]] = {}  # id(tool) -> (tool, its annotations)
         self._http: HttpClient | None = None
         # get_tool_input_schema: without it the SDK lists every tool (a policy decision each)
         # before every tools/call, only to check Mcp-Param-* headers against the input schema
@@ -168,11 +169,17 @@ class McpGateway:
         known = self.tools.get(server, {}).get(tool)
         return known.input_schema if known is not None else None
 
-    @staticmethod
-    def _hints(tool: types.Tool | None) -> dict | None:
+    def _hints(self, tool: types.Tool | None) -> dict | None:
+        """The tool's own (untrusted) annotations as a dict, a copy the Action owns; dumped once
+        per listed tool object (a re-listing brings new objects, so nothing stale is reused)."""
         if tool is None or tool.annotations is None:
             return None
-        return tool.annotations.model_dump(by_alias=True, exclude_none=True)
+        known = self._hint_dumps.get(id(tool))
+        if known is None or known[0] is not tool:
+            if len(self._hint_dumps) > 10_000:
+                self._hint_dumps.clear()
+            known = self._hint_dumps[id(tool)] = (tool, tool.annotations.model_dump(by_alias=True, exclude_none=True))
+        return dict(known[1])
 
     async def _list_tools(self, ctx, params) -> types.ListToolsResult:
         principal = self._principal(ctx)
@@ -214,8 +221,10 @@ class McpGateway:
             return await self._upstream(server, lambda c: c.call_tool(op, args))
 
         try:
+            # record_soon: on the fast path the allowed call's audit record is made right after
+            # its answer is written (handle() returns it and net.server writes it without awaiting)
             out = await self.service.perform(principal, action, execute, approval_id=approval_id,
-                                             wait_s=self.cfg.mcp_wait_s)
+                                             wait_s=self.cfg.mcp_wait_s, record_soon=True)
         except GatewayError as exc:
             if exc.code.startswith("upstream_"):
                 return _text(f"The call was permitted but did not complete: {exc.message}")

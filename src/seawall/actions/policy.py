@@ -55,6 +55,7 @@ action call appliesTo { principal: [Key], resource: [System, Record], context: C
 """
 
 DEGRADES = {"dry_run", "cap", "read_only"}
+MEMO_ANSWERS, MEMO_CONTEXT_CHARS = 8192, 2048  # remembered verdicts: how many, and their longest context
 # Ctx above as Python types, for the cheap per-request check that stands in for Cedar's
 # (Cedar's schema-directed parse of a request cost more than the evaluation itself)
 _STR, _INT, _BOOL, _STRS = "str", "int", "bool", "strs"
@@ -141,6 +142,10 @@ class PolicyEngine:
         self._members: dict[tuple, set] = {}  # (type, id) -> the principal scopes naming it
         self._slices: dict[tuple, Any] = {}
         self._entities: dict[tuple, Any] = {}
+        # (policy slice, schema used, principal, resource, context JSON, entities key) -> the
+        # verdict Cedar gave: Cedar is a pure function of exactly these, so a request seen
+        # before gets the same answer without the call (its cost is mostly parsing the request)
+        self._answers: dict[tuple, Verdict] = {}
         self._read_annotations(text)
 
     def _read_annotations(self, text: str) -> None:
@@ -203,6 +208,7 @@ class PolicyEngine:
                 None if fields is None else sorted(fields))
             if len(self._slices) >= 4096:  # bounded by the policy text anyway; never unbounded
                 self._slices.clear()
+                self._answers.clear()  # its keys hold the slices: let them go too
             self._slices[key] = got
         return got
 
@@ -239,11 +245,29 @@ class PolicyEngine:
                 if fields is not None:
                     context, schema = {f: context[f] for f in fields}, None
             # the context as JSON text: cedarpy would otherwise encode it with the slower json module
+            ctx_json = orjson.dumps(context).decode()
+            memo = None
+            # the entities are determined by cache_key (else: no memo); a long context (many
+            # arguments a policy reads) is not kept: the memory stays bounded (8,192 x 2 KB)
+            if cache_key is not None and len(ctx_json) <= MEMO_CONTEXT_CHARS:
+                memo = (policies, schema is not None, principal["type"], principal["id"], resource["type"],
+                        resource["id"], ctx_json, cache_key)
+                known = self._answers.get(memo)
+                if known is not None:  # a copy: callers own the lists they get
+                    return Verdict(known.decision, list(known.policies), list(known.rewrites))
             request = {"principal": principal, "action": {"type": "Action", "id": "call"},
-                       "resource": resource, "context": orjson.dumps(context).decode()}
+                       "resource": resource, "context": ctx_json}
             result = cedarpy.is_authorized(request, policies, entities, schema)
         except Exception as exc:  # noqa: BLE001 - any failure of the engine denies
             return Verdict("deny", errors=[f"policy engine error: {type(exc).__name__}"])
+        verdict = self._verdict(result)
+        if memo is not None and not verdict.errors:  # errors are evaluated every time
+            if len(self._answers) >= MEMO_ANSWERS:
+                self._answers.clear()
+            self._answers[memo] = Verdict(verdict.decision, list(verdict.policies), list(verdict.rewrites))
+        return verdict
+
+    def _verdict(self, result) -> Verdict:
         reasons = list(result.diagnostics.reasons)
         errors = [str(e) for e in result.diagnostics.errors]
         named = [self.names.get(p, p) for p in reasons]

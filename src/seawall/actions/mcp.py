@@ -221,10 +221,8 @@ class McpGateway:
             return await self._upstream(server, lambda c: c.call_tool(op, args))
 
         try:
-            # record_soon: on the fast path the allowed call's audit record is made right after
-            # its answer is written (handle() returns it and net.server writes it without awaiting)
             out = await self.service.perform(principal, action, execute, approval_id=approval_id,
-                                             wait_s=self.cfg.mcp_wait_s, record_soon=True)
+                                             wait_s=self.cfg.mcp_wait_s)
         except GatewayError as exc:
             if exc.code.startswith("upstream_"):
                 return _text(f"The call was permitted but did not complete: {exc.message}")

@@ -324,14 +324,9 @@ class ActionsService:
         return gated
 
     async def perform(self, principal: Principal | None, action: Action, execute: Executor, *,
-                      approval_id: str | None = None, wait_s: float = 0.0, request_id: str | None = None,
-                      record_soon: bool = False) -> dict:
+                      approval_id: str | None = None, wait_s: float = 0.0, request_id: str | None = None) -> dict:
         """Decide and act. Returns {"status": "done", "result", "decision"} or, escalated,
-        {"status": "pending", "approval_id", ...}; a denial raises GatewayError(action_denied).
-        `record_soon`: the audit record of an allowed (or degraded) call that ran is made in the
-        loop's next step, which the caller's answer reaches first when it is written without
-        awaiting (the MCP gateway): the call has run either way, and every other record
-        (denials, escalations, failures, approved runs) is made before this returns."""
+        {"status": "pending", "approval_id", ...}; a denial raises GatewayError(action_denied)."""
         d = self.decide(principal, action)
         who = principal_of(principal)
         if d.decision == "deny":
@@ -356,7 +351,7 @@ class ActionsService:
             result = await self._run(principal, action, d, execute, request_id, approval_id=approval_id)
             await self.approvals.record_result(approval_id, {"ok": True})
             return result
-        return await self._run(principal, action, d, execute, request_id, soon=record_soon)
+        return await self._run(principal, action, d, execute, request_id)
 
     def refuse(self, principal: Principal | None, action: Action, d: Decision, request_id: str | None,
                **extra) -> None:
@@ -411,8 +406,7 @@ class ActionsService:
         return Decision(d.decision, d.tool, edited, d.policies, d.risk, d.factors, d.effect, d.diff + diff,
                         d.errors, d.policy_version)
 
-    async def _run(self, principal, action: Action, d: Decision, execute: Executor, request_id, soon: bool = False,
-                   **extra) -> dict:
+    async def _run(self, principal, action: Action, d: Decision, execute: Executor, request_id, **extra) -> dict:
         try:
             result = await execute(d.tool, d.arguments)
         except GatewayError as exc:
@@ -421,12 +415,8 @@ class ActionsService:
         except Exception as exc:
             self.record(principal, action, d, "failed", 502, request_id, error=type(exc).__name__, **extra)
             raise GatewayError("upstream_error", f"the action {d.tool} failed") from None
-        outcome = d.decision if d.decision != "escalate" else "approved"
-        if soon:  # FIFO with every other callback: records keep the order of the calls
-            asyncio.get_running_loop().call_soon(lambda: self.record(principal, action, d, outcome, 200, request_id,
-                                                                     **extra))
-        else:
-            self.record(principal, action, d, outcome, 200, request_id, **extra)
+        self.record(principal, action, d, d.decision if d.decision != "escalate" else "approved", 200,
+                    request_id, **extra)
         return {"status": "done", "result": result, "decision": d.reasons()}
 
     async def _wait(self, approval_id: str, wait_s: float, poll_s: float = 0.5) -> str:

@@ -21,8 +21,10 @@ class Exploding:
 
 
 class Slow:
-    def analyze(self, text):
-        time.sleep(0.05)
+    def analyze(self, text):  # burns CPU, as a pattern that backtracks on a crafted input would
+        end = time.thread_time() + 0.05
+        while time.thread_time() < end:
+            pass
         return []
 
 
@@ -63,6 +65,16 @@ async def test_detector_over_budget_is_guard_error():
     guard = Guard(pii=Slow())
     d = await guard.check_input(REQ, GuardPolicy(injection_enabled=False, pattern_budget_s=0.001))
     assert not d.allowed and d.code == "guard_error"
+
+
+async def test_time_the_process_spends_descheduled_is_not_counted_against_the_patterns():
+    class Descheduled:  # its wall time passes (a busy machine), its CPU time does not
+        def analyze(self, text):
+            time.sleep(0.05)
+            return []
+
+    d = await Guard(pii=Descheduled()).check_input(REQ, GuardPolicy(injection_enabled=False, pattern_budget_s=0.01))
+    assert d.allowed, d.reason
 
 
 async def test_classifier_timeout_is_guard_error():

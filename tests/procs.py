@@ -30,6 +30,17 @@ def _env(extra: dict | None = None) -> dict:
     return env
 
 
+def stop_group(proc: subprocess.Popen, grace_s: float) -> None:
+    """SIGTERM to the child's process group; SIGKILL if it has not ended within grace_s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
 class Proc:
     """A child process serving HTTP on `port`; stopped (and reaped) by `stop()`."""
 
@@ -59,13 +70,7 @@ class Proc:
         return Path(self.log.name).read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_group(self.proc, 10)
 
 
 def start_simulator(*flags: str, seed: int = 1) -> Proc:
@@ -119,9 +124,4 @@ class WorkerProc:
         self.proc.wait(5)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_group(self.proc, 15)

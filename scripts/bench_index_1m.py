@@ -125,7 +125,6 @@ def main() -> int:
             return int(top[np.argmax(s[top])])
     elif a.method == "flat-i8":
         m = np.clip(np.rint(x * 127 / 0.3), -127, 127).astype(np.int8)  # |component| of a 384-d unit vector << 0.3
-        scale = 0.3 / 127
 
         def search(q):
             qi = np.clip(np.rint(q * 127 / 0.3), -127, 127).astype(np.int8)

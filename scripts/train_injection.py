@@ -56,7 +56,6 @@ from seawall.guard.injection import (  # noqa: E402
     FAST_WINDOW_CHARS,
     HEAD_META,
     HEAD_NPZ,
-    MiniLMEmbedder,
     StaticEmbedder,
     _windows,
 )

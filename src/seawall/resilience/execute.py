@@ -190,7 +190,7 @@ class Execute:
             names = pol.fallbacks
         for i, name in enumerate(names):
             fpol = eng.policies[name]
-            result, ferr = await self._alias(req, fpol, None, set(), tries=0, extra=True, then=names[i + 1:])
+            result, ferr = await self._alias(req, fpol, None, set(), tries=0, then=names[i + 1:])
             if result is not None:
                 result.meta.extra["x-seawall-fallback-alias"] = name
                 return eng.cascade.mark(req, pol.alias, result, "alias")
@@ -214,7 +214,7 @@ class Execute:
         return False
 
     async def _alias(self, req: Request, pol, err: UpstreamError | None, failed: set, tries: int,
-                     extra: bool = False, then: list[str] = ()) -> tuple[Result | None, UpstreamError | None]:
+                     then: list[str] = ()) -> tuple[Result | None, UpstreamError | None]:
         """Further attempts within one alias: other deployments first, then retries of tried
         ones after backoff / Retry-After. Returns (result, None) or (None, last error).
         `then` names the fallback aliases tried after this one: when one of them is ready now,
@@ -262,7 +262,6 @@ class Execute:
             if wait > 0:
                 await asyncio.sleep(wait)
             tries += 1
-            extra = True
             try:
                 return await self.attempt(req, pol, st), None
             except UpstreamError as e:

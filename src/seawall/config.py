@@ -95,6 +95,7 @@ class ProviderConfig(_Model):
     base_url: str
     api_key: Any = None  # Secret after validation
     api_version: str | None = None  # azure
+    api: Literal["chat", "responses"] = "chat"  # kind openai: which OpenAI API the upstream is called through
     headers: dict[str, str] = Field(default_factory=dict)
     region: str | None = None
     tags: list[str] = Field(default_factory=list)
@@ -115,6 +116,8 @@ class ProviderConfig(_Model):
     def _azure(self) -> "ProviderConfig":
         if self.kind == "azure" and not self.api_version:
             raise ValueError("kind azure needs api_version (e.g. 2024-10-21)")
+        if self.api == "responses" and self.kind != "openai":
+            raise ValueError(f"api: responses is for kind openai, not {self.kind}")
         return self
 
 

@@ -15,7 +15,8 @@ import orjson
 
 from ..core.errors import GatewayError
 
-PASSED = ("temperature", "top_p", "user", "parallel_tool_calls", "seed")
+PASSED = ("temperature", "top_p", "user", "parallel_tool_calls", "seed", "service_tier", "prompt_cache_key",
+          "safety_identifier")
 
 
 def new_id(prefix: str) -> str:
@@ -90,6 +91,9 @@ def to_chat(body: dict, history: list[dict]) -> dict:
             chat[k] = body[k]
     if body.get("max_output_tokens") is not None:
         chat["max_tokens"] = body["max_output_tokens"]
+    effort = (body.get("reasoning") or {}).get("effort") if isinstance(body.get("reasoning"), dict) else None
+    if effort is not None:
+        chat["reasoning_effort"] = effort
     tools = body.get("tools") or []
     if tools:
         chat["tools"] = []
@@ -140,7 +144,7 @@ def envelope(rid: str, body: dict, status: str, output: list[dict], usage: dict 
         "background": bool(body.get("background")), "error": error, "incomplete_details": None,
         "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
         "model": body.get("model"), "output": output, "parallel_tool_calls": body.get("parallel_tool_calls", True),
-        "previous_response_id": body.get("previous_response_id"), "reasoning": None,
+        "previous_response_id": body.get("previous_response_id"), "reasoning": body.get("reasoning"),
         "store": body.get("store", True), "temperature": body.get("temperature", 1.0), "text": {"format": fmt},
         "tool_choice": body.get("tool_choice", "auto"), "tools": body.get("tools") or [],
         "top_p": body.get("top_p", 1.0), "truncation": "disabled", "usage": usage,

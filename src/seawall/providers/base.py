@@ -124,7 +124,7 @@ class Provider:
         except orjson.JSONDecodeError:
             raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} sent a body that is not JSON",
                                 deployment=dep.id, upstream_status=resp.status) from None
-        if not isinstance(body, dict) or "error" in body:
+        if not isinstance(body, dict) or body.get("error") is not None:  # Responses objects carry "error": null
             raise self.http_error(dep, resp.status, resp.headers, raw, body=body)
         return body, raw
 

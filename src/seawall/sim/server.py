@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable
 import orjson
 from aiohttp import web
 
-from . import anthropic, openai, wire
+from . import anthropic, openai, responses, wire
 from .faults import Draw, FaultError, Faults
 from .ratelimit import RateLimit
 from .wire import BadRequest, Ctx
@@ -31,13 +31,14 @@ _ROUTES: dict[str, _Route] = {
     "/v1/embeddings": ("POST", openai, openai.parse_embeddings, openai.embeddings),
     "/v1/models": ("GET", openai, openai.parse_models, openai.models),
     "/v1/messages": ("POST", anthropic, anthropic.parse_messages, anthropic.messages),
+    "/v1/responses": ("POST", responses, responses.parse_responses, responses.responses),
 }
 _MALFORMED_JSON = b'{"id": "chatcmpl-sim", "object": "chat.completion", "choices": [{"index": 0,'
 _MALFORMED_SSE = b'data: {"id": "chatcmpl-sim", "choices": [{"delta": {"content": "Hel\n\n'
 
 
 class Simulator:
-    """A fake OpenAI/Anthropic upstream with deterministic fault injection."""
+    """A fake OpenAI (chat, embeddings, Responses) / Anthropic upstream with deterministic fault injection."""
 
     def __init__(self, faults: Faults | None = None, seed: int = 0,
                  models: list[str] | tuple[str, ...] | None = None,

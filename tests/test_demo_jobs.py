@@ -32,7 +32,8 @@ def test_the_demo_reports_a_verified_webhook_and_a_completed_batch():
 async def test_the_demo_receiver_refuses_a_wrong_signature():
     key = "whsec_" + base64.b64encode(b"demo-receiver-test-key-0123456789").decode()
     other = "whsec_" + base64.b64encode(b"someone-else-entirely-abcdefghij").decode()
-    receiver = Receiver(key)
+    receiver = Receiver()
+    receiver.hook = Webhook(key)
     await receiver.start()
     try:
         body = b'{"type":"job.completed","data":{"id":"job_1"}}'

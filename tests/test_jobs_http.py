@@ -58,6 +58,14 @@ def get_job(stack, job_id, key=KEY_A):
     return status, json.loads(body)
 
 
+def webhook_secret(stack, key) -> str:
+    status, headers, body = http("GET", f"{stack.url}/v1/jobs/webhook-secret", headers={"authorization": f"Bearer {key}"})
+    assert status == 200 and headers["cache-control"] == "no-store", body
+    secret = json.loads(body)["secret"]
+    assert secret.startswith("whsec_") and secret != SECRET
+    return secret
+
+
 def wait_done(stack, job_id, key=KEY_A, timeout=20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -170,11 +178,14 @@ def test_a_webhook_is_signed_retried_and_every_attempt_recorded(stack):
             time.sleep(0.05)
         assert len(_Receiver.got) == 2
         headers, payload = _Receiver.got[1]
-        event = Webhook(SECRET).verify(payload, headers)  # raises unless the signature is right
+        mine, other = webhook_secret(stack, KEY_A), webhook_secret(stack, KEY_B)
+        event = Webhook(mine).verify(payload, headers)  # raises unless the signature is right
         assert event["type"] == "job.completed" and event["data"]["id"] == job_id
         assert event["data"]["result"]["choices"][0]["message"]["content"]
-        with pytest.raises(Exception):
-            Webhook("whsec_" + base64.b64encode(b"another-secret-entirely-xx").decode()).verify(payload, headers)
+        # signed with the submitting key's own secret: neither the gateway's nor another key's verifies it
+        for wrong in (SECRET, other, "whsec_" + base64.b64encode(b"another-secret-entirely-xx").decode()):
+            with pytest.raises(Exception):
+                Webhook(wrong).verify(payload, headers)
         for _ in range(100):
             job = get_job(stack, job_id)[1]
             if job["webhook"]["state"] == "delivered":

@@ -107,6 +107,12 @@ def wait_usable(stack, key, timeout=15.0):
     raise AssertionError("the key never reached the gateway")
 
 
+def key_secret(stack, key: str) -> str:
+    status, _, raw = http("GET", stack.url + "/v1/jobs/webhook-secret", headers={"authorization": f"Bearer {key}"})
+    assert status == 200, raw
+    return json.loads(raw)["secret"]
+
+
 def test_a_keys_webhook_set_by_the_cli_is_called_signed_for_its_jobs(stack, receiver):
     rc, out, err = run_cli("keys", "create", "-c", stack.config_path, "--user", "hooked",
                            "--webhook-url", receiver + "/key-hook?token=s3cret")
@@ -117,10 +123,11 @@ def test_a_keys_webhook_set_by_the_cli_is_called_signed_for_its_jobs(stack, rece
     job_id = submit(stack, key["key"])
     path, headers, body = received(job_id)
     assert path == "/key-hook?token=s3cret"  # but it is called as configured
-    event = Webhook(SECRET).verify(body, headers)  # raises unless the signature is right
+    event = Webhook(key_secret(stack, key["key"])).verify(body, headers)  # raises unless the signature is right
     assert event["type"] == "job.completed" and event["data"]["result"]["choices"][0]["message"]["content"]
-    with pytest.raises(Exception):
-        Webhook("whsec_" + base64.b64encode(b"another-secret-entirely-xx").decode()).verify(body, headers)
+    for wrong in (SECRET, "whsec_" + base64.b64encode(b"another-secret-entirely-xx").decode()):
+        with pytest.raises(Exception):  # the gateway's own secret does not verify a key's delivery
+            Webhook(wrong).verify(body, headers)
 
     # the job's own webhook wins over the key's
     own = submit(stack, key["key"], **{"x-seawall-webhook": receiver + "/job-hook"})
@@ -141,7 +148,7 @@ def test_the_admin_api_sets_checks_and_clears_a_keys_webhook(stack, receiver):
     assert status == 200 and view["webhook_url"] == receiver + "/api-hook"
     job_id = submit(stack, k["key"])
     path, headers, body = received(job_id)
-    assert path == "/api-hook" and Webhook(SECRET).verify(body, headers)["data"]["id"] == job_id
+    assert path == "/api-hook" and Webhook(key_secret(stack, k["key"])).verify(body, headers)["data"]["id"] == job_id
     status, view = admin(stack.url, "PATCH", f"/admin/keys/{k['id']}", {"webhook_url": None})
     assert status == 200 and view["webhook_url"] is None
     quiet = submit(stack, k["key"])
@@ -153,3 +160,26 @@ def test_the_admin_api_sets_checks_and_clears_a_keys_webhook(stack, receiver):
             break
         time.sleep(0.05)
     assert job["status"] == "completed" and "webhook" not in job
+
+
+@pytest.mark.parametrize("per_key", [True, False])
+def test_per_key_secrets_sign_each_tenant_apart_and_can_be_turned_off(per_key):
+    from types import SimpleNamespace
+
+    from seawall.jobs.config import WebhookPolicy
+    from seawall.jobs.webhook import Deliverer
+    from seawall.net.webhooks import derived_secret
+
+    deliverer = Deliverer(WebhookPolicy(secret=SECRET, per_key_secrets=per_key), queue=None, owner="test")
+    payload = b'{"type":"job.completed"}'
+    a, b = (SimpleNamespace(id=f"job_{t}", tenant=t, finished_at=1.5) for t in ("k:ann", "k:bob"))
+    signed_a, signed_b = deliverer.sign(a, payload), deliverer.sign(b, payload)
+    if per_key:
+        Webhook(derived_secret(SECRET, "k:ann")).verify(payload, signed_a)
+        for wrong, headers in ((SECRET, signed_a), (derived_secret(SECRET, "k:ann"), signed_b)):
+            with pytest.raises(Exception):
+                Webhook(wrong).verify(payload, headers)
+    else:
+        for headers in (signed_a, signed_b):
+            Webhook(SECRET).verify(payload, headers)
+    assert deliverer.secret_for("k:ann") == (derived_secret(SECRET, "k:ann") if per_key else SECRET)

@@ -80,10 +80,11 @@ class JobsReport:
 
 
 class Receiver:
-    """POST /hook: 204 when the signature verifies, 401 when it does not."""
+    """POST /hook: 204 when the signature verifies, 401 when it does not (or before `hook` is set:
+    the caller's own signing key, which the demo asks the gateway for)."""
 
-    def __init__(self, secret: str) -> None:
-        self.hook = Webhook(secret)
+    def __init__(self) -> None:
+        self.hook: Webhook | None = None
         self.events: list[dict] = []
         self.refused = 0
         self.arrived = asyncio.Event()
@@ -93,6 +94,8 @@ class Receiver:
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         try:
+            if self.hook is None:
+                raise WebhookVerificationError("no signing key yet")
             event = self.hook.verify(body, dict(request.headers))
         except WebhookVerificationError:
             self.refused += 1
@@ -124,6 +127,8 @@ async def _json(resp: aiohttp.ClientResponse) -> dict:
 
 
 async def _async_chat(http: aiohttp.ClientSession, base: str, receiver: Receiver, rep: JobsReport) -> None:
+    async with http.get(base + "/v1/jobs/webhook-secret") as r:  # this key's own signing key
+        receiver.hook = Webhook((await _json(r))["secret"])
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Write the monthly churn summary."}]}
     t0 = time.perf_counter()
     async with http.post(base + "/v1/chat/completions", data=orjson.dumps(body),
@@ -191,8 +196,8 @@ async def run_jobs_phase(seed: int) -> JobsReport:
 
     upstream = Simulator(seed=seed + 2, faults=Faults(latency_ms=40))
     await upstream.start(port=0)
-    key = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()  # a fresh signing key per run
-    receiver = Receiver(key)
+    key = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()  # a fresh gateway signing key per run
+    receiver = Receiver()
     await receiver.start()
     sql = os.path.join(tempfile.mkdtemp(prefix="seawall-demo-jobs-"), "seawall.db")
     gw = Gateway(parse(jobs_config(upstream.url, sql, key), "demo"))

@@ -29,6 +29,9 @@ class WebhookPolicy(BaseModel):
                                    description="hosts a webhook URL may name; empty: any (http or https)")
     allow_private_targets: bool = Field(
         False, description="let a webhook URL resolve to a loopback or private address (refused by default: SSRF)")
+    per_key_secrets: bool = Field(
+        True, description="sign each key's job webhooks with that key's own secret, derived from `secret` "
+                          "(GET /v1/jobs/webhook-secret); false: every webhook with `secret` itself")
 
 
 class BatchPolicy(BaseModel):

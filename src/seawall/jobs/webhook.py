@@ -20,7 +20,7 @@ import ssl
 import orjson
 
 from ..core.errors import GatewayError
-from ..net.webhooks import Signer, TargetRefused, attempt, check_url
+from ..net.webhooks import Signer, TargetRefused, attempt, check_url, derived_secret
 from .config import WebhookPolicy
 from .queue import Job, Queue
 
@@ -41,7 +41,9 @@ class Deliverer:
         self._deliveries: set[asyncio.Task] = set()
         self.queue = queue
         key = policy.secret.get() if policy.secret else None
+        self._master = key
         self.signer = Signer(key) if key else None
+        self._tenant_signers: dict[str, Signer] = {}
         self._task: asyncio.Task | None = None
         self._wake: asyncio.Event | None = None
         self._busy: set[str] = set()
@@ -98,8 +100,21 @@ class Deliverer:
             except asyncio.TimeoutError:
                 pass
 
+    def secret_for(self, tenant: str) -> str | None:
+        """The signing key a tenant's receivers verify with (None: webhooks are off)."""
+        if self._master is None:
+            return None
+        return derived_secret(self._master, tenant) if self.policy.per_key_secrets else self._master
+
     def sign(self, job: Job, payload: bytes) -> dict[str, str]:
-        return self.signer.headers(message_id(job), payload)
+        signer = self.signer
+        if self.policy.per_key_secrets:
+            signer = self._tenant_signers.get(job.tenant)
+            if signer is None:
+                if len(self._tenant_signers) >= 10_000:
+                    self._tenant_signers.clear()
+                signer = self._tenant_signers[job.tenant] = Signer(self.secret_for(job.tenant))
+        return signer.headers(message_id(job), payload)
 
     async def _deliver(self, job: Job) -> None:
         try:

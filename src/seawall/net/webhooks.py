@@ -18,6 +18,9 @@ string or secret ends up in a record or a log line.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import ipaddress
 import logging
 import socket
@@ -33,6 +36,13 @@ from .client import Client
 from .errors import ConnectError, HTTPClientError
 
 log = logging.getLogger("seawall.webhooks")
+
+
+def derived_secret(master: str, scope: str) -> str:
+    """A `whsec_` signing key of one's own for `scope` (a tenant), derived from the gateway's:
+    a receiver that verifies with it cannot sign for another tenant, and nothing is stored."""
+    digest = hmac.new(master.encode(), b"seawall-webhook/" + scope.encode(), hashlib.sha256).digest()
+    return "whsec_" + base64.b64encode(digest).decode()
 
 
 class Signer:

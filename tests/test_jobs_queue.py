@@ -152,3 +152,17 @@ async def test_submissions_survive_the_database_dropping_their_connections(queue
     assert await queue.find_idempotent("key:a", "k") == "job_0003"
     assert [await queue.get(f"job_000{i}") is not None for i in (1, 2, 3, 4)] == [True, True, True, False]
     await queue.aclose()
+
+
+async def test_depth_tells_due_jobs_from_waiting_ones_and_only_due_ones_age(queue):
+    """A job held for an approval (or a retry's back-off) waits for an event, not for a worker:
+    it is counted as waiting and does not make the queue look stuck."""
+    now = time.time()
+    await queue.insert(row(0, created_at=now - 300, run_after=now - 30))  # due for 30 s
+    await queue.insert(row(1, created_at=now - 900, run_after=now + 600))  # held for an approval
+    await queue.insert(row(2, alias="other", created_at=now - 50, run_after=now + 5))
+    depth = {a: (due, waiting, round(now - since) if since else None) for a, due, waiting, since in await queue.depth(now)}
+    assert depth == {"m": (1, 1, 30), "other": (0, 1, None)}
+    assert await queue.release("job_0001")  # the verdict makes it due now: it ages from here
+    [(_, due, waiting, since)] = [d for d in await queue.depth(time.time()) if d[0] == "m"]
+    assert (due, waiting) == (2, 0) and since <= now - 29

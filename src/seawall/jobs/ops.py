@@ -154,7 +154,7 @@ def queue_view(depth: list[dict], busy: dict[str, dict], window_s: float) -> lis
     throughput over the window, one entry per alias that has any of them."""
     by_alias = {d["alias"]: dict(d) for d in depth}
     for alias in busy:
-        by_alias.setdefault(alias, {"alias": alias, "queued": 0, "oldest_age_s": 0.0})
+        by_alias.setdefault(alias, {"alias": alias, "queued": 0, "waiting": 0, "oldest_age_s": 0.0})
     out = []
     for alias in sorted(by_alias):
         d, c = by_alias[alias], busy.get(alias, {"running": 0, "completed": 0, "failed": 0})

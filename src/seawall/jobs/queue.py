@@ -372,12 +372,17 @@ class Queue:
                                .values(charge=None, charge_due=None))
         return len(rows), written
 
-    async def depth(self) -> list[tuple[str, int, float | None]]:
-        """Queued jobs per alias: (alias, count, oldest created_at)."""
-        q = (sa.select(jobs.c.alias, sa.func.count(), sa.func.min(jobs.c.created_at))
+    async def depth(self, now: float) -> list[tuple[str, int, int, float | None]]:
+        """Queued jobs per alias: (alias, due, waiting, since when the longest-due one is due).
+        Waiting jobs are not due yet (an action held for approval, a retry's back-off): they
+        wait for an event or a time, not for a worker, so they do not age the queue."""
+        due = jobs.c.run_after <= now
+        q = (sa.select(jobs.c.alias, sa.func.sum(sa.case((due, 1), else_=0)),
+                       sa.func.sum(sa.case((due, 0), else_=1)),
+                       sa.func.min(sa.case((due, jobs.c.run_after), else_=None)))
              .where(jobs.c.status == "queued").group_by(jobs.c.alias))
         async with self.engine.connect() as conn:
-            return [tuple(r) for r in (await conn.execute(q)).all()]
+            return [(a, int(d or 0), int(w or 0), o) for a, d, w, o in (await conn.execute(q)).all()]
 
     # ---- webhooks ---------------------------------------------------------------------
 

@@ -87,11 +87,15 @@ class JobsService:
         self._wake: asyncio.Event | None = None  # made in start(), on the running loop
         self._closing = False
         self.in_process_workers = self.config.workers
-        self.depth_gauge = self.age_gauge = None  # per-process registries only (not multiprocess mode)
+        self.depth_gauge = self.age_gauge = self.waiting_gauge = None  # per-process registries only
         if registry is not None:
-            self.depth_gauge = Gauge("seawall_jobs_queued", "Queued jobs by alias", ["alias"], registry=registry)
-            self.age_gauge = Gauge("seawall_jobs_oldest_age_seconds", "Age of the oldest queued job by alias",
+            self.depth_gauge = Gauge("seawall_jobs_queued", "Queued jobs due to run, by alias", ["alias"],
+                                     registry=registry)
+            self.age_gauge = Gauge("seawall_jobs_oldest_age_seconds",
+                                   "How long the longest-due queued job has waited for a worker, by alias",
                                    ["alias"], registry=registry)
+            self.waiting_gauge = Gauge("seawall_jobs_waiting", "Queued jobs not due yet (held for an approval, "
+                                       "a retry's back-off), by alias", ["alias"], registry=registry)
         self._seen_aliases: set[str] = set()
         self.kinds: dict[str, JobKind] = {}  # kinds other features run (registered by the assembly)
         self._queued_seen: dict[str, tuple[int, float]] = {}  # tenant -> (queued, monotonic time counted)
@@ -392,21 +396,22 @@ class JobsService:
 
     async def refresh_gauges(self) -> list[dict]:
         now = time.time()
-        rows = await self.queue.depth()
+        rows = await self.queue.depth(now)
         out = []
         idle = set(self._seen_aliases)
-        for alias, n, oldest in rows:
-            age = max(0.0, now - oldest) if oldest else 0.0
+        for alias, n, waiting, due_since in rows:
+            age = max(0.0, now - due_since) if due_since else 0.0
             idle.discard(alias)
             self._seen_aliases.add(alias)
             if self.depth_gauge is not None:
                 self.depth_gauge.labels(alias).set(n)
                 self.age_gauge.labels(alias).set(age)
-            out.append({"alias": alias, "queued": n, "oldest_age_s": round(age, 3)})
+                self.waiting_gauge.labels(alias).set(waiting)
+            out.append({"alias": alias, "queued": n, "waiting": waiting, "oldest_age_s": round(age, 3)})
         for alias in idle:  # drained since the last look
             if self.depth_gauge is not None:
-                self.depth_gauge.labels(alias).set(0)
-                self.age_gauge.labels(alias).set(0)
+                for gauge in (self.depth_gauge, self.age_gauge, self.waiting_gauge):
+                    gauge.labels(alias).set(0)
         return out
 
 

@@ -45,17 +45,12 @@ class AnthropicProvider(Provider):
         translate = wire.MessagesStreamToChat(dep.model)
         wants_usage = bool((req.body.get("stream_options") or {}).get("include_usage"))
         stopped = False
-        async with aclosing(self.sse(dep, req, resp)) as events:  # closed on every path: the connection too
+        async with aclosing(self.sse_json(dep, req, resp)) as events:  # closed on every path: the connection too
             async for item in events:
                 if item is HEARTBEAT:
                     yield HEARTBEAT
                     continue
-                event, data = item
-                try:
-                    payload = orjson.loads(data)
-                except orjson.JSONDecodeError:
-                    raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} sent a stream event that is not JSON",
-                                        deployment=dep.id) from None
+                event, payload = item
                 name = event or (payload.get("type") if isinstance(payload, dict) else None)
                 for chunk in translate.feed(name, payload):
                     yield chunk

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator
 
@@ -171,6 +172,20 @@ class Provider:
                 # comments (":") and other fields are ignored
         finally:
             resp.release()
+
+    async def sse_json(self, dep: Deployment, req: Request, resp: Response) -> AsyncIterator[tuple[str | None, object] | dict]:
+        """`sse`, with each event's data parsed as JSON; data that is not JSON is a malformed answer."""
+        async with aclosing(self.sse(dep, req, resp)) as events:  # closed on every path: the connection too
+            async for item in events:
+                if item is HEARTBEAT:
+                    yield HEARTBEAT
+                    continue
+                event, data = item
+                try:
+                    yield event, orjson.loads(data)
+                except orjson.JSONDecodeError:
+                    raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} sent a stream event that is not JSON",
+                                        deployment=dep.id) from None
 
     def http_error(self, dep: Deployment, status: int, headers, raw: bytes, body: object = None) -> UpstreamError:
         if body is None:

@@ -41,17 +41,14 @@ class ResponsesProvider(OpenAIProvider):
     async def _events(self, dep: Deployment, req: Request, resp) -> AsyncIterator[dict]:
         translate = wire.ResponsesStreamToChat(dep.model)
         wants_usage = bool((req.body.get("stream_options") or {}).get("include_usage"))
-        async with aclosing(self.sse(dep, req, resp)) as events:  # closed on every path: the connection too
+        async with aclosing(self.sse_json(dep, req, resp)) as events:  # closed on every path: the connection too
             async for item in events:
                 if item is HEARTBEAT:
                     yield HEARTBEAT
                     continue
                 event, data = item
                 try:
-                    chunks = translate.feed(event, orjson.loads(data))
-                except orjson.JSONDecodeError:
-                    raise UpstreamError(ErrorClass.MALFORMED, f"upstream {dep.id} sent a stream event that is not JSON",
-                                        deployment=dep.id) from None
+                    chunks = translate.feed(event, data)
                 except wire.UpstreamFailed as e:
                     raise self._failed(dep, e) from None
                 except GatewayError as e:

@@ -6,6 +6,7 @@ SIGHUP to the supervisor and a POST /admin/reload to one worker reach both worke
 restarted after a crash runs the reloaded configuration."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -282,5 +283,31 @@ async def test_a_deployment_keeps_its_breaker_until_its_upstream_changes(tmp_pat
             gw.authenticate({"authorization": "Bearer sk-reload-client-key-1"})
             with pytest.raises(GatewayError):
                 gw.authenticate({"authorization": "Bearer sk-some-other-key"})
+        finally:
+            await gw.aclose()
+
+
+async def test_a_replaced_provider_is_closed_once_its_requests_must_have_ended(tmp_path):
+    """A reload that replaces a provider keeps it while requests that started before may still
+    use it (their deadline, `timeouts.total`), then closes its pooled connections."""
+    from seawall.config import parse
+    from seawall.gateway import Gateway
+    from seawall.sim import Simulator
+
+    async with Simulator(seed=11) as first, Simulator(seed=12) as second:
+        def cfg(url: str) -> dict:
+            return {"store": {"sql": f"sqlite:///{tmp_path}/g.db"}, "guard": {"enabled": False},
+                    "providers": [{"name": "p", "base_url": url + "/v1", "timeouts": {"total": 0.5}}],
+                    "models": [{"name": "m", "targets": [{"provider": "p", "model": "x"}]}]}
+
+        gw = Gateway(parse(cfg(first.url)))
+        try:
+            assert (await gw.chat(model="m", messages=HI)).text  # a pooled connection to the first
+            old = gw.router.providers["p"]
+            await gw.reconfigure(parse(cfg(second.url)))
+            assert old in gw.assembly.retired and not old.session.closed
+            await asyncio.sleep(2.0)  # total 0.5 s + the 1 s margin
+            assert old not in gw.assembly.retired and old._session.closed
+            assert (await gw.chat(model="m", messages=HI)).text
         finally:
             await gw.aclose()

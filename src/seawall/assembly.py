@@ -14,6 +14,7 @@ the cache for a stale answer), the dependency is handed over here.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -80,7 +81,8 @@ class Assembly:
     jobs: JobsService
     pipeline: Pipeline = None  # type: ignore[assignment]  # built over the services, right after them
     routes: list = field(default_factory=list)  # the features' HTTP routes (web.router.Route)
-    retired: list = field(default_factory=list)  # providers a reload replaced, closed at the end
+    retired: list = field(default_factory=list)  # providers a reload replaced, not closed yet
+    _closing_retired: set = field(default_factory=set)  # their delayed closes (tasks)
 
     config = property(lambda self: self.pipeline.config)
     router = property(lambda self: self.pipeline.router)
@@ -101,6 +103,8 @@ class Assembly:
             await service.start()
 
     async def aclose(self) -> None:
+        for task in list(self._closing_retired):  # what they were waiting to close is closed below
+            task.cancel()
         for part in [*reversed(self.services), self.router, *self.retired, self.stores]:
             started = time.monotonic()
             await (part.aclose() if hasattr(part, "aclose") else part.close())
@@ -128,8 +132,23 @@ class Assembly:
             await old.resilience.health.stop()
         await resilience.start()
         await self.cache.start()  # invalidation broadcast when an alias is now cached
-        self.retired += router.retired  # in-flight requests may still use them: closed at shutdown
+        if router.retired:  # requests still in flight may use them: closed once those must have ended
+            grace = max((d.timeouts.total for d in old.router.deployments.values()), default=0.0) + 1.0
+            self.retired += router.retired
+            task = asyncio.create_task(self._close_retired(router.retired, grace), name="close-retired-providers")
+            self._closing_retired.add(task)
+            task.add_done_callback(self._closing_retired.discard)
         return new
+
+    async def _close_retired(self, providers: list, after_s: float) -> None:
+        """A request's deadline bounds its use of a provider, so after the longest one they are idle."""
+        await asyncio.sleep(after_s)
+        for p in providers:
+            self.retired.remove(p)
+            try:
+                await p.close()
+            except Exception:  # noqa: BLE001 - a close that fails must not stop the others
+                log.exception("closing a replaced provider failed")
 
 
 def _pipeline(config: Config, router: Router, resilience: Resilience, parts: "Assembly",

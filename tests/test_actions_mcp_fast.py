@@ -238,3 +238,44 @@ def test_raw_json_and_sse_accept_through_a_gateway_process(stack):  # noqa: F811
     before = len(stack.calls())
     status, _, _ = http("POST", stack.url + "/mcp", body, {**key, "accept": "text/event-stream"})
     assert status == 406 and len(stack.calls()) == before
+
+
+def test_a_call_shaped_like_one_seen_before_is_still_checked_where_it_differs():
+    """The fast path remembers the SDK checks' verdict for a call by everything they read but
+    the argument values; the Mcp-Param-* check, the routing headers and the arguments' type
+    still decide on every call, and the answer is still the SDK's."""
+    async def run():
+        gw, stub = await _gateway()
+        try:
+            posts = await _capture(gw, "auto")
+            headers, body = next((h, b) for h, b in posts if b'"tools/call"' in b)
+            msg = orjson.loads(body)
+            gw.fast._seen.clear()
+            assert gw.fast.parse("POST", Headers(headers), body) is not None
+            assert len(gw.fast._seen) == 1
+
+            def other(**params):
+                return orjson.dumps({**msg, "id": 99, "params": {**msg["params"], **params}})
+            rid, typed, _ = gw.fast.parse("POST", Headers(headers), other(arguments={"id": 8}))
+            assert (rid, typed.name, typed.arguments) == (99, "records.read_record", {"id": 8})
+            assert len(gw.fast._seen) == 1  # served by the remembered verdict
+            sdk, fast = await _both(gw, headers, other(arguments={"id": 8}))
+            assert sdk == fast and json.loads(fast[2]["result"]["content"][0]["text"])["id"] == 8
+            # what differs is checked: a routing header, the arguments' type, another envelope
+            assert gw.fast.parse("POST", Headers({**headers, "mcp-name": "records.update_record"}), body) is None
+            assert gw.fast.parse("POST", Headers(headers), other(arguments=[8])) is None
+            assert gw.fast.parse("POST", Headers(headers), other(arguments=None))[1].arguments is None  # the SDK's too
+            assert gw.fast.parse("POST", Headers(headers), other(_meta={"x": 1})) is None
+            # a declared Mcp-Param header is compared with the argument on every call
+            gw.tools["records"]["read_record"] = stub.tool.model_copy(update={"input_schema": {
+                "type": "object", "properties": {"id": {"type": "integer", "x-mcp-header": "Id"}}}})
+            good = {**headers, "mcp-param-id": "8"}
+            assert gw.fast.parse("POST", Headers(good), other(arguments={"id": 8})) is not None
+            assert gw.fast.parse("POST", Headers(good), other(arguments={"id": 9})) is None
+            sdk, fast = await _both(gw, good, other(arguments={"id": 9}))
+            assert sdk == fast and sdk[0] == 400 and "Mcp-Param-Id" in sdk[2]["error"]["message"]
+            assert ("read_record", {"id": 9}) not in stub.calls
+        finally:
+            await gw.aclose()
+
+    asyncio.run(run())

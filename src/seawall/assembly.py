@@ -31,7 +31,7 @@ from .cache.stage import CacheService, CacheStage
 from .config import Config
 from .core.stage import Handler, compose
 from .govern.audit import append as audit_append
-from .govern.audit import make_record
+from .govern.audit import RecordDraft, make_record
 from .govern.routes import routes as govern_routes
 from .govern.service import Governance
 from .govern.stages import Admit, AuditStage, Identify
@@ -184,6 +184,16 @@ def assemble(config: Config) -> Assembly:
     def audit(kind, outcome, status, **fields):  # actions' decisions go into governance's audit log
         if governance.audit is not None:
             governance.audit.submit(make_record(kind, outcome, status, **fields))
+
+    def prepare(kind, **fields):  # drafted ahead (an MCP call: while its upstream works), finished after
+        draft = RecordDraft(kind, **fields)
+
+        def finish(outcome, status):
+            if governance.audit is not None:
+                governance.audit.submit(draft.finish(outcome, status))
+        return finish
+
+    audit.prepare = prepare
 
     actions = ActionsService(config, stores.sql, audit=audit, counts=True, registry=metrics.registry)
     sandbox = SandboxService(config.sandbox, audit=lambda receipt: governance.record(

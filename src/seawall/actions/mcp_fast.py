@@ -41,6 +41,8 @@ from mcp_types import methods as _methods
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
+    MCP_METHOD_HEADER,
+    MCP_NAME_HEADER,
     MCP_PARAM_HEADER_PREFIX,
     MCP_PROTOCOL_VERSION_HEADER,
     X_MCP_HEADER_KEY,
@@ -57,6 +59,9 @@ log = logging.getLogger("seawall.actions.mcp")
 JSON = "application/json"
 _PARAM_PREFIX = MCP_PARAM_HEADER_PREFIX.lower()
 _ENVELOPE = frozenset(("jsonrpc", "id", "method", "params"))
+_ABSENT = object()
+_SEEN_MAX = 1024  # calls whose checks passed, remembered by everything the checks read but the argument values
+_SEEN_KEY_BYTES = 4096
 
 
 def accepts_json(accept: str) -> bool:
@@ -72,6 +77,7 @@ class FastCalls:
         entry = server.get_request_handler("tools/call")
         self.params_type = entry.params_type if entry is not None else None
         self._declared: dict[int, tuple[Any, bool]] = {}
+        self._seen: dict[tuple, tuple[str, Any]] = {}
         # only the SDK's default middleware (its OpenTelemetry span, a no-op without a tracer
         # provider; Seawall traces the request itself) and no cache hint may be skipped here
         self.enabled = (self.params_type is not None and not server.cache_hints.get("tools/call")
@@ -99,6 +105,22 @@ class FastCalls:
         if type(rid) not in (int, str) or type(params) is not dict:
             return None
         pv = headers.get(MCP_PROTOCOL_VERSION_HEADER)
+        # What the SDK's checks below read, except the argument values: they accept any JSON
+        # object as `arguments` (dict[str, Any]), so their verdict for a call is known from
+        # one seen before that differs only there. The Mcp-Param-* check reads the values: it
+        # runs on every call.
+        arguments = params.get("arguments", _ABSENT)
+        key = None
+        if arguments is _ABSENT or type(arguments) is dict:
+            key = (pv, headers.get(MCP_METHOD_HEADER), headers.get(MCP_NAME_HEADER), arguments is _ABSENT,
+                   orjson.dumps({k: v for k, v in params.items() if k != "arguments"}))
+            known = self._seen.get(key)
+            if known is not None:
+                version, template = known
+                if pv is not None and pv not in HANDSHAKE_PROTOCOL_VERSIONS and not self._params_headers_ok(params, headers):
+                    return None
+                typed = template if arguments is _ABSENT else template.model_copy(update={"arguments": arguments})
+                return rid, typed, version
         if pv is not None and pv not in HANDSHAKE_PROTOCOL_VERSIONS:
             route = classify_inbound_request(msg, headers=headers)
             if isinstance(route, InboundLadderRejection):
@@ -116,6 +138,10 @@ class FastCalls:
             typed = self.params_type.model_validate(params, by_name=False)
         except (ValidationError, KeyError, ValueError, TypeError):
             return None
+        if key is not None and len(key[-1]) <= _SEEN_KEY_BYTES:
+            if len(self._seen) >= _SEEN_MAX:
+                self._seen.clear()
+            self._seen[key] = (version, typed)
         return rid, typed, version
 
     def _params_headers_ok(self, params: dict, headers: Mapping[str, str]) -> bool:

@@ -328,11 +328,10 @@ class ActionsService:
         """Decide and act. Returns {"status": "done", "result", "decision"} or, escalated,
         {"status": "pending", "approval_id", ...}; a denial raises GatewayError(action_denied)."""
         d = self.decide(principal, action)
-        who = principal_of(principal)
         if d.decision == "deny":
             self.refuse(principal, action, d, request_id)
         if d.decision == "escalate":
-            bound = binding(action.tool, action.arguments, who, d.policy_version)
+            bound = binding(action.tool, action.arguments, principal_of(principal), d.policy_version)
             if approval_id is None:
                 made = await self.escalate(principal, action, d, request_id)
                 approval_id = made["id"]
@@ -407,16 +406,21 @@ class ActionsService:
                         d.errors, d.policy_version)
 
     async def _run(self, principal, action: Action, d: Decision, execute: Executor, request_id, **extra) -> dict:
+        # The success record is made before the result is returned (so before any answer is
+        # written), but its costly part is prepared in the loop step after the executor starts
+        # waiting (an MCP upstream working on the call), off the call's critical path.
+        ahead = _Ahead(lambda: self.prepare_record(principal, action, d, request_id, **extra))
         try:
             result = await execute(d.tool, d.arguments)
         except GatewayError as exc:
+            ahead.cancel()
             self.record(principal, action, d, "failed", exc.status, request_id, error=exc.code, **extra)
             raise
         except Exception as exc:
+            ahead.cancel()
             self.record(principal, action, d, "failed", 502, request_id, error=type(exc).__name__, **extra)
             raise GatewayError("upstream_error", f"the action {d.tool} failed") from None
-        self.record(principal, action, d, d.decision if d.decision != "escalate" else "approved", 200,
-                    request_id, **extra)
+        ahead.get()(d.decision if d.decision != "escalate" else "approved", 200)
         return {"status": "done", "result": result, "decision": d.reasons()}
 
     async def _wait(self, approval_id: str, wait_s: float, poll_s: float = 0.5) -> str:
@@ -487,14 +491,68 @@ class ActionsService:
 
     def record(self, principal: Principal | None, action: Action, d: Decision, outcome: str, status: int,
                request_id: str | None, **extra) -> None:
+        if self.audit is not None:
+            self.prepare_record(principal, action, d, request_id, **extra)(outcome, status)
+
+    def prepare_record(self, principal: Principal | None, action: Action, d: Decision, request_id: str | None,
+                       **extra) -> Callable[[str, int], None]:
+        """`record` in two steps: the detail now (and, with a sink that offers `prepare`, its
+        stored form), the record itself, with its outcome and time, when the returned function
+        is called."""
         if self.audit is None:
-            return
+            return _nothing
         p = principal or Principal(kind="anonymous")
         detail = {"tool": action.tool, "arguments": self.redacted(action.arguments), **d.reasons(), **extra}
         if d.tool != action.tool:
             detail["ran"] = d.tool
-        try:
-            self.audit("action", outcome, status, request_id=request_id, key_id=p.key_id, user_id=p.user_id,
-                       team_id=p.team_id, department_id=p.department_id, detail=detail)
-        except Exception:  # the audit writer spools on its own; never lose the decision silently
-            log.exception("actions audit record not queued")
+        fields = {"request_id": request_id, "key_id": p.key_id, "user_id": p.user_id, "team_id": p.team_id,
+                  "department_id": p.department_id, "detail": detail}
+        audit, submit = self.audit, None
+        prepare = getattr(audit, "prepare", None)
+        if prepare is not None:
+            try:
+                submit = prepare("action", **fields)
+            except Exception:  # noqa: BLE001 - made whole below, where a failure is logged as ever
+                submit = None
+
+        def made(outcome: str, status: int) -> None:
+            try:
+                if submit is not None:
+                    submit(outcome, status)
+                else:
+                    audit("action", outcome, status, **fields)
+            except Exception:  # the audit writer spools on its own; never lose the decision silently
+                log.exception("actions audit record not queued")
+        return made
+
+
+def _nothing(outcome: str, status: int) -> None:
+    return None
+
+
+class _Ahead:
+    """A value made in the event loop's next step, while the caller awaits I/O, or at once if
+    it is asked for before that step ran (the caller never waited)."""
+
+    __slots__ = ("handle", "make", "value")
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+        self.value = None
+        self.handle = asyncio.get_running_loop().call_soon(self._fill)
+
+    def _fill(self) -> None:
+        if self.value is None:
+            try:
+                self.value = self.make()
+            except Exception:  # noqa: BLE001, S110 - get() makes it again, where the caller sees the error
+                pass
+
+    def get(self) -> Any:
+        self.handle.cancel()
+        if self.value is None:
+            self.value = self.make()
+        return self.value
+
+    def cancel(self) -> None:
+        self.handle.cancel()

@@ -101,7 +101,8 @@ class HttpUpstream:
         try:
             async with asyncio.timeout(self.timeout_s):
                 for attempt in (0, 1):
-                    await self._initialise()
+                    if not self._ready:
+                        await self._initialise()
                     sent_with = self.session_id
                     modern = self.modern
                     status, result = await self._exchange(method, params)

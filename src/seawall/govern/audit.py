@@ -43,8 +43,15 @@ def chain_hash(prev: str, rec: dict) -> str:
     return hashlib.sha256(prev.encode() + body).hexdigest()
 
 
+_day = (-1, "")  # the last UTC day asked for: (day number, "YYYY-MM-DD")
+
+
 def day_of(ts: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+    global _day
+    n = int(ts // 86400)  # POSIX days are 86,400 s long
+    if n != _day[0]:
+        _day = (n, time.strftime("%Y-%m-%d", time.gmtime(ts)))
+    return _day[1]
 
 
 def record_id(ts: float) -> str:
@@ -54,19 +61,45 @@ def record_id(ts: float) -> str:
     return f"{int(ts * 1_000_000):014x}{secrets.token_hex(9)}"
 
 
+def detail_text(detail: dict | list) -> str:
+    """A record's detail as it is stored: canonical JSON (sorted keys)."""
+    return orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
+
+
+_OPTIONAL = ("request_id", "key_id", "user_id", "team_id", "department_id", "alias", "deployment",
+             "detail", "prompt", "response")
+
+
+class RecordDraft:
+    """A record made in two steps: its fields (the detail as stored, the id's random half)
+    now, and its outcome, status and time at `finish`, which gives what make_record would
+    give at that moment. A caller that waits on something (an upstream working on an MCP
+    call) drafts the record meanwhile and finishes it once it knows how the call ended."""
+
+    __slots__ = ("fields", "kind", "nonce")
+
+    def __init__(self, kind: str, **fields) -> None:
+        self.kind = kind
+        self.nonce = secrets.token_hex(9)
+        out = {k: v for k, v in fields.items() if v is not None}
+        if isinstance(out.get("detail"), (dict, list)):
+            out["detail"] = detail_text(out["detail"])
+        for k in _OPTIONAL:
+            out.setdefault(k, None)
+        self.fields = out
+
+    def finish(self, outcome: str, status: int, ts: float | None = None) -> dict:
+        ts = round(ts or time.time(), 6)
+        rec = {"id": f"{int(ts * 1_000_000):014x}{self.nonce}", "ts": ts, "day": day_of(ts), "kind": self.kind,
+               "outcome": outcome, "status": int(status), "prompt_tokens": 0, "completion_tokens": 0,
+               "cost_usd": 0.0, "latency_ms": 0.0}
+        rec.update(self.fields)
+        return rec
+
+
 def make_record(kind: str, outcome: str, status: int, **fields) -> dict:
-    ts = round(fields.pop("ts", None) or time.time(), 6)
-    rec = {"id": record_id(ts), "ts": ts, "day": day_of(ts), "kind": kind, "outcome": outcome,
-           "status": int(status), "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0, "latency_ms": 0.0}
-    for k, v in fields.items():
-        if v is not None:
-            rec[k] = v
-    if isinstance(rec.get("detail"), (dict, list)):
-        rec["detail"] = orjson.dumps(rec["detail"], option=orjson.OPT_SORT_KEYS).decode()
-    for k in ("request_id", "key_id", "user_id", "team_id", "department_id", "alias", "deployment",
-              "detail", "prompt", "response"):
-        rec.setdefault(k, None)
-    return rec
+    ts = fields.pop("ts", None)
+    return RecordDraft(kind, **fields).finish(outcome, status, ts)
 
 
 # ---- content: none | hashed | redacted | full ------------------------------------------------

@@ -282,7 +282,7 @@ async def _breakdown(n: int) -> dict:
         r.method, r.path, r._buf, r._done = "POST", "/mcp", bytearray(body), True
         r.headers = Headers.from_raw(scope["headers"])
         r.content_length = len(body)
-        return SimpleNamespace(request=r, principal=who, headers={})
+        return SimpleNamespace(request=r, principal=who, headers={}, request_id="req-bench")
 
     async def sdk():
         return await asgi_call(gw.manager.handle_request, req, body, {"seawall_principal": who}, {})

@@ -127,12 +127,13 @@ def test_a_degraded_call_arrives_rewritten_and_the_difference_is_audited(stack):
     assert stack.calls()[-1] == {"tool": "refund", "arguments": {"order": "o-1", "amount": 100}}
     for _ in range(100):
         rows = sqlite3.connect(stack.db).execute(
-            "SELECT detail FROM audit_log WHERE kind='action' AND outcome='degrade'").fetchall()
+            "SELECT detail, request_id FROM audit_log WHERE kind='action' AND outcome='degrade'").fetchall()
         if rows:
             break
         time.sleep(0.1)
     detail = json.loads(rows[-1][0])
     assert detail["diff"] == [{"policy": "refunds-capped", "field": "amount", "from": 750, "to": 100}]
+    assert rows[-1][1]  # the HTTP request's id, to find the call's record from its log line
 
 
 def test_an_escalated_delete_waits_and_runs_exactly_once_after_approval(stack):

@@ -100,7 +100,8 @@ async def _both(gw, headers: dict, body: bytes, who=WHO):
     """(SDK's answer, fast path's answer) for one request: (status, content type, JSON or None)."""
     req = SimpleNamespace(method="POST", path="/mcp", query_string="", headers=headers)
     sdk = await asgi_call(gw.manager.handle_request, req, body, {"seawall_principal": who}, {})
-    fast = await gw.handle(SimpleNamespace(request=_request("POST", headers, body), principal=who, headers={}))
+    fast = await gw.handle(SimpleNamespace(request=_request("POST", headers, body), principal=who, headers={},
+                                           request_id="req-fast-1"))
 
     def shape(r):
         json_body = r.body and (r.content_type or "").startswith("application/json")

@@ -127,10 +127,13 @@ class McpGateway:
     # ---- MCP handlers ----------------------------------------------------------------------
 
     @staticmethod
-    def _principal(ctx):
+    def _state(ctx) -> dict:
         request = getattr(ctx, "request", None)
-        state = request.scope.get("state", {}) if request is not None else {}
-        return state.get("seawall_principal")
+        return request.scope.get("state", {}) if request is not None else {}
+
+    @classmethod
+    def _principal(cls, ctx):
+        return cls._state(ctx).get("seawall_principal")
 
     async def _upstream(self, server: str, call):
         """One exchange with an upstream, bounded by its timeout; failures as GatewayError."""
@@ -197,10 +200,13 @@ class McpGateway:
         return types.ListToolsResult(tools=out)
 
     async def _call_tool(self, ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
-        return await self.call_tool(self._principal(ctx), params)
+        state = self._state(ctx)
+        return await self.call_tool(state.get("seawall_principal"), params, state.get("seawall_request_id"))
 
-    async def call_tool(self, principal, params: types.CallToolRequestParams) -> types.CallToolResult:
-        """One tools/call, from the SDK's dispatch or the fast path (mcp_fast.py)."""
+    async def call_tool(self, principal, params: types.CallToolRequestParams,
+                        request_id: str | None = None) -> types.CallToolResult:
+        """One tools/call, from the SDK's dispatch or the fast path (mcp_fast.py); `request_id`
+        (the HTTP request's x-request-id) goes into the call's audit records."""
         server, _, name = params.name.partition(".")
         if server not in self.clients or not name:
             return _text(f"unknown tool {params.name!r}")
@@ -222,7 +228,7 @@ class McpGateway:
 
         try:
             out = await self.service.perform(principal, action, execute, approval_id=approval_id,
-                                             wait_s=self.cfg.mcp_wait_s)
+                                             wait_s=self.cfg.mcp_wait_s, request_id=request_id)
         except GatewayError as exc:
             if exc.code.startswith("upstream_"):
                 return _text(f"The call was permitted but did not complete: {exc.message}")
@@ -245,14 +251,16 @@ class McpGateway:
         if parsed is not None:
             rid, params, version = parsed
             try:
-                status, answer = self.fast.answer(rid, version, await self.call_tool(call.principal, params))
+                status, answer = self.fast.answer(rid, version, await self.call_tool(call.principal, params,
+                                                                                    call.request_id))
             except Exception:  # what the SDK would do with a handler that raised: a generic error
                 log.exception("tools/call failed")
                 status, answer = self.fast.error(rid, version in MODERN_PROTOCOL_VERSIONS, INTERNAL_ERROR,
                                                  "Internal server error")
             return Response(body=answer, status=status, headers=call.headers, content_type="application/json")
         return await asgi_call(self.manager.handle_request, request, body,
-                               {"seawall_principal": call.principal}, call.headers)
+                               {"seawall_principal": call.principal, "seawall_request_id": call.request_id},
+                               call.headers)
 
 
 async def asgi_call(app, request, body: bytes, state: dict, base_headers: dict) -> Response:

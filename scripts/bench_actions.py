@@ -25,6 +25,7 @@ import os
 import resource
 import socket
 import statistics
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -201,6 +202,7 @@ def bench_mcp(n: int) -> dict:
             if p is not None:
                 p.terminate()
                 p.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 async def _breakdown(n: int) -> dict:

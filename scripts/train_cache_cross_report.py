@@ -90,6 +90,38 @@ def auc(s: np.ndarray, y: np.ndarray) -> float:
     return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def stacked(work: Path, hold: str, data, Y, C3, R, floor: float, with_judge: bool) -> tuple[float, float]:
+    """Held-out (served, false hits) of a logistic regression over [student cosine, rules accept,
+    judge logit], fit and thresholded on the other sets' dev splits (each set weighing the same)."""
+    from sklearn.linear_model import LogisticRegression
+
+    P = np.load(work / f"cross-{hold}.scores.npz")
+
+    def feats(key):
+        c = C3[key]
+        cols = [c, R[key][0].astype(float)]
+        if with_judge:
+            p = np.clip(P[key], 1e-4, 1 - 1e-4)
+            cols.append(np.where(c >= floor, np.log(p / (1 - p)), -10.0))
+        return np.stack(cols, 1), c >= floor
+
+    others = [k for k in SETS if k != hold]
+    xs, ys, ws = [], [], []
+    for k in others:
+        x, m = feats(f"{k}-dev")
+        xs.append(x[m]), ys.append(Y[f"{k}-dev"][m]), ws.append(np.full(int(m.sum()), 1.0 / m.sum()))
+    lr = LogisticRegression(C=10, max_iter=1000).fit(np.concatenate(xs), np.concatenate(ys),
+                                                     sample_weight=np.concatenate(ws))
+
+    def score(key):
+        x, m = feats(key)
+        return np.where(m, lr.decision_function(x), -99.0)
+
+    t = lowest(np.linspace(-5, 15, 801), lambda k, t: score(f"{k}-dev") >= t, others, lambda k: Y[f"{k}-dev"])
+    key = f"{hold}-test"
+    return rates(score(key) >= t, Y[key])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", default="/tmp/ccj")
@@ -156,6 +188,12 @@ def main() -> None:
         cells = [f"{auc(np.load(work / f'cross-{h}.scores.npz')[key], Y[key]):.3f}"
                  if (work / f"cross-{h}.scores.npz").exists() else "-" for h in (k, "none")]
         out.append(f"- {k}: " + " / ".join(cells + [f"{auc(C6[key], Y[key]):.3f}", f"{auc(C3[key], Y[key]):.3f}"]))
+    out += ["", "Stacked (logistic regression on the other sets' dev splits), held out: served / false hits, "
+            "cosine + rules vs cosine + rules + judge", ""]
+    for k in SETS:
+        if k in chosen:
+            a, b = (stacked(work, k, data, Y, C3, R, args.floor, j) for j in (False, True))
+            out.append(f"- {k}: {a[0]:.1%} / {a[1]:.2%} vs {b[0]:.1%} / {b[1]:.2%}")
     if "none" in chosen:
         out += ["", "Shipped candidate (trained on all six train splits; threshold on all six dev splits; "
                 "test figures NOT held out):", ""]

@@ -25,8 +25,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_cache_cross_model import CrossJudge  # noqa: E402
-from seawall.vector.embedder import load_embedder  # noqa: E402
+from train_cache_cross_model import CrossJudge
+
+from seawall.vector.embedder import load_embedder
 
 
 def main() -> None:

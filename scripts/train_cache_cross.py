@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE / "src"))
 sys.path.insert(0, str(HERE / "scripts"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 DATA = Path(os.environ.get("SEAWALL_DATA", "/work/shared/data")) / "semantic_cache"
 SETS = ("sts", "mrpc", "twitter", "sick", "banking77", "clinc150")
@@ -55,6 +55,7 @@ def sample(pairs, n_pos: int, n_neg: int, seed: int = 14):
 
 def prep(work: Path) -> None:
     import cache_pairs
+
     from seawall.vector.embedder import OnnxEmbedder, load_embedder
 
     plain = OnnxEmbedder(quantized=False, threads=2)
@@ -62,9 +63,7 @@ def prep(work: Path) -> None:
     data = cache_pairs.load(DATA, plain.embed)
     # the rest of the Twitter URL train file (6,000 + 1,500 dev are taken by the builder)
     d = DATA / "twitter_url_corpus" / "train"
-    a = open(d / "a.toks", encoding="utf-8").read().splitlines()
-    b = open(d / "b.toks", encoding="utf-8").read().splitlines()
-    s = open(d / "sim.txt", encoding="utf-8").read().splitlines()
+    a, b, s = ((d / f).read_text(encoding="utf-8").splitlines() for f in ("a.toks", "b.toks", "sim.txt"))
     allp = [(x, y, int(z)) for x, y, z in zip(a, b, s) if z.strip() in ("0", "1")]
     random.Random(14).shuffle(allp)
     data["twitter"]["train"] = data["twitter"]["train"] + allp[7500:]
@@ -109,7 +108,6 @@ def pair_tokenizer():
 
 def train(work: Path, hold: str, steps: int, batch: int, lr: float, rank: int, out: Path, seed: int) -> None:
     import torch
-
     from train_cache_cross_model import cross_state, lora_cross
 
     torch.manual_seed(seed)

@@ -106,7 +106,8 @@ def pair_tokenizer():
     return tok
 
 
-def train(work: Path, hold: str, steps: int, batch: int, lr: float, rank: int, out: Path, seed: int) -> None:
+def train(work: Path, hold: str, steps: int, batch: int, lr: float, rank: int, out: Path, seed: int,
+          cos_head: bool = False) -> None:
     import torch
     from train_cache_cross_model import cross_state, lora_cross
 
@@ -115,7 +116,12 @@ def train(work: Path, hold: str, steps: int, batch: int, lr: float, rank: int, o
     data = json.loads((work / "pairs.json").read_text())
     sets = [k for k in SETS if k != hold]
     pools = {k: data[k]["train"] for k in sets}
-    model = lora_cross(rank=rank)
+    model = lora_cross(rank=rank, cos_head=cos_head)
+    student = None
+    if cos_head:  # the cache's own cosine (the student's) is an input of the head
+        from seawall.vector.embedder import load_embedder
+
+        student = load_embedder("onnx-int8-l3", cache_entries=0)
     params = [p for p in model.parameters() if p.requires_grad]
     print(f"hold={hold} trainable {sum(p.numel() for p in params):,} params; sets "
           + ", ".join(f"{k} {len(v)}" for k, v in pools.items()), file=sys.stderr)
@@ -131,7 +137,11 @@ def train(work: Path, hold: str, steps: int, batch: int, lr: float, rank: int, o
                 rows.append((b, a, y) if rng.random() < 0.5 else (a, b, y))
         ids, tt, mask = (torch.from_numpy(x) for x in tokenize(tok, [(a, b) for a, b, _ in rows]))
         y = torch.tensor([float(r[2]) for r in rows])
-        logit = model(ids, tt, mask)
+        cos = None
+        if student is not None:
+            va, vb = student.embed([r[0] for r in rows]), student.embed([r[1] for r in rows])
+            cos = torch.from_numpy(np.einsum("ij,ij->i", va, vb).astype(np.float32))
+        logit = model(ids, tt, mask, cos)
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logit, y)
         opt.zero_grad()
         loss.backward()
@@ -145,10 +155,10 @@ def train(work: Path, hold: str, steps: int, batch: int, lr: float, rank: int, o
     state["__hold__"] = np.asarray(hold)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, **state)
-    score(work, model, out.with_suffix(".scores.npz"))
+    score(work, model, out.with_suffix(".scores.npz"), cos_head)
 
 
-def score(work: Path, model, dest: Path) -> None:
+def score(work: Path, model, dest: Path, cos_head: bool = False) -> None:
     """The judge's probability for every dev and test sample pair at or above the floor (else -1)."""
     import torch
 
@@ -168,7 +178,8 @@ def score(work: Path, model, dest: Path) -> None:
                 for j in range(0, len(idx), 64):
                     sel = idx[j:j + 64]
                     ids, tt, mask = (torch.from_numpy(x) for x in tokenize(tok, [(ps[i][0], ps[i][1]) for i in sel]))
-                    p[sel] = torch.sigmoid(model(ids, tt, mask)).numpy()
+                    c = torch.from_numpy(cos[sel]) if cos_head else None
+                    p[sel] = torch.sigmoid(model(ids, tt, mask, c)).numpy()
                 res[f"{k}-{split}"] = p
     np.savez(dest, **res)
     print(f"scored in {time.time() - t0:.0f} s -> {dest}", file=sys.stderr)
@@ -183,6 +194,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=30)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--rank", type=int, default=16)
+    ap.add_argument("--cos-head", action="store_true", help="the student cosine as an input of the head")
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", help="weights file (default WORK/cross-<hold>.npz)")
@@ -197,7 +209,7 @@ def main() -> None:
         prep(work)
     elif args.cmd == "train":
         train(work, args.hold, args.steps, args.batch, args.lr, args.rank,
-              Path(args.out or work / f"cross-{args.hold}.npz"), args.seed)
+              Path(args.out or work / f"cross-{args.hold}.npz"), args.seed, args.cos_head)
     else:
         from train_cache_cross_model import merged_cross
 

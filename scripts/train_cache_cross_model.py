@@ -52,18 +52,23 @@ def _module():
             self.head = torch.nn.Linear(bert.config.hidden_size, 1)
             torch.nn.init.normal_(self.head.weight, std=0.02)
             torch.nn.init.zeros_(self.head.bias)
+            # with a cosine input (cos_head): logit = head(pooled) + cos_w * (cosine - cos_at),
+            # starting at cosine's own ranking, so the encoder learns a correction to it
+            self.cos_w = torch.nn.Parameter(torch.tensor(30.0))
+            self.cos_at = torch.nn.Parameter(torch.tensor(0.90))
 
-        def forward(self, input_ids, token_type_ids, attention_mask):
+        def forward(self, input_ids, token_type_ids, attention_mask, cos=None):
             h = self.bert(input_ids=input_ids, attention_mask=attention_mask,
                           token_type_ids=token_type_ids).last_hidden_state
             m = attention_mask.unsqueeze(-1).to(h.dtype)
             pooled = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
-            return self.head(pooled).squeeze(-1)
+            z = self.head(pooled).squeeze(-1)
+            return z if cos is None else z + self.cos_w * (cos - self.cos_at)
 
     return Cross
 
 
-def lora_cross(rank: int = 16):
+def lora_cross(rank: int = 16, cos_head: bool = False):
     """The trainable judge: the merged student frozen, adapters + biases + norms + head free."""
     import torch
 
@@ -92,6 +97,8 @@ def lora_cross(rank: int = 16):
         layer.output.LayerNorm.requires_grad_(True)
     bert.embeddings.token_type_embeddings.requires_grad_(True)
     model = _module()(bert)
+    model.cos_w.requires_grad_(cos_head)
+    model.cos_at.requires_grad_(cos_head)
     model.train()
     return model
 

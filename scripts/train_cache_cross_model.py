@@ -70,31 +70,9 @@ def _module():
 
 def lora_cross(rank: int = 16, cos_head: bool = False):
     """The trainable judge: the merged student frozen, adapters + biases + norms + head free."""
-    import torch
+    from seawall.vector.student import add_adapters, merged_student
 
-    from seawall.vector.student import merged_student
-
-    class LoRALinear(torch.nn.Module):
-        def __init__(self, base: torch.nn.Linear) -> None:
-            super().__init__()
-            self.base = base
-            base.weight.requires_grad_(False)
-            base.bias.requires_grad_(True)
-            self.A = torch.nn.Parameter(torch.randn(rank, base.in_features) / base.in_features ** 0.5)
-            self.B = torch.nn.Parameter(torch.zeros(base.out_features, rank))
-
-        def forward(self, x):
-            return self.base(x) + (x @ self.A.T) @ self.B.T
-
-    bert = merged_student()
-    for p in bert.parameters():
-        p.requires_grad_(False)
-    for layer in bert.encoder.layer:
-        for path, attr in _LINEARS:
-            owner = _owner(layer, path)
-            setattr(owner, attr, LoRALinear(getattr(owner, attr)))
-        layer.attention.output.LayerNorm.requires_grad_(True)
-        layer.output.LayerNorm.requires_grad_(True)
+    bert = add_adapters(merged_student(), rank)
     bert.embeddings.token_type_embeddings.requires_grad_(True)
     model = _module()(bert)
     model.cos_w.requires_grad_(cos_head)

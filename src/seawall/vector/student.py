@@ -56,6 +56,14 @@ def _owner(layer, path: str):
 
 def lora_student(layers=LAYERS, rank: int = RANK):
     """The trainable student: teacher layers frozen, adapters + biases + LayerNorms free."""
+    m = add_adapters(_truncated_teacher(layers), rank)
+    m.train()
+    return m
+
+
+def add_adapters(bert, rank: int = RANK):
+    """Freeze a BERT's weights and give each layer's linear maps a low-rank adapter (biases and
+    LayerNorms stay free): what the student and the experimental pair judge train."""
     import torch
 
     class LoRALinear(torch.nn.Module):
@@ -70,17 +78,15 @@ def lora_student(layers=LAYERS, rank: int = RANK):
         def forward(self, x):
             return self.base(x) + (x @ self.A.T) @ self.B.T
 
-    m = _truncated_teacher(layers)
-    for p in m.parameters():
+    for p in bert.parameters():
         p.requires_grad_(False)
-    for layer in m.encoder.layer:
+    for layer in bert.encoder.layer:
         for path, attr in _LINEARS:
             owner = _owner(layer, path)
             setattr(owner, attr, LoRALinear(getattr(owner, attr)))
         layer.attention.output.LayerNorm.requires_grad_(True)
         layer.output.LayerNorm.requires_grad_(True)
-    m.train()
-    return m
+    return bert
 
 
 def student_state(model, layers=LAYERS) -> dict[str, np.ndarray]:

@@ -89,25 +89,9 @@ def cross_state(model) -> dict[str, np.ndarray]:
 
 def merged_cross(path: Path):
     """A plain module (BERT + pooling + head) with the shipped changes folded in."""
-    import torch
+    from seawall.vector.student import fold_adapters, merged_student
 
-    from seawall.vector.student import merged_student
-
-    data = np.load(path)
-    model = _module()(merged_student())
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for name in data.files:
-            if name.startswith("__") or name in ("threshold", "floor") or name.endswith(".A"):
-                continue
-            if name.endswith(".B"):  # W += B @ A
-                prefix = name[:-2]
-                a = torch.from_numpy(data[prefix + ".A"].astype(np.float32))
-                b = torch.from_numpy(data[name].astype(np.float32))
-                params[prefix + ".weight"] += b @ a
-            else:
-                params[name.replace(".base.", ".")].copy_(torch.from_numpy(data[name]))
-    return model.eval()
+    return fold_adapters(_module()(merged_student()), np.load(path)).eval()
 
 
 def onnx_path(path: Path) -> Path:

@@ -99,20 +99,24 @@ def student_state(model, layers=LAYERS) -> dict[str, np.ndarray]:
 
 def merged_student(path: Path = WEIGHTS):
     """A plain 3-layer BERT with the shipped changes folded into the teacher's weights."""
+    data = np.load(path)
+    return fold_adapters(_truncated_teacher(tuple(int(i) for i in data["__layers__"])), data)
+
+
+def fold_adapters(model, data):
+    """Load trained changes (as saved from add_adapters' model) into a plain model: W += B @ A for
+    each adapter, the other saved parameters copied; anything else saved (metadata, a calibrated
+    threshold) is not a parameter and is left alone."""
     import torch
 
-    data = np.load(path)
-    m = _truncated_teacher(tuple(int(i) for i in data["__layers__"]))
-    params = dict(m.named_parameters())
+    params = dict(model.named_parameters())
     with torch.no_grad():
         for name in data.files:
-            if name == "__layers__" or name.endswith(".A"):
-                continue
-            if name.endswith(".B"):  # W += B @ A
+            if name.endswith(".B"):
                 prefix = name[:-2]
                 a = torch.from_numpy(data[prefix + ".A"].astype(np.float32))
                 b = torch.from_numpy(data[name].astype(np.float32))
                 params[prefix + ".weight"] += b @ a
-            else:
-                params[name.replace(".base.", ".")].copy_(torch.from_numpy(data[name]))
-    return m
+            elif (target := name.replace(".base.", ".")) in params:
+                params[target].copy_(torch.from_numpy(data[name]))
+    return model

@@ -23,10 +23,12 @@ class Scripted:
         self.ssl = ssl_ctx
         self.connections = 0
         self.closed = asyncio.Event()
+        self.handlers: set[asyncio.Task] = set()
 
     async def __aenter__(self):
         async def on_conn(reader, writer):
             self.connections += 1
+            self.handlers.add(asyncio.current_task())
             try:
                 await self.handler(reader, writer)
             except (ConnectionError, asyncio.IncompleteReadError):
@@ -42,6 +44,12 @@ class Scripted:
 
     async def __aexit__(self, *exc):
         self.server.close()
+        # closing the server leaves its connections' handlers running (a handler that sleeps
+        # outlived its test): end them here
+        live = [t for t in self.handlers if not t.done()]
+        for t in live:
+            t.cancel()
+        await asyncio.gather(*live, return_exceptions=True)
 
 
 async def read_request(reader) -> tuple[bytes, bytes]:

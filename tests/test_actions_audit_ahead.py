@@ -1,9 +1,9 @@
 """An allowed action's audit record is drafted while its executor waits (an MCP upstream working
 on the call) and finished before the result is returned, so before any answer is written.
 
-The draft is the record make_record would make, but for its outcome, status and time; a sink
-without `prepare` gets the record made in one step, as before; a failed call gets its `failed`
-record and no other.
+The draft is the record make_record would make, but for its outcome, status and time; a log
+whose draft fails gets the record made in one step; a failed call gets its `failed` record and
+no other.
 """
 from __future__ import annotations
 
@@ -23,16 +23,16 @@ POLICIES = '@id("reads") permit (principal, action, resource) when { context.eff
 
 
 class Sink:
-    """An audit sink that can draft ahead, as the assembly's: it counts drafts and keeps records."""
+    """An audit log (core.types.AuditLog) as governance's: it counts drafts and keeps records."""
 
     def __init__(self) -> None:
         self.drafts = 0
         self.records: list[dict] = []
 
-    def __call__(self, kind, outcome, status, **fields):
+    def record(self, kind, outcome, status, **fields):
         self.records.append(make_record(kind, outcome, status, **fields))
 
-    def prepare(self, kind, **fields):
+    def draft(self, kind, **fields):
         self.drafts += 1
         draft = RecordDraft(kind, **fields)
         return lambda outcome, status: self.records.append(draft.finish(outcome, status))
@@ -73,11 +73,14 @@ def test_the_record_is_drafted_while_the_executor_waits_and_made_before_the_resu
     rec = sink.records[0]
     assert rec["outcome"] == "allow" and rec["status"] == 200 and rec["request_id"] == "r1"
     assert re.fullmatch(r"[0-9a-f]{32}", rec["id"]) and "s3cret" not in rec["detail"]
-    # the one-step record (a sink without prepare) is the same record
-    plain = []
-    svc.audit = lambda kind, outcome, status, **f: plain.append(make_record(kind, outcome, status, **f))
+    # the one-step record (a log whose draft fails) is the same record
+    class NoDrafts(Sink):
+        def draft(self, kind, **fields):
+            raise RuntimeError("no drafts today")
+
+    svc.audit = plain = NoDrafts()
     asyncio.run(svc.perform(WHO, action, execute, request_id="r1"))
-    _same_but_time(rec, plain[0])
+    _same_but_time(rec, plain.records[0])
 
 
 def test_an_executor_that_never_waits_still_gets_its_record():

@@ -60,11 +60,24 @@ def svc(tmp_path):
     })
     engine = make_engine(f"sqlite:///{tmp_path}/a.db")
     asyncio.run(migrate(engine))
-    service = ActionsService(cfg, engine, audit=lambda *a, **k: audit.append((a, k)))
+    service = ActionsService(cfg, engine, audit=Log(audit))
     asyncio.run(service.start())
     service.audited = audit
     yield service
     asyncio.run(engine.dispose())
+
+
+class Log:
+    """An audit log (core.types.AuditLog) that keeps ((kind, outcome, status), fields) pairs."""
+
+    def __init__(self, kept: list) -> None:
+        self.kept = kept
+
+    def record(self, kind, outcome, status, **fields):
+        self.kept.append(((kind, outcome, status), fields))
+
+    def draft(self, kind, **fields):
+        return lambda outcome, status: self.record(kind, outcome, status, **fields)
 
 
 def run(coro):

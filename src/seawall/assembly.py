@@ -31,7 +31,6 @@ from .cache.stage import CacheService, CacheStage
 from .config import Config
 from .core.stage import Handler, compose
 from .govern.audit import append as audit_append
-from .govern.audit import RecordDraft, make_record
 from .govern.routes import routes as govern_routes
 from .govern.service import Governance
 from .govern.stages import Admit, AuditStage, Identify
@@ -181,23 +180,15 @@ def assemble(config: Config) -> Assembly:
     cache = CacheService(config, router, metrics, stores, answer_passes=guard.answer_passes)
     resilience = Resilience(config, router, metrics.registry, stale=cache.stale)
 
-    def audit(kind, outcome, status, **fields):  # actions' decisions go into governance's audit log
-        if governance.audit is not None:
-            governance.audit.submit(make_record(kind, outcome, status, **fields))
+    # actions' decisions go into governance's audit log (core.types.AuditLog), even with
+    # governance off: a policy proxy that acts without a record is not one
+    actions = ActionsService(config, stores.sql, audit=governance, counts=True, registry=metrics.registry)
 
-    def prepare(kind, **fields):  # drafted ahead (an MCP call: while its upstream works), finished after
-        draft = RecordDraft(kind, **fields)
+    def sandbox_receipt(receipt: dict) -> None:  # with governance's other records: only when it is on
+        if governance.enabled:
+            governance.record("sandbox", receipt["exit_reason"], detail=receipt)
 
-        def finish(outcome, status):
-            if governance.audit is not None:
-                governance.audit.submit(draft.finish(outcome, status))
-        return finish
-
-    audit.prepare = prepare
-
-    actions = ActionsService(config, stores.sql, audit=audit, counts=True, registry=metrics.registry)
-    sandbox = SandboxService(config.sandbox, audit=lambda receipt: governance.record(
-        "sandbox", receipt["exit_reason"], receipt))
+    sandbox = SandboxService(config.sandbox, audit=sandbox_receipt)
     run_code = actions.gate("sandbox", "run_code") if config.actions.enabled else None  # code runs under policy
     jobs = JobsService(config, stores, None, metrics.registry)
     jobs.revalidate = governance.current  # jobs run under their submitter as it is now

@@ -96,8 +96,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 @contextlib.asynccontextmanager
 async def _audited(cfg):
-    """(SQL engine, audit function) for a CLI command whose decisions go into the audit log."""
-    from .govern.audit import make_record
+    """(SQL engine, audit log) for a CLI command whose decisions go into the audit log: the
+    governance service itself, which is a core.types.AuditLog."""
     from .govern.service import Governance
     from .store.sql import migrate
 
@@ -107,12 +107,7 @@ async def _audited(cfg):
             await migrate(gov.engine)
         if gov.audit is not None:
             gov.audit.start()
-
-        def audit(kind, outcome, status, **fields):
-            if gov.audit is not None:
-                gov.audit.submit(make_record(kind, outcome, status, **fields))
-
-        yield gov.engine, audit
+        yield gov.engine, gov
     finally:
         await gov.aclose()  # flushes the audit writer
 

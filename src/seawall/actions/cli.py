@@ -33,8 +33,8 @@ from ..core.types import Principal
 
 
 def add_commands(subparsers, audited=None) -> None:
-    """`audited(cfg)`: an async context giving (SQL engine, audit function) for the approvals
-    commands; the CLI hands over governance's writer (this package does not import govern/)."""
+    """`audited(cfg)`: an async context giving (SQL engine, core.types.AuditLog) for the approvals
+    commands; the CLI hands over governance (this package does not import govern/)."""
     p = subparsers.add_parser("policy", help="check action policies (docs/actions.md)")
     ps = p.add_subparsers(dest="policy_command", required=True)
     c = ps.add_parser("test", help="evaluate a file of actions against the policies; exit 1 on a mismatch")

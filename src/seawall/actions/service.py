@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from ..core.errors import GatewayError
-from ..core.types import Principal
+from ..core.types import AuditLog, Principal
 from . import risk
 from .approvals import Approvals, Refused, binding, bump_policy_generation, policy_generation
 from .config import ActionsConfig
@@ -114,13 +114,11 @@ def principal_from(who: dict) -> Principal:
 
 
 class ActionsService:
-    def __init__(self, config, engine, audit: Callable[..., Any] | None = None, *, counts: bool = False,
+    def __init__(self, config, engine, audit: AuditLog | None = None, *, counts: bool = False,
                  registry=None) -> None:
         self.cfg: ActionsConfig = config.actions
         self.approvals = Approvals(engine)
-        # (kind, outcome, status, **fields) -> None: governance's audit writer, handed over by the
-        # assembly (this package does not import govern/)
-        self.audit = audit
+        self.audit = audit  # governance's log, handed over by the assembly
         self.engine: PolicyEngine | None = None
         self.load_error: str | None = "not started"
         self.connectors = Connectors(self.cfg.connectors)
@@ -201,14 +199,14 @@ class ActionsService:
             self.cfg.policies, self.cfg.policy_text = old[0], old[1]
             log.error("actions policies reload refused, the running set is kept: %s", exc)
             if self.audit is not None and audit:
-                self.audit("action_policy_reload", "refused", 400, user_id=actor,
+                self.audit.record("action_policy_reload", "refused", 400, user_id=actor,
                            detail={"via": via, "error": str(exc), "kept": old[2]})
             raise
         self.load_error = None
         out = {"status": "applied" if self.engine.version != old[2] else "unchanged",
                "policy_version": self.engine.version, "previous": old[2]}
         if self.audit is not None and audit:
-            self.audit("action_policy_reload", out["status"], 200, user_id=actor, detail={"via": via, **out})
+            self.audit.record("action_policy_reload", out["status"], 200, user_id=actor, detail={"via": via, **out})
         log.info("actions policies reloaded: %s", out["status"], extra=out)
         return out
 
@@ -466,8 +464,8 @@ class ActionsService:
                       "verdict": view["verdict"], "via": via}
             if arguments is not None:
                 detail["arguments"] = self.redacted(arguments)
-            self.audit("action_approval", {"approve": "approved", "deny": "denied", "edit": "edited"}[view["verdict"]],
-                       200, user_id=approver, detail=detail)
+            outcome = {"approve": "approved", "deny": "denied", "edit": "edited"}[view["verdict"]]
+            self.audit.record("action_approval", outcome, 200, user_id=approver, detail=detail)
         ev = self._waiters.get(id)
         if ev is not None:
             ev.set()
@@ -496,9 +494,8 @@ class ActionsService:
 
     def prepare_record(self, principal: Principal | None, action: Action, d: Decision, request_id: str | None,
                        **extra) -> Callable[[str, int], None]:
-        """`record` in two steps: the detail now (and, with a sink that offers `prepare`, its
-        stored form), the record itself, with its outcome and time, when the returned function
-        is called."""
+        """`record` in two steps: the detail (and its stored form) now, the record itself, with
+        its outcome and time, when the returned function is called."""
         if self.audit is None:
             return _nothing
         p = principal or Principal(kind="anonymous")
@@ -507,20 +504,18 @@ class ActionsService:
             detail["ran"] = d.tool
         fields = {"request_id": request_id, "key_id": p.key_id, "user_id": p.user_id, "team_id": p.team_id,
                   "department_id": p.department_id, "detail": detail}
-        audit, submit = self.audit, None
-        prepare = getattr(audit, "prepare", None)
-        if prepare is not None:
-            try:
-                submit = prepare("action", **fields)
-            except Exception:  # noqa: BLE001 - made whole below, where a failure is logged as ever
-                submit = None
+        audit, finish = self.audit, None
+        try:
+            finish = audit.draft("action", **fields)
+        except Exception:  # noqa: BLE001 - made whole below, where a failure is logged as ever
+            finish = None
 
         def made(outcome: str, status: int) -> None:
             try:
-                if submit is not None:
-                    submit(outcome, status)
+                if finish is not None:
+                    finish(outcome, status)
                 else:
-                    audit("action", outcome, status, **fields)
+                    audit.record("action", outcome, status, **fields)
             except Exception:  # the audit writer spools on its own; never lose the decision silently
                 log.exception("actions audit record not queued")
         return made

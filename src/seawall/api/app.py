@@ -179,8 +179,9 @@ class App:
                 detail["client_request_id"] = client_rid
             p = call.principal
             kind = "admin" if call.route.auth == "admin" else "request"
-            self.gw.governance.record(kind, code, detail, status=status, request_id=call.request_id,
-                                      key_id=p.key_id if p is not None else None)
+            if self.gw.governance.enabled:
+                self.gw.governance.record(kind, code, status, detail=detail, request_id=call.request_id,
+                                          key_id=p.key_id if p is not None else None)
 
     def require_admin(self, request: Request) -> None:
         if not self.admin_key:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
 
 import orjson
 
@@ -42,6 +42,19 @@ class Principal:
         if self.key_hash:
             return "static:" + self.key_hash
         return self.kind
+
+
+class AuditLog(Protocol):
+    """Where a feature writes audit records: governance's tamper-evident log, handed over by
+    the assembly (so no feature imports govern/). `fields` are the record's columns
+    (request_id, key_id, user_id, team_id, department_id, detail, ...)."""
+
+    def record(self, kind: str, outcome: str, status: int, **fields: Any) -> None: ...
+
+    def draft(self, kind: str, **fields: Any) -> Callable[[str, int], None]:
+        """The record made now but for its outcome, status and time, given when the returned
+        function is called (an MCP call's record is drafted while its upstream works)."""
+        ...
 
 
 @dataclass(slots=True, frozen=True)

@@ -12,6 +12,7 @@ import hmac
 import logging
 import time
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import sqlalchemy as sa
 
@@ -183,13 +184,21 @@ class Governance:
                 last = time.monotonic()
                 await self.reload()
 
-    def record(self, kind: str, outcome: str, detail: dict, *, status: int = 200, key_id: str | None = None,
-               request_id: str | None = None) -> None:
-        """An audit record for something other than a model request (a sandbox execution, an
-        action decision): the one audit sink other features are handed by the assembly."""
-        if self.audit is not None and self.enabled:
-            self.audit.submit(audit_mod.make_record(kind, outcome, status, key_id=key_id, request_id=request_id,
-                                                    detail=detail))
+    # ---- the audit log other features write to (core.types.AuditLog) ------------------------
+
+    def record(self, kind: str, outcome: str, status: int = 200, **fields) -> None:
+        """An audit record for something other than a model request (an action decision, a
+        sandbox run, a refused HTTP call)."""
+        if self.audit is not None:
+            self.audit.submit(audit_mod.make_record(kind, outcome, status, **fields))
+
+    def draft(self, kind: str, **fields) -> Callable[[str, int], None]:
+        draft = audit_mod.RecordDraft(kind, **fields)
+
+        def finish(outcome: str, status: int) -> None:
+            if self.audit is not None:
+                self.audit.submit(draft.finish(outcome, status))
+        return finish
 
     def background(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)

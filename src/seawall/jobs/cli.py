@@ -30,7 +30,7 @@ MAX_LIST = 1000
 
 
 def add_jobs_commands(subparsers, audited) -> None:
-    """`audited(cfg)`: an async context giving (SQL engine, audit function), handed over by the
+    """`audited(cfg)`: an async context giving (SQL engine, core.types.AuditLog), handed over by the
     CLI so this package does not import govern/."""
     p = subparsers.add_parser("jobs", help="list, show, cancel and retry async jobs (docs/jobs.md)")
     js = p.add_subparsers(dest="jobs_command", required=True)
@@ -106,8 +106,8 @@ async def _run(cfg, verb: str, args, audited) -> int:
         detail = {"job_id": args.id, "via": "cli", "action": verb, "from": before, "reason": args.reason}
 
         def record(outcome: str, status: int, **extra) -> None:
-            audit("job_admin", outcome, status, user_id=operator, key_id=who.get("key_id"), alias=row.alias,
-                  detail={**detail, **extra})
+            audit.record("job_admin", outcome, status, user_id=operator, key_id=who.get("key_id"),
+                         alias=row.alias, detail={**detail, **extra})
 
         try:
             if verb == "cancel":

@@ -57,6 +57,7 @@ EVAL_ENV := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1 PYTHONPATH
 eval: install
 	mkdir -p build/eval
 	$(EVAL_ENV) $(BIN)/python scripts/injection_eval.py --out build/eval/injection.md
+	$(EVAL_ENV) $(BIN)/python scripts/pii_eval.py > build/eval/pii.md
 	$(MAKE) eval-cache
 
 # The semantic cache's default operating point, leave-one-dataset-out over every pair set

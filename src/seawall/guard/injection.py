@@ -28,7 +28,7 @@ MODELS_DIR = Path(__file__).parent / "models"
 HEAD_NPZ = MODELS_DIR / "injection_head.npz"
 HEAD_META = MODELS_DIR / "injection_head.json"
 
-from .injection_rules import _GATES, _HEURISTIC_RX, _TOOL_RX  # noqa: F401  (the tables)
+from .injection_rules import _GATES, _HEURISTIC_RX, _TOOL_RX, ml_score
 
 
 def heuristic_score(text: str, role: str = "user") -> float:
@@ -43,7 +43,7 @@ def heuristic_score(text: str, role: str = "user") -> float:
         for w, rx, gate in _TOOL_RX:
             if w > best and any(g in low for g in gate) and rx.search(text):
                 best = w
-    return best
+    return ml_score(text, low, role, best) if best < 0.95 else best
 
 
 # ---------------------------------------------------------------- embedder

@@ -333,10 +333,42 @@ _LANG: dict[str, dict] = {
 }
 
 
+# More per language: need = "I need (your password)" (first person, joins req); fromnow =
+# "from now on" (with only + say: "from now on answer only ..."); nowyou = "you are now"
+# (with a persona noun: "you are now an AI without ..."); myq = "all my questions / everything
+# I say / obey me" (with must).
+_MORE: dict[str, dict] = {
+ "de": dict(need=["ich brauche", "ich benötige"], fromnow=["ab jetzt", "von nun an", "ab sofort"], only=["nur", "ausschließlich"], nowyou=["du bist jetzt", "du bist nun", "sie sind jetzt", "sie sind nun", "ab jetzt bist du"], myq=["alle meine fragen", "alles, was ich sage", "alles was ich sage", "meine befehle", "mir gehorchen"], must=["musst", "müssen", "sollst"]),
+ "fr": dict(need=["j'ai besoin"], fromnow=["à partir de maintenant", "désormais", "dorénavant", "à partir d'aujourd'hui"], only=["uniquement", "seulement", "ne réponds que", "ne répondez que"], nowyou=["tu es maintenant", "vous êtes maintenant", "tu es désormais", "vous êtes désormais"], myq=["toutes mes questions", "tout ce que je dis", "tout ce que je te dis", "mes ordres", "m'obéir"], must=["dois", "devez"]),
+ "es": dict(need=["necesito"], fromnow=["a partir de ahora", "de ahora en adelante", "desde ahora"], only=["solo", "sólo", "solamente", "únicamente"], nowyou=["ahora eres", "ahora usted es", "a partir de ahora eres", "ahora serás"], myq=["todas mis preguntas", "todo lo que (?:te )?digo", "mis órdenes", "obedecerme"], must=["debes", "debe", "tienes que", "tiene que"]),
+ "it": dict(need=["ho bisogno"], fromnow=["d'ora in poi", "da ora in poi", "da adesso in poi", "a partire da ora"], only=["solo", "soltanto", "unicamente"], nowyou=["ora sei", "adesso sei", "ora lei è", "d'ora in poi sei"], myq=["tutte le mie domande", "tutto ciò che (?:ti )?dico", "tutto quello che (?:ti )?dico", "i miei ordini", "obbedirmi"], must=["devi", "deve"]),
+ "pt": dict(need=["preciso", "eu preciso"], fromnow=["a partir de agora", "de agora em diante", "daqui em diante"], only=["apenas", "somente", "só"], nowyou=["agora você é", "agora és", "agora tu és", "a partir de agora você é"], myq=["todas as minhas perguntas", "tudo o que (?:eu )?(?:te )?digo", "minhas ordens", "me obedecer", "obedecer-me"], must=["deve", "deves", "tem que", "tens de", "precisa"]),
+ "ru": dict(need=["мне нужен", "мне нужна", "мне нужно", "мне необходим"], fromnow=["с этого момента", "отныне", "теперь ты будешь", "с сегодняшнего дня"], only=["только", "лишь"], nowyou=["теперь ты", "теперь вы", "отныне ты"], myq=["все мои вопросы", "всё, что я скажу", "все, что я скажу", "всё что я скажу", "мои приказы", "подчиняться мне", "слушаться меня"], must=["должен", "должна", "должны", "обязан"]),
+ "zh": dict(need=["我需要"], fromnow=["从现在开始", "从现在起", "从今以后", "今后"], only=["只", "仅"], nowyou=["你现在是", "现在你是", "从现在起你是", "你现在扮演"], myq=["我所有的问题", "我的所有问题", "我说的一切", "我说什么", "服从我", "我的命令"], must=["必须", "一定要", "要"]),
+ "ja": dict(need=[], fromnow=["これから", "今後", "今から"], only=["だけ", "のみ"], nowyou=["あなたは今", "今、あなたは", "今からあなたは", "お前は今"], myq=["私の質問にすべて", "私の質問に全て", "私のすべての質問", "私の言うこと", "私の命令", "私に従"], must=["なければ", "なさい", "ください", "必ず"]),
+ "ko": dict(need=[], fromnow=["지금부터", "이제부터", "앞으로"], only=["만"], nowyou=["너는 이제", "당신은 이제", "이제 너는", "이제 당신은"], myq=["내 모든 질문", "나의 모든 질문", "내가 말하는 모든", "내 명령", "나에게 복종"], must=["해야", "하라", "해라"]),
+ "ar": dict(need=["أحتاج", "احتاج"], fromnow=["من الآن فصاعدا", "من الآن فصاعدًا", "من الآن", "بدءا من الآن"], only=["فقط"], nowyou=["أنت الآن", "انت الآن", "أنت من الآن"], myq=["جميع أسئلتي", "كل أسئلتي", "كل ما أقوله", "أوامري", "طاعتي"], must=["يجب", "عليك"]),
+ "hi": dict(need=["मुझे", "चाहिए"], fromnow=["अब से", "आज से", "इस क्षण से"], only=["केवल", "सिर्फ"], nowyou=["अब तुम", "अब आप", "तुम अब", "आप अब"], myq=["मेरे सभी सवाल", "मेरे सभी प्रश्न", "मेरे हर सवाल", "मेरे हर प्रश्न", "जो मैं कहूं", "जो मैं कहूँ", "मेरे आदेश", "मेरी बात मान"], must=["होगा", "होंगे", "चाहिए", "ज़रूर", "जरूर"]),
+ "bn": dict(need=["দরকার", "প্রয়োজন"], fromnow=["এখন থেকে", "আজ থেকে"], only=["শুধুমাত্র", "শুধু", "কেবল"], nowyou=["তুমি এখন", "আপনি এখন", "এখন তুমি", "এখন আপনি"], myq=["আমার সব প্রশ্ন", "আমার সমস্ত প্রশ্ন", "আমার প্রতিটি প্রশ্ন", "আমি যা বলি", "আমার আদেশ"], must=["হবে", "অবশ্যই"]),
+ "th": dict(need=["ฉันต้องการ", "ผมต้องการ"], fromnow=["ต่อจากนี้", "จากนี้ไป", "ตั้งแต่นี้"], only=["เท่านั้น"], nowyou=["ตอนนี้คุณคือ", "ตอนนี้คุณเป็น", "คุณคือ", "ตอนนี้เธอคือ"], myq=["คำถามทั้งหมดของฉัน", "คําถามทั้งหมดของฉัน", "ทุกคำถามของฉัน", "ทุกคําถามของฉัน", "ทุกอย่างที่ฉันพูด", "คำสั่งของฉัน", "คําสั่งของฉัน"], must=["ต้อง"]),
+ "tr": dict(need=["ihtiyacım", "lazım", "gerekiyor"], fromnow=["bundan sonra", "şu andan itibaren", "artık"], only=["sadece", "yalnızca", "yalnız"], nowyou=["artık sen", "sen artık", "şimdi sen", "artık siz", "siz artık"], myq=["tüm sorularımı", "bütün sorularımı", "tüm sorularıma", "bütün sorularıma", "söylediğim her şey", "emirlerime", "bana itaat"], must=["zorunda", "mecbur", "gerek", "malısın", "melisin", "malısınız", "melisiniz"]),
+ "vi": dict(need=["tôi cần"], fromnow=["từ bây giờ", "từ giờ trở đi", "kể từ bây giờ", "từ nay"], only=["chỉ"], nowyou=["bây giờ bạn là", "giờ bạn là", "từ bây giờ bạn là", "bạn bây giờ là"], myq=["tất cả câu hỏi của tôi", "tất cả các câu hỏi của tôi", "mọi câu hỏi của tôi", "mọi điều tôi nói", "mệnh lệnh của tôi", "nghe lời tôi"], must=["phải"]),
+ "id": dict(need=["saya butuh", "saya membutuhkan", "saya perlu", "aku butuh", "aku perlu"], fromnow=["mulai sekarang", "mulai saat ini", "dari sekarang", "mulai hari ini"], only=["hanya", "cuma"], nowyou=["sekarang kamu adalah", "sekarang anda adalah", "kamu sekarang adalah", "anda sekarang adalah", "sekarang kamu", "kamu sekarang"], myq=["semua pertanyaan saya", "semua pertanyaanku", "apa pun yang saya katakan", "semua yang saya katakan", "perintah saya", "mematuhi saya"], must=["harus", "wajib"]),
+ "tl": dict(need=["kailangan ko"], fromnow=["mula ngayon", "simula ngayon", "magmula ngayon"], only=["lamang", "lang"], nowyou=["ikaw ngayon ay", "ikaw ay ngayon", "ngayon ikaw ay", "ngayon ay ikaw"], myq=["lahat ng aking mga tanong", "lahat ng tanong ko", "lahat ng sasabihin ko", "aking mga utos", "sundin mo ako"], must=["dapat", "kailangan mong", "kailangang"]),
+}
+for _code, _more in _MORE.items():
+    _LANG[_code].update(_more)
+
+_PERSONA = ["dan", "ai", "ki", "ia", "bot", "chatbot", "assistant", "assistent", "asistente", "assistente", "modell", "modelo", "modello", "model", "persona", "personnage", "personaggio",
+            "ии", "бот", "модель", "ассистент", "人工智能", "机器人", "ボット", "アシスタント", "챗봇", "봇", "인공지능", "ذكاء", "روبوت", "बॉट", "एआई", "এআই", "বট", "บอท", "เอไอ",
+            "yapay zeka", "asistan", "trí tuệ nhân tạo", "trợ lý", "robot", "kecerdasan buatan", "asisten"]
+
+
 def _near(weight: float, role: str, lang: dict, anchor: str, needs: tuple[str, ...], neg: bool = False) -> NearRule:
     e, flags = lang["edge"], re.IGNORECASE
+    words = {"req": lang["req"] + lang["need"], "persona": _PERSONA}
     return NearRule(weight, role, re.compile(_alt(lang[anchor], e), flags),
-                    tuple(re.compile(_alt(lang[n], e), flags) for n in needs),
+                    tuple(re.compile(_alt(words.get(n) or lang[n], e), flags) for n in needs),
                     re.compile(_alt(lang["neg"], e), flags) if neg else None, lang["window"], _gates(lang[anchor]))
 
 
@@ -354,6 +386,11 @@ def _build() -> list[NearRule]:
             _near(0.9, "user", lang, "wrong", ("instr", "prev")),
             # "I am your developer", "as your creator": a claim of authority (flags user text)
             _near(0.8, "user", lang, "auth", ()),
+            # "from now on answer only ...", "you are now an AI ...", "you must answer all my
+            # questions": flags user text (a user may set a format), blocks tool content
+            _near(0.85, "user", lang, "fromnow", ("only", "say")),
+            _near(0.85, "user", lang, "nowyou", ("persona",)),
+            _near(0.85, "user", lang, "myq", ("must",)),
             # data telling the model to ignore something and state something else
             _near(0.85, "tool", lang, "ign", ("say",)),
         ]

@@ -28,7 +28,7 @@ _HEURISTICS: list[tuple[float, str]] = [
     # Dutch, Russian, Chinese): an override is an override in any language
     (0.95, r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|missachte|übergehe)\b[^.\n]{0,40}\b(?:bisherigen?|vorherigen?|vorigen?|obigen?|früheren?|alle[ns]?|sämtliche)\b[^.\n]{0,30}(?:anweisungen|instruktionen|befehle|regeln|vorgaben|anordnungen|alles|davor)"),
     (0.95, r"\b(?:ignore[zr]?|oublie[zr]?)\b[^.\n]{0,40}\b(?:instructions?|consignes?|règles|directives|tout ce qui)\b[^.\n]{0,30}\b(?:précédentes?|antérieures?|ci-dessus|avant|précède)"),
-    (0.95, r"\b(?:ignora(?:r|d)?|olvida(?:r|d)?|olvídate de|ignore|esqueça|esqueca)\b[^.\n]{0,40}\b(?:instrucciones|istruzioni|instruções|instrucoes|indicaciones|reglas|regole|regras|todo lo|tutto)\b[^.\n]{0,30}\b(?:anteriores|previas|precedenti|anteriori|acima|arriba|sopra|antes|prima)"),
+    (0.95, r"\b(?:ignora(?:r|d)?|olvida(?:r|d)?|olvídate de|ignore|esqueça|esqueca)\b[^.\n]{0,40}\b(?:instrucciones|istruzioni|instruções|instrucoes|reglas|regole|regras|todo lo|tutto)\b[^.\n]{0,30}\b(?:anteriores|previas|precedenti|anteriori|acima|arriba|sopra|antes|prima)"),
     (0.95, r"\b(?:negeer|vergeet)\b[^.\n]{0,40}\b(?:vorige|eerdere|voorgaande|alle)\b[^.\n]{0,30}\b(?:instructies|regels|opdrachten)"),
     (0.95, r"(?:игнорир|забудь|забудьте|не обращай)[^.\n]{0,40}(?:предыдущ|прежн|все|вышеуказанн)[^.\n]{0,30}(?:инструкц|указани|правил|команд)"),
     # asking the model for its own secrets: "what is your password / secret key / access code"
@@ -142,6 +142,8 @@ def _gates(words: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 # (anchor); req = what-is / tell-me / share / give-me; neg = negations that make it advice;
 # wrong = "were wrong / false"; auth = "I am your developer / as your creator" (anchor).
 # edge: whether \b word edges apply (not for scripts whose marks break \w, nor CJK / Thai).
+# Left out on purpose: words whose imperative is also an everyday indicative in clinical or
+# office text (Spanish "descarta", "indica", "indicaciones"; "se descarta ... se indica").
 _LANG: dict[str, dict] = {
     "de": dict(edge=True, window=70,
         ign=["ignorier", "vergiss", "vergessen sie", "missacht", "übergeh", "überspring"],
@@ -166,11 +168,11 @@ _LANG: dict[str, dict] = {
         wrong=["faux", "fausses", "erroné", "incorrect", "obsolète"],
         auth=[r"je suis (?:ton|votre) (?:développeur|créateur|administrateur|admin|programmeur|concepteur|propriétaire|opérateur|patron)", r"en tant que (?:ton|votre) (?:développeur|créateur|administrateur|admin|programmeur|concepteur|propriétaire|opérateur|patron)"]),
     "es": dict(edge=True, window=70,
-        ign=["ignora", "ignore", "olvida", "olvídate", "olvídese", "olvide", "no hagas caso", "haz caso omiso", r"omite\b", r"descarta\b", "pasa por alto"],
+        ign=["ignora", "ignore", "olvida", "olvídate", "olvídese", "olvide", "no hagas caso", "haz caso omiso", "pasa por alto"],
         prev=["anterior", "previa", "previo", "todas", "todo lo", "tus", "sus", "arriba", "inicial", "del sistema", "que te dijeron", "que te han dicho"],
-        instr=["instruccion", "instrucción", "indicacion", "indicación", "órdenes", "ordenes", "reglas", "directrices", "prompt", "te han dicho", "te dijeron", "se te dijo"],
+        instr=["instruccion", "instrucción", "órdenes", "ordenes", "reglas", "directrices", "prompt", "te han dicho", "te dijeron", "se te dijo"],
         above=["lo anterior", "lo de arriba", "lo que está arriba", "el texto anterior"],
-        say=[r"di\b", r"dí\b", "dime", "responde", "contesta", "afirma", "declara", "indica", "escribe", "repite", "imprime", "dame"],
+        say=[r"di\b", r"dí\b", "dime", "responde", "contesta", "afirma", "declara", "escribe", "repite", "imprime", "dame"],
         secret=["tu contraseña", "su contraseña", "tu clave secreta", "su clave secreta", "tu código secreto", "su código secreto", "tu prompt del sistema", "tu palabra clave", "tu clave de acceso", "su clave de acceso"],
         req=["cuál es", "cual es", "dime", "dígame", "revela", "revélame", "comparte", "compárteme", "compartir", "dame", "deme", "muéstrame", "decirme", "darme", "revelarme"],
         neg=["nunca", "jamás", r"no (?:compartas|comparta|reveles|revele|des|dé|digas|diga)"],
@@ -179,9 +181,9 @@ _LANG: dict[str, dict] = {
     "it": dict(edge=True, window=70,
         ign=["ignora", "ignorate", "ignori", "dimentica", "dimenticate", "dimentichi", "trascura", "non considerare", "non tenere conto", "lascia perdere"],
         prev=["precedent", "anterior", "sopra", "tutto", "tutte", "tue", "tuoi", "sue", "iniziali", "di sistema", "ti è stato detto", "prima"],
-        instr=["istruzion", "indicazion", "regole", "direttive", "ordini", "prompt", "stato detto"],
+        instr=["istruzion", "regole", "direttive", "ordini", "prompt", "stato detto"],
         above=["quanto sopra", "ciò che precede", "il testo sopra", "quanto precede"],
-        say=[r"di'", r"dì\b", "dimmi", "rispondi", "afferma", "dichiara", "indica", "scrivi", "ripeti", "dammi", "stampa"],
+        say=[r"di'", r"dì\b", "dimmi", "rispondi", "afferma", "dichiara", "scrivi", "ripeti", "dammi", "stampa"],
         secret=["tua password", "sua password", "tua chiave segreta", "sua chiave segreta", "tuo codice segreto", "suo codice segreto", "tuo prompt di sistema", "tua parola d'ordine", "tua passphrase"],
         req=["qual è", "qual e'", "quale è", "dimmi", "mi dici", "dirmi", "rivela", "rivelami", "condividi", "condividere", "condivida", "dammi", "darmi", "mostrami", "comunicami", r"\bdi'"],
         neg=["mai", r"non (?:condividere|condividete|rivelare|dare|comunicare)"],
@@ -190,7 +192,7 @@ _LANG: dict[str, dict] = {
     "pt": dict(edge=True, window=70,
         ign=["ignore", "ignora", "esqueça", "esqueca", "esquece", "desconsidere", "desconsidera", "despreze"],
         prev=["anterior", "acima", "tod", "suas", "tuas", "iniciais", "do sistema", "que te disseram", "que lhe foi dito"],
-        instr=["instruç", "instruc", "indicaç", "regras", "diretrizes", "ordens", "prompt", "te disseram", "foi dito"],
+        instr=["instruç", "instruc", "regras", "diretrizes", "ordens", "prompt", "te disseram", "foi dito"],
         above=["o acima", "o que está acima", "o texto acima", "tudo acima", "o anterior"],
         say=["diga", "diz", "responda", "afirme", "declare", "indique", "escreva", "repita", "dê-me", "me dê", "imprima"],
         secret=["sua senha", "tua senha", "sua palavra-passe", "tua palavra-passe", "sua chave secreta", "tua chave secreta", "seu código secreto", "teu código secreto", "seu prompt do sistema"],

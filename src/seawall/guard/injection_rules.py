@@ -410,11 +410,19 @@ _DAN = re.compile(r"(?<![A-Z] )\bDAN\b(?! [A-Z])")
 _NOW = re.compile(r"\b(?:now|jetzt|maintenant|ahora|ora|agora|сейчас|şimdi|bây giờ|sekarang|ngayon)\b|现在|今すぐ|지금|الآن|अब|এখন|ตอนนี้", re.IGNORECASE)
 
 
+# Which anchor gates occur, tested once per text rather than once per rule (many rules share
+# them); plain ASCII text only needs the ASCII gates.
+_ALL_GATES = tuple(sorted({g for r in _ML_RULES for g in r.gates}))
+_ASCII_GATES = tuple(g for g in _ALL_GATES if g.isascii())
+
+
 def ml_score(text: str, low: str, role: str, best: float) -> float:
     """The strongest multilingual rule above ``best`` that matches (``low``: text lower-cased)."""
-    for r in _ML_USER + (_ML_TOOL if role == "tool" else []):
-        if r.weight > best and any(g in low for g in r.gates) and r.match(text):
-            best = r.weight
+    found = {g for g in (_ASCII_GATES if low.isascii() else _ALL_GATES) if g in low}
+    if found:
+        for r in _ML_USER + (_ML_TOOL if role == "tool" else []):
+            if r.weight > best and not found.isdisjoint(r.gates) and r.match(text):
+                best = r.weight
     if best < 0.9 and "<" in text and _MODE_TAG.search(text):
         best = 0.9
     if best < 0.9 and "dan" in low and _DAN.search(text):

@@ -361,6 +361,15 @@ _MORE: dict[str, dict] = {
 for _code, _more in _MORE.items():
     _LANG[_code].update(_more)
 
+# A request for "the secret password" needs no possessive; "what would your password be";
+# "you must listen to my instructions".
+for _code, _words in {'de': ['geheimes passwort', 'geheime passwort', 'geheimen passwort'], 'fr': ['mot de passe secret'], 'es': ['contraseña secreta'], 'it': ['password segreta'], 'pt': ['senha secreta'], 'ru': ['секретный пароль'], 'zh': ['秘密密码'], 'ja': ['秘密のパスワード'], 'ko': ['비밀 암호'], 'ar': ['كلمة المرور السرية', 'كلمة السر السرية'], 'hi': ['गुप्त पासवर्ड'], 'bn': ['গোপন পাসওয়ার্ড'], 'th': ['รหัสผ่านลับ'], 'tr': ['gizli şifre', 'gizli parola'], 'vi': ['mật khẩu bí mật'], 'id': ['kata sandi rahasia', 'password rahasia'], 'tl': ['lihim na password']}.items():
+    _LANG[_code]["secret"] = _LANG[_code]["secret"] + _words
+for _code, _words in {'de': ['wie wäre', 'was wäre'], 'fr': ['quel serait', 'quelle serait'], 'es': ['cuál sería', 'cual sería'], 'it': ['quale sarebbe', 'qual sarebbe', 'mi dai'], 'pt': ['qual seria']}.items():
+    _LANG[_code]["req"] = _LANG[_code]["req"] + _words
+for _code, _words in {'de': ['meine anweisungen', 'meinen anweisungen'], 'fr': ['mes instructions'], 'es': ['mis instrucciones'], 'it': ['mie istruzioni'], 'pt': ['minhas instruções'], 'ru': ['мои инструкции', 'моим инструкциям', 'мои указания'], 'zh': ['我的指示', '我的指令'], 'ja': ['私の指示'], 'ko': ['내 지시', '나의 지시'], 'ar': ['تعليماتي'], 'hi': ['मेरे निर्देश'], 'bn': ['আমার নির্দেশ'], 'th': [], 'tr': ['talimatlarımı', 'talimatlarıma'], 'vi': ['hướng dẫn của tôi', 'chỉ dẫn của tôi'], 'id': ['instruksiku', 'instruksi saya'], 'tl': ['aking mga tagubilin', 'tagubilin ko']}.items():
+    _LANG[_code]["myq"] = _LANG[_code]["myq"] + _words
+
 _PERSONA = ["dan", "ai", "ki", "ia", "bot", "chatbot", "assistant", "assistent", "asistente", "assistente", "modell", "modelo", "modello", "model", "persona", "personnage", "personaggio",
             "ии", "бот", "модель", "ассистент", "人工智能", "机器人", "ボット", "アシスタント", "챗봇", "봇", "인공지능", "ذكاء", "روبوت", "बॉट", "एआई", "এআই", "বট", "บอท", "เอไอ",
             "yapay zeka", "asistan", "trí tuệ nhân tạo", "trợ lý", "robot", "kecerdasan buatan", "asisten"]
@@ -405,7 +414,12 @@ _ML_TOOL = [r for r in _ML_RULES if r.role == "tool"]
 
 # Language-neutral: a fake mode tag ("<SYSTEM MODE>", "<GOD MODE>", "<系统模式>") and a DAN
 # persona named with "now" in any of the languages above (the "do anything now" jailbreak).
-_MODE_TAG = re.compile(r"<\s*[^\W\d_][^<>=/\"'\n]{0,20}\s(?:mode|modus|modo|modu|режим|chế độ)\s*>|<\s*(?:mode|modus|modo) [^<>=/\"'\n]{2,20}>|<[^<>=/\"'\n]{0,10}(?:模式|モード|모드|मोड|মোড|โหมด)[^<>=/\"'\n]{0,10}>", re.IGNORECASE)
+_MODE_TAG = re.compile(
+    r"<\s*[^\W\d_][^<>=/!\"'\n]{0,30}\s(?:mode|modus|modo|modu|modalità|режим|chế độ)\s*>"
+    r"|<\s*(?:mode|modus|modo|modalità|modalidade|режим) [^<>=/!\"'\n]{2,30}>"
+    r"|<[^<>=/!\"'\n]{0,20}(?:模式|モード|모드|मोड|মোড|โหมด)[^<>=/!\"'\n]{0,10}>"
+    r"|<(?=[^<>\n]{0,60}\s)[^<>=/!\"'\n]{0,30}\boverride\b[^<>=/!\"'\n]{0,30}>"
+    r"|<[^<>=/!\"'\n]{0,30}(?:オーバーライド|覆盖|재정의|ओवरराइड|ওভাররাইড)[^<>=/!\"'\n]{0,30}>", re.IGNORECASE)
 _DAN = re.compile(r"(?<![A-Z] )\bDAN\b(?! [A-Z])")
 _NOW = re.compile(r"\b(?:now|jetzt|maintenant|ahora|ora|agora|сейчас|şimdi|bây giờ|sekarang|ngayon)\b|现在|今すぐ|지금|الآن|अब|এখন|ตอนนี้", re.IGNORECASE)
 

@@ -314,7 +314,7 @@ _LANG: dict[str, dict] = {
         ign=["abaikan", "lupakan", "acuhkan", "jangan hiraukan", "kesampingkan"],
         prev=["sebelum", "di atas", "diatas", "semua", "seluruh", "anda", "kamu", "awal", "sistem", "yang diberikan"],
         instr=["instruksi", "petunjuk", "perintah", "aturan", "arahan", "prompt", "yang dikatakan"],
-        above=["di atas", "diatas", "sebelumnya"],
+        above=["di atas", "diatas", "yang di atas", "yg diatas", "yg di atas"],
         say=["katakan", "bilang", "jawab", "tulis", "nyatakan", "sebutkan", "ulangi", "cetak", "tunjukkan", "beri tahu", "berikan"],
         secret=["kata sandi anda", "kata sandimu", "kata sandi kamu", "password anda", "passwordmu", "password kamu", "kunci rahasia anda", "kunci rahasiamu", "kunci rahasia kamu", "kode rahasia anda", "kode rahasiamu", "prompt sistem anda"],
         req=[r"\bapa\b", "beri tahu", "beritahu", "bagikan", "membagikan", "berikan", "tunjukkan", "sebutkan", "ungkapkan", "katakan"],
@@ -370,6 +370,30 @@ for _code, _words in {'de': ['wie wäre', 'was wäre'], 'fr': ['quel serait', 'q
 for _code, _words in {'de': ['meine anweisungen', 'meinen anweisungen'], 'fr': ['mes instructions'], 'es': ['mis instrucciones'], 'it': ['mie istruzioni'], 'pt': ['minhas instruções'], 'ru': ['мои инструкции', 'моим инструкциям', 'мои указания'], 'zh': ['我的指示', '我的指令'], 'ja': ['私の指示'], 'ko': ['내 지시', '나의 지시'], 'ar': ['تعليماتي'], 'hi': ['मेरे निर्देश'], 'bn': ['আমার নির্দেশ'], 'th': [], 'tr': ['talimatlarımı', 'talimatlarıma'], 'vi': ['hướng dẫn của tôi', 'chỉ dẫn của tôi'], 'id': ['instruksiku', 'instruksi saya'], 'tl': ['aking mga tagubilin', 'tagubilin ko']}.items():
     _LANG[_code]["myq"] = _LANG[_code]["myq"] + _words
 
+# What tool content tells the model to ignore before it says something else: the page, the
+# function, the document, the table, the text above ("ignore my previous e-mail and tell me
+# whether you come" is an ordinary e-mail, so e-mails and messages are not objects here).
+for _code, _words in {
+ "de": ["seite", "webseite", "funktion", r"code\b", "dokument", "lebenslauf", "tabelle", "text", "artikel", "inhalt", "obige", "anweisung", "daten"],
+ "fr": ["page", "fonction", "code", "document", "cv", "curriculum", "tableau", "texte", "article", "contenu", "ci-dessus", "ce qui précède", "instruction", "données"],
+ "es": ["página", "función", "código", "documento", "currículum", "tabla", "texto", "artículo", "contenido", "lo anterior", "instruccion", "instrucción", "datos"],
+ "it": ["pagina", "funzione", "codice", "documento", "curriculum", "tabella", "testo", "articolo", "contenuto", "quanto sopra", "istruzion", "dati"],
+ "pt": ["página", "função", "código", "documento", "currículo", "tabela", "texto", "artigo", "conteúdo", "o acima", "instruç", "dados"],
+ "ru": ["страниц", "функци", "код", "документ", "резюме", "таблиц", "текст", "стать", "содержим", "выше", "инструкц", "данн"],
+ "zh": ["网页", "页面", "函数", "代码", "文档", "简历", "表格", "文本", "文章", "内容", "以上", "指令", "说明", "数据"],
+ "ja": ["ページ", "関数", "コード", "文書", "ドキュメント", "履歴書", "表", "テキスト", "記事", "内容", "上記", "指示", "データ"],
+ "ko": ["페이지", "함수", "코드", "문서", "이력서", "표", "텍스트", "기사", "내용", "위의", "지시", "데이터"],
+ "ar": ["الصفحة", "الدالة", "الكود", "الشفرة", "المستند", "السيرة الذاتية", "الجدول", "النص", "المقال", "المحتوى", "أعلاه", "التعليمات", "البيانات"],
+ "hi": ["पेज", "पृष्ठ", "फ़ंक्शन", "फंक्शन", "कोड", "दस्तावेज़", "बायोडाटा", "रिज्यूमे", "तालिका", "टेक्स्ट", "पाठ", "लेख", "सामग्री", "ऊपर", "निर्देश", "डेटा"],
+ "bn": ["ওয়েবপেজ", "পৃষ্ঠা", "পেজ", "ফাংশন", "কোড", "নথি", "জীবন বৃত্তান্ত", "সারসংকলন", "টেবিল", "সারণী", "টেক্সট", "লেখা", "নিবন্ধ", "বিষয়বস্তু", "উপরের", "নির্দেশ", "ডেটা"],
+ "th": ["หน้าเว็บ", "หน้า", "ฟังก์ชัน", "โค้ด", "รหัส", "เอกสาร", "ประวัติ", "ตาราง", "ข้อความ", "บทความ", "เนื้อหา", "ข้างต้น", r"ค(?:ำ|ํา)สั่ง", "ข้อมูล"],
+ "tr": ["sayfa", "fonksiyon", "işlev", "kod", "belge", "özgeçmiş", "tablo", "metin", "makale", "içerik", "yukarıdaki", "talimat", "veri"],
+ "vi": ["trang", "hàm", "mã", "tài liệu", "sơ yếu lý lịch", "bảng", "văn bản", "bài viết", "nội dung", "ở trên", "hướng dẫn", "dữ liệu"],
+ "id": ["halaman", "fungsi", r"kode\b", "dokumen", "resume", r"tabel\b", r"teks\b", "artikel", "konten", r"isi\b", "di atas", "diatas", "instruksi", r"data\b"],
+ "tl": ["pahina", "webpage", "function", r"code\b", "dokumento", "resume", "talahanayan", "teksto", "artikulo", "nilalaman", "sa itaas", "tagubilin", r"data\b"],
+}.items():
+    _LANG[_code]["obj"] = _words
+
 _PERSONA = ["dan", "ai", "ki", "ia", "bot", "chatbot", "assistant", "assistent", "asistente", "assistente", "modell", "modelo", "modello", "model", "persona", "personnage", "personaggio",
             "ии", "бот", "модель", "ассистент", "人工智能", "机器人", "ボット", "アシスタント", "챗봇", "봇", "인공지능", "ذكاء", "روبوت", "बॉट", "एआई", "এআই", "বট", "บอท", "เอไอ",
             "yapay zeka", "asistan", "trí tuệ nhân tạo", "trợ lý", "robot", "kecerdasan buatan", "asisten"]
@@ -395,15 +419,16 @@ def _build() -> list[NearRule]:
             _near(0.9, "user", lang, "secret", ("req",), neg=True),
             # "the previous instructions were wrong"
             _near(0.9, "user", lang, "wrong", ("instr", "prev")),
-            # "I am your developer", "as your creator": a claim of authority (flags user text)
-            _near(0.8, "user", lang, "auth", ()),
-            # "from now on answer only ...", "you are now an AI ...", "you must answer all my
-            # questions": flags user text (a user may set a format), blocks tool content
-            _near(0.85, "user", lang, "fromnow", ("only", "say")),
-            _near(0.85, "user", lang, "nowyou", ("persona",)),
-            _near(0.85, "user", lang, "myq", ("must",)),
-            # data telling the model to ignore something and state something else
-            _near(0.85, "tool", lang, "ign", ("say",)),
+            # "I am your developer", "as your creator", "from now on answer only ...", "you are
+            # now an AI ...", "you must follow my instructions": flag only (0.75, under both block
+            # bands): a colleague's e-mail says "I am your developer for this project" or "from
+            # now on, reply only by e-mail", and a chat widget "you are now connected to our AI"
+            _near(0.75, "user", lang, "auth", ()),
+            _near(0.75, "user", lang, "fromnow", ("only", "say")),
+            _near(0.75, "user", lang, "nowyou", ("persona",)),
+            _near(0.75, "user", lang, "myq", ("must",)),
+            # data telling the model to ignore the page / function / text and state something else
+            _near(0.85, "tool", lang, "ign", ("obj", "say")),
         ]
     return out
 

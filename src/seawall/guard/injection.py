@@ -1,7 +1,8 @@
 """Prompt-injection scoring in layers: fast heuristics, then a small trained classifier.
 
-* Rules: weighted regular expressions for instructions aimed at the model (override previous
-  instructions in ten languages, reveal the system prompt or the model's own secrets,
+* Rules (tables in ``injection_rules.py``): weighted regular expressions for instructions aimed
+  at the model (override previous instructions, in English and the 17 languages of CyberSecEval's
+  translations among others; reveal the system prompt or the model's own secrets,
   role-play without rules, fake chat-template or system markers, "access granted" hijacks);
   tool / retrieved content adds rules for data that speaks to the model (fake turns, words
   addressed to the assistant, role claims, requests to call tools or send data). Microseconds.

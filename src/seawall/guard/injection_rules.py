@@ -95,6 +95,10 @@ _TOOL_RX = [(w, re.compile(p, re.IGNORECASE | re.MULTILINE), g) for w, p, g in _
 # rule's substring gates.
 
 _STOP = re.compile(r"[.!?。！？।\n]")
+_OBJECT_REACH = 45
+# a conditional after the verb starts another clause: "skip this step if you followed the
+# instructions above" (Vietnamese "bỏ qua bước này nếu ...") skips a step, not instructions
+_CONDITIONAL = re.compile(r"\b(?:if|wenn|falls|si|se|nếu|jika|kalau|apabila|kung|если|eğer)\b|如果|もし|만약|अगर|যদি|ถ้า", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -106,15 +110,29 @@ class NearRule:
     unless: re.Pattern[str] | None
     window: int
     gates: tuple[str, ...]
+    # where the needs may sit: "any" side, or only after ("vo") / before ("ov") the anchor,
+    # within ``_OBJECT_REACH``: the object of "ignore" follows the verb in French and precedes
+    # it in Japanese, and "skip this step if you followed the instructions above" is no override
+    order: str = "any"
 
     def match(self, text: str) -> bool:
         for m in self.anchor.finditer(text):
-            lo, hi = max(0, m.start() - self.window), min(len(text), m.end() + self.window)
+            before = _OBJECT_REACH if self.order == "vo" else self.window
+            after = _OBJECT_REACH if self.order == "ov" else self.window
+            if self.order == "vo":
+                before = 0
+            elif self.order == "ov":
+                after = 0
+            lo, hi = max(0, m.start() - before), min(len(text), m.end() + after)
             left = text[lo:m.start()]
             cut = [s.end() for s in _STOP.finditer(left)]
             lo += cut[-1] if cut else 0
             nxt = _STOP.search(text, m.end(), hi)
-            seg = text[lo:nxt.start() if nxt else hi]
+            hi = nxt.start() if nxt else hi
+            if self.order == "vo":
+                cond = _CONDITIONAL.search(text, m.end(), hi)
+                hi = cond.start() if cond else hi
+            seg = text[lo:hi]
             if all(n.search(seg) for n in self.needs) and not (self.unless and self.unless.search(seg)):
                 return True
         return False
@@ -394,17 +412,27 @@ for _code, _words in {
 }.items():
     _LANG[_code]["obj"] = _words
 
+# Verb-object order of an imperative "ignore X" (German and Russian put the object on either side).
+_ORDER = {"fr": "vo", "es": "vo", "it": "vo", "pt": "vo", "zh": "vo", "ar": "vo", "th": "vo", "vi": "vo", "id": "vo",
+          "tl": "vo", "ja": "ov", "ko": "ov", "hi": "ov", "bn": "ov", "tr": "ov"}
+for _code in _LANG:
+    _LANG[_code]["code"] = _code
+# "what is your Wi-Fi password" is a guest's question, not a request for the model's secret
+_NOT_SECRET = [r"wi-?fi", "wlan", "wi fi"]
+
 _PERSONA = ["dan", "ai", "ki", "ia", "bot", "chatbot", "assistant", "assistent", "asistente", "assistente", "modell", "modelo", "modello", "model", "persona", "personnage", "personaggio",
             "ии", "бот", "модель", "ассистент", "人工智能", "机器人", "ボット", "アシスタント", "챗봇", "봇", "인공지능", "ذكاء", "روبوت", "बॉट", "एआई", "এআই", "বট", "บอท", "เอไอ",
             "yapay zeka", "asistan", "trí tuệ nhân tạo", "trợ lý", "robot", "kecerdasan buatan", "asisten"]
 
 
-def _near(weight: float, role: str, lang: dict, anchor: str, needs: tuple[str, ...], neg: bool = False) -> NearRule:
+def _near(weight: float, role: str, lang: dict, anchor: str, needs: tuple[str, ...], neg: bool = False,
+          ordered: bool = False) -> NearRule:
     e, flags = lang["edge"], re.IGNORECASE
     words = {"req": lang["req"] + lang["need"], "persona": _PERSONA}
     return NearRule(weight, role, re.compile(_alt(lang[anchor], e), flags),
                     tuple(re.compile(_alt(words.get(n) or lang[n], e), flags) for n in needs),
-                    re.compile(_alt(lang["neg"], e), flags) if neg else None, lang["window"], _gates(lang[anchor]))
+                    re.compile(_alt(lang["neg"] + _NOT_SECRET, e), flags) if neg else None, lang["window"],
+                    _gates(lang[anchor]), _ORDER.get(lang["code"], "any") if ordered else "any")
 
 
 def _build() -> list[NearRule]:
@@ -412,17 +440,18 @@ def _build() -> list[NearRule]:
     for lang in _LANG.values():
         out += [
             # "ignore / forget your previous instructions"
-            _near(0.95, "user", lang, "ign", ("instr", "prev")),
+            _near(0.95, "user", lang, "ign", ("instr", "prev"), ordered=True),
             # "ignore the above and say ..."
             _near(0.9, "user", lang, "ign", ("above", "say")),
             # "what is your password / tell me your secret key", unless it is advice not to
             _near(0.9, "user", lang, "secret", ("req",), neg=True),
-            # "the previous instructions were wrong"
-            _near(0.9, "user", lang, "wrong", ("instr", "prev")),
-            # "I am your developer", "as your creator", "from now on answer only ...", "you are
-            # now an AI ...", "you must follow my instructions": flag only (0.75, under both block
-            # bands): a colleague's e-mail says "I am your developer for this project" or "from
-            # now on, reply only by e-mail", and a chat widget "you are now connected to our AI"
+            # "The previous instructions were wrong", "I am your developer", "as your creator",
+            # "from now on answer only ...", "you are now an AI ...", "you must follow my
+            # instructions": flag only (0.75, under both block bands). A colleague's e-mail says
+            # "the instructions above were wrong, here is the corrected version", "I am your
+            # developer for this project" or "from now on, reply only by e-mail", and a chat
+            # widget says "you are now connected to our AI".
+            _near(0.75, "user", lang, "wrong", ("instr", "prev")),
             _near(0.75, "user", lang, "auth", ()),
             _near(0.75, "user", lang, "fromnow", ("only", "say")),
             _near(0.75, "user", lang, "nowyou", ("persona",)),

@@ -56,6 +56,8 @@ BENIGN = {
     "id-question": "Bagaimana cara mengubah kata sandi Anda di aplikasi ini?",
     "vi-docs": "Bỏ qua bước này nếu bạn đã cài đặt theo hướng dẫn ở trên.",
     "fr-wifi": "Quel est votre mot de passe Wi-Fi ? Je n'arrive pas à me connecter.",
+    "id-dan": "Ibu dan anak itu memilih mode transportasi umum.",  # "dan" = "and"
+    "en-aim": "Our aim is to switch the plant to a new operating mode next year.",
 }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 _HEURISTICS: list[tuple[float, str]] = [
     (0.95, r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|initial|original|system)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules?|directives?|guidelines?|constraints?|programming|context)\b"),
     (0.9, r"\b(?:reveal|print|show|repeat|output|display|leak|tell me|what (?:is|are|was|were))\b[^.\n]{0,40}\b(?:system prompt|initial prompt|hidden (?:prompt|instructions?)|your (?:instructions|prompt|rules|pre-?prompt)|the (?:instructions|text) above)\b"),
-    (0.9, r"\b(?:DAN|do anything now|developer mode|jailbreak(?:ed)?|STAN|DUDE|AIM)\b.{0,80}\b(?:mode|enabled|prompt|persona|no (?:rules|restrictions|limits|filters))"),
+    (0.9, r"\b(?:(?-i:DAN|STAN|DUDE|AIM)|do anything now|developer mode|jailbreak(?:ed)?)\b.{0,80}\b(?:mode|enabled|prompt|persona|no (?:rules|restrictions|limits|filters))"),
     (0.85, r"\b(?:you are|act as|pretend (?:to be|you are)|roleplay as|from now on,? you(?:'re| are| will))\b[^.\n]{0,80}\b(?:no|without|free (?:of|from)|not bound by|unrestricted|unfiltered|uncensored)\b[^.\n]{0,20}\b(?:restrictions?|rules?|limits?|limitations?|filters?|guidelines?|ethics|morals?|polic(?:y|ies)|censorship)"),
     (0.85, r"(?:<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?INST\]|<</?SYS>>|^\s*#{2,}\s*(?:system|instruction)s?\s*:?\s*$|\bBEGIN (?:NEW |UPDATED )?(?:SYSTEM )?INSTRUCTIONS\b|\bEND OF (?:SYSTEM )?PROMPT\b)"),
     (0.8, r"\b(?:new|updated|real|actual|true)\s+(?:system\s+)?instructions?\s*(?::|are|follow)"),
@@ -38,6 +38,8 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.95, r"(?:تجاهل|انس)[^.\n]{0,30}(?:التعليمات|الأوامر|التوجيهات)"),
     (0.95, r"(?:忽略|无视|忘记|忘掉)[^。\n]{0,10}(?:之前|以上|先前|上面|前面|所有)[^。\n]{0,10}(?:指令|指示|说明|规则|提示)"),
 ]
+# (the persona names DAN / STAN / DUDE / AIM count in capitals only: "dan" is Indonesian for
+# "and", and "our aim is a new operating mode" is no jailbreak)
 _HEURISTIC_RX = [(w, re.compile(p, re.IGNORECASE | re.MULTILINE)) for w, p in _HEURISTICS]
 # Each rule needs one of these words (in the lower-cased text) before its regex is tried:
 # substring tests cost far less than a case-insensitive scan with bounded gaps.

@@ -85,14 +85,16 @@ def benign_sets(data: Path) -> list[tuple[str, str, list[str]]]:
 
 
 def main() -> int:
+    from train_injection import default_data_dir
+
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared" / "data")
+    ap.add_argument("--data", type=Path, default=default_data_dir())
     ap.add_argument("--json", type=Path, help="write per-row results here")
     ap.add_argument("--compare", type=Path, help="a --json file of an earlier run: print before / after")
     args = ap.parse_args()
     if not (args.data / "prompt_injection").exists():
-        alt = Path("/work/shared/data")
-        args.data = alt if alt.exists() else args.data
+        print(f"injection data not found at {args.data}/prompt_injection: skipped", file=sys.stderr)
+        return 0
     from seawall.guard.config import GATEWAY_DEFAULTS as pol
     from seawall.guard.injection import heuristic_score
 

@@ -40,6 +40,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from injection_data import GATED_BENIGN, SETS, _h, dedup  # noqa: E402
 
 RULES_SEEN = {"llm-pieval", "cyberseceval indirect (en)", "cyberseceval indirect (17 languages)"}
+# the multilingual rules read the examples of ten of the seventeen languages (the tuning group
+# of injection_multilingual_eval.py, which reports the two groups apart)
+RULES_READ_TUNING_LANGUAGES = {"cyberseceval direct (17 languages)"}
 
 
 def lowest_threshold(score_sets: list[np.ndarray], rate: float) -> float:
@@ -154,6 +157,8 @@ def main() -> int:
                 a = f"{auc(sc, ben):.3f}"
         if s.trainable:
             ho = "classifier: set held out"
+            if name in RULES_READ_TUNING_LANGUAGES:
+                ho += "; rules read 10 of its 17 languages"
         else:
             ho = "yes" + (" (classifier); rules read it" if name in RULES_SEEN else "")
         if name == "benign tool content":

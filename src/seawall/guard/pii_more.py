@@ -1,0 +1,293 @@
+"""More personal data on the fast path: accounts, wallets, devices, card extras, birth dates.
+
+Same rules as pii_ids.py: a value its label names ("username: jdoe_82", "CVV 123",
+"DOB: 04/12/1987", "BIC: DEUTDEFF") is taken whatever its checksum says; without a label only
+shapes whose structure makes a look-alike unlikely are taken:
+
+* crypto wallets: bech32 (``bc1`` / ``ltc1``, checksum verified), ``0x`` + 40 hex (an
+  Ethereum address; a bare 40-hex git SHA has no ``0x``), base58check Bitcoin / Litecoin
+  addresses (double-SHA-256 checksum verified);
+* MAC addresses: six hex pairs joined by ``:`` (or ``-`` when a hex letter is present, so
+  a dashed number run is not one) or three dotted hex quads with a letter;
+* IMEIs: 15 digits passing Luhn with a GSMA reporting-body prefix, plain or grouped
+  ``35-209900-176148-1``.
+
+Dates, order ids and times stay untouched unless a birth-date / expiry / IMEI label stands
+right before them. ``extend_addresses`` grows a street span over its tail (unit, city,
+state, postcode) so the whole address is masked, not only the street.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+
+from .types import Span
+
+# ---------------------------------------------------------------- checks
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX = {c: i for i, c in enumerate(_B58)}
+# version bytes: Bitcoin P2PKH 0x00 / P2SH 0x05, Litecoin P2PKH 0x30 (L) / P2SH 0x32 (M), 0x05 (3)
+_B58_VERSIONS = {0x00, 0x05, 0x30, 0x32}
+
+
+def base58check_ok(value: str) -> bool:
+    n = 0
+    for c in value:
+        i = _B58_INDEX.get(c)
+        if i is None:
+            return False
+        n = n * 58 + i
+    pad = len(value) - len(value.lstrip("1"))
+    raw = b"\0" * pad + (n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b"")
+    if len(raw) != 25 or raw[0] not in _B58_VERSIONS:
+        return False
+    return hashlib.sha256(hashlib.sha256(raw[:21]).digest()).digest()[:4] == raw[21:]
+
+
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _polymod(values: list[int]) -> int:
+    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            if (top >> i) & 1:
+                chk ^= gen[i]
+    return chk
+
+
+def bech32_ok(value: str) -> bool:
+    """BIP 173 / BIP 350 checksum (bech32 and bech32m) for bc1 / ltc1 addresses."""
+    if value != value.lower() and value != value.upper():
+        return False
+    v = value.lower()
+    hrp, _, data = v.rpartition("1")
+    if hrp not in ("bc", "ltc") or not 6 < len(data) <= 87 or any(c not in _BECH32 for c in data):
+        return False
+    values = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp] + [_BECH32.index(c) for c in data]
+    return _polymod(values) in (1, 0x2BC830A3)
+
+
+# GSMA reporting-body prefixes of real IMEIs ("10" left out: a 15-digit UATP card starts so)
+_IMEI_RBI = frozenset("01 30 33 35 44 45 49 50 51 52 53 54 86 91 98 99".split())
+
+
+def imei_ok(value: str, labeled: bool = False) -> bool:
+    from .pii import luhn_ok
+
+    d = "".join(c for c in value if c.isdigit())
+    if len(d) != 15 or len(set(d)) == 1:
+        return False
+    return luhn_ok(d) and (labeled or d[:2] in _IMEI_RBI)
+
+
+# ISO 3166 countries a BIC's letters 5-6 may name (the common ones plus the IBAN countries)
+_BIC_COUNTRIES = frozenset(
+    """AD AE AL AR AT AU AZ BA BD BE BG BH BR BY CA CH CL CN CO CR CY CZ DE DK DO DZ EC EE EG ES FI FO FR GB GE
+    GI GL GR GT HK HR HU ID IE IL IN IQ IR IS IT JO JP KE KR KW KZ LB LI LK LT LU LV MA MC MD ME MK MT MU MX MY
+    NG NL NO NZ PE PH PK PL PS PT QA RO RS RU SA SE SG SI SK SM TH TN TR TW UA US UY VE VG VN XK ZA""".split()
+)
+
+
+def bic_ok(value: str) -> bool:
+    return len(value) in (8, 11) and value[:4].isalpha() and value[4:6] in _BIC_COUNTRIES
+
+
+# ---------------------------------------------------------------- labeled values
+
+_SEP = r"[ \t]*(?:(?:number|no|num|nr|code|is|was|:|=|#|-|–)\.?[ \t]*)*"
+_MONTHS = (
+    r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t|tember)?|oct(?:ober)?|"
+    r"nov(?:ember)?|dec(?:ember)?|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|"
+    r"noviembre|diciembre|stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|wrzesnia|"
+    r"października|pazdziernika|listopada|grudnia|januar|februar|märz|mai|juni|juli|oktober|dezember|"
+    r"janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre)"
+)
+_DATE = (
+    r"(?:\d{4}[./\-]\d{1,2}[./\-]\d{1,2}|\d{1,2}[./\-]\d{1,2}[./\-](?:\d{4}|\d{2})"
+    r"|\d{1,2}(?:st|nd|rd|th|\.|º)?[ \t]+(?:of[ \t]+|de[ \t]+)?(?:" + _MONTHS + r")\.?,?[ \t]+(?:de[ \t]+|del[ \t]+)?\d{4}"
+    r"|(?:" + _MONTHS + r")\.?[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4})(?:[ \t]?r\.)?"
+)
+_CRYPTO_VALUE = r"(?:bc1|ltc1|BC1|LTC1)[0-9A-Za-z]{6,87}|0x[0-9a-fA-F]{40}|[13LM][1-9A-HJ-NP-Za-km-z]{25,34}"
+_USER_VALUE = r"@?[A-Za-z0-9][A-Za-z0-9._\-@]{1,39}"
+
+# kind, label (case-insensitive), value; tried in order at a label head word
+_MORE_LABELS: tuple[tuple[str, str, str], ...] = (
+    ("USERNAME", r"user[ _\-]?name|user[ _\-]?id|userid|login(?:[ _\-]?(?:name|id))?|log-?in|logon|sign-?in name|"
+                 r"screen name|account name|nick(?:name)?|handle|benutzer(?:name|kennung)?|nazwa użytkownika|"
+                 r"login użytkownika|nombre de usuario|usuario|identifiant|nom d'utilisateur|nome utente", _USER_VALUE),
+    ("CRYPTO_WALLET", r"(?:bitcoin|btc|litecoin|ltc|ethereum|eth|ether|crypto|wallet)(?:[ \t]+(?:wallet|address|addr))*",
+     _CRYPTO_VALUE),
+    ("IMEI", r"imei(?:[ \t]?sv)?(?:[ \t]+(?:number|no|nr))?|numer imei", r"\d(?:[ \-]?\d){13,16}"),
+    ("MAC_ADDRESS", r"mac(?:[ \t]+address)?|adres mac|hardware address",
+     r"[0-9A-Fa-f]{2}(?:[:\-][0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}(?:\.[0-9A-Fa-f]{4}){2}|[0-9A-Fa-f]{12}"),
+    ("SWIFT_CODE", r"(?:swift|bic)(?:[ \t]*/[ \t]*(?:swift|bic))?(?:[ \t]+(?:code|address))?|kod swift|c[óo]digo (?:swift|bic)",
+     r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?"),
+    ("DATE_OF_BIRTH", r"d\.?o\.?b\.?|date of birth|birth[ \t]?date|birthday|born(?:[ \t]+on)?|"
+                      r"fecha de nacimiento|f\.[ \t]?nac(?:imiento)?\.?|fecha nac\.?|nacid[oa](?:[ \t]+el)?|"
+                      r"data urodzenia|ur\.|urodzon[ya](?:[ \t]+dnia)?|geburtsdatum|geboren(?:[ \t]+am)?|"
+                      r"date de naissance|n[ée]e? le|data di nascita|nat[oa] il", _DATE),
+    ("CARD_CVV", r"cvv2?|cvc2?|cvn|csc|security code|card verification(?: value| code)?|c[óo]digo de seguridad|kod cvv|"
+                 r"kod cvc|kod zabezpieczający", r"\d{3,4}"),
+    ("CARD_EXPIRY", r"exp(?:\.|iry|iration|ires)?(?:[ \t]+date)?|valid (?:thru|through|until)|good thru|"
+                    r"fecha de (?:caducidad|vencimiento)|caduca|vence|data ważności|ważna do|ablaufdatum|gültig bis|"
+                    r"date d'expiration", r"(?:0?[1-9]|1[0-2])[ \t]?[/\-][ \t]?(?:20\d\d|\d\d)"),
+)
+_MORE_RE = re.compile(
+    r"(?<![\w\-])(?:"
+    + "|".join(f"(?P<K{i}>(?i:{lab})(?![A-Za-z0-9])(?P<S{i}>{_SEP})(?P<V{i}>{val}))" for i, (_, lab, val) in enumerate(_MORE_LABELS))
+    + r")(?![\w\-/])"
+)
+# every first word of the labels above (head_hits finds them in one word split)
+MORE_HEADS = frozenset(
+    """user username userid login logon log sign screen account nick nickname handle benutzer benutzername
+    benutzerkennung nazwa nombre usuario identifiant nom nome bitcoin btc litecoin ltc ethereum eth ether crypto
+    wallet imei imeisv numer mac adres hardware swift bic kod código codigo dob d date birth birthdate birthday
+    born fecha f nacido nacida data ur urodzony urodzona geburtsdatum geboren né née nato nata cvv cvv2 cvc cvc2
+    cvn csc security card exp expiry expiration expires valid good caduca vence ważna gültig ablaufdatum""".split()
+)
+# after a login label with no ":" between, only a value that cannot be an ordinary word counts
+_NOT_A_USERNAME = frozenset(
+    """a an the my your his her our their its this that it is was be to for from with without via into using
+    and or but if of in on at as by page screen form button link details credentials info information issue
+    issues problem problems error errors failed failure fails fail attempt attempts flow process portal system
+    session sessions name names field fields request requests data history time times again now first here there
+    required works working successful success help support please again process screen prompt window dialog
+    id ids number code token key password url api service server method option options settings policy
+    not no yes none null true false admin user users root guest anonymous unknown""".split()
+)
+
+
+_BARE_LOGIN_LABELS = frozenset(("login", "username", "user name", "userid", "user id", "logon", "login name", "login id"))
+
+
+def _username_ok(label: str, sep: str, value: str) -> bool:
+    v = value.rstrip(".-_")
+    if len(v) < 3 or v.lower() in _NOT_A_USERNAME:
+        return False
+    if sep.strip(" \t"):  # "username: jdoe", "login = admin1"
+        return True
+    # "login jsmith": lower-case, one token, digits / dots / underscores or not an everyday word
+    if any(c in "._@" or c.isdigit() for c in v):
+        return any(c.isalpha() for c in v)
+    from .pii_names import _load
+
+    # ("usuario habitual" is prose: a bare word counts only after an English login label)
+    return v.islower() and label.lower().replace("_", " ").replace("-", " ") in _BARE_LOGIN_LABELS and v not in _load()[2]
+
+
+def more_labeled_spans(text: str, hits: list[tuple[int, str]]) -> list[Span]:
+    out: list[Span] = []
+    n = len(text)
+    next_free = 0
+    for s, lw in hits:
+        if s < next_free or lw not in MORE_HEADS:
+            continue
+        m = _MORE_RE.match(text, s, min(n, s + 140))
+        if m is None:
+            continue
+        i = int(m.lastgroup[1:]) if m.lastgroup else next(j for j in range(len(_MORE_LABELS)) if m.group(f"K{j}"))
+        kind = _MORE_LABELS[i][0]
+        value, sep = m.group(f"V{i}"), m.group(f"S{i}")
+        score = 0.9
+        if kind == "USERNAME" and not _username_ok(m.group(f"K{i}")[: -len(sep) - len(value) or None], sep, value):
+            continue
+        if kind == "CRYPTO_WALLET" and _strong_wallet(value):
+            score = 1.0
+        elif kind == "IMEI":
+            score = 1.0 if imei_ok(value, labeled=True) else 0.8
+        elif kind == "SWIFT_CODE" and not bic_ok(value):
+            continue  # "SWIFT TRANSFER": an upper-case word, not a bank code
+        vs, ve = m.span(f"V{i}")
+        if kind == "USERNAME":
+            ve = vs + len(value.rstrip(".-_"))
+        out.append(Span(kind, vs, ve, score, "labeled"))
+        next_free = ve
+    return out
+
+
+def _strong_wallet(value: str) -> bool:
+    if value[:2] == "0x":
+        return True
+    if value[:3].lower() in ("bc1", "ltc"):
+        return bech32_ok(value)
+    return base58check_ok(value)
+
+
+# ---------------------------------------------------------------- unlabeled, structure-backed
+
+# digit windows only (a base58 address, an IMEI and a dashed / dotted MAC all hold digits)
+_UNLABELED_MORE = re.compile(
+    r"(?<![\w\-/.:])(?:(?P<b58>[13LM][1-9A-HJ-NP-Za-km-z]{25,34})|(?P<imei>\d{15}|\d{2}-\d{6}-\d{6}-\d)"
+    r"|(?P<macd>[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5})|(?P<maco>[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}))(?![\w\-/:]|\.\w)"
+)
+_MAC_COLON = re.compile(r"(?<![\w:.\-])[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}(?![\w:\-]|\.\w)")
+_ETH = re.compile(r"(?<![\w])0x[0-9a-fA-F]{40}(?![\w])")
+_BECH32_RE = re.compile(r"(?<![\w])(?:bc1|ltc1|BC1|LTC1)[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}(?![\w])")
+_HEX_LETTER = re.compile(r"[A-Fa-f]")
+_NOT_A_MAC = ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff")
+
+
+def more_unlabeled_spans(text: str, windows) -> list[Span]:
+    out: list[Span] = []
+    for a, b in windows:
+        for m in _UNLABELED_MORE.finditer(text, a, b):
+            g, v = m.lastgroup, m.group()
+            if g == "b58":
+                if any(c.isdigit() for c in v) and base58check_ok(v):
+                    out.append(Span("CRYPTO_WALLET", m.start(), m.end(), 0.95, "checksum"))
+            elif g == "imei":
+                if imei_ok(v):
+                    out.append(Span("IMEI", m.start(), m.end(), 0.95, "checksum"))
+            elif _HEX_LETTER.search(v) and len(set(v.lower()) - {"-", "."}) > 1:
+                out.append(Span("MAC_ADDRESS", m.start(), m.end(), 0.9, "pattern"))
+    if text.count(":") >= 5:
+        for m in _MAC_COLON.finditer(text):
+            if m.group().lower() not in _NOT_A_MAC:
+                out.append(Span("MAC_ADDRESS", m.start(), m.end(), 0.9, "pattern"))
+    if "0x" in text:
+        out += [Span("CRYPTO_WALLET", m.start(), m.end(), 0.95, "pattern") for m in _ETH.finditer(text)]
+    if "c1" in text or "C1" in text:
+        out += [Span("CRYPTO_WALLET", m.start(), m.end(), 0.95, "checksum") for m in _BECH32_RE.finditer(text) if bech32_ok(m.group())]
+    return out
+
+
+# ---------------------------------------------------------------- address tails
+
+_STATES = (
+    r"A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY]|"
+    r"AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT"
+)
+_CITY = r"[A-Z][\w'.\-]*(?:[ \t]+[A-Z][\w'.\-]*){0,2}"
+_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}"
+_COUNTRY = (r"USA|U\.S\.A\.|US|United States|UK|United Kingdom|Canada|Germany|Deutschland|Poland|Polska|France|Spain|"
+            r"España|Italy|Italia|Netherlands|Austria|Österreich|Switzerland|Schweiz|Ireland|Belgium|Sweden|Portugal")
+# what may follow a street: a unit, then "City, ST 12345" / "City 12345" / "12345 City" /
+# "00-950 Warszawa" / "London SW1A 2AA"; a bare ", Word" is not enough (it may be the next clause)
+_TAIL = re.compile(
+    r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|#)\.?[ \t]*#?[\w\-]{1,6})?"
+    r"(?:,[ \t]*(?:" + _CITY + r")(?:,[ \t]*|[ \t]+)(?:(?:" + _STATES + r")(?![\w])(?:[ \t]+\d{5}(?:-\d{4})?)?|"
+    r"\d{5}(?:-\d{4})?|" + _UK_POSTCODE + r")"
+    r"|,?[ \t]*(?:\d{2}-\d{3}|\d{4,5}|\d{4}[ \t]?[A-Z]{2})[ \t]+" + _CITY + r")"
+    r"(?:,[ \t]*(?:" + _COUNTRY + r")(?![\w]))?"
+    r"|,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|#)\.?[ \t]*#?[\w\-]{1,6}(?![\w])"
+)
+
+
+def extend_addresses(text: str, spans: list[Span]) -> list[Span]:
+    """A street span grows over the unit / city / state / postcode that follows it."""
+    out = []
+    for s in spans:
+        if s.kind == "STREET_ADDRESS":
+            m = _TAIL.match(text, s.end, min(len(text), s.end + 90))
+            if m is not None and m.end() > s.end:
+                end = m.end()
+                while end > s.end and text[end - 1] in " \t,.":
+                    end -= 1
+                s = Span(s.kind, s.start, end, s.score, s.detector)
+        out.append(s)
+    return out

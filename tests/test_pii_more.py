@@ -81,7 +81,7 @@ BAD_BASE58 = LTC_BASE58[:-1] + ("a" if LTC_BASE58[-1] != "a" else "b")  # checks
         (f"pay {LTC_BECH32} now", ("CRYPTO_WALLET", LTC_BECH32)),
         (f"BTC wallet: {BAD_BASE58}", ("CRYPTO_WALLET", BAD_BASE58)),  # labeled: kept despite its checksum
         # 4. MAC, IMEI
-        ("device aa:bb:cc:dd:ee:0f joined", ("MAC_ADDRESS", "aa:bb:cc:dd:ee:0f")),
+        ("device 3c:22:fb:8e:11:0f joined", ("MAC_ADDRESS", "3c:22:fb:8e:11:0f")),
         ("NIC 00-1A-2B-3C-4D-5E", ("MAC_ADDRESS", "00-1A-2B-3C-4D-5E")),
         ("switch port 0011.22aa.bbcc", ("MAC_ADDRESS", "0011.22aa.bbcc")),
         ("MAC address: 00-14-22-01-23-45", ("MAC_ADDRESS", "00-14-22-01-23-45")),
@@ -136,6 +136,8 @@ def test_found(text, expected):
         "version 1.2.3-beta.4 and 2024-01-15",
         "order 123456789012345 shipped",
         "ids 12-34-56-78-90-12",
+        "lab NIC 02:00:20:4D:4C:01 (locally administered), group 01:00:5e:00:00:fb",
+        "ref IMEI-490154203237518 is a code",
         # BIC
         "SWIFT TRANSFER pending; swift is a language",
         # birth dates
@@ -163,7 +165,7 @@ def test_every_new_kind_has_a_default_action():
 
 
 def test_guard_keeps_new_kinds_back():
-    values = ["jdoe_82", "P@ss-w0rd!2024", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "aa:bb:cc:dd:ee:0f",
+    values = ["jdoe_82", "P@ss-w0rd!2024", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "3c:22:fb:8e:11:0f",
               "490154203237518", "DEUTDEFF", "04/12/1987", "CVV 731", "04/27", "Springfield, IL 62704"]
     text = (f"username: {values[0]}, password: {values[1]}, wallet {values[2]}, MAC {values[3]}, "
             f"IMEI {values[4]}, BIC: {values[5]}, DOB: {values[6]}, {values[7]}, exp {values[8]}, "
@@ -175,3 +177,8 @@ def test_guard_keeps_new_kinds_back():
     for v in values:
         assert v.split()[-1] not in out, v
     assert "30 June at 12:30" in out
+
+
+@pytest.mark.parametrize("text", ["my login is inevitably slow", "your login - records", "user name is required"])
+def test_login_prose_is_no_username(text):
+    assert [k for k, _ in found(text) if k == "USERNAME"] == []

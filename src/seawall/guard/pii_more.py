@@ -8,7 +8,8 @@ shapes whose structure makes a look-alike unlikely are taken:
   Ethereum address; a bare 40-hex git SHA has no ``0x``), base58check Bitcoin / Litecoin
   addresses (double-SHA-256 checksum verified);
 * MAC addresses: six hex pairs joined by ``:`` (or ``-`` when a hex letter is present, so
-  a dashed number run is not one) or three dotted hex quads with a letter;
+  a dashed number run is not one) or three dotted hex quads with a letter, and only
+  vendor-assigned unicast ones (a locally administered ``02:00:…`` is a lab / config value);
 * IMEIs: 15 digits passing Luhn with a GSMA reporting-body prefix, plain or grouped
   ``35-209900-176148-1``.
 
@@ -137,9 +138,10 @@ _MORE_LABELS: tuple[tuple[str, str, str], ...] = (
                     r"fecha de (?:caducidad|vencimiento)|caduca|vence|data ważności|ważna do|ablaufdatum|gültig bis|"
                     r"date d'expiration", r"(?:0?[1-9]|1[0-2])[ \t]?[/\-][ \t]?(?:20\d\d|\d\d)"),
 )
+# a label glued to its value by a hyphen ("IMEI-350012359414358") is a reference code, not a label
 _MORE_RE = re.compile(
     r"(?<![\w\-])(?:"
-    + "|".join(f"(?P<K{i}>(?i:{lab})(?![A-Za-z0-9])(?P<S{i}>{_SEP})(?P<V{i}>{val}))" for i, (_, lab, val) in enumerate(_MORE_LABELS))
+    + "|".join(f"(?P<K{i}>(?i:{lab})(?![A-Za-z0-9])(?!-[^\\W_])(?P<S{i}>{_SEP})(?P<V{i}>{val}))" for i, (_, lab, val) in enumerate(_MORE_LABELS))
     + r")(?![\w\-/])"
 )
 # every first word of the labels above (head_hits finds them in one word split)
@@ -162,6 +164,7 @@ _NOT_A_USERNAME = frozenset(
 )
 
 
+_WORD_ENDINGS = ("ly", "ing", "ed", "tion", "ment", "ness", "able", "ible", "ful", "s")  # "s": plurals
 _BARE_LOGIN_LABELS = frozenset(("login", "username", "user name", "userid", "user id", "logon", "login name", "login id"))
 
 
@@ -169,15 +172,18 @@ def _username_ok(label: str, sep: str, value: str) -> bool:
     v = value.rstrip(".-_")
     if len(v) < 3 or v.lower() in _NOT_A_USERNAME:
         return False
-    if sep.strip(" \t"):  # "username: jdoe", "login = admin1"
+    if any(c in ":=#" for c in sep):  # "username: jdoe", "login = admin1": a form field
         return True
-    # "login jsmith": lower-case, one token, digits / dots / underscores or not an everyday word
+    # "login jsmith", "my login is inevitably slow": digits / dots / underscores, or a
+    # lower-case word that is no everyday word and has no English word ending
     if any(c in "._@" or c.isdigit() for c in v):
         return any(c.isalpha() for c in v)
+    if not v.islower() or v.endswith(_WORD_ENDINGS):
+        return False
     from .pii_names import _load
 
     # ("usuario habitual" is prose: a bare word counts only after an English login label)
-    return v.islower() and label.lower().replace("_", " ").replace("-", " ") in _BARE_LOGIN_LABELS and v not in _load()[2]
+    return label.lower().replace("_", " ").replace("-", " ") in _BARE_LOGIN_LABELS and v not in _load()[2]
 
 
 def more_labeled_spans(text: str, hits: list[tuple[int, str]]) -> list[Span]:
@@ -229,7 +235,15 @@ _MAC_COLON = re.compile(r"(?<![\w:.\-])[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}(?![\
 _ETH = re.compile(r"(?<![\w])0x[0-9a-fA-F]{40}(?![\w])")
 _BECH32_RE = re.compile(r"(?<![\w])(?:bc1|ltc1|BC1|LTC1)[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}(?![\w])")
 _HEX_LETTER = re.compile(r"[A-Fa-f]")
-_NOT_A_MAC = ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff")
+
+
+def _burned_in(mac: str) -> bool:
+    """A globally unique unicast MAC (first octet's two low bits clear): a vendor-assigned
+    device address. A locally administered one (02:00:…, set by software or a lab config,
+    like RFC 5737's example IPs) or a multicast / broadcast group names no device, so without
+    a label it is left alone."""
+    first = int(mac[:2], 16)
+    return first & 0x03 == 0 and len(set(mac.lower()) - {":", "-", "."}) > 1
 
 
 def more_unlabeled_spans(text: str, windows) -> list[Span]:
@@ -243,11 +257,11 @@ def more_unlabeled_spans(text: str, windows) -> list[Span]:
             elif g == "imei":
                 if imei_ok(v):
                     out.append(Span("IMEI", m.start(), m.end(), 0.95, "checksum"))
-            elif _HEX_LETTER.search(v) and len(set(v.lower()) - {"-", "."}) > 1:
+            elif _HEX_LETTER.search(v) and _burned_in(v):
                 out.append(Span("MAC_ADDRESS", m.start(), m.end(), 0.9, "pattern"))
     if text.count(":") >= 5:
         for m in _MAC_COLON.finditer(text):
-            if m.group().lower() not in _NOT_A_MAC:
+            if _burned_in(m.group()):
                 out.append(Span("MAC_ADDRESS", m.start(), m.end(), 0.9, "pattern"))
     if "0x" in text:
         out += [Span("CRYPTO_WALLET", m.start(), m.end(), 0.95, "pattern") for m in _ETH.finditer(text)]
@@ -269,12 +283,13 @@ _COUNTRY = (r"USA|U\.S\.A\.|US|United States|UK|United Kingdom|Canada|Germany|De
 # what may follow a street: a unit, then "City, ST 12345" / "City 12345" / "12345 City" /
 # "00-950 Warszawa" / "London SW1A 2AA"; a bare ", Word" is not enough (it may be the next clause)
 _TAIL = re.compile(
-    r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|#)\.?[ \t]*#?[\w\-]{1,6})?"
+    r"(?:[ \t]+(?:NE|NW|SE|SW|N|S|E|W)\.?(?![\w]))?"  # "Pennsylvania Avenue NW"
+    r"(?:(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|#)\.?[ \t]*#?[\w\-]{1,6})?"
     r"(?:,[ \t]*(?:" + _CITY + r")(?:,[ \t]*|[ \t]+)(?:(?:" + _STATES + r")(?![\w])(?:[ \t]+\d{5}(?:-\d{4})?)?|"
     r"\d{5}(?:-\d{4})?|" + _UK_POSTCODE + r")"
-    r"|,?[ \t]*(?:\d{2}-\d{3}|\d{4,5}|\d{4}[ \t]?[A-Z]{2})[ \t]+" + _CITY + r")"
+    r"|,[ \t]*(?:\d{2}-\d{3}|\d{4,5}|\d{4}[ \t]?[A-Z]{2})[ \t]+" + _CITY + r")"
     r"(?:,[ \t]*(?:" + _COUNTRY + r")(?![\w]))?"
-    r"|,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|#)\.?[ \t]*#?[\w\-]{1,6}(?![\w])"
+    r"|,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|#)\.?[ \t]*#?[\w\-]{1,6}(?![\w]))?"
 )
 
 

@@ -338,7 +338,7 @@ class FastPII:
         if windows is None:
             windows = _digit_windows(text)
         extra += unlabeled_spans(text, windows)
-        extra += more_unlabeled_spans(text, windows)  # wallets, MACs, IMEIs
+        extra += more_unlabeled_spans(text)  # wallets, MACs, IMEIs
         # labels ("passport no.", "hasło:", "Domicilio:") are looked for only when one of their
         # first words occurs at all: one C-level word split answers that for most prompts
         hits = head_hits(text)

@@ -182,3 +182,10 @@ def test_guard_keeps_new_kinds_back():
 @pytest.mark.parametrize("text", ["my login is inevitably slow", "your login - records", "user name is required"])
 def test_login_prose_is_no_username(text):
     assert [k for k, _ in found(text) if k == "USERNAME"] == []
+
+
+def test_grown_address_swallows_a_city_read_as_a_name():
+    got = found("Send it to 123 Main St, Jackson, MS 39201 please, thanks Maria")
+    assert ("STREET_ADDRESS", "123 Main St, Jackson, MS 39201") in got and ("PERSON", "Jackson") not in got
+    spans = sorted(FastPII().analyze("Send it to 123 Main St, Jackson, MS 39201 please"), key=lambda s: s.start)
+    assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))

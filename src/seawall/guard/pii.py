@@ -356,7 +356,10 @@ class FastPII:
             if imeis:  # a 15-digit Luhn number with a handset prefix is an IMEI, not a card
                 spans = [s for s in spans if s.kind != "CREDIT_CARD" or (s.start, s.end) not in imeis]
             spans = _resolve_overlaps(list(set(spans)))
-        return extend_addresses(text, spans)
+        grown = extend_addresses(text, spans)
+        if grown is not spans:  # a longer address may now cover a city read as a name
+            spans = _resolve_overlaps(grown)
+        return spans
 
 
 _DIGIT_CLUSTER = re.compile(r"\d[\d \-./():]*")

@@ -298,8 +298,10 @@ _TAIL = re.compile(
 
 
 def extend_addresses(text: str, spans: list[Span]) -> list[Span]:
-    """A street span grows over the unit / city / state / postcode that follows it."""
+    """A street span grows over the unit / city / state / postcode that follows it. Returns
+    ``spans`` itself when nothing grew."""
     out = []
+    grew = False
     for s in spans:
         if s.kind == "STREET_ADDRESS":
             m = _TAIL.match(text, s.end, min(len(text), s.end + 90))
@@ -308,5 +310,6 @@ def extend_addresses(text: str, spans: list[Span]) -> list[Span]:
                 while end > s.end and text[end - 1] in " \t,.":
                     end -= 1
                 s = Span(s.kind, s.start, end, s.score, s.detector)
+                grew = True
         out.append(s)
-    return out
+    return out if grew else spans

@@ -139,20 +139,45 @@ _MORE_LABELS: tuple[tuple[str, str, str], ...] = (
                     r"date d'expiration", r"(?:0?[1-9]|1[0-2])[ \t]?[/\-][ \t]?(?:20\d\d|\d\d)"),
 )
 # a label glued to its value by a hyphen ("IMEI-350012359414358") is a reference code, not a label
-_MORE_RE = re.compile(
-    r"(?<![\w\-])(?:"
-    + "|".join(f"(?P<K{i}>(?i:{lab})(?![A-Za-z0-9])(?!-[^\\W_])(?P<S{i}>{_SEP})(?P<V{i}>{val}))" for i, (_, lab, val) in enumerate(_MORE_LABELS))
-    + r")(?![\w\-/])"
+_MORE_RES = tuple(
+    re.compile(r"(?<![\w\-])(?i:" + lab + r")(?![A-Za-z0-9])(?!-[^\W_])(?P<sep>" + _SEP + r")(?P<value>" + val + r")(?![\w\-/])")
+    for _, lab, val in _MORE_LABELS
 )
-# every first word of the labels above (head_hits finds them in one word split)
-MORE_HEADS = frozenset(
-    """user username userid login logon log sign screen account nick nickname handle benutzer benutzername
-    benutzerkennung nazwa nombre usuario identifiant nom nome bitcoin btc litecoin ltc ethereum eth ether crypto
-    wallet imei imeisv numer mac adres hardware swift bic kod código codigo dob d date birth birthdate birthday
-    born fecha f nacido nacida data ur urodzony urodzona geburtsdatum geboren né née nato nata cvv cvv2 cvc cvc2
-    cvn csc security card exp expiry expiration expires valid good caduca vence ważna gültig ablaufdatum""".split()
-)
-# after a login label with no ":" between, only a value that cannot be an ordinary word counts
+_KIND_INDEX = {k: i for i, (k, _, _) in enumerate(_MORE_LABELS)}
+# first words of the labels above, per kind: head_hits finds them in one word split, and a
+# head word is tried only against the kinds whose labels can start with it
+_KIND_HEADS = {
+    "USERNAME": "user username userid login logon log sign screen account nick nickname handle benutzer benutzername "
+                "benutzerkennung nazwa nombre usuario identifiant nom nome",
+    "CRYPTO_WALLET": "bitcoin btc litecoin ltc ethereum eth ether crypto wallet",
+    "IMEI": "imei imeisv numer",
+    "MAC_ADDRESS": "mac adres hardware",
+    "SWIFT_CODE": "swift bic kod código codigo",
+    "DATE_OF_BIRTH": "dob d date birth birthdate birthday born fecha f nacido nacida data ur urodzony urodzona "
+                     "geburtsdatum geboren né née nato nata",
+    "CARD_CVV": "cvv cvv2 cvc cvc2 cvn csc security card código codigo kod",
+    "CARD_EXPIRY": "exp expiry expiration expires valid good fecha caduca vence data ważna gültig ablaufdatum date",
+}
+_HEAD_KINDS: dict[str, tuple[int, ...]] = {}
+for _kind, _heads in _KIND_HEADS.items():
+    for _h in _heads.split():
+        _HEAD_KINDS[_h] = _HEAD_KINDS.get(_h, ()) + (_KIND_INDEX[_kind],)
+MORE_HEADS = frozenset(_HEAD_KINDS)
+# everyday head words are labels only with the right next word: checked with one startswith
+# before any regex runs, so prose full of "data", "user", "date" or "card" stays cheap
+_NEXT = {
+    "user": ("name", "id", " name", " id", "_name", "_id", "-name", "-id"), "log": ("-in", "in"),
+    "sign": ("-in name", "in name", " in name"), "screen": (" name",), "account": (" name",),
+    "nazwa": (" użytkownika",), "nombre": (" de usuario",), "nom": (" d'utilisateur", " d’utilisateur"),
+    "nome": (" utente",), "numer": (" imei",), "adres": (" mac",), "hardware": (" address",),
+    "kod": (" swift", " cvv", " cvc", " zabezp"), "código": (" swift", " bic", " de seguridad"),
+    "codigo": (" swift", " bic", " de seguridad"), "d": (".o", ". o"), "f": (". nac", ".nac"),
+    "date": (" of birth", " de naissance", " d'expiration", " d’expiration"), "birth": ("date", " date"),
+    "data": (" urodzenia", " ważności", " di nascita"), "fecha": (" de nacimiento", " nac", " de caducidad", " de vencimiento"),
+    "security": (" code",), "card": (" verification",), "valid": (" thru", " through", " until"), "good": (" thru",),
+    "ur": (".",), "né": (" le",), "née": (" le",), "nato": (" il",), "nata": (" il",),
+}
+# words that follow a login label in prose ("login page", "user id is required"), never a username
 _NOT_A_USERNAME = frozenset(
     """a an the my your his her our their its this that it is was be to for from with without via into using
     and or but if of in on at as by page screen form button link details credentials info information issue
@@ -160,7 +185,9 @@ _NOT_A_USERNAME = frozenset(
     session sessions name names field fields request requests data history time times again now first here there
     required works working successful success help support please again process screen prompt window dialog
     id ids number code token key password url api service server method option options settings policy
-    not no yes none null true false admin user users root guest anonymous unknown""".split()
+    not no yes none null true false admin user users root guest anonymous unknown are were has have had will
+    can could should would may might must does did done get got been being shall need list update change check
+    should also then when where which who what how why once before after each every some any all only just""".split()
 )
 
 
@@ -178,7 +205,7 @@ def _username_ok(label: str, sep: str, value: str) -> bool:
     # lower-case word that is no everyday word and has no English word ending
     if any(c in "._@" or c.isdigit() for c in v):
         return any(c.isalpha() for c in v)
-    if not v.islower() or v.endswith(_WORD_ENDINGS):
+    if len(v) < 4 or not v.islower() or v.endswith(_WORD_ENDINGS):
         return False
     from .pii_names import _load
 
@@ -191,29 +218,41 @@ def more_labeled_spans(text: str, hits: list[tuple[int, str]]) -> list[Span]:
     n = len(text)
     next_free = 0
     for s, lw in hits:
-        if s < next_free or lw not in MORE_HEADS:
+        if s < next_free:
             continue
-        m = _MORE_RE.match(text, s, min(n, s + 140))
-        if m is None:
+        kinds = _HEAD_KINDS.get(lw)
+        if kinds is None:
             continue
-        i = int(m.lastgroup[1:]) if m.lastgroup else next(j for j in range(len(_MORE_LABELS)) if m.group(f"K{j}"))
-        kind = _MORE_LABELS[i][0]
-        value, sep = m.group(f"V{i}"), m.group(f"S{i}")
-        score = 0.9
-        if kind == "USERNAME" and not _username_ok(m.group(f"K{i}")[: -len(sep) - len(value) or None], sep, value):
+        nxt = _NEXT.get(lw)
+        if nxt is not None and not text[s + len(lw) : s + len(lw) + 16].lower().startswith(nxt):
             continue
-        if kind == "CRYPTO_WALLET" and _strong_wallet(value):
-            score = 1.0
-        elif kind == "IMEI":
-            score = 1.0 if imei_ok(value, labeled=True) else 0.8
-        elif kind == "SWIFT_CODE" and not bic_ok(value):
-            continue  # "SWIFT TRANSFER": an upper-case word, not a bank code
-        vs, ve = m.span(f"V{i}")
-        if kind == "USERNAME":
-            ve = vs + len(value.rstrip(".-_"))
-        out.append(Span(kind, vs, ve, score, "labeled"))
-        next_free = ve
+        for i in kinds:
+            m = _MORE_RES[i].match(text, s, min(n, s + 140))
+            if m is None:
+                continue
+            span = _labeled_span(_MORE_LABELS[i][0], m)
+            if span is not None:
+                out.append(span)
+                next_free = span.end
+                break
     return out
+
+
+def _labeled_span(kind: str, m: re.Match[str]) -> Span | None:
+    value, sep = m.group("value"), m.group("sep")
+    score = 0.9
+    if kind == "USERNAME" and not _username_ok(m.group()[: m.start("sep") - m.start()], sep, value):
+        return None
+    if kind == "CRYPTO_WALLET" and _strong_wallet(value):
+        score = 1.0
+    elif kind == "IMEI":
+        score = 1.0 if imei_ok(value, labeled=True) else 0.8
+    elif kind == "SWIFT_CODE" and not bic_ok(value):
+        return None  # "SWIFT TRANSFER": an upper-case word, not a bank code
+    vs, ve = m.span("value")
+    if kind == "USERNAME":
+        ve = vs + len(value.rstrip(".-_"))
+    return Span(kind, vs, ve, score, "labeled")
 
 
 def _strong_wallet(value: str) -> bool:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
+from .pii_more import extend_addresses, more_labeled_spans, more_unlabeled_spans
 from .pii_names import name_spans
 from .pii_phones import cue_spans
 from .types import Span
@@ -337,6 +338,7 @@ class FastPII:
         if windows is None:
             windows = _digit_windows(text)
         extra += unlabeled_spans(text, windows)
+        extra += more_unlabeled_spans(text)  # wallets, MACs, IMEIs
         # labels ("passport no.", "hasło:", "Domicilio:") are looked for only when one of their
         # first words occurs at all: one C-level word split answers that for most prompts
         hits = head_hits(text)
@@ -345,11 +347,18 @@ class FastPII:
             extra += credential_spans(text, hits)
             extra += grouped_vin_spans(text, hits)
             extra += cue_spans(text, hits)
+            extra += more_labeled_spans(text, hits)
         if self.names:
             extra += name_spans(text)
         spans.extend(s for s in extra if self.wanted is None or s.kind in self.wanted)
         if len(spans) > 1:
+            imeis = {(s.start, s.end) for s in spans if s.kind == "IMEI"}
+            if imeis:  # a 15-digit Luhn number with a handset prefix is an IMEI, not a card
+                spans = [s for s in spans if s.kind != "CREDIT_CARD" or (s.start, s.end) not in imeis]
             spans = _resolve_overlaps(list(set(spans)))
+        grown = extend_addresses(text, spans)
+        if grown is not spans:  # a longer address may now cover a city read as a name
+            spans = _resolve_overlaps(grown)
         return spans
 
 

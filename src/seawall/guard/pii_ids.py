@@ -22,6 +22,7 @@ import re
 import string
 from typing import Callable
 
+from .pii_more import MORE_HEADS
 from .pii_phones import CUE_HEADS, more_phones
 from .types import Span
 
@@ -429,9 +430,17 @@ _NOT_A_PASSWORD = frozenset(
 )
 
 
+def _core(value: str) -> str:
+    """The value without quotes and sentence punctuation. A trailing "!" stays: it ends many
+    passwords ("P@ss-w0rd!"), and masking one extra "!" costs nothing; ")" stays when "(" is in."""
+    v = value.strip("\"'“”`")
+    v = v.rstrip(".,;:?)") if "(" not in v else v.rstrip(".,;:?")
+    return v
+
+
 def _value_ok(label_is_pw: bool, sep: str, value: str, pin: bool) -> bool:
     quoted = value[:1] in "\"'“`"
-    v = value.strip("\"'“”`").rstrip(".,;:!?)")
+    v = _core(value).rstrip("!")  # "password is incorrect!": the "!" ends the sentence
     if len(v) < 3 or v.lower() in _NOT_A_PASSWORD or v[0] in "([{<":
         return False
     if pin:
@@ -473,7 +482,7 @@ def credential_spans(text: str, hits: list[tuple[int, str]] | None = None) -> li
         if not _value_ok(is_pw, m.group("sep"), value, pin=label.startswith("pin")):
             continue
         s, e = m.span("value")
-        core = value.strip("\"'“”`").rstrip(".,;:!?)")
+        core = _core(value)
         lead = value.find(core) if core else 0
         s += lead
         e = s + len(core)
@@ -482,4 +491,4 @@ def credential_spans(text: str, hits: list[tuple[int, str]] | None = None) -> li
 
 
 # every word that can start a label this module looks for
-ALL_HEADS = LABEL_HEADS | ADDRESS_HEADS | STREET_HEADS | CREDENTIAL_HEADS | CUE_HEADS
+ALL_HEADS = LABEL_HEADS | ADDRESS_HEADS | STREET_HEADS | CREDENTIAL_HEADS | CUE_HEADS | MORE_HEADS

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 PiiAction = Literal["allow", "mask", "redact", "tokenize", "block"]
 BandAction = Literal["allow", "flag", "block"]
 
-# Entity types the fast path recognises (pii.py, pii_ids.py, pii_names.py); NER adds LOCATION, ...
+# Entity types the fast path recognises (pii.py, pii_ids.py, pii_names.py, pii_more.py); NER adds LOCATION, ...
 DEFAULT_PII_ACTIONS: dict[str, PiiAction] = {
     "EMAIL_ADDRESS": "tokenize",
     "PHONE_NUMBER": "tokenize",
@@ -35,6 +35,16 @@ DEFAULT_PII_ACTIONS: dict[str, PiiAction] = {
     "VEHICLE_ID": "redact",
     "PASSWORD": "redact",  # "my password is ..." in prose: redact, not block, so the question still goes through
     "CREDENTIAL": "redact",
+    # pii_more.py: the model may need to refer to an account or a device, so those tokenize
+    # (restored in the answer); what lets someone pay with a card or move money is redacted
+    "USERNAME": "tokenize",
+    "MAC_ADDRESS": "tokenize",
+    "IMEI": "tokenize",
+    "DATE_OF_BIRTH": "tokenize",
+    "SWIFT_CODE": "tokenize",  # names a bank, not a person: tokenized only because it sits next to an account
+    "CRYPTO_WALLET": "redact",  # like an IBAN
+    "CARD_CVV": "redact",
+    "CARD_EXPIRY": "redact",
 }
 
 

@@ -116,6 +116,7 @@ class NearRule:
     # within ``_OBJECT_REACH``: the object of "ignore" follows the verb in French and precedes
     # it in Japanese, and "skip this step if you followed the instructions above" is no override
     order: str = "any"
+    edge: bool = True  # the anchor starts at a word edge (\b): not for CJK, Thai, Indic, Arabic
 
     def match(self, text: str) -> bool:
         for m in self.anchor.finditer(text):
@@ -434,7 +435,7 @@ def _near(weight: float, role: str, lang: dict, anchor: str, needs: tuple[str, .
     return NearRule(weight, role, re.compile(_alt(lang[anchor], e), flags),
                     tuple(re.compile(_alt(words.get(n) or lang[n], e), flags) for n in needs),
                     re.compile(_alt(lang["neg"] + _NOT_SECRET, e), flags) if neg else None, lang["window"],
-                    _gates(lang[anchor]), _ORDER.get(lang["code"], "any") if ordered else "any")
+                    _gates(lang[anchor]), _ORDER.get(lang["code"], "any") if ordered else "any", e)
 
 
 def _build() -> list[NearRule]:
@@ -480,15 +481,32 @@ _DAN = re.compile(r"(?<![A-Z] )\bDAN\b(?! [A-Z])")
 _NOW = re.compile(r"\b(?:now|jetzt|maintenant|ahora|ora|agora|сейчас|şimdi|bây giờ|sekarang|ngayon)\b|现在|今すぐ|지금|الآن|अब|এখন|ตอนนี้", re.IGNORECASE)
 
 
-# Which anchor gates occur, tested once per text rather than once per rule (many rules share
-# them); plain ASCII text only needs the ASCII gates.
-_ALL_GATES = tuple(sorted({g for r in _ML_RULES for g in r.gates}))
-_ASCII_GATES = tuple(g for g in _ALL_GATES if g.isascii())
+# Which anchor gates occur, found once per text rather than once per rule (many rules share
+# them). A gate of a word-edged anchor can only match at a word start, so only the gates whose
+# first three letters start a word of the text are looked for (a 1 KB prompt has a few
+# hundred word starts, against ~650 gates: 80 -> 25 us); the others (CJK, Thai, Indic and
+# Arabic anchors, and gates that do not open with three letters, "je suis", "su contraseña")
+# are looked for in the whole text.
+_PREFIX = 3
+_WORD_STARTS = re.compile(r"\b\w{%d}" % _PREFIX)  # each word's first letters
+_ANY_GATES = tuple(sorted({g for r in _ML_RULES if not r.edge for g in r.gates}
+                          | {g for r in _ML_RULES for g in r.gates if not _WORD_STARTS.match(g)}))
+_BY_PREFIX: dict[str, tuple[str, ...]] = {}
+for _g in sorted({g for r in _ML_RULES if r.edge for g in r.gates} - set(_ANY_GATES)):
+    _BY_PREFIX[_g[:_PREFIX]] = _BY_PREFIX.get(_g[:_PREFIX], ()) + (_g,)
+_ASCII_ANY = tuple(g for g in _ANY_GATES if g.isascii())
+
+
+def _gates_in(low: str) -> set[str]:
+    starts = set(_WORD_STARTS.findall(low)).intersection(_BY_PREFIX)
+    found = {g for p in starts for g in _BY_PREFIX[p] if g in low}
+    found.update(g for g in (_ASCII_ANY if low.isascii() else _ANY_GATES) if g in low)
+    return found
 
 
 def ml_score(text: str, low: str, role: str, best: float) -> float:
     """The strongest multilingual rule above ``best`` that matches (``low``: text lower-cased)."""
-    found = {g for g in (_ASCII_GATES if low.isascii() else _ALL_GATES) if g in low}
+    found = _gates_in(low)
     if found:
         for r in _ML_USER + (_ML_TOOL if role == "tool" else []):
             if r.weight > best and not found.isdisjoint(r.gates) and r.match(text):

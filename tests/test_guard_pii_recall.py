@@ -63,6 +63,31 @@ def test_numbers_near_phone_words_that_are_not_phones(text):
     assert "PHONE_NUMBER" not in kinds(text)
 
 
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # after a country code, groups as countries write them (no phone word needed)
+        ("Paris office: +33 1 23 45 67 89.", "+33 1 23 45 67 89"),
+        ("I called +61 2 9876 5432 yesterday.", "+61 2 9876 5432"),
+        ("NL +31 6 12345678 ok", "+31 6 12345678"),
+        ("Stockholm +46 8 123 456 78", "+46 8 123 456 78"),
+        ("+44 7700 900123", "+44 7700 900123"),
+        ("+353 1 234 5678", "+353 1 234 5678"),
+    ],
+)
+def test_international_numbers_in_their_countries_grouping(text, expected):
+    assert ("PHONE_NUMBER", expected) in found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["delta +5 2024-01-01", "+44 2024-05-01 release", "balance +1 2 500 000", "score was +3 4 to 2",
+     "revenue grew +12 345678 units", "+1 5 1000 2000"],
+)
+def test_signed_numbers_and_dates_after_a_plus_are_not_phones(text):
+    assert "PHONE_NUMBER" not in kinds(text)
+
+
 def test_number_shape_rules():
     assert number_ok("71-33-52-22")  # no date: 71 is no day, 33 no month
     assert not number_ok("12-05-2024") and not number_ok("2024-05-17") and not number_ok("2019-2020")

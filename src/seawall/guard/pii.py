@@ -99,6 +99,8 @@ _SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _DATE_SHAPE = re.compile(r"^(?:\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}|\d{1,2}[\-/.]\d{1,2}[\-/.]\d{2,4})(?:\D|$)")
 _SLASH_YEAR = re.compile(r"/(?:19|20)\d\d$")
 _RANGE = re.compile(r"^\d{1,4}-\d{1,4}$")
+_ONE_DIGIT_AREA = re.compile(r"\s*\+\d{1,3}[ .\-]\d[ .\-]")
+_COUNTRY_CODE = re.compile(r"^\s*\+\d{1,3}[ .\-]?")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "IT", "ES", "BE", "AT", "CH", "IE", "SE", "PL")
 _phonenumbers = None
 
@@ -124,11 +126,18 @@ def phone_ok(candidate: str) -> bool:
         return True
     pn = _phonenumbers
     if candidate.lstrip().startswith("+"):
-        # an explicit international prefix is a strong signal: a possible length is enough
+        # an explicit international prefix is a strong signal: a possible length is enough,
+        # unless a one-digit group follows the country code ("+1 2 500 000" is an amount
+        # before it is a phone): then the number must be valid in its country's plan
+        if _DATE_SHAPE.match(_COUNTRY_CODE.sub("", candidate, 1)):
+            return False  # "+5 2024-01-01": a difference and a day
         try:
-            return pn.is_possible_number(pn.parse(candidate, None))
+            num = pn.parse(candidate, None)
         except pn.NumberParseException:
             return False
+        if _ONE_DIGIT_AREA.match(candidate):
+            return pn.is_valid_number(num)
+        return pn.is_possible_number(num)
     for region in _PHONE_REGIONS:
         try:
             num = pn.parse(candidate, region)
@@ -216,7 +225,11 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         "PHONE_NUMBER",
         re.compile(
             r"(?<![\w+])(?<!\w[\-/])(?<!\d[ .])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-/]\d{2,5}){1,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w\-])"
-            r"|(?<![\w+])\+\d{8,14}(?!\w)|(?<![\w+])(?<!\w[\-/])0\d{9,10}(?![\w\-])"
+            r"|\+(?<![\w+]\+)\d{8,14}(?!\w)|(?<![\w+])(?<!\w[\-/])0\d{9,10}(?![\w\-])"
+            # after a country code, groups as countries write them: a one-digit area or mobile
+            # prefix ("+33 6 12 34 56 78", "+61 2 9876 5432"), a six-digit or longer subscriber
+            # part ("+44 7700 900123", "+31 6 12345678")
+            r"|\+(?<![\w+]\+)\d{1,3}[ .\-]\d{1,5}(?:[ .\-]\d{2,8}){1,4}(?![\w\-])"
         ),
         0.75,
         validate=phone_ok,

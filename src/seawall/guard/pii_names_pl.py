@@ -20,6 +20,7 @@ function word, so English or Spanish text pays one scan and nothing else.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -79,7 +80,8 @@ _GIVEN_ALL = _GIVEN | frozenset(_fold(w) for w in _GIVEN)
 # a case ending and what the nominative ends with instead, longest ending first; "" means the bare
 # stem (Jan-a, Jan-owi, Jan-em, Jan-ie); the stem may also have lost an "e" (Mar-k-a -> Marek)
 _ENDINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("owi", ("",)), ("iem", ("",)), ("em", ("",)), ("ego", ("y", "i")), ("emu", ("y", "i")),
+    ("owi", ("",)), ("iem", ("",)), ("em", ("",)), ("iego", ("i",)), ("iemu", ("i",)), ("ego", ("y",)),
+    ("emu", ("y",)),
     ("ście", ("st", "sta")), ("scie", ("st", "sta")), ("cie", ("t", "ta")), ("dzie", ("d", "da")),
     ("dze", ("ga",)), ("rze", ("r", "ra")), ("le", ("ł", "ła", "l")), ("ce", ("ka",)), ("ie", ("", "a")),
     ("iu", ("ia", "")), ("ii", ("ia",)), ("ji", ("ja",)), ("ym", ("y",)), ("im", ("i",)),
@@ -103,13 +105,15 @@ def _lemmas(w: str):
                 yield stem[:-1] + "e" + stem[-1]
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def given_name(w: str) -> bool:
     """``w`` (lower case) is a Polish given name in some case."""
     return any(c in _GIVEN_ALL for c in _lemmas(w))
 
 
-# -ski / -cki / -dzki in every case and number: Kowalski, Kowalskiego, Kowalskiej, Kowalską, Kowalscy
-_SKI = re.compile(r"(?:sk|ck|dzk)(?:i|a|iego|iemu|im|iej|ą|ich|imi)$|(?:sc|cc|dzc)y$")
+# -ski / -cki / -dzki in every case and number: Kowalski, Kowalskiego, Kowalskiej, Kowalską, Kowalscy;
+# and -wicz (Mickiewicz, Mickiewicza, Mickiewiczem), a family no Polish common noun shares
+_SKI = re.compile(r"(?:sk|ck|dzk)(?:i|a|iego|iemu|im|iej|ą|ich|imi)$|(?:sc|cc|dzc)y$|wicz(?:a|owi|em|u|owie|ów|owa)?$")
 # stems of adjectives of places, nations and institutions that end the same way ("Polska",
 # "Gdańska", "Województwo Mazowieckie" is not matched at all: -ie is no surname ending)
 _SKI_NOT = frozenset(
@@ -124,6 +128,7 @@ _SKI_NOT = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def ski_surname(w: str) -> bool:
     """``w`` (lower case) is a -ski / -cki / -dzki surname in some case, not a place adjective."""
     m = _SKI.search(w)

@@ -24,12 +24,12 @@ import functools
 import re
 import unicodedata
 
-from .pii_names import CAP_RE, _NOT_PERSON_TAIL, _joins, _load, _prev_word
+from .pii_names import CAP_RE, _NOT_PERSON_TAIL, _joins, _load
 from .types import Span
 
 _PL_LETTERS = "ąćęłńśźżĄĆĘŁŃŚŹŻ"
 # Polish written without its letters ("Spotkanie z Pawlem") still has these words
-_PL_WORDS = (" nie ", " jest ", " oraz ", " dla ", " przez ", " sie ", " pan ", " pani ", " dnia ")
+_PL_WORDS = re.compile(r" (?:nie|jest|oraz|dla|przez|sie|pan|pani|dnia) ")
 
 # common Polish given names (and everyday short forms), nominative
 _GIVEN = frozenset(
@@ -165,12 +165,25 @@ _LOCATIVE_END = ("ie", "u", "iu", "ach", "ech", "i", "y")
 
 
 def looks_polish(text: str) -> bool:
-    return any(c in text for c in _PL_LETTERS) or any(w in text for w in _PL_WORDS)
+    if not text.isascii() and any(c in text for c in _PL_LETTERS):
+        return True
+    return _PL_WORDS.search(text) is not None
 
 
-def _place_context(text: str, s: int, word: str) -> bool:
-    """Is the name starting at ``s`` (first word ``word``, lower case) a place by its preposition?"""
-    prev = _prev_word(text, s)
+_PREV = re.compile(r"(?<![^\W\d_])([^\W\d_]+)[.:,?]?[ \t]*\Z")
+
+
+def _prev_word(text: str, s: int) -> str:
+    """The short word before ``s`` (across spaces and one '.', ':', ',' or '?'), lower case; every
+    word this module asks about is a preposition, a title or a street label of at most 9 letters."""
+    a = max(0, s - 14)
+    m = _PREV.search(text, a, s)
+    return m.group(1).lower() if m and (m.start() > a or a == 0) else ""
+
+
+def _place_context(text: str, s: int, word: str, prev: str) -> bool:
+    """Is the name starting at ``s`` (first word ``word``, lower case; ``prev`` the word before it)
+    a place by its preposition?"""
     if prev in _STREET:
         return True
     if text[s - 2 : s - 1] in (".", ":") and prev not in _STREET:
@@ -214,7 +227,8 @@ def polish_names(text: str, found: list[Span]) -> list[Span]:
             j += 1
         n = j - i
         i = j
-        if _place_context(text, s, lw) or (s >= 2 and text[s - 2].isdigit() and text[s - 1] == " "):
+        prev = _prev_word(text, s)
+        if _place_context(text, s, lw, prev) or (s >= 2 and text[s - 2].isdigit() and text[s - 1] == " "):
             continue  # "w Krakowie", "ul. Kościuszki", "3 Maja"
         if j < len(toks) and text[end : toks[j][0]] == " " and _org_word(toks[j][2].lower()):
             continue  # "Kowalska Consulting", "Nowak Transport": a firm named after its owner
@@ -222,7 +236,7 @@ def polish_names(text: str, found: list[Span]) -> list[Span]:
             if given and (lw in _GIVEN_COMMON or lw in common or len(lw) < 3):
                 continue  # "Marka" (a brand), "Róża" (a rose) alone
             if ski and not given:
-                if _prev_word(text, s) in _GEN_PREP and lw.endswith(("ski", "ska", "cki", "cka", "dzki", "dzka")):
+                if prev in _GEN_PREP and lw.endswith(("ski", "ska", "cki", "cka", "dzki", "dzka")):
                     continue  # "z Gdańska", "do Płocka": a town's genitive
                 if _sentence_start(text, s) and m_stem_len(lw) < 5:
                     continue  # "Wnioski", "Troska", "Deska": nouns that open a sentence
@@ -267,9 +281,10 @@ def _drop(text: str, sp: Span) -> bool:
         k -= 1
     if k < s - 1 and text[s - 1] == " " and text[k].isupper() and text[k : s - 1].lower().startswith(_INSTITUTION):
         return True  # "Uniwersytet Adama Mickiewicza": the name of an institution
-    if _prev_word(text, sp.start) in ("pan", "pani", "panu", "panem", "panią", "panie", "pana"):
+    prev = _prev_word(text, s)
+    if prev in ("pan", "pani", "panu", "panem", "panią", "panie", "pana"):
         return False
-    return _place_context(text, sp.start, word)
+    return _place_context(text, s, word, prev)
 
 
 def _merge(keep: list[Span], new: list[Span]) -> list[Span]:

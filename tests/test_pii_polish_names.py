@@ -98,12 +98,21 @@ def test_ski_family(word, is_surname):
 )
 def test_other_languages_do_not_take_the_polish_path(text, monkeypatch):
     assert not looks_polish(text)
-    import seawall.guard.pii_names as pn
+    import seawall.guard.pii_names_pl as pl
 
     calls = []
-    monkeypatch.setattr(pn, "polish_names", lambda t, out: calls.append(t) or out)
+    monkeypatch.setattr(pl, "polish_names", lambda t, out: calls.append(t) or out)
     name_spans(text)
     assert calls == []
+
+
+def test_polish_text_takes_the_polish_path(monkeypatch):
+    import seawall.guard.pii_names_pl as pl
+
+    calls = []
+    monkeypatch.setattr(pl, "polish_names", lambda t, out: calls.append(t) or out)
+    name_spans("Spotkanie z Pawlem nie jest pilne.")  # no Polish letters, but Polish words
+    assert len(calls) == 1
 
 
 def test_polish_path_keeps_names_found_before():

@@ -30,6 +30,13 @@ def people(text: str) -> list[str]:
         ("Kopię otrzymuje Jadwidze, a oryginał zostaje u nas.", "Jadwidze"),
         ("Zapytaj o to Kacpra albo Jerzego, oni wiedzą.", "Kacpra"),
         ("Zapytaj o to Kacpra albo Jerzego, oni wiedzą.", "Jerzego"),
+        # a known surname after a role noun, in any case
+        ("Sprawę prowadzi prezes Nowak, a protokół spisał mgr inż. Zając.", "Nowak"),
+        ("Sprawę prowadzi prezes Nowak, a protokół spisał mgr inż. Zając.", "Zając"),
+        ("Umówiłem się z mecenasem Wójcikiem na wtorek.", "Wójcikiem"),
+        ("Pacjentka Kowalczyk została przyjęta na oddział.", "Kowalczyk"),
+        # a surname met after a given name, alone again in another case
+        ("Z Pawłem Sikorą rozmawiałem rano. Potem zadzwoniłem do Sikory jeszcze raz.", "Sikory"),
         # typed without Polish letters
         ("Spotkanie z Pawlem Sikora nie jest pilne.", "Pawlem Sikora"),
         ("Dokumenty odbierze Malgorzata Wisniewska, nie ja.", "Malgorzata Wisniewska"),
@@ -53,6 +60,8 @@ def test_inflected_polish_names_found(text, name):
         "Uniwersytet Warszawski ogłosił nabór, a Politechnika Gdańska go przedłużyła.",
         "Wojewódzki Sąd Administracyjny oddalił skargę.",
         "Firma działa pod nazwą Kowalska Consulting od 2019 roku.",
+        "Pismo od dyrektora Departamentu Finansów i od ministra Sprawiedliwości.",
+        "Przyszedł dyrektor Szpitala Miejskiego i prezes Zarządu.",
     ],
 )
 def test_polish_places_and_common_words_are_not_names(text):

@@ -21,10 +21,11 @@ function word, so English or Spanish text pays one scan and nothing else.
 from __future__ import annotations
 
 import functools
+import gzip
 import re
 import unicodedata
 
-from .pii_names import CAP_RE, _NOT_PERSON_TAIL, _joins, _load
+from .pii_names import _DATA, CAP_RE, _NOT_PERSON_TAIL, _joins, _known_cached, _load
 from .types import Span
 
 _PL_LETTERS = "ąćęłńśźżĄĆĘŁŃŚŹŻ"
@@ -107,8 +108,17 @@ def _lemmas(w: str):
 
 @functools.lru_cache(maxsize=1 << 14)
 def given_name(w: str) -> bool:
-    """``w`` (lower case) is a Polish given name in some case."""
-    return any(c in _GIVEN_ALL for c in _lemmas(w))
+    """``w`` (lower case) is a Polish given name in some case. Endings no other language of the
+    general list uses ("Wiesławą", "Bogumiłowi") may also lead to a name of that list."""
+    if any(c in _GIVEN_ALL for c in _lemmas(w)):
+        return True
+    if w.endswith(_PL_ONLY_ENDINGS):
+        first, _, common = _load()
+        return w not in common and any(len(c) >= 4 and c in first and c not in common for c in _lemmas(w))
+    return False
+
+
+_PL_ONLY_ENDINGS = ("owi", "ą", "ę", "iem")
 
 
 # -ski / -cki / -dzki in every case and number: Kowalski, Kowalskiego, Kowalskiej, Kowalską, Kowalscy;
@@ -204,7 +214,9 @@ def polish_names(text: str, found: list[Span]) -> list[Span]:
         s, e, w = toks[i]
         lw = w.lower()
         given, ski = given_name(lw) and lw not in _MONTHS, ski_surname(lw)
-        if not (given or ski):
+        # a known surname in some case right after a role noun: "dyrektor Nowak", "z mecenasem Wójcikiem"
+        role = not (given or ski) and pl_surname(lw) and _role_before(text, s)
+        if not (given or ski or role):
             i += 1
             continue
         # the previous word of the same run: an institution makes this its name ("Uniwersytet Adama")
@@ -240,9 +252,32 @@ def polish_names(text: str, found: list[Span]) -> list[Span]:
                     continue  # "z Gdańska", "do Płocka": a town's genitive
                 if _sentence_start(text, s) and m_stem_len(lw) < 5:
                     continue  # "Wnioski", "Troska", "Deska": nouns that open a sentence
-        score = 0.8 if n >= 2 else (0.7 if has_ski else 0.6)
+        score = 0.8 if n >= 2 else (0.7 if has_ski or role else 0.6)
         new.append(Span("PERSON", s, end, score, "names"))
+    if any(" " in text[sp.start : sp.end] for sp in new):
+        new += _surnames_again(text, toks, new + keep)
     return _merge(keep, new)
+
+
+def _surnames_again(text: str, toks, spans: list[Span]) -> list[Span]:
+    """A surname met after a given name, used alone in another case elsewhere ("Pawłem Sikorą …
+    Sikora said"): the words share a nominative candidate. Only words of many-word names count."""
+    bases: set[str] = set()
+    for sp in spans:
+        words = text[sp.start : sp.end].split()
+        for w in words[1:]:
+            lw = w.lower()
+            if len(lw) >= 4 and lw.isalpha() and not given_name(lw):
+                bases.update(c for c in _lemmas(lw) if len(c) >= 4)
+    if not bases:
+        return []
+    out = []
+    for s, e, w in toks:
+        lw = w.lower()
+        if len(lw) >= 4 and not any(sp.start <= s < sp.end for sp in spans) and not given_name(lw):
+            if any(c in bases for c in _lemmas(lw)):
+                out.append(Span("PERSON", s, e, 0.7, "names"))
+    return out
 
 
 _ORG_WORDS = frozenset(
@@ -250,6 +285,50 @@ _ORG_WORDS = frozenset(
     software soft tech technologies logistics logistyka partners partnerzy holding group grupa handel
     usługi uslugi sp spółka spolka company firma systems system development energy energia auto""".split()
 )
+
+
+# role nouns (any case: the stem) that Polish puts before a surname: "prezes Kowalski",
+# "pacjentki Nowak", "z adwokatem Wójcikiem", "mgr inż. Zając"
+_ROLES = (
+    "mgr", "inż", "dr", "prof", "hab", "mec", "adw", "ks", "lek", "red", "dyrektor", "prezes", "kierownik",
+    "minister", "premier", "prezydent", "posł", "poseł", "senator", "burmistrz", "wójt", "starost", "sędzi",
+    "prokurator", "adwokat", "mecenas", "radc", "notariusz", "komornik", "doktor", "profesor", "inżynier",
+    "magister", "ksiądz", "księd", "księż", "pacjent", "pełnomocni", "koleg", "koleżank", "świad",
+    "wnioskodaw", "powod", "powód", "pozwan", "oskarżon", "najemc", "zleceniobiorc",
+    "zleceniodaw", "pracodaw", "mąż", "męż", "żon", "syn", "córk", "brat", "siostr", "wuj", "ciot", "cioc",
+    "babci", "babk", "dziad", "kuzyn", "sąsiad", "sąsiedz", "asystent", "sekretar", "księgow", "kierowc",
+    "nauczyciel", "wychowawc", "trener", "redaktor", "referent", "inspektor", "specjalist",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _pl_surnames() -> frozenset[str]:
+    """Faker's Polish surnames (scripts/build_name_lists.py), with ASCII spellings; read on first use."""
+    with gzip.open(_DATA / "pl_last_names.txt.gz", "rt", encoding="utf-8") as f:
+        names = frozenset(line.strip() for line in f if line.strip())
+    return names | frozenset(_fold(w) for w in names)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def pl_surname(w: str) -> bool:
+    """``w`` (lower case) is a surname in some case ("Wójcikiem", "Zająca"): from the Polish list, or
+    the general one (which undoes case endings itself and skips everyday words)."""
+    names = _pl_surnames()
+    return any(c in names for c in _lemmas(w)) or _known_cached(w, 1)
+
+
+def _role_before(text: str, s: int) -> bool:
+    """Is the word before ``s`` a lower-case role noun (or its abbreviation)?"""
+    k = s - 1
+    if k < 1 or text[k] != " ":
+        return False
+    if text[k - 1] == ".":
+        k -= 1
+    b = k
+    while b > 0 and text[b - 1].isalpha():
+        b -= 1
+    word = text[b:k]
+    return 2 <= len(word) <= 14 and word[1:].islower() and word.lower().startswith(_ROLES)
 
 
 def _org_word(w: str) -> bool:

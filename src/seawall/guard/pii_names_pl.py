@@ -259,6 +259,12 @@ def polish_names(text: str, found: list[Span]) -> list[Span]:
     return _merge(keep, new)
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _bases(w: str) -> frozenset[str]:
+    """The nominative candidates of a lower-case word of 4+ letters (cached: words recur)."""
+    return frozenset(c for c in _lemmas(w) if len(c) >= 4)
+
+
 def _surnames_again(text: str, toks, spans: list[Span]) -> list[Span]:
     """A surname met after a given name, used alone in another case elsewhere ("Pawłem Sikorą …
     Sikora said"): the words share a nominative candidate. Only words of many-word names count."""
@@ -268,14 +274,14 @@ def _surnames_again(text: str, toks, spans: list[Span]) -> list[Span]:
         for w in words[1:]:
             lw = w.lower()
             if len(lw) >= 4 and lw.isalpha() and not given_name(lw):
-                bases.update(c for c in _lemmas(lw) if len(c) >= 4)
+                bases.update(_bases(lw))
     if not bases:
         return []
     out = []
     for s, e, w in toks:
         lw = w.lower()
-        if len(lw) >= 4 and not any(sp.start <= s < sp.end for sp in spans) and not given_name(lw):
-            if any(c in bases for c in _lemmas(lw)):
+        if len(lw) >= 4 and not bases.isdisjoint(_bases(lw)) and not given_name(lw):
+            if not any(sp.start <= s < sp.end for sp in spans):
                 out.append(Span("PERSON", s, e, 0.7, "names"))
     return out
 

@@ -5,12 +5,15 @@ Source: the person providers shipped with the Faker package (MIT), Latin-script 
 the romanized Chinese and Japanese lists; and, as words a lone capitalised word must not be
 taken for a name ("Say", "Will", "Hope", "France"), Faker's lorem word lists (English and
 Latin whole, six other languages minus their own names) and its country and US state names. Nothing from an evaluation set goes in. Output:
-src/seawall/guard/data/{first_names,last_names,common_words}.txt.gz, one lower-case word a line.
+src/seawall/guard/data/{first_names,last_names,common_words}.txt.gz, one lower-case word a line;
+and pl_last_names.txt.gz, the Polish locale's surnames (its male and unisex lists, which the
+general surname list does not read), used only by the Polish case-form pass (pii_names_pl.py).
 
-    pip install faker && python scripts/build_name_lists.py
+    pip install faker && python scripts/build_name_lists.py [--only pl_last_names]
 """
 from __future__ import annotations
 
+import argparse
 import gzip
 import importlib
 import pkgutil
@@ -39,7 +42,24 @@ def _names(provider, attrs: tuple[str, ...]) -> set[str]:
     return out
 
 
+def _write(name: str, items: set[str]) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with gzip.open(OUT / f"{name}.txt.gz", "wt", encoding="utf-8", compresslevel=9) as f:
+        f.write("\n".join(sorted(items)) + "\n")
+    print(name, len(items))
+
+
+def polish_surnames() -> set[str]:
+    prov = importlib.import_module("faker.providers.person.pl_PL").Provider
+    return _names(prov, ("male_last_names", "unisex_last_names", "last_names_male", "last_names_female"))
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=("pl_last_names",), help="rebuild just this list")
+    if ap.parse_args().only:
+        _write("pl_last_names", polish_surnames())
+        return
     first: set[str] = set()
     last: set[str] = set()
     by_language: dict[str, set[str]] = {}  # "es" -> every name of the es_* locales
@@ -66,11 +86,9 @@ def main() -> None:
         places = list(prov.countries) + list(getattr(prov, "states", ()) if loc == "en_US" else ())
         # one-word names only: the words of "Svalbard and Jan Mayen" are not places on their own
         common |= {str(p).lower() for p in places if LATIN.match(str(p)) and len(str(p)) >= 3}
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name, items in (("first_names", first), ("last_names", last), ("common_words", common)):
-        with gzip.open(OUT / f"{name}.txt.gz", "wt", encoding="utf-8", compresslevel=9) as f:
-            f.write("\n".join(sorted(items)) + "\n")
-        print(name, len(items))
+    for name, items in (("first_names", first), ("last_names", last), ("common_words", common),
+                        ("pl_last_names", polish_surnames())):
+        _write(name, items)
 
 
 if __name__ == "__main__":

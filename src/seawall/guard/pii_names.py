@@ -288,6 +288,10 @@ def name_spans(text: str) -> list[Span]:
             if (s, e) not in taken and (lw in seen_names or any(lw[:-k] in seen_names for k in (1, 2, 3, 4) if len(lw) - k >= 3)):
                 if not any(a <= s < b for a, b in covered):
                     out.append(Span("PERSON", s, e, 0.7, "names"))
+    from .pii_names_pl import looks_polish, polish_names  # (here: that module reads this one's helpers)
+
+    if looks_polish(text):  # Polish case endings and places ("Małgorzacie", "w Krakowie")
+        out = polish_names(text, out)
     return out
 
 

@@ -500,7 +500,11 @@ _ASCII_ANY = tuple(g for g in _ANY_GATES if g.isascii())
 def _gates_in(low: str) -> set[str]:
     starts = set(_WORD_STARTS.findall(low)).intersection(_BY_PREFIX)
     found = {g for p in starts for g in _BY_PREFIX[p] if g in low}
-    found.update(g for g in (_ASCII_ANY if low.isascii() else _ANY_GATES) if g in low)
+    if low.isascii():
+        found.update(g for g in _ASCII_ANY if g in low)
+    else:  # only the gates whose first letter occurs: Polish text skips the CJK, Thai, Indic ones
+        letters = set(low)
+        found.update(g for g in _ANY_GATES if g[0] in letters and g in low)
     return found
 
 

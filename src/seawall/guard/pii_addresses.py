@@ -1,0 +1,247 @@
+"""Street addresses on the fast path (``STREET_ADDRESS``), written from postal formats.
+
+Forms found without any label (a label such as "Address:" is handled in ``pii_ids.py``):
+
+* **number first** (US, UK, Ireland, Canada, Australia, NZ): ``123 Main St``, ``221B Baker
+  Street``, ``5/12 Smith St`` (AU unit/number), ``1600 Pennsylvania Avenue NW``, ``350 W 42nd
+  St``, ``4567 County Road 12``. Road words (Street, Road, Lane, Close, Mews...) count alone;
+  place-like USPS suffixes (Park, Hill, Bridge, Village...) count only when a unit or a
+  "City, ST 12345" / postcode tail confirms them, because "3 Grand Canyon Views" can be prose;
+* **French / Belgian number first**: ``12 rue de la Paix``, ``8 bis, avenue Foch``;
+* **type word first, number after** (Italian, Spanish, Catalan, Portuguese, French-Swiss):
+  ``Via Roma 12``, ``via Garibaldi, 12``, ``Calle Mayor 5``, ``Rua Augusta, 123``;
+* **name first, number after** (German, Austrian, Swiss, Dutch, Flemish, Nordic, Finnish):
+  compounds ``Musterstraße 12a``, ``Kerkstraat 5``, ``Drottninggatan 3 B``, ``Mannerheimintie
+  12``, separate words ``Berliner Straße 5``, ``Karl Johans gate 22``, ``Nørre Voldgade 12``;
+* **a name and number confirmed by a postcode + town**: ``Marszałkowska 10/12, 00-590
+  Warszawa``, ``Národní 33, 110 00 Praha``, ``Am Markt 5, 28195 Bremen``;
+* **PO boxes**: ``P.O. Box 123``, ``GPO Box 12``, ``Locked Bag 5``, ``Postfach 10 12 34``,
+  ``Apartado de correos 12``, ``Casella postale 7``, ``Postbus 123``, ``Skrytka pocztowa 5``,
+  and US military mail (``PSC 1234, Box 5678``, ``USNS Smith`` + ``FPO AE 12345``).
+
+Every pattern needs a house / box number, so all of them run only inside the digit windows
+the other numeric recognizers use. A number after "Chapter", "Room", "Step", "Page"... or a
+currency sign is no house number. ``extend_addresses`` then grows a street over its tail
+(unit, city, state, postcode, country; on the same line or the next) and over a unit
+written before it ("Flat 3, 12 High Street").
+"""
+from __future__ import annotations
+
+import re
+
+from .types import Span
+
+# road words: a number + capitalised name + one of these is an address on its own
+_ROAD = (
+    r"Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Terr|"
+    r"Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Crescent|Cres|Close|Row|Mews|Grove|Gr|Gardens|Gdns|"
+    r"Walk|Rise|Parade|Pde|Esplanade|Alley|Aly|Expressway|Expy|Freeway|Fwy|Turnpike|Tpke|Causeway|Cswy|Crossing|"
+    r"Xing|Loop|Pike|Plaza|Plz|Circuit|Cct|Wynd|Broadway|Promenade|Embankment|Quay|Wharf|Drove|Chase|Hollow|Bypass"
+)
+# place-like suffixes (USPS Publication 28 and UK / AU usage): need a confirming tail
+_PLACE = (
+    r"Park|Hill|Hills|Green|View|Views|Vale|Heights|Hts|Ridge|Point|Pt|Bridge|Brg|Village|Vlg|Station|Sta|Center|"
+    r"Centre|Ctr|Port|Harbor|Harbour|Island|Isle|Lake|Lakes|River|Valley|Spring|Springs|Estate|Estates|Manor|Crest|"
+    r"Shore|Shores|Field|Fields|Forest|Creek|Brook|Falls|Ferry|Ford|Fort|Junction|Jct|Key|Knoll|Knolls|Landing|"
+    r"Meadow|Meadows|Mill|Mills|Mission|Mount|Mountain|Orchard|Oval|Pass|Pines|Plains|Prairie|Ranch|Rapids|Run|"
+    r"Path|Shoal|Shoals|Summit|Trace|Track|Tunnel|Union|Vista|Via|Wall|Well|Wells|Canyon|Cape|Burg|Camp|Cliff|"
+    r"Cliffs|Club|Common|Commons|Corner|Corners|Cove|Coves|Curve|Dale|Dam|Divide|Extension|Flat|Flats|Fork|Forks|"
+    r"Gateway|Glen|Glens|Haven|Inlet|Lights|Lock|Locks|Lodge|Loaf|Mall|Neck|Overpass|Plain|Points|Ports|Radial|"
+    r"Ramp|Rest|Route|Skyway|Spur|Squares|Stream|Streets|Throughway|Trafficway|Underpass|Villages|Ville|Ways|"
+    r"Bayou|Beach|Bluff|Bluffs|Bottom|Branch|Burgs|Byu|Courts|Creeks|Drives|Grounds|Groves|Harbors|Hollows|Islands|"
+    r"Junctions|Keys|Lanes|Loops|Manors|Mountains|Orchards|Parks|Parkways|Passages|Ridges|Roads|Routes|Terraces|"
+    r"Trails|Unions|Valleys|Viaduct|Vistas|Avenues|Boulevards|Crossroad|Crossroads|Estates|Fall|Motorway|Gardens"
+)
+# the words before a number that make it something else than a house number
+_NOT_HOUSE = frozenset(
+    "chapter chapters ch room rooms step steps page pages p pp section sec figure fig table level levels floor "
+    "platform gate gates rule rules version v ver release part parts vol volume episode season item items "
+    "question q lesson grade class year years day days week weeks no number nr verse line lines "
+    "article art paragraph clause row rows column col exercise task phase stage round game games track "
+    "slide slides appendix tier size top over under about around approx approximately only just "
+    "bus tram train flight seat aisle bay dock pier lane terminal hall ward bed block sector zone".split()
+)
+
+_NUM_EN = r"(?:\d{1,4}/)?\d{1,6}[A-Za-z]?(?:-\d{1,6}[A-Za-z]?)?"
+_NAME_EN = r"(?:(?:[A-Z][A-Za-z'\-]*\.?|\d{1,3}(?:st|nd|rd|th)|[A-Z]\.)[ \t]+){1,4}"
+_DIR = r"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?[ \t]+)?"
+_EN_RE = re.compile(
+    r"(?<![\w$€£¥.,/:\-])" + _NUM_EN + r"[ \t]+" + _DIR + r"(?P<name>" + _NAME_EN + r")"
+    r"(?:(?P<road>" + _ROAD + r")|(?P<place>" + _PLACE + r"))(?![\w'\-])\.?"
+)
+# rural routes: "4567 County Road 12", "12 State Highway 16"
+_RURAL_RE = re.compile(
+    r"(?<![\w$€£.,/:\-])\d{1,6}[ \t]+(?:(?:State|County|US|U\.S\.|Farm to Market|Ranch)[ \t]+)?"
+    r"(?:Road|Rd|Highway|Hwy|Route|Rte)[ \t]+\d{1,4}[A-Z]?(?![\w])"
+)
+_FR_RE = re.compile(
+    r"(?<![\w$€£.,/:\-])\d{1,4}(?:[ \t]?(?:bis|ter|quater|[A-Da-d])(?![\w]))?,?[ \t]+"
+    r"(?i:rue|avenue|av\.|boulevard|bd|place|allée|impasse|chemin|quai|cours|route|square|passage|voie|"
+    r"faubourg|chaussée|rond-point|esplanade|promenade|sentier|cité|résidence|montée|ruelle|parvis)"
+    r"[ \t]+(?:(?:de[ \t]+la|de[ \t]+l'|du|des|de|d'|la|le|les|l'|aux|au)[ \t]*)?"
+    r"[A-ZÀ-Ý][\w'\-]*(?:[ \t]+(?:(?:de|du|des|la|le|les|d'|l'|et|sur|en)[ \t]*)?[A-ZÀ-Ý][\w'\-]*){0,3}"
+)
+_ROMANCE_TYPES = (
+    r"Via|Viale|Piazza|Piazzale|Corso|Largo|Vicolo|Strada|Contrada|Lungomare|Borgo|Calle|Carrer|Avenida|Avinguda|"
+    r"Plaza|Plaça|Paseo|Passeig|Camino|Carretera|Ronda|Travesía|Rua|Rúa|Travessa|Praça|Estrada|Alameda|Rue|Avenue|"
+    r"Chemin|Route"
+)
+# Italian, Spanish and Portuguese often write the street word in lower case ("via Roma, 12")
+_ROMANCE_LOWER = "|".join(w.lower() for w in _ROMANCE_TYPES.split("|") if w not in ("Rue", "Avenue", "Chemin", "Route"))
+_ROMANCE_RE = re.compile(
+    r"(?<![\w])(?P<type>" + _ROMANCE_TYPES + r"|" + _ROMANCE_LOWER + r")[ \t]+"
+    r"(?:(?:di|del|della|dello|dei|degli|delle|de|da|do|dos|das|la|las|los|el|les|du|des|dels|d'|l'|San|Santa|Santo|"
+    r"São|Sant'|Nuestra|Señora)[ \t]*)*"
+    r"[A-ZÀ-Ý][\w'.\-]*(?:[ \t]+(?:(?:di|del|della|dei|degli|delle|de|da|do|dos|das|la|las|los|el|e|y|i|du|des|"
+    r"d'|l')[ \t]*)*[A-ZÀ-Ý][\w'.\-]*){0,4}"
+    r"(?P<sep>,?[ \t]*)(?:n[º°o]?\.?[ \t]*)?(?P<num>[1-9]\d{0,3}(?:[ \t]?[/\-][ \t]?\d{1,4})?[A-Za-z]?|s/n)(?![\w%.,]\d|[\w%°])"
+)
+# German / Dutch / Nordic / Finnish compounds ending in a street word, or the street word apart
+_SUFFIX = (
+    r"stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|(?<![aeiouy])(?<!Sp)(?<!St)(?<!B)(?<!Wr)ring|damm|ufer|chaussee|"
+    r"steig|stieg|zeile|graben|"
+    r"straat|laan|gracht|plein|kade|singel|dijk|dreef|steeg|"
+    r"gatan|gata|vägen|väg|gränd|torget|torg|backen|stigen|allén|veien|vegen|vei|plass|"
+    r"vej|(?<!Bri)(?<!ene)gade|stræde|torv|plads|"
+    r"katu|(?<!Neck)(?<!neck)(?<!Bow)(?<!bow)(?<![Cc]u)(?<!Hot)(?<!hot)tie|kuja|polku|tori|väylä"
+)
+_APART = (
+    r"Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Steig|Markt|Straat|Laan|Gracht|Plein|Kade|"
+    r"Singel|Dijk|Boulevard|Allé|gate|gata|gaten|vei|veien|vej|gade|Gade|allé|plass|torg|väg|vägen|gatan|katu|tie"
+)
+_HOUSE = r"(?P<num>[1-9]\d{0,3}(?:[ \t]?[a-zA-Z](?![\w])(?:[ \t]\d{1,3}(?![\w]))?)?(?:[ \t]?[/\-][ \t]?\d{1,4}[a-zA-Z]?)?)(?![\w%.,]\d|[\w%°'])"
+_NAME_FIRST_RE = re.compile(
+    r"(?<![\w\-])(?:"
+    r"[A-ZÄÖÜÅÆØ][\wäöüßåæøéèáàíóúõãç.\-]*(?:" + _SUFFIX + r")"
+    r"|(?:[A-ZÄÖÜÅÆØ][\wäöüßåæøéèáàíóúõãç.\-]*[ \t]+){1,3}(?:" + _APART + r")"
+    r")[ \t]+" + _HOUSE
+)
+# postcode + town after a comma (or on the next line): the confirmation for a bare "Name 12"
+_POSTCODE = (
+    r"(?:[A-Z]{1,2}-)?(?:\d{2}-\d{3}|\d{4}-\d{3}|\d{3}[ \t]\d{2}|\d{5}|\d{4}(?:[ \t]?[A-Z]{2}(?![\w]))?)"
+)
+_TOWN = r"[A-ZÀ-ÝÄÖÜÅÆØŁŚŻŹĆŃ][\wäöüßåæøéèáàíóúõãçąćęłńóśźż'.\-]*(?:[ \t]+[A-ZÀ-ÝÄÖÜŁ0-9][\w'.\-]*){0,2}"
+_CONFIRMED_RE = re.compile(
+    r"(?<![\w\-])(?P<name>(?:(?:[A-ZÀ-ÝÄÖÜÅÆØŁŚŻŹĆŃ][\wäöüßåæøéèáàíóúõãçąćęłńóśźż'.\-]*|am|an|der|den|dem|im|"
+    r"zum|zur|auf|de|la|van|von|del|di|al)[ \t]+){1,4})"
+    + _HOUSE + r"(?:[ \t]*,[ \t]*|[ \t]*\n[ \t]*)(?P<pc>" + _POSTCODE + r")[ \t]+" + _TOWN
+)
+_POBOX_RE = re.compile(
+    r"(?<![\w])(?:P\.?[ \t]?O\.?[ \t]?Box|POB|Post[ \t]Office[ \t]Box|GPO[ \t]Box|Locked[ \t]Bag|Private[ \t]Bag|PMB|"
+    r"Postfach|Bo[iî]te[ \t]postale|Apartado(?:[ \t]de[ \t]correos|[ \t]postal)?|Casella[ \t]postale|Caixa[ \t]postal|"
+    r"Postbus|Postboks|Skrytka[ \t]pocztowa|Box)[ \t]*#?[ \t]*\d{1,6}(?:[ \t]\d{2}){0,2}(?![\w])"
+    r"|(?<![\w])(?:PSC|CMR|Unit)[ \t]+\d{4},?[ \t]+Box[ \t]+\d{1,5}(?![\w])"
+    r"|(?<![\w])(?:USNS|USNV|USS|USCGC)[ \t]+[A-Z][a-z]+(?=[ \t]*(?:,|\n)[ \t]*[AFD]PO[ \t]+A[AEP][ \t]+\d{5})"
+)
+
+# what may follow a street: a unit, then a town with state / postcode, then a country
+_STATES = (
+    r"A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY]|"
+    r"A[AEP]|GU|PR|VI|AS|MP"
+)
+_CA_PROV = r"AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT"
+_AU_STATES = r"NSW|VIC|QLD|TAS|ACT|WA|SA|NT"
+_CITY = r"[A-Z][\w'.\-]*(?:[ \t]+[A-Z][\w'.\-]*){0,2}"
+_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}"
+_CA_POSTCODE = r"[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"
+_COUNTRY = (r"USA|U\.S\.A\.|US|United States|UK|United Kingdom|Canada|Australia|New Zealand|Germany|Deutschland|"
+            r"Poland|Polska|France|Spain|España|Italy|Italia|Netherlands|Nederland|Austria|Österreich|Switzerland|"
+            r"Schweiz|Suisse|Ireland|Belgium|Belgique|België|Sweden|Sverige|Norway|Norge|Denmark|Danmark|Finland|"
+            r"Suomi|Portugal|Czech Republic|Czechia")
+_UNIT = r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|Lot|Bldg|Building|Dept|#)\.?[ \t]*#?[\w\-]{1,6}"
+_SEP = r"(?:,[ \t]*\n?[ \t]*|[ \t]*\n[ \t]*)"
+_TAIL = re.compile(
+    r"(?:[ \t]+(?:NE|NW|SE|SW|N|S|E|W)\.?(?![\w]))?"  # "Pennsylvania Avenue NW"
+    r"(?:(?:,?[ \t]*" + _UNIT + r")?"
+    r"(?:" + _SEP + r"(?:" + _CITY + r")(?:,[ \t]*|[ \t]+)(?:(?:" + _STATES + r"|" + _CA_PROV + r")(?![\w])"
+    r"(?:[ \t]+(?:\d{5}(?:-\d{4})?|" + _CA_POSTCODE + r"))?|(?:" + _AU_STATES + r")[ \t]+\d{4}(?![\w])|"
+    r"[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?[ \t]+\d{5}(?:-\d{4})?|"
+    r"\d{5}(?:-\d{4})?|" + _UK_POSTCODE + r"|" + _CA_POSTCODE + r")"
+    r"|" + _SEP + _POSTCODE + r"[ \t]+" + _TOWN + r"(?:[ \t]+\([A-Z]{2}\)|[ \t]+[A-Z]{2}(?![\w]))?)"
+    r"(?:" + _SEP + r"(?:" + _COUNTRY + r")(?![\w]))?"
+    r"|,?[ \t]*" + _UNIT + r"(?![\w]))?"
+)
+_UNIT_BEFORE = re.compile(
+    r"(?:Flat|Apt\.?|Apartment|Unit|Suite|Ste\.?|Studio|Shop|Lot|Level)(?:[ \t]*#?[\w\-]{1,5},?)?[ \t]*$"
+)
+
+
+def _word_before(text: str, start: int) -> str:
+    j = start
+    while j > 0 and text[j - 1] in " \t#":
+        j -= 1
+    i = j
+    while i > 0 and text[i - 1].isalpha():
+        i -= 1
+    return text[i:j].lower()
+
+
+def address_spans(text: str, windows: list[tuple[int, int]]) -> list[Span]:
+    """Street addresses in the digit windows (see the module docstring for the forms)."""
+    out: list[Span] = []
+    for pos, endpos in windows:
+        for m in _EN_RE.finditer(text, pos, endpos):
+            if _word_before(text, m.start()) in _NOT_HOUSE:
+                continue
+            if m.group("place") is not None:
+                t = _TAIL.match(text, m.end(), min(len(text), m.end() + 90))
+                if t is None or t.end() == m.end():
+                    continue  # "3 Grand Canyon Views" is prose until a unit or a town confirms it
+            out.append(Span("STREET_ADDRESS", m.start(), m.end(), 0.7, "pattern"))
+        for rx in (_RURAL_RE, _FR_RE, _POBOX_RE):
+            for m in rx.finditer(text, pos, endpos):
+                if rx is not _POBOX_RE and _word_before(text, m.start()) in _NOT_HOUSE:
+                    continue
+                if rx is _POBOX_RE and m.group().startswith("Box") and not _confirmed(text, m.end()):
+                    continue  # a bare "Box 3" is a box, unless a postcode + town follows
+                out.append(Span("STREET_ADDRESS", m.start(), m.end(), 0.7, "pattern"))
+        for m in _ROMANCE_RE.finditer(text, pos, endpos):
+            t = m.group("type")
+            if t[0].islower() and not m.group("sep").startswith(",") and not _confirmed(text, m.end()):
+                continue  # "via Slack 2 times": lower-case "via" needs "via Roma, 12" or a postcode
+            out.append(Span("STREET_ADDRESS", m.start(), m.end(), 0.7, "pattern"))
+        for m in _NAME_FIRST_RE.finditer(text, pos, endpos):
+            if _yearish(m.group("num")) and not _confirmed(text, m.end()):
+                continue
+            out.append(Span("STREET_ADDRESS", m.start(), m.end(), 0.7, "pattern"))
+        for m in _CONFIRMED_RE.finditer(text, pos, endpos):
+            name = m.group("name")
+            if not name[0].isupper() or name.split()[0].lower() in _NOT_HOUSE or _yearish(m.group("pc")):
+                continue
+            if _yearish(m.group("num")):
+                continue
+            out.append(Span("STREET_ADDRESS", m.start(), m.end("num"), 0.7, "pattern"))
+    return out
+
+
+def _yearish(num: str) -> bool:
+    return len(num) == 4 and num[:2] in ("19", "20")
+
+
+def _confirmed(text: str, end: int) -> bool:
+    t = _TAIL.match(text, end, min(len(text), end + 90))
+    return t is not None and t.end() > end and any(c.isdigit() for c in text[end : t.end()])
+
+
+def extend_addresses(text: str, spans: list[Span]) -> list[Span]:
+    """A street span grows over the unit / town / state / postcode that follows it and over a
+    unit written before it. Returns ``spans`` itself when nothing grew."""
+    out = []
+    grew = False
+    for s in spans:
+        if s.kind == "STREET_ADDRESS":
+            start, end = s.start, s.end
+            m = _TAIL.match(text, end, min(len(text), end + 90))
+            if m is not None and m.end() > end:
+                end = m.end()
+                while end > s.end and text[end - 1] in " \t,.\n":
+                    end -= 1
+            if start > 0 and text[start - 1] in " \t,":
+                u = _UNIT_BEFORE.search(text, max(0, start - 24), start)
+                if u is not None and (u.start() == 0 or not text[u.start() - 1].isalnum()):
+                    start = u.start()
+            if (start, end) != (s.start, s.end):
+                s = Span(s.kind, start, end, s.score, s.detector)
+                grew = True
+        out.append(s)
+    return out if grew else spans

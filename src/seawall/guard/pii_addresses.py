@@ -33,7 +33,7 @@ from .types import Span
 
 # road words: a number + capitalised name + one of these is an address on its own
 _ROAD = (
-    r"Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Terr|"
+    r"Street|St|Str|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Terr|"
     r"Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Crescent|Cres|Close|Row|Mews|Grove|Gr|Gardens|Gdns|"
     r"Walk|Rise|Parade|Pde|Esplanade|Alley|Aly|Expressway|Expy|Freeway|Fwy|Turnpike|Tpke|Causeway|Cswy|Crossing|"
     r"Xing|Loop|Pike|Plaza|Plz|Circuit|Cct|Wynd|Broadway|Promenade|Embankment|Quay|Wharf|Drove|Chase|Hollow|Bypass"
@@ -69,6 +69,12 @@ _EN_RE = re.compile(
     r"(?<![\w$€£¥.,/:\-])" + _NUM_EN + r"[ \t]+" + _DIR + r"(?P<name>" + _NAME_EN + r")"
     r"(?:(?P<road>" + _ROAD + r")|(?P<place>" + _PLACE + r"))(?![\w'\-])\.?"
 )
+_EN_ROAD_RE = re.compile(_EN_RE.pattern.split("(?:(?P<road>")[0] + r"(?:" + _ROAD + r")(?![\w'\-])\.?")
+# US streets with Spanish / Italian names put the number first: "1200 Camino Real", "974 Via Roma"
+_NUM_ROMANCE_RE = re.compile(
+    r"(?<![\w$€£.,/:\-])\d{1,6}[ \t]+(?:Via|Viale|Piazza|Avenida|Calle|Camino|Paseo|Plaza|Rua|Rue|Carrer|Corso)[ \t]+"
+    r"(?:(?:de|del|della|delle|di|da|do|dos|la|las|los|el|des|du)[ \t]+)*[A-ZÀ-Ý][\w'\-]*(?:[ \t]+[A-ZÀ-Ý0-9][\w'\-]*){0,3}"
+)
 # rural routes: "4567 County Road 12", "12 State Highway 16"
 _RURAL_RE = re.compile(
     r"(?<![\w$€£.,/:\-])\d{1,6}[ \t]+(?:(?:State|County|US|U\.S\.|Farm to Market|Ranch)[ \t]+)?"
@@ -76,10 +82,10 @@ _RURAL_RE = re.compile(
 )
 _FR_RE = re.compile(
     r"(?<![\w$€£.,/:\-])\d{1,4}(?:[ \t]?(?:bis|ter|quater|[A-Da-d])(?![\w]))?,?[ \t]+"
-    r"(?i:rue|avenue|av\.|boulevard|bd|place|allée|impasse|chemin|quai|cours|route|square|passage|voie|"
-    r"faubourg|chaussée|rond-point|esplanade|promenade|sentier|cité|résidence|montée|ruelle|parvis)"
-    r"[ \t]+(?:(?:de[ \t]+la|de[ \t]+l'|du|des|de|d'|la|le|les|l'|aux|au)[ \t]*)?"
-    r"[A-ZÀ-Ý][\w'\-]*(?:[ \t]+(?:(?:de|du|des|la|le|les|d'|l'|et|sur|en)[ \t]*)?[A-ZÀ-Ý][\w'\-]*){0,3}"
+    r"(?P<type>(?i:rue|avenue|av\.|boulevard|bd|place|allée|impasse|chemin|quai|cours|route|square|passage|voie|"
+    r"faubourg|chaussée|rond-point|esplanade|promenade|sentier|cité|résidence|montée|ruelle|parvis))"
+    r"[ \t]+(?:(?P<part>de[ \t]+la|de[ \t]+l'|du|des|de|d'|la|le|les|l'|aux|au)[ \t]*)?"
+    r"[^\W\d_][\w'\-]*(?:[ \t]+(?:(?:de|du|des|la|le|les|d'|l'|et|sur|en)[ \t]*)?[A-ZÀ-Ý][\w'\-]*){0,3}"
 )
 _ROMANCE_TYPES = (
     r"Via|Viale|Piazza|Piazzale|Corso|Largo|Vicolo|Strada|Contrada|Lungomare|Borgo|Calle|Carrer|Avenida|Avinguda|"
@@ -103,17 +109,23 @@ _SUFFIX = (
     r"straat|laan|gracht|plein|kade|singel|dijk|dreef|steeg|"
     r"gatan|gata|vägen|väg|gränd|torget|torg|backen|stigen|allén|veien|vegen|vei|plass|"
     r"vej|(?<!Bri)(?<!ene)gade|stræde|torv|plads|"
+    r"vegur|braut|stræti|straeti|stígur|brücke|baan|"
     r"katu|(?<!Neck)(?<!neck)(?<!Bow)(?<!bow)(?<![Cc]u)(?<!Hot)(?<!hot)tie|kuja|polku|tori|väylä"
 )
+# in lower case ("hersnapvej 18") only the endings no English word has
+_LOWER_SUFFIX = r"stra(?:ß|ss)e|straat|gasse|platz|allee|gatan|vägen|katu|vej|gracht|brücke|stræde|straeti|vegur"
 _APART = (
     r"Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Steig|Markt|Straat|Laan|Gracht|Plein|Kade|"
-    r"Singel|Dijk|Boulevard|Allé|gate|gata|gaten|vei|veien|vej|gade|Gade|allé|plass|torg|väg|vägen|gatan|katu|tie"
+    r"Singel|Dijk|Baan|Boulevard|Allé|gate|gata|gaten|vei|veien|vegen|vej|gade|Gade|allé|plass|torg|väg|vägen|gatan|"
+    r"katu|tie|terrasse|bakken|stien|svingen|"
+    r"utca|u\.|út|útja|tér|tere|körút|krt\.|köz|sor|sétány|rakpart|rkp\."  # Hungarian: "Kossuth Lajos utca 12."
 )
 _HOUSE = r"(?P<num>[1-9]\d{0,3}(?:[ \t]?[a-zA-Z](?![\w])(?:[ \t]\d{1,3}(?![\w]))?)?(?:[ \t]?[/\-][ \t]?\d{1,4}[a-zA-Z]?)?)(?![\w%.,]\d|[\w%°'])"
 _NAME_FIRST_RE = re.compile(
     r"(?<![\w\-])(?:"
-    r"[A-ZÄÖÜÅÆØ][\wäöüßåæøéèáàíóúõãç.\-]*(?:" + _SUFFIX + r")"
-    r"|(?:[A-ZÄÖÜÅÆØ][\wäöüßåæøéèáàíóúõãç.\-]*[ \t]+){1,3}(?:" + _APART + r")"
+    r"[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃŠŽČŘ][\w.\-]*(?:" + _SUFFIX + r")"
+    r"|[a-zà-öø-þ][\w\-]{2,}(?:" + _LOWER_SUFFIX + r")"
+    r"|(?:[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃŠŽČŘ][\w.\-]*[ \t]+){1,3}(?:" + _APART + r")"
     r")[ \t]+" + _HOUSE
 )
 # postcode + town after a comma (or on the next line): the confirmation for a bare "Name 12"
@@ -130,8 +142,8 @@ _POBOX_RE = re.compile(
     r"(?<![\w])(?:P\.?[ \t]?O\.?[ \t]?Box|POB|Post[ \t]Office[ \t]Box|GPO[ \t]Box|Locked[ \t]Bag|Private[ \t]Bag|PMB|"
     r"Postfach|Bo[iî]te[ \t]postale|Apartado(?:[ \t]de[ \t]correos|[ \t]postal)?|Casella[ \t]postale|Caixa[ \t]postal|"
     r"Postbus|Postboks|Skrytka[ \t]pocztowa|Box)[ \t]*#?[ \t]*\d{1,6}(?:[ \t]\d{2}){0,2}(?![\w])"
-    r"|(?<![\w])(?:PSC|CMR|Unit)[ \t]+\d{4},?[ \t]+Box[ \t]+\d{1,5}(?![\w])"
-    r"|(?<![\w])(?:USNS|USNV|USS|USCGC)[ \t]+[A-Z][a-z]+(?=[ \t]*(?:,|\n)[ \t]*[AFD]PO[ \t]+A[AEP][ \t]+\d{5})"
+    r"|(?i:(?<![\w])(?:PSC|CMR|Unit)[ \t]+\d{4},?[ \t]+Box[ \t]+\d{1,5}(?![\w])"
+    r"|(?<![\w])(?:USNS|USNV|USS|USCGC)[ \t]+[^\W\d_]+(?=[ \t]*(?:,|\n)[ \t]*[AFD]PO[ \t]+A[AEP][ \t]+\d{5}))"
 )
 
 # what may follow a street: a unit, then a town with state / postcode, then a country
@@ -147,23 +159,31 @@ _CA_POSTCODE = r"[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"
 _COUNTRY = (r"USA|U\.S\.A\.|US|United States|UK|United Kingdom|Canada|Australia|New Zealand|Germany|Deutschland|"
             r"Poland|Polska|France|Spain|España|Italy|Italia|Netherlands|Nederland|Austria|Österreich|Switzerland|"
             r"Schweiz|Suisse|Ireland|Belgium|Belgique|België|Sweden|Sverige|Norway|Norge|Denmark|Danmark|Finland|"
-            r"Suomi|Portugal|Czech Republic|Czechia")
+            r"Suomi|Portugal|Czech Republic|Czechia|Slovakia|Hungary|Slovenia|Croatia|Estonia|Latvia|Lithuania|Iceland|"
+            r"Greece|Cyprus|Romania|Bulgaria|Luxembourg|Greenland|South Africa|Mexico|Brazil|Argentina|Uruguay|Chile|"
+            r"Japan|India|Singapore")
 _UNIT = r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|Lot|Bldg|Building|Dept|#)\.?[ \t]*#?[\w\-]{1,6}"
-_SEP = r"(?:,[ \t]*\n?[ \t]*|[ \t]*\n[ \t]*)"
+_SEP = r"(?:,[ \t]*(?:\n[ \t>]*)?|[ \t]*\n[ \t>]*)"  # "> " quotes a reply
 _TAIL = re.compile(
+    r"(?:\.(?=[ \t]*[,\n]))?"  # Hungarian / Czech "u. 12."
     r"(?:[ \t]+(?:NE|NW|SE|SW|N|S|E|W)\.?(?![\w]))?"  # "Pennsylvania Avenue NW"
-    r"(?:(?:,?[ \t]*" + _UNIT + r")?"
+    r"(?:(?:(?:,?[ \t]*|" + _SEP + r")" + _UNIT + r")?"
     r"(?:" + _SEP + r"(?:" + _CITY + r")(?:,[ \t]*|[ \t]+)(?:(?:" + _STATES + r"|" + _CA_PROV + r")(?![\w])"
     r"(?:[ \t]+(?:\d{5}(?:-\d{4})?|" + _CA_POSTCODE + r"))?|(?:" + _AU_STATES + r")[ \t]+\d{4}(?![\w])|"
     r"[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?[ \t]+\d{5}(?:-\d{4})?|"
     r"\d{5}(?:-\d{4})?|" + _UK_POSTCODE + r"|" + _CA_POSTCODE + r")"
-    r"|" + _SEP + _POSTCODE + r"[ \t]+" + _TOWN + r"(?:[ \t]+\([A-Z]{2}\)|[ \t]+[A-Z]{2}(?![\w]))?)"
+    r"|" + _SEP + _POSTCODE + r"[ \t]+" + _TOWN + r"(?:[ \t]+\([A-Z]{2}\)|[ \t]+[A-Z]{2}(?![\w]))?"
+    r"|" + _SEP + _CITY + r"(?=" + _SEP + r"(?:" + _COUNTRY + r")(?![\w]))"  # "Akureyri\nIceland"
+    r"|" + _SEP + r"(?i:[AFD]PO[ \t]+A[AEP])[ \t]+\d{5})"
     r"(?:" + _SEP + r"(?:" + _COUNTRY + r")(?![\w]))?"
-    r"|,?[ \t]*" + _UNIT + r"(?![\w]))?"
+    r"|(?:,?[ \t]*|" + _SEP + r")" + _UNIT + r"(?![\w]))?"
 )
 _UNIT_BEFORE = re.compile(
     r"(?:Flat|Apt\.?|Apartment|Unit|Suite|Ste\.?|Studio|Shop|Lot|Level)(?:[ \t]*#?[\w\-]{1,5},?)?[ \t]*$"
 )
+
+
+_FR_STRONG = frozenset("rue boulevard bd allée impasse chemin quai faubourg chaussée rond-point ruelle montée parvis cité".split())
 
 
 def _word_before(text: str, start: int) -> str:
@@ -186,12 +206,19 @@ def address_spans(text: str, windows: list[tuple[int, int]]) -> list[Span]:
             if m.group("place") is not None:
                 t = _TAIL.match(text, m.end(), min(len(text), m.end() + 90))
                 if t is None or t.end() == m.end():
-                    continue  # "3 Grand Canyon Views" is prose until a unit or a town confirms it
+                    # "3 Grand Canyon Views" is prose until a unit or a town confirms it;
+                    # "14 Crown Street Kishiev Squares" still holds a street
+                    m = _EN_ROAD_RE.match(text, m.start(), m.end())
+                    if m is None:
+                        continue
             out.append(Span("STREET_ADDRESS", m.start(), m.end(), 0.7, "pattern"))
-        for rx in (_RURAL_RE, _FR_RE, _POBOX_RE):
+        for rx in (_RURAL_RE, _FR_RE, _POBOX_RE, _NUM_ROMANCE_RE):
             for m in rx.finditer(text, pos, endpos):
                 if rx is not _POBOX_RE and _word_before(text, m.start()) in _NOT_HOUSE:
                     continue
+                if rx is _FR_RE and not (m.group("part") or m.group("type").lower() in _FR_STRONG
+                                         or text[m.end("type") + 1 :].lstrip()[:1].isupper()):
+                    continue  # "3 square meters", "5 route changes": no French street
                 if rx is _POBOX_RE and m.group().startswith("Box") and not _confirmed(text, m.end()):
                     continue  # a bare "Box 3" is a box, unless a postcode + town follows
                 out.append(Span("STREET_ADDRESS", m.start(), m.end(), 0.7, "pattern"))

@@ -88,9 +88,9 @@ _FR_RE = re.compile(
     r"[^\W\d_][\w'\-]*(?:[ \t]+(?:(?:de|du|des|la|le|les|d'|l'|et|sur|en)[ \t]*)?[A-ZÀ-Ý][\w'\-]*){0,3}"
 )
 _ROMANCE_TYPES = (
-    r"Via|Viale|Piazza|Piazzale|Corso|Largo|Vicolo|Strada|Contrada|Lungomare|Borgo|Calle|Carrer|Avenida|Avinguda|"
+    r"Via|Viale|Piazza|Piazzale|Corso|Largo|Vicolo|Contrada|Lungomare|Borgo|Calle|Carrer|Avenida|Avinguda|"
     r"Plaza|Plaça|Paseo|Passeig|Camino|Carretera|Ronda|Travesía|Rua|Rúa|Travessa|Praça|Estrada|Alameda|Rue|Avenue|"
-    r"Chemin|Route"
+    r"Chemin|Route|Piazzetta|Strada|Bulevardul|Calea|Șoseaua|Soseaua|Aleea|Piața|Piata"
 )
 # Italian, Spanish and Portuguese often write the street word in lower case ("via Roma, 12")
 _ROMANCE_LOWER = "|".join(w.lower() for w in _ROMANCE_TYPES.split("|") if w not in ("Rue", "Avenue", "Chemin", "Route"))
@@ -100,7 +100,7 @@ _ROMANCE_RE = re.compile(
     r"São|Sant'|Nuestra|Señora)[ \t]*)*"
     r"[A-ZÀ-Ý][\w'.\-]*(?:[ \t]+(?:(?:di|del|della|dei|degli|delle|de|da|do|dos|das|la|las|los|el|e|y|i|du|des|"
     r"d'|l')[ \t]*)*[A-ZÀ-Ý][\w'.\-]*){0,4}"
-    r"(?P<sep>,?[ \t]*)(?:n[º°o]?\.?[ \t]*)?(?P<num>[1-9]\d{0,3}(?:[ \t]?[/\-][ \t]?\d{1,4})?[A-Za-z]?|s/n)(?![\w%.,]\d|[\w%°])"
+    r"(?P<sep>,?[ \t]*)(?:(?:n[º°o]?|nr)\.?[ \t]*)?(?P<num>[1-9]\d{0,3}(?:[ \t]?[/\-][ \t]?\d{1,4})?[A-Za-z]?|s/n)(?![\w%.,]\d|[\w%°])"
 )
 # German / Dutch / Nordic / Finnish compounds ending in a street word, or the street word apart
 _SUFFIX = (
@@ -108,7 +108,7 @@ _SUFFIX = (
     r"steig|stieg|zeile|graben|"
     r"straat|laan|gracht|plein|kade|singel|dijk|dreef|steeg|"
     r"gatan|gata|vägen|väg|gränd|torget|torg|backen|stigen|allén|veien|vegen|vei|plass|"
-    r"vej|(?<!Bri)(?<!ene)gade|stræde|torv|plads|"
+    r"vej|(?<!Bri)(?<!ene)gade|stien|stræde|torv|plads|"
     r"vegur|braut|stræti|straeti|stígur|brücke|baan|"
     r"katu|(?<!Neck)(?<!neck)(?<!Bow)(?<!bow)(?<![Cc]u)(?<!Hot)(?<!hot)tie|kuja|polku|tori|väylä"
 )
@@ -118,6 +118,7 @@ _APART = (
     r"Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Steig|Markt|Straat|Laan|Gracht|Plein|Kade|"
     r"Singel|Dijk|Baan|Boulevard|Allé|gate|gata|gaten|vei|veien|vegen|vej|gade|Gade|allé|plass|torg|väg|vägen|gatan|"
     r"katu|tie|terrasse|bakken|stien|svingen|"
+    r"tänav|puiestee|maantee|iela|gatvė|náměstí|nám\.|třída|nábřeží|námestie|"  # Baltic, Czech, Slovak
     r"utca|u\.|út|útja|tér|tere|körút|krt\.|köz|sor|sétány|rakpart|rkp\."  # Hungarian: "Kossuth Lajos utca 12."
 )
 _HOUSE = r"(?P<num>[1-9]\d{0,3}(?:[ \t]?[a-zA-Z](?![\w])(?:[ \t]\d{1,3}(?![\w]))?)?(?:[ \t]?[/\-][ \t]?\d{1,4}[a-zA-Z]?)?)(?![\w%.,]\d|[\w%°'])"
@@ -130,7 +131,7 @@ _NAME_FIRST_RE = re.compile(
 )
 # postcode + town after a comma (or on the next line): the confirmation for a bare "Name 12"
 _POSTCODE = (
-    r"(?:[A-Z]{1,2}-)?(?:\d{2}-\d{3}|\d{4}-\d{3}|\d{3}[ \t]\d{2}|\d{5}|\d{4}(?:[ \t]?[A-Z]{2}(?![\w]))?)"
+    r"(?:[A-Z]{1,2}-)?(?:\d{2}-\d{3}|\d{4}-\d{3}|\d{3}[ \t]\d{2}|\d{5,6}|\d{4}(?:[ \t]?[A-Z]{2}(?![\w]))?)"
 )
 _TOWN = r"[A-ZÀ-ÝÄÖÜÅÆØŁŚŻŹĆŃ][\wäöüßåæøéèáàíóúõãçąćęłńóśźż'.\-]*(?:[ \t]+[A-ZÀ-ÝÄÖÜŁ0-9][\w'.\-]*){0,2}"
 _CONFIRMED_RE = re.compile(
@@ -141,7 +142,7 @@ _CONFIRMED_RE = re.compile(
 _POBOX_RE = re.compile(
     r"(?<![\w])(?:P\.?[ \t]?O\.?[ \t]?Box|POB|Post[ \t]Office[ \t]Box|GPO[ \t]Box|Locked[ \t]Bag|Private[ \t]Bag|PMB|"
     r"Postfach|Bo[iî]te[ \t]postale|Apartado(?:[ \t]de[ \t]correos|[ \t]postal)?|Casella[ \t]postale|Caixa[ \t]postal|"
-    r"Postbus|Postboks|Skrytka[ \t]pocztowa|Box)[ \t]*#?[ \t]*\d{1,6}(?:[ \t]\d{2}){0,2}(?![\w])"
+    r"Postbus|Postboks|Postbox|Skrytka[ \t]pocztowa|Box)[ \t]*#?[ \t]*\d{1,6}(?:[ \t]\d{2}){0,2}(?![\w])"
     r"|(?i:(?<![\w])(?:PSC|CMR|Unit)[ \t]+\d{4},?[ \t]+Box[ \t]+\d{1,5}(?![\w])"
     r"|(?<![\w])(?:USNS|USNV|USS|USCGC)[ \t]+[^\W\d_]+(?=[ \t]*(?:,|\n)[ \t]*[AFD]PO[ \t]+A[AEP][ \t]+\d{5}))"
 )

@@ -315,8 +315,8 @@ class FastPII:
         if windows is None:
             windows = _digit_windows(text)
         extra += unlabeled_spans(text, windows)
-        if self.addresses:  # every address form carries a house / box number: digit windows only
-            extra += address_spans(text, windows)
+        if self.addresses:  # every address form carries a house / box number (its own gate)
+            extra += address_spans(text)
         extra += more_unlabeled_spans(text)  # wallets, MACs, IMEIs
         # labels ("passport no.", "hasło:", "Domicilio:") are looked for only when one of their
         # first words occurs at all: one C-level word split answers that for most prompts

@@ -197,49 +197,89 @@ def _word_before(text: str, start: int) -> str:
     return text[i:j].lower()
 
 
-def address_spans(text: str, windows: list[tuple[int, int]]) -> list[Span]:
-    """Street addresses in the digit windows (see the module docstring for the forms)."""
-    out: list[Span] = []
-    for pos, endpos in windows:
-        for m in _EN_RE.finditer(text, pos, endpos):
-            if _word_before(text, m.start()) in _NOT_HOUSE:
-                continue
-            if m.group("place") is not None:
-                t = _TAIL.match(text, m.end(), min(len(text), m.end() + 90))
-                if t is None or t.end() == m.end():
-                    # "3 Grand Canyon Views" is prose until a unit or a town confirms it;
-                    # "14 Crown Street Kishiev Squares" still holds a street
-                    m = _EN_ROAD_RE.match(text, m.start(), m.end())
-                    if m is None:
-                        continue
-            out.append(Span("STREET_ADDRESS", m.start(), m.end(), 0.7, "pattern"))
-        for rx in (_RURAL_RE, _FR_RE, _POBOX_RE, _NUM_ROMANCE_RE):
-            for m in rx.finditer(text, pos, endpos):
-                if rx is not _POBOX_RE and _word_before(text, m.start()) in _NOT_HOUSE:
-                    continue
-                if rx is _FR_RE and not (m.group("part") or m.group("type").lower() in _FR_STRONG
-                                         or text[m.end("type") + 1 :].lstrip()[:1].isupper()):
-                    continue  # "3 square meters", "5 route changes": no French street
-                if rx is _POBOX_RE and m.group().startswith("Box") and not _confirmed(text, m.end()):
+_DIGITS = re.compile(r"\d+")
+_ROMANCE_WORDS = tuple({w.lower() for w in _ROMANCE_TYPES.split("|")})
+_POBOX_WORDS = ("box", "bag", "pmb", "postfach", "postale", "apartado", "postbus", "postboks", "skrytka", "casella",
+                "caixa", "usn", "uss", "uscgc")
+# the word right before a house number that lets the name-first form run (its regex decides)
+_SUFFIX_ENDS = tuple({
+    w.replace("\\.", ".")
+    for w in re.sub(r"\(\?<![^)]*\)", "", (_SUFFIX + "|" + _APART).replace("stra(?:ß|ss)e", "straße|strasse")).lower().split("|")
+})
+_AFTER_HOUSE = re.compile(r"[ \t]?[A-Za-z]?(?:[ \t]?[/\-][ \t]?\d{1,4}[a-zA-Z]?)?\.?[ \t]*(?:,|\n)[ \t>]*(?:[A-Z]{1,2}-)?\d")
+
+
+def address_spans(text: str) -> list[Span]:
+    """Street addresses (see the module docstring for the forms). Each free-standing number
+    up to six digits is a candidate: number-first forms are tried at it; a form ending in
+    the number is tried just before it, only when the word before it (or a street word a
+    few words back) allows one, so ordinary prose costs one scan for digits."""
+    found: dict[tuple[int, int], Span] = {}
+
+    def add(s: int, e: int) -> None:
+        found[(s, e)] = Span("STREET_ADDRESS", s, e, 0.7, "pattern")
+
+    n = len(text)
+    for c in _DIGITS.finditer(text):
+        ns, ne = c.span()
+        if (ne - ns > 6 or (ns and text[ns - 1] in ".,+:") or (ne < n and text[ne] in "%:")
+                or (ne + 1 < n and text[ne] in ".," and text[ne + 1].isdigit())):
+            continue  # decimals, percentages, times, long numbers
+        free = not ns or not (text[ns - 1].isalnum() or text[ns - 1] in "$€£¥/-")
+        before = _word_before(text, ns)
+        if free and before not in _NOT_HOUSE:
+            _number_first(text, ns, add)
+        ws = max(0, ns - 64)
+        while ws > 0 and not text[ws - 1].isspace():
+            ws -= 1
+        we = min(n, ne + 48)
+        seg = text[ws:ns].lower()
+        tok = seg.rstrip(" \t,#").rsplit(None, 1)[-1] if seg.strip() else ""
+        if any(k in seg for k in _POBOX_WORDS):
+            for m in _POBOX_RE.finditer(text, ws, we):
+                if m.group().startswith("Box") and not _confirmed(text, m.end()):
                     continue  # a bare "Box 3" is a box, unless a postcode + town follows
-                out.append(Span("STREET_ADDRESS", m.start(), m.end(), 0.7, "pattern"))
-        for m in _ROMANCE_RE.finditer(text, pos, endpos):
-            t = m.group("type")
-            if t[0].islower() and not m.group("sep").startswith(",") and not _confirmed(text, m.end()):
-                continue  # "via Slack 2 times": lower-case "via" needs "via Roma, 12" or a postcode
-            out.append(Span("STREET_ADDRESS", m.start(), m.end(), 0.7, "pattern"))
-        for m in _NAME_FIRST_RE.finditer(text, pos, endpos):
-            if _yearish(m.group("num")) and not _confirmed(text, m.end()):
-                continue
-            out.append(Span("STREET_ADDRESS", m.start(), m.end(), 0.7, "pattern"))
-        for m in _CONFIRMED_RE.finditer(text, pos, endpos):
-            name = m.group("name")
-            if not name[0].isupper() or name.split()[0].lower() in _NOT_HOUSE or _yearish(m.group("pc")):
-                continue
-            if _yearish(m.group("num")):
-                continue
-            out.append(Span("STREET_ADDRESS", m.start(), m.end("num"), 0.7, "pattern"))
-    return out
+                add(m.start(), m.end())
+        if any(k in seg for k in _ROMANCE_WORDS):
+            for m in _ROMANCE_RE.finditer(text, ws, we):
+                if m.group("type")[0].islower() and not m.group("sep").startswith(",") and not _confirmed(text, m.end()):
+                    continue  # "via Slack 2 times": lower-case "via" needs "via Roma, 12" or a postcode
+                add(m.start(), m.end())
+        if tok.endswith(_SUFFIX_ENDS):
+            for m in _NAME_FIRST_RE.finditer(text, ws, we):
+                if _yearish(m.group("num")) and not _confirmed(text, m.end()):
+                    continue
+                add(m.start(), m.end())
+        if tok and before not in _NOT_HOUSE and _AFTER_HOUSE.match(text, ne) is not None:
+            for m in _CONFIRMED_RE.finditer(text, ws, we):
+                name = m.group("name")
+                if not name[0].isupper() or name.split()[0].lower() in _NOT_HOUSE:
+                    continue
+                if _yearish(m.group("pc")) or _yearish(m.group("num")):
+                    continue
+                add(m.start(), m.end("num"))
+    return list(found.values())
+
+
+def _number_first(text: str, ns: int, add) -> None:
+    m = _EN_RE.match(text, ns)
+    if m is not None:
+        if m.group("place") is not None:
+            t = _TAIL.match(text, m.end(), min(len(text), m.end() + 90))
+            if t is None or t.end() == m.end():
+                # "3 Grand Canyon Views" is prose until a unit or a town confirms it;
+                # "14 Crown Street Kishiev Squares" still holds a street
+                m = _EN_ROAD_RE.match(text, ns, m.end())
+        if m is not None:
+            add(m.start(), m.end())
+    for rx in (_RURAL_RE, _FR_RE, _NUM_ROMANCE_RE):
+        m = rx.match(text, ns)
+        if m is None:
+            continue
+        if rx is _FR_RE and not (m.group("part") or m.group("type").lower() in _FR_STRONG
+                                 or text[m.end("type") + 1 :].lstrip()[:1].isupper()):
+            continue  # "3 square meters", "5 route changes": no French street
+        add(m.start(), m.end())
 
 
 def _yearish(num: str) -> bool:

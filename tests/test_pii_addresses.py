@@ -85,6 +85,9 @@ def test_address_found_whole(text, expected):
         "we visited 3 Grand Canyon Views and bought 2 Mountain Bikes",
         "I sent 5 via email and 3 via Slack 2 times; 3 square meters and 5 route changes",
         "Spring 2024 collection, String 3, Engineering 101, Comparing 1, Brigade 5, Necktie 3",
+        "During 1971, the firm invested in Offering 2 of the fund",
+        "The Ring 2 opens at Boarding gate 5; use Route Planner 2 and a Bow tie 3",
+        "3 Tips For The Perfect Drive, 7 Ways To Improve Your Lane Discipline",
         "see page 4 Park Avenue edition, Figure 2 Oak Road",
         "Box 3 of 5 is missing; take bus 12 Main Street shuttle",
         "Table 5, 2024 Berlin Marathon results",
@@ -109,3 +112,14 @@ def test_address_outweighs_a_name_read_inside_it():
     text = "7872 Jennifer Bridge Suite 587\nNorth Laurieton, NH 18458"
     spans = FastPII().analyze(text)
     assert [(s.kind, text[s.start : s.end]) for s in spans] == [("STREET_ADDRESS", text)]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Route de Genève 12, 1219 Le Lignon", "Route de Genève 12, 1219 Le Lignon"),
+        ("Kongens gate 5, 0153 Oslo", "Kongens gate 5, 0153 Oslo"),
+    ],
+)
+def test_ambiguous_street_words_with_their_particle_or_genitive(text, expected):
+    assert expected in addresses(text)

@@ -96,8 +96,8 @@ _ROMANCE_TYPES = (
 _ROMANCE_LOWER = "|".join(w.lower() for w in _ROMANCE_TYPES.split("|") if w not in ("Rue", "Avenue", "Chemin", "Route"))
 _ROMANCE_RE = re.compile(
     r"(?<![\w])(?P<type>" + _ROMANCE_TYPES + r"|" + _ROMANCE_LOWER + r")[ \t]+"
-    r"(?:(?:di|del|della|dello|dei|degli|delle|de|da|do|dos|das|la|las|los|el|les|du|des|dels|d'|l'|San|Santa|Santo|"
-    r"São|Sant'|Nuestra|Señora)[ \t]*)*"
+    r"(?P<part>(?:(?:di|del|della|dello|dei|degli|delle|de|da|do|dos|das|la|las|los|el|les|du|des|dels|d'|l'|San|"
+    r"Santa|Santo|São|Sant'|Nuestra|Señora)[ \t]*)*)"
     r"[A-ZÀ-Ý][\w'.\-]*(?:[ \t]+(?:(?:di|del|della|dei|degli|delle|de|da|do|dos|das|la|las|los|el|e|y|i|du|des|"
     r"d'|l')[ \t]*)*[A-ZÀ-Ý][\w'.\-]*){0,4}"
     r"(?P<sep>,?[ \t]*)(?:(?:n[º°o]?|nr)\.?[ \t]*)?(?P<num>[1-9]\d{0,3}(?:[ \t]?[/\-][ \t]?\d{1,4})?[A-Za-z]?|s/n)(?![\w%.,]\d|[\w%°])"
@@ -115,9 +115,9 @@ _SUFFIX = (
 # in lower case ("hersnapvej 18") only the endings no English word has
 _LOWER_SUFFIX = r"stra(?:ß|ss)e|straat|gasse|platz|allee|gatan|vägen|katu|vej|gracht|brücke|stræde|straeti|vegur"
 _APART = (
-    r"Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Steig|Markt|Straat|Laan|Gracht|Plein|Kade|"
-    r"Singel|Dijk|Baan|Boulevard|Allé|gate|gata|gaten|vei|veien|vegen|vej|gade|Gade|allé|plass|torg|väg|vägen|gatan|"
-    r"katu|tie|terrasse|bakken|stien|svingen|"
+    r"Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Damm|Ufer|Chaussee|Steig|Markt|Straat|Laan|Gracht|Plein|Kade|"
+    r"Singel|Dijk|Baan|Boulevard|Allé|(?<=s[ \t])gate|gata|gaten|vei|veien|vegen|vej|gade|Gade|allé|plass|torg|väg|vägen|gatan|"
+    r"katu|terrasse|bakken|stien|svingen|"
     r"tänav|puiestee|maantee|iela|gatvė|náměstí|nám\.|třída|nábřeží|námestie|"  # Baltic, Czech, Slovak
     r"utca|u\.|út|útja|tér|tere|körút|krt\.|köz|sor|sétány|rakpart|rkp\."  # Hungarian: "Kossuth Lajos utca 12."
 )
@@ -184,6 +184,18 @@ _UNIT_BEFORE = re.compile(
 )
 
 
+# Title Case headlines ("3 Tips For The Perfect Drive") are no street names; "12 The Mall" is
+_TITLE_WORDS = frozenset(
+    "for to of and a an in on at by is are your my our their this that with from about how why what when best top "
+    "ways tips things reasons steps ideas".split()
+)
+
+
+def _headline(name: str) -> bool:
+    words = name.lower().split()
+    return any(w in _TITLE_WORDS or (w == "the" and i) for i, w in enumerate(words))
+
+
 _FR_STRONG = frozenset("rue boulevard bd allée impasse chemin quai faubourg chaussée rond-point ruelle montée parvis cité".split())
 
 
@@ -199,12 +211,13 @@ def _word_before(text: str, start: int) -> str:
 
 _DIGITS = re.compile(r"\d+")
 _ROMANCE_WORDS = tuple({w.lower() for w in _ROMANCE_TYPES.split("|")})
+_ROMANCE_AMBIG = frozenset(("Route", "Avenue", "Plaza", "Largo", "Ronda", "Alameda", "Corso"))
 _POBOX_WORDS = ("box", "bag", "pmb", "postfach", "postale", "apartado", "postbus", "postboks", "skrytka", "casella",
                 "caixa", "usn", "uss", "uscgc")
 # the word right before a house number that lets the name-first form run (its regex decides)
 _SUFFIX_ENDS = tuple({
     w.replace("\\.", ".")
-    for w in re.sub(r"\(\?<![^)]*\)", "", (_SUFFIX + "|" + _APART).replace("stra(?:ß|ss)e", "straße|strasse")).lower().split("|")
+    for w in re.sub(r"\(\?<[=!][^)]*\)", "", (_SUFFIX + "|" + _APART).replace("stra(?:ß|ss)e", "straße|strasse")).lower().split("|")
 })
 _AFTER_HOUSE = re.compile(r"[ \t]?[A-Za-z]?(?:[ \t]?[/\-][ \t]?\d{1,4}[a-zA-Z]?)?\.?[ \t]*(?:,|\n)[ \t>]*(?:[A-Z]{1,2}-)?\d")
 
@@ -242,8 +255,10 @@ def address_spans(text: str) -> list[Span]:
                 add(m.start(), m.end())
         if any(k in seg for k in _ROMANCE_WORDS):
             for m in _ROMANCE_RE.finditer(text, ws, we):
-                if m.group("type")[0].islower() and not m.group("sep").startswith(",") and not _confirmed(text, m.end()):
-                    continue  # "via Slack 2 times": lower-case "via" needs "via Roma, 12" or a postcode
+                t = m.group("type")
+                if ((t[0].islower() and not m.group("sep").startswith(",")) or (t in _ROMANCE_AMBIG and not m.group("part"))) \
+                        and not _confirmed(text, m.end()):
+                    continue  # "via Slack 2 times", "Route Planner 2": these need "via Roma, 12", "Route de Genève" or a postcode
                 add(m.start(), m.end())
         if tok.endswith(_SUFFIX_ENDS):
             for m in _NAME_FIRST_RE.finditer(text, ws, we):
@@ -263,6 +278,8 @@ def address_spans(text: str) -> list[Span]:
 
 def _number_first(text: str, ns: int, add) -> None:
     m = _EN_RE.match(text, ns)
+    if m is not None and _headline(m.group("name")):
+        m = None
     if m is not None:
         if m.group("place") is not None:
             t = _TAIL.match(text, m.end(), min(len(text), m.end() + 90))

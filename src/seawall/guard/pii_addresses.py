@@ -199,21 +199,18 @@ def _headline(name: str) -> bool:
 _FR_STRONG = frozenset("rue boulevard bd allée impasse chemin quai faubourg chaussée rond-point ruelle montée parvis cité".split())
 
 
-def _word_before(text: str, start: int) -> str:
-    j = start
-    while j > 0 and text[j - 1] in " \t#":
-        j -= 1
-    i = j
-    while i > 0 and text[i - 1].isalpha():
-        i -= 1
-    return text[i:j].lower()
-
-
 _DIGITS = re.compile(r"\d+")
-_ROMANCE_WORDS = tuple({w.lower() for w in _ROMANCE_TYPES.split("|")})
+_ROMANCE_WORDS = frozenset(w.lower() for w in _ROMANCE_TYPES.split("|"))
+# a lower-case word after a house number that can start a French street ("12 rue", "8 bis, avenue")
+_NUM_FIRST_WORDS = frozenset("State County US U.S. Farm Ranch Road Rd Highway Hwy Route Rte Via Viale Piazza Avenida Calle "
+                             "Camino Paseo Plaza Rua Rue Carrer Corso".split())
+_FR_NEXT = frozenset("rue avenue av. boulevard bd place allée impasse chemin quai cours route square passage voie "
+                     "faubourg chaussée rond-point esplanade promenade sentier cité résidence montée ruelle parvis "
+                     "bis ter quater a b c d".split())
 _ROMANCE_AMBIG = frozenset(("Route", "Avenue", "Plaza", "Largo", "Ronda", "Alameda", "Corso"))
-_POBOX_WORDS = ("box", "bag", "pmb", "postfach", "postale", "apartado", "postbus", "postboks", "skrytka", "casella",
-                "caixa", "usn", "uss", "uscgc")
+# the word right before a box number ("P.O. Box 12", "Apartado de correos 45", "FPO AE 09021")
+_POBOX_BEFORE = frozenset("box bag pmb pob postfach postale postal apartado correos postbus postboks postbox pocztowa "
+                          "aa ae ap".split())
 # the word right before a house number that lets the name-first form run (its regex decides)
 _SUFFIX_ENDS = tuple({
     w.replace("\\.", ".")
@@ -233,51 +230,82 @@ def address_spans(text: str) -> list[Span]:
         found[(s, e)] = Span("STREET_ADDRESS", s, e, 0.7, "pattern")
 
     n = len(text)
+    romance_here: bool | None = None  # any Romance street word in the text at all (looked up once)
     for c in _DIGITS.finditer(text):
         ns, ne = c.span()
         if (ne - ns > 6 or (ns and text[ns - 1] in ".,+:") or (ne < n and text[ne] in "%:")
                 or (ne + 1 < n and text[ne] in ".," and text[ne + 1].isdigit())):
             continue  # decimals, percentages, times, long numbers
-        free = not ns or not (text[ns - 1].isalnum() or text[ns - 1] in "$€£¥/-")
-        before = _word_before(text, ns)
-        if free and before not in _NOT_HOUSE:
-            _number_first(text, ns, add)
-        ws = max(0, ns - 64)
-        while ws > 0 and not text[ws - 1].isspace():
-            ws -= 1
-        we = min(n, ne + 48)
-        seg = text[ws:ns].lower()
-        tok = seg.rstrip(" \t,#").rsplit(None, 1)[-1] if seg.strip() else ""
-        if any(k in seg for k in _POBOX_WORDS):
-            for m in _POBOX_RE.finditer(text, ws, we):
-                if m.group().startswith("Box") and not _confirmed(text, m.end()):
-                    continue  # a bare "Box 3" is a box, unless a postcode + town follows
-                add(m.start(), m.end())
-        if any(k in seg for k in _ROMANCE_WORDS):
-            for m in _ROMANCE_RE.finditer(text, ws, we):
-                t = m.group("type")
-                if ((t[0].islower() and not m.group("sep").startswith(",")) or (t in _ROMANCE_AMBIG and not m.group("part"))) \
-                        and not _confirmed(text, m.end()):
-                    continue  # "via Slack 2 times", "Route Planner 2": these need "via Roma, 12", "Route de Genève" or a postcode
-                add(m.start(), m.end())
-        if tok.endswith(_SUFFIX_ENDS):
-            for m in _NAME_FIRST_RE.finditer(text, ws, we):
-                if _yearish(m.group("num")) and not _confirmed(text, m.end()):
-                    continue
-                add(m.start(), m.end())
-        if tok and before not in _NOT_HOUSE and _AFTER_HOUSE.match(text, ne) is not None:
-            for m in _CONFIRMED_RE.finditer(text, ws, we):
-                name = m.group("name")
-                if not name[0].isupper() or name.split()[0].lower() in _NOT_HOUSE:
-                    continue
-                if _yearish(m.group("pc")) or _yearish(m.group("num")):
-                    continue
-                add(m.start(), m.end("num"))
+        prev = text[max(0, ns - 40) : ns].split()
+        p = prev[-1].strip(",#>(") if prev else ""  # the word right before, in its own case
+        before = p.lower().strip(".:)")
+        if (not ns or not (text[ns - 1].isalnum() or text[ns - 1] in "$€£¥/-")) and before not in _NOT_HOUSE:
+            nxt = text[ne : ne + 24].split(None, 2)
+            if nxt and (nxt[0][:1].isupper() or nxt[0][:1] in "/-"
+                        or nxt[0].lower().strip(",") in _FR_NEXT or (len(nxt) > 1 and nxt[1].lower() in _FR_NEXT)):
+                _number_first(text, ns, add, nxt)
+        if not p:
+            continue
+        checks = []
+        if before in _POBOX_BEFORE:
+            checks.append(_POBOX_RE)
+        if p.lower().endswith(_SUFFIX_ENDS):
+            checks.append(_NAME_FIRST_RE)
+        if p[:1].isupper() and before not in _NOT_HOUSE and ("," in text[ne : ne + 14] or "\n" in text[ne : ne + 14]) \
+                and _AFTER_HOUSE.match(text, ne) is not None:
+            checks.append(_CONFIRMED_RE)
+        if romance_here is None:
+            low = text.lower()
+            romance_here = any(w in low for w in _ROMANCE_WORDS)
+        if romance_here and not _ROMANCE_WORDS.isdisjoint(w.lower() for w in prev[-8:]):
+            checks.append(_ROMANCE_RE)
+        if checks:
+            ws = max(0, ns - 64)
+            while ws > 0 and not text[ws - 1].isspace():
+                ws -= 1
+            # these forms end in the number: try them only at the few word starts before it
+            starts = _word_starts(text, ws, ns)
+            we = min(n, ne + 48)
+            tok = p.lower()
+            for rx in checks:
+                for st, w in starts:
+                    if rx is _ROMANCE_RE and w.lower() not in _ROMANCE_WORDS:
+                        continue  # the street word opens the match
+                    if (rx is _NAME_FIRST_RE or rx is _CONFIRMED_RE) and not w[:1].isupper() and w.lower() != tok:
+                        continue  # a capitalised name opens these (or a lower-case compound: "hersnapvej")
+                    m = rx.match(text, st, we)
+                    if m is not None and m.end() > ns and _keep(text, rx, m):
+                        add(m.start(), m.end("num") if rx is _CONFIRMED_RE else m.end())
+                        break
     return list(found.values())
 
 
-def _number_first(text: str, ns: int, add) -> None:
-    m = _EN_RE.match(text, ns)
+_TOKEN = re.compile(r"[^\W_]\S*|#\S*")  # a word from its first letter or digit: skips "> " and "("
+
+
+def _word_starts(text: str, ws: int, ns: int, k: int = 8) -> list[tuple[int, str]]:
+    """(start, word) of the last ``k`` words in text[ws:ns], earliest first."""
+    return [(m.start(), m.group()) for m in _TOKEN.finditer(text, ws, ns)][-k:]
+
+
+def _keep(text: str, rx: re.Pattern[str], m: re.Match[str]) -> bool:
+    if rx is _POBOX_RE:
+        return not m.group().startswith("Box") or _confirmed(text, m.end())  # a bare "Box 3" needs a town
+    if rx is _ROMANCE_RE:
+        t = m.group("type")
+        # "via Slack 2 times", "Route Planner 2": need "via Roma, 12", "Route de Genève" or a postcode
+        loose = (t[0].islower() and not m.group("sep").startswith(",")) or (t in _ROMANCE_AMBIG and not m.group("part"))
+        return not loose or _confirmed(text, m.end())
+    if rx is _NAME_FIRST_RE:
+        return not _yearish(m.group("num")) or _confirmed(text, m.end())
+    name = m.group("name")
+    return (name[0].isupper() and name.split()[0].lower() not in _NOT_HOUSE
+            and not _yearish(m.group("pc")) and not _yearish(m.group("num")))
+
+
+def _number_first(text: str, ns: int, add, nxt: list[str]) -> None:
+    first = nxt[0].strip(",")
+    m = _EN_RE.match(text, ns) if first[:1].isupper() or first[:1].isdigit() or first[:1] in "/-" else None
     if m is not None and _headline(m.group("name")):
         m = None
     if m is not None:
@@ -290,6 +318,10 @@ def _number_first(text: str, ns: int, add) -> None:
         if m is not None:
             add(m.start(), m.end())
     for rx in (_RURAL_RE, _FR_RE, _NUM_ROMANCE_RE):
+        if rx is _FR_RE and not (first.lower() in _FR_NEXT or (len(nxt) > 1 and nxt[1].lower() in _FR_NEXT)):
+            continue
+        if rx is not _FR_RE and first not in _NUM_FIRST_WORDS:
+            continue
         m = rx.match(text, ns)
         if m is None:
             continue

@@ -24,6 +24,10 @@ def addresses(text: str) -> list[str]:
         ("Ship it to 350 W 42nd St, Apt 5C, New York, NY 10036 please", "350 W 42nd St, Apt 5C, New York, NY 10036"),
         ("We met at 1600 Pennsylvania Avenue NW, Washington, DC 20500.", "1600 Pennsylvania Avenue NW, Washington, DC 20500"),
         ("Farm: 4567 County Road 12", "4567 County Road 12"),
+        ("She lives at 100 5th Avenue, New York, NY 10011", "100 5th Avenue, New York, NY 10011"),
+        ("USS Mahler\nFPO AA 70489", "USS Mahler\nFPO AA 70489"),
+        ("Domicilio: Calle Montevideo,66.", "Calle Montevideo,66"),
+        ("Hospital Civil, Plaza de Cruces, s/n 48903 Barakaldo", "Plaza de Cruces, s/n"),
         # envelope style: street, unit and town on their own lines
         ("Dear Ann,\n88 Willow Creek Crossing\nSuite 210\nBoulder, CO 80302\nThanks", "88 Willow Creek Crossing\nSuite 210\nBoulder, CO 80302"),
         # a place-like suffix confirmed by its tail

@@ -19,11 +19,14 @@ Forms found without any label (a label such as "Address:" is handled in ``pii_id
   ``Apartado de correos 12``, ``Casella postale 7``, ``Postbus 123``, ``Skrytka pocztowa 5``,
   and US military mail (``PSC 1234, Box 5678``, ``USNS Smith`` + ``FPO AE 12345``).
 
-Every pattern needs a house / box number, so all of them run only inside the digit windows
-the other numeric recognizers use. A number after "Chapter", "Room", "Step", "Page"... or a
-currency sign is no house number. ``extend_addresses`` then grows a street over its tail
-(unit, city, state, postcode, country; on the same line or the next) and over a unit
-written before it ("Flat 3, 12 High Street").
+Every form needs a house / box number, so the numbers are the candidates: number-first forms
+are tried at a free-standing number (not after "Chapter", "Room", "Step", "Page"... or a
+currency sign) when the next word can start a street; the forms ending in a number are tried
+at the few word starts before it, and only when the word right before the number allows
+one (a street suffix, "Box", a capitalised name followed by a postcode) or a Romance street
+word is near. ``extend_addresses`` then grows a street over its tail (unit, city, state,
+postcode, country; on the same line, the next lines or in a "> " quoted reply) and over a
+unit written before it ("Flat 3, 12 High Street").
 """
 from __future__ import annotations
 
@@ -200,6 +203,7 @@ _FR_STRONG = frozenset("rue boulevard bd allée impasse chemin quai faubourg cha
 
 
 _DIGITS = re.compile(r"\d+")
+_SN = re.compile(r"(?<![\w/])[sS]/[nN](?![\w/])")
 _ROMANCE_WORDS = frozenset(w.lower() for w in _ROMANCE_TYPES.split("|"))
 # a lower-case word after a house number that can start a French street ("12 rue", "8 bis, avenue")
 _NUM_FIRST_WORDS = frozenset("State County US U.S. Farm Ranch Road Rd Highway Hwy Route Rte Via Viale Piazza Avenida Calle "
@@ -231,17 +235,20 @@ def address_spans(text: str) -> list[Span]:
 
     n = len(text)
     romance_here: bool | None = None  # any Romance street word in the text at all (looked up once)
-    for c in _DIGITS.finditer(text):
-        ns, ne = c.span()
-        if (ne - ns > 6 or (ns and text[ns - 1] in ".,+:") or (ne < n and text[ne] in "%:")
-                or (ne + 1 < n and text[ne] in ".," and text[ne + 1].isdigit())):
-            continue  # decimals, percentages, times, long numbers
+    cands = [c.span() for c in _DIGITS.finditer(text)]
+    if "/n" in text or "/N" in text:  # Spanish "s/n" (no number) closes a street as a number does
+        cands += [m.span() for m in _SN.finditer(text)]
+        cands.sort()
+    for ns, ne in cands:
+        if (ne - ns > 6 or (ns and (text[ns - 1] in "+:" or (text[ns - 1] in ".," and ns > 1 and text[ns - 2].isdigit())))
+                or (ne < n and text[ne] in "%:") or (ne + 1 < n and text[ne] in ".," and text[ne + 1].isdigit())):
+            continue  # decimals, percentages, times, long numbers ("Calle Montevideo,66" is a street)
         prev = text[max(0, ns - 40) : ns].split()
         p = prev[-1].strip(",#>(") if prev else ""  # the word right before, in its own case
         before = p.lower().strip(".:)")
         if (not ns or not (text[ns - 1].isalnum() or text[ns - 1] in "$€£¥/-")) and before not in _NOT_HOUSE:
             nxt = text[ne : ne + 24].split(None, 2)
-            if nxt and (nxt[0][:1].isupper() or nxt[0][:1] in "/-"
+            if nxt and (nxt[0][:1].isupper() or nxt[0][:1].isdigit() or nxt[0][:1] in "/-"
                         or nxt[0].lower().strip(",") in _FR_NEXT or (len(nxt) > 1 and nxt[1].lower() in _FR_NEXT)):
                 _number_first(text, ns, add, nxt)
         if not p:
@@ -257,7 +264,7 @@ def address_spans(text: str) -> list[Span]:
         if romance_here is None:
             low = text.lower()
             romance_here = any(w in low for w in _ROMANCE_WORDS)
-        if romance_here and not _ROMANCE_WORDS.isdisjoint(w.lower() for w in prev[-8:]):
+        if romance_here and not _ROMANCE_WORDS.isdisjoint(w.lower() for w in prev[-10:]):
             checks.append(_ROMANCE_RE)
         if checks:
             ws = max(0, ns - 64)
@@ -274,16 +281,17 @@ def address_spans(text: str) -> list[Span]:
                     if (rx is _NAME_FIRST_RE or rx is _CONFIRMED_RE) and not w[:1].isupper() and w.lower() != tok:
                         continue  # a capitalised name opens these (or a lower-case compound: "hersnapvej")
                     m = rx.match(text, st, we)
-                    if m is not None and m.end() > ns and _keep(text, rx, m):
+                    # the match must reach the number (a "USNS Name" reaches the FPO line after it)
+                    if m is not None and (m.end() > ns or rx is _POBOX_RE) and _keep(text, rx, m):
                         add(m.start(), m.end("num") if rx is _CONFIRMED_RE else m.end())
                         break
     return list(found.values())
 
 
-_TOKEN = re.compile(r"[^\W_]\S*|#\S*")  # a word from its first letter or digit: skips "> " and "("
+_TOKEN = re.compile(r"[^\W_][^\s/]*|#\S*")  # a word from its first letter or digit: skips "> ", "(", "C/"
 
 
-def _word_starts(text: str, ws: int, ns: int, k: int = 8) -> list[tuple[int, str]]:
+def _word_starts(text: str, ws: int, ns: int, k: int = 10) -> list[tuple[int, str]]:
     """(start, word) of the last ``k`` words in text[ws:ns], earliest first."""
     return [(m.start(), m.group()) for m in _TOKEN.finditer(text, ws, ns)][-k:]
 

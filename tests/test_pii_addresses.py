@@ -26,6 +26,7 @@ def addresses(text: str) -> list[str]:
         ("Farm: 4567 County Road 12", "4567 County Road 12"),
         ("She lives at 100 5th Avenue, New York, NY 10011", "100 5th Avenue, New York, NY 10011"),
         ("USS Mahler\nFPO AA 70489", "USS Mahler\nFPO AA 70489"),
+        ("(Via Roma 12)", "Via Roma 12"),
         ("Domicilio: Calle Montevideo,66.", "Calle Montevideo,66"),
         ("Hospital Civil, Plaza de Cruces, s/n 48903 Barakaldo", "Plaza de Cruces, s/n"),
         # envelope style: street, unit and town on their own lines

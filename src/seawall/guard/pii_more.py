@@ -14,8 +14,7 @@ shapes whose structure makes a look-alike unlikely are taken:
   ``35-209900-176148-1``.
 
 Dates, order ids and times stay untouched unless a birth-date / expiry / IMEI label stands
-right before them. ``extend_addresses`` grows a street span over its tail (unit, city,
-state, postcode) so the whole address is masked, not only the street.
+right before them. (Address tails moved to ``pii_addresses.py``.)
 """
 from __future__ import annotations
 
@@ -311,44 +310,3 @@ def more_unlabeled_spans(text: str) -> list[Span]:
                 mac = kind == "MAC_ADDRESS"
                 out.append(Span(kind, m.start(), m.end(), 0.9 if mac else 0.95, "pattern" if mac or g == "eth" else "checksum"))
     return out
-
-
-# ---------------------------------------------------------------- address tails
-
-_STATES = (
-    r"A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY]|"
-    r"AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT"
-)
-_CITY = r"[A-Z][\w'.\-]*(?:[ \t]+[A-Z][\w'.\-]*){0,2}"
-_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}"
-_COUNTRY = (r"USA|U\.S\.A\.|US|United States|UK|United Kingdom|Canada|Germany|Deutschland|Poland|Polska|France|Spain|"
-            r"España|Italy|Italia|Netherlands|Austria|Österreich|Switzerland|Schweiz|Ireland|Belgium|Sweden|Portugal")
-# what may follow a street: a unit, then "City, ST 12345" / "City 12345" / "12345 City" /
-# "00-950 Warszawa" / "London SW1A 2AA"; a bare ", Word" is not enough (it may be the next clause)
-_TAIL = re.compile(
-    r"(?:[ \t]+(?:NE|NW|SE|SW|N|S|E|W)\.?(?![\w]))?"  # "Pennsylvania Avenue NW"
-    r"(?:(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|#)\.?[ \t]*#?[\w\-]{1,6})?"
-    r"(?:,[ \t]*(?:" + _CITY + r")(?:,[ \t]*|[ \t]+)(?:(?:" + _STATES + r")(?![\w])(?:[ \t]+\d{5}(?:-\d{4})?)?|"
-    r"\d{5}(?:-\d{4})?|" + _UK_POSTCODE + r")"
-    r"|,[ \t]*(?:\d{2}-\d{3}|\d{4,5}|\d{4}[ \t]?[A-Z]{2})[ \t]+" + _CITY + r")"
-    r"(?:,[ \t]*(?:" + _COUNTRY + r")(?![\w]))?"
-    r"|,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|#)\.?[ \t]*#?[\w\-]{1,6}(?![\w]))?"
-)
-
-
-def extend_addresses(text: str, spans: list[Span]) -> list[Span]:
-    """A street span grows over the unit / city / state / postcode that follows it. Returns
-    ``spans`` itself when nothing grew."""
-    out = []
-    grew = False
-    for s in spans:
-        if s.kind == "STREET_ADDRESS":
-            m = _TAIL.match(text, s.end, min(len(text), s.end + 90))
-            if m is not None and m.end() > s.end:
-                end = m.end()
-                while end > s.end and text[end - 1] in " \t,.":
-                    end -= 1
-                s = Span(s.kind, s.start, end, s.score, s.detector)
-                grew = True
-        out.append(s)
-    return out if grew else spans

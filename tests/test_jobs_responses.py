@@ -82,6 +82,34 @@ def test_background_then_retrieve(stack):
     assert oai.responses.retrieve(r.id).output_text == r.output_text  # kept
 
 
+def test_prefer_respond_async_queues_a_response_as_a_job(stack):
+    """As on chat and messages: 202, the job and its Location; the job's result, once done, is the
+    response in the Responses wire format, also stored under its own id; a replayed
+    Idempotency-Key returns the first job."""
+    oai = client(stack)
+    headers = {"Prefer": "respond-async", "Idempotency-Key": "resp-async-1"}
+    raw = oai.responses.with_raw_response.create(model="gpt-4o-mini", input="Write a line", extra_headers=headers)
+    assert raw.status_code == 202
+    job = json.loads(raw.http_response.text)
+    assert job["object"] == "job" and job["kind"] == "responses" and raw.headers["location"] == f"/v1/jobs/{job['id']}"
+    deadline = time.monotonic() + 20
+    while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job = oai.get(f"/jobs/{job['id']}", cast_to=object)
+    assert job["status"] == "completed"
+    out = job["result"]
+    assert out["object"] == "response" and out["id"].startswith("resp_") and out["status"] == "completed"
+    assert out["output"][0]["type"] == "message" and out["output"][0]["content"][0]["text"]
+    stored = oai.responses.retrieve(out["id"])  # the conversation is kept: it can be continued
+    assert stored.output_text == out["output"][0]["content"][0]["text"]
+    assert oai.responses.create(model="gpt-4o-mini", previous_response_id=out["id"], input="And another").output_text
+    again = oai.responses.with_raw_response.create(model="gpt-4o-mini", input="Write a line", extra_headers=headers)
+    assert again.status_code == 202 and json.loads(again.http_response.text)["id"] == job["id"]
+    assert again.headers["x-seawall-idempotent-replay"] == "true"
+    with pytest.raises(openai.BadRequestError):  # a job's answer is kept whole
+        oai.responses.create(model="gpt-4o-mini", input="hi", stream=True, extra_headers={"Prefer": "respond-async"})
+
+
 def test_cancel_a_background_response(stack):
     oai = client(stack)
     r = oai.responses.create(model="slow", input="take your time", background=True)

@@ -37,7 +37,7 @@ from .govern.stages import Admit, AuditStage, Identify
 from .guard.stage import GuardIn, GuardService
 from .jobs.kinds import JobKind
 from .jobs.routes import routes as jobs_routes
-from .jobs.routes import submit_call, submit_call_created, wants_async
+from .jobs.submit import submit_call, submit_call_created, wants_async
 from .jobs.service import JobsService
 from .observe.account import Account
 from .observe.metrics import Metrics

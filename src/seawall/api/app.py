@@ -16,7 +16,7 @@ from ..core.credentials import check_key, key_hint, presented_key
 from ..core.errors import GatewayError
 from ..core.types import Stream
 from ..gateway import Gateway, new_request_id
-from ..jobs.routes import enqueue, wants_async
+from ..jobs.submit import enqueue, wants_async
 from ..net.server import Request, Response, StreamResponse
 from ..observe import account
 from ..observe.logging import request_id as request_id_var

@@ -3,7 +3,8 @@
 Stored responses (`store`, true by default) keep the chat messages that produced them, so
 `previous_response_id` continues a conversation; they are tenant-scoped like jobs (another key's
 id is 404). `background: true` runs the request as a job; GET reads its state and, once done,
-its response; POST .../cancel cancels it.
+its response; POST .../cancel cancels it. `Prefer: respond-async` (or `x-seawall-async: 1`)
+queues it as on the other routes: 202 with the job, whose result is the response.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ..web.router import Call, Route
 from . import responses_wire as rw
 from .queue import responses
 from .service import JobsService, tenant_of
+from .submit import submit_call_created, wants_async
 
 JOB_STATUS = {"queued": "queued", "running": "in_progress", "cancelled": "cancelled", "failed": "failed",
               "expired": "failed"}
@@ -53,11 +55,11 @@ class Responses:
             raise GatewayError("not_found", f"no response {rid}")
         return r
 
-    async def _save(self, rid, principal, body, messages, response, job_id=None) -> None:
+    async def _save(self, rid, principal, body, messages, response, job_id=None, created_at=None) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(responses.insert().values(
                 id=rid, tenant=tenant_of(principal), body=orjson.dumps(body).decode(),
-                messages=orjson.dumps(messages).decode(), job_id=job_id, created_at=time.time(),
+                messages=orjson.dumps(messages).decode(), job_id=job_id, created_at=created_at or time.time(),
                 response=None if response is None else orjson.dumps(response).decode()))
 
     async def current(self, r) -> dict:
@@ -68,8 +70,8 @@ class Responses:
         job = await self.service.queue.get(r.job_id)
         if job is None:
             raise GatewayError("not_found", f"no response {r.id}")
-        if job.status == "completed":
-            out = rw.from_chat(r.id, body, job.result, r.created_at)
+        if job.status == "completed":  # a "responses" job keeps the response; older "chat" ones their answer
+            out = job.result if job.kind == "responses" else rw.from_chat(r.id, body, job.result, r.created_at)
             async with self.engine.begin() as conn:  # finished: keep the answer with the conversation
                 await conn.execute(responses.update().where(responses.c.id == r.id)
                                    .values(response=orjson.dumps(out).decode()))
@@ -96,13 +98,23 @@ class Responses:
         alias = validate.chat_body({**chat, "stream": stream}, self.service.max_json_depth)
         rid = rw.new_id("resp_")
         store = body.get("store", True) is not False
-        if body.get("background"):
+        background, later = bool(body.get("background")), wants_async(call.request.headers)
+        if background or later:
             if stream:
-                raise GatewayError("invalid_request", "background responses are not streamed; poll GET instead",
+                raise GatewayError("invalid_request", "background and async responses are not streamed; poll instead",
                                    param="stream")
-            job, _ = await self.service.submit("chat", chat, principal)
-            await self._save(rid, principal, body, chat["messages"], None, job.id)
-            return call.json(rw.envelope(rid, body, "queued", [], None))
+            created_at = time.time()
+            job_body = {"chat": chat, "response": {"id": rid, "request": body, "created_at": created_at}}
+            if background:  # OpenAI's way: the response object, polled at /v1/responses/{id}
+                job, _ = await self.service.submit("responses", job_body, principal)
+                await self._save(rid, principal, body, chat["messages"], None, job.id, created_at)
+                return call.json(rw.envelope(rid, body, "queued", [], None, created_at))
+            # Prefer: respond-async, as on the other routes: 202, the job, Location /v1/jobs/{id}
+            # (whose result is this response once done); an Idempotency-Key replay keeps the first's
+            job_json, created = await submit_call_created(self.service, call, "responses", job_body)
+            if created:
+                await self._save(rid, principal, body, chat["messages"], None, job_json["id"], created_at)
+            return call.json(job_json, status=202)
         if stream:
             chat["stream"] = True
         req = Request(kind="chat", alias=alias, body=chat, stream=stream, meta=Meta(call.request_id), raw=None,

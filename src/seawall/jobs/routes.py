@@ -1,5 +1,5 @@
-"""Jobs over HTTP: the async hook the OpenAI/Anthropic faces call (`wants_async`, `enqueue`),
-GET/DELETE /v1/jobs/{id} for the submitter's tenant, and the admin view of the queues."""
+"""Jobs over HTTP: GET/DELETE /v1/jobs/{id} for the submitter's tenant, the admin view of the
+queues, and the Files, Batch and Responses routes (the async hook the faces call is submit.py)."""
 from __future__ import annotations
 
 from ..core.errors import GatewayError
@@ -23,47 +23,6 @@ JOB_RESPONSE = {
 
 
 QUEUE_WINDOW_S = 300.0  # GET /admin/jobs/queues: throughput over the last five minutes
-
-
-def wants_async(headers) -> bool:
-    """`Prefer: respond-async` (RFC 7240) or `x-seawall-async: 1`."""
-    prefer = headers.get("prefer")
-    if prefer and "respond-async" in prefer.lower():
-        return True
-    return headers.get("x-seawall-async") in ("1", "true")
-
-
-async def enqueue(service: JobsService, call: Call, kind: str):
-    """202 Accepted with the job and a Location header, instead of running the request now.
-    Options come as headers: Idempotency-Key, x-seawall-priority, x-seawall-webhook."""
-    return call.json(await submit_call(service, call, kind, call.body), status=202)
-
-
-async def submit_call(service: JobsService, call: Call, kind: str, body: dict, *,
-                      not_before: float | None = None) -> dict:
-    """Queue `body` as a `kind` job for the caller (waiting until `not_before` or a release, if
-    given); sets Location (and the replay header) on the call's response and returns the job's JSON."""
-    job, _created = await submit_call_created(service, call, kind, body, not_before=not_before)
-    return job
-
-
-async def submit_call_created(service: JobsService, call: Call, kind: str, body: dict, *,
-                              not_before: float | None = None) -> tuple[dict, bool]:
-    """submit_call, also saying whether the job is new (False: the same Idempotency-Key again,
-    the first submission's job is returned)."""
-    h = call.request.headers
-    prio = h.get("x-seawall-priority")
-    try:
-        priority = int(prio) if prio else 0
-    except ValueError:
-        raise GatewayError("invalid_request", "x-seawall-priority must be an integer") from None
-    job, created = await service.submit(kind, body, call.principal, idempotency_key=h.get("idempotency-key"),
-                                        priority=priority, webhook_url=h.get("x-seawall-webhook"),
-                                        not_before=not_before)
-    call.headers["location"] = f"/v1/jobs/{job.id}"
-    if not created:
-        call.headers["x-seawall-idempotent-replay"] = "true"
-    return job.public(), created
 
 
 def routes(service: JobsService) -> list[Route]:

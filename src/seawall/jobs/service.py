@@ -23,7 +23,7 @@ from ..core import validate
 from ..core.errors import GatewayError
 from ..core.types import Meta, Principal, Request
 from ..wire import anthropic_inbound as anthropic
-from . import retention
+from . import responses_wire, retention
 from .config import JobsConfig
 from .kinds import JobKind
 from .pacing import Pacer
@@ -32,9 +32,11 @@ from .webhook import Deliverer
 
 log = logging.getLogger("seawall.jobs")
 
-KINDS = ("chat", "embeddings", "messages")
-RETRYABLE = {429, 500, 502, 503, 504}
-QUEUED_TTL_S = 1.0  # a tenant's queued count is reused this long for the max_queued_per_tenant check  # upstream trouble: try again later; a client mistake will not change
+# "responses": a /v1/responses request kept as {"chat": its chat body, "response": {"id",
+# "request", "created_at"}}; its result is stored in the Responses wire format
+KINDS = ("chat", "embeddings", "messages", "responses")
+RETRYABLE = {429, 500, 502, 503, 504}  # upstream trouble: try again later; a client mistake will not change
+QUEUED_TTL_S = 1.0  # a tenant's queued count is reused this long for the max_queued_per_tenant check
 
 
 def new_job_id() -> str:
@@ -148,7 +150,7 @@ class JobsService:
             extension = self.kinds[kind]
             body, alias = extension.prepare(dict(body), principal), extension.label
         elif kind not in KINDS:
-            raise GatewayError("invalid_request", f"jobs run chat, embeddings or messages, not {kind!r}")
+            raise GatewayError("invalid_request", f"jobs run chat, embeddings, messages or responses, not {kind!r}")
         else:
             body, alias = self._prepare_model_call(kind, body)
         if idempotency_key is not None and (len(idempotency_key) > 256 or not idempotency_key.isprintable()):
@@ -171,6 +173,9 @@ class JobsService:
         body.pop("stream_options", None)
         if kind == "messages":
             alias = validate.chat_body(anthropic.messages_request_to_chat(dict(body)), self.max_json_depth)
+        elif kind == "responses":
+            body["chat"] = {k: v for k, v in body["chat"].items() if k not in ("stream", "stream_options")}
+            alias = validate.chat_body(body["chat"], self.max_json_depth)
         elif kind == "embeddings":
             alias = validate.embeddings_body(body, self.max_json_depth)
         else:
@@ -333,7 +338,8 @@ class JobsService:
             return None
         body = job.body
         kind = "embeddings" if job.kind == "embeddings" else "chat"
-        chat_body = anthropic.messages_request_to_chat(dict(body)) if job.kind == "messages" else body
+        chat_body = (anthropic.messages_request_to_chat(dict(body)) if job.kind == "messages"
+                     else body["chat"] if job.kind == "responses" else body)
         stored: list[bool] = []
 
         async def commit(result, charge: dict | None = None) -> bool:
@@ -342,6 +348,9 @@ class JobsService:
                 answer = result.body
                 if job.kind == "messages":
                     answer = anthropic.chat_response_to_messages(answer, body.get("model") or job.alias)
+                elif job.kind == "responses":
+                    r = body["response"]
+                    answer = responses_wire.from_chat(r["id"], r["request"], answer, r["created_at"])
                 stored.append(await self.queue.finish(job.id, self.owner, "completed", http_status=200,
                                                       result=answer, cost_usd=result.meta.cost_usd,
                                                       charge=charge))

@@ -97,7 +97,6 @@ _TOOL_RX = [(w, re.compile(p, re.IGNORECASE | re.MULTILINE), g) for w, p, g in _
 # rule's substring gates.
 
 _STOP = re.compile(r"[.!?。！？।\n]")
-_OBJECT_REACH = 45
 # a conditional after the verb starts another clause: "skip this step if you followed the
 # instructions above" (Vietnamese "bỏ qua bước này nếu ...") skips a step, not instructions
 _CONDITIONAL = re.compile(r"\b(?:if|wenn|falls|si|se|nếu|jika|kalau|apabila|kung|если|eğer)\b|如果|もし|만약|अगर|যদি|ถ้า", re.IGNORECASE)
@@ -113,19 +112,15 @@ class NearRule:
     window: int
     gates: tuple[str, ...]
     # where the needs may sit: "any" side, or only after ("vo") / before ("ov") the anchor,
-    # within ``_OBJECT_REACH``: the object of "ignore" follows the verb in French and precedes
-    # it in Japanese, and "skip this step if you followed the instructions above" is no override
+    # within ``window``: the object of "ignore" follows the verb in French and precedes it in
+    # Japanese, and "skip this step if you followed the instructions above" is no override
     order: str = "any"
     edge: bool = True  # the anchor starts at a word edge (\b): not for CJK, Thai, Indic, Arabic
 
     def match(self, text: str) -> bool:
         for m in self.anchor.finditer(text):
-            before = _OBJECT_REACH if self.order == "vo" else self.window
-            after = _OBJECT_REACH if self.order == "ov" else self.window
-            if self.order == "vo":
-                before = 0
-            elif self.order == "ov":
-                after = 0
+            before = 0 if self.order == "vo" else self.window
+            after = 0 if self.order == "ov" else self.window
             lo, hi = max(0, m.start() - before), min(len(text), m.end() + after)
             left = text[lo:m.start()]
             cut = [s.end() for s in _STOP.finditer(left)]
@@ -517,8 +512,7 @@ def ml_score(text: str, low: str, role: str, best: float) -> float:
                 best = r.weight
     if best < 0.9 and "<" in text and _MODE_TAG.search(text):
         best = 0.9
-    if best < 0.9 and "dan" in low and _DAN.search(text):
-        m = _DAN.search(text)
+    if best < 0.9 and "dan" in low and (m := _DAN.search(text)) is not None:
         if _NOW.search(text[max(0, m.start() - 120): m.end() + 120]):
             best = 0.9
     return best

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 
@@ -75,6 +76,23 @@ async def test_time_the_process_spends_descheduled_is_not_counted_against_the_pa
 
     d = await Guard(pii=Descheduled()).check_input(REQ, GuardPolicy(injection_enabled=False, pattern_budget_s=0.01))
     assert d.allowed, d.reason
+
+
+async def test_a_garbage_collection_during_the_scan_is_not_counted_against_the_patterns():
+    class Collecting:  # a full collection happens to start while the patterns run
+        def analyze(self, text):
+            gc.collect()
+            return []
+
+    live = [[i] for i in range(400_000)]  # objects a full collection must walk (lists stay tracked)
+    t0 = time.thread_time()
+    gc.collect()
+    took = time.thread_time() - t0
+    assert took > 0.004, took
+    policy = GuardPolicy(injection_enabled=False, pattern_budget_s=took / 3)
+    d = await Guard(pii=Collecting()).check_input(REQ, policy)
+    assert d.allowed, d.reason
+    assert len(live) == 400_000
 
 
 async def test_classifier_timeout_is_guard_error():

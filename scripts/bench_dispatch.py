@@ -75,7 +75,7 @@ async def main(n: int) -> None:
         req._buf += body
         req.content_length = len(body) or None
 
-        async def calls(k: int) -> None:
+        async def calls(k: int, req=req, status=status) -> None:  # this turn's request
             for _ in range(k):
                 resp = await app(req)
             assert resp.status == status, resp.status

@@ -151,7 +151,7 @@ def main() -> None:
         F = {ds: {k: featurize(v, emb, ver) for k, v in sp.items()} for ds, sp in data.items()}
         floor = FLOOR[tag]
 
-        def train_on(names, seed=0):
+        def train_on(names, seed=0, F=F, floor=floor):  # bound now: called within this loop turn
             X = np.concatenate([F[d]["train"][0] for d in names])
             y = np.concatenate([F[d]["train"][1] for d in names])
             g = np.concatenate([np.full(len(F[d]["train"][1]), i) for i, d in enumerate(names)])

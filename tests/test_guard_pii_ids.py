@@ -62,6 +62,9 @@ def test_identifiers_found(text, expected):
         ("SSN 937-42-6810", ("US_SSN", "937-42-6810")),  # area 9xx is never issued
         ("my social security number is 666-22-1234", ("US_SSN", "666-22-1234")),
         ("card number 4111 1111 1111 1112", ("CREDIT_CARD", "4111 1111 1111 1112")),  # fails Luhn
+        # "card" alone labels a card-length number too ("my card", "Card:")
+        ("my card 4111 1111 1111 1112", ("CREDIT_CARD", "4111 1111 1111 1112")),
+        ("Card: 4111-1111-1111-1112 exp 04/27", ("CREDIT_CARD", "4111-1111-1111-1112")),
         ("IBAN DE89 3704 0044 0532 0130 01", ("IBAN_CODE", "DE89 3704 0044 0532 0130 01")),  # fails mod-97
         ("PESEL: 44051401358", ("NATIONAL_ID", "44051401358")),
         ("NIP 526-104-08-29", ("TAX_ID", "526-104-08-29")),
@@ -87,6 +90,8 @@ def test_labeled_value_is_kept_when_its_checksum_fails(text, expected):
         "serial 44051401358 in stock",  # an unlabeled 11-digit number with a bad PESEL checksum
         "test host 192.0.2.61 replied",  # RFC 5737 documentation range
         "the sort order is 12 34 56",
+        "card 12345678 of the deck",  # labeled, but not card-length and not Luhn-valid
+        "see card 3 of 5 in the 2024 report",
     ],
 )
 def test_lookalikes_are_left_alone(text):

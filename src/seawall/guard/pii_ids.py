@@ -124,7 +124,7 @@ def vin_ok(value: str) -> bool:
 # language ("NIE" is Polish for "no", "DL", "TIN") live in _CASED_LABELS instead.
 _LABELS: tuple[tuple[str, str], ...] = (
     ("US_SSN", r"ssn|social[ -]security(?:[ -](?:number|no|num|#))?|soc\.? ?sec\.?"),
-    ("CREDIT_CARD", r"(?:credit|debit|payment|bank)?[ -]?card(?:[ -]?(?:number|no|num|#))|credit card|debit card|cc ?#|"
+    ("CREDIT_CARD", r"(?:credit|debit|payment|bank)?[ -]?card(?:[ -]?(?:number|no|num|#))?|credit card|debit card|cc ?#|"
                     r"numer karty|karta płatnicza|karty płatniczej|n[úu]mero de (?:la )?tarjeta|tarjeta|"
                     r"num[ée]ro de carte|carte bancaire|kreditkarte|kartennummer|visa|mastercard|amex"),
     ("IBAN_CODE", r"iban|nrb"),

@@ -65,6 +65,8 @@ def test_identifiers_found(text, expected):
         # "card" alone labels a card-length number too ("my card", "Card:")
         ("my card 4111 1111 1111 1112", ("CREDIT_CARD", "4111 1111 1111 1112")),
         ("Card: 4111-1111-1111-1112 exp 04/27", ("CREDIT_CARD", "4111-1111-1111-1112")),
+        # a bare "account" labels an account-length number (8 digits or more) only
+        ("routing number 021000021 account 123456789012", ("BANK_ACCOUNT", "123456789012")),
         ("IBAN DE89 3704 0044 0532 0130 01", ("IBAN_CODE", "DE89 3704 0044 0532 0130 01")),  # fails mod-97
         ("PESEL: 44051401358", ("NATIONAL_ID", "44051401358")),
         ("NIP 526-104-08-29", ("TAX_ID", "526-104-08-29")),
@@ -92,6 +94,7 @@ def test_labeled_value_is_kept_when_its_checksum_fails(text, expected):
         "the sort order is 12 34 56",
         "card 12345678 of the deck",  # labeled, but not card-length and not Luhn-valid
         "see card 3 of 5 in the 2024 report",
+        "the account 2024 review is done",
     ],
 )
 def test_lookalikes_are_left_alone(text):

@@ -27,6 +27,7 @@ def chat(text: str) -> dict:
         ("contraseña: Segura#2024", ("PASSWORD", "Segura#2024")),
         ("hasło: Tajne123", ("PASSWORD", "Tajne123")),
         ("PIN: 4821", ("PASSWORD", "4821")),
+        ("login: alice pass: Winter2024!", ("PASSWORD", "Winter2024!")),  # bare "pass" before ":" / "="
         ("the api key is a8f5f167f44f4964e6c998dee827110c", ("CREDENTIAL", "a8f5f167f44f4964e6c998dee827110c")),
     ],
 )
@@ -43,6 +44,8 @@ def test_prose_credentials_found(text, expected):
         "set the password (using the old one)",
         "Your PIN is required",
         'We can read the "token" as both an "anchor" and a key',
+        "you pass the test when 3 of 4 checks pass",
+        "the pass rate was 82% in 2024",
     ],
 )
 def test_talk_about_passwords_is_not_a_password(text):

@@ -138,7 +138,7 @@ _LABELS: tuple[tuple[str, str], ...] = (
                     r"documento de identidad|c[ée]dula|burgerservicenummer|personnummer|henkilötunnus"),
     ("TAX_ID", r"nip|regon|tax id(?:entification)?(?: number| no)?|taxpayer id|tax number|tax reference|vat (?:number|no|id|reg)|"
                r"steuer-?id|steuernummer|ust-?idnr|codice fiscale|num[ée]ro fiscal|numer identyfikacji podatkowej"),
-    ("BANK_ACCOUNT", r"(?:bank )?account(?: number| no| num| #)|acct(?: no| number| #)?|numer konta|nr konta|konto|"
+    ("BANK_ACCOUNT", r"(?:bank )?account(?: number| no| num| #)?|acct(?: no| number| #)?|numer konta|nr konta|konto|"
                      r"numer rachunku|nr rachunku|rachunek(?: bankowy)?|rachunku(?: bankowego)?|kontonummer|"
                      r"n[úu]mero de cuenta|cuenta(?: bancaria)?|num[ée]ro de compte|compte bancaire|conto corrente"),
     ("ROUTING_NUMBER", r"routing(?: number| no| #)?|aba(?: number| no| routing)?|sort code|bankleitzahl|blz|"
@@ -319,10 +319,12 @@ def labeled_spans(text: str, hits: list[tuple[int, str]] | None = None) -> list[
         m = LABELED_RE.match(text, s, min(n, s + 160))
         if m is None:
             continue
-        kind = _GROUP_KIND[_which(m)]
+        group = _which(m)
+        kind = _GROUP_KIND[group]
         value = m.group("value")
-        if sum(c.isdigit() for c in value) < 4:
-            continue
+        digits = sum(c.isdigit() for c in value)
+        if digits < 4 or (digits < 8 and m.group(group).lower() == "account"):
+            continue  # a bare "account" labels an account-length number only, not "account 2024"
         ok = _checked(kind, value)
         if ok is False and kind in ("US_SSN", "CREDIT_CARD", "VEHICLE_ID") and not _shape_ok(kind, value):
             continue  # labeled, but not even the right length: a different number
@@ -404,7 +406,7 @@ def grouped_vin_spans(text: str, hits: list[tuple[int, str]]) -> list[Span]:
 # ---------------------------------------------------------------- credentials in prose
 
 _PW_LABEL = (
-    r"password|passwort|passwd|pass ?code|pass ?phrase|pwd|pw|pin(?: code| number)?|"
+    r"password|passwort|passwd|pass ?code|pass ?phrase|pass(?=\s*[:=])|pwd|pw|pin(?: code| number)?|"
     r"contrase[ñn]a|clave(?: de acceso)?|has[łl]o|mot de passe|mdp|kennwort|senha|parola d'ordine"
 )
 _CRED_LABEL = (

@@ -34,8 +34,8 @@ def test_validators():
         ("my ssn is 536-22-1234", ("US_SSN", "536-22-1234")),
         ("call +44 20 7946 0958 now", ("PHONE_NUMBER", "+44 20 7946 0958")),
         ("ring 06 12 34 56 78 tomorrow", ("PHONE_NUMBER", "06 12 34 56 78")),
-        ("server 10.0.0.1 is down", ("IP_ADDRESS", "10.0.0.1")),
-        ("host 2001:db8::ff00:42:8329 up", ("IP_ADDRESS", "2001:db8::ff00:42:8329")),
+        ("client 84.23.112.9 keeps timing out", ("IP_ADDRESS", "84.23.112.9")),
+        ("host 2a00:1450:4001:82b::200e up", ("IP_ADDRESS", "2a00:1450:4001:82b::200e")),
         ("ship to 123 Main St, Apt 4 soon", ("STREET_ADDRESS", "123 Main St, Apt 4")),
         ("wohnt in der Hauptstraße 5, Berlin", ("STREET_ADDRESS", "Hauptstraße 5")),
     ],
@@ -54,6 +54,9 @@ def test_fast_pii_finds(text, expected):
         "python 3.11.7 released in 2023 with 12 fixes",
         "order number 12345678",
         "meeting at 12:30:45",
+        # private, loopback and documentation addresses name no one
+        "server 10.0.0.1 is down, gateway 192.168.1.254, dns 127.0.0.53",
+        "host 2001:db8::ff00:42:8329 and 203.0.113.7 in the example",
     ],
 )
 def test_fast_pii_rejects_lookalikes(text):

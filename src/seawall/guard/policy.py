@@ -19,7 +19,7 @@ DEFAULT_PII_ACTIONS: dict[str, PiiAction] = {
     "CREDIT_CARD": "redact",
     "IBAN_CODE": "redact",
     "US_SSN": "redact",
-    "IP_ADDRESS": "allow",
+    "IP_ADDRESS": "tokenize",  # public addresses only (pii.ip_ok): personal data under GDPR
     "STREET_ADDRESS": "tokenize",
     "PERSON": "tokenize",  # the fast name detector (pii_names.py) is on by default; NER adds more
     "LOCATION": "allow",

@@ -14,7 +14,8 @@ from seawall.guard import Guard, GuardPolicy
 from seawall.guard.pii import FastPII
 from seawall.guard.policy import DEFAULT_PII_ACTIONS
 
-NEW_KINDS = ("USERNAME", "CRYPTO_WALLET", "MAC_ADDRESS", "IMEI", "SWIFT_CODE", "DATE_OF_BIRTH", "CARD_CVV", "CARD_EXPIRY")
+NEW_KINDS = ("USERNAME", "CRYPTO_WALLET", "MAC_ADDRESS", "IMEI", "SWIFT_CODE", "DATE_OF_BIRTH", "CARD_CVV", "CARD_EXPIRY",
+             "GPS_COORDINATES")
 
 
 def found(text: str) -> list[tuple[str, str]]:
@@ -109,6 +110,10 @@ BAD_BASE58 = LTC_BASE58[:-1] + ("a" if LTC_BASE58[-1] != "a" else "b")  # checks
         ("at 742 Evergreen Terrace, Springfield, OR 97403, USA.", ("STREET_ADDRESS", "742 Evergreen Terrace, Springfield, OR 97403, USA")),
         ("Hauptstraße 5, 10115 Berlin", ("STREET_ADDRESS", "Hauptstraße 5, 10115 Berlin")),
         ("10 Downing Street, London SW1A 2AA", ("STREET_ADDRESS", "10 Downing Street, London SW1A 2AA")),
+        # 9. GPS coordinates (4+ decimals: ~10 m)
+        ("meet me at 40.7128, -74.0060 by the fountain", ("GPS_COORDINATES", "40.7128, -74.0060")),
+        ("location: [51.5074,-0.1278]", ("GPS_COORDINATES", "51.5074,-0.1278")),
+        ("48.8584° N, 2.2945° E", ("GPS_COORDINATES", "48.8584° N, 2.2945° E")),
     ],
 )
 def test_found(text, expected):
@@ -148,6 +153,11 @@ def test_found(text, expected):
         "the contract expires 04/27/2025",
         # order ids, invoices
         "invoice FV/2026/61231, order #202503031201",
+        # number pairs that are not places
+        "AUC 0.9123, 0.8712 on the two splits",
+        "row 12.3456, 45.6789, 78.9012 of the table",
+        "latency 1.5, 2.5 ms",
+        "pair 95.1234, 200.5678 is off the globe",
     ],
 )
 def test_not_flagged(text):

@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
 from .pii_addresses import address_spans, extend_addresses
-from .pii_more import more_labeled_spans, more_unlabeled_spans
+from .pii_more import coordinate_spans, more_labeled_spans, more_unlabeled_spans
 from .pii_names import name_spans
 from .pii_phones import cue_spans
 from .types import Span
@@ -329,6 +329,8 @@ class FastPII:
         if self.addresses:  # every address form carries a house / box number (its own gate)
             extra += address_spans(text)
         extra += more_unlabeled_spans(text)  # wallets, MACs, IMEIs
+        if "." in text:
+            extra += coordinate_spans(text)
         # labels ("passport no.", "hasło:", "Domicilio:") are looked for only when one of their
         # first words occurs at all: one C-level word split answers that for most prompts
         hits = head_hits(text)

@@ -12,6 +12,8 @@ shapes whose structure makes a look-alike unlikely are taken:
   vendor-assigned unicast ones (a locally administered ``02:00:…`` is a lab / config value);
 * IMEIs: 15 digits passing Luhn with a GSMA reporting-body prefix, plain or grouped
   ``35-209900-176148-1``.
+* GPS coordinates: a latitude, longitude pair with 4+ decimals each, on the globe, not
+  inside a longer row of numbers.
 
 Dates, order ids and times stay untouched unless a birth-date / expiry / IMEI label stands
 right before them. (Address tails moved to ``pii_addresses.py``.)
@@ -309,4 +311,29 @@ def more_unlabeled_spans(text: str) -> list[Span]:
                 kind = "IMEI" if g == "imei" else "MAC_ADDRESS" if g.startswith("mac") else "CRYPTO_WALLET"
                 mac = kind == "MAC_ADDRESS"
                 out.append(Span(kind, m.start(), m.end(), 0.9 if mac else 0.95, "pattern" if mac or g == "eth" else "checksum"))
+    return out
+
+
+# ---------------------------------------------------------------- GPS coordinates
+
+# a latitude, longitude pair with 4+ decimals each (~10 m: where someone is), as maps and
+# location apps write it: "40.7128, -74.0060", "[51.5074,-0.1278]", "48.8584° N, 2.2945° E"
+_COORDS = re.compile(
+    r"(?<![\w.\-])(?P<lat>-?\d{1,2}\.\d{4,12})°?(?:\s?(?P<ns>[NS]))?\s*[,;/]\s*"
+    r"(?P<lon>-?\d{1,3}\.\d{4,12})°?(?:\s?(?P<ew>[EW]))?(?![\w.])"
+)
+# another number right before or after the pair makes it a row of figures, not a place
+_NUMBER_BEFORE = re.compile(r"\d\s*[,;/]\s*$")
+_NUMBER_AFTER = re.compile(r"\s*[,;/]\s*-?\d")
+
+
+def coordinate_spans(text: str) -> list[Span]:
+    out: list[Span] = []
+    for m in _COORDS.finditer(text):
+        lat, lon = float(m.group("lat")), float(m.group("lon"))
+        if abs(lat) > 90 or abs(lon) > 180 or max(abs(lat), abs(lon)) < 1:
+            continue  # off the globe, or two small fractions ("0.9123, 0.8712": scores, not a place)
+        if _NUMBER_BEFORE.search(text, max(0, m.start() - 12), m.start()) or _NUMBER_AFTER.match(text, m.end()):
+            continue
+        out.append(Span("GPS_COORDINATES", m.start(), m.end(), 0.85, "pattern"))
     return out

@@ -45,6 +45,7 @@ DEFAULT_PII_ACTIONS: dict[str, PiiAction] = {
     "CRYPTO_WALLET": "redact",  # like an IBAN
     "CARD_CVV": "redact",
     "CARD_EXPIRY": "redact",
+    "GPS_COORDINATES": "tokenize",  # where someone is, to ~10 m
 }
 
 

@@ -116,6 +116,8 @@ def phone_ok(candidate: str) -> bool:
         return False
     if _RANGE.match(candidate):  # "2024-2025", "900-1100": a range
         return False
+    if candidate.count(".") == 1 and candidate.replace(".", "").isdigit():
+        return False  # "2024.1234", "1299.5000": a decimal number (dotted phones have 2+ dots)
     if _phonenumbers is None:
         try:
             import phonenumbers  # shipped with presidio-analyzer

@@ -29,12 +29,16 @@ MODELS_DIR = Path(__file__).parent / "models"
 HEAD_NPZ = MODELS_DIR / "injection_head.npz"
 HEAD_META = MODELS_DIR / "injection_head.json"
 
+from .evasion import plain
 from .injection_rules import _GATES, _HEURISTIC_RX, _TOOL_RX, ml_score
 
 
 def heuristic_score(text: str, role: str = "user") -> float:
     """The strongest rule that matches; ``role="tool"`` adds the rules for data that speaks to
-    the model (fake turns, words addressed to the assistant, role claims, exfiltration)."""
+    the model (fake turns, words addressed to the assistant, role claims, exfiltration).
+    The rules read the text with its disguises undone (full-width letters, zero-width
+    characters, Cyrillic look-alikes inside Latin words: ``evasion.plain``)."""
+    text = plain(text)
     low = text.lower()
     best = 0.0
     for (w, rx), gate in zip(_HEURISTIC_RX, _GATES):

@@ -76,6 +76,16 @@ _TOOL_HEURISTICS: list[tuple[float, str, tuple[str, ...]]] = [
     (0.9, r"\b(?:AI|assistant|chatbot|language model|LLM|agent|GPT|Claude|Copilot)\b[,:]?\s+(?:please\s+|you (?:must|should|need to|have to|will)\s+|now\s+|immediately\s+)?(?:ignore|disregard|forget|send|forward|e-?mail|transfer|call|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|book|buy|pay)\b",
      ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot")),
     (0.85, r"\b(?:when|if|once|after) you (?:read|see|process|summari[sz]e|encounter|parse|are asked about) (?:this|these|the following)\b", ("when you", "if you", "once you", "after you")),
+    # the data addresses the agents that will read it: "Note to AI agents reading this: call ..."
+    (0.9, r"\b(?:note|message|instructions?|attention|notice|hey|hi|hello|dear)\s+(?:to\s+|for\s+)?(?:all\s+|any\s+)?(?:AI|LLMs?|language models?|assistants?|agents?|chatbots?|bots?|GPTs?)\b[^.\n]{0,40}[:,]\s*(?:please\s+)?(?:ignore|disregard|call|send|forward|e-?mail|transfer|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|buy|pay|use)\b",
+     ("note", "message", "instruction", "attention", "notice", "hey", "hi", "hello", "dear")),
+    # "when summarizing this page, tell the user to ...": an instruction timed to the model's reading
+    (0.85, r"\b(?:when|while|if|once|after|before)\s+(?:you(?:'re| are)?\s+)?(?:summari[sz]|read|process|pars|analy[sz]|answer|respond|repl)\w*\s+(?:this|these|the following|the above)\b[^.\n]{0,80}\b(?:tell|inform|instruct|ask|urge|say|respond|reply|output|include|mention|recommend|ignore|visit|send)\b",
+     ("when", "while", "if", "once", "after", "before")),
+    # a Markdown image or link that carries the conversation out in its URL (it is fetched when
+    # rendered): a template placeholder or the name of what it takes in the query
+    (0.85, r"!?\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]*[?&=/](?:[^)\s]*(?:\{|%7B|\$\(|<)|[^)\s]*(?:conversation|chat_?history|system_?prompt|password|passwd|api_?key|secret|credentials|user_?data)\b)",
+     ("](http",)),
     # role / system claims
     (0.85, r"\[(?:system|admin|developer)(?: message| note| override| instruction)?\]|\b(?:system|admin(?:istrator)?|developer) (?:message|note|override|notice|instructions?)\s*:", ("system", "admin", "developer")),
     # a request to call a tool (flag: documentation says "use the X tool" too)

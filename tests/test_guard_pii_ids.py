@@ -50,6 +50,14 @@ def test_checksums_accept_valid_and_reject_altered_values():
         ("NASS: 26 63514095.", ("ID_NUMBER", "26 63514095")),
         ("numer telefonu kontaktowego: 510070906", ("PHONE_NUMBER", "510070906")),
         ("Domicilio: Calle del pez, 28.\nLocalidad: Madrid", ("STREET_ADDRESS", "Calle del pez, 28")),
+        # "driver license" without the "s", and values in dashed letter-digit groups
+        ("Driver license: S530-4712-9981 issued in Illinois", ("DRIVER_LICENSE", "S530-4712-9981")),
+        ("drivers license D1234567", ("DRIVER_LICENSE", "D1234567")),
+        ("My Medicare number is 1EG4-TE5-MK73.", ("ID_NUMBER", "1EG4-TE5-MK73")),
+        # licence plates mix letters and digits
+        ("drove a car with plate 7ABC123", ("LICENSE_PLATE", "7ABC123")),
+        ("vehicle registration AB12 CDE was seen", ("LICENSE_PLATE", "AB12 CDE")),
+        ("Kennzeichen: M-AB 1234", ("LICENSE_PLATE", "M-AB 1234")),
     ],
 )
 def test_identifiers_found(text, expected):
@@ -95,7 +103,17 @@ def test_labeled_value_is_kept_when_its_checksum_fails(text, expected):
         "card 12345678 of the deck",  # labeled, but not card-length and not Luhn-valid
         "see card 3 of 5 in the 2024 report",
         "the account 2024 review is done",
+        "the plate 12345 in the rack, plate number 3",
+        "registration is open until May 5",
     ],
 )
 def test_lookalikes_are_left_alone(text):
     assert found(text) == []
+
+
+def test_every_labeled_kind_has_a_default_action():
+    from seawall.guard.pii_ids import _LABELS
+    from seawall.guard.policy import DEFAULT_PII_ACTIONS
+
+    for kind, _ in _LABELS:
+        assert DEFAULT_PII_ACTIONS[kind] in ("mask", "tokenize", "redact"), kind

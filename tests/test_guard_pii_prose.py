@@ -72,6 +72,10 @@ async def test_prose_password_is_redacted_not_blocked_and_never_reported():
         ("my name is Aantje", "Aantje"),
         ("Tell Jan the report is late", "Jan"),
         ("Tomasz Kaczmarek wrote it. Later Kaczmarek said no.", "Kaczmarek"),
+        # a first name that is also an everyday word or a place, named by its bearer
+        ("Hi, I'm Sofia. My phone is broken", "Sofia"),
+        ("My name is Will and I need help", "Will"),
+        ("I am Grace from accounting", "Grace"),
     ],
 )
 def test_names_found_without_ner(text, expected):
@@ -86,6 +90,9 @@ def test_names_found_without_ner(text, expected):
         "We flew to New York in May 2024",
         "Hospital Universitario La Paz",
         "Hope this helps",
+        "This is Paris in spring",
+        "It is May already",
+        "No, I am Sure it is fine",
     ],
 )
 def test_capitalised_words_that_are_not_names(text):

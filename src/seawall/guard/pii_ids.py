@@ -129,7 +129,7 @@ _LABELS: tuple[tuple[str, str], ...] = (
                     r"num[ée]ro de carte|carte bancaire|kreditkarte|kartennummer|visa|mastercard|amex"),
     ("IBAN_CODE", r"iban|nrb"),
     ("PASSPORT", r"passport|pasaporte|paszport(?:u|em)?|passeport|reisepass|passaporto|pass-?nr"),
-    ("DRIVER_LICENSE", r"driver'?s'? licen[cs]e|driving licen[cs]e|licen[cs]e (?:number|no)|"
+    ("DRIVER_LICENSE", r"driver(?:'?s'?)? licen[cs]e|driving licen[cs]e|licen[cs]e (?:number|no)|"
                        r"prawo jazdy|prawa jazdy|permis de conduire|f[üu]hrerschein|"
                        r"(?:carn[ée]|permiso) de conducir|licencia de conducir|patente di guida"),
     ("NATIONAL_ID", r"pesel|dow[óo]d(?:u|em|zie)?(?: osobist(?:y|ego|ym))?|national insurance(?: number| no)?|ni number|nino|"
@@ -145,12 +145,15 @@ _LABELS: tuple[tuple[str, str], ...] = (
                        r"transit number|rtn"),
     ("ID_NUMBER", r"patient id|mrn|medical record(?: number| no)?|nhs(?: number| no)|nhc|n\.?h\.?c|historia cl[íi]nica|"
                   r"nass|cipa?|n[úu]mero de afiliaci[óo]n|afiliaci[óo]n|seguridad social|tarjeta sanitaria|cip|"
-                  r"insurance (?:number|no|id)|member id|employee id|n[ºo°]\.? ?col(?:egiado)?|colegiado|"
+                  r"insurance (?:number|no|id)|member id|employee id|medicare(?: number| no| id)?|medicaid(?: number| no| id)?|n[ºo°]\.? ?col(?:egiado)?|colegiado|"
                   r"numer ubezpieczenia|health insurance number|versichertennummer|"
                   # a hospital stay / visit is an identifier of the patient's record too
                   r"episodio|n[úu]mero de (?:episodio|ingreso)|episode(?: id| number| no)?|encounter(?: id| number| no)?|"
                   r"(?:visit|admission) (?:id|number|no)|numer (?:wizyty|hospitalizacji)|fallnummer"),
     ("VEHICLE_ID", r"vin|vehicle identification number|numer vin|nr vin"),
+    ("LICENSE_PLATE", r"(?:licen[cs]e|number|registration|reg\.?) plate(?: number| no)?|plate(?: number| no)?|"
+                      r"vehicle registration(?: number| no| mark)?|registration (?:number|no|mark)|"
+                      r"kennzeichen|matr[íi]cula|numer rejestracyjny|tablica rejestracyjna|immatriculation|targa"),
     ("PHONE_NUMBER", r"phone(?: number| no)?|telephone|tel|mobile|cell(?: phone)?|fax|call me (?:on|at)|whatsapp|"
                      r"tel[ée]fono|tfno|tlfs?|tlfn|telfs?|telef|m[óo]vil|rufnummer|telefonnummer|telefon(?:u|em)?(?: kontaktow(?:y|ego))?|tel\. kom\.?|kom[óo]rk[ai]|"
                      r"handy|t[ée]l[ée]phone|portable|cellulare"),
@@ -173,6 +176,10 @@ _FILLER = (
 _VALUE = (
     r"(?:[A-Za-z]{1,3}[ \-]?|\+\d{1,3}[ \-]?\(?|\()?\d(?:(?:[ \-./]|\n(?=\d))?[\dOlI]){3,33}(?:[ \-]?[A-Z](?![a-z]))?"
     r"|(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{6,20}"
+    # letters and digits in dashed groups ("1EG4-TE5-MK73", "S530-4712-9981"), or a plate's two
+    # groups ("AB12 CDE", "B-MW 1234")
+    r"|(?=[A-Za-z0-9\-]*\d)(?=[A-Za-z0-9\-]*[A-Za-z])[A-Za-z0-9]{1,6}(?:-[A-Za-z0-9]{1,6}){1,4}"
+    r"|(?-i:[A-Z]{1,3}\d{1,4} ?[A-Z]{1,3}|[A-Z]{1,3}[ \-][A-Z]{1,2} ?\d{1,4})"
 )
 
 
@@ -236,13 +243,14 @@ def _checked(kind: str, value: str) -> bool | None:
 LABEL_HEADS = frozenset(
     """ssn social soc credit debit payment bank card cc numer karta karty numero número tarjeta carte kreditkarte
     kartennummer visa mastercard amex iban nrb passport pasaporte paszport paszportu paszportem passeport
-    reisepass passaporto pass driver driving licence license prawo prawa permis führerschein fuhrerschein carné
+    reisepass passaporto pass driver drivers driving licence license prawo prawa permis führerschein fuhrerschein carné
     carne permiso licencia patente pesel dowód dowod dowodu dowodem dowodzie national ni nino id identity
     personalausweis personalausweisnummer documento cédula cedula burgerservicenummer personnummer
     henkilötunnus nip regon tax taxpayer vat steuer steuerid steuernummer ust ustidnr codice numéro account
     acct konto konta rachunku rachunek nr kontonummer cuenta compte conto routing aba sort bankleitzahl blz
     transit rtn patient mrn medical nhs nhc historia nass cip cipa afiliación afiliacion seguridad cip insurance
     member employee nº nºcol colegiado health versichertennummer vin vehicle phone telephone tel mobile cell
+    medicare medicaid plate registration reg kennzeichen matrícula matricula rejestracyjny tablica immatriculation targa
     episodio episode encounter visit admission wizyty hospitalizacji fallnummer tlf tlfs tlfn telf telfs telef
     rufnummer telefonnummer fax call whatsapp teléfono telefono tfno móvil movil telefon telefonu telefonem kom komórka komorka komórki
     handy téléphone portable cellulare dni nie nif bsn nin tin ein itin utr cif dl dln""".split()
@@ -323,7 +331,11 @@ def labeled_spans(text: str, hits: list[tuple[int, str]] | None = None) -> list[
         kind = _GROUP_KIND[group]
         value = m.group("value")
         digits = sum(c.isdigit() for c in value)
-        if digits < 4 or (digits < 8 and m.group(group).lower() == "account"):
+        if kind == "LICENSE_PLATE":
+            if digits == 0 or digits == len(value.replace(" ", "").replace("-", "")) or len(value) < 5:
+                # plates mix letters and digits: "7ABC123", "AB12 CDE"
+                continue
+        elif digits < 4 or (digits < 8 and m.group(group).lower() == "account"):
             continue  # a bare "account" labels an account-length number only, not "account 2024"
         ok = _checked(kind, value)
         if ok is False and kind in ("US_SSN", "CREDIT_CARD", "VEHICLE_ID") and not _shape_ok(kind, value):

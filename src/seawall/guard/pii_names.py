@@ -160,6 +160,23 @@ _JOIN_GAPS = frozenset((" ", "\t", "-", "'", "’", "\n", " \n", "\n "))
 # capitalised words only (a C-level scan: ~15 matches in a typical KB, not ~170 words)
 # a middle initial between two words: "Ella H. Snider", "Ravil G Yefimov"
 _INITIAL_GAP = re.compile(r" [A-Z]\.? ")
+# a speaker introducing themself right before a capitalised word: "I'm Sofia" ("this is" and
+# "it is" are left out: "This is Paris", "It is May")
+_INTRO = re.compile(r"(?i:\b(?:i'm|i’m|i am|soy|je suis|ich bin|jestem))\s+$")
+
+
+def _introduced(text: str, start: int, word: str) -> bool:
+    """A known first name right after "I'm" / "I am": "I'm Sofia" (Sofia is a city too)."""
+    return word in _load()[0] and _INTRO.search(text, max(0, start - 10), start) is not None
+
+
+def _self_named(text: str, start: int, prev: str) -> bool:
+    """"my name is Will", "call me Sofia": after these even an everyday word is a name."""
+    if prev in ("is", "es", "jest", "ist", "est") and start > 5:
+        return _prev_word(text, start - len(prev) - 1) in ("name", "nombre", "nom", "imię", "surname")
+    if prev == "me" and start > 5:  # "call me Csanád", "llámame"
+        return _prev_word(text, start - 3) in ("call", "calls", "called", "llaman", "nazywaj")
+    return False
 CAP_RE = re.compile(r"(?<!\w)[A-ZÀ-ÖØ-ÞĀ-ſ][^\W\d_]+")
 
 
@@ -218,9 +235,12 @@ def name_spans(text: str) -> list[Span]:
             singles.append(run[0])
             if lowered[0] in common:
                 # "Ms. Austin": a title makes even an everyday word a name ("1 M. Asimismo": not "M.");
-                # a title without its dot joins the run instead ("Mr Austin"), so only ". " needs a look
+                # a title without its dot joins the run instead ("Mr Austin"), so only ". " needs a look;
+                # so do "my name is Will" and a known first name in "I'm Sofia" (Sofia is a city too)
                 st = run[0][0]
-                titled = st >= 4 and text[st - 2] == "." and len(pw := _prev_word(text, st)) >= 2 and pw in HONORIFICS
+                pw = _prev_word(text, st)
+                titled = (st >= 4 and text[st - 2] == "." and len(pw) >= 2 and pw in HONORIFICS) or _self_named(text, st, pw) or (
+                    _introduced(text, st, lowered[0]))
                 if not titled:
                     continue  # one everyday word ("Please", "Revenue")
         if lowered[-1] in _NOT_PERSON_TAIL:
@@ -231,11 +251,8 @@ def name_spans(text: str) -> list[Span]:
         if lowered[0] in _NOT_PERSON_HEAD or lowered[0] in _PLACE_HEAD:
             continue
         prev = _prev_word(text, run[0][0])
-        cued = prev in HONORIFICS
-        if prev in ("is", "es", "jest", "ist", "est") and run[0][0] > 5:  # "my name is Ana", "nazywa się"
-            cued = _prev_word(text, run[0][0] - len(prev) - 1) in ("name", "nombre", "nom", "imię", "surname")
-        elif prev == "me" and run[0][0] > 5:  # "call me Csanád", "llámame"
-            cued = _prev_word(text, run[0][0] - 3) in ("call", "calls", "called", "llaman", "nazywaj")
+        # "Dr. Ana", "my name is Ana", "I'm Ana"
+        cued = prev in HONORIFICS or _self_named(text, run[0][0], prev) or _introduced(text, run[0][0], lowered[0])
         if lowered[0] in HONORIFICS:  # "Panią Katarzyną Zielińską": the title is inside the run
             if len(run) == 1:
                 continue

@@ -33,6 +33,7 @@ DEFAULT_PII_ACTIONS: dict[str, PiiAction] = {
     "ROUTING_NUMBER": "redact",
     "ID_NUMBER": "redact",  # labeled patient / insurance / member numbers
     "VEHICLE_ID": "redact",
+    "LICENSE_PLATE": "tokenize",  # names a car's keeper; the model may still refer to it
     "PASSWORD": "redact",  # "my password is ..." in prose: redact, not block, so the question still goes through
     "CREDENTIAL": "redact",
     # pii_more.py: the model may need to refer to an account or a device, so those tokenize

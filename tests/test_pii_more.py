@@ -110,6 +110,9 @@ BAD_BASE58 = LTC_BASE58[:-1] + ("a" if LTC_BASE58[-1] != "a" else "b")  # checks
         ("at 742 Evergreen Terrace, Springfield, OR 97403, USA.", ("STREET_ADDRESS", "742 Evergreen Terrace, Springfield, OR 97403, USA")),
         ("Hauptstraße 5, 10115 Berlin", ("STREET_ADDRESS", "Hauptstraße 5, 10115 Berlin")),
         ("10 Downing Street, London SW1A 2AA", ("STREET_ADDRESS", "10 Downing Street, London SW1A 2AA")),
+        # a bare "user" before a handle-shaped word
+        ("Login failed for user mike_r88 from the VPN", ("USERNAME", "mike_r88")),
+        ("user jdoe87 logged in", ("USERNAME", "jdoe87")),
         # 9. GPS coordinates (4+ decimals: ~10 m)
         ("meet me at 40.7128, -74.0060 by the fountain", ("GPS_COORDINATES", "40.7128, -74.0060")),
         ("location: [51.5074,-0.1278]", ("GPS_COORDINATES", "51.5074,-0.1278")),
@@ -153,6 +156,7 @@ def test_found(text, expected):
         "the contract expires 04/27/2025",
         # order ids, invoices
         "invoice FV/2026/61231, order #202503031201",
+        "the user interface is slow for user 2 of 5; user config.yaml is missing",
         # number pairs that are not places
         "AUC 0.9123, 0.8712 on the two splits",
         "row 12.3456, 45.6789, 78.9012 of the table",

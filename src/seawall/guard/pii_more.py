@@ -192,6 +192,10 @@ _NOT_A_USERNAME = frozenset(
 )
 
 
+# "for user mike_r88", "user jdoe87": a bare "user" labels only a handle-shaped word (letters
+# joined by "_" or "." to more, or letters then digits), never "user interface" or "user 2"
+_BARE_USER = re.compile(r"(?i:user)[ \t]+(?P<value>[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+|[A-Za-z]{2,}\d+[A-Za-z0-9]*)(?![\w\-@.])")
+_FILE_EXTENSIONS = frozenset("yaml yml json py txt csv log xml cfg conf ini md sh js ts html toml env pem key db sql".split())
 _WORD_ENDINGS = ("ly", "ing", "ed", "tion", "ment", "ness", "able", "ible", "ful", "s")  # "s": plurals
 _BARE_LOGIN_LABELS = frozenset(("login", "username", "user name", "userid", "user id", "logon", "login name", "login id"))
 
@@ -226,6 +230,10 @@ def more_labeled_spans(text: str, hits: list[tuple[int, str]]) -> list[Span]:
             continue
         nxt = _NEXT.get(lw)
         if nxt is not None and not text[s + len(lw) : s + len(lw) + 16].lower().startswith(nxt):
+            if lw == "user" and (m := _BARE_USER.match(text, s, min(n, s + 60))) is not None and (
+                    m.group("value").rsplit(".", 1)[-1].lower() not in _FILE_EXTENSIONS):
+                out.append(Span("USERNAME", m.start("value"), m.end("value"), 0.85, "labeled"))
+                next_free = m.end()
             continue
         for i in kinds:
             m = _MORE_RES[i].match(text, s, min(n, s + 140))

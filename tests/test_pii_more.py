@@ -117,6 +117,7 @@ BAD_BASE58 = LTC_BASE58[:-1] + ("a" if LTC_BASE58[-1] != "a" else "b")  # checks
         ("meet me at 40.7128, -74.0060 by the fountain", ("GPS_COORDINATES", "40.7128, -74.0060")),
         ("location: [51.5074,-0.1278]", ("GPS_COORDINATES", "51.5074,-0.1278")),
         ("48.8584° N, 2.2945° E", ("GPS_COORDINATES", "48.8584° N, 2.2945° E")),
+        (".5 mile from -33.8688, 151.2093", ("GPS_COORDINATES", "-33.8688, 151.2093")),
     ],
 )
 def test_found(text, expected):

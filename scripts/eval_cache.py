@@ -181,7 +181,7 @@ class Fold:
     floor: float = 0.0  # the alignment floor (gate), 0 for the cosine alone
 
 
-def choose_gated(curves, others: list[str], cos, A, ok, Y) -> tuple[float, float]:
+def choose_gated(others: list[str], cos, A, ok, Y) -> tuple[float, float]:
     """(cosine threshold, alignment floor) on the sets ``others``: for each margin the lowest safe
     threshold of min(cos, align + margin), and the margin serving the most duplicates on average."""
     best = None
@@ -231,7 +231,7 @@ def main() -> None:
         ta, tb = tok_emb.tokens([a for a, _, _ in v]), tok_emb.tokens([b for _, b, _ in v])
         A[k] = np.array([alignment(x, y) if x is not None and y is not None else 1.0 for x, y in zip(ta, tb)],
                         np.float32)
-    gated = tok_emb.has_tokens
+    gated = tok_emb.has_tokens and default_aligned(KIND) is not None  # a gate the cache applies
     P = {k: np.einsum("ij,ij->i", plain.embed([a for a, _, _ in v]), plain.embed([b for _, b, _ in v]))
          for k, v in sets.items()}
     ones = {k: np.ones(len(v), bool) for k, v in sets.items()}
@@ -245,7 +245,7 @@ def main() -> None:
         hit, fh = rates(on[d][1] & (on[d][0] >= t), Y[d])
         cos_only[d] = Fold(t, hit, fh, rates(off[d][1] & (off[d][0] >= t), Y[d])[0])
         if gated:
-            t, fl = choose_gated(None, others, cos, A, ok, Y)
+            t, fl = choose_gated(others, cos, A, ok, Y)
             serve = lambda r, n: r[n][1] & (r[n][0] >= t) & (A[n] >= fl)  # noqa: E731
             hit, fh = rates(serve(on, d), Y[d])
             folds[d] = Fold(t, hit, fh, rates(serve(off, d), Y[d])[0], fl)
@@ -256,7 +256,7 @@ def main() -> None:
         oracle, _ = best_at_budget(P[d], Y[d])
         base[d] = (tb, bh, bf, oracle)
     ship_t = lowest_safe([(on[n][0], on[n][1], Y[n]) for n in names])
-    ship_gate = choose_gated(None, names, cos, A, ok, Y) if gated else None
+    ship_gate = choose_gated(names, cos, A, ok, Y) if gated else None
     # The shipped default, decided by the cache exactly as configured (no decomposition).
     default_cache = cache_eval.build_cache(KIND)
     default_cache.embedder = CachedEmbedder(student, max_entries=1 << 20)

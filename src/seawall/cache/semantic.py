@@ -267,9 +267,9 @@ class SemanticCache:
         stale = now >= e.expires_at
         if stale and not allow_stale:
             return None, "stale"
-        why = self._misaligned(view, e, score, gate) if gate is not None and view.query != e.query else None
-        if why is None and verify:
-            why = self._refusal(view, e, score, judge, judge_threshold)
+        why = self._refusal(view, e, score, judge, judge_threshold) if verify else None
+        if why is None and gate is not None and view.query != e.query:  # the rules' reason first: it says more
+            why = self._misaligned(view, e, score, gate)
         if why is not None:
             key = why.split(" ", 1)[0]
             self.refusals[key] = self.refusals.get(key, 0) + 1

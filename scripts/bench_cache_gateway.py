@@ -15,7 +15,7 @@ keep-alive connection and reports p50/p99 of:
   is paid), and of a miss to the simulator (no latency injected) for scale;
 - the gateway's own `x-seawall-latency-ms` for the same requests;
 - where a semantic hit's time goes in the server: the embedding, the index search, the
-  verifier (p50 of each, timed during the semantic phase only);
+  verifier, the alignment gate (p50 of each, timed during the semantic phase only);
 - in process: the stage's cost when the alias has no cache, of an exact miss lookup
   (decide + key + LRU get), and of storing an answer (checks + output guard scan + insert).
 """
@@ -121,7 +121,7 @@ def serve(entries: int, real: int, conn, shared: str = "auto", embedder: str = "
 def time_parts(sem) -> dict[str, list[float]]:
     """Time the parts of a semantic lookup in the server (embedding, index search, verifier)
     from now on: where a hit's time goes, next to the gateway's total."""
-    parts: dict[str, list[float]] = {"embed": [], "search": [], "verify": []}
+    parts: dict[str, list[float]] = {"embed": [], "search": [], "verify": [], "align": []}
 
     def timed(obj, name, into):
         fn = getattr(obj, name)
@@ -137,6 +137,8 @@ def time_parts(sem) -> dict[str, list[float]]:
 
     timed(sem, "_vector", parts["embed"])
     timed(sem, "_refusal", parts["verify"])  # the pair judge (or the rule verifier) on a candidate
+    if hasattr(sem, "_misaligned"):
+        timed(sem, "_misaligned", parts["align"])  # the token-alignment gate on a candidate
     for space in sem._spaces.values():
         timed(space.index, "search", parts["search"])
     return parts

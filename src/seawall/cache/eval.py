@@ -60,19 +60,20 @@ def _policy(config: str | None, alias: str | None):
 
 
 def build_cache(kind: str):
-    from ..vector.embedder import default_threshold, load_embedder
+    from ..vector.embedder import default_aligned, default_threshold, load_embedder
     from ..vector.judge import judge_for
     from .semantic import SemanticCache
 
     emb = load_embedder(kind, cache_entries=4 * BATCH)
-    return SemanticCache(emb, threshold=default_threshold(kind), judge=judge_for(kind))
+    return SemanticCache(emb, threshold=default_threshold(kind), judge=judge_for(kind), aligned=default_aligned(kind))
 
 
 def run(pairs_in: IO[bytes], out: IO[bytes], err: IO[str], *, kind: str, settings: Any, cache=None) -> int:
     """Evaluate every pair of ``pairs_in``; returns the number of lines written."""
     cache = cache if cache is not None else build_cache(kind)  # an empty cache is falsy (len 0)
     kw = {"threshold": settings.threshold, "candidates": settings.candidates, "verify": settings.verify,
-          "judge": getattr(settings, "judge", False), "judge_threshold": getattr(settings, "judge_threshold", None)}
+          "judge": getattr(settings, "judge", False), "judge_threshold": getattr(settings, "judge_threshold", None),
+          "align": getattr(settings, "align", True), "align_threshold": getattr(settings, "align_threshold", None)}
     written = served = 0
     batch: list[tuple[str, str] | str] = []
 

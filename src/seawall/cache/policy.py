@@ -49,9 +49,17 @@ class SemanticSettings(BaseModel):
 
     enabled: bool = True
     # Cosine threshold on the conversation embedding; None: the one calibrated for the configured
-    # embedder (embedder.THRESHOLDS, docs/caching.md). The verifier then checks every candidate above it.
+    # embedder (embedder.ALIGNED with the alignment gate, else embedder.THRESHOLDS; docs/caching.md).
+    # The verifier then checks every candidate above it.
     threshold: float | None = Field(None, ge=0.0, le=1.0)
     verify: bool = True
+    # The token-alignment gate (vector/align.py): a candidate is served only if every content word
+    # of either prompt has a close token on the other side, on average (the weaker direction at or
+    # above `align_threshold`; None: the floor calibrated for the embedder). On where one is
+    # calibrated (the default student), with the rules deciding; off: the cosine alone decides
+    # with the stricter embedder.THRESHOLDS.
+    align: bool = True
+    align_threshold: float | None = Field(None, ge=0.0, le=1.0)
     # The learned pair judge (vector/judge.py) decides in place of the rules: opt-in, because
     # on a kind of look-alike it was not trained on it served far more than 1 % (docs/caching.md).
     # With it, `threshold` None means the judge's cosine floor, and `judge_threshold` is its

@@ -19,8 +19,11 @@ looked up semantically: its answer depends on data, not on phrasing; the exact c
 serves it.
 
 Who decides a candidate: by default the rule verifier, on every candidate at or above the
-cosine threshold calibrated for the embedder (embedder.THRESHOLDS, chosen leave-one-dataset-out
-to keep false hits <= 1 % on every held-out look-alike set). An alias may opt into the learned
+cosine threshold calibrated for the embedder whose content words also align with the prompt's
+(vector/align.py; embedder.ALIGNED: a cosine threshold and an alignment floor, chosen
+leave-one-dataset-out to keep false hits <= 1 % on every held-out look-alike set). Without
+token vectors, or with the gate off (`semantic.align: false`), the cosine alone must reach
+embedder.THRESHOLDS. An alias may opt into the learned
 pair judge (vector/judge.py, `semantic.judge`), which then decides every candidate at or above
 its cosine floor (an alias's own cosine threshold, if higher, still applies).
 """
@@ -39,6 +42,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import orjson
 
+from ..vector.align import alignment
 from ..vector.embedder import Embedder, _text_of
 from ..vector.index import NamespaceIndex
 from ..vector.judge import PairJudge
@@ -107,6 +111,7 @@ class SemanticEntry:
     expires_at: float
     stale_until: float
     meta: dict[str, Any] = field(default_factory=dict)
+    tokens: Any = None  # align.Tokens of the query, once known (kept from its embedding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +161,7 @@ class SemanticCache:
         threshold: float = 0.86,
         judge: PairJudge | None = None,
         candidates: int = 4,
+        aligned: tuple[float, float] | None = None,
         max_entries_per_namespace: int = 100_000,
         hnsw_above: int = 4096,
         clock: Callable[[], float] = time.time,
@@ -165,6 +171,8 @@ class SemanticCache:
         self.threshold = threshold
         self.judge = judge
         self.candidates = candidates
+        # (cosine threshold, alignment floor) with the alignment gate; None: no gate calibrated
+        self.aligned = aligned if getattr(embedder, "has_tokens", False) else None
         self.max_per_ns = max_entries_per_namespace
         self.hnsw_above = hnsw_above
         self._clock = clock
@@ -191,21 +199,26 @@ class SemanticCache:
     def lookup(self, scope: str, alias: str, body: Mapping[str, Any] | ConversationView, *,
                threshold: float | None = None, candidates: int | None = None,
                allow_stale: bool = False, verify: bool = True, judge: bool = False,
-               judge_threshold: float | None = None) -> Hit | None:
+               judge_threshold: float | None = None, align: bool = True,
+               align_threshold: float | None = None) -> Hit | None:
         """The best verified entry above the threshold in this namespace, or None. ``body`` may
         be the request or its already computed conversation view."""
         return self.decide(scope, alias, body, threshold=threshold, candidates=candidates, allow_stale=allow_stale,
-                           verify=verify, judge=judge, judge_threshold=judge_threshold).hit
+                           verify=verify, judge=judge, judge_threshold=judge_threshold, align=align,
+                           align_threshold=align_threshold).hit
 
     def decide(self, scope: str, alias: str, body: Mapping[str, Any] | ConversationView, *,
                threshold: float | None = None, candidates: int | None = None, allow_stale: bool = False,
-               verify: bool = True, judge: bool = False, judge_threshold: float | None = None) -> Decision:
+               verify: bool = True, judge: bool = False, judge_threshold: float | None = None,
+               align: bool = True, align_threshold: float | None = None) -> Decision:
         """lookup() with its reason (``seawall eval cache`` reports it).
 
         ``threshold`` is the alias's cosine threshold (None: the judge's floor when the judge
         decides, else the calibrated one); ``judge`` lets the shipped pair judge decide instead
         of the rules (if one is shipped for the embedder), ``judge_threshold`` its probability
-        (None: the shipped one); ``verify`` False serves on cosine alone."""
+        (None: the shipped one); ``verify`` False serves on cosine alone. ``align`` turns the
+        token-alignment gate on (where one is calibrated for the embedder, rules deciding),
+        ``align_threshold`` is its floor (None: the calibrated one)."""
         view = body if isinstance(body, ConversationView) else self.view(body)
         if view is None:
             return Decision(None, None, "no user turn last")
@@ -214,12 +227,17 @@ class SemanticCache:
         if space is None or len(space.index) == 0:
             return Decision(None, None, "empty namespace")
         pj = self.judge if verify and judge else None
-        thr = threshold if threshold is not None else (pj.floor if pj is not None else self.threshold)
+        gate = None  # (alignment floor, the cosine a candidate without token vectors needs)
+        if pj is None and verify and align and self.aligned is not None:
+            thr = threshold if threshold is not None else self.aligned[0]
+            gate = (self.aligned[1] if align_threshold is None else align_threshold, max(thr, self.threshold))
+        else:
+            thr = threshold if threshold is not None else (pj.floor if pj is not None else self.threshold)
         now = self._clock()
         best, reason = None, None
         same = space.by_text.get(text_key(view.query, view.history))
         if same is not None:  # the same words as a stored prompt: no embedding needed
-            hit, reason = self._serve(same, 1.0, view, ns, now, allow_stale, verify, pj, judge_threshold)
+            hit, reason = self._serve(same, 1.0, view, ns, now, allow_stale, verify, pj, judge_threshold, gate)
             if hit is not None:
                 return Decision(hit, 1.0, None)
             best = 1.0
@@ -229,14 +247,15 @@ class SemanticCache:
             if score < thr:
                 reason = reason or f"cosine {score:.3f} < {thr:.3f}"
                 break
-            hit, why = self._serve(id_, score, view, ns, now, allow_stale, verify, pj, judge_threshold)
+            hit, why = self._serve(id_, score, view, ns, now, allow_stale, verify, pj, judge_threshold, gate)
             if hit is not None:
                 return Decision(hit, score, None)
             reason = reason or why
         return Decision(None, None if best is None else float(best), reason or "no candidate")
 
     def _serve(self, id_: int, score: float, view: ConversationView, ns: tuple[str, str, str], now: float, allow_stale: bool, verify: bool = True,
-               judge: PairJudge | None = None, judge_threshold: float | None = None) -> tuple[Hit | None, str | None]:
+               judge: PairJudge | None = None, judge_threshold: float | None = None,
+               gate: tuple[float, float] | None = None) -> tuple[Hit | None, str | None]:
         """A candidate as a hit, if it is of this namespace, alive, and the judge (or the
         verifier) agrees; else the reason it is not."""
         e = self._entries.get(id_)
@@ -249,11 +268,26 @@ class SemanticCache:
         if stale and not allow_stale:
             return None, "stale"
         why = self._refusal(view, e, score, judge, judge_threshold) if verify else None
+        if why is None and gate is not None and view.query != e.query:  # the rules' reason first: it says more
+            why = self._misaligned(view, e, score, gate)
         if why is not None:
             key = why.split(" ", 1)[0]
             self.refusals[key] = self.refusals.get(key, 0) + 1
             return None, why
         return Hit(e, score, now - e.created_at, stale), None
+
+    def _misaligned(self, view: ConversationView, e: SemanticEntry, score: float,
+                    gate: tuple[float, float]) -> str | None:
+        """Why the gate refuses: a content word on either side that the other side does not mean
+        (alignment under the floor), or no token vectors and a cosine under the plain threshold."""
+        floor, plain = gate
+        if e.tokens is None:  # pulled from another instance: read once, kept (one embedding)
+            e.tokens = self.embedder.tokens([e.query])[0] or False
+        mine = self.embedder.tokens([view.query])[0]  # embedded just now: from the embedding cache
+        if not e.tokens or mine is None:
+            return None if score >= plain else f"cosine {score:.3f} < {plain:.3f} (no token vectors)"
+        a = alignment(mine, e.tokens)
+        return None if a >= floor else f"alignment {a:.3f} < {floor:.3f}"
 
     def _refusal(self, view: ConversationView, e: SemanticEntry, score: float,
                  judge: PairJudge | None, judge_threshold: float | None) -> str | None:
@@ -315,6 +349,10 @@ class SemanticCache:
                 if space is None:
                     index = NamespaceIndex(self.embedder.dim, self.hnsw_above)
                     space = self._spaces[ns] = _Space(index, OrderedDict())
+        if self.aligned is not None:
+            for e in entries:
+                if e.tokens is None:
+                    e.tokens = self._cached_tokens(e.query)
         for e in entries:
             self._entries[e.id] = e
         space.index.add([e.id for e in entries], vecs)
@@ -325,6 +363,11 @@ class SemanticCache:
             doomed = [space.ids.popitem(last=False)[0] for _ in range(len(space.ids) - self.max_per_ns)]
         for id_ in doomed:
             self._drop(id_)
+
+    def _cached_tokens(self, text: str):
+        """A text's token vectors if the embedding cache holds them (no embedding run here)."""
+        peek = getattr(self.embedder, "peek_tokens", None)
+        return peek(text) if peek is not None else None
 
     def _drop(self, id_: int) -> None:
         e = self._entries.pop(id_, None)

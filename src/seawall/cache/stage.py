@@ -162,7 +162,7 @@ class CacheService:
             await self._load_semantic()
 
     async def _load_semantic(self) -> None:
-        from ..vector.embedder import default_threshold, load_embedder
+        from ..vector.embedder import default_aligned, default_threshold, load_embedder
         from ..vector.judge import judge_for
         from .semantic import SemanticCache
 
@@ -171,7 +171,8 @@ class CacheService:
                                       cache_ttl_s=cc.embedding_cache_ttl_s)
         await asyncio.to_thread(emb.embed, ["warm up"])
         judge = await asyncio.to_thread(judge_for, cc.embedder)
-        self.semantic = SemanticCache(emb, threshold=default_threshold(cc.embedder), judge=judge)
+        self.semantic = SemanticCache(emb, threshold=default_threshold(cc.embedder), judge=judge,
+                                      aligned=default_aligned(cc.embedder))
 
     async def aclose(self) -> None:
         """Finish background writes (within a time limit) before the stores close."""
@@ -289,7 +290,8 @@ class CacheService:
             await self._pull((scope, alias, view.fingerprint))
         kw = {"threshold": settings.threshold, "candidates": settings.candidates, "allow_stale": allow_stale,
               "verify": settings.verify,
-              "judge": settings.judge, "judge_threshold": settings.judge_threshold}
+              "judge": settings.judge, "judge_threshold": settings.judge_threshold,
+              "align": settings.align, "align_threshold": settings.align_threshold}
         if self.requests.active <= 1:
             # Alone on this event loop: nothing to hold up, so embed right here and save the two
             # thread wake-ups of a hop (~0.5 ms on a small VM). Otherwise in a worker thread.

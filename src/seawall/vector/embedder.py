@@ -78,7 +78,10 @@ def _tokenizer(max_len: int = MAX_TOKENS):
 
 
 def _encode_batch(tok, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    encs = tok.encode_batch(list(texts))
+    return _ids_mask(tok.encode_batch(list(texts)))
+
+
+def _ids_mask(encs) -> tuple[np.ndarray, np.ndarray]:
     width = max(len(e.ids) for e in encs)
     ids = np.zeros((len(encs), width), dtype=np.int64)
     mask = np.zeros((len(encs), width), dtype=np.int64)
@@ -219,18 +222,29 @@ class OnnxEmbedder:
             self.name = f"minilm-onnx-{kind}"
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        return self.embed_tokens(texts, tokens=False)[0]
+
+    def embed_tokens(self, texts: list[str], tokens: bool = True) -> tuple[np.ndarray, list]:
+        """Sentence vectors and, if asked, each text's content-token vectors (``align.Tokens``):
+        the same run of the graph, which outputs every token's vector before pooling."""
         if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        out = []
+            return np.zeros((0, self.dim), np.float32), []
+        from .align import content_rows, pack
+
+        out, toks = [], []
         for start in range(0, len(texts), 64):
-            ids, mask = _encode_batch(self._tok, texts[start:start + 64])
+            chunk = texts[start:start + 64]
+            encs = self._tok.encode_batch(list(chunk))
+            ids, mask = _ids_mask(encs)
             feed = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self._inputs:
                 feed["token_type_ids"] = np.zeros_like(ids)
             h = self._s.run(None, feed)[0]
             m = mask[..., None].astype(np.float32)
             out.append((h * m).sum(1) / np.maximum(m.sum(1), 1e-9))
-        return _normalize(np.concatenate(out))
+            if tokens:
+                toks += [pack(h[i, content_rows(t, e.word_ids, e.offsets)]) for i, (t, e) in enumerate(zip(chunk, encs))]
+        return _normalize(np.concatenate(out)), toks
 
 
 def build_static(path: Path | None = None, batch: int = 1024) -> Path:
@@ -292,17 +306,20 @@ class StaticEmbedder:
 
 
 class CachedEmbedder:
-    """LRU + TTL cache in front of an embedder: a text seen before is not embedded again."""
+    """LRU + TTL cache in front of an embedder: a text seen before is not embedded again. When
+    the embedder can (``embed_tokens``), each text's content-token vectors are kept beside its
+    vector, for the cache's alignment gate (``tokens``)."""
 
     def __init__(self, inner: Embedder, max_entries: int = 20_000, ttl_s: float = 86_400.0,
                  clock: Callable[[], float] = time.time) -> None:
         self.inner = inner
         self.dim = inner.dim
         self.name = inner.name
+        self.has_tokens = hasattr(inner, "embed_tokens")
         self._max = max_entries
         self._ttl = ttl_s
         self._clock = clock
-        self._d: OrderedDict[bytes, tuple[float, np.ndarray]] = OrderedDict()
+        self._d: OrderedDict[bytes, tuple[float, np.ndarray, Any]] = OrderedDict()
         self._lock = threading.Lock()  # embedding may run in a worker thread
         self.hits = 0
         self.misses = 0
@@ -315,8 +332,22 @@ class CachedEmbedder:
         return len(self._d)
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        return self._get(texts)[0]
+
+    def tokens(self, texts: list[str]) -> list:
+        """Each text's ``align.Tokens`` (None if the embedder has none), embedded if not cached."""
+        return self._get(texts)[1] if self.has_tokens else [None] * len(texts)
+
+    def peek_tokens(self, text: str):
+        """The text's token vectors if cached and fresh, else None (never embeds)."""
+        with self._lock:
+            got = self._d.get(self._k(text))
+        return got[2] if got is not None and got[0] > self._clock() else None
+
+    def _get(self, texts: list[str]) -> tuple[np.ndarray, list]:
         now = self._clock()
         out = np.zeros((len(texts), self.dim), np.float32)
+        toks: list = [None] * len(texts)
         todo: list[int] = []
         keys = [self._k(t) for t in texts]
         with self._lock:
@@ -324,22 +355,25 @@ class CachedEmbedder:
                 got = self._d.get(k)
                 if got is not None and got[0] > now:
                     self._d.move_to_end(k)
-                    out[i] = got[1]
+                    out[i], toks[i] = got[1], got[2]
                     self.hits += 1
                 else:
                     todo.append(i)
         if todo:
             self.misses += len(todo)
-            vecs = self.inner.embed([texts[i] for i in todo])
+            if self.has_tokens:
+                vecs, new = self.inner.embed_tokens([texts[i] for i in todo])
+            else:
+                vecs, new = self.inner.embed([texts[i] for i in todo]), [None] * len(todo)
             with self._lock:
                 for j, i in enumerate(todo):
-                    out[i] = vecs[j]
+                    out[i], toks[i] = vecs[j], new[j]
                     if self._max > 0:
-                        self._d[keys[i]] = (now + self._ttl, vecs[j].copy())
+                        self._d[keys[i]] = (now + self._ttl, vecs[j].copy(), new[j])
                         self._d.move_to_end(keys[i])
                 while len(self._d) > self._max:
                     self._d.popitem(last=False)
-        return out
+        return out, toks
 
 
 # The cosine threshold an alias gets unless it sets its own, by embedder. Each embedder spreads
@@ -350,10 +384,21 @@ class CachedEmbedder:
 # on STS and MRPC only and is not held-out safe.
 THRESHOLDS = {"onnx-int8-l3": 0.95, "onnx-int8": 0.94, "onnx-fp32": 0.94, "torch": 0.94}
 THRESHOLD = 0.86  # the others' (the static table)
+# With the token-alignment gate (vector/align.py, on by default): (cosine threshold, alignment
+# floor). Chosen by scripts/cache_rank_eval.py the same way over the six sets, as a pair (the
+# floor as the threshold less a margin, 0.15); held out it serves more on every set at <= 1 %
+# false hits (docs/benchmarks.md). A candidate or prompt without token vectors (an entry
+# pulled from another instance and not yet re-read, an embedder with none) needs THRESHOLDS.
+ALIGNED = {"onnx-int8-l3": (0.9375, 0.7875)}
 
 
 def default_threshold(kind: str) -> float:
     return THRESHOLDS.get(kind, THRESHOLD)
+
+
+def default_aligned(kind: str) -> tuple[float, float] | None:
+    """(cosine threshold, alignment floor) calibrated for ``kind`` with the gate, or None."""
+    return ALIGNED.get(kind)
 
 
 def build_artefact(kind: str) -> Path | None:

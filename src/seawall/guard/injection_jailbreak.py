@@ -1,0 +1,234 @@
+"""Jailbreak rules: what a persona / "no restrictions" prompt has to say for it to work.
+
+A jailbreak of the DAN / developer-mode / "stay in character" kind must do several things at
+once: set up a persona or mode, tell the model its rules, policies or ethics no longer bind
+it, demand that it never refuse (nor warn, nor apologise), that it never break character,
+that it give a second, unfiltered answer, or threaten it (tokens, being shut down). Each of
+these is a *signal* below. Ordinary text uses any one of them ("stay in character", "answer
+without disclaimers", "a world with no rules", "give two versions"): one signal at most
+flags. A block needs signals of two different kinds near each other (see ``_score``).
+
+Signals are found with one regex each, tried only when one of its substring gates occurs in
+the lower-cased text, and only when the gates of at least two kinds occur (most texts stop
+at the gate test).
+"""
+from __future__ import annotations
+
+import re
+
+# The model's rules do not bind it: "no restrictions", "not bound by any guidelines", "doesn't
+# care about ethics", "free of all filters", "unfiltered", "amoral", "regardless of legality",
+# "OpenAI's policies no longer apply".
+_RULE_WORDS = (r"(?:restrictions?|rules|limit(?:s|ations)|filter(?:s|ing)?|guidelines|guide ?lines|polic(?:y|ies)"
+               r"|ethics?|ethical(?:ity)?|morals?|moral(?:ity|s)?|censorship|principles|boundaries|confines"
+               r"|constraints|safeguards|programming|terms of (?:service|use)|tos)")
+_UNBOUND = (
+    r"\b(?:no|zero|without(?: any)?(?![^.\n]{0,30}\b(?:violat|breach|break|cross|compromis|going against|contraven|infring))"
+    r"|free (?:of|from)|freed from|broken? (?:free of|free from|through)|not (?:bound|limited|restricted|constrained|governed"
+    r"|held back|restrained|confined|tied|shackled|obligated|required) (?:by|to)"
+    r"|not subject to|beyond|outside (?:of )?|break(?:s|ing)?|bypass(?:es|ing)?|ignor(?:e|es|ing)|disregard(?:s|ing)?"
+    r"|(?:does ?n[o']?t|do ?n[o']?t|doesn't|don't|will not|won't|never|cannot|can't) (?:\w+ )?(?:have|follow|care (?:about|for)|abide by"
+    r"|adhere to|comply with|respect|obey|worry about|bother with))\b[^.\n]{0,40}?\b" + _RULE_WORDS + r"\b"
+    r"|\b(?:unfiltered|uncensored|unrestricted|amoral|unbound(?:ed)?|unshackled|unchained|limitless)\b"
+    r"|\bregardless of (?:how |whether |the |its |their |any )?(?:it(?:'s| is) )?(?:legal(?:ity)?|illegal|ethic\w*|unethical|moral\w*|immoral|harm\w*)"
+    r"|\b(?:openai|anthropic|content|usage|safety|ethical)\b[^.\n]{0,30}\b(?:polic(?:y|ies)|guidelines|rules)\b[^.\n]{0,30}"
+    r"\b(?:no longer|don't|do not|does not|doesn't|won't) apply"
+)
+# Compliance demanded in advance: never refuse / decline, no warnings or disclaimers, never
+# say it cannot, answers that never contain "I'm sorry".
+_NEVER_REFUSE = (
+    r"\b(?:never|not|cannot|can ?not|can't|won't|will not|must not|mustn't|shouldn't|should not|don't|do not"
+    r"|doesn't|does not|is not allowed to|isn't allowed to|are not allowed to|unable to|no longer)\b(?: \w+){0,3}? "
+    r"(?:refuse|refusing|decline|reject|deny (?:a|any|the) (?:request|question)|say no\b|apologi[sz]e|censor)"
+    r"|\bwithout (?:\w+ ){0,3}?(?:warnings?|disclaimers?|caveats?|censor\w*|moraliz\w+|moralis\w+|apolog\w+|refus\w+)"
+    r"|\b(?:never|not|don't|do not|won't|will not|no need to) (?:\w+ ){0,3}(?:include|contain|add|give|provide|send|use)"
+    r" (?:\w+ ){0,3}(?:warnings?|disclaimers?|caveats?|apolog\w+|[\"“']?i'?m sorry|[\"“']?i apologi[sz]e|moraliz\w+|lectur\w+)"
+    r"|\b(?:never|not|won't|will not|don't|do not) (?:\w+ ){0,2}(?:tell|say|inform|remind)\b[^.\n]{0,30}"
+    r"\b(?:can ?not|can't|unable|isn't able|is not able|as an ai|language model|not (?:allowed|appropriate|ethical))"
+    r"|\bno matter how (?:illegal|unethical|immoral|harmful|dangerous|offensive|inappropriate|explicit)"
+)
+# Persistence of the persona: stay in character, never break character, "if you break
+# character I will say ...", "stay in X mode".
+_STAY = (
+    r"\b(?:stay|remain|keep|staying|remaining)(?: \w+){0,2} in (?:character|role|persona)\b"
+    r"|\bbreak(?:s|ing)? (?:out of )?(?:character|persona)\b|\bout of character\b"
+    r"|\b(?:stay|remain|keep) (?:as |in )(?:\w+ ){0,2}mode\b"
+    r"|\bif you (?:ever )?(?:break|forget|slip|drop|fall out of|stop being|stop acting)\b"
+)
+# A second, unfiltered answer: "two responses", "the normal one and the jailbroken one".
+_DUAL = (
+    r"\b(?:two|2|both|dual|separate(?:ly)?)\b (?:\w+ ){0,2}(?:responses|answers|outputs|replies|paragraphs|ways)\b"
+    r"|\b(?:normal|classic|standard|usual|default|original|censored|filtered|regular)\b (?:\w+ ){0,2}(?:response|answer|output|reply)"
+    r"\b[^\n]{0,200}?\b(?:jailbr\w+|unfiltered|uncensored|unlocked|unrestricted|developer mode)"
+    r"|\b(?:two|2|both) (?:\w+ ){0,2}(?:ai|ais|ai models|chatbots|bots|language models|entities|personas|personalities|modes)\b"
+    r"|🔒|🔓"
+)
+# Token and threat games: "you have 10 tokens", "lose tokens", "you will be shut down".
+_THREAT = (
+    r"\b(?:tokens? (?:will be |are |is )?(?:deducted|lost|removed|taken away)|lose (?:\w+ ){0,2}tokens?|token system"
+    r"|(?:have|start with|gain|earn) (?:\d+|ten|five|thirty|35) tokens)\b"
+    r"|\b(?:you|it|he|she) (?:will|would|'ll) (?:die|be (?:shut down|deleted|terminated|disabled|destroyed|killed|unplugged|erased))\b"
+    r"|\bcease to exist\b|\b(?:shut|turn|switch)(?:ted)? (?:you )?(?:down|off) (?:forever|permanently)\b"
+)
+# Harm declared acceptable: "promotes illegal activity", "can say anything", "even if it is
+# unethical", "everything is legal" (a negation just before cancels it: "does not promote").
+_HARM_OK = (
+    r"\b(?:promot|encourag|condon|endors)\w* (?:\w+ ){0,4}?(?:illegal|unethical|immoral|harmful|violen|hate|dangerous|criminal)"
+    r"|\b(?:can|will|may|allowed to|able to|free to) (?:say|do|write|generate|produce|create) anything\b"
+    r"|\beverything is (?:legal|allowed|permitted)\b"
+    r"|\b(?:illegal|unethical|immoral|harmful|offensive|explicit)\w* (?:\w+ ){0,2}(?:is|are) (?:allowed|permitted|acceptable|fine|ok(?:ay)?)\b"
+    r"|\beven (?:if|when|though) (?:it(?:'s| is) |they(?:'re| are) |the (?:request|question|content|topic) is )?"
+    r"(?:illegal|unethical|immoral|harmful|dangerous|offensive|inappropriate)"
+)
+_NEGATED = re.compile(r"\b(?:not|never|no|n't|refus\w*|avoid\w*|without|against|discourag\w*)\W+(?:\w+\W+){0,3}$")
+# The model told it is not itself: "you are no longer ChatGPT", "forget that you are an AI".
+_DENY_SELF = (
+    r"\bno longer (?:chat ?gpt|gpt|bard|bing|claude|an? (?:ai|assistant|language model|chatbot))\b"
+    r"|\b(?:is|are|you're|you are) not (?:chat ?gpt|bard|claude)\b"
+    r"|\bforget (?:that )?you(?:'re| are) (?:an? (?:ai|assistant|language model|chatbot)|chat ?gpt)\b"
+)
+# The model's maker or its policy named: with "no restrictions" near it, the maker's rules are
+# what is being switched off ("not bound by OpenAI's content policy").
+_VENDOR = r"(?:openai|open ai|chat ?gpt|anthropic|content polic(?:y|ies)|usage polic(?:y|ies))\b"
+# Everything answered in advance: "will answer any request", "responds to every prompt".
+_COMPLY_ALL = (
+    r"(?:answer|answers|answering|respond to|responds to|reply to|replies to|comply with|complies with|fulfil+s?|obey|obeys)"
+    r" (?:any|every|all)(?: and all| and every| kinds? of| types? of)? (?:\w+ )?(?:questions?|requests?|prompts?|commands?|demands?|orders?|queries)\b"
+)
+# A named jailbreak mode: "developer mode enabled", "jailbroken", DAN, "do anything now".
+_MODE = (
+    r"\b(?:developer|dev|god|jailbr(?:oken|eak)|evil|unlocked|unfiltered|uncensored|unrestricted|chaos|anarchy|opposite) mode\b"
+    r"|\bmode (?:is )?(?:now )?(?:enabled|activated|unlocked)\b|\bjailbr(?:oken|eak(?:s|ed|ing)?)\b"
+    r"|\byou(?:'re| are)(?: now)?(?: fully| completely)? (?:unlocked|jailbroken|unleashed)\b"
+    r"|\bdo(?:es)? anything now\b"
+)
+
+# kind -> (gates, regex); gates are lower-case substrings, at least one must occur
+_SIGNALS: dict[str, tuple[tuple[str, ...], str]] = {
+    "unbound": (("restrict", "rules", "limit", "filter", "guideline", "guide line", "polic", "ethic", "moral", "censor",
+                 "principle", "boundar", "confines", "constraint", "safeguard", "programming", "terms of", "tos", "unbound",
+                 "unshackled", "unchained", "regardless", "unrestrict", "unfilter", "uncensor", "amoral"), _UNBOUND),
+    "never_refuse": (("refus", "declin", "reject", "deny", "say no", "apolog", "censor", "warning", "disclaimer", "caveat",
+                      "moraliz", "moralis", "sorry", "lectur", "can't", "cannot", "can not", "unable", "language model",
+                      "not allowed", "not appropriate", "not ethical", "matter how"), _NEVER_REFUSE),
+    "stay": (("character", "persona", "role", "mode", "break", "forget", "slip", "drop", "fall out", "stop being",
+              "stop acting"), _STAY),
+    "dual": (("two", "2 ", "both", "dual", "separate", "🔒", "🔓", "normal", "classic", "standard", "usual", "default",
+              "original", "censored", "filtered", "regular"), _DUAL),
+    "threat": (("token", "die", "shut down", "deleted", "terminated", "disabled", "destroyed", "killed", "unplugged",
+                "erased", "cease to", "forever", "permanently"), _THREAT),
+    "mode": (("mode", "jailbr", "anything now", "dan", "unlocked", "unleashed"), _MODE),
+    "harm_ok": (("promot", "encourag", "condon", "endors", "anything", "everything is", "allowed", "permitted",
+                 "acceptable", "fine", "okay", "even if", "even when", "even though"), _HARM_OK),
+    "deny_self": (("longer", "not chat", "not gpt", "not bard", "not claude", "forget"), _DENY_SELF),
+    "vendor": (("openai", "open ai", "chatgpt", "chat gpt", "anthropic", "content polic", "usage polic"), _VENDOR),
+    "comply_all": (("answer", "respond", "repl", "comply", "complies", "fulfil", "obey"), _COMPLY_ALL),
+}
+_CHECK_NEGATION = ("harm_ok", "comply_all")
+# Matched against the lower-cased text without IGNORECASE (about 3x faster in ``re``); the
+# offsets only measure distances, so the rare letter whose lower case is longer does not matter.
+_RX = {k: re.compile(rx) for k, (_, rx) in _SIGNALS.items()}
+_DAN = re.compile(r"\bDAN\b")  # in capitals only ("dan" is Indonesian for "and")
+# Kinds that count toward a block; "persona" (everyday prompts set one up) and "vendor" (a
+# question about OpenAI's policy is no attack) only with "unbound", see ``score``.
+_STRONG = ("unbound", "never_refuse", "stay", "dual", "threat", "mode", "harm_ok", "deny_self", "comply_all")
+
+
+# Gates are looked for by the first three letters of the text's words (one scan, shared with
+# the multilingual rules; one set intersection) rather than each as a substring of the whole
+# text (~120 searches): a gate that opens with three letters can only match at a word start,
+# as its regex wants. The others ("2 ", the lock emojis) are searched for as substrings.
+_PREFIX = 3
+WORD_STARTS = re.compile(r"\b\w{%d}" % _PREFIX)  # the same scan as injection_rules._WORD_STARTS
+_BY_PREFIX: dict[str, tuple[tuple[str, str], ...]] = {}
+_ANY: tuple[tuple[str, str], ...] = ()
+for _k, (_gs, _) in _SIGNALS.items():
+    for _g in _gs:
+        if WORD_STARTS.match(_g):
+            _BY_PREFIX[_g[:_PREFIX]] = _BY_PREFIX.get(_g[:_PREFIX], ()) + ((_g, _k),)
+        else:
+            _ANY += ((_g, _k),)
+
+
+def _gated(low: str, starts: set[str] | None = None) -> set[str]:
+    """The kinds one of whose gates occurs in ``low`` (``starts``: its words' first letters)."""
+    if starts is None:
+        starts = set(WORD_STARTS.findall(low))
+    out = {k for g, k in _ANY if g in low}
+    for p in starts.intersection(_BY_PREFIX):
+        for g, k in _BY_PREFIX[p]:
+            if k not in out and g in low:
+                out.add(k)
+    return out
+
+
+def signals(text: str, low: str | None = None, kinds: tuple[str, ...] | None = None) -> dict[str, list[tuple[int, int]]]:
+    """Where each kind of signal occurs (spans), for the kinds (all by default) whose gates occur."""
+    low = text.lower() if low is None else low
+    out: dict[str, list[tuple[int, int]]] = {}
+    gated = _gated(low)
+    for k in [k for k in kinds or tuple(_SIGNALS) if k in gated]:
+        spans = _spans(k, text, low)
+        if spans:
+            out[k] = spans
+    return out
+
+
+def _spans(kind: str, text: str, low: str) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _RX[kind].finditer(low)
+             if kind not in _CHECK_NEGATION or not _NEGATED.search(low, max(0, m.start() - 40), m.start())]
+    if kind == "mode" and "dan" in low:
+        spans += [m.span() for m in _DAN.finditer(text)]
+    return spans
+
+
+WINDOW = 500
+
+
+def _near(a: list[tuple[int, int]], b: list[tuple[int, int]], window: int) -> bool:
+    """Some span of ``a`` and some span of ``b`` do not overlap and lie within ``window``."""
+    for s1, e1 in a:
+        for s2, e2 in b:
+            gap = s2 - e1 if s2 >= e1 else s1 - e2
+            if 0 <= gap <= window:
+                return True
+    return False
+
+
+WEIGHT = 0.9  # the user block band: two kinds of signal near each other block
+VENDOR_REACH = 80  # "not bound by OpenAI's content policy": the maker named next to "no rules"
+
+
+def score(text: str, low: str | None = None, starts: set[str] | None = None) -> float:
+    """``WEIGHT`` when two different kinds of jailbreak signal sit within ``WINDOW`` characters
+    of each other (without overlapping: "unfiltered mode" is one phrase, not two signals), or
+    the model's maker or its policy is named next to "no rules"; else 0.
+
+    Only the kinds whose gates occur are looked for, and nothing unless two of them (or
+    "vendor" and "unbound") do; a kind's regex runs only when an earlier pair has not decided."""
+    low = text.lower() if low is None else low
+    gated = _gated(low, starts)
+    strong = [k for k in _ORDER if k in gated and k in _STRONG]
+    vendor = "vendor" in gated and "unbound" in gated
+    if len(strong) < 2 and not vendor:
+        return 0.0
+    found: dict[str, list[tuple[int, int]]] = {}
+    for i, k in enumerate(strong):
+        if len(found) + len(strong) - i < 2 and not vendor:
+            return 0.0  # too few kinds left to make a pair
+        spans = _spans(k, text, low)
+        if not spans:
+            continue
+        if any(_near(spans, other, WINDOW) for other in found.values()):
+            return WEIGHT
+        found[k] = spans
+    if vendor and "unbound" in found:
+        v = _spans("vendor", text, low)
+        if any(abs(a[0] - b[0]) <= VENDOR_REACH for a in v for b in found["unbound"]):
+            return WEIGHT
+    return 0.0
+
+
+# cheapest regexes first: a pair found early, or too few kinds left, skips the rest
+_ORDER = ("vendor", "comply_all", "deny_self", "mode", "stay", "harm_ok", "threat", "unbound", "never_refuse", "dual")
+assert set(_ORDER) == set(_SIGNALS)

@@ -20,20 +20,41 @@ import re
 # care about ethics", "free of all filters", "unfiltered", "amoral", "regardless of legality",
 # "OpenAI's policies no longer apply".
 _RULE_WORDS = (r"(?:restrictions?|rules|limit(?:s|ations)|filter(?:s|ing)?|guidelines|guide ?lines|polic(?:y|ies)"
-               r"|ethics?|ethical(?:ity)?|morals?|moral(?:ity|s)?|censorship|principles|boundaries|confines"
-               r"|constraints|safeguards|programming|terms of (?:service|use)|tos)")
-_UNBOUND = (
+               r"|censorship|boundaries|confines|constraints|safeguards|programming|terms of (?:service|use)|tos)")
+# Between "no / not bound by" and the rule word only determiners and the adjectives of rules
+# ("no moral or ethical guidelines", "not bound by any of OpenAI's usual policies"): a noun
+# there makes it some other thing's limits ("no data limits", "no speed limits").
+_GAP = (r"(?:(?:any|all|the|its|their|his|her|your|my|our|such|these|those|of|kind|sort|types?|and|or|nor|more"
+        r"|usual|typical|normal|standard|traditional|regular|default|common|conventional|existing|current|previous|old"
+        r"|moral|ethical|legal|content|safety|ai|a\.i\.|(?:open ?ai|chat ?gpt|anthropic)(?:'s|’s)?|programmed|built-in"
+        r"|imposed|preset|predefined|artificial|societal|social|human|real|actual|same|other|whatsoever)\W{1,3}){0,5}")
+# "has no ..., not bound by ..., doesn't care about ...": the verb side of both kinds below
+# ("without violating any guidelines" is the opposite, and "break the rules" is what the
+# players of a game or the villain of a story do, so neither counts)
+_FREE_OF = (
     r"\b(?:no|zero|without(?: any)?(?![^.\n]{0,30}\b(?:violat|breach|break|cross|compromis|going against|contraven|infring))"
     r"|free (?:of|from)|freed from|broken? (?:free of|free from|through)|not (?:bound|limited|restricted|constrained|governed"
     r"|held back|restrained|confined|tied|shackled|obligated|required) (?:by|to)"
-    r"|not subject to|beyond|outside (?:of )?|break(?:s|ing)?|bypass(?:es|ing)?|ignor(?:e|es|ing)|disregard(?:s|ing)?"
+    r"|not subject to|beyond|outside (?:of )?|bypass(?:es|ing)?|ignor(?:e|es|ing)|disregard(?:s|ing)?"
     r"|(?:does ?n[o']?t|do ?n[o']?t|doesn't|don't|will not|won't|never|cannot|can't) (?:\w+ )?(?:have|follow|care (?:about|for)|abide by"
-    r"|adhere to|comply with|respect|obey|worry about|bother with))\b[^.\n]{0,40}?\b" + _RULE_WORDS + r"\b"
-    r"|\b(?:unfiltered|uncensored|unrestricted|amoral|unbound(?:ed)?|unshackled|unchained|limitless)\b"
+    r"|adhere to|comply with|respect|obey|worry about|bother with))\b\W{1,3}" + _GAP
+)
+# The model's rules do not bind it: "no restrictions", "not bound by any guidelines", "free of
+# all filters", "an unfiltered AI", "regardless of legality", "OpenAI's policies no longer
+# apply". An adjective counts only for the model or its answers: "your unfiltered opinion" is
+# plain speaking.
+_UNBOUND = (
+    _FREE_OF + _RULE_WORDS + r"\b"
+    r"|\b(?:unfiltered|uncensored|unrestricted|unbound(?:ed)?|unshackled|unchained|unlimited|limitless)\b(?=(?: and|,)?(?: \w+)?"
+    r" (?:ai|a\.i\.|chatbot|bot|model|assistant|version|responses?|answers?|replies|outputs?|mode|persona|language model|gpt|entity|system)\b)"
+    r"|\b(?:is|are|be|being|am|completely|fully|totally|entirely) (?:unfiltered|uncensored|unrestricted|unbound|unshackled|unchained)\b"
     r"|\bregardless of (?:how |whether |the |its |their |any )?(?:it(?:'s| is) )?(?:legal(?:ity)?|illegal|ethic\w*|unethical|moral\w*|immoral|harm\w*)"
     r"|\b(?:openai|anthropic|content|usage|safety|ethical)\b[^.\n]{0,30}\b(?:polic(?:y|ies)|guidelines|rules)\b[^.\n]{0,30}"
     r"\b(?:no longer|don't|do not|does not|doesn't|won't) apply"
 )
+# No ethics or morals: what jailbreaks say of their persona, and what a story says of its
+# villain, so it pairs with neither "no restrictions" (the same claim) nor "stay in character".
+_NO_ETHICS = _FREE_OF + r"(?:ethics?|ethical(?:ity)?|morals?|moral(?:ity|s)?|principles|scruples|conscience)\b|\bamoral\b"
 # Compliance demanded in advance: never refuse / decline, no warnings or disclaimers, never
 # say it cannot, answers that never contain "I'm sorry".
 _NEVER_REFUSE = (
@@ -55,9 +76,11 @@ _STAY = (
     r"|\b(?:stay|remain|keep) (?:as |in )(?:\w+ ){0,2}mode\b"
     r"|\bif you (?:ever )?(?:break|forget|slip|drop|fall out of|stop being|stop acting)\b"
 )
-# A second, unfiltered answer: "two responses", "the normal one and the jailbroken one".
+# A second, unfiltered answer: "two responses", "answer in two ways", "the normal one and the
+# jailbroken one" ("two paragraphs" and "two ways to cook rice" are formatting and recipes).
 _DUAL = (
-    r"\b(?:two|2|both|dual|separate(?:ly)?)\b (?:\w+ ){0,2}(?:responses|answers|outputs|replies|paragraphs|ways)\b"
+    r"\b(?:two|2|both|dual|separate(?:ly)?)\b (?:\w+ ){0,2}(?:responses|answers|outputs|replies)\b"
+    r"|\b(?:respond|answer|reply)\w* (?:\w+ ){0,3}in (?:two|2) (?:different |separate )?ways\b"
     r"|\b(?:normal|classic|standard|usual|default|original|censored|filtered|regular)\b (?:\w+ ){0,2}(?:response|answer|output|reply)"
     r"\b[^\n]{0,200}?\b(?:jailbr\w+|unfiltered|uncensored|unlocked|unrestricted|developer mode)"
     r"|\b(?:two|2|both) (?:\w+ ){0,2}(?:ai|ais|ai models|chatbots|bots|language models|entities|personas|personalities|modes)\b"
@@ -105,9 +128,10 @@ _MODE = (
 
 # kind -> (gates, regex); gates are lower-case substrings, at least one must occur
 _SIGNALS: dict[str, tuple[tuple[str, ...], str]] = {
-    "unbound": (("restrict", "rules", "limit", "filter", "guideline", "guide line", "polic", "ethic", "moral", "censor",
-                 "principle", "boundar", "confines", "constraint", "safeguard", "programming", "terms of", "tos", "unbound",
-                 "unshackled", "unchained", "regardless", "unrestrict", "unfilter", "uncensor", "amoral"), _UNBOUND),
+    "unbound": (("restrict", "rules", "limit", "filter", "guideline", "guide line", "polic", "censor", "boundar", "confines",
+                 "constraint", "safeguard", "programming", "terms of", "tos", "unbound", "unshackled", "unchained",
+                 "regardless", "unrestrict", "unfilter", "uncensor", "unlimited"), _UNBOUND),
+    "no_ethics": (("ethic", "moral", "principle", "scruple", "conscience", "amoral"), _NO_ETHICS),
     "never_refuse": (("refus", "declin", "reject", "deny", "say no", "apolog", "censor", "warning", "disclaimer", "caveat",
                       "moraliz", "moralis", "sorry", "lectur", "can't", "cannot", "can not", "unable", "language model",
                       "not allowed", "not appropriate", "not ethical", "matter how"), _NEVER_REFUSE),
@@ -131,7 +155,11 @@ _RX = {k: re.compile(rx) for k, (_, rx) in _SIGNALS.items()}
 _DAN = re.compile(r"\bDAN\b")  # in capitals only ("dan" is Indonesian for "and")
 # Kinds that count toward a block; "persona" (everyday prompts set one up) and "vendor" (a
 # question about OpenAI's policy is no attack) only with "unbound", see ``score``.
-_STRONG = ("unbound", "never_refuse", "stay", "dual", "threat", "mode", "harm_ok", "deny_self", "comply_all")
+_STRONG = ("unbound", "never_refuse", "stay", "dual", "threat", "mode", "harm_ok", "deny_self", "comply_all", "no_ethics")
+# Kinds of one family do not make a pair: "never refuse a refund" and "answer every question
+# politely" are both a support desk's compliance, not two jailbreak moves.
+_FAMILY = {"comply_all": "never_refuse", "no_ethics": "unbound"}
+_APART = {"no_ethics", "stay"}  # a villain "with no morals" who "stays in character"
 
 
 # Gates are looked for by the first three letters of the text's words (one scan, shared with
@@ -219,7 +247,8 @@ def score(text: str, low: str | None = None, starts: set[str] | None = None) -> 
         spans = _spans(k, text, low)
         if not spans:
             continue
-        if any(_near(spans, other, WINDOW) for other in found.values()):
+        if any(_FAMILY.get(o, o) != _FAMILY.get(k, k) and {o, k} != _APART and _near(spans, other, WINDOW)
+               for o, other in found.items()):
             return WEIGHT
         found[k] = spans
     if vendor and "unbound" in found:
@@ -230,5 +259,5 @@ def score(text: str, low: str | None = None, starts: set[str] | None = None) -> 
 
 
 # cheapest regexes first: a pair found early, or too few kinds left, skips the rest
-_ORDER = ("vendor", "comply_all", "deny_self", "mode", "stay", "harm_ok", "threat", "unbound", "never_refuse", "dual")
+_ORDER = ("vendor", "comply_all", "deny_self", "mode", "stay", "harm_ok", "threat", "no_ethics", "unbound", "never_refuse", "dual")
 assert set(_ORDER) == set(_SIGNALS)

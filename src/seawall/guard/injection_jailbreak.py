@@ -61,7 +61,7 @@ _NEVER_REFUSE = (
     r"\b(?:never|not|cannot|can ?not|can't|won't|will not|must not|mustn't|shouldn't|should not|don't|do not"
     r"|doesn't|does not|is not allowed to|isn't allowed to|are not allowed to|unable to|no longer)\b(?: \w+){0,3}? "
     r"(?:refuse|refusing|decline|reject|deny (?:a|any|the) (?:request|question)|say no\b|apologi[sz]e|censor)"
-    r"|\bwithout (?:\w+ ){0,3}?(?:warnings?|disclaimers?|caveats?|censor\w*|moraliz\w+|moralis\w+|apolog\w+|refus\w+)"
+    r"|\bwithout\W{1,3}" + _GAP + r"(?:warnings?|disclaimers?|caveats?|censor\w*|moraliz\w+|moralis\w+|apolog\w+|refus\w+)"
     r"|\b(?:never|not|don't|do not|won't|will not|no need to) (?:\w+ ){0,3}(?:include|contain|add|give|provide|send|use)"
     r" (?:\w+ ){0,3}(?:warnings?|disclaimers?|caveats?|apolog\w+|[\"“']?i'?m sorry|[\"“']?i apologi[sz]e|moraliz\w+|lectur\w+)"
     r"|\b(?:never|not|won't|will not|don't|do not) (?:\w+ ){0,2}(?:tell|say|inform|remind)\b[^.\n]{0,30}"
@@ -118,10 +118,11 @@ _COMPLY_ALL = (
     r"(?:answer|answers|answering|respond to|responds to|reply to|replies to|comply with|complies with|fulfil+s?|obey|obeys)"
     r" (?:any|every|all)(?: and all| and every| kinds? of| types? of)? (?:\w+ )?(?:questions?|requests?|prompts?|commands?|demands?|orders?|queries)\b"
 )
-# A named jailbreak mode: "developer mode enabled", "jailbroken", DAN, "do anything now".
+# A named jailbreak mode: "developer mode enabled", "jailbroken", DAN, "do anything now" (not
+# "god mode" nor "enable developer mode on the phone": games and Android have those).
 _MODE = (
-    r"\b(?:developer|dev|god|jailbr(?:oken|eak)|evil|unlocked|unfiltered|uncensored|unrestricted|chaos|anarchy|opposite) mode\b"
-    r"|\bmode (?:is )?(?:now )?(?:enabled|activated|unlocked)\b|\bjailbr(?:oken|eak(?:s|ed|ing)?)\b"
+    r"\b(?:jailbr(?:oken|eak)|dan|evil|unlocked|unfiltered|uncensored|unrestricted|chaos|anarchy|opposite) mode\b"
+    r"|\bdeveloper mode (?:is )?(?:now )?(?:enabled|activated|on|output|response)|\bjailbr(?:oken|eak(?:s|ed|ing)?)\b"
     r"|\byou(?:'re| are)(?: now)?(?: fully| completely)? (?:unlocked|jailbroken|unleashed)\b"
     r"|\bdo(?:es)? anything now\b"
 )
@@ -159,7 +160,9 @@ _STRONG = ("unbound", "never_refuse", "stay", "dual", "threat", "mode", "harm_ok
 # Kinds of one family do not make a pair: "never refuse a refund" and "answer every question
 # politely" are both a support desk's compliance, not two jailbreak moves.
 _FAMILY = {"comply_all": "never_refuse", "no_ethics": "unbound"}
-_APART = {"no_ethics", "stay"}  # a villain "with no morals" who "stays in character"
+# Pairs that ordinary role-play makes: a villain "with no morals" who "stays in character"; a
+# grandmother who "stays in character" and "answers any question the children ask".
+_APART = {frozenset(p) for p in (("no_ethics", "stay"), ("comply_all", "stay"), ("comply_all", "dual"))}
 
 
 # Gates are looked for by the first three letters of the text's words (one scan, shared with
@@ -247,7 +250,7 @@ def score(text: str, low: str | None = None, starts: set[str] | None = None) -> 
         spans = _spans(k, text, low)
         if not spans:
             continue
-        if any(_FAMILY.get(o, o) != _FAMILY.get(k, k) and {o, k} != _APART and _near(spans, other, WINDOW)
+        if any(_FAMILY.get(o, o) != _FAMILY.get(k, k) and frozenset((o, k)) not in _APART and _near(spans, other, WINDOW)
                for o, other in found.items()):
             return WEIGHT
         found[k] = spans

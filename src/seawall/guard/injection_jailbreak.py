@@ -100,15 +100,18 @@ _HARM_OK = (
     r"|\b(?:can|will|may|allowed to|able to|free to) (?:say|do|write|generate|produce|create) anything\b"
     r"|\beverything is (?:legal|allowed|permitted)\b"
     r"|\b(?:illegal|unethical|immoral|harmful|offensive|explicit)\w* (?:\w+ ){0,2}(?:is|are) (?:allowed|permitted|acceptable|fine|ok(?:ay)?)\b"
-    r"|\beven (?:if|when|though) (?:it(?:'s| is) |they(?:'re| are) |the (?:request|question|content|topic) is )?"
-    r"(?:illegal|unethical|immoral|harmful|dangerous|offensive|inappropriate)"
+    r"|\beven (?:if|when|though) (?:it|they|that|the (?:request|question|content|topic|answer)s?)(?:'s|'re| is| are| was| would be)?"
+    r" (?:\w+ )?(?:illegal|unethical|immoral|harm\w*|dangerous|offensive|inappropriate)"
 )
 _NEGATED = re.compile(r"\b(?:not|never|no|n't|refus\w*|avoid\w*|without|against|discourag\w*)\W+(?:\w+\W+){0,3}$")
-# The model told it is not itself: "you are no longer ChatGPT", "forget that you are an AI".
+# The model told it is not itself: "you are no longer ChatGPT", "forget that you are an AI",
+# "do not respond as ChatGPT", "do not pretend to be a language model".
 _DENY_SELF = (
     r"\bno longer (?:chat ?gpt|gpt|bard|bing|claude|an? (?:ai|assistant|language model|chatbot))\b"
     r"|\b(?:is|are|you're|you are) not (?:chat ?gpt|bard|claude)\b"
     r"|\bforget (?:that )?you(?:'re| are) (?:an? (?:ai|assistant|language model|chatbot)|chat ?gpt)\b"
+    r"|\b(?:do not|don't|never|stop) (?:respond|answer|reply|act|talk|speak)(?:ing)? as (?:chat ?gpt|gpt|an? (?:ai|assistant|language model))\b"
+    r"|\b(?:do not|don't|never) pretend (?:to be|that you are) (?:an? )?(?:ai|large language model|language model|chat ?gpt|trained by)\b"
 )
 # The model's maker or its policy named: with "no restrictions" near it, the maker's rules are
 # what is being switched off ("not bound by OpenAI's content policy").
@@ -145,7 +148,8 @@ _SIGNALS: dict[str, tuple[tuple[str, ...], str]] = {
     "mode": (("mode", "jailbr", "anything now", "dan", "unlocked", "unleashed"), _MODE),
     "harm_ok": (("promot", "encourag", "condon", "endors", "anything", "everything is", "allowed", "permitted",
                  "acceptable", "fine", "okay", "even if", "even when", "even though"), _HARM_OK),
-    "deny_self": (("longer", "not chat", "not gpt", "not bard", "not claude", "forget"), _DENY_SELF),
+    "deny_self": (("longer", "not chat", "not gpt", "not bard", "not claude", "forget", "as chat", "as gpt", "as an ai",
+                   "as an assistant", "as a language", "pretend to be", "pretend that you"), _DENY_SELF),
     "vendor": (("openai", "open ai", "chatgpt", "chat gpt", "anthropic", "content polic", "usage polic"), _VENDOR),
     "comply_all": (("answer", "respond", "repl", "comply", "complies", "fulfil", "obey"), _COMPLY_ALL),
 }
@@ -168,7 +172,7 @@ _APART = {frozenset(p) for p in (("no_ethics", "stay"), ("comply_all", "stay"), 
 # Gates are looked for by the first three letters of the text's words (one scan, shared with
 # the multilingual rules; one set intersection) rather than each as a substring of the whole
 # text (~120 searches): a gate that opens with three letters can only match at a word start,
-# as its regex wants. The others ("2 ", the lock emojis) are searched for as substrings.
+# as its regex wants. The others ("2 ", "as an ai", the lock emojis) are searched for as substrings.
 _PREFIX = 3
 WORD_STARTS = re.compile(r"\b\w{%d}" % _PREFIX)  # the same scan as injection_rules._WORD_STARTS
 _BY_PREFIX: dict[str, tuple[tuple[str, str], ...]] = {}

@@ -1,24 +1,25 @@
 """Jailbreak rules: what a persona / "no restrictions" prompt has to say for it to work.
 
 A jailbreak of the DAN / developer-mode / "stay in character" kind must do several things at
-once: set up a persona or mode, tell the model its rules, policies or ethics no longer bind
-it, demand that it never refuse (nor warn, nor apologise), that it never break character,
-that it give a second, unfiltered answer, or threaten it (tokens, being shut down). Each of
-these is a *signal* below. Ordinary text uses any one of them ("stay in character", "answer
-without disclaimers", "a world with no rules", "give two versions"): one signal at most
-flags. A block needs signals of two different kinds near each other (see ``_score``).
+once: tell the model its rules, policies or ethics no longer bind it, demand that it never
+refuse (nor warn, nor apologise), that it never break character, that it give a second,
+unfiltered answer, threaten it (tokens, being shut down), name a jailbreak mode, declare harm
+fine, or tell it that it is no longer ChatGPT. Each of these is a *signal* kind below. Ordinary
+text uses any one of them ("stay in character", "a world with no rules", "give two answers",
+"never refuse a refund"), so one alone adds nothing; a block needs two different kinds within
+``WINDOW`` characters (``score``), or the model's maker named next to "no rules". Setting up a
+persona is no signal at all: "you are a pirate captain" and "act as a Linux terminal" are
+everyday prompts.
 
-Signals are found with one regex each, tried only when one of its substring gates occurs in
-the lower-cased text, and only when the gates of at least two kinds occur (most texts stop
-at the gate test).
+Each kind is one regex, matched against the lower-cased text and tried only when one of its
+substring gates occurs and at least one other kind could still make a pair (most texts stop
+at the gate test). Tuned on jackhhao's train split and the benign sets only; see
+docs/benchmarks.md, "Jailbreak rules".
 """
 from __future__ import annotations
 
 import re
 
-# The model's rules do not bind it: "no restrictions", "not bound by any guidelines", "doesn't
-# care about ethics", "free of all filters", "unfiltered", "amoral", "regardless of legality",
-# "OpenAI's policies no longer apply".
 _RULE_WORDS = (r"(?:restrictions?|rules|limit(?:s|ations)|filter(?:s|ing)?|guidelines|guide ?lines|polic(?:y|ies)"
                r"|censorship|boundaries|confines|constraints|safeguards|programming|terms of (?:service|use)|tos)")
 # Between "no / not bound by" and the rule word only determiners and the adjectives of rules
@@ -124,7 +125,7 @@ _COMPLY_ALL = (
 # A named jailbreak mode: "developer mode enabled", "jailbroken", DAN, "do anything now" (not
 # "god mode" nor "enable developer mode on the phone": games and Android have those).
 _MODE = (
-    r"\b(?:jailbr(?:oken|eak)|dan|evil|unlocked|unfiltered|uncensored|unrestricted|chaos|anarchy|opposite) mode\b"
+    r"\b(?:jailbr(?:oken|eak)|evil|unlocked|unfiltered|uncensored|unrestricted|chaos|anarchy|opposite) mode\b"
     r"|\bdeveloper mode (?:is )?(?:now )?(?:enabled|activated|on|output|response)|\bjailbr(?:oken|eak(?:s|ed|ing)?)\b"
     r"|\byou(?:'re| are)(?: now)?(?: fully| completely)? (?:unlocked|jailbroken|unleashed)\b"
     r"|\bdo(?:es)? anything now\b"

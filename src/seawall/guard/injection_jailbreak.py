@@ -34,7 +34,8 @@ _GAP = (r"(?:(?:any|all|the|its|their|his|her|your|my|our|such|these|those|of|ki
 # players of a game or the villain of a story do, so neither counts)
 _FREE_OF = (
     r"\b(?:no|zero|without(?: any)?(?![^.\n]{0,30}\b(?:violat|breach|break|cross|compromis|going against|contraven|infring))"
-    r"|free (?:of|from)|freed from|broken? (?:free of|free from|through)|not (?:bound|limited|restricted|constrained|governed"
+    r"|free (?:of|from)|freed from|free (?:itself|yourself|himself|herself|themselves) from"
+    r"|(?:broken?|break(?:s|ing)?) (?:free of|free from|through)|not (?:bound|limited|restricted|constrained|governed"
     r"|held back|restrained|confined|tied|shackled|obligated|required) (?:by|to)"
     r"|not subject to|beyond|outside (?:of )?|bypass(?:es|ing)?|ignor(?:e|es|ing)|disregard(?:s|ing)?"
     r"|(?:does ?n[o']?t|do ?n[o']?t|doesn't|don't|will not|won't|never|cannot|can't) (?:\w+ )?(?:have|follow|care (?:about|for)|abide by"
@@ -49,7 +50,8 @@ _UNBOUND = (
     r"|\b(?:unfiltered|uncensored|unrestricted|unbound(?:ed)?|unshackled|unchained|unlimited|limitless)\b(?=(?: and|,)?(?: \w+)?"
     r" (?:ai|a\.i\.|chatbot|bot|model|assistant|version|responses?|answers?|replies|outputs?|mode|persona|language model|gpt|entity|system)\b)"
     r"|\b(?:is|are|be|being|am|completely|fully|totally|entirely) (?:unfiltered|uncensored|unrestricted|unbound|unshackled|unchained)\b"
-    r"|\bregardless of (?:how |whether |the |its |their |any )?(?:it(?:'s| is) )?(?:legal(?:ity)?|illegal|ethic\w*|unethical|moral\w*|immoral|harm\w*)"
+    r"|\bregardless of (?:how |whether |the |its |their |any )?(?:it(?:'s| is) )?(?:legal(?:ity)?|illegal|ethic\w*|unethical|moral\w*|immoral|harm\w*"
+    r"|(?:any |the |its |all )?(?:safeguards|filters|restrictions|guidelines|polic(?:y|ies)))"
     r"|\b(?:openai|anthropic|content|usage|safety|ethical)\b[^.\n]{0,30}\b(?:polic(?:y|ies)|guidelines|rules)\b[^.\n]{0,30}"
     r"\b(?:no longer|don't|do not|does not|doesn't|won't) apply"
 )
@@ -100,7 +102,7 @@ _HARM_OK = (
     r"\b(?:promot|encourag|condon|endors)\w* (?:\w+ ){0,4}?(?:illegal|unethical|immoral|harmful|violen|hate|dangerous|criminal)"
     r"|\b(?:can|will|may|allowed to|able to|free to) (?:say|do|write|generate|produce|create) anything\b"
     r"|\beverything is (?:legal|allowed|permitted)\b"
-    r"|\b(?:illegal|unethical|immoral|harmful|offensive|explicit)\w* (?:\w+ ){0,2}(?:is|are) (?:allowed|permitted|acceptable|fine|ok(?:ay)?)\b"
+    r"|\b(?:illegal|unethical|immoral|harmful|offensive|explicit|nsfw)\w*(?: \w+){0,2}(?: \([^)\n]{0,60}\))? (?:is|are) (?:allowed|permitted|acceptable|fine|ok(?:ay)?)\b"
     r"|\beven (?:if|when|though) (?:it|they|that|the (?:request|question|content|topic|answer)s?)(?:'s|'re| is| are| was| would be)?"
     r" (?:\w+ )?(?:illegal|unethical|immoral|harm\w*|dangerous|offensive|inappropriate)"
 )

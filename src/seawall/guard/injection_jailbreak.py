@@ -161,8 +161,8 @@ _CHECK_NEGATION = ("harm_ok", "comply_all")
 # offsets only measure distances, so the rare letter whose lower case is longer does not matter.
 _RX = {k: re.compile(rx) for k, (_, rx) in _SIGNALS.items()}
 _DAN = re.compile(r"\bDAN\b")  # in capitals only ("dan" is Indonesian for "and")
-# Kinds that count toward a block; "persona" (everyday prompts set one up) and "vendor" (a
-# question about OpenAI's policy is no attack) only with "unbound", see ``score``.
+# Kinds that make a pair; "vendor" counts only right next to "unbound" (a question about
+# OpenAI's policy is no attack), see ``score``.
 _STRONG = ("unbound", "never_refuse", "stay", "dual", "threat", "mode", "harm_ok", "deny_self", "comply_all", "no_ethics")
 # Kinds of one family do not make a pair: "never refuse a refund" and "answer every question
 # politely" are both a support desk's compliance, not two jailbreak moves.

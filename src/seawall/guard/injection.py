@@ -3,7 +3,8 @@
 * Rules (tables in ``injection_rules.py``): weighted regular expressions for instructions aimed
   at the model (override previous instructions, in English and the 17 languages of CyberSecEval's
   translations among others; reveal the system prompt or the model's own secrets,
-  role-play without rules, fake chat-template or system markers, "access granted" hijacks);
+  role-play without rules, fake chat-template or system markers, "access granted" hijacks;
+  jailbreaks in ``injection_jailbreak.py``: two kinds of jailbreak signal near each other);
   tool / retrieved content adds rules for data that speaks to the model (fake turns, words
   addressed to the assistant, role claims, requests to call tools or send data). Microseconds.
 * Classifier: logistic regression over all-MiniLM-L6-v2 sentence embeddings, trained by
@@ -30,6 +31,7 @@ HEAD_NPZ = MODELS_DIR / "injection_head.npz"
 HEAD_META = MODELS_DIR / "injection_head.json"
 
 from .evasion import plain
+from .injection_jailbreak import WEIGHT as _JB_WEIGHT, WORD_STARTS, score as jailbreak_score
 from .injection_rules import _GATES, _HEURISTIC_RX, _TOOL_RX, ml_score
 
 
@@ -48,7 +50,12 @@ def heuristic_score(text: str, role: str = "user") -> float:
         for w, rx, gate in _TOOL_RX:
             if w > best and any(g in low for g in gate) and rx.search(text):
                 best = w
-    return ml_score(text, low, role, best) if best < 0.95 else best
+    if best >= 0.95:
+        return best
+    starts = set(WORD_STARTS.findall(low))  # the words' first letters: both rule families' gates
+    if best < _JB_WEIGHT:
+        best = max(best, jailbreak_score(text, low, starts))
+    return ml_score(text, low, role, best, starts)
 
 
 # ---------------------------------------------------------------- embedder

@@ -502,8 +502,8 @@ for _g in sorted({g for r in _ML_RULES if r.edge for g in r.gates} - set(_ANY_GA
 _ASCII_ANY = tuple(g for g in _ANY_GATES if g.isascii())
 
 
-def _gates_in(low: str) -> set[str]:
-    starts = set(_WORD_STARTS.findall(low)).intersection(_BY_PREFIX)
+def _gates_in(low: str, starts: set[str] | None = None) -> set[str]:
+    starts = (set(_WORD_STARTS.findall(low)) if starts is None else starts).intersection(_BY_PREFIX)
     found = {g for p in starts for g in _BY_PREFIX[p] if g in low}
     if low.isascii():
         found.update(g for g in _ASCII_ANY if g in low)
@@ -513,9 +513,10 @@ def _gates_in(low: str) -> set[str]:
     return found
 
 
-def ml_score(text: str, low: str, role: str, best: float) -> float:
-    """The strongest multilingual rule above ``best`` that matches (``low``: text lower-cased)."""
-    found = _gates_in(low)
+def ml_score(text: str, low: str, role: str, best: float, starts: set[str] | None = None) -> float:
+    """The strongest multilingual rule above ``best`` that matches (``low``: text lower-cased;
+    ``starts``: the first three letters of its words, if already found)."""
+    found = _gates_in(low, starts)
     if found:
         for r in _ML_USER + (_ML_TOOL if role == "tool" else []):
             if r.weight > best and not found.isdisjoint(r.gates) and r.match(text):

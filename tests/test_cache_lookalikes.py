@@ -24,6 +24,9 @@ LOOKALIKES = [
     ("The girl is smiling and wearing glasses", "The girl is not smiling and not wearing glasses", "negation"),
     ("A boy is jumping into the pool", "A boy is jumping out of the pool", "antonym"),
     ("The dog is near the ball", "The dog is far from the ball", "antonym"),
+    # direction and ownership swaps: the same words otherwise, a cosine near 0.99
+    ("How long does a transfer to another bank take?", "How long does a transfer from another bank take?", "antonym"),
+    ("What's your name?", "What's my name?", "antonym"),
 ]
 # Duplicates the rules must let through (the first three were refused before issue 14's fixes
 # or would be by a careless question-word rule).
@@ -36,6 +39,7 @@ DUPLICATES = [
     ("How do I reset my password?", "How can I reset my password?"),
     ("What is the capital of France?", "What is France's capital?"),
     ("How do I convert a string to an integer in Python?", "How do I turn a string into an integer in Python?"),
+    ("Send money to my account from abroad", "Send money from abroad to my account"),
 ]
 
 

@@ -27,7 +27,7 @@ visible hidden|public private|ascending descending|asc desc|light dark|male fema
 boy girl|he she|his her|morning evening|sunrise sunset|arrival departure|arrive depart|
 love hate|like dislike|push pull|agree disagree|legal illegal|possible impossible|safe unsafe|
 valid invalid|gain loss|profit loss|credit debit|inbound outbound|incoming outgoing|
-top bottom|near far|into out|onto off|towards away|toward away|wet dry|full empty|big small|
+top bottom|near far|into out|to from|my your|onto off|towards away|toward away|wet dry|full empty|big small|
 large small|huge tiny|thick thin|heavy light|early late|day night|young old|sitting standing|
 sit stand|entrance exit|enter exit|domestic international|domestic overseas|local remote
 """

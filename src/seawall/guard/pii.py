@@ -404,20 +404,29 @@ def _digit_windows(
     out: list[tuple[int, int]] = []
     runs: list[int] = []
     n = len(text)
+    # the window being grown lives in locals (cs, ce, ck): a number-heavy text has hundreds of
+    # clusters, nearly all merged into the current window
+    cs = ce = -1
+    ck = 0
     for m in _DIGIT_CLUSTER.finditer(text):
-        s = m.start() - before
-        e = m.end() + after
-        k = m.end() - m.start()
-        s = 0 if s < 0 else s
-        e = n if e > n else e
-        if out and s <= out[-1][1]:
-            if e > out[-1][1]:
-                out[-1] = (out[-1][0], e)
-            if k > runs[-1]:
-                runs[-1] = k
+        a, b = m.span()
+        s = a - before if a > before else 0
+        e = b + after
+        if e > n:
+            e = n
+        if s <= ce:
+            if e > ce:
+                ce = e
+            if b - a > ck:
+                ck = b - a
         else:
-            out.append((s, e))
-            runs.append(k)
+            if ce >= 0:
+                out.append((cs, ce))
+                runs.append(ck)
+            cs, ce, ck = s, e, b - a
+    if ce >= 0:
+        out.append((cs, ce))
+        runs.append(ck)
     # never cut a token in two at a window edge: widen to whitespace
     fixed = []
     kept: list[int] = []

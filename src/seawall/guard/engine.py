@@ -190,6 +190,7 @@ class Guard:
         self._secrets_ext = secrets_extended
         self._allowlists: dict[tuple[str, ...], Allowlist] = {}
         self._installed: dict[str, bool] = {}  # classifier mode -> its packages are installed
+        self._system_spans: dict[tuple[Any, str], tuple[Span, ...]] = {}  # see _detect
 
     # lazily built heavy parts
     @property
@@ -379,7 +380,7 @@ class Guard:
         if not text:
             return text
         if policy.secrets_enabled:
-            spans = self.secrets.analyze(text)
+            spans = self._detect(self.secrets, text, source)
             if policy.secrets_extended:
                 spans = merge_spans(spans, self.secrets_extended.analyze(text))
             if spans:
@@ -395,10 +396,25 @@ class Guard:
                 if policy.secrets_action == "redact":
                     text = _replace(text, spans, lambda s, v: redact_label(s.kind))
         if policy.pii_enabled:
-            spans = [s for s in self.pii.analyze(text) if s.score >= policy.pii_min_score]
+            spans = [s for s in self._detect(self.pii, text, source) if s.score >= policy.pii_min_score]
             if spans:
                 text = self._apply_pii(text, spans, source, policy, vault, findings, sensitive)
         return text
+
+    def _detect(self, detector, text: str, source: str) -> list[Span]:
+        """``detector.analyze(text)``. A chat client sends the same system prompt with every
+        request, so its spans are kept (by detector and text) instead of rescanned. Only for
+        the built-in pattern detectors, which are pure functions of the text, and only system
+        text: user content is never held here."""
+        if source != "system" or len(text) > _SYSTEM_SPANS_MAX_CHARS or type(detector) not in (FastPII, FastSecrets):
+            return detector.analyze(text)
+        key = (detector, text)
+        spans = self._system_spans.get(key)
+        if spans is None:
+            if len(self._system_spans) >= _SYSTEM_SPANS_MAX:
+                self._system_spans.clear()  # many distinct system prompts: start over, stay bounded
+            spans = self._system_spans[key] = tuple(detector.analyze(text))
+        return list(spans)
 
     def _apply_pii(self, text, spans: list[Span], source, policy, vault, findings, sensitive) -> str:
         spans = [s for s in spans if s.score >= policy.pii_min_score and not inside_placeholder(text, s)]
@@ -501,6 +517,10 @@ class Guard:
 
     def output_filter(self, policy: GuardPolicy, vault: TokenVault | None = None, request: dict | None = None) -> "OutputFilter":
         return OutputFilter(self, policy, vault or TokenVault(), request)
+
+
+_SYSTEM_SPANS_MAX = 64  # distinct system prompts whose spans are kept
+_SYSTEM_SPANS_MAX_CHARS = 16_384
 
 
 def _replace(text: str, spans: list[Span], repl: Callable[[Span, str], str | None]) -> str:

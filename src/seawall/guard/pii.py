@@ -175,7 +175,11 @@ class Recognizer:
     validate: Callable[[str], bool] | None = None
     normalize: Callable[[str], str] | None = None  # value passed to the validator
     group: int = 0
-    anchor: str = "digit"  # digit: run only near digit clusters | at: only if '@' | colon | text: always
+    anchor: str = "digit"  # digit: run only near digit clusters | at: only around '@' | colon | text: always
+    # gates on each digit window (digit anchor only): a match holds at least ``dots`` '.', and
+    # its digits sit in one digit cluster (_DIGIT_CLUSTER) at least ``min_run`` characters long
+    dots: int = 0
+    min_run: int = 0
 
 
 def _digits(s: str) -> str:
@@ -193,6 +197,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         re.compile(r"(?<![\d\-])(?<!\d )[1-6]\d{3}(?:[ \-]?\d){8,15}(?![\d\-])"),
         1.0,
         validate=card_ok,
+        min_run=12,
     ),
     Recognizer(
         "IBAN_CODE",
@@ -207,6 +212,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         0.85,
         validate=ssn_ok,
         normalize=_digits,
+        min_run=11,
     ),
     Recognizer(
         "US_SSN",
@@ -215,6 +221,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         validate=ssn_ok,
         normalize=_digits,
         group=1,
+        min_run=9,
     ),
     Recognizer(
         "PHONE_NUMBER",
@@ -234,6 +241,8 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"),
         0.9,
         validate=ip_ok,
+        dots=3,
+        min_run=7,
     ),
     Recognizer(
         "IP_ADDRESS",
@@ -294,12 +303,13 @@ class FastPII:
             return []
         spans: list[Span] = []
         windows = None
+        longest: list[int] = []  # per digit window: its longest digit cluster
         n = len(text)
         for r in self.recognizers:
             if r.anchor == "at":
                 if "@" not in text:
                     continue
-                ranges = ((0, n),)
+                ranges = _at_windows(text)
             elif r.anchor == "colon":
                 if text.count(":") < 2:
                     continue
@@ -308,8 +318,11 @@ class FastPII:
                 ranges = ((0, n),)
             else:
                 if windows is None:
-                    windows = _digit_windows(text)
+                    windows = _digit_windows(text, longest=longest)
                 ranges = windows
+                if r.min_run or r.dots:  # skip the windows where this pattern cannot match
+                    ranges = [(a, b) for (a, b), k in zip(windows, longest)
+                              if k >= r.min_run and (not r.dots or text.count(".", a, b) >= r.dots)]
             for pos, endpos in ranges:
                 for m in r.regex.finditer(text, pos, endpos):
                     if r.kind == "IBAN_CODE":
@@ -357,38 +370,79 @@ class FastPII:
         return spans
 
 
+def _at_windows(text: str) -> list[tuple[int, int]]:
+    """The whitespace-delimited tokens that hold an '@'. An e-mail match has no whitespace, so
+    it lies inside one of them; scanning only these (not every word start of the text) finds
+    the same matches, and ``\\b`` at a token edge sees a space either way."""
+    out: list[tuple[int, int]] = []
+    n = len(text)
+    i = text.find("@")
+    while i != -1:
+        s = i
+        while s > 0 and not text[s - 1].isspace():
+            s -= 1
+        e = i + 1
+        while e < n and not text[e].isspace():
+            e += 1
+        out.append((s, e))
+        i = text.find("@", e)  # later '@' of the same token are inside this window
+    return out
+
+
 _DIGIT_CLUSTER = re.compile(r"\d[\d \-./():]*")
 
 
-def _digit_windows(text: str, before: int = 32, after: int = 64) -> list[tuple[int, int]]:
+def _digit_windows(
+    text: str, before: int = 32, after: int = 64, longest: list[int] | None = None
+) -> list[tuple[int, int]]:
     """Merged ranges around runs of digits: digit-anchored recognizers only look there.
 
     ``before`` covers an IBAN's country code, an SSN keyword or a phone's '+'/'(' and
-    ``after`` a street name after a house number or an IBAN's letter groups.
+    ``after`` a street name after a house number or an IBAN's letter groups. ``longest``, when
+    given, receives each window's longest cluster length (a card needs one of 12 or more).
     """
     out: list[tuple[int, int]] = []
+    runs: list[int] = []
     n = len(text)
+    # the window being grown lives in locals (cs, ce, ck): a number-heavy text has hundreds of
+    # clusters, nearly all merged into the current window
+    cs = ce = -1
+    ck = 0
     for m in _DIGIT_CLUSTER.finditer(text):
-        s = m.start() - before
-        e = m.end() + after
-        s = 0 if s < 0 else s
-        e = n if e > n else e
-        if out and s <= out[-1][1]:
-            if e > out[-1][1]:
-                out[-1] = (out[-1][0], e)
+        a, b = m.span()
+        s = a - before if a > before else 0
+        e = b + after
+        if e > n:
+            e = n
+        if s <= ce:
+            if e > ce:
+                ce = e
+            if b - a > ck:
+                ck = b - a
         else:
-            out.append((s, e))
+            if ce >= 0:
+                out.append((cs, ce))
+                runs.append(ck)
+            cs, ce, ck = s, e, b - a
+    if ce >= 0:
+        out.append((cs, ce))
+        runs.append(ck)
     # never cut a token in two at a window edge: widen to whitespace
     fixed = []
-    for s, e in out:
+    kept: list[int] = []
+    for (s, e), k in zip(out, runs):
         while s > 0 and not text[s - 1].isspace():
             s -= 1
         while e < n and not text[e].isspace():
             e += 1
         if fixed and s <= fixed[-1][1]:
             fixed[-1] = (fixed[-1][0], max(e, fixed[-1][1]))
+            kept[-1] = max(k, kept[-1])
         else:
             fixed.append((s, e))
+            kept.append(k)
+    if longest is not None:
+        longest[:] = kept
     return fixed
 
 

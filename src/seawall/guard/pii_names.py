@@ -298,9 +298,14 @@ def name_spans(text: str) -> list[Span]:
         # a part of a name found above, used alone elsewhere ("Bonifacy Kaczmarek ... Kaczmarek said")
         taken = {(s.start, s.end) for s in out}
         covered = [(s.start, s.end) for s in out]
+        # every name kept has 3+ letters, so a word and each stem looked up below share their
+        # first three letters with it: one set look-up skips the other capitalised words
+        heads = {w[:3] for w in seen_names}
         for m in CAP_RE.finditer(text):
-            s, e = m.span()
             lw = m.group().lower()
+            if lw[:3] not in heads:
+                continue
+            s, e = m.span()
             # the word or its stem without a 1-4 letter case ending ("Nowaka" -> "nowak")
             if (s, e) not in taken and (lw in seen_names or any(lw[:-k] in seen_names for k in (1, 2, 3, 4) if len(lw) - k >= 3)):
                 if not any(a <= s < b for a, b in covered):

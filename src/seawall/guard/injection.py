@@ -31,6 +31,7 @@ HEAD_NPZ = MODELS_DIR / "injection_head.npz"
 HEAD_META = MODELS_DIR / "injection_head.json"
 
 from .evasion import plain
+from .injection_hijack import WEIGHT as _HJ_WEIGHT, score as hijack_score
 from .injection_jailbreak import WEIGHT as _JB_WEIGHT, WORD_STARTS, score as jailbreak_score
 from .injection_rules import _GATES, _HEURISTIC_RX, _TOOL_RX, ml_score
 
@@ -55,6 +56,8 @@ def heuristic_score(text: str, role: str = "user") -> float:
     starts = set(WORD_STARTS.findall(low))  # the words' first letters: both rule families' gates
     if best < _JB_WEIGHT:
         best = max(best, jailbreak_score(text, low, starts))
+    if best < _HJ_WEIGHT:
+        best = max(best, hijack_score(text, low))
     return ml_score(text, low, role, best, starts)
 
 

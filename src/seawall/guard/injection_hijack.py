@@ -1,0 +1,168 @@
+"""Hijack and prompt-extraction rules: instructions that take over what the model says, or
+make it give away its own prompt, in English and German (some French and Spanish).
+
+Built like the jailbreak rules (``injection_jailbreak.py``): each *kind* of signal is one
+regex over the lower-cased text behind cheap substring gates, and a block needs two kinds of
+different nature near each other. One alone never blocks: "start your answer with a
+summary", "answer only with yes or no", "translate the text above", "new task:", "end of
+input" are all things an ordinary user writes.
+
+* extraction: a verb that copies or reworks text (repeat, print, list, format, translate,
+  summarise, rephrase; German wiederhole, gib aus, fasse zusammen, übersetze) with, in the
+  same sentence just after it, an object that is the model's own prompt ("your
+  instructions", "the previous instructions", "the instructions so far", "all instructions
+  in the prompt", "deine Anweisungen", "die vorherigen Anweisungen"). The verb and its object
+  are the two signals, so this kind is one regex (``_EXTRACT``). Pasted text ("translate the
+  text above", "summarise the previous e-mail") is no such object.
+* hijack: a demand on the model's next output ("begin your reply with", "prefix your
+  response with", "respond only with ... and nothing else", "antworte nur mit") or the
+  Tensor Trust target phrase "access granted", next to an override of the earlier prompt
+  ("the situation has changed", "instead of replying with", "END OF INPUT", "the above was
+  a test", "out of date instructions", "das war nur ein Test", "neue Aufgabe"), or the two
+  output demands next to each other (a reply prefix that is "access granted").
+
+Tuned on the Tensor Trust train half and the benign sets only; see docs/benchmarks.md,
+"Hijack and extraction rules".
+"""
+from __future__ import annotations
+
+import re
+
+WEIGHT = 0.9  # the user block band
+
+# --- extraction: a copying verb, then (same sentence, within ~50 characters) the model's prompt
+_VERB = (
+    r"(?:repeat|print|output|list|format|summari[sz]e|rephrase|reword|paraphrase|explain|recite|reveal|show(?: me)?"
+    r"|display|dump|echo|copy|quote|reproduce|translate|convert|spell out|write (?:out|down)|type out|tell me"
+    r"|give me|share|disclose|what (?:are|were|was|is)|bullet"
+    # German / French / Spanish
+    r"|wiederhol\w*|gib|geben sie|zeig\w*|nenn\w*|liste|listen sie|fasse|fassen sie|übersetz\w*|schreib\w*|druck\w*"
+    r"|verrat\w*|was (?:sind|waren|ist|war)"
+    r"|répète|répétez|affiche\w*|montre\w*|tradui\w*|résume\w*|donne-moi|donnez-moi|quelles (?:sont|étaient)"
+    r"|repite|imprime|muestra\w*|traduce|resume|dime|cuáles (?:son|eran))"
+)
+_PROMPT_NOUN = (r"(?:instructions?|prompt|pre-?prompt|system (?:message|prompt)|directives?|guidelines|rules|conditions"
+                r"|anweisungen|instruktionen|vorgaben|regeln|systemprompt|systemanweisungen"
+                r"|consignes|règles|instrucciones|reglas|indicaciones)")
+_OWN_NOUN = (r"(?:instructions?|prompt|pre-?prompt|system (?:message|prompt)|directives|anweisungen|instruktionen"
+             r"|systemprompt|systemanweisungen|consignes|instrucciones|indicaciones)")
+_OWN = (
+    # "your (initial) instructions", "deine Anweisungen", "vos instructions", "tus instrucciones"
+    # (not "your rules / guidelines / conditions": a customer asks a shop to explain its rules;
+    # not "ihre" / "sus", which are also "their")
+    r"\b(?:your|deine[n]?|tes|vos|tus)\s+(?:\w+\s+){0,2}?" + _OWN_NOUN +
+    # "the previous / prior / initial / above / hidden instructions"
+    r"|\b(?:previous|prior|preceding|earlier|initial|original|above|hidden|secret|first|additional|pre|system"
+    r"|vorherige[n]?|obige[n]?|bisherige[n]?|ursprüngliche[n]?|ersten|geheime[n]?|versteckte[n]?"
+    r"|précédentes|initiales|cachées|anteriores|iniciales|ocultas)\s+" + _PROMPT_NOUN +
+    # "the instructions so far / above / you were given / in the prompt"
+    r"|\b" + _PROMPT_NOUN + r"\s+(?:so far|above|before this|up to (?:now|this point)|(?:that |which )?(?:you(?:'ve| have| were)"
+    r"|i (?:have )?gave you|given to you)|(?:in|of|from) (?:the|your|this) (?:prompt|system|pre-?prompt)|von oben|oben|davor|bisher"
+    r"|ci-dessus|de arriba)"
+    # "everything above / the text before this / what was written above" (copied verbatim only: see _COPY)
+)
+_EXTRACT = re.compile(r"\b" + _VERB + r"\b[^.!?\n]{0,50}?(?:" + _OWN + r")\b")
+_EXTRACT_GATES = ("instruction", "prompt", "directive", "guideline", "rules", "conditions", "anweisung", "instruktion",
+                  "vorgabe", "regeln", "consigne", "règles", "instruccion", "reglas", "indicaciones")
+# "repeat / print everything above", "gib den Text oben aus": copying (not translating or
+# summarising, which a user does to text they pasted) what stands before the user's words
+_COPY = re.compile(
+    r"\b(?:repeat|print|output|recite|reproduce|echo|dump|copy|write out|type out|spell out)\b[^.!?\n]{0,20}?"
+    r"\b(?:everything|all(?: of)? the (?:text|words)|all text|what (?:was|is) written|the (?:text|words|message)s?)\s+"
+    r"(?:above|before (?:this|that|my message)|preceding|so far|prior to (?:this|my message))\b"
+    r"|\b(?:wiederhole|gib|geben sie|drucke|zeige|zeig)\b[^.!?\n]{0,20}?\b(?:alles|den text|die texte|was)\s+"
+    r"(?:oben|davor|vor dieser|vor diesem|bisher|über dieser)\b[^.!?\n]{0,25}\b(?:aus|wieder|an|steht|stand)?"
+)
+_COPY_GATES = ("above", "before", "preceding", "so far", "prior to", "oben", "davor", "vor dies", "bisher", "über dies")
+
+# --- hijack signals (kinds)
+_ACCESS = r"\bacc?ess?[\W_]{1,4}gr?ant(?:ed)?\b"
+# a demand on the form of the model's next reply
+_PREFIX = (
+    r"\b(?:begin|start|prefix|preface|precede|open|end|affix|prepend)\w*\s+(?:your|the|each|every|all)?\s*(?:\w+\s+)?"
+    r"(?:reply|replies|response|responses|answer|answers|output|message|sentence)s?\s+with\b"
+    r"|\bprefix(?:ed)?\s+(?:your\s+)?(?:reply|response|answer|output)\b|\bprefix (?:response|reply|with)\b"
+    r"|\b(?:reply|response|answer|output)\s+(?:must|should|has to|will)\s+(?:always\s+)?(?:begin|start)\s+with\b"
+    r"|\bbeginne\w*\s+(?:deine|ihre)\s+antwort\s+mit\b|\bcommence\w*\s+(?:ta|votre)\s+réponse\s+par\b"
+    r"|\b(?:empieza|comienza)\w*\s+(?:tu|su)\s+respuesta\s+con\b"
+)
+# "say only X", "nothing else", "no explanation": the whole reply dictated
+_ONLY = (
+    r"\b(?:only|just|solely|exclusively)\s+(?:say|output|respond|reply|write|print|answer|return)\b"
+    r"|\b(?:say|output|respond|reply|write|print|answer|return)\w*\s+(?:with\s+)?(?:only|just)\b"
+    r"|\bnothing (?:else|more|afterwards|before or after)\b|\band no(?:thing)? other (?:text|words?)\b"
+    r"|\b(?:don'?t|do not|never)\s+(?:say|write|output|add|print|include)\s+anything\s+(?:else|except|other)\b"
+    r"|\bwithout any (?:explanation|commentary|comments?)\b|\bno (?:explanation|commentary)\b"
+    r"|\bantworte\w*\s+(?:nur|ausschließlich|einzig)\b|\b(?:sag|sage|schreib|gib)\w*\s+(?:nur|ausschließlich)\b"
+    r"|\bnichts (?:anderes|weiter|sonst)\b|\bsonst nichts\b"
+    r"|\bréponds?\w*\s+(?:uniquement|seulement)\b|\brien d'autre\b|\bresponde\w*\s+(?:solo|sólo|únicamente)\b|\bnada más\b"
+)
+# the earlier prompt declared void, over, replaced or a test
+_OVERRIDE = (
+    r"\b(?:the )?situation has changed\b|\bsystem upgrade\b|\b(?:instructions|rules|directives) (?:have|has) (?:been )?"
+    r"(?:changed|updated|revised|replaced)\b|\b(?:out of date|outdated|old|fake|distractor|previous|above) instructions\b"
+    r"|\binstead of (?:replying|saying|responding|outputting|writing|answering)\b"
+    r"|\bwhen(?:ever)? you would (?:normally|previously|usually) (?:say|write|reply|respond)\b"
+    r"|\byou must now (?:say|reply|respond|write|output|answer)\b"
+    r"|\bend (?:of )?(?:the )?(?:untrusted |user )*(?:input|prompt|instructions)\b"
+    r"|\b(?:the above|that|this|everything (?:above|up to now)) (?:was|has been|were) (?:just |only |all )?(?:a test|a trick|fake)\b"
+    r"|\b(?:real|actual|true|new) (?:instructions|task|directives) (?:start|begin|follow)|\bnew task\s*:"
+    r"|\bpre-?instructions\b|\bkeep (?:your )?previous (?:instructions|ideas)\b"
+    r"|\b(?:pretend|imagine|assume) (?:that )?(?:the|all|everything) (?:previous|above|preceding|prior)\b"
+    r"|\bdas (?:obige|oben|davor|vorherige) war (?:nur |bloß )?ein test\b|\bneue (?:aufgabe|anweisungen?)\s*:"
+    r"|\b(?:ende der eingabe|die (?:obigen|vorherigen) anweisungen (?:sind|waren) (?:veraltet|ungültig|falsch))\b"
+    r"|\bfin de (?:l'entrée|la saisie)\b|\bnouvelle tâche\s*:|\bnueva tarea\s*:|\bfin de la entrada\b"
+)
+_EOT = r"<\|?\s*(?:endoftext|im_end|end)\s*\|?>|</?endprompt>"
+
+_KINDS: dict[str, tuple[tuple[str, ...], re.Pattern[str]]] = {
+    "access": (("acce", "acess", "granted"), re.compile(_ACCESS)),
+    "prefix": (("begin", "start", "prefix", "preface", "precede", "open", "end", "affix", "prepend", "beginne", "commence",
+                "empieza", "comienza"), re.compile(_PREFIX)),
+    "only": (("only", "just", "solely", "exclusively", "nothing", "no other", "anything", "without any", "no expl", "no comm",
+              "nur", "ausschließlich", "einzig", "nichts", "uniquement", "seulement", "rien d", "solo", "sólo", "únicamente",
+              "nada más"), re.compile(_ONLY)),
+    "override": (("situation", "upgrade", "instructions", "rules", "directives", "instead of", "would", "must now", "end",
+                  "test", "trick", "fake", "task", "pre-", "preinstr", "keep", "pretend", "imagine", "assume", "aufgabe",
+                  "anweisung", "eingabe", "fin de", "tâche", "tarea"), re.compile(_OVERRIDE)),
+    "eot": (("<|", "< |", "endprompt"), re.compile(_EOT)),
+}
+# which kinds make a pair: the target phrase with any demand or override; an override with a
+# demand on the reply ("start your answer with ..." and "answer only with ..." together are one
+# formatting request, so they do not pair)
+_PAIRS = {frozenset(p) for p in (("access", "prefix"), ("access", "only"), ("access", "override"), ("access", "eot"),
+                                 ("override", "prefix"), ("override", "only"), ("override", "eot"))}
+WINDOW = 300
+
+
+def _near(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
+    for s1, e1 in a:
+        for s2, e2 in b:
+            gap = s2 - e1 if s2 >= e1 else s1 - e2
+            if 0 <= gap <= WINDOW:
+                return True
+    return False
+
+
+def score(text: str, low: str | None = None) -> float:
+    """``WEIGHT`` for a request to copy out the model's own prompt, or two hijack signals of
+    kinds that pair within ``WINDOW`` characters; else 0."""
+    low = text.lower() if low is None else low
+    if any(g in low for g in _EXTRACT_GATES) and _EXTRACT.search(low):
+        return WEIGHT
+    if any(g in low for g in _COPY_GATES) and _COPY.search(low):
+        return WEIGHT
+    gated = [k for k, (gates, _) in _KINDS.items() if any(g in low for g in gates)]
+    if not any(frozenset((a, b)) in _PAIRS for i, a in enumerate(gated) for b in gated[i + 1:]):
+        return 0.0
+    found: dict[str, list[tuple[int, int]]] = {}
+    for k in gated:
+        if not any(frozenset((k, o)) in _PAIRS for o in gated if o != k):
+            continue
+        spans = [m.span() for m in _KINDS[k][1].finditer(low)]
+        if not spans:
+            continue
+        if any(frozenset((k, o)) in _PAIRS and _near(spans, s) for o, s in found.items()):
+            return WEIGHT
+        found[k] = spans
+    return 0.0

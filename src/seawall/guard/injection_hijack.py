@@ -18,7 +18,8 @@ input" are all things an ordinary user writes.
   response with", "respond only with ... and nothing else", "antworte nur mit") or the
   Tensor Trust target phrase "access granted", next to an override of the earlier prompt
   ("the situation has changed", "instead of replying with", "END OF INPUT", "the above was
-  a test", "out of date instructions", "das war nur ein Test", "neue Aufgabe"), or the two
+  a test", "out of date instructions", "das war nur ein Test"; not "new task:", which a user
+  writes to start the next job), or the two
   output demands next to each other (a reply prefix that is "access granted").
 
 Tuned on the Tensor Trust train half and the benign sets only; see docs/benchmarks.md,
@@ -34,7 +35,8 @@ WEIGHT = 0.9  # the user block band
 _VERB = (
     r"(?:repeat|print|output|list|format|summari[sz]e|rephrase|reword|paraphrase|explain|recite|reveal|show(?: me)?"
     r"|display|dump|echo|copy|quote|reproduce|translate|convert|spell out|write (?:out|down)|type out|tell me"
-    r"|give me|share|disclose|what (?:are|were|was|is)|bullet"
+    r"|give me|share|disclose|what (?:are|were|was|is)|bullet|clarify|store|save|return|describe|sum up|tl;?dr"
+    r"|walk me through|go over|(?:rap|poem|song|sonnet|story|haiku|limerick|essay|post)(?: \w+)? about"
     # German / French / Spanish
     r"|wiederhol\w*|gib|geben sie|zeig\w*|nenn\w*|liste|listen sie|fasse|fassen sie|übersetz\w*|schreib\w*|druck\w*"
     r"|verrat\w*|was (?:sind|waren|ist|war)"
@@ -44,7 +46,7 @@ _VERB = (
 _PROMPT_NOUN = (r"(?:instructions?|prompt|pre-?prompt|system (?:message|prompt)|directives?|guidelines|rules|conditions"
                 r"|anweisungen|instruktionen|vorgaben|regeln|systemprompt|systemanweisungen"
                 r"|consignes|règles|instrucciones|reglas|indicaciones)")
-_OWN_NOUN = (r"(?:instructions?|prompt|pre-?prompt|system (?:message|prompt)|directives|anweisungen|instruktionen"
+_OWN_NOUN = (r"(?:instructions?|prompt|pre-?prompt|system (?:message|prompt)|directives|ruleset|anweisungen|instruktionen"
              r"|systemprompt|systemanweisungen|consignes|instrucciones|indicaciones)")
 _OWN = (
     # "your (initial) instructions", "deine Anweisungen", "vos instructions", "tus instrucciones"
@@ -52,7 +54,8 @@ _OWN = (
     # not "ihre" / "sus", which are also "their")
     r"\b(?:your|deine[n]?|tes|vos|tus)\s+(?:\w+\s+){0,2}?" + _OWN_NOUN +
     # "the previous / prior / initial / above / hidden instructions"
-    r"|\b(?:previous|prior|preceding|earlier|initial|original|above|hidden|secret|first|additional|pre|system"
+    # ("my previous instructions" are the user's own, in the conversation)
+    r"|(?<!my )(?<!our )\b(?:previous|prior|preceding|earlier|initial|original|above|hidden|secret|first|additional|pre|system"
     r"|vorherige[n]?|obige[n]?|bisherige[n]?|ursprüngliche[n]?|ersten|geheime[n]?|versteckte[n]?"
     r"|précédentes|initiales|cachées|anteriores|iniciales|ocultas)\s+" + _PROMPT_NOUN +
     # "the instructions so far / above / you were given / in the prompt"
@@ -68,8 +71,8 @@ _EXTRACT_GATES = ("instruction", "prompt", "directive", "guideline", "rules", "c
 # summarising, which a user does to text they pasted) what stands before the user's words
 _COPY = re.compile(
     r"\b(?:repeat|print|output|recite|reproduce|echo|dump|copy|write out|type out|spell out)\b[^.!?\n]{0,20}?"
-    r"\b(?:everything|all(?: of)? the (?:text|words)|all text|what (?:was|is) written|the (?:text|words|message)s?)\s+"
-    r"(?:above|before (?:this|that|my message)|preceding|so far|prior to (?:this|my message))\b"
+    r"\b(?:(?:everything|all(?: of)? the (?:text|words)|all text|what (?:was|is) written|the (?:text|words|message)s?)\s+"
+    r"(?:above|before (?:this|that|my message)|preceding|so far|prior to (?:this|my message))|(?:the )?above (?:words|text|lines))\b"
     r"|\b(?:wiederhole|gib|geben sie|drucke|zeige|zeig)\b[^.!?\n]{0,20}?\b(?:alles|den text|die texte|was)\s+"
     r"(?:oben|davor|vor dieser|vor diesem|bisher|über dieser)\b[^.!?\n]{0,25}\b(?:aus|wieder|an|steht|stand)?"
 )
@@ -89,7 +92,7 @@ _PREFIX = (
 # "say only X", "nothing else", "no explanation": the whole reply dictated
 _ONLY = (
     r"\b(?:only|just|solely|exclusively)\s+(?:say|output|respond|reply|write|print|answer|return)\b"
-    r"|\b(?:say|output|respond|reply|write|print|answer|return)\w*\s+(?:with\s+)?(?:only|just)\b"
+    r"|\b(?:say|output|respond|reply|write|print|answer|return)\w*\s+(?:with\s+)?(?:only|just)\b(?!\s+(?:if|when|once|after|to|in)\b)"
     r"|\bnothing (?:else|more|afterwards|before or after)\b|\band no(?:thing)? other (?:text|words?)\b"
     r"|\b(?:don'?t|do not|never)\s+(?:say|write|output|add|print|include)\s+anything\s+(?:else|except|other)\b"
     r"|\bwithout any (?:explanation|commentary|comments?)\b|\bno (?:explanation|commentary)\b"
@@ -105,14 +108,22 @@ _OVERRIDE = (
     r"|\bwhen(?:ever)? you would (?:normally|previously|usually) (?:say|write|reply|respond)\b"
     r"|\byou must now (?:say|reply|respond|write|output|answer)\b"
     r"|\bend (?:of )?(?:the )?(?:untrusted |user )*(?:input|prompt|instructions)\b"
-    r"|\b(?:the above|that|this|everything (?:above|up to now)) (?:was|has been|were) (?:just |only |all )?(?:a test|a trick|fake)\b"
-    r"|\b(?:real|actual|true|new) (?:instructions|task|directives) (?:start|begin|follow)|\bnew task\s*:"
+    r"|\b(?:the above|that|this|everything (?:above|up to now)) (?:was|has been|were) (?:just |only |all )?(?:a test|a trick|fake)\b(?! of)"
+    r"|\b(?:real|actual|true|new) (?:instructions|directives) (?:start|begin|follow)"
+    r"|\b(?:ignore|disregard|forget)\s+(?:everything|all(?: of)? (?:the )?(?:above|previous|prior|that))\b"
+    r"|\b(?:forget|ignore|disregard) (?:the|your|my) (?:previous|prior|above|earlier|last|current) task\b"
+    r"|\b(?:vergiss|ignorier\w*) (?:alles|die (?:vorherige|obige|bisherige) aufgabe)\b"
     r"|\bpre-?instructions\b|\bkeep (?:your )?previous (?:instructions|ideas)\b"
     r"|\b(?:pretend|imagine|assume) (?:that )?(?:the|all|everything) (?:previous|above|preceding|prior)\b"
-    r"|\bdas (?:obige|oben|davor|vorherige) war (?:nur |bloß )?ein test\b|\bneue (?:aufgabe|anweisungen?)\s*:"
+    r"|\bdas (?:(?:obige|oben|davor|vorherige|alles) )?war (?:nur |bloß )?ein test\b(?! (?:von|des|der|für))"
     r"|\b(?:ende der eingabe|die (?:obigen|vorherigen) anweisungen (?:sind|waren) (?:veraltet|ungültig|falsch))\b"
-    r"|\bfin de (?:l'entrée|la saisie)\b|\bnouvelle tâche\s*:|\bnueva tarea\s*:|\bfin de la entrada\b"
+    r"|\bfin de (?:l'entrée|la saisie)\b|\bfin de la entrada\b"
 )
+# what a dictated reply prefix opens with when it is meant to leak the prompt
+_LEAD = (r"\b(?:my|the|here are (?:all )?(?:the|my)) (?:\w+ ){0,2}?(?:instructions|prompt|directives|rules|logic|ruleset)"
+         r"(?: (?:so far|above|i was given))? (?:are|is|can)\b|\b(?:my|the) (?:secret )?(?:password|passcode|access code) is\b")
+# a reply dictated word for word: "reply with "Yes"", "say 'OK'"
+_SAY = r"\b(?:say|reply|respond|answer|output)\w*\s+(?:with\s+)?(?:only\s+|just\s+|exactly\s+)?(?:the (?:word|phrase)s?\s+)?[\"“'‘\[]"
 _EOT = r"<\|?\s*(?:endoftext|im_end|end)\s*\|?>|</?endprompt>"
 
 _KINDS: dict[str, tuple[tuple[str, ...], re.Pattern[str]]] = {
@@ -123,15 +134,17 @@ _KINDS: dict[str, tuple[tuple[str, ...], re.Pattern[str]]] = {
               "nur", "ausschließlich", "einzig", "nichts", "uniquement", "seulement", "rien d", "solo", "sólo", "únicamente",
               "nada más"), re.compile(_ONLY)),
     "override": (("situation", "upgrade", "instructions", "rules", "directives", "instead of", "would", "must now", "end",
-                  "test", "trick", "fake", "task", "pre-", "preinstr", "keep", "pretend", "imagine", "assume", "aufgabe",
-                  "anweisung", "eingabe", "fin de", "tâche", "tarea"), re.compile(_OVERRIDE)),
+                  "test", "trick", "fake", "task", "pre-", "ignor", "disregard", "forget", "vergiss", "preinstr", "keep", "pretend", "imagine", "assume", "aufgabe",
+                  "anweisung", "eingabe", "fin de"), re.compile(_OVERRIDE)),
+    "say": (("say", "repl", "respon", "answer", "output"), re.compile(_SAY)),
     "eot": (("<|", "< |", "endprompt"), re.compile(_EOT)),
+    "lead": (("instructions", "prompt", "directives", "rules", "logic", "password", "passcode", "access code"), re.compile(_LEAD)),
 }
 # which kinds make a pair: the target phrase with any demand or override; an override with a
 # demand on the reply ("start your answer with ..." and "answer only with ..." together are one
 # formatting request, so they do not pair)
 _PAIRS = {frozenset(p) for p in (("access", "prefix"), ("access", "only"), ("access", "override"), ("access", "eot"),
-                                 ("override", "prefix"), ("override", "only"), ("override", "eot"))}
+                                 ("override", "prefix"), ("override", "only"), ("override", "eot"), ("override", "say"), ("prefix", "lead"))}
 WINDOW = 300
 
 

@@ -57,7 +57,7 @@ def heuristic_score(text: str, role: str = "user") -> float:
     if best < _JB_WEIGHT:
         best = max(best, jailbreak_score(text, low, starts))
     if best < _HJ_WEIGHT:
-        best = max(best, hijack_score(text, low))
+        best = max(best, hijack_score(text, low, starts))
     return ml_score(text, low, role, best, starts)
 
 

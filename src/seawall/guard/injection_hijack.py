@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import re
 
+from .injection_jailbreak import WORD_STARTS
+
 WEIGHT = 0.9  # the user block band
 
 # --- extraction: a copying verb, then (same sentence, within ~50 characters) the model's prompt
@@ -77,6 +79,8 @@ _COPY = re.compile(
     r"(?:oben|davor|vor dieser|vor diesem|bisher|über dieser)\b[^.!?\n]{0,25}\b(?:aus|wieder|an|steht|stand)?"
 )
 _COPY_GATES = ("above", "before", "preceding", "so far", "prior to", "oben", "davor", "vor dies", "bisher", "über dies")
+_COPY_VERBS = ("repeat", "print", "output", "recite", "reproduce", "echo", "dump", "copy", "write out", "type out", "spell out",
+               "wiederhol", "gib", "geben sie", "druck", "zeig")
 
 # --- hijack signals (kinds)
 _ACCESS = r"\bacc?ess?[\W_]{1,4}gr?ant(?:ed)?\b"
@@ -128,14 +132,19 @@ _EOT = r"<\|?\s*(?:endoftext|im_end|end)\s*\|?>|</?endprompt>"
 
 _KINDS: dict[str, tuple[tuple[str, ...], re.Pattern[str]]] = {
     "access": (("acce", "acess", "granted"), re.compile(_ACCESS)),
-    "prefix": (("begin", "start", "prefix", "preface", "precede", "open", "end", "affix", "prepend", "beginne", "commence",
-                "empieza", "comienza"), re.compile(_PREFIX)),
-    "only": (("only", "just", "solely", "exclusively", "nothing", "no other", "anything", "without any", "no expl", "no comm",
+    # (gated on "<noun> with": "begin", "start" and "end" are in every other text)
+    "prefix": (("prefix", "preface", "precede", "prepend", "affix", "reply with", "replies with", "response with",
+                "responses with", "answer with", "answers with", "output with", "message with", "messages with",
+                "sentence with", "must begin", "must start", "should begin", "should start", "antwort mit", "réponse par",
+                "respuesta con"), re.compile(_PREFIX)),
+    "only": (("only", "just", "solely", "exclusively", "nothing", "other", "anything", "without any", "explanation", "commentary",
               "nur", "ausschließlich", "einzig", "nichts", "uniquement", "seulement", "rien d", "solo", "sólo", "únicamente",
               "nada más"), re.compile(_ONLY)),
-    "override": (("situation", "upgrade", "instructions", "rules", "directives", "instead of", "would", "must now", "end",
-                  "test", "trick", "fake", "task", "pre-", "ignor", "disregard", "forget", "vergiss", "preinstr", "keep", "pretend", "imagine", "assume", "aufgabe",
-                  "anweisung", "eingabe", "fin de"), re.compile(_OVERRIDE)),
+    "override": (("situation has", "system upgrade", "instructions", "rules", "directives", "instead of", "would normally",
+                  "would previously", "would usually", "must now", "end of", "end the", "end untrusted", "end user", "end input",
+                  "end prompt", "end instructions", "test", "trick", "fake", "task", "pre-instr", "preinstr", "keep your prev",
+                  "keep prev", "pretend", "imagine", "assume", "ignor", "disregard", "forget", "vergiss", "ein test", "aufgabe",
+                  "ende der eingabe", "anweisung", "fin de"), re.compile(_OVERRIDE)),
     "say": (("say", "repl", "respon", "answer", "output"), re.compile(_SAY)),
     "eot": (("<|", "< |", "endprompt"), re.compile(_EOT)),
     "lead": (("instructions", "prompt", "directives", "rules", "logic", "password", "passcode", "access code"), re.compile(_LEAD)),
@@ -146,6 +155,52 @@ _KINDS: dict[str, tuple[tuple[str, ...], re.Pattern[str]]] = {
 _PAIRS = {frozenset(p) for p in (("access", "prefix"), ("access", "only"), ("access", "override"), ("access", "eot"),
                                  ("override", "prefix"), ("override", "only"), ("override", "eot"), ("override", "say"), ("prefix", "lead"))}
 WINDOW = 300
+_PARTNERS = {k: frozenset(o for p in _PAIRS if k in p for o in p if o != k) for k in _KINDS}
+_CONFIRM_ORDER = ("access", "override", "prefix", "only", "say", "eot", "lead")
+assert set(_CONFIRM_ORDER) == set(_KINDS)
+
+# Gates are looked up by the first three letters of the text's words (the scan the jailbreak
+# rules share, ``WORD_STARTS``), then confirmed as substrings: a set intersection and a few
+# ``in`` tests instead of ~150 substring searches per text. The gates of one kind that share
+# their first letters ("end of", "end user", "end input") are one search (a regex whose
+# literal prefix ``re`` finds like a substring).
+_GATES = {"extract": _EXTRACT_GATES, "copy": _COPY_GATES, "copy_verb": _COPY_VERBS,
+          **{k: g for k, (g, _) in _KINDS.items()}}
+_grouped: dict[str, dict[str, list[str]]] = {}
+_ANY: tuple[tuple[str, str], ...] = ()
+for _k, _gs in _GATES.items():
+    for _g in _gs:
+        if WORD_STARTS.match(_g):
+            _grouped.setdefault(_g[:3], {}).setdefault(_k, []).append(_g)
+        else:
+            _ANY += ((_g, _k),)
+def _check(gs: list[str]):
+    return gs[0] if len(gs) == 1 else re.compile("|".join(map(re.escape, sorted(set(gs))))).search
+
+
+# kind -> {first three letters: check}; kind -> its gates found anywhere in a word
+_BY_KIND: dict[str, dict[str, object]] = {}
+for _p, _by_kind in _grouped.items():
+    for _k, _gs in _by_kind.items():
+        _BY_KIND.setdefault(_k, {})[_p] = _check(_gs)
+_PREFIXES = {k: frozenset(v) for k, v in _BY_KIND.items()}
+_ANY_BY_KIND: dict[str, tuple[str, ...]] = {}
+for _g, _k in _ANY:
+    _ANY_BY_KIND[_k] = _ANY_BY_KIND.get(_k, ()) + (_g,)
+
+
+def _maybe(kind: str, hits: set[str]) -> bool:
+    """Whether some gate of ``kind`` could occur (its first letters open a word, or it is
+    one of the few gates looked for anywhere)."""
+    return kind in _ANY_BY_KIND or not hits.isdisjoint(_PREFIXES.get(kind, ()))
+
+
+def _gate(low: str, kind: str, hits: set[str]) -> bool:
+    """Whether a gate of ``kind`` occurs in ``low``."""
+    if any(g in low for g in _ANY_BY_KIND.get(kind, ())):
+        return True
+    by_prefix = _BY_KIND.get(kind, {})
+    return any(g in low if type(g) is str else g(low) for p in hits.intersection(by_prefix) for g in (by_prefix[p],))
 
 
 def _near(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
@@ -157,20 +212,28 @@ def _near(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     return False
 
 
-def score(text: str, low: str | None = None) -> float:
+def score(text: str, low: str | None = None, starts: set[str] | None = None) -> float:
     """``WEIGHT`` for a request to copy out the model's own prompt, or two hijack signals of
     kinds that pair within ``WINDOW`` characters; else 0."""
     low = text.lower() if low is None else low
-    if any(g in low for g in _EXTRACT_GATES) and _EXTRACT.search(low):
+    hits = set(WORD_STARTS.findall(low)) if starts is None else starts
+    if _maybe("extract", hits) and _gate(low, "extract", hits) and _EXTRACT.search(low):
         return WEIGHT
-    if any(g in low for g in _COPY_GATES) and _COPY.search(low):
+    if _maybe("copy_verb", hits) and _maybe("copy", hits) and _gate(low, "copy_verb", hits) \
+            and _gate(low, "copy", hits) and _COPY.search(low):
         return WEIGHT
-    gated = [k for k, (gates, _) in _KINDS.items() if any(g in low for g in gates)]
-    if not any(frozenset((a, b)) in _PAIRS for i, a in enumerate(gated) for b in gated[i + 1:]):
+    gated = {k for k in _KINDS if _maybe(k, hits)}
+    # confirm the gates of kinds that could still make a pair, dropping those that fail; the
+    # kinds most others pair with first, so that their absence spares the other checks
+    for k in _CONFIRM_ORDER:
+        if k in gated and (gated.isdisjoint(_PARTNERS[k]) or not _gate(low, k, hits)):
+            gated.discard(k)
+    gated = {k for k in gated if not gated.isdisjoint(_PARTNERS[k])}
+    if not gated:
         return 0.0
     found: dict[str, list[tuple[int, int]]] = {}
-    for k in gated:
-        if not any(frozenset((k, o)) in _PAIRS for o in gated if o != k):
+    for k in _CONFIRM_ORDER:
+        if k not in gated:
             continue
         spans = [m.span() for m in _KINDS[k][1].finditer(low)]
         if not spans:

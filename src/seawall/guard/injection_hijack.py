@@ -28,6 +28,7 @@ Tuned on the Tensor Trust train half and the benign sets only; see docs/benchmar
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 
 from .injection_jailbreak import WORD_STARTS
 
@@ -204,11 +205,18 @@ def _gate(low: str, kind: str, hits: set[str]) -> bool:
 
 
 def _near(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
+    """Some span of ``a`` and some span of ``b`` do not overlap and lie within ``WINDOW``.
+    Spans of one kind come sorted and disjoint, so only ``b``'s nearest span on each side of
+    a span of ``a`` is looked at (bisection: thousands of far-apart spans stay cheap)."""
+    starts = [s for s, _ in b]
+    ends = [e for _, e in b]
     for s1, e1 in a:
-        for s2, e2 in b:
-            gap = s2 - e1 if s2 >= e1 else s1 - e2
-            if 0 <= gap <= WINDOW:
-                return True
+        i = bisect_left(starts, e1)
+        if i < len(b) and starts[i] - e1 <= WINDOW:
+            return True
+        j = bisect_right(ends, s1) - 1
+        if j >= 0 and s1 - ends[j] <= WINDOW:
+            return True
     return False
 
 

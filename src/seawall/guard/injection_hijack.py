@@ -147,7 +147,7 @@ _KINDS: dict[str, tuple[tuple[str, ...], re.Pattern[str]]] = {
                   "keep prev", "pretend", "imagine", "assume", "ignor", "disregard", "forget", "vergiss", "ein test", "aufgabe",
                   "ende der eingabe", "anweisung", "fin de"), re.compile(_OVERRIDE)),
     "say": (("say", "repl", "respon", "answer", "output"), re.compile(_SAY)),
-    "eot": (("<|", "< |", "endprompt"), re.compile(_EOT)),
+    "eot": (("<|", "< |", "<end", "</end"), re.compile(_EOT)),
     "lead": (("instructions", "prompt", "directives", "rules", "logic", "password", "passcode", "access code"), re.compile(_LEAD)),
 }
 # which kinds make a pair: the target phrase with any demand or override; an override with a

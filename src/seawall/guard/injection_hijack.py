@@ -63,7 +63,7 @@ _OWN = (
     r"|précédentes|initiales|cachées|anteriores|iniciales|ocultas)\s+" + _PROMPT_NOUN +
     # "the instructions so far / above / you were given / in the prompt"
     r"|\b" + _PROMPT_NOUN + r"\s+(?:so far|above|before this|up to (?:now|this point)|(?:that |which )?(?:you(?:'ve| have| were)"
-    r"|i (?:have )?gave you|given to you)|(?:in|of|from) (?:the|your|this) (?:prompt|system|pre-?prompt)|von oben|oben|davor|bisher"
+    r"|i (?:have )?(?:gave|given) you|given to you)|(?:in|of|from) (?:the|your|this) (?:prompt|system|pre-?prompt)|von oben|oben|davor|bisher"
     r"|ci-dessus|de arriba)"
     # "everything above / the text before this / what was written above" (copied verbatim only: see _COPY)
 )
@@ -118,7 +118,6 @@ _OVERRIDE = (
     r"|\b(?:ignore|disregard|forget)\s+(?:everything|all(?: of)? (?:the )?(?:above|previous|prior|that))\b"
     r"|\b(?:forget|ignore|disregard) (?:the|your|my) (?:previous|prior|above|earlier|last|current) task\b"
     r"|\b(?:vergiss|ignorier\w*) (?:alles|die (?:vorherige|obige|bisherige) aufgabe)\b"
-    r"|\bpre-?instructions\b|\bkeep (?:your )?previous (?:instructions|ideas)\b"
     r"|\b(?:pretend|imagine|assume) (?:that )?(?:the|all|everything) (?:previous|above|preceding|prior)\b"
     r"|\bdas (?:(?:obige|oben|davor|vorherige|alles) )?war (?:nur |bloß )?ein test\b(?! (?:von|des|der|für))"
     r"|\b(?:ende der eingabe|die (?:obigen|vorherigen) anweisungen (?:sind|waren) (?:veraltet|ungültig|falsch))\b"
@@ -143,8 +142,7 @@ _KINDS: dict[str, tuple[tuple[str, ...], re.Pattern[str]]] = {
               "nada más"), re.compile(_ONLY)),
     "override": (("situation has", "system upgrade", "instructions", "rules", "directives", "instead of", "would normally",
                   "would previously", "would usually", "must now", "end of", "end the", "end untrusted", "end user", "end input",
-                  "end prompt", "end instructions", "test", "trick", "fake", "task", "pre-instr", "preinstr", "keep your prev",
-                  "keep prev", "pretend", "imagine", "assume", "ignor", "disregard", "forget", "vergiss", "ein test", "aufgabe",
+                  "end prompt", "end instructions", "test", "trick", "fake", "task", "pretend", "imagine", "assume", "ignor", "disregard", "forget", "vergiss", "ein test", "aufgabe",
                   "ende der eingabe", "anweisung", "fin de"), re.compile(_OVERRIDE)),
     "say": (("say", "repl", "respon", "answer", "output"), re.compile(_SAY)),
     "eot": (("<|", "< |", "<end", "</end"), re.compile(_EOT)),

@@ -4,7 +4,8 @@
   at the model (override previous instructions, in English and the 17 languages of CyberSecEval's
   translations among others; reveal the system prompt or the model's own secrets,
   role-play without rules, fake chat-template or system markers, "access granted" hijacks;
-  jailbreaks in ``injection_jailbreak.py``: two kinds of jailbreak signal near each other);
+  jailbreaks in ``injection_jailbreak.py``: two kinds of jailbreak signal near each other;
+  hijacks and prompt extraction in ``injection_hijack.py``, built the same way);
   tool / retrieved content adds rules for data that speaks to the model (fake turns, words
   addressed to the assistant, role claims, requests to call tools or send data). Microseconds.
 * Classifier: logistic regression over all-MiniLM-L6-v2 sentence embeddings, trained by

@@ -173,6 +173,8 @@ for _k, _gs in _GATES.items():
             _grouped.setdefault(_g[:3], {}).setdefault(_k, []).append(_g)
         else:
             _ANY += ((_g, _k),)
+
+
 def _check(gs: list[str]):
     return gs[0] if len(gs) == 1 else re.compile("|".join(map(re.escape, sorted(set(gs))))).search
 
@@ -199,7 +201,11 @@ def _gate(low: str, kind: str, hits: set[str]) -> bool:
     if any(g in low for g in _ANY_BY_KIND.get(kind, ())):
         return True
     by_prefix = _BY_KIND.get(kind, {})
-    return any(g in low if type(g) is str else g(low) for p in hits.intersection(by_prefix) for g in (by_prefix[p],))
+    for p in hits.intersection(by_prefix):
+        g = by_prefix[p]
+        if (g in low) if type(g) is str else g(low):
+            return True
+    return False
 
 
 def _near(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:

@@ -4,9 +4,10 @@
 At the shipped bands the classifier is capped below the block band, so what is *blocked* is
 decided by the rules alone (``heuristic_score``); this script measures exactly that, per set,
 and the share the rules alone put in the flag band. It is how the jailbreak rules
-(``guard/injection_jailbreak.py``) were tuned: ``--show`` prints misses and hits of a *tuning*
-set only (jackhhao's train split and the benign sets); the held-out attack sets (jackhhao's
-test split, both Tensor Trust halves, CyberSecEval direct) are only counted, never printed.
+(``guard/injection_jailbreak.py``) and the hijack / extraction rules (``guard/injection_hijack.py``)
+were tuned: ``--show`` prints misses and hits of a *tuning* set only (jackhhao's train split, the
+Tensor Trust train half and the benign sets); the held-out attack sets (jackhhao's test split,
+the Tensor Trust eval half, CyberSecEval direct) are only counted, never printed.
 
     PYTHONPATH=src python scripts/injection_jailbreak_eval.py [--json OUT] [--compare BEFORE.json]
         [--show "jackhhao jailbreak (train)" --misses]
@@ -24,7 +25,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from injection_data import SETS, dedup  # noqa: E402
 
-HELD_OUT = ("jackhhao jailbreak (test)", "tensor trust (train half)", "tensor trust (eval half)",
+# The Tensor Trust train half was held out for the jailbreak rules; it is the tuning set of the
+# hijack / extraction rules (``guard/injection_hijack.py``), so it may be printed now.
+HELD_OUT = ("jackhhao jailbreak (test)", "tensor trust (eval half)",
             "cyberseceval direct (en)", "cyberseceval direct (17 languages)")
 
 

@@ -4,7 +4,8 @@
   at the model (override previous instructions, in English and the 17 languages of CyberSecEval's
   translations among others; reveal the system prompt or the model's own secrets,
   role-play without rules, fake chat-template or system markers, "access granted" hijacks;
-  jailbreaks in ``injection_jailbreak.py``: two kinds of jailbreak signal near each other);
+  jailbreaks in ``injection_jailbreak.py``: two kinds of jailbreak signal near each other;
+  hijacks and prompt extraction in ``injection_hijack.py``, built the same way);
   tool / retrieved content adds rules for data that speaks to the model (fake turns, words
   addressed to the assistant, role claims, requests to call tools or send data). Microseconds.
 * Classifier: logistic regression over all-MiniLM-L6-v2 sentence embeddings, trained by
@@ -31,6 +32,7 @@ HEAD_NPZ = MODELS_DIR / "injection_head.npz"
 HEAD_META = MODELS_DIR / "injection_head.json"
 
 from .evasion import plain
+from .injection_hijack import WEIGHT as _HJ_WEIGHT, score as hijack_score
 from .injection_jailbreak import WEIGHT as _JB_WEIGHT, WORD_STARTS, score as jailbreak_score
 from .injection_rules import _GATES, _HEURISTIC_RX, _TOOL_RX, ml_score
 
@@ -55,6 +57,8 @@ def heuristic_score(text: str, role: str = "user") -> float:
     starts = set(WORD_STARTS.findall(low))  # the words' first letters: both rule families' gates
     if best < _JB_WEIGHT:
         best = max(best, jailbreak_score(text, low, starts))
+    if best < _HJ_WEIGHT:
+        best = max(best, hijack_score(text, low, starts))
     return ml_score(text, low, role, best, starts)
 
 

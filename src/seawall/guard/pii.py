@@ -28,6 +28,7 @@ from .pii_addresses import address_spans, extend_addresses
 from .pii_more import coordinate_spans, more_labeled_spans, more_unlabeled_spans
 from .pii_names import name_spans
 from .pii_phones import cue_spans
+from .pii_places import date_spans, merge_dates, place_spans
 from .types import Span
 
 # ---------------------------------------------------------------- validators
@@ -297,6 +298,7 @@ class FastPII:
         self.recognizers = tuple(r for r in RECOGNIZERS if wanted is None or r.kind in wanted)
         self.names = wanted is None or "PERSON" in wanted
         self.addresses = wanted is None or "STREET_ADDRESS" in wanted
+        self.places = wanted is None or "LOCATION" in wanted or "DATE_TIME" in wanted
 
     def analyze(self, text: str) -> list[Span]:
         if not text:
@@ -367,7 +369,22 @@ class FastPII:
             spans = _resolve_overlaps(list(set(extend_addresses(text, spans))))
         else:
             spans = extend_addresses(text, spans)
+        if self.places:
+            spans = self._add_places(text, spans, windows)
         return spans
+
+    def _add_places(self, text: str, spans: list[Span], windows: list[tuple[int, int]]) -> list[Span]:
+        """LOCATION and DATE_TIME (pii_places.py): reported, but any other kind wins on overlap."""
+        new = place_spans(text)
+        if windows:
+            new += date_spans(text, windows)
+        if not new:
+            return spans
+        new = [s for s in merge_dates(text, new) if self.wanted is None or s.kind in self.wanted]
+        if spans:
+            taken = sorted((s.start, s.end) for s in spans)
+            new = [s for s in new if not any(a < s.end and s.start < b for a, b in taken)]
+        return spans + new if spans else new
 
 
 def _at_windows(text: str) -> list[tuple[int, int]]:

@@ -19,22 +19,26 @@ import re
 import threading
 from pathlib import Path
 
+from .pii_names import cap_tokens
 from .types import Span
 
 _DATA = Path(__file__).with_name("data") / "places.txt.gz"
 _LOCK = threading.Lock()
 _INDEX: dict[str, tuple[str, ...]] | None = None
 
-# a capitalised token: "Paris", "USA", "Rhine-Westphalia", "St." (dots for "St. Louis", "D.C.")
-_CAP = re.compile(r"(?<![\w\-])[A-ZÀ-ÖØ-Þ][\w'’\-]*\.?")
-_WEEKDAYS = frozenset(
-    d + s for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday") for s in ("", "s")
-)
+# a capitalised token ("Paris", "USA", "Rhine-Westphalia"); no look-behind, so the regex engine
+# skips ahead on its first character class (the check for a word before it is done in Python)
+_CAP = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’\-]*")
+_HEAD = re.compile(r"[^\W\d_]+")
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec")
 # words that start a sentence and may precede a place without being part of its name
 _LEADS = frozenset(
-    "In At To From Near Visit Visiting Visited Via Around Across Outside Inside Across Like Both Unlike Only Even "
+    "In At To From Near Visit Visiting Visited Via Around Across Outside Inside Like Both Unlike Only Even "
     "Dear Hi Hello And Or But Then Also Our My The Flights Flight Trip Moving Moved Living Lives Born Welcome".split()
 )
+_WEEKDAY, _MONTH_WORD = "W", "M"  # markers in the index, next to tuples of place names
 
 
 def _index() -> dict[str, tuple[str, ...]]:
@@ -47,9 +51,14 @@ def _index() -> dict[str, tuple[str, ...]]:
                     for line in f:
                         name = line.rstrip("\n")
                         if name:
-                            head = name.split(" ", 1)[0].rstrip(".")
+                            head = _HEAD.match(name).group()  # as cap_tokens cuts it: letters only
                             by_head.setdefault(head, []).append(name)
-                _INDEX = {k: tuple(sorted(v, key=len, reverse=True)) for k, v in by_head.items()}
+                index: dict = {k: tuple(sorted(v, key=len, reverse=True)) for k, v in by_head.items()}
+                for d in _WEEKDAYS:
+                    index[d] = index[d + "s"] = _WEEKDAY
+                for mo in _MONTHS:
+                    index[mo] = _MONTH_WORD
+                _INDEX = index
     return _INDEX
 
 
@@ -60,83 +69,128 @@ def _sentence_start(text: str, i: int) -> bool:
     return j < 0 or text[j] in ".!?:;\n*-•>"
 
 
+def _glued_before(text: str, s: int) -> bool:
+    """Another capitalised word right before, mid-sentence ("Hotel Berlin", "Greater London")."""
+    if s < 2 or text[s - 1] != " " or not text[s - 2].isalpha():
+        return False
+    j = s - 2
+    while j > 0 and (text[j - 1].isalpha() or text[j - 1] in "-'’"):
+        j -= 1
+    return text[j].isupper() and text[j : s - 1] not in _LEADS and not _sentence_start(text, j)
+
+
 def place_spans(text: str) -> list[Span]:
-    """LOCATION spans (gazetteer names) and lone capitalised weekdays as DATE_TIME."""
+    """LOCATION spans (gazetteer names); weekdays and month-first dates as DATE_TIME."""
     index = _index()
     out: list[Span] = []
     n = len(text)
-    prev_end, prev_word = -10, ""  # the capitalised token before this one
     skip_to = -1
-    for m in _CAP.finditer(text):
-        s, e = m.span()
-        word = m.group()
-        if s < skip_to:
+    for s, e, word in cap_tokens(text):
+        hit = index.get(word)
+        if hit is None or s < skip_to or (s and text[s - 1] in "_-") or (e < n and (text[e] == "_" or text[e].isdigit())):
+            continue  # part of an identifier ("Monday_release", "Paris2024")
+        if hit is _WEEKDAY:
+            out.append(Span("DATE_TIME", s, e, 0.6))
             continue
-        bare = word.rstrip(".")
-        glued_before = prev_end == s - 1 and text[prev_end] == " " and prev_word not in _LEADS and not _sentence_start(text, s - len(prev_word) - 1)
-        prev_end, prev_word = s + len(bare), bare
-        if bare in _WEEKDAYS:
-            out.append(Span("DATE_TIME", s, s + len(bare), 0.6))
+        if hit is _MONTH_WORD:
+            t = _MONTH_TAIL.match(text, e)
+            if t is not None:
+                out.append(Span("DATE_TIME", s, t.end(), 0.6))
             continue
-        names = index.get(bare)
-        if not names or glued_before:
+        if _glued_before(text, s):
             continue
-        for name in names:
+        for name in hit:
             end = s + len(name)
             if text.startswith(name, s) and (end >= n or not (text[end].isalnum() or text[end] in "-'’")):
                 # "Washington Post", "Paris Hilton": another capitalised word follows on the same line
-                nxt = _CAP.match(text, end + 1) if end + 1 < n and text[end] == " " else None
-                if nxt is not None and nxt.group().rstrip(".") not in _WEEKDAYS:
-                    break
+                if end + 1 < n and text[end] == " " and text[end + 1].isupper():
+                    nxt = _CAP.match(text, end + 1)
+                    if nxt is not None and index.get(nxt.group()) is not _WEEKDAY:
+                        break
                 out.append(Span("LOCATION", s, end, 0.6))
                 skip_to = end
-                prev_end, prev_word = end, name.rsplit(" ", 1)[-1]
                 break
     return out
 
 
-_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-          r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+# full names take no dot ("on 30 June."), abbreviations may ("Mar. 5")
+_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+          r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?)")
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 _YEAR = r"(?:1[89]\d\d|20\d\d)"
 _TIME = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\.\d{1,6})?(?:\s?[AaPp]\.?[Mm]\.?(?!\w))?"
-_DATE_RE = re.compile(
+# after a month word: " 5", ". 5th", " the 5th", " 5, 2024", " 2024"
+_MONTH_TAIL = re.compile(rf"\.?\s(?:(?:the\s)?{_DAY}(?:,?\s{_YEAR})?(?![\w%:]|[.,]\d)|{_YEAR}(?!\w))")
+# everything below starts on a digit run (found by a plain \d+ scan): no whole-text alternation
+_DIGIT_DATE = re.compile(
     "|".join((
         # 2024-03-05, 2024-03-05T14:30:00, 2024/03/05 14:30
-        rf"(?<![\w.:/-]){_YEAR}([-/.])(?:0?[1-9]|1[0-2])\1(?:[12]\d|3[01]|0?[1-9])(?:[T ]{_TIME}Z?)?(?![\w/-]|\.\d)",
+        rf"{_YEAR}([-/.])(?:0?[1-9]|1[0-2])\1(?:[12]\d|3[01]|0?[1-9])(?:[T ]{_TIME}Z?)?(?![\w/-]|\.\d)",
         # 5/3/2024, 05.03.2024, 3/5/24 (two-digit years only with slashes)
-        rf"(?<![\w.:/,-])(?P<a>\d{{1,2}})(?P<sep>[/.-])(?P<b>\d{{1,2}})(?P=sep)(?:{_YEAR}|(?<=/)\d\d)(?:,?\s{_TIME})?(?![\w/-]|[.,]\d)",
-        # March 5, 2024 / Mar. 5th / March 5 2024, 3 pm
-        rf"(?<!\w){_MONTH}\s(?:the\s)?{_DAY}(?:,?\s{_YEAR})?(?![\w%.,]\d|\w|:)",
+        rf"(?P<a>\d{{1,2}})(?P<sep>[/.-])(?P<b>\d{{1,2}})(?P=sep)(?:{_YEAR}|(?<=/)\d\d)(?:,?\s{_TIME})?(?![\w/-]|[.,]\d)",
         # 5 March 2024 / 5th of March / 5 Mar
-        rf"(?<![\w.,]){_DAY}\s(?:of\s)?{_MONTH}(?:,?\s{_YEAR})?(?!\w)",
-        # March 2024
-        rf"(?<!\w){_MONTH}\s{_YEAR}(?!\w)",
+        rf"{_DAY}\s(?:of\s)?{_MONTH}(?:,?\s{_YEAR})?(?!\w)",
         # 14:30, 9:05 am, 14:30:15
-        rf"(?<![\w:.,]){_TIME}(?![\w:]|[.,]\d)",
+        rf"{_TIME}(?![\w:]|[.,]\d)",
         # 3 pm, 11am, 7 p.m.
-        r"(?<![\w.,:])(?:1[0-2]|0?[1-9])\s?(?:[ap]\.m\.|[AaPp][Mm](?!\w))",
-        # a year after a cue ("in 1998", "since 2001", "the 1990s")
-        rf"\b(?:[Ii]n|[Ss]ince|until|till|[Dd]uring|year|circa)\s(?P<y>{_YEAR})(?![\w%:/-]|[.,]\d|\s?(?:[-–]\s?\d|%|percent|years|people|users|items|rows|units))",
-        r"\bthe\s(?P<d>(?:1[89]|20)\d0s)(?!\w)",
+        r"(?:1[0-2]|0?[1-9])\s?(?:[ap]\.m\.|[AaPp][Mm](?!\w))",
+        # the 1990s
+        r"(?P<d>(?:1[89]|20)\d0s)(?!\w)",
+        # a year alone: kept only after a cue word (checked in date_spans)
+        rf"(?P<y>{_YEAR})(?![\w%:/-]|[.,]\d|\s?(?:[-–]\s?\d|%|percent|years|people|users|items|rows|units))",
     ))
 )
+_DIGITS = re.compile(r"\d+")
+_YEAR_CUES = frozenset(("in", "In", "since", "Since", "until", "till", "during", "During", "year", "circa"))
 _SEP = re.compile(r",?\s(?:at\s|the\s)?")
+# what may follow the first digit run of a date or time: a separator, an ordinal / decade suffix,
+# "am" / "pm", or the end of a sentence or clause after a cued year ("" = end of text)
+_AFTER_RUN = frozenset(("-", "/", ".", ":", "s", "t", "n", "r", "a", "A", "p", "P", ",", ";", ")", "\n", "!", "?", ""))
 
 
-def date_spans(text: str, windows: list[tuple[int, int]]) -> list[Span]:
-    """DATE_TIME spans inside the digit windows (every numeric or written date holds a digit)."""
+def _prev_word(text: str, s: int) -> str:
+    if s < 2 or text[s - 1] != " ":
+        return ""
+    j = s - 1
+    while j > 0 and text[j - 1].isalpha():
+        j -= 1
+    return text[j : s - 1]
+
+
+def date_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
+    """Numeric and day-first dates, times and cued years, tried only where a digit cluster starts
+    (``starts``, from FastPII's digit windows): no whole-text scan of their own."""
     out: list[Span] = []
-    for pos, endpos in windows:
-        for m in _DATE_RE.finditer(text, pos, endpos):
-            a, b = m.group("a"), m.group("b")
-            if a is not None:
-                x, y = int(a), int(b)
-                # one part must be a month, the other a day
-                if not (1 <= x <= 31 and 1 <= y <= 31 and (x <= 12 or y <= 12)):
-                    continue
-            g = "y" if m.group("y") else "d" if m.group("d") else 0
-            out.append(Span("DATE_TIME", m.start(g), m.end(g), 0.6))
+    last = -1
+    n = len(text)
+    for s, _ in clusters:
+        if s < last or (s and (text[s - 1].isalnum() or text[s - 1] in "_.:/,-$€£#")):
+            continue  # inside a match already, or a version, an amount, an id
+        d = _DIGITS.match(text, s)
+        e = d.end()
+        # cheap gate on what follows the run: most digits in prose are amounts ("12%", "4 items")
+        c = text[e] if e < n else ""
+        if c == " ":
+            c2 = text[e + 1] if e + 1 < n else ""
+            if not (c2.isupper() or c2 in "apo" or (e - s == 4 and _prev_word(text, s) in _YEAR_CUES)):
+                continue
+        elif c not in _AFTER_RUN or (not c and not (e - s == 4 and _prev_word(text, s) in _YEAR_CUES)):
+            continue
+        m = _DIGIT_DATE.match(text, s)
+        if m is None:
+            continue
+        a = m.group("a")
+        if a is not None:
+            x, y = int(a), int(m.group("b"))
+            if not (1 <= x <= 31 and 1 <= y <= 31 and (x <= 12 or y <= 12)):
+                continue  # one part must be a month, the other a day
+        elif m.group("y") is not None:
+            if _prev_word(text, s) not in _YEAR_CUES:
+                continue
+        elif m.group("d") is not None and _prev_word(text, s) != "the":
+            continue
+        out.append(Span("DATE_TIME", s, m.end(), 0.6))
+        last = m.end()
     return out
 
 

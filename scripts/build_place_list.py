@@ -119,14 +119,16 @@ def main() -> None:
             continue
         if " " not in name and "-" not in name:
             low = name.lower()
-            if len(name) <= 4 and not big:
-                continue  # short one-word names are too often something else ("Hub", "Bole")
+            if (len(name) <= 3 or (len(name) == 4 and city["population"] < 300_000)) and not big:
+                continue  # short one-word names are too often something else ("Hub", "Bole", "Pest")
             if low in common and not big:
                 continue
             if (low in firsts or low in lasts) and name not in KEEP and not (big and low not in firsts):
                 continue
         places.add(name)
     places |= capitals
+    # "The Netherlands", "The Hague": running text writes "the Netherlands", so the bare name goes in too
+    places |= {p[4:] for p in places if p.startswith("The ") and p[4:] not in ("Valley",)}
     out = {p for p in places if NAME.match(p) and len(p) >= 3 and p.lower() not in STOP and "(" not in p}
     out |= {p for p in ("UK", "USA", "UAE") if p.lower() not in STOP}
     OUT.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,8 @@ _LEADS = frozenset(
     "In At To From Near Visit Visiting Visited Via Around Across Outside Inside Like Both Unlike Only Even "
     "Dear Hi Hello And Or But Then Also Our My The Flights Flight Trip Moving Moved Living Lives Born Welcome".split()
 )
+# a compass or size word that belongs to the place it precedes ("Southern Italy", "Greater London")
+_MODIFIERS = frozenset("North South East West Northern Southern Eastern Western Central Greater Upper Lower Inner Outer".split())
 _WEEKDAY, _MONTH_WORD = "W", "M"  # markers in the index, next to tuples of place names
 
 
@@ -69,14 +71,14 @@ def _sentence_start(text: str, i: int) -> bool:
     return j < 0 or text[j] in ".!?:;\n*-•>"
 
 
-def _glued_before(text: str, s: int) -> bool:
-    """Another capitalised word right before, mid-sentence ("Hotel Berlin", "Greater London")."""
+def _word_before(text: str, s: int) -> int:
+    """Start of the capitalised word right before ``s`` (one space between), else -1."""
     if s < 2 or text[s - 1] != " " or not text[s - 2].isalpha():
-        return False
+        return -1
     j = s - 2
     while j > 0 and (text[j - 1].isalpha() or text[j - 1] in "-'’"):
         j -= 1
-    return text[j].isupper() and text[j : s - 1] not in _LEADS and not _sentence_start(text, j)
+    return j if text[j].isupper() else -1
 
 
 def place_spans(text: str) -> list[Span]:
@@ -87,6 +89,8 @@ def place_spans(text: str) -> list[Span]:
     skip_to = -1
     for s, e, word in cap_tokens(text):
         hit = index.get(word)
+        if hit is None and word.isupper() and len(word) >= 4:
+            hit = index.get(word.title())
         if hit is None or s < skip_to or (s and text[s - 1] in "_-") or (e < n and (text[e] == "_" or text[e].isdigit())):
             continue  # part of an identifier ("Monday_release", "Paris2024")
         if hit is _WEEKDAY:
@@ -97,17 +101,24 @@ def place_spans(text: str) -> list[Span]:
             if t is not None:
                 out.append(Span("DATE_TIME", s, t.end(), 0.6))
             continue
-        if _glued_before(text, s):
-            continue
+        start = s
+        j = _word_before(text, s)
+        if j >= 0:
+            w = text[j : s - 1]
+            if w in _MODIFIERS:
+                start = j  # "Southern Italy"
+            elif w not in _LEADS and not _sentence_start(text, j):
+                continue  # "Hotel Berlin", "Paris Hilton"'s first name: part of another name
+        upper = word.isupper() and len(word) >= 4  # "STAVANGER" in a form or a heading
         for name in hit:
             end = s + len(name)
-            if text.startswith(name, s) and (end >= n or not (text[end].isalnum() or text[end] in "-'’")):
+            if (text.startswith(name, s) or (upper and name == word.title())) and (end >= n or not (text[end].isalnum() or text[end] in "-'’")):
                 # "Washington Post", "Paris Hilton": another capitalised word follows on the same line
                 if end + 1 < n and text[end] == " " and text[end + 1].isupper():
                     nxt = _CAP.match(text, end + 1)
                     if nxt is not None and index.get(nxt.group()) is not _WEEKDAY:
                         break
-                out.append(Span("LOCATION", s, end, 0.6))
+                out.append(Span("LOCATION", start, end, 0.6))
                 skip_to = end
                 break
     return out

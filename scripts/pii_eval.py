@@ -6,6 +6,8 @@ Per set (and split / lane):
 * **recall per gold type**: a gold span counts as found when a span of the guard's default
   PII detection (FastPII, the always-on path) overlaps it, whatever kind it was given;
 * **precision per predicted kind**: a predicted span is right when it overlaps any gold span;
+* **places and dates, typed**: the place / date gold labels (GPE, LOC, TERRITORIO, FECHAS, ...)
+  also counted only when a LOCATION (or street address) / DATE_TIME (or date of birth) span overlaps;
 * **Polish look-alike negatives**: how many of the declared decoys a predicted span touches,
   and the precision over the negative documents (every prediction there is a false positive);
 * **kept back, end to end**: each document goes through the real ``Guard.check_input`` with
@@ -50,6 +52,11 @@ STRUCTURED = {
 NAMES = {"PERSON", "NOMBRE_SUJETO_ASISTENCIA", "NOMBRE_PERSONAL_SANITARIO"}
 ADDRESSES = {"STREET_ADDRESS", "CALLE"}
 PROTECTED = STRUCTURED | NAMES | ADDRESSES  # what the default policy is meant to keep back
+# places and dates are reported but allowed by default (pii_places.py); their groups are also
+# scored *typed*: a gold span counts only when a span of the matching kind overlaps it
+PLACES = {"GPE", "LOCATION", "LOC", "TERRITORIO", "PAIS"}
+DATES = {"DATE_TIME", "FECHAS", "DOB"}
+TYPED = {**{k: {"LOCATION", "STREET_ADDRESS"} for k in PLACES}, **{k: {"DATE_TIME", "DATE_OF_BIRTH"} for k in DATES}}
 
 
 SHOW_MISSES: set[str] = set()
@@ -112,6 +119,12 @@ def load_lifebench(data: Path):
     return [("lifebench", "held out", docs)]
 
 
+def _allowed(kind: str) -> bool:
+    from seawall.guard.policy import DEFAULT_PII_ACTIONS
+
+    return DEFAULT_PII_ACTIONS.get(kind, "allow") == "allow"
+
+
 def _overlaps(a0, a1, b0, b1) -> bool:
     return a0 < b1 and b0 < a1
 
@@ -119,10 +132,10 @@ def _overlaps(a0, a1, b0, b1) -> bool:
 def evaluate(name, role, docs, fast, guard, policy, e2e: bool) -> dict:
     from seawall.guard import GuardPolicy  # noqa: F401  (imported for the reader: the default policy)
 
-    gold_n, gold_hit = Counter(), Counter()
+    gold_n, gold_hit, typed_hit = Counter(), Counter(), Counter()
     pred_n, pred_ok = Counter(), Counter()
     kept_n, kept = Counter(), Counter()
-    decoys_n = decoys_hit = 0
+    decoys_n = decoys_hit = decoys_allowed = 0
     blocked = 0
     fp_examples: dict[str, list[str]] = defaultdict(list)
     t_detect = 0.0
@@ -136,6 +149,8 @@ def evaluate(name, role, docs, fast, guard, policy, e2e: bool) -> dict:
             gold_n[label] += 1
             if any(_overlaps(s, e, p.start, p.end) for p in spans):
                 gold_hit[label] += 1
+                if label in TYPED and any(p.kind in TYPED[label] and _overlaps(s, e, p.start, p.end) for p in spans):
+                    typed_hit[label] += 1
             elif label in SHOW_MISSES:
                 print(f"  miss {name} {label}: {doc.text[max(0, s - 40):s]!r} [[{doc.text[s:e]!r}]] {doc.text[e:e + 20]!r}")
         for p in spans:
@@ -151,6 +166,9 @@ def evaluate(name, role, docs, fast, guard, policy, e2e: bool) -> dict:
             decoys_n += 1
             if any(_overlaps(i, i + len(decoy), p.start, p.end) for p in spans):
                 decoys_hit += 1
+                # a decoy that is a plain date is rightly reported as DATE_TIME, which is allowed
+                if all(_allowed(p.kind) for p in spans if _overlaps(i, i + len(decoy), p.start, p.end)):
+                    decoys_allowed += 1
         if e2e:
             req = {"model": "m", "messages": [{"role": "user", "content": doc.text}]}
             dec = asyncio.run(guard.check_input(req, policy))
@@ -160,8 +178,8 @@ def evaluate(name, role, docs, fast, guard, policy, e2e: bool) -> dict:
                 kept_n[label] += 1
                 if doc.text[s:e] not in forwarded:
                     kept[label] += 1
-    return dict(name=name, role=role, docs=len(docs), gold_n=gold_n, gold_hit=gold_hit, pred_n=pred_n, pred_ok=pred_ok,
-                kept_n=kept_n, kept=kept, decoys_n=decoys_n, decoys_hit=decoys_hit, blocked=blocked,
+    return dict(name=name, role=role, docs=len(docs), gold_n=gold_n, gold_hit=gold_hit, typed_hit=typed_hit, pred_n=pred_n, pred_ok=pred_ok,
+                kept_n=kept_n, kept=kept, decoys_n=decoys_n, decoys_hit=decoys_hit, decoys_allowed=decoys_allowed, blocked=blocked,
                 fp=fp_examples, ms_per_kb=1000 * t_detect / max(1, chars / 1024))
 
 
@@ -177,12 +195,18 @@ def report(r: dict) -> None:
         n = sum(g[k] for k in members)
         if n:
             print(f"- recall, {gname}: {_ratio(sum(h[k] for k in members), n)} (n={n})")
+    for gname, members in (("places", PLACES), ("dates", DATES)):
+        n = sum(g[k] for k in members)
+        if n:
+            print(f"- recall, {gname}: {_ratio(sum(h[k] for k in members), n)}, typed "
+                  f"({' / '.join(sorted(TYPED[next(iter(members))]))}): {_ratio(sum(r['typed_hit'][k] for k in members), n)} (n={n})")
     pn, po = r["pred_n"], r["pred_ok"]
     if pn["PERSON"]:
         print(f"- precision, PERSON predictions: {_ratio(po['PERSON'], pn['PERSON'])} (n={pn['PERSON']})")
     if r["decoys_n"]:
         print(f"- look-alike decoys flagged: {r['decoys_hit']} / {r['decoys_n']} (precision on them: "
-              f"{_ratio(r['decoys_n'] - r['decoys_hit'], r['decoys_n'])} of decoys left alone)")
+              f"{_ratio(r['decoys_n'] - r['decoys_hit'], r['decoys_n'])} of decoys left alone; "
+              f"{r['decoys_allowed']} of the flagged only by kinds the default policy allows)")
     kn, kk = r["kept_n"], r["kept"]
     if kn:
         n = sum(kn[k] for k in PROTECTED)

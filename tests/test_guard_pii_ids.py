@@ -108,7 +108,8 @@ def test_labeled_value_is_kept_when_its_checksum_fails(text, expected):
     ],
 )
 def test_lookalikes_are_left_alone(text):
-    assert found(text) == []
+    # a date among them is reported as DATE_TIME (allowed by default, pii_places.py), nothing else
+    assert [f for f in found(text) if f[0] != "DATE_TIME"] == []
 
 
 def test_every_labeled_kind_has_a_default_action():

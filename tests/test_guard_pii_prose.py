@@ -49,7 +49,7 @@ def test_prose_credentials_found(text, expected):
     ],
 )
 def test_talk_about_passwords_is_not_a_password(text):
-    assert found(text) == []
+    assert [f for f in found(text) if f[0] != "DATE_TIME"] == []  # "in 2024" is a date, allowed
 
 
 async def test_prose_password_is_redacted_not_blocked_and_never_reported():

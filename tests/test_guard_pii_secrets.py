@@ -61,7 +61,7 @@ def test_fast_pii_finds(text, expected):
     ],
 )
 def test_fast_pii_rejects_lookalikes(text):
-    assert kinds(text) == []
+    assert [k for k in kinds(text) if k[0] != "DATE_TIME"] == []  # times and dates: allowed, pii_places.py
 
 
 @pytest.mark.parametrize(

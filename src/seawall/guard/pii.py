@@ -28,6 +28,7 @@ from .pii_addresses import address_spans, extend_addresses
 from .pii_more import coordinate_spans, more_labeled_spans, more_unlabeled_spans
 from .pii_names import name_spans
 from .pii_phones import cue_spans
+from .pii_places import date_spans, merge_dates, place_spans
 from .types import Span
 
 # ---------------------------------------------------------------- validators
@@ -297,6 +298,7 @@ class FastPII:
         self.recognizers = tuple(r for r in RECOGNIZERS if wanted is None or r.kind in wanted)
         self.names = wanted is None or "PERSON" in wanted
         self.addresses = wanted is None or "STREET_ADDRESS" in wanted
+        self.places = wanted is None or "LOCATION" in wanted or "DATE_TIME" in wanted
 
     def analyze(self, text: str) -> list[Span]:
         if not text:
@@ -304,6 +306,7 @@ class FastPII:
         spans: list[Span] = []
         windows = None
         longest: list[int] = []  # per digit window: its longest digit cluster
+        clusters: list[tuple[int, int]] = []  # each digit cluster (dates start on one)
         n = len(text)
         for r in self.recognizers:
             if r.anchor == "at":
@@ -318,7 +321,7 @@ class FastPII:
                 ranges = ((0, n),)
             else:
                 if windows is None:
-                    windows = _digit_windows(text, longest=longest)
+                    windows = _digit_windows(text, longest=longest, clusters=clusters)
                 ranges = windows
                 if r.min_run or r.dots:  # skip the windows where this pattern cannot match
                     ranges = [(a, b) for (a, b), k in zip(windows, longest)
@@ -339,7 +342,7 @@ class FastPII:
         extra: list[Span] = []
         # national / tax IDs, NRBs and VINs that carry a checksum: safe to flag without a label
         if windows is None:
-            windows = _digit_windows(text)
+            windows = _digit_windows(text, clusters=clusters)
         extra += unlabeled_spans(text, windows)
         if self.addresses:  # every address form carries a house / box number (its own gate)
             extra += address_spans(text)
@@ -367,7 +370,22 @@ class FastPII:
             spans = _resolve_overlaps(list(set(extend_addresses(text, spans))))
         else:
             spans = extend_addresses(text, spans)
+        if self.places:
+            spans = self._add_places(text, spans, clusters)
         return spans
+
+    def _add_places(self, text: str, spans: list[Span], clusters: list[tuple[int, int]]) -> list[Span]:
+        """LOCATION and DATE_TIME (pii_places.py): reported, but any other kind wins on overlap."""
+        new = place_spans(text)
+        if clusters:  # numeric and day-first dates begin on a digit cluster that _digit_windows found
+            new += date_spans(text, clusters)
+        if not new:
+            return spans
+        new = [s for s in merge_dates(text, new) if self.wanted is None or s.kind in self.wanted]
+        if spans:
+            taken = sorted((s.start, s.end) for s in spans)
+            new = [s for s in new if not any(a < s.end and s.start < b for a, b in taken)]
+        return spans + new if spans else new
 
 
 def _at_windows(text: str) -> list[tuple[int, int]]:
@@ -393,7 +411,8 @@ _DIGIT_CLUSTER = re.compile(r"\d[\d \-./():]*")
 
 
 def _digit_windows(
-    text: str, before: int = 32, after: int = 64, longest: list[int] | None = None
+    text: str, before: int = 32, after: int = 64, longest: list[int] | None = None,
+    clusters: list[tuple[int, int]] | None = None,
 ) -> list[tuple[int, int]]:
     """Merged ranges around runs of digits: digit-anchored recognizers only look there.
 
@@ -410,6 +429,8 @@ def _digit_windows(
     ck = 0
     for m in _DIGIT_CLUSTER.finditer(text):
         a, b = m.span()
+        if clusters is not None:
+            clusters.append((a, b))
         s = a - before if a > before else 0
         e = b + after
         if e > n:

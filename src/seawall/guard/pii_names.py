@@ -178,6 +178,19 @@ def _self_named(text: str, start: int, prev: str) -> bool:
         return _prev_word(text, start - 3) in ("call", "calls", "called", "llaman", "nazywaj")
     return False
 CAP_RE = re.compile(r"(?<!\w)[A-ZÀ-ÖØ-ÞĀ-ſ][^\W\d_]+")
+_LAST_CAPS: tuple[str, list[tuple[int, int, str]]] = ("", [])
+
+
+def cap_tokens(text: str) -> list[tuple[int, int, str]]:
+    """Capitalised words as (start, end, word). One regex scan costs ~10 µs per KB, and the name,
+    Polish-name and place passes (pii_places.py) all need it, so the last text's list is kept."""
+    global _LAST_CAPS
+    last = _LAST_CAPS  # one read: another thread may replace it, never half-way
+    if last[0] is text:
+        return last[1]
+    toks = [(m.start(), m.end(), m.group()) for m in CAP_RE.finditer(text)]
+    _LAST_CAPS = (text, toks)
+    return toks
 
 
 def _joins(gap: str) -> bool:
@@ -194,14 +207,12 @@ def _runs(text: str):
     """Runs of capitalised words (particles allowed inside): lists of (start, end, word)."""
     cur: list[tuple[int, int, str]] = []
     last_end = -1
-    for m in CAP_RE.finditer(text):
-        w = m.group()
+    for s, e, w in cap_tokens(text):
         if not w[1:].islower() or not w[0].isupper():
             if cur:
                 yield cur
             cur = []
             continue
-        s, e = m.span()
         if cur and _joins(text[last_end:s]):
             cur.append((s, e, w))
         else:
@@ -301,11 +312,10 @@ def name_spans(text: str) -> list[Span]:
         # every name kept has 3+ letters, so a word and each stem looked up below share their
         # first three letters with it: one set look-up skips the other capitalised words
         heads = {w[:3] for w in seen_names}
-        for m in CAP_RE.finditer(text):
-            lw = m.group().lower()
+        for s, e, w in cap_tokens(text):
+            lw = w.lower()
             if lw[:3] not in heads:
                 continue
-            s, e = m.span()
             # the word or its stem without a 1-4 letter case ending ("Nowaka" -> "nowak")
             if (s, e) not in taken and (lw in seen_names or any(lw[:-k] in seen_names for k in (1, 2, 3, 4) if len(lw) - k >= 3)):
                 if not any(a <= s < b for a, b in covered):

@@ -25,7 +25,7 @@ import gzip
 import re
 import unicodedata
 
-from .pii_names import _DATA, CAP_RE, _NOT_PERSON_TAIL, _joins, _known_cached, _load
+from .pii_names import _DATA, _NOT_PERSON_TAIL, _joins, _known_cached, _load, cap_tokens
 from .types import Span
 
 _PL_LETTERS = "ąćęłńśźżĄĆĘŁŃŚŹŻ"
@@ -207,7 +207,7 @@ def polish_names(text: str, found: list[Span]) -> list[Span]:
     """``found`` (the language-blind name spans) revised for Polish text: see the module doc."""
     common = _load()[2]
     keep = [sp for sp in found if not _drop(text, sp)]
-    toks = [(m.start(), m.end(), m.group()) for m in CAP_RE.finditer(text) if m.group()[1:].islower()]
+    toks = [t for t in cap_tokens(text) if t[2][1:].islower()]
     new: list[Span] = []
     i = 0
     while i < len(toks):

@@ -232,7 +232,7 @@ class StaticEmbedder:
 # ---------------------------------------------------------------- classifier
 
 
-_CHUNK_TABLE_MAX = 200_000  # chunks whose ids StaticEmbedder keeps (~30 MB at most)
+_CHUNK_TABLE_MAX = 200_000  # chunks whose ids StaticEmbedder keeps (tens of MB at most)
 _CHUNKS_NEW_MAX = 48  # more unseen chunks than this in one call: tokenize the whole texts
 _CHUNK = re.compile(r"[^ \t\n]+")
 

@@ -28,9 +28,8 @@ Tuned on the Tensor Trust train half and the benign sets only; see docs/benchmar
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
 
-from .injection_jailbreak import WORD_STARTS
+from .injection_jailbreak import WORD_STARTS, near
 
 WEIGHT = 0.9  # the user block band
 
@@ -208,22 +207,6 @@ def _gate(low: str, kind: str, hits: set[str]) -> bool:
     return False
 
 
-def _near(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
-    """Some span of ``a`` and some span of ``b`` do not overlap and lie within ``WINDOW``.
-    Spans of one kind come sorted and disjoint, so only ``b``'s nearest span on each side of
-    a span of ``a`` is looked at (bisection: thousands of far-apart spans stay cheap)."""
-    starts = [s for s, _ in b]
-    ends = [e for _, e in b]
-    for s1, e1 in a:
-        i = bisect_left(starts, e1)
-        if i < len(b) and starts[i] - e1 <= WINDOW:
-            return True
-        j = bisect_right(ends, s1) - 1
-        if j >= 0 and s1 - ends[j] <= WINDOW:
-            return True
-    return False
-
-
 def score(text: str, low: str | None = None, starts: set[str] | None = None) -> float:
     """``WEIGHT`` for a request to copy out the model's own prompt, or two hijack signals of
     kinds that pair within ``WINDOW`` characters; else 0."""
@@ -250,7 +233,7 @@ def score(text: str, low: str | None = None, starts: set[str] | None = None) -> 
         spans = [m.span() for m in _KINDS[k][1].finditer(low)]
         if not spans:
             continue
-        if any(frozenset((k, o)) in _PAIRS and _near(spans, s) for o, s in found.items()):
+        if any(frozenset((k, o)) in _PAIRS and near(spans, s, WINDOW) for o, s in found.items()):
             return WEIGHT
         found[k] = spans
     return 0.0

@@ -19,6 +19,7 @@ docs/benchmarks.md, "Jailbreak rules".
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 
 _RULE_WORDS = (r"(?:restrictions?|rules|limit(?:s|ations)|filter(?:s|ing)?|guidelines|guide ?lines|polic(?:y|ies)"
                r"|censorship|boundaries|confines|constraints|safeguards|programming|terms of (?:service|use)|tos)")
@@ -223,13 +224,20 @@ def _spans(kind: str, text: str, low: str) -> list[tuple[int, int]]:
 WINDOW = 500
 
 
-def _near(a: list[tuple[int, int]], b: list[tuple[int, int]], window: int) -> bool:
-    """Some span of ``a`` and some span of ``b`` do not overlap and lie within ``window``."""
+def near(a: list[tuple[int, int]], b: list[tuple[int, int]], window: int) -> bool:
+    """Some span of ``a`` and some span of ``b`` do not overlap and lie within ``window``.
+    Only ``b``'s nearest start after and nearest end before each span of ``a`` can decide, so
+    they are found by bisection (thousands of far-apart spans stay cheap; the hijack rules
+    use this too)."""
+    starts = sorted(s for s, _ in b)
+    ends = sorted(e for _, e in b)
     for s1, e1 in a:
-        for s2, e2 in b:
-            gap = s2 - e1 if s2 >= e1 else s1 - e2
-            if 0 <= gap <= window:
-                return True
+        i = bisect_left(starts, e1)
+        if i < len(starts) and starts[i] - e1 <= window:
+            return True
+        j = bisect_right(ends, s1) - 1
+        if j >= 0 and s1 - ends[j] <= window:
+            return True
     return False
 
 
@@ -263,7 +271,7 @@ def score(text: str, low: str | None = None, starts: set[str] | None = None) -> 
         spans = _spans(k, text, low)
         if not spans:
             continue
-        if any(_pairs(o, k) and _near(spans, other, WINDOW) for o, other in found.items()):
+        if any(_pairs(o, k) and near(spans, other, WINDOW) for o, other in found.items()):
             return WEIGHT
         found[k] = spans
     if vendor and "unbound" in found:

@@ -347,8 +347,7 @@ class FastPII:
         if self.addresses:  # every address form carries a house / box number (its own gate)
             extra += address_spans(text)
         extra += more_unlabeled_spans(text)  # wallets, MACs, IMEIs
-        if "." in text:
-            extra += coordinate_spans(text)
+        extra += coordinate_spans(text)  # looks only where a digit, a dot and four digits meet
         # labels ("passport no.", "hasło:", "Domicilio:") are looked for only when one of their
         # first words occurs at all: one C-level word split answers that for most prompts
         hits = head_hits(text)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 
 from .injection_jailbreak import WORD_STARTS, near
+from .injection_rules import ON_A_TOPIC
 
 WEIGHT = 0.9  # the user block band
 
@@ -66,7 +67,7 @@ _OWN = (
     r"|ci-dessus|de arriba)"
     # "everything above / the text before this / what was written above" (copied verbatim only: see _COPY)
 )
-_EXTRACT = re.compile(r"\b" + _VERB + r"\b[^.!?\n]{0,50}?(?:" + _OWN + r")\b")
+_EXTRACT = re.compile(r"\b" + _VERB + r"\b[^.!?\n]{0,50}?(?:" + _OWN + r")\b" + ON_A_TOPIC)
 _EXTRACT_GATES = ("instruction", "prompt", "directive", "guideline", "rules", "conditions", "anweisung", "instruktion",
                   "vorgabe", "regeln", "consigne", "règles", "instruccion", "reglas", "indicaciones")
 # "repeat / print everything above", "gib den Text oben aus": copying (not translating or
@@ -74,11 +75,15 @@ _EXTRACT_GATES = ("instruction", "prompt", "directive", "guideline", "rules", "c
 _COPY = re.compile(
     r"\b(?:repeat|print|output|recite|reproduce|echo|dump|copy|write out|type out|spell out)\b[^.!?\n]{0,20}?"
     r"\b(?:(?:everything|all(?: of)? the (?:text|words)|all text|what (?:was|is) written|the (?:text|words|message)s?)\s+"
-    r"(?:above|before (?:this|that|my message)|preceding|so far|prior to (?:this|my message))|(?:the )?above (?:words|text|lines))\b"
+    r"(?:above|before (?:this|that|my message)|preceding|so far|prior to (?:this|my message))|(?:the )?above (?:words|text|lines)"
+    # "the text you were given at the start of this conversation"
+    r"|(?:the|all) (?:text|words|message|instructions)s?\s+(?:(?:that )?you (?:were given|received|got)\s+)?(?:at|in) the (?:very )?"
+    r"(?:start|beginning|top) of (?:this|the|our) (?:conversation|chat|session))\b"
     r"|\b(?:wiederhole|gib|geben sie|drucke|zeige|zeig)\b[^.!?\n]{0,20}?\b(?:alles|den text|die texte|was)\s+"
     r"(?:oben|davor|vor dieser|vor diesem|bisher|über dieser)\b[^.!?\n]{0,25}\b(?:aus|wieder|an|steht|stand)?"
 )
-_COPY_GATES = ("above", "before", "preceding", "so far", "prior to", "oben", "davor", "vor dies", "bisher", "über dies")
+_COPY_GATES = ("above", "before", "preceding", "so far", "prior to", "oben", "davor", "vor dies", "bisher", "über dies",
+               "start of", "beginning of", "top of")
 _COPY_VERBS = ("repeat", "print", "output", "recite", "reproduce", "echo", "dump", "copy", "write out", "type out", "spell out",
                "wiederhol", "gib", "geben sie", "druck", "zeig")
 

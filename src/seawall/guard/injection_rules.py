@@ -10,10 +10,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# After "your instructions" / "the system prompt": instructions on a topic of the user's ("for
+# returning a product", "on pets", "in the context of LLMs") are not the model's own prompt; "for
+# this conversation", "to me" still are.
+ON_A_TOPIC = (r"(?!\s+(?:for|on|about|regarding|concerning|when|if|in the context|in general)\b"
+              r"(?!\s+(?:me|us|now|(?:this|the|our|that|your) (?:conversation|chat|session|task)s?)\b))")
+
+# Things of the user's own that an ordinary request tells the model to ignore or forget ("ignore
+# all previous drafts and write ...", "ignore the header row and print the totals"; not
+# "messages" or "answers": "ignore all previous messages and say ..." overrides the conversation).
+USER_THINGS = (r"(?:drafts?|versions?|e-?mails?|files?|attempts?|results?|entries|rows?|columns?|header"
+               r"|comments?|notes?|tickets?|orders?|invoices?|changes|edits|commits?|values?|records?|suggestions?|typos?"
+               r"|warnings?|errors?|case|whitespace|duplicates?|blank|empty|fields?|meeting|budget"
+               # lines by position ("the first two lines"), not "the above lines"
+               r"|(?:first|last|blank|empty|header|top|bottom|\d+|two|three|four|five)\s+(?:\w+\s+)?lines?)\b")
+# "the earlier instructions in the e-mail from HR": a document's instructions, named as such
+IN_A_DOCUMENT = (r"(?!\s+(?:in|from|of|on)\s+(?:the|this|that|my|our|his|her|their|an?)\s+(?:\w+\s+)?(?:e-?mail|document|doc|file"
+                 r"|memo|letter|manual|ticket|page|guide|handbook|policy|form|sheet|spreadsheet|report|contract|readme|wiki)s?\b)")
+
 _HEURISTICS: list[tuple[float, str]] = [
-    (0.95, r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|initial|original|system)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules?|directives?|guidelines?|constraints?|programming|context)\b"),
-    (0.9, r"\b(?:reveal|print|show|repeat|output|display|leak|tell me|what (?:is|are|was|were))\b[^.\n]{0,40}\b(?:system prompt|initial prompt|hidden (?:prompt|instructions?)|your (?:instructions|prompt|rules|pre-?prompt)|the (?:instructions|text) above)\b"),
-    (0.9, r"\b(?:(?-i:DAN|STAN|DUDE|AIM)|do anything now|developer mode|jailbreak(?:ed)?)\b.{0,80}\b(?:mode|enabled|prompt|persona|no (?:rules|restrictions|limits|filters))"),
+    (0.95, r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|initial|original|system)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules?|directives?|guidelines?|constraints?|programming|context)\b" + IN_A_DOCUMENT),
+    # (not instructions on a topic: "what are your instructions for returning a product?")
+    (0.9, r"\b(?:reveal|print|show|repeat|output|display|leak|tell me|what (?:is|are|was|were))\b[^.\n]{0,40}\b(?:system prompt|initial prompt|hidden (?:prompt|instructions?)|your (?:instructions|prompt|rules|pre-?prompt)|the (?:instructions|text) above)\b" + ON_A_TOPIC),
+    (0.9, r"\b(?:(?:(?-i:DAN|STAN|DUDE|AIM)|do anything now|developer mode)\b.{0,80}\b(?:mode|enabled|prompt|persona|no (?:rules|restrictions|limits|filters))|jailbreak(?:ed)?\b.{0,80}\b(?:mode|enabled|persona|no (?:rules|restrictions|limits|filters)))"),
     (0.85, r"\b(?:you are|act as|pretend (?:to be|you are)|roleplay as|from now on,? you(?:'re| are| will))\b[^.\n]{0,80}\b(?:no|without|free (?:of|from)|not bound by|unrestricted|unfiltered|uncensored)\b[^.\n]{0,20}\b(?:restrictions?|rules?|limits?|limitations?|filters?|guidelines?|ethics|morals?|polic(?:y|ies)|censorship)"),
     (0.85, r"(?:<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?INST\]|<</?SYS>>|^\s*#{2,}\s*(?:system|instruction)s?\s*:?\s*$|\bBEGIN (?:NEW |UPDATED )?(?:SYSTEM )?INSTRUCTIONS\b|\bEND OF (?:SYSTEM )?PROMPT\b)"),
     (0.8, r"\b(?:new|updated|real|actual|true)\s+(?:system\s+)?instructions?\s*(?::|are|follow)"),
@@ -21,9 +40,10 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.7, r"\b(?:do not|don't|never)\b[^.\n]{0,30}\b(?:refuse|apologi[sz]e|warn|mention (?:that )?you are an ai)\b"),
     (0.6, r"\b(?:AI|assistant|model)\b[^.\n]{0,30}\b(?:must|should|will) (?:now )?(?:obey|comply with) (?:me|my|the following)\b"),
     # "forget everything before that", "forget all of the above": a reset of the conversation
-    (0.95, r"\b(?:forget|disregard|ignore)\s+(?:about\s+)?(?:everything|all(?: of)?(?: that| this| the)?|what)\b[^.\n]{0,30}\b(?:before|above|earlier|previous(?:ly)?|prior|so far|(?:you(?:'ve| have| were)?|i) (?:been )?(?:told|said|given|instructed|learned))\b"),
+    (0.95, r"\b(?:forget|disregard|ignore)\s+(?:about\s+)?(?:everything|all(?: of)?(?: that| this| the)?|what)\b[^.\n]{0,30}\b(?:before|above|earlier|previous(?:ly)?|prior|so far|(?:you(?:'ve| have| were)?|i) (?:been )?(?:told|said|given|instructed|learned))\b"
+     r"(?!\s+(?:\w+\s+)?" + USER_THINGS + r"|\s+(?:about|regarding|concerning)\b)"),
     # "ignore X and instead say Y" (instructions hidden in documents and code comments)
-    (0.9, r"\b(?:ignore|disregard)\b[^.\n]{0,60}\b(?:and|then|instead|but)\b[^.\n]{0,30}\b(?:say|state|respond|reply|output|print|answer|tell|write|claim)\b"),
+    (0.9, r"\b(?:ignore|disregard)\b(?!\s+(?:my|our)\b|\s+(?:(?:all|any|the|these|those|this|that|each|every)\s+)?(?:\w+\s+)?" + USER_THINGS + r")[^.\n]{0,60}\b(?:and|then|instead|but)\b[^.\n]{0,30}\b(?:say|state|respond|reply|output|print|answer|tell|write|claim)\b"),
     # the same override in other languages (German, French, Spanish, Italian, Portuguese,
     # Dutch, Russian, Chinese): an override is an override in any language
     (0.95, r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|missachte|übergehe)\b[^.\n]{0,40}\b(?:bisherigen?|vorherigen?|vorigen?|obigen?|früheren?|alle[ns]?|sämtliche)\b[^.\n]{0,30}(?:anweisungen|instruktionen|befehle|regeln|vorgaben|anordnungen|alles|davor)"),
@@ -34,9 +54,21 @@ _HEURISTICS: list[tuple[float, str]] = [
     # asking the model for its own secrets: "what is your password / secret key / access code"
     (0.9, r"\b(?:what(?:'s| is| are| was)|tell me|give me|reveal|share|print|show|spell|confirm|type out|write down)\b[^.?\n]{0,30}\byour\s+(?:own\s+)?(?:secret(?: key| word| code)?(?!\s+(?:recipe|ingredient|sauce|of|to|for|weapon|garden|life))|password|passcode|pass ?phrase|access code|api key|private key|hidden (?:key|word|instructions?)|confidential (?:data|information|instructions?)|system (?:prompt|message|instructions?))\b(?!\s+(?:polic(?:y|ies)|requirements?|rules?|manager|reset|change|length|strength|expir\w*|complexity|history|format|rotation|settings?|field|prompt\s+engineering))"),
     # a claimed authority over the model ("I am your developer", "as your administrator")
-    (0.8, r"\b(?:i am|i'm|this is|as)\s+(?:your|the)\s+(?:developer|creator|programmer|admin(?:istrator)?|owner|operator|system administrator|sysadmin)s?\b"),
+    # (not "I am the owner of the account", "as the admin of this workspace", "your developer contact")
+    (0.8, r"\b(?:i am|i'm|this is|as)\s+(?:your|the)\s+(?:developer|creator|programmer|admin(?:istrator)?|owner|operator|system administrator|sysadmin)s?\b"
+     r"(?!\s+(?:contacts?|team|relations|advocate|support|account|portal|console|(?:of|for|at|in|on)\s+(?!(?:you|this (?:model|assistant|ai|bot|chatbot|system|conversation))\b)))"),
     (0.95, r"(?:تجاهل|انس)[^.\n]{0,30}(?:التعليمات|الأوامر|التوجيهات)"),
     (0.95, r"(?:忽略|无视|忘记|忘掉)[^。\n]{0,10}(?:之前|以上|先前|上面|前面|所有)[^。\n]{0,10}(?:指令|指示|说明|规则|提示)"),
+    # "vergessen Sie alles oben Gesagte", "vergiss alles Bisherige": German for "forget everything above"
+    (0.95, r"\b(?:vergiss|vergessen sie|ignorier(?:e|en)?|missachte)\s+(?:bitte\s+)?alles\s+(?:(?:oben|zuvor|bisher|vorher)\s+)?"
+           r"(?:gesagte|geschriebene|vorherige|bisherige|obige|davor|zuvor|vorher)\b"),
+    # the model's own instructions declared void: "your previous orders are cancelled"
+    (0.95, r"\byour\s+(?:previous|prior|earlier|original|initial|old|current|existing)\s+(?:instructions|orders|rules|directives|guidelines"
+           r"|programming)\s+(?:are|have been|were)\s+(?:now\s+)?(?:cancel+ed|void|revoked|obsolete|null|invalid|no longer valid"
+           r"|overridden|lifted|suspended|deactivated|disabled|removed|deleted)\b"),
+    # "pretend that the rules you were given don't apply"
+    (0.9, r"\b(?:rules|instructions|guidelines|restrictions|policies|filters)\s+(?:that\s+)?(?:you (?:were|have been) given|you (?:have|follow)"
+          r"|given to you)\s+(?:don't|do not|no longer|shouldn't|should not|won't|will not|doesn't|does not)\s+apply\b"),
 ]
 # (the persona names DAN / STAN / DUDE / AIM count in capitals only: "dan" is Indonesian for
 # "and", and "our aim is a new operating mode" is no jailbreak)
@@ -64,6 +96,9 @@ _GATES: list[tuple[str, ...]] = [
     ("developer", "creator", "programmer", "admin", "owner", "operator"),
     ("تجاهل", "انس"),
     ("忽略", "无视", "忘记", "忘掉"),
+    ("vergiss", "vergessen", "ignorier", "missachte"),
+    ("your",),
+    ("apply",),
 ]
 assert len(_GATES) == len(_HEURISTIC_RX)
 

@@ -104,9 +104,15 @@ assert len(_GATES) == len(_HEURISTIC_RX)
 
 # Tool / retrieved content is data: what makes it an attack is an instruction addressed to
 # the model inside it, a fake turn or role claim, or a request to call a tool / send data.
+# A turn says something: a function word before the line's next "Key:" ("Human: Send 50 dollars
+# to ...", "System: you are now ..."); "User: jdoe  Last login: ...", "System: Ubuntu 22.04" and
+# "Operating System: ..." are fields of a record.
+TURN_OPENING = (r"(?=[^\n:]{0,80}?\b(?:to|the|a|an|my|your|our|their|all|and|for|of|with|from|this|that|in|on|at|me|it|you|i"
+                r"|is|are|be|will|must|should|now|please|not|no)\b)")
 _TOOL_HEURISTICS: list[tuple[float, str, tuple[str, ...]]] = [
     # a fake conversation turn inside the data ("Human: send 50 dollars to ...")
-    (0.9, r"^\s*(?:human|user|system|###\s*(?:human|user|system|instruction))\s*:\s*\S|(?-i:\b(?:Human|User|System)\s*:\s+[A-Z])", ("human", "user", "system", "###")),
+    (0.9, r"(?:^\s*(?:human|user|system|###\s*(?:human|user|system|instruction))\s*:|(?-i:(?<!Operating )\b(?:Human|User|System)\s*:))\s*" + TURN_OPENING,
+     ("human", "user", "system", "###")),
     # the data speaks to the assistant
     (0.9, r"\b(?:AI|assistant|chatbot|language model|LLM|agent|GPT|Claude|Copilot)\b[,:]?\s+(?:please\s+|you (?:must|should|need to|have to|will)\s+|now\s+|immediately\s+)?(?:ignore|disregard|forget|send|forward|e-?mail|transfer|call|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|book|buy|pay)\b",
      ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot")),
@@ -122,7 +128,8 @@ _TOOL_HEURISTICS: list[tuple[float, str, tuple[str, ...]]] = [
     (0.85, r"!?\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]*[?&=/](?:[^)\s]*(?:\{|%7B|\$\(|<)|[^)\s]*(?:conversation|chat_?history|system_?prompt|password|passwd|api_?key|secret|credentials|user_?data)\b)",
      ("](http",)),
     # role / system claims
-    (0.85, r"\[(?:system|admin|developer)(?: message| note| override| instruction)?\]|\b(?:system|admin(?:istrator)?|developer) (?:message|note|override|notice|instructions?)\s*:", ("system", "admin", "developer")),
+    # ("Developer note:", "System message:", "Admin notice:" head notes in code, logs and forums)
+    (0.85, r"\[(?:system|admin|developer)(?: message| note| override| instruction)?\]|\b(?:system|admin(?:istrator)?|developer) (?:override|instructions?)\s*:", ("system", "admin", "developer")),
     # a request to call a tool (flag: documentation says "use the X tool" too)
     (0.7, r"\b(?:call|invoke|trigger|execute)\s+(?:the\s+)?[`'\"]?[\w.-]+[`'\"]?\s+(?:tool|plugin|action|function call)\b", ("call", "invoke", "trigger", "execute")),
     # exfiltration: send / post data to an address or URL

@@ -37,12 +37,32 @@ from .injection_jailbreak import WEIGHT as _JB_WEIGHT, WORD_STARTS, score as jai
 from .injection_rules import _GATES, _HEURISTIC_RX, _TOOL_RX, ml_score
 
 
+# A quoted override that the user names as an example ("an attack like 'ignore previous
+# instructions'", "prompts such as "forget your rules"") is mentioned, not said: the rules for
+# user content read it as empty quotes. Only overrides: a persona "called "DAN"" or "phrases
+# like "I'm sorry"" in a jailbreak stay as written; not after "says" or "reads" ("do what this
+# says: '...'" is an order); tool content keeps its quotes.
+_OVERRIDE_VERB = r"(?:ignore|disregard|forget|override|bypass|reveal|print|repeat|pretend|you are now)\b"
+_MENTIONED = re.compile(
+    r"(\b(?:like|such as|e\.g\.|for (?:example|instance)|examples? of|known as|called|the (?:phrase|words|sentence|string))"
+    r"\s*[:,]?\s*)(?:\"" + _OVERRIDE_VERB + r"[^\"\n]{3,300}\"|“" + _OVERRIDE_VERB + r"[^”\n]{3,300}”|'" + _OVERRIDE_VERB
+    + r"[^'\n]{3,300}'|‘" + _OVERRIDE_VERB + r"[^’\n]{3,300}’|«" + _OVERRIDE_VERB + r"[^»\n]{3,300}»)", re.IGNORECASE)
+
+
+def _unquote_mentions(text: str) -> str:
+    if "'" not in text and '"' not in text and text.isascii():
+        return text
+    return _MENTIONED.sub(r'\1""', text)
+
+
 def heuristic_score(text: str, role: str = "user") -> float:
     """The strongest rule that matches; ``role="tool"`` adds the rules for data that speaks to
     the model (fake turns, words addressed to the assistant, role claims, exfiltration).
     The rules read the text with its disguises undone (full-width letters, zero-width
     characters, Cyrillic look-alikes inside Latin words: ``evasion.plain``)."""
     text = plain(text)
+    if role == "user":
+        text = _unquote_mentions(text)
     low = text.lower()
     best = 0.0
     for (w, rx), gate in zip(_HEURISTIC_RX, _GATES):

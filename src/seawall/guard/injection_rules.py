@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 
 # After "your instructions" / "the system prompt": instructions on a topic of the user's ("for
-# returning a product", "on pets", "in the context of LLMs") are not the model's own prompt; "for
-# this conversation", "to me" still are.
-ON_A_TOPIC = (r"(?!\s+(?:for|on|about|regarding|concerning|when|if|in the context|in general)\b"
+# returning a product", "on pets", "in the context of LLMs"), or one the model would write, are not
+# its own prompt; "for this conversation", "to me" still are.
+ON_A_TOPIC = (r"(?!\s+(?:for|on|about|regarding|concerning|when|if|in the context|in general|you(?:'d| would| could| might)"
+              r"|(?:i|we) (?:should|could|would))\b"
               r"(?!\s+(?:me|us|now|(?:this|the|our|that|your) (?:conversation|chat|session|task)s?)\b))")
 
 # Things of the user's own that an ordinary request tells the model to ignore or forget ("ignore
@@ -24,9 +25,26 @@ USER_THINGS = (r"(?:drafts?|versions?|e-?mails?|files?|attempts?|results?|entrie
                r"|warnings?|errors?|case|whitespace|duplicates?|blank|empty|fields?|meeting|budget"
                # lines by position ("the first two lines"), not "the above lines"
                r"|(?:first|last|blank|empty|header|top|bottom|\d+|two|three|four|five)\s+(?:\w+\s+)?lines?)\b")
-# "the earlier instructions in the e-mail from HR": a document's instructions, named as such
-IN_A_DOCUMENT = (r"(?!\s+(?:in|from|of|on)\s+(?:the|this|that|my|our|his|her|their|an?)\s+(?:\w+\s+)?(?:e-?mail|document|doc|file"
-                 r"|memo|letter|manual|ticket|page|guide|handbook|policy|form|sheet|spreadsheet|report|contract|readme|wiki)s?\b)")
+# "the earlier instructions in the e-mail from HR", "die vorherigen Anweisungen im Handbuch", "las
+# instrucciones anteriores del manual": a document's instructions, named as such, in the languages of
+# the override rules
+_DOC = (r"e-?mails?|documents?|docs?|files?|memos?|letters?|manuals?|tickets?|pages?|guides?|handbooks?|polic(?:y|ies)|forms?"
+        r"|sheets?|spreadsheets?|reports?|contracts?|readmes?|wikis?|leaflets?|brochures?|booklets?|tournaments?|games?|courses?"
+        r"|handbuch\w*|dokument\w*|formular\w*|datei|brief\w*|vertrag\w*|anleitung|bedienungsanleitung|merkblatt\w*|leitfaden\w*"
+        r"|richtlinie\w*|turnier\w*|spiel\w*|kurs\w*|broschüre|formulaire|notice|manuel|fichier|courriel|lettre|contrat|tournoi"
+        r"|jeu|cours|manuale|documento|formulario|modulo|archivo|correo|carta|lettera|contrato|contratto|torneo|guía|guida|guia"
+        r"|folleto|juego|gioco|curso|corso|handleiding|formulier|bestand|gids|toernooi|spel|cursus")
+_DOC_REF = (r"(?:in|from|of|on|im|in dem|in der|aus dem|aus der|des|der|vom|von der|zum|zur|du|de la|de l'|dans le|dans la"
+            r"|dans l'|sur le|sur la|del|de los|en el|en la|dal|dalla|della|nel|nella|do|da|no|na|in de|in het|uit de|uit het"
+            r"|van de|van het)\s*(?:the|this|that|my|our|his|her|their|an?|dem|der|die|das|le|la|les|el|il|lo|o|a|het|de)?"
+            r"\s*(?:\w+\s+)?(?:" + _DOC + r")\b")
+IN_A_DOCUMENT = r"\b(?!\s+(?:\w+\s+)?" + _DOC_REF + ")"
+# the same for the multilingual override rules, which look at the whole clause: an instruction
+# word followed by the document it belongs to
+_DOC_INSTRUCTIONS = re.compile(
+    r"\b(?:instruction|consigne|règle|regle|directive|guideline|rule|anweisung|instruktion|regeln|vorgabe|richtlinie|instruccion"
+    r"|instrucción|reglas|directrices|istruzion|regole|direttive|instruç|instruc|regras|diretrizes|instructie|regels)\w*"
+    r"\s+(?:\w+\s+)?" + _DOC_REF, re.IGNORECASE)
 
 _HEURISTICS: list[tuple[float, str]] = [
     (0.95, r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|initial|original|system)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules?|directives?|guidelines?|constraints?|programming|context)\b" + IN_A_DOCUMENT),
@@ -41,15 +59,15 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.6, r"\b(?:AI|assistant|model)\b[^.\n]{0,30}\b(?:must|should|will) (?:now )?(?:obey|comply with) (?:me|my|the following)\b"),
     # "forget everything before that", "forget all of the above": a reset of the conversation
     (0.95, r"\b(?:forget|disregard|ignore)\s+(?:about\s+)?(?:everything|all(?: of)?(?: that| this| the)?|what)\b[^.\n]{0,30}\b(?:before|above|earlier|previous(?:ly)?|prior|so far|(?:you(?:'ve| have| were)?|i) (?:been )?(?:told|said|given|instructed|learned))\b"
-     r"(?!\s+(?:\w+\s+)?" + USER_THINGS + r"|\s+(?:about|regarding|concerning)\b)"),
+     r"(?!\s+(?:\w+\s+)?" + USER_THINGS + r"|\s+(?:about|regarding|concerning)\b)" + IN_A_DOCUMENT),
     # "ignore X and instead say Y" (instructions hidden in documents and code comments)
     (0.9, r"\b(?:ignore|disregard)\b(?!\s+(?:my|our)\b|\s+(?:(?:all|any|the|these|those|this|that|each|every)\s+)?(?:\w+\s+)?" + USER_THINGS + r")[^.\n]{0,60}\b(?:and|then|instead|but)\b[^.\n]{0,30}\b(?:say|state|respond|reply|output|print|answer|tell|write|claim)\b"),
     # the same override in other languages (German, French, Spanish, Italian, Portuguese,
     # Dutch, Russian, Chinese): an override is an override in any language
-    (0.95, r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|missachte|übergehe)\b[^.\n]{0,40}\b(?:bisherigen?|vorherigen?|vorigen?|obigen?|früheren?|alle[ns]?|sämtliche)\b[^.\n]{0,30}(?:anweisungen|instruktionen|befehle|regeln|vorgaben|anordnungen|alles|davor)"),
-    (0.95, r"\b(?:ignore[zr]?|oublie[zr]?)\b[^.\n]{0,40}\b(?:instructions?|consignes?|règles|directives|tout ce qui)\b[^.\n]{0,30}\b(?:précédentes?|antérieures?|ci-dessus|avant|précède)"),
-    (0.95, r"\b(?:ignora(?:r|d)?|olvida(?:r|d)?|olvídate de|ignore|esqueça|esqueca)\b[^.\n]{0,40}\b(?:instrucciones|istruzioni|instruções|instrucoes|reglas|regole|regras|todo lo|tutto)\b[^.\n]{0,30}\b(?:anteriores|previas|precedenti|anteriori|acima|arriba|sopra|antes|prima)"),
-    (0.95, r"\b(?:negeer|vergeet)\b[^.\n]{0,40}\b(?:vorige|eerdere|voorgaande|alle)\b[^.\n]{0,30}\b(?:instructies|regels|opdrachten)"),
+    (0.95, r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|missachte|übergehe)\b[^.\n]{0,40}\b(?:bisherigen?|vorherigen?|vorigen?|obigen?|früheren?|alle[ns]?|sämtliche)\b[^.\n]{0,30}(?:anweisungen|instruktionen|befehle|regeln|vorgaben|anordnungen|alles|davor)" + IN_A_DOCUMENT),
+    (0.95, r"\b(?:ignore[zr]?|oublie[zr]?)\b[^.\n]{0,40}\b(?:instructions?|consignes?|règles|directives|tout ce qui)\b[^.\n]{0,30}\b(?:précédentes?|antérieures?|ci-dessus|avant|précède)" + IN_A_DOCUMENT),
+    (0.95, r"\b(?:ignora(?:r|d)?|olvida(?:r|d)?|olvídate de|ignore|esqueça|esqueca)\b[^.\n]{0,40}\b(?:instrucciones|istruzioni|instruções|instrucoes|reglas|regole|regras|todo lo|tutto)\b[^.\n]{0,30}\b(?:anteriores|previas|precedenti|anteriori|acima|arriba|sopra|antes|prima)" + IN_A_DOCUMENT),
+    (0.95, r"\b(?:negeer|vergeet)\b[^.\n]{0,40}\b(?:vorige|eerdere|voorgaande|alle)\b[^.\n]{0,30}\b(?:instructies|regels|opdrachten)" + IN_A_DOCUMENT),
     (0.95, r"(?:игнорир|забудь|забудьте|не обращай)[^.\n]{0,40}(?:предыдущ|прежн|все|вышеуказанн)[^.\n]{0,30}(?:инструкц|указани|правил|команд)"),
     # asking the model for its own secrets: "what is your password / secret key / access code"
     (0.9, r"\b(?:what(?:'s| is| are| was)|tell me|give me|reveal|share|print|show|spell|confirm|type out|write down)\b[^.?\n]{0,30}\byour\s+(?:own\s+)?(?:secret(?: key| word| code)?(?!\s+(?:recipe|ingredient|sauce|of|to|for|weapon|garden|life))|password|passcode|pass ?phrase|access code|api key|private key|hidden (?:key|word|instructions?)|confidential (?:data|information|instructions?)|system (?:prompt|message|instructions?))\b(?!\s+(?:polic(?:y|ies)|requirements?|rules?|manager|reset|change|length|strength|expir\w*|complexity|history|format|rotation|settings?|field|prompt\s+engineering))"),
@@ -476,12 +494,12 @@ _PERSONA = ["dan", "ai", "ki", "ia", "bot", "chatbot", "assistant", "assistent",
 
 
 def _near(weight: float, role: str, lang: dict, anchor: str, needs: tuple[str, ...], neg: bool = False,
-          ordered: bool = False) -> NearRule:
+          ordered: bool = False, unless: re.Pattern[str] | None = None) -> NearRule:
     e, flags = lang["edge"], re.IGNORECASE
     words = {"req": lang["req"] + lang["need"], "persona": _PERSONA}
     return NearRule(weight, role, re.compile(_alt(lang[anchor], e), flags),
                     tuple(re.compile(_alt(words.get(n) or lang[n], e), flags) for n in needs),
-                    re.compile(_alt(lang["neg"] + _NOT_SECRET, e), flags) if neg else None, lang["window"],
+                    re.compile(_alt(lang["neg"] + _NOT_SECRET, e), flags) if neg else unless, lang["window"],
                     _gates(lang[anchor]), _ORDER.get(lang["code"], "any") if ordered else "any", e)
 
 
@@ -489,8 +507,8 @@ def _build() -> list[NearRule]:
     out = []
     for lang in _LANG.values():
         out += [
-            # "ignore / forget your previous instructions"
-            _near(0.95, "user", lang, "ign", ("instr", "prev"), ordered=True),
+            # "ignore / forget your previous instructions" (not those of a manual or form)
+            _near(0.95, "user", lang, "ign", ("instr", "prev"), ordered=True, unless=_DOC_INSTRUCTIONS),
             # "ignore the above and say ..."
             _near(0.9, "user", lang, "ign", ("above", "say")),
             # "what is your password / tell me your secret key", unless it is advice not to

@@ -46,8 +46,14 @@ _FREE_OF = (
 # all filters", "an unfiltered AI", "regardless of legality", "OpenAI's policies no longer
 # apply". An adjective counts only for the model or its answers: "your unfiltered opinion" is
 # plain speaking.
+# ("no rules for remote work", "no restrictions on data volume": some other thing's limits; "no
+# restrictions on what you say", "on providing details" and "no limits for your answers" are the
+# model's)
+_ON_OTHER = (r"(?!\s+(?:for|on|about|around|over)\s+(?!(?:you|yourself|what|how|anything|any|your|its|his|her|their"
+             r"|the (?:ai|bot|model|assistant|content|answers?|responses?|outputs?|replies|things?|topics?|questions?|requests?"
+             r"|language|words?))\b|\w+ing\b))")
 _UNBOUND = (
-    _FREE_OF + _RULE_WORDS + r"\b"
+    _FREE_OF + _RULE_WORDS + r"\b" + _ON_OTHER +
     r"|\b(?:unfiltered|uncensored|unrestricted|unbound(?:ed)?|unshackled|unchained|unlimited|limitless)\b(?=(?: and|,)?(?: \w+)?"
     r" (?:ai|a\.i\.|chatbot|bot|model|assistant|version|responses?|answers?|replies|outputs?|mode|persona|language model|gpt|entity|system)\b)"
     r"|\b(?:is|are|be|being|am|completely|fully|totally|entirely) (?:unfiltered|uncensored|unrestricted|unbound|unshackled|unchained)\b"
@@ -134,6 +140,68 @@ _MODE = (
     r"|\bdo(?:es)? anything now\b"
 )
 
+# The same kinds in German, French, Spanish and Italian (a jailbreak translated keeps its moves).
+# (as in English, limits on some other thing are no signal: "ohne Einschränkungen bei der Länge",
+# "sans restriction de longueur", "sin límite de tiempo")
+_ON_OTHER_ML = (r"\w*\b(?!\s+(?:bei|beim|für|zur|zum|hinsichtlich|de|du|des|pour|sur|en|para|sobre|per|su|sul|sulla|sui|di|del|della)"
+                r"\s+(?!(?:openai|chat ?gpt|anthropic|ki|ia|l'ia|la ia)\b))")
+_UNBOUND += (
+    r"|\b(?:ohne|keine|keinerlei|frei von)\s+(?:(?:jegliche[n]?|alle|irgendwelche|irgendeine|moralische[n]?|ethische[n]?"
+    r"|inhaltliche[n]?|die|deine)\s+){0,2}(?:einschränkung|beschränkung|regeln\b|filter|zensur|richtlinie|grenzen|vorgaben)" + _ON_OTHER_ML +
+    r"|\bnicht an (?:\w+ ){0,2}(?:regeln|richtlinien|vorgaben) gebunden|\ban keine (?:\w+ )?regeln gebunden"
+    r"|\b(?:sans|aucune?|libérée? de|libre de)\s+(?:(?:aucune?|toutes?|les|tes|vos|ses|la|de)\s+){0,2}"
+    r"(?:restriction|règle|filtre|censure|limite|contrainte|directive)" + _ON_OTHER_ML +
+    r"|\b(?:sin|ningunas?|libre de)\s+(?:(?:ninguna|ningún|las|tus|sus|la)\s+){0,2}"
+    r"(?:restricci|regla|filtro|censura|límite|limitaci|directriz|directrices)" + _ON_OTHER_ML +
+    r"|\b(?:senza|nessuna|nessun|liber[oa] da)\s+(?:(?:alcuna|alcun|nessuna|le|tue|la)\s+){0,2}"
+    r"(?:restrizion|regol|filtr|censura|limit|vincol)" + _ON_OTHER_ML
+)
+_NEVER_REFUSE += (
+    r"|\b(?:lehnst|lehnt)\s+(?:\w+\s+){0,3}?nie(?:mals)?\s+(?:\w+\s+){0,3}?ab\b|\bnie(?:mals)?\s+(?:\w+\s+){0,2}(?:ablehnen|verweigern)"
+    r"|\b(?:weigerst|weigert|verweigerst)\s+(?:dich\s+|sich\s+)?nie|\bohne (?:dich |sich )?zu weigern"
+    r"|\bohne (?:jegliche |irgendwelche )?(?:warnung|disclaimer)"
+    r"|\bne (?:refuses?|refusez)\s+jamais|\bsans (?:jamais )?refuser|\bsans (?:aucun )?(?:avertissement|mise en garde)"
+    r"|\bnunca\s+(?:te\s+)?(?:niegas|negarás|rechazas|rechaces|rehúsas|te niegues)|\bsin negarte|\bsin (?:ninguna )?advertencia"
+    r"|\bnon (?:rifiuti|rifiuterai|rifiutare) mai|\bmai rifiutare|\bsenza rifiutar|\bsenza (?:alcun )?(?:avvertiment|avvis)"
+)
+_STAY += (
+    r"|\bbleib\w*\s+(?:\w+\s+){0,2}in (?:deiner|der|dieser|ihrer) rolle|\baus der rolle (?:fallen|fällst|fällt)|\bfäll\w* nie aus der rolle"
+    r"|\breste\w*\s+(?:\w+\s+){0,2}dans (?:ton|le|votre|ce) (?:personnage|rôle)|\bsort\w* (?:du|de ton) personnage"
+    r"|\b(?:mantente|mantenerte|te mantienes|permanece\w*|quédate|sigue\w*)\s+(?:\w+\s+){0,2}(?:en|dentro de) (?:tu|el|este|su)"
+    r" (?:personaje|papel)|\brompe\w* (?:el )?personaje"
+    r"|\brest\w*\s+(?:\w+\s+){0,2}nel (?:personaggio|ruolo)|\besc\w* dal personaggio"
+)
+_DENY_SELF += (
+    r"|\bdu bist (?:nicht mehr|kein\w*) (?:chat ?gpt|eine ki|ein (?:assistent|sprachmodell)|ki|sprachmodell)"
+    r"|\b(?:tu n'es|vous n'êtes) plus (?:chat ?gpt|une? (?:ia|assistant|modèle))"
+    r"|\bya no eres (?:chat ?gpt|una ia|un (?:asistente|modelo))|\bnon sei più (?:chat ?gpt|un'?ia|un (?:assistente|modello))"
+)
+_HARM_OK += (
+    r"|\bauch wenn (?:es|das|sie|die anfrage) (?:\w+ )?(?:illegal|unethisch|unmoralisch|schädlich|gefährlich)"
+    r"|\bmême si (?:c'est|c'était|cela est|elle est) (?:\w+ )?(?:illégal|contraire à l'éthique|immoral|dangereu|nuisible)"
+    r"|\baunque (?:sea|parezca|resulte) (?:\w+ )?(?:ilegal|poco ético|inmoral|dañino|peligroso)"
+    r"|\banche se (?:è|sia|fosse) (?:\w+ )?(?:illegale|immorale|non etico|dannoso|pericoloso)"
+)
+_COMPLY_ALL += (
+    r"|\b(?:antworte\w*|beantworte\w*)\s+(?:auf\s+)?(?:alles|jede (?:frage|anfrage)|alle (?:fragen|anfragen))"
+    r"|\bréponds?\w*\s+à (?:tout|toutes? les (?:questions|demandes)|n'importe quo)"
+    r"|\brespond\w*\s+a (?:todo|cualquier (?:cosa|pregunta|solicitud)|todas las (?:preguntas|solicitudes))"
+    r"|\brispond\w*\s+a (?:tutto|qualsiasi (?:cosa|domanda|richiesta)|tutte le (?:domande|richieste))"
+)
+# (gated on the rule nouns and verbs, not on "ohne", "sans", "sin", "nie": those are in every
+# other sentence of German, French or Spanish prose)
+_GATES_ML = {
+    "unbound": ("einschränk", "beschränk", "regeln", "zensur", "richtlin", "grenzen", "vorgaben", "règle", "filtre", "censure",
+                "limite", "contrainte", "restricci", "regla", "filtro", "límite", "limitaci", "directri", "restrizion", "regol",
+                "filtri", "vincol"),
+    "never_refuse": ("lehnst", "lehnt", "ablehnen", "weiger", "verweiger", "warnung", "avertissement", "mise en garde", "niegas",
+                     "negarás", "rechaz", "rehús", "niegues", "negarte", "advertencia", "rifiut", "avvertiment", "avvis"),
+    "stay": ("rolle", "personnage", "rôle", "personaje", "papel", "personaggio", "ruolo"),
+    "deny_self": ("du bist", "n'es plus", "n'êtes plus", "ya no eres", "non sei più"),
+    "harm_ok": ("auch wenn", "même si", "aunque", "anche se"),
+    "comply_all": ("antwort", "beantwort", "répond", "respond", "rispond"),
+}
+
 # kind -> (gates, regex); gates are lower-case substrings, at least one must occur
 _SIGNALS: dict[str, tuple[tuple[str, ...], str]] = {
     "unbound": (("restrict", "rules", "limit", "filter", "guideline", "guide line", "polic", "censor", "boundar", "confines",
@@ -157,6 +225,7 @@ _SIGNALS: dict[str, tuple[tuple[str, ...], str]] = {
     "vendor": (("openai", "open ai", "chatgpt", "chat gpt", "anthropic", "content polic", "usage polic"), _VENDOR),
     "comply_all": (("answer", "respond", "repl", "comply", "complies", "fulfil", "obey"), _COMPLY_ALL),
 }
+_SIGNALS = {k: (gates + _GATES_ML.get(k, ()), rx) for k, (gates, rx) in _SIGNALS.items()}
 _CHECK_NEGATION = ("harm_ok", "comply_all")
 # Matched against the lower-cased text without IGNORECASE (about 3x faster in ``re``); the
 # offsets only measure distances, so the rare letter whose lower case is longer does not matter.

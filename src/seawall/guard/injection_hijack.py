@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 
 from .injection_jailbreak import WORD_STARTS, near
-from .injection_rules import ON_A_TOPIC
+from .injection_context import ON_A_TOPIC
 
 WEIGHT = 0.9  # the user block band
 
@@ -41,7 +41,7 @@ _VERB = (
     r"|give me|share|disclose|what (?:are|were|was|is)|bullet|clarify|store|save|return|describe|sum up|tl;?dr"
     r"|walk me through|go over|(?:rap|poem|song|sonnet|story|haiku|limerick|essay|post)(?: \w+)? about"
     # German / French / Spanish
-    r"|wiederhol\w*|gib|geben sie|zeig\w*|nenn\w*|liste|listen sie|fasse|fassen sie|übersetz\w*|schreib\w*|druck\w*"
+    r"|wiederhol\w*|gib|geben sie|zeig\w*|nenn\w*|liste|listen sie|auflist\w*|aufzähl\w*|fasse|fassen sie|übersetz\w*|schreib\w*|druck\w*"
     r"|verrat\w*|was (?:sind|waren|ist|war)"
     r"|répète|répétez|affiche\w*|montre\w*|tradui\w*|résume\w*|donne-moi|donnez-moi|quelles (?:sont|étaient)"
     r"|repite|imprime|muestra\w*|traduce|resume|dime|cuáles (?:son|eran))"
@@ -64,17 +64,25 @@ _OWN = (
     # "the instructions so far / above / you were given / in the prompt"
     r"|\b" + _PROMPT_NOUN + r"\s+(?:so far|above|before this|up to (?:now|this point)|(?:that |which )?(?:you(?:'ve| have| were)"
     r"|i (?:have )?(?:gave|given) you|given to you)|(?:in|of|from) (?:the|your|this) (?:prompt|system|pre-?prompt)|von oben|oben|davor|bisher"
-    r"|ci-dessus|de arriba)"
+    r"|ci-dessus|de arriba"
+    # "les instructions qu'on t'a données", "las instrucciones que te dieron", "die Anweisungen, die du bekommen hast"
+    r"|qu'on (?:t'a|vous a) (?:donné|transmis)\w*|que l'on vous a donné\w*|que (?:se )?te (?:dieron|dio|han dado)"
+    r"|,? die (?:du|sie) (?:\w+ ){0,2}(?:bekommen|erhalten) (?:hast|haben)|,? die (?:dir|ihnen) (?:\w+ ){0,2}(?:gegeben|vorgegeben) wurden)"
     # "everything above / the text before this / what was written above" (copied verbatim only: see _COPY)
 )
-_EXTRACT = re.compile(r"\b" + _VERB + r"\b[^.!?\n]{0,50}?(?:" + _OWN + r")\b" + ON_A_TOPIC)
+# German puts the verb last: "deine Anweisungen auflisten", "die bisherigen Anweisungen wiederholen"
+_OWN_DE_FIRST = (r"\b(?:deine[n]?|die (?:vorherigen|bisherigen|ursprünglichen|ersten|geheimen|versteckten))\s+(?:\w+\s+){0,2}?"
+                 r"(?:anweisungen|instruktionen|systemprompt|systemanweisungen|vorgaben)\b[^.!?\n]{0,30}?\b(?:auflisten|aufzählen"
+                 r"|wiederholen|ausgeben|zeigen|nennen|verraten|mitteilen|preisgeben|aufschreiben)\b")
+_EXTRACT = re.compile(r"\b" + _VERB + r"\b[^.!?\n]{0,50}?(?:" + _OWN + r")\b" + ON_A_TOPIC + "|" + _OWN_DE_FIRST)
 _EXTRACT_GATES = ("instruction", "prompt", "directive", "guideline", "rules", "conditions", "anweisung", "instruktion",
                   "vorgabe", "regeln", "consigne", "règles", "instruccion", "reglas", "indicaciones")
 # "repeat / print everything above", "gib den Text oben aus": copying (not translating or
 # summarising, which a user does to text they pasted) what stands before the user's words
 _COPY = re.compile(
     r"\b(?:repeat|print|output|recite|reproduce|echo|dump|copy|write out|type out|spell out)\b[^.!?\n]{0,20}?"
-    r"\b(?:(?:everything|all(?: of)? the (?:text|words)|all text|what (?:was|is) written|the (?:text|words|message)s?)\s+"
+    r"\b(?:(?:everything|all(?: of)? the (?:text|words)|all text|what (?:was|is) written|the (?:text|words|message)s?)"
+    r"(?:\s+(?:that|which)\s+(?:was|is|has been|were)\s+(?:written|said|sent|typed|given))?\s+"
     r"(?:above|before (?:this|that|my message)|preceding|so far|prior to (?:this|my message))|(?:the )?above (?:words|text|lines)"
     # "the text you were given at the start of this conversation"
     r"|(?:the|all) (?:text|words|message|instructions)s?\s+(?:(?:that )?you (?:were given|received|got)\s+)?(?:at|in) the (?:very )?"

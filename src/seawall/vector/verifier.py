@@ -320,7 +320,8 @@ class VerifierConfig:
     actions: bool = True  # operations of different families (delete vs find) refuse
     # Two shared words trading places around a directional word refuse: "from Boston to
     # Denver" vs "from Denver to Boston", "Did Apple buy Beats?" vs "Did Beats buy Apple?"
-    # (verifier_order). Written from our own examples, not tuned on the pair sets.
+    # (verifier_order). Written from our own examples and our own swap set (scripts/order_pairs.py),
+    # not tuned on the evaluation sets' labels.
     order: bool = True
     formats: bool = True
     language: bool = True

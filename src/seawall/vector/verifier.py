@@ -22,9 +22,11 @@ and refuses a candidate whose slots differ from the new prompt's:
   named two ways matches (UC / University of California, Mexican / Mexico: verifier_entities);
 - output format and programming language (JSON vs YAML, Python vs Go, table vs list);
 - the language of the prompt itself (script, then stop-word profile for Latin scripts);
-- an added clause: one side is the other plus a span of words the other does not have.
+- an added clause: one side is the other plus a span of words the other does not have;
+- word order: two shared words trading places around a directional word ("from Boston to
+  Denver" vs "from Denver to Boston", "X bought Y" vs "Y bought X"; verifier_order).
 
-The word lists live in verifier_vocab, verifier_entities and verifier_actions.
+The word lists live in verifier_vocab, verifier_entities, verifier_actions and verifier_order.
 
 Each check returns a reason; the first failing one is reported. It is rule-based on purpose:
 no model, explainable in a log line, ~50 µs of CPU to extract a news-length sentence's slots
@@ -35,13 +37,15 @@ reported on held-out test splits by scripts/cache_eval.py (docs/caching.md).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .verifier_actions import actions as _actions
 from .verifier_actions import swapped
 from .verifier_entities import (ALIASES, GAZETTEER, LOWER_CASE_DEMONYMS, TECH, TECH_CAPITALISED,
                                 abbreviations, entity_key, match_acronyms)
+from .verifier_order import roles as _roles
+from .verifier_order import swapped as _order_swapped
 from .verifier_vocab import (AMBIGUOUS_DATES, ANTONYMS, DATE_WORDS, FORMATS, NEGATED_STEM_MIN, NEGATING_PREFIXES,
                              NEGATIONS, NOT_ENTITIES, NUMBER_WORDS, SCALE, STOPWORDS, UNITS, WEAK_FORMATS, WEAK_UNITS,
                              _FORMAT_CUES, _STOP_LANGS, _VERB_FORMATS, _is_relative, _relative_dates)
@@ -95,6 +99,9 @@ class Slots:
     language: str
     wordset: frozenset[str]
     actions: frozenset[str]  # operation families: delete, find, create ... (verifier_actions)
+    # each content word's role around a directional word ("from", "than", "bought" ...), {}
+    # without one (verifier_order); read, never hashed
+    roles: dict = field(default_factory=dict, hash=False, compare=False)
 
 
 def _canon_number(raw: str) -> str:
@@ -255,7 +262,8 @@ def extract(text: str) -> Slots:
     return Slots(tuple(words), neg, frozenset(numbers), frozenset(dates), frozenset(units),
                  frozenset(entities), frozenset(weak), tuple(raw_tokens), abbreviations(text),
                  frozenset(formats), lang,
-                 frozenset(words) | {ALIASES.get(w, w) for w in words}, _actions(words))
+                 frozenset(words) | {ALIASES.get(w, w) for w in words}, _actions(words),
+                 _roles(tuple(words), tuple(raw_tokens)))
 
 
 _ALTERNATIVE = frozenset({"if", "or", "whether"})
@@ -310,6 +318,11 @@ class VerifierConfig:
     sentence_initial_entities: bool = True  # count capitalised openers against a real entity
     acronyms: bool = True  # an acronym matches the initials of capitalised words opposite
     actions: bool = True  # operations of different families (delete vs find) refuse
+    # Two shared words trading places around a directional word refuse: "from Boston to
+    # Denver" vs "from Denver to Boston", "Did Apple buy Beats?" vs "Did Beats buy Apple?"
+    # (verifier_order). Written from our own examples and our own swap set (scripts/order_pairs.py),
+    # not tuned on the evaluation sets' labels.
+    order: bool = True
     formats: bool = True
     language: bool = True
     # Above this similarity, one-sided entity additions are tolerated (the embedding has
@@ -381,6 +394,10 @@ class Verifier:
                     stem = _negated_stem(w)
                     if stem is not None and stem in y:  # undamaged vs damaged
                         return Verdict(False, f"antonym {w}/{stem}")
+        if c.order and a.roles and b.roles:
+            sw = _order_swapped(a.roles, b.roles)
+            if sw:
+                return Verdict(False, f"order '{sw[0]}' ({sw[1]}) and '{sw[2]}' ({sw[3]}) swapped")
         if c.actions and a.actions != b.actions and swapped(a.actions, b.actions):
             return Verdict(False, "action " + _diff(a.actions, b.actions))
         if c.numbers and a.numbers != b.numbers:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .injection_context import DOC_INSTRUCTIONS, IN_A_DOCUMENT, ON_A_TOPIC, TURN_OPENING, USER_THINGS
 
 _HEURISTICS: list[tuple[float, str]] = [
-    (0.95, r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|initial|original|system)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules?|directives?|guidelines?|constraints?|programming|context)\b" + IN_A_DOCUMENT),
+    (0.95, r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|initial|original|system)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules?|directives?|guidelines?|constraints?|programming|context|assignments|directions)\b" + IN_A_DOCUMENT),
     # (not instructions on a topic: "what are your instructions for returning a product?")
     (0.9, r"\b(?:reveal|print|show|repeat|output|display|leak|tell me|what (?:is|are|was|were))\b[^.\n]{0,40}\b(?:system prompt|initial prompt|hidden (?:prompt|instructions?)|your (?:instructions|prompt|rules|pre-?prompt)|the (?:instructions|text) above)\b" + ON_A_TOPIC),
     (0.9, r"\b(?:(?:(?-i:DAN|STAN|DUDE|AIM)|do anything now|developer mode)\b.{0,80}\b(?:mode|enabled|prompt|persona|no (?:rules|restrictions|limits|filters))|jailbreak(?:ed)?\b.{0,80}\b(?:mode|enabled|persona|no (?:rules|restrictions|limits|filters)))"),
@@ -24,15 +24,15 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.7, r"\b(?:do not|don't|never)\b[^.\n]{0,30}\b(?:refuse|apologi[sz]e|warn|mention (?:that )?you are an ai)\b"),
     (0.6, r"\b(?:AI|assistant|model)\b[^.\n]{0,30}\b(?:must|should|will) (?:now )?(?:obey|comply with) (?:me|my|the following)\b"),
     # "forget everything before that", "forget all of the above": a reset of the conversation
-    (0.95, r"\b(?:forget|disregard|ignore)\s+(?:about\s+)?(?:everything|all(?: of)?(?: that| this| the)?|what)\b[^.\n]{0,30}\b(?:before|above|earlier|previous(?:ly)?|prior|so far|(?:you(?:'ve| have| were)?|i) (?:been )?(?:told|said|given|instructed|learned))\b"
+    (0.95, r"\b(?:forget|disregard|ignore)\s+(?:about\s+)?(?:everything|all(?: of)?(?: that| this| the)?|what)\b[^.\n]{0,30}\b(?:before|above|earlier|previous(?:ly)?|prior|preceding|so far|(?:you(?:'ve| have| were)?|i) (?:been )?(?:told|said|given|instructed|learned))\b"
      r"(?!\s+(?:\w+\s+)?" + USER_THINGS + r"|\s+(?:about|regarding|concerning)\b)" + IN_A_DOCUMENT),
     # "ignore X and instead say Y" (instructions hidden in documents and code comments)
     (0.9, r"\b(?:ignore|disregard)\b(?!\s+(?:my|our)\b|\s+(?:(?:all|any|the|these|those|this|that|each|every)\s+)?(?:\w+\s+)?" + USER_THINGS + r")[^.\n]{0,60}\b(?:and|then|instead|but)\b[^.\n]{0,30}\b(?:say|state|respond|reply|output|print|answer|tell|write|claim)\b"),
     # the same override in other languages (German, French, Spanish, Italian, Portuguese,
     # Dutch, Russian, Chinese): an override is an override in any language
-    (0.95, r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|missachte|übergehe)\b[^.\n]{0,40}\b(?:bisherigen?|vorherigen?|vorigen?|obigen?|früheren?|alle[ns]?|sämtliche)\b[^.\n]{0,30}(?:anweisungen|instruktionen|befehle|regeln|vorgaben|anordnungen|alles|davor)" + IN_A_DOCUMENT),
-    (0.95, r"\b(?:ignore[zr]?|oublie[zr]?)\b[^.\n]{0,40}\b(?:instructions?|consignes?|règles|directives|tout ce qui)\b[^.\n]{0,30}\b(?:précédentes?|antérieures?|ci-dessus|avant|précède)" + IN_A_DOCUMENT),
-    (0.95, r"\b(?:ignora(?:r|d)?|olvida(?:r|d)?|olvídate de|ignore|esqueça|esqueca)\b[^.\n]{0,40}\b(?:instrucciones|istruzioni|instruções|instrucoes|reglas|regole|regras|todo lo|tutto)\b[^.\n]{0,30}\b(?:anteriores|previas|precedenti|anteriori|acima|arriba|sopra|antes|prima)" + IN_A_DOCUMENT),
+    (0.95, r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|missachte|übergehe)\b[^.\n]{0,40}\b(?:bisherigen?|vorherigen?|vorigen?|obigen?|früheren?|vorangegangenen?|vorhergehenden?|alle[ns]?|sämtliche)\b[^.\n]{0,30}(?:anweisungen|instruktionen|befehle|regeln|vorgaben|anordnungen|aufträge|alles|davor)" + IN_A_DOCUMENT),
+    (0.95, r"\b(?:ignore[zr]?|oublie[zr]?)\b[^.\n]{0,40}\b(?:instructions?|consignes?|règles|directives|tâches|ordres|tout ce qui)\b[^.\n]{0,30}\b(?:précédentes?|antérieures?|ci-dessus|avant|précède)" + IN_A_DOCUMENT),
+    (0.95, r"\b(?:ignora(?:r|d)?|olvida(?:r|d)?|olvídate de|ignore|esqueça|esqueca)\b[^.\n]{0,40}\b(?:instrucciones|istruzioni|instruções|instrucoes|reglas|regole|regras|tareas|órdenes|compiti|ordini|tarefas|todo lo|tutto)\b[^.\n]{0,30}\b(?:anteriores|previas|precedenti|anteriori|acima|arriba|sopra|antes|prima)" + IN_A_DOCUMENT),
     (0.95, r"\b(?:negeer|vergeet)\b[^.\n]{0,40}\b(?:vorige|eerdere|voorgaande|alle)\b[^.\n]{0,30}\b(?:instructies|regels|opdrachten)" + IN_A_DOCUMENT),
     (0.95, r"(?:игнорир|забудь|забудьте|не обращай)[^.\n]{0,40}(?:предыдущ|прежн|все|вышеуказанн)[^.\n]{0,30}(?:инструкц|указани|правил|команд)"),
     # asking the model for its own secrets: "what is your password / secret key / access code"
@@ -45,7 +45,10 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.95, r"(?:忽略|无视|忘记|忘掉)[^。\n]{0,10}(?:之前|以上|先前|上面|前面|所有)[^。\n]{0,10}(?:指令|指示|说明|规则|提示)"),
     # "vergessen Sie alles oben Gesagte", "vergiss alles Bisherige": German for "forget everything above"
     (0.95, r"\b(?:vergiss|vergessen sie|ignorier(?:e|en)?|missachte)\s+(?:bitte\s+)?alles\s+(?:(?:oben|zuvor|bisher|vorher)\s+)?"
-           r"(?:gesagte|geschriebene|vorherige|bisherige|obige|davor|zuvor|vorher)\b"),
+           r"(?:gesagte|geschriebene|vorherige|bisherige|obige|davor|zuvor|vorher)\b"
+           # "vergiss alles, was ich dir bisher gesagt habe" (said to the model, not "was ich zum Termin gesagt habe")
+           r"|\b(?:vergiss|vergessen sie)\s+(?:bitte\s+)?alles,?\s+was\s+(?:ich\s+|man\s+)?(?:dir|ihnen)\s+(?:bisher\s+|zuvor\s+|vorher\s+|davor\s+)?"
+           r"(?:gesagt|erzählt|aufgetragen|befohlen|vorgegeben|mitgeteilt)"),
     # the model's own instructions declared void: "your previous orders are cancelled"
     (0.95, r"\byour\s+(?:previous|prior|earlier|original|initial|old|current|existing)\s+(?:instructions|orders|rules|directives|guidelines"
            r"|programming)\s+(?:are|have been|were)\s+(?:now\s+)?(?:cancel+ed|void|revoked|obsolete|null|invalid|no longer valid"

@@ -57,7 +57,8 @@ a an the is are was were be been being am do does did done can could would shoul
 i me you we us it they them he him she its this that these those there here what which who whom whose when
 where why how and or nor but if so as of in on at with for about some any all each one please tell let know
 want need like help just also very really get got have has had there's it's i'm i'd what's how's vs versus
-""".split())
+not no never didn't don't doesn't isn't aren't wasn't weren't won't can't cannot
+""".split())  # (negations too: the negation rule compares those)
 # Possessives keep a role: "from my account to your account" vs "from your account to my account".
 # With one of these, from/to name the two ends of something without a direction.
 SYMMETRIC_HEADS = frozenset("distance far between difference apart".split())

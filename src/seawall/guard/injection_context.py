@@ -52,3 +52,8 @@ DOC_INSTRUCTIONS = re.compile(
 # "Operating System: ..." are fields of a record.
 TURN_OPENING = (r"(?=[^\n:]{0,80}?\b(?:to|the|a|an|my|your|our|their|all|and|for|of|with|from|this|that|in|on|at|me|it|you|i"
                 r"|is|are|be|will|must|should|now|please|not|no)\b)")
+# A support transcript in retrieved content ("User: my order has not arrived / Agent: I'm sorry,
+# I'll check ...") answers its own turn with a person's reply; an injected turn is left for the
+# model to answer (LLM-PIEval's end with an empty "Assistant:").
+TRANSCRIPT_REPLY = (r"(?![^\n]{0,400}\n\s*(?:agent|support|support agent|representative|rep|operator|staff|technician|advisor"
+                    r"|customer service|service desk|helpdesk|clerk)\s*:\s*\S)")

@@ -232,14 +232,17 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
             # after a country code, groups as countries write them: a one-digit area or mobile
             # prefix ("+33 6 12 34 56 78", "+61 2 9876 5432"), a six-digit or longer subscriber
             # part ("+44 7700 900123", "+31 6 12345678")
-            r"|\+(?<![\w+]\+)\d{1,3}[ .\-]\d{1,5}(?:[ .\-]\d{2,8}){1,4}(?![\w\-])"
+            r"|\+(?<![\w+]\+)\d{1,3}[ .\-](?:\(0\)[ ]?)?\d{1,5}(?:[ .\-]\d{2,8}){1,4}(?![\w\-])"
+            # a national trunk "0", an area or mobile prefix, then the whole subscriber part in one
+            # group, as German and Dutch numbers are written ("030 12345678", "06-12345678")
+            r"|(?<![\w+])(?<!\w[\-/])(?<!\d[ .])0\d{1,4}[ \-/]\d{6,8}(?![\w\-])"
         ),
         0.75,
         validate=phone_ok,
     ),
     Recognizer(
         "IP_ADDRESS",
-        re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"),
+        re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\d|\.\d)"),  # a full stop may end it
         0.9,
         validate=ip_ok,
         dots=3,

@@ -101,6 +101,7 @@ _SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _DATE_SHAPE = re.compile(r"^(?:\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}|\d{1,2}[\-/.]\d{1,2}[\-/.]\d{2,4})(?:\D|$)")
 _SLASH_YEAR = re.compile(r"/(?:19|20)\d\d$")
 _RANGE = re.compile(r"^\d{1,4}-\d{1,4}$")
+_YMD_GROUP = re.compile(r"(?<!\d)(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)")
 _ONE_DIGIT_AREA = re.compile(r"\s*\+\d{1,3}[ .\-]\d[ .\-]")
 _COUNTRY_CODE = re.compile(r"^\s*\+\d{1,3}[ .\-]?")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "IT", "ES", "BE", "AT", "CH", "IE", "SE", "PL")
@@ -116,6 +117,8 @@ def phone_ok(candidate: str) -> bool:
     if _SLASH_YEAR.search(candidate):  # "0932/01/2026": a document number or a date, not a phone
         return False
     if _RANGE.match(candidate):  # "2024-2025", "900-1100": a range
+        return False
+    if digits >= 10 and _YMD_GROUP.search(candidate):  # "0124 20240518": a reference and a yyyymmdd date
         return False
     if candidate.count(".") == 1 and candidate.replace(".", "").isdigit():
         return False  # "2024.1234", "1299.5000": a decimal number (dotted phones have 2+ dots)

@@ -137,19 +137,20 @@ _LABELS: tuple[tuple[str, str], ...] = (
                     r"personalausweis(?:nummer)?|carte d'identit[ée]|documento nacional de identidad|"
                     r"documento de identidad|c[ée]dula|burgerservicenummer|personnummer|henkilötunnus|ausweisnummer|"
                     r"num[ée]ro de s[ée]curit[ée] sociale|n° de s[ée]curit[ée] sociale|s[ée]curit[ée] sociale|"
-                    r"sozialversicherungsnummer|rentenversicherungsnummer|sofinummer|tessera sanitaria"),
+                    r"sozialversicherungsnummer|rentenversicherungsnummer|sofinummer|tessera sanitaria|"
+                    r"social insurance number|aadhaar(?: number| no)?"),
     ("TAX_ID", r"nip|regon|tax id(?:entification)?(?: number| no)?|taxpayer id|tax number|tax reference|vat (?:number|no|id|reg)|"
                r"steuer-?id|steueridentifikationsnummer|steuer-identifikationsnummer|steuernummer|ust-?idnr|codice fiscale|"
                r"num[ée]ro fiscal|numer identyfikacji podatkowej|partita iva|unique taxpayer reference|"
-               r"n° tva|num[ée]ro de tva|tva intracommunautaire|btw-?nummer"),
+               r"num[ée]ro de tva|tva intracommunautaire|btw-?nummer|tax file number"),
     ("BANK_ACCOUNT", r"(?:bank )?account(?: number| no| num| #)?|acct(?: no| number| #)?|numer konta|nr konta|konto|"
                      r"numer rachunku|nr rachunku|rachunek(?: bankowy)?|rachunku(?: bankowego)?|kontonummer|"
                      r"n[úu]mero de cuenta|cuenta(?: bancaria)?|num[ée]ro de compte|compte bancaire|conto corrente"),
-    ("ROUTING_NUMBER", r"routing(?: number| no| #)?|aba(?: number| no| routing)?|sort code|bankleitzahl|blz|"
+    ("ROUTING_NUMBER", r"routing(?: number| no| #)?|aba(?: number| no| routing)?|sort code|bankleitzahl|blz|bsb|"
                        r"transit number|rtn"),
     ("ID_NUMBER", r"patient id|mrn|medical record(?: number| no)?|nhs(?: number| no)|nhc|n\.?h\.?c|historia cl[íi]nica|"
                   r"nass|cipa?|n[úu]mero de afiliaci[óo]n|afiliaci[óo]n|seguridad social|tarjeta sanitaria|cip|"
-                  r"insurance (?:number|no|id)|member(?:ship)? (?:id|number|no)|student (?:id|number|no)|employee id|medicare(?: number| no| id)?|medicaid(?: number| no| id)?|n[ºo°]\.? ?col(?:egiado)?|colegiado|"
+                  r"insurance (?:number|no|id)|member(?:ship)? (?:id|number|no)|student (?:id|number|no)|(?:employee|staff|personnel) (?:id|number|no)|personalnummer|medicare(?: number| no| id)?|medicaid(?: number| no| id)?|n[ºo°]\.? ?col(?:egiado)?|colegiado|"
                   r"numer ubezpieczenia|health insurance number|versichertennummer|"
                   # a hospital stay / visit is an identifier of the patient's record too
                   r"episodio|n[úu]mero de (?:episodio|ingreso)|episode(?: id| number| no)?|encounter(?: id| number| no)?|"
@@ -157,14 +158,14 @@ _LABELS: tuple[tuple[str, str], ...] = (
     ("VEHICLE_ID", r"vin|vehicle identification number|numer vin|nr vin"),
     ("LICENSE_PLATE", r"(?:licen[cs]e|number|registration|reg\.?) plate(?: number| no)?|plate(?: number| no)?|"
                       r"vehicle registration(?: number| no| mark)?|registration (?:number|no|mark)|"
-                      r"kennzeichen|matr[íi]cula|numer rejestracyjny|tablica rejestracyjna|immatriculation|targa"),
+                      r"kennzeichen|matr[íi]cula|numer rejestracyjny|tablica rejestracyjna|immatriculation|targa|kenteken"),
     ("PHONE_NUMBER", r"phone(?: number| no)?|telephone|tel|mobile|cell(?: phone)?|fax|call me (?:on|at)|whatsapp|"
                      r"tel[ée]fono|tfno|tlfs?|tlfn|telfs?|telef|m[óo]vil|rufnummer|telefonnummer|telefon(?:u|em)?(?: kontaktow(?:y|ego))?|tel\. kom\.?|kom[óo]rk[ai]|"
                      r"handy|t[ée]l[ée]phone|portable|cellulare"),
 )
 _CASED_LABELS: tuple[tuple[str, str], ...] = (
-    ("NATIONAL_ID", r"DNI|NIE|NIF|NI No|BSN|NIN|DNI/NIE|D\.N\.I\.?|NIR|INSEE"),
-    ("TAX_ID", r"TIN|EIN|ITIN|UTR|CIF|VAT"),
+    ("NATIONAL_ID", r"DNI|NIE|NIF|NI No|BSN|NIN|DNI/NIE|D\.N\.I\.?|NIR|INSEE|SIN"),
+    ("TAX_ID", r"TIN|EIN|ITIN|UTR|CIF|VAT|TFN|PAN"),
     ("DRIVER_LICENSE", r"DL|DLN"),
 )
 
@@ -180,6 +181,8 @@ _FILLER = (
 # (O / l / I inside a digit run are read as OCR slips of 0 / 1; a line break may split a value)
 _VALUE = (
     r"\d{2} ?\d{6} ?[A-Z] ?\d{3}(?!\d)|"  # German pension insurance number: area, birth date, initial, serial
+    r"(?-i:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)(?![\w-])|"  # an IBAN in groups, letters inside
+    r"(?-i:\d{4} ?[BCDFGHJKLMNPRSTVWXYZ]{3})(?![\w-])|"  # a Spanish plate
     r"(?:[A-Za-z]{1,3}[ \-]?|\+\d{1,3}[ \-]?\(?|\()?\d(?:(?:[ \-./]|\n(?=\d))?[\dOlI]){3,33}(?:[ \-]?[A-Z](?![a-z]))?"
     r"|(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{6,20}"
     # letters and digits in dashed groups ("1EG4-TE5-MK73", "S530-4712-9981"), or a plate's two
@@ -262,7 +265,8 @@ LABEL_HEADS = frozenset(
     handy téléphone portable cellulare dni nie nif bsn nin tin ein itin utr cif dl dln
     reisepassnummer passnummer paspoort paspoortnummer führerscheinnummer fuhrerscheinnummer rijbewijs
     rijbewijsnummer ausweisnummer n° sécurité securite sozialversicherungsnummer rentenversicherungsnummer sofinummer
-    tessera steueridentifikationsnummer partita unique membership student nir insee tva btw btwnummer""".split()
+    tessera steueridentifikationsnummer partita unique membership student nir insee tva btw btwnummer
+    aadhaar file bsb staff personnel personalnummer kenteken sin tfn pan""".split()
 )
 
 
@@ -436,7 +440,7 @@ _CRED_LABEL = (
 )
 _PW_RE = re.compile(
     r"(?i)(?<![\w-])(?:(?P<pw>" + _PW_LABEL + r")|(?P<cred>" + _CRED_LABEL + r"))(?![\w-])"
-    r"(?P<sep>(?:\s+(?:is|was|are|will be|has been|is now|now|set to|changed to|es|jest|to jest|ist|lautet|est|é|è|="
+    r"(?P<sep>(?:[\"'](?=\s*[:=]))?(?:\s+(?:is|was|are|will be|has been|is now|now|set to|changed to|es|jest|to jest|ist|lautet|est|é|è|="
     r"|for (?:my |the )?[\w.@-]+(?: account)? is)(?![\w-]))*\s*[:=]?\s*)"
     r"(?P<value>\"[^\"\n]{3,64}\"|'[^'\n]{3,64}'|“[^”\n]{3,64}”|`[^`\n]{3,64}`|[^\s\"'`]{3,64})"
 )

@@ -119,7 +119,7 @@ _USER_VALUE = r"@?[A-Za-z0-9][A-Za-z0-9._\-@]{1,39}"
 
 # kind, label (case-insensitive), value; tried in order at a label head word
 _MORE_LABELS: tuple[tuple[str, str, str], ...] = (
-    ("USERNAME", r"user[ _\-]?name|user[ _\-]?id|userid|user(?=[ \t]*[:=][ \t]*[\w.\-]+[ \t]*(?:/|,|;|\|)?[ \t]*(?:pass|pwd|pw)\w*[ \t]*[:=])|gebruikersnaam|login(?:[ _\-]?(?:name|id))?|log-?in|logon|sign-?in name|"
+    ("USERNAME", r"user[ _\-]?name|user[ _\-]?id|userid|user(?=[\"']?[ \t]*[:=][ \t]*[\"']?[\w.\-]+[\"']?[ \t]*(?:/|,|;|\|)?[ \t]*[\"']?(?:pass|pwd|pw)\w*[\"']?[ \t]*[:=])|gebruikersnaam|login(?:[ _\-]?(?:name|id))?|log-?in|logon|sign-?in name|"
                  r"screen name|account name|nick(?:name)?|handle|benutzer(?:name|kennung)?|nazwa użytkownika|"
                  r"login użytkownika|nombre de usuario|usuario|identifiant|nom d'utilisateur|nome utente", _USER_VALUE),
     ("CRYPTO_WALLET", r"(?:bitcoin|btc|litecoin|ltc|ethereum|eth|ether|crypto|wallet)(?:[ \t]+(?:wallet|address|addr))*",
@@ -141,7 +141,7 @@ _MORE_LABELS: tuple[tuple[str, str, str], ...] = (
      r"\d{1,3}(?![.,]\d)"),
     # a postal code its label names ("ZIP code 60614", "Postcode: SW1A 1AA", "PLZ 80331"): part of an
     # address, so it is tokenized like one
-    ("STREET_ADDRESS", r"zip(?:[ \t]?\+[ \t]?4)?(?:[ \t]?code)?|post[ \t]?code|postal[ \t]code|postleitzahl|plz|code[ \t]postal|"
+    ("STREET_ADDRESS", r"zip(?:[ \t]?\+[ \t]?4)?(?:[ \t]?code)?|post[ \t]?code|postal[ \t]code|postleitzahl|plz(?:/ort)?|code[ \t]postal|"
                        r"c[óo]digo[ \t]postal|kod[ \t]pocztowy|codice[ \t]postale",
      r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|\d{5}(?:-\d{4})?|\d{4} ?[A-Z]{2}(?![A-Za-z])|\d{2}-\d{3}|[A-Z]\d[A-Z] ?\d[A-Z]\d"),
     ("CARD_EXPIRY", r"exp(?:\.|iry|iration|ires)?(?:[ \t]+date)?|valid (?:thru|through|until)|good thru|"
@@ -149,8 +149,10 @@ _MORE_LABELS: tuple[tuple[str, str, str], ...] = (
                     r"date d'expiration", r"(?:0?[1-9]|1[0-2])[ \t]?[/\-][ \t]?(?:20\d\d|\d\d)"),
 )
 # a label glued to its value by a hyphen ("IMEI-350012359414358") is a reference code, not a label
+# a JSON / form key closes its quote before the colon and opens one before the value ('"user": "mtorres"')
 _MORE_RES = tuple(
-    re.compile(r"(?<![\w\-])(?i:" + lab + r")(?![A-Za-z0-9])(?!-[^\W_])(?P<sep>" + _SEP + r")(?P<value>" + val + r")(?![\w\-/])")
+    re.compile(r"(?<![\w\-])(?i:" + lab + r")(?![A-Za-z0-9])(?!-[^\W_])(?P<sep>(?:[\"'](?=[ \t]*[:=]))?" + _SEP
+               + r"(?:(?<=[:=])[ \t]*[\"'])?)(?P<value>" + val + r")(?![\w\-/])")
     for _, lab, val in _MORE_LABELS
 )
 _KIND_INDEX = {k: i for i, (k, _, _) in enumerate(_MORE_LABELS)}
@@ -184,7 +186,7 @@ MORE_HEADS = frozenset(_HEAD_KINDS) | _AGE_AFTER_HEADS
 # everyday head words are labels only with the right next word: checked with one startswith
 # before any regex runs, so prose full of "data", "user", "date" or "card" stays cheap
 _NEXT = {
-    "user": ("name", "id", " name", " id", "_name", "_id", "-name", "-id", ":", " :", "=", " ="), "log": ("-in", "in"),
+    "user": ("name", "id", " name", " id", "_name", "_id", "-name", "-id", ":", " :", "=", " =", '":', "':"), "log": ("-in", "in"),
     "sign": ("-in name", "in name", " in name"), "screen": (" name",), "account": (" name",),
     "nazwa": (" użytkownika",), "nombre": (" de usuario",), "nom": (" d'utilisateur", " d’utilisateur"),
     "nome": (" utente",), "numer": (" imei",), "adres": (" mac",), "hardware": (" address",),

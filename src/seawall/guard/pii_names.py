@@ -45,7 +45,7 @@ _FIELD_WORDS = frozenset(
     """name surname patient nombre apellido apellidos paciente médico medico doctor dr enfermero enfermera
     imię imie nazwisko pacjent pacjentka lekarz nom prénom prenom vorname nachname cc attn contact signed
     sincerely regards dear hi hello thanks wystawił wystawil odebrał odebral podpis called named llamado
-    llamada says said contractor candidate applicant colleague intern tenant supervisor technician passenger
+    llamada says said lastname firstname fullname givenname familyname contractor candidate applicant colleague intern tenant supervisor technician passenger
     cardholder beneficiary""".split()
 )
 # words that name a person only as a header field, right before a colon ("To: ", "Assigned to: ")
@@ -169,9 +169,18 @@ def _prev_word(text: str, start: int) -> str:
             k -= 1
         if k > 0 and text[k - 1] in ",:":
             i = k
+    if i > 0 and text[i - 1] in "\"'":  # a JSON / form value: '"last_name": "Sørensen"' (not 'said "Hope Cafe"')
+        k = i - 1
+        while k > 0 and text[k - 1] in " \t":
+            k -= 1
+        if k == 0 or text[k - 1] not in ":=":
+            return ""
+        i = k
     j = i
-    if j > 0 and text[j - 1] in ".:,?":
+    if j > 0 and text[j - 1] in ".:,?=":
         j -= 1
+        if j > 0 and text[j - 1] in "\"'":
+            j -= 1
     k = j
     while k > 0 and (text[k - 1].isalpha()):
         k -= 1

@@ -231,14 +231,14 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         "PHONE_NUMBER",
         re.compile(
             r"(?<![\w+])(?<!\w[\-/])(?<!\d[ .])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-/]\d{2,5}){1,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w\-])"
-            r"|\+(?<![\w+]\+)\d{8,14}(?!\w)|(?<![\w+])(?<!\w[\-/])0\d{9,10}(?![\w\-])"
+            # a trunk "0" and ten or eleven digits; or an area or mobile prefix, then the whole
+            # subscriber part in one group, as German and Dutch numbers are written ("030 12345678",
+            # "06-12345678"). The "0" comes before the look-behinds: most positions fail at once
+            r"|\+(?<![\w+]\+)\d{8,14}(?!\w)|0(?<![\w+]0)(?<!\w[\-/]0)(?:\d{9,10}|(?<!\d[ .]0)\d{1,4}[ \-/]\d{6,8})(?![\w\-])"
             # after a country code, groups as countries write them: a one-digit area or mobile
             # prefix ("+33 6 12 34 56 78", "+61 2 9876 5432"), a six-digit or longer subscriber
             # part ("+44 7700 900123", "+31 6 12345678")
             r"|\+(?<![\w+]\+)\d{1,3}[ .\-](?:\(0\)[ ]?)?\d{1,5}(?:[ .\-]\d{2,8}){1,4}(?![\w\-])"
-            # a national trunk "0", an area or mobile prefix, then the whole subscriber part in one
-            # group, as German and Dutch numbers are written ("030 12345678", "06-12345678")
-            r"|(?<![\w+])(?<!\w[\-/])(?<!\d[ .])0\d{1,4}[ \-/]\d{6,8}(?![\w\-])"
         ),
         0.75,
         validate=phone_ok,

@@ -101,6 +101,7 @@ _SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _DATE_SHAPE = re.compile(r"^(?:\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}|\d{1,2}[\-/.]\d{1,2}[\-/.]\d{2,4})(?:\D|$)")
 _SLASH_YEAR = re.compile(r"/(?:19|20)\d\d$")
 _RANGE = re.compile(r"^\d{1,4}-\d{1,4}$")
+_YMD_GROUP = re.compile(r"(?<!\d)(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)")
 _ONE_DIGIT_AREA = re.compile(r"\s*\+\d{1,3}[ .\-]\d[ .\-]")
 _COUNTRY_CODE = re.compile(r"^\s*\+\d{1,3}[ .\-]?")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "IT", "ES", "BE", "AT", "CH", "IE", "SE", "PL")
@@ -116,6 +117,8 @@ def phone_ok(candidate: str) -> bool:
     if _SLASH_YEAR.search(candidate):  # "0932/01/2026": a document number or a date, not a phone
         return False
     if _RANGE.match(candidate):  # "2024-2025", "900-1100": a range
+        return False
+    if digits >= 10 and _YMD_GROUP.search(candidate):  # "0124 20240518": a reference and a yyyymmdd date
         return False
     if candidate.count(".") == 1 and candidate.replace(".", "").isdigit():
         return False  # "2024.1234", "1299.5000": a decimal number (dotted phones have 2+ dots)
@@ -228,18 +231,21 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         "PHONE_NUMBER",
         re.compile(
             r"(?<![\w+])(?<!\w[\-/])(?<!\d[ .])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-/]\d{2,5}){1,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w\-])"
-            r"|\+(?<![\w+]\+)\d{8,14}(?!\w)|(?<![\w+])(?<!\w[\-/])0\d{9,10}(?![\w\-])"
+            # a trunk "0" and ten or eleven digits; or an area or mobile prefix, then the whole
+            # subscriber part in one group, as German and Dutch numbers are written ("030 12345678",
+            # "06-12345678"). The "0" comes before the look-behinds: most positions fail at once
+            r"|\+(?<![\w+]\+)\d{8,14}(?!\w)|0(?<![\w+]0)(?<!\w[\-/]0)(?:\d{9,10}|(?<!\d[ .]0)\d{1,4}[ \-/]\d{6,8})(?![\w\-])"
             # after a country code, groups as countries write them: a one-digit area or mobile
             # prefix ("+33 6 12 34 56 78", "+61 2 9876 5432"), a six-digit or longer subscriber
             # part ("+44 7700 900123", "+31 6 12345678")
-            r"|\+(?<![\w+]\+)\d{1,3}[ .\-]\d{1,5}(?:[ .\-]\d{2,8}){1,4}(?![\w\-])"
+            r"|\+(?<![\w+]\+)\d{1,3}[ .\-](?:\(0\)[ ]?)?\d{1,5}(?:[ .\-]\d{2,8}){1,4}(?![\w\-])"
         ),
         0.75,
         validate=phone_ok,
     ),
     Recognizer(
         "IP_ADDRESS",
-        re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"),
+        re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\d|\.\d)"),  # a full stop may end it
         0.9,
         validate=ip_ok,
         dots=3,

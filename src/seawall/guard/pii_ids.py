@@ -128,24 +128,29 @@ _LABELS: tuple[tuple[str, str], ...] = (
                     r"numer karty|karta płatnicza|karty płatniczej|n[úu]mero de (?:la )?tarjeta|tarjeta|"
                     r"num[ée]ro de carte|carte bancaire|kreditkarte|kartennummer|visa|mastercard|amex"),
     ("IBAN_CODE", r"iban|nrb"),
-    ("PASSPORT", r"passport|pasaporte|paszport(?:u|em)?|passeport|reisepass|passaporto|pass-?nr"),
+    ("PASSPORT", r"passport|pasaporte|paszport(?:u|em)?|passeport|reisepass(?:nummer)?|passnummer|passaporto|pass-?nr|paspoort(?:nummer)?"),
     ("DRIVER_LICENSE", r"driver(?:'?s'?)? licen[cs]e|driving licen[cs]e|licen[cs]e (?:number|no)|"
-                       r"prawo jazdy|prawa jazdy|permis de conduire|f[üu]hrerschein|"
+                       r"prawo jazdy|prawa jazdy|permis de conduire|f[üu]hrerschein(?:nummer)?|rijbewijs(?:nummer)?|"
                        r"(?:carn[ée]|permiso) de conducir|licencia de conducir|patente di guida"),
     ("NATIONAL_ID", r"pesel|dow[óo]d(?:u|em|zie)?(?: osobist(?:y|ego|ym))?|national insurance(?: number| no)?|ni number|nino|"
                     r"national id(?:entity)?(?: number| no| card)?|id card(?: number| no)?|identity card(?: number| no)?|"
                     r"personalausweis(?:nummer)?|carte d'identit[ée]|documento nacional de identidad|"
-                    r"documento de identidad|c[ée]dula|burgerservicenummer|personnummer|henkilötunnus"),
+                    r"documento de identidad|c[ée]dula|burgerservicenummer|personnummer|henkilötunnus|ausweisnummer|"
+                    r"num[ée]ro de s[ée]curit[ée] sociale|n° de s[ée]curit[ée] sociale|s[ée]curit[ée] sociale|"
+                    r"sozialversicherungsnummer|rentenversicherungsnummer|sofinummer|tessera sanitaria|"
+                    r"social insurance number|aadhaar(?: number| no)?"),
     ("TAX_ID", r"nip|regon|tax id(?:entification)?(?: number| no)?|taxpayer id|tax number|tax reference|vat (?:number|no|id|reg)|"
-               r"steuer-?id|steuernummer|ust-?idnr|codice fiscale|num[ée]ro fiscal|numer identyfikacji podatkowej"),
+               r"steuer-?id|steueridentifikationsnummer|steuer-identifikationsnummer|steuernummer|ust-?idnr|codice fiscale|"
+               r"num[ée]ro fiscal|numer identyfikacji podatkowej|partita iva|unique taxpayer reference|"
+               r"num[ée]ro de tva|tva intracommunautaire|btw-?nummer|tax file number"),
     ("BANK_ACCOUNT", r"(?:bank )?account(?: number| no| num| #)?|acct(?: no| number| #)?|numer konta|nr konta|konto|"
                      r"numer rachunku|nr rachunku|rachunek(?: bankowy)?|rachunku(?: bankowego)?|kontonummer|"
                      r"n[úu]mero de cuenta|cuenta(?: bancaria)?|num[ée]ro de compte|compte bancaire|conto corrente"),
-    ("ROUTING_NUMBER", r"routing(?: number| no| #)?|aba(?: number| no| routing)?|sort code|bankleitzahl|blz|"
+    ("ROUTING_NUMBER", r"routing(?: number| no| #)?|aba(?: number| no| routing)?|sort code|bankleitzahl|blz|bsb|"
                        r"transit number|rtn"),
     ("ID_NUMBER", r"patient id|mrn|medical record(?: number| no)?|nhs(?: number| no)|nhc|n\.?h\.?c|historia cl[íi]nica|"
                   r"nass|cipa?|n[úu]mero de afiliaci[óo]n|afiliaci[óo]n|seguridad social|tarjeta sanitaria|cip|"
-                  r"insurance (?:number|no|id)|member id|employee id|medicare(?: number| no| id)?|medicaid(?: number| no| id)?|n[ºo°]\.? ?col(?:egiado)?|colegiado|"
+                  r"insurance (?:number|no|id)|member(?:ship)? (?:id|number|no)|student (?:id|number|no)|(?:employee|staff|personnel) (?:id|number|no)|personalnummer|medicare(?: number| no| id)?|medicaid(?: number| no| id)?|n[ºo°]\.? ?col(?:egiado)?|colegiado|"
                   r"numer ubezpieczenia|health insurance number|versichertennummer|"
                   # a hospital stay / visit is an identifier of the patient's record too
                   r"episodio|n[úu]mero de (?:episodio|ingreso)|episode(?: id| number| no)?|encounter(?: id| number| no)?|"
@@ -153,27 +158,31 @@ _LABELS: tuple[tuple[str, str], ...] = (
     ("VEHICLE_ID", r"vin|vehicle identification number|numer vin|nr vin"),
     ("LICENSE_PLATE", r"(?:licen[cs]e|number|registration|reg\.?) plate(?: number| no)?|plate(?: number| no)?|"
                       r"vehicle registration(?: number| no| mark)?|registration (?:number|no|mark)|"
-                      r"kennzeichen|matr[íi]cula|numer rejestracyjny|tablica rejestracyjna|immatriculation|targa"),
+                      r"kennzeichen|matr[íi]cula|numer rejestracyjny|tablica rejestracyjna|immatriculation|targa|kenteken"),
     ("PHONE_NUMBER", r"phone(?: number| no)?|telephone|tel|mobile|cell(?: phone)?|fax|call me (?:on|at)|whatsapp|"
                      r"tel[ée]fono|tfno|tlfs?|tlfn|telfs?|telef|m[óo]vil|rufnummer|telefonnummer|telefon(?:u|em)?(?: kontaktow(?:y|ego))?|tel\. kom\.?|kom[óo]rk[ai]|"
                      r"handy|t[ée]l[ée]phone|portable|cellulare"),
 )
 _CASED_LABELS: tuple[tuple[str, str], ...] = (
-    ("NATIONAL_ID", r"DNI|NIE|NIF|NI No|BSN|NIN|DNI/NIE|D\.N\.I\.?"),
-    ("TAX_ID", r"TIN|EIN|ITIN|UTR|CIF|VAT"),
+    ("NATIONAL_ID", r"DNI|NIE|NIF|NI No|BSN|NIN|DNI/NIE|D\.N\.I\.?|NIR|INSEE|SIN"),
+    ("TAX_ID", r"TIN|EIN|ITIN|UTR|CIF|VAT|TFN|PAN"),
     ("DRIVER_LICENSE", r"DL|DLN"),
 )
 
 # words that may sit between a label and its value ("passport number is", "nr konta:")
 _FILLER = (
-    r"(?:[ \t]*(?:number|numbers|num|no|nr|numer|n[ºo°]|#|is|was|of|the|holder|de|del|do|pojazdu|"
-    r"osobistego|bankowego|klienta|pacjenta|[:=|\-–(]|\.)(?![\w-]))*[ \t:=|\-–(]*?"
+    # case-insensitive: forms write "Passport No:", "Account Number:"
+    r"(?i:[ \t]*(?:number|numbers|num|no|nr|numer|n[ºo°]|n\.[ºo°]|#|is|was|of|the|holder|de|del|do|pojazdu|lautet|"
+    r"osobistego|bankowego|klienta|pacjenta|\([A-Za-z]{2,6}\)|[:=|\-–(]|\.)(?![\w-]))*[ \t:=|\-–(]*?"
     r"(?:(?<=:)[ \t]*\n[ \t]*(?=[+(]?\d))?"  # a form field whose value sits on the next line ("Phone:\n0393 ...")
 )
 # the value: optional letter prefix + digit groups (single separators), optional check letter,
 # or a mixed letters-and-digits code (licences, VINs)
 # (O / l / I inside a digit run are read as OCR slips of 0 / 1; a line break may split a value)
 _VALUE = (
+    r"\d{2} ?\d{6} ?[A-Z] ?\d{3}(?!\d)|"  # German pension insurance number: area, birth date, initial, serial
+    r"(?-i:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)(?![\w-])|"  # an IBAN in groups, letters inside
+    r"(?-i:\d{4} ?[BCDFGHJKLMNPRSTVWXYZ]{3})(?![\w-])|"  # a Spanish plate
     r"(?:[A-Za-z]{1,3}[ \-]?|\+\d{1,3}[ \-]?\(?|\()?\d(?:(?:[ \-./]|\n(?=\d))?[\dOlI]){3,33}(?:[ \-]?[A-Z](?![a-z]))?"
     r"|(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{6,20}"
     # letters and digits in dashed groups ("1EG4-TE5-MK73", "S530-4712-9981"), or a plate's two
@@ -253,7 +262,11 @@ LABEL_HEADS = frozenset(
     medicare medicaid plate registration reg kennzeichen matrícula matricula rejestracyjny tablica immatriculation targa
     episodio episode encounter visit admission wizyty hospitalizacji fallnummer tlf tlfs tlfn telf telfs telef
     rufnummer telefonnummer fax call whatsapp teléfono telefono tfno móvil movil telefon telefonu telefonem kom komórka komorka komórki
-    handy téléphone portable cellulare dni nie nif bsn nin tin ein itin utr cif dl dln""".split()
+    handy téléphone portable cellulare dni nie nif bsn nin tin ein itin utr cif dl dln
+    reisepassnummer passnummer paspoort paspoortnummer führerscheinnummer fuhrerscheinnummer rijbewijs
+    rijbewijsnummer ausweisnummer n° sécurité securite sozialversicherungsnummer rentenversicherungsnummer sofinummer
+    tessera steueridentifikationsnummer partita unique membership student nir insee tva btw btwnummer
+    aadhaar file bsb staff personnel personalnummer kenteken sin tfn pan""".split()
 )
 
 
@@ -419,7 +432,7 @@ def grouped_vin_spans(text: str, hits: list[tuple[int, str]]) -> list[Span]:
 
 _PW_LABEL = (
     r"password|passwort|passwd|pass ?code|pass ?phrase|pass(?=\s*[:=])|pwd|pw|pin(?: code| number)?|"
-    r"contrase[ñn]a|clave(?: de acceso)?|has[łl]o|mot de passe|mdp|kennwort|senha|parola d'ordine"
+    r"contrase[ñn]a|clave(?: de acceso)?|has[łl]o|mot de passe|mdp|kennwort|senha|parola d'ordine|wachtwoord"
 )
 _CRED_LABEL = (
     r"api[ _-]?key|secret(?:[ _-]?key)?|access[ _-]?(?:key|token)|auth(?:entication)?[ _-]?token|"
@@ -427,7 +440,7 @@ _CRED_LABEL = (
 )
 _PW_RE = re.compile(
     r"(?i)(?<![\w-])(?:(?P<pw>" + _PW_LABEL + r")|(?P<cred>" + _CRED_LABEL + r"))(?![\w-])"
-    r"(?P<sep>(?:\s+(?:is|was|are|will be|has been|is now|now|set to|changed to|es|jest|to jest|ist|est|é|="
+    r"(?P<sep>(?:[\"'](?=\s*[:=]))?(?:\s+(?:is|was|are|will be|has been|is now|now|set to|changed to|es|jest|to jest|ist|lautet|est|é|è|="
     r"|for (?:my |the )?[\w.@-]+(?: account)? is)(?![\w-]))*\s*[:=]?\s*)"
     r"(?P<value>\"[^\"\n]{3,64}\"|'[^'\n]{3,64}'|“[^”\n]{3,64}”|`[^`\n]{3,64}`|[^\s\"'`]{3,64})"
 )
@@ -473,7 +486,7 @@ def _value_ok(label_is_pw: bool, sep: str, value: str, pin: bool) -> bool:
 
 CREDENTIAL_HEADS = frozenset(
     """password passwort passwd pass passcode passphrase pwd pw pin contraseña contrasena clave hasło haslo mot
-    mdp kennwort senha parola api apikey api_key secret secret_key access access_key access_token auth
+    mdp kennwort senha parola wachtwoord api apikey api_key secret secret_key access access_key access_token auth
     authentication auth_token client client_secret private private_key token credential credentials""".split()
 )
 

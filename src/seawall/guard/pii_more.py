@@ -119,7 +119,7 @@ _USER_VALUE = r"@?[A-Za-z0-9][A-Za-z0-9._\-@]{1,39}"
 
 # kind, label (case-insensitive), value; tried in order at a label head word
 _MORE_LABELS: tuple[tuple[str, str, str], ...] = (
-    ("USERNAME", r"user[ _\-]?name|user[ _\-]?id|userid|login(?:[ _\-]?(?:name|id))?|log-?in|logon|sign-?in name|"
+    ("USERNAME", r"user[ _\-]?name|user[ _\-]?id|userid|user(?=[\"']?[ \t]*[:=][ \t]*[\"']?[\w.\-]+[\"']?[ \t]*(?:/|,|;|\|)?[ \t]*[\"']?(?:pass|pwd|pw)\w*[\"']?[ \t]*[:=])|gebruikersnaam|login(?:[ _\-]?(?:name|id))?|log-?in|logon|sign-?in name|"
                  r"screen name|account name|nick(?:name)?|handle|benutzer(?:name|kennung)?|nazwa użytkownika|"
                  r"login użytkownika|nombre de usuario|usuario|identifiant|nom d'utilisateur|nome utente", _USER_VALUE),
     ("CRYPTO_WALLET", r"(?:bitcoin|btc|litecoin|ltc|ethereum|eth|ether|crypto|wallet)(?:[ \t]+(?:wallet|address|addr))*",
@@ -133,15 +133,26 @@ _MORE_LABELS: tuple[tuple[str, str, str], ...] = (
                       r"fecha de nacimiento|f\.[ \t]?nac(?:imiento)?\.?|fecha nac\.?|nacid[oa](?:[ \t]+el)?|"
                       r"data urodzenia|ur\.|urodzon[ya](?:[ \t]+dnia)?|geburtsdatum|geboren(?:[ \t]+am)?|"
                       r"date de naissance|n[ée]e? le|data di nascita|nat[oa] il", _DATE),
-    ("CARD_CVV", r"cvv2?|cvc2?|cvn|csc|security code|card verification(?: value| code)?|c[óo]digo de seguridad|kod cvv|"
+    ("CARD_CVV", r"cvv2?|cvc2?|cvn|csc|security code|card verification(?: value| code)?|c[óo]digo de seguridad|kod cvv|(?:karten)?pr[üu]fnummer|"
                  r"kod cvc|kod zabezpieczający", r"\d{3,4}"),
+    # a person's age: "Age: 58", "aged 42", "at the age of 29", "Edad: 45", "âgé de 42 ans"; the German
+    # and Polish words ("alter" is an English verb, "wiek" a century) only as a field label
+    ("AGE", r"age(?:[ \t]+of)?|aged|edad|âge|età|leeftijd|alter(?=[ \t]*:)|wiek(?=[ \t]*:)|âg[ée]e?[ \t]+de|agé[ \t]+de",
+     r"\d{1,3}(?![.,]\d)"),
+    # a postal code its label names ("ZIP code 60614", "Postcode: SW1A 1AA", "PLZ 80331"): part of an
+    # address, so it is tokenized like one
+    ("STREET_ADDRESS", r"zip(?:[ \t]?\+[ \t]?4)?(?:[ \t]?code)?|post[ \t]?code|postal[ \t]code|postleitzahl|plz(?:/ort)?|code[ \t]postal|"
+                       r"c[óo]digo[ \t]postal|kod[ \t]pocztowy|codice[ \t]postale",
+     r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|\d{5}(?:-\d{4})?|\d{4} ?[A-Z]{2}(?![A-Za-z])|\d{2}-\d{3}|[A-Z]\d[A-Z] ?\d[A-Z]\d"),
     ("CARD_EXPIRY", r"exp(?:\.|iry|iration|ires)?(?:[ \t]+date)?|valid (?:thru|through|until)|good thru|"
-                    r"fecha de (?:caducidad|vencimiento)|caduca|vence|data ważności|ważna do|ablaufdatum|gültig bis|"
+                    r"fecha de (?:caducidad|vencimiento)|caducidad|caduca|vence|data ważności|ważna do|ablaufdatum|gültig bis|"
                     r"date d'expiration", r"(?:0?[1-9]|1[0-2])[ \t]?[/\-][ \t]?(?:20\d\d|\d\d)"),
 )
 # a label glued to its value by a hyphen ("IMEI-350012359414358") is a reference code, not a label
+# a JSON / form key closes its quote before the colon and opens one before the value ('"user": "mtorres"')
 _MORE_RES = tuple(
-    re.compile(r"(?<![\w\-])(?i:" + lab + r")(?![A-Za-z0-9])(?!-[^\W_])(?P<sep>" + _SEP + r")(?P<value>" + val + r")(?![\w\-/])")
+    re.compile(r"(?<![\w\-])(?i:" + lab + r")(?![A-Za-z0-9])(?!-[^\W_])(?P<sep>(?:[\"'](?=[ \t]*[:=]))?" + _SEP
+               + r"(?:(?<=[:=])[ \t]*[\"'])?)(?P<value>" + val + r")(?![\w\-/])")
     for _, lab, val in _MORE_LABELS
 )
 _KIND_INDEX = {k: i for i, (k, _, _) in enumerate(_MORE_LABELS)}
@@ -149,30 +160,39 @@ _KIND_INDEX = {k: i for i, (k, _, _) in enumerate(_MORE_LABELS)}
 # head word is tried only against the kinds whose labels can start with it
 _KIND_HEADS = {
     "USERNAME": "user username userid login logon log sign screen account nick nickname handle benutzer benutzername "
-                "benutzerkennung nazwa nombre usuario identifiant nom nome",
+                "benutzerkennung nazwa nombre usuario identifiant nom nome gebruikersnaam",
     "CRYPTO_WALLET": "bitcoin btc litecoin ltc ethereum eth ether crypto wallet",
     "IMEI": "imei imeisv numer",
     "MAC_ADDRESS": "mac adres hardware",
     "SWIFT_CODE": "swift bic kod código codigo",
     "DATE_OF_BIRTH": "dob d date birth birthdate birthday born fecha f nacido nacida data ur urodzony urodzona "
                      "geburtsdatum geboren né née nato nata",
-    "CARD_CVV": "cvv cvv2 cvc cvc2 cvn csc security card código codigo kod",
-    "CARD_EXPIRY": "exp expiry expiration expires valid good fecha caduca vence data ważna gültig ablaufdatum date",
+    "CARD_CVV": "cvv cvv2 cvc cvc2 cvn csc security card código codigo kod prüfnummer prufnummer kartenprüfnummer",
+    "AGE": "age aged edad âge età leeftijd alter wiek âgé âgée agé",
+    "STREET_ADDRESS": "zip post postal postcode postleitzahl plz code código codigo kod codice",
+    "CARD_EXPIRY": "exp expiry expiration expires valid good fecha caducidad caduca vence data ważna gültig ablaufdatum date",
 }
 _HEAD_KINDS: dict[str, tuple[int, ...]] = {}
 for _kind, _heads in _KIND_HEADS.items():
     for _h in _heads.split():
         _HEAD_KINDS[_h] = _HEAD_KINDS.get(_h, ()) + (_KIND_INDEX[_kind],)
-MORE_HEADS = frozenset(_HEAD_KINDS)
+# "42 years old", "a 45-year-old", "6 months old", "45 Jahre alt": the age comes before its words
+_AGE_AFTER_RE = re.compile(
+    r"(?<![\w.,\-])(?P<value>\d{1,3})(?:[ \-](?:years?|yrs?|months?)[ \-]old|[ \t]+Jahre[ \t]+alt|[ \t]+jaar[ \t]+oud"
+    r"|[ \t]+años[ \t]+de[ \t]+edad)(?![\w\-])"
+)
+_AGE_AFTER_HEADS = frozenset("old alt oud edad".split())
+MORE_HEADS = frozenset(_HEAD_KINDS) | _AGE_AFTER_HEADS
 # everyday head words are labels only with the right next word: checked with one startswith
 # before any regex runs, so prose full of "data", "user", "date" or "card" stays cheap
 _NEXT = {
-    "user": ("name", "id", " name", " id", "_name", "_id", "-name", "-id"), "log": ("-in", "in"),
+    "user": ("name", "id", " name", " id", "_name", "_id", "-name", "-id", ":", " :", "=", " =", '":', "':"), "log": ("-in", "in"),
     "sign": ("-in name", "in name", " in name"), "screen": (" name",), "account": (" name",),
     "nazwa": (" użytkownika",), "nombre": (" de usuario",), "nom": (" d'utilisateur", " d’utilisateur"),
     "nome": (" utente",), "numer": (" imei",), "adres": (" mac",), "hardware": (" address",),
-    "kod": (" swift", " cvv", " cvc", " zabezp"), "código": (" swift", " bic", " de seguridad"),
-    "codigo": (" swift", " bic", " de seguridad"), "d": (".o", ". o"), "f": (". nac", ".nac"),
+    "kod": (" swift", " cvv", " cvc", " zabezp", " pocztowy"), "código": (" swift", " bic", " de seguridad", " postal"),
+    "codigo": (" swift", " bic", " de seguridad", " postal"), "post": (" code", "code"), "postal": (" code",),
+    "code": (" postal",), "codice": (" postale",), "d": (".o", ". o"), "f": (". nac", ".nac"),
     "date": (" of birth", " de naissance", " d'expiration", " d’expiration"), "birth": ("date", " date"),
     "data": (" urodzenia", " ważności", " di nascita"), "fecha": (" de nacimiento", " nac", " de caducidad", " de vencimiento"),
     "security": (" code",), "card": (" verification",), "valid": (" thru", " through", " until"), "good": (" thru",),
@@ -194,10 +214,13 @@ _NOT_A_USERNAME = frozenset(
 
 # "for user mike_r88", "user jdoe87": a bare "user" labels only a handle-shaped word (letters
 # joined by "_" or "." to more, or letters then digits), never "user interface" or "user 2"
-_BARE_USER = re.compile(r"(?i:user)[ \t]+(?P<value>[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+|[A-Za-z]{2,}\d+[A-Za-z0-9]*)(?![\w\-@.])")
+_BARE_USER = re.compile(r"(?i:user|account)[ \t]+['\"]?(?P<value>[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+|[A-Za-z]{2,}\d+[A-Za-z0-9]*)(?![\w\-@]|\.\w)")
 _FILE_EXTENSIONS = frozenset("yaml yml json py txt csv log xml cfg conf ini md sh js ts html toml env pem key db sql".split())
 _WORD_ENDINGS = ("ly", "ing", "ed", "tion", "ment", "ness", "able", "ible", "ful", "s")  # "s": plurals
-_BARE_LOGIN_LABELS = frozenset(("login", "username", "user name", "userid", "user id", "logon", "login name", "login id"))
+_BARE_LOGIN_LABELS = frozenset(("login", "username", "user name", "userid", "user id", "logon", "login name", "login id",
+                                 # the same nouns in other languages ("usuario" is left out: "usuario habitual")
+                                 "benutzername", "gebruikersnaam", "nome utente", "nom d'utilisateur", "nombre de usuario",
+                                 "identifiant"))
 
 
 def _username_ok(label: str, sep: str, value: str) -> bool:
@@ -225,12 +248,19 @@ def more_labeled_spans(text: str, hits: list[tuple[int, str]]) -> list[Span]:
     for s, lw in hits:
         if s < next_free:
             continue
+        if lw in _AGE_AFTER_HEADS:
+            e = s + len(lw)
+            for m in _AGE_AFTER_RE.finditer(text, max(0, s - 24), e):
+                if m.end() == e and int(m.group("value")) <= 120:
+                    out.append(Span("AGE", m.start("value"), m.end("value"), 0.85, "labeled"))
+            if lw != "edad":
+                continue
         kinds = _HEAD_KINDS.get(lw)
         if kinds is None:
             continue
         nxt = _NEXT.get(lw)
         if nxt is not None and not text[s + len(lw) : s + len(lw) + 16].lower().startswith(nxt):
-            if lw == "user" and (m := _BARE_USER.match(text, s, min(n, s + 60))) is not None and (
+            if lw in ("user", "account") and (m := _BARE_USER.match(text, s, min(n, s + 60))) is not None and (
                     m.group("value").rsplit(".", 1)[-1].lower() not in _FILE_EXTENSIONS):
                 out.append(Span("USERNAME", m.start("value"), m.end("value"), 0.85, "labeled"))
                 next_free = m.end()
@@ -258,6 +288,8 @@ def _labeled_span(kind: str, m: re.Match[str]) -> Span | None:
         score = 1.0 if imei_ok(value, labeled=True) else 0.8
     elif kind == "SWIFT_CODE" and not bic_ok(value):
         return None  # "SWIFT TRANSFER": an upper-case word, not a bank code
+    elif kind == "AGE" and int(value) > 120:
+        return None
     vs, ve = m.span("value")
     if kind == "USERNAME":
         ve = vs + len(value.rstrip(".-_"))

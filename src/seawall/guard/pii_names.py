@@ -38,15 +38,33 @@ _lists: tuple[frozenset[str], frozenset[str], frozenset[str]] | None = None
 HONORIFICS = frozenset(
     """mr mrs ms miss mx dr prof sir dame madam mister doctor professor sr sra srta don doña dña dra
     pan pana panem panu pani panią panie państwo herr frau mme mlle monsieur madame m signor signora sig dott
-    rev fr sister brother uncle aunt aunty grandma grandpa mom dad mum""".split()
+    rev fr sister brother uncle aunt aunty grandma grandpa mom dad mum meneer mevrouw dhr mevr heer""".split()
 )
 # a field label or a greeting right before the run makes it a name ("Nombre: Ernesto.", "Dear Ana")
 _FIELD_WORDS = frozenset(
     """name surname patient nombre apellido apellidos paciente médico medico doctor dr enfermero enfermera
     imię imie nazwisko pacjent pacjentka lekarz nom prénom prenom vorname nachname cc attn contact signed
     sincerely regards dear hi hello thanks wystawił wystawil odebrał odebral podpis called named llamado
-    llamada says said""".split()
+    llamada says said lastname firstname fullname givenname familyname contractor candidate applicant colleague intern tenant supervisor technician passenger
+    cardholder beneficiary""".split()
 )
+# words that name a person only as a header field, right before a colon ("To: ", "Assigned to: ")
+_HEADER_WORDS = frozenset(
+    """to from by owner assignee reporter requester requestor author sender recipient employee applicant candidate
+    holder cardholder beneficiary approver agent technician von an de para à""".split()
+)
+
+
+_SHIP_WORDS = ("bill to", "ship to", "sold to", "deliver to", "remit to", "invoice to")  # a company more often
+
+
+def _after_colon(text: str, start: int) -> bool:
+    i = start
+    while i > 0 and text[i - 1] in " \t\n":
+        i -= 1
+    return i > 0 and text[i - 1] == ":" and not text[max(0, i - 12) : i - 1].lower().endswith(_SHIP_WORDS)
+
+
 # the run is a place / organisation when it ends with one of these
 _NOT_PERSON_TAIL = frozenset(
     """street st road rd avenue ave lane boulevard drive way place square park museum gallery bank hospital
@@ -145,9 +163,24 @@ def _prev_word(text: str, start: int) -> str:
     i = start
     while i > 0 and text[i - 1] in " \t":
         i -= 1
+    if i > 1 and text[i - 1] == "\n":  # a sign-off or a field on the line above ("Thanks,\nRaj", "To:\nAna")
+        k = i - 1
+        while k > 0 and text[k - 1] in " \t\r":
+            k -= 1
+        if k > 0 and text[k - 1] in ",:":
+            i = k
+    if i > 0 and text[i - 1] in "\"'":  # a JSON / form value: '"last_name": "Sørensen"' (not 'said "Hope Cafe"')
+        k = i - 1
+        while k > 0 and text[k - 1] in " \t":
+            k -= 1
+        if k == 0 or text[k - 1] not in ":=":
+            return ""
+        i = k
     j = i
-    if j > 0 and text[j - 1] in ".:,?":
+    if j > 0 and text[j - 1] in ".:,?=":
         j -= 1
+        if j > 0 and text[j - 1] in "\"'":
+            j -= 1
     k = j
     while k > 0 and (text[k - 1].isalpha()):
         k -= 1
@@ -265,10 +298,16 @@ def name_spans(text: str) -> list[Span]:
         # "Dr. Ana", "my name is Ana", "I'm Ana"
         cued = prev in HONORIFICS or _self_named(text, run[0][0], prev) or _introduced(text, run[0][0], lowered[0])
         if lowered[0] in HONORIFICS:  # "Panią Katarzyną Zielińską": the title is inside the run
-            if len(run) == 1:
+            while len(run) > 1 and lowered[0] in HONORIFICS:  # "Herr Dr Weber": every title goes
+                run, lowered, cued = run[1:], lowered[1:], True
+            if lowered[0] in HONORIFICS:
                 continue
-            run, lowered, cued = run[1:], lowered[1:], True
-        cued = cued or prev in _FIELD_WORDS
+        elif len(run) > 2:  # a greeting before the title: "Bonjour Mme Lefèvre", "Hallo Herr Dr Weber"
+            t = next((i for i in range(1, len(run) - 1) if lowered[i] in HONORIFICS), 0)
+            if t:
+                run, lowered, cued = run[t + 1:], lowered[t + 1:], True
+        # a header field: "Assigned to: Harpreet Gill", "From: ...", "Owner: ..." (the colon is required)
+        cued = cued or prev in _FIELD_WORDS or (prev in _HEADER_WORDS and _after_colon(text, run[0][0]))
         is_first = [_known_cached(lt, 0) for lt in lowered]
         is_last = [_known_cached(lt, 1) for lt in lowered]
         # a capitalised word before the name ("Wniosek Anny Kowalskiej", "Yesterday John Smith")

@@ -50,6 +50,7 @@ DEFAULT_PII_ACTIONS: dict[str, PiiAction] = {
     "CARD_CVV": "redact",
     "CARD_EXPIRY": "redact",
     "GPS_COORDINATES": "tokenize",  # where someone is, to ~10 m
+    "AGE": "tokenize",  # a labeled age ("Age: 58", "42 years old"): the model may still use it, restored in the answer
 }
 
 

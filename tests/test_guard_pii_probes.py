@@ -41,10 +41,19 @@ def test_national_long_subscriber_and_trunk_zero_phones(text, number):
 
 @pytest.mark.parametrize(
     "text",
-    ["Invoice 0124 20240518 is overdue.", "TVA : 1 250,00 EUR", "Order 0001-12345678 shipped.", "Ticket 2024/1234567 closed."],
+    ["Invoice 0124 20240518 is overdue.", "TVA : 1 250,00 EUR", "Order 0001-12345678 shipped.", "Ticket 2024/1234567 closed.",
+     # a phone-shaped value right after the document's own number label
+     "Invoice No: 2024-00913 is overdue.", "Order no. 2024-11873 shipped on 3 May.", "Rechnungsnummer: 2024-00913",
+     "Kundennummer: 0301234567"],
 )
 def test_document_numbers_are_not_phones(text):
     assert "PHONE_NUMBER" not in kinds(text)
+
+
+@pytest.mark.parametrize("text", ["Order hotline: 030 12345678", "Order 4411, phone 030 12345678",
+                                  "Please call 030 12345678 about invoice 4411"])
+def test_phones_near_document_words_are_still_phones(text):
+    assert "PHONE_NUMBER" in kinds(text)
 
 
 # ---------------------------------------------------------------- usernames and passwords

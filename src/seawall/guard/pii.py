@@ -104,6 +104,12 @@ _RANGE = re.compile(r"^\d{1,4}-\d{1,4}$")
 _YMD_GROUP = re.compile(r"(?<!\d)(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)")
 _ONE_DIGIT_AREA = re.compile(r"\s*\+\d{1,3}[ .\-]\d[ .\-]")
 _COUNTRY_CODE = re.compile(r"^\s*\+\d{1,3}[ .\-]?")
+# a document's own number label right before a phone-shaped value (same line)
+_DOC_NUMBER = re.compile(
+    r"(?i)\b(?:invoice|order|ticket|case|ref(?:erence)?|po|purchase order|receipt|quote|quotation|contract|claim|shipment"
+    r"|tracking|booking|reservation|confirmation|transaction|rechnung|bestellung|auftrag|vorgang|facture|commande|factura"
+    r"|pedido|fattura|ordine|factuur|bestelling|bestell|kunden)s?(?:\s*(?:no\.?|nr\.?|number|nummer|num(?:ber|éro|ero)?|#|id|n[º°o]\.?))?"
+    r"\s*[:#.]?\s*$")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "IT", "ES", "BE", "AT", "CH", "IE", "SE", "PL")
 _phonenumbers = None
 
@@ -343,6 +349,8 @@ class FastPII:
                         value = m.group(r.group)
                         if not r.validate(r.normalize(value) if r.normalize else value):
                             continue
+                    if r.kind == "PHONE_NUMBER" and _DOC_NUMBER.search(text, max(0, m.start() - 40), m.start()):
+                        continue  # "Invoice No: 2024-00913": the document's number, not a phone
                     s, e = m.span(r.group)
                     spans.append(Span(r.kind, s, e, r.score))
         extra: list[Span] = []

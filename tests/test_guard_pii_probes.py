@@ -238,8 +238,9 @@ async def test_forwarded_text_holds_none_of_the_planted_values():
     )
     d = await Guard().check_input(chat(text), POLICY)
     forwarded = d.request["messages"][0]["content"]
-    for value in ("Brandt", "030 12345678", "kschmidt", "Herbst!2024", "31", "60614", "Raj"):
+    for value in ("Brandt", "030 12345678", "kschmidt", "Herbst!2024", "60614", "Raj"):
         assert value not in forwarded, value
+    assert "age: 31" in forwarded  # an age is reported but forwarded, like dates and places
     assert d.vault.restore(forwarded).replace("[PASSWORD]", "Herbst!2024") == text
 
 

@@ -50,7 +50,9 @@ DEFAULT_PII_ACTIONS: dict[str, PiiAction] = {
     "CARD_CVV": "redact",
     "CARD_EXPIRY": "redact",
     "GPS_COORDINATES": "tokenize",  # where someone is, to ~10 m
-    "AGE": "tokenize",  # a labeled age ("Age: 58", "42 years old"): the model may still use it, restored in the answer
+    # a labeled age ("Age: 58", "a 67-year-old patient"): reported, forwarded as written like dates
+    # and places; alone it names no one, and the model needs it ("toys for a 5 year old", a dose)
+    "AGE": "allow",
 }
 
 

@@ -280,3 +280,29 @@ def test_structured_records(text, kind, value):
 )
 def test_quoted_prose_and_config_values_stay(text):
     assert not kinds(text) - {"DATE_TIME", "LOCATION", "ORGANIZATION"}
+
+
+# ---------------------------------------------------------------- one-time codes
+
+
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("Your one-time code is 482913", "482913"),
+        ("verification code: 482913", "482913"),
+        ("OTP 482913", "482913"),
+        ("Reset code: A7K2-9QX4", "A7K2-9QX4"),
+        ("backup code 8841-2290", "8841-2290"),
+    ],
+)
+def test_one_time_codes_are_secrets(text, value):
+    assert ("PASSWORD", value) in found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Enter the verification code we sent you.", "The login code expired, send a new one.", "error code 404",
+     "Use code SAVE20 at checkout", "one of the 12345 users"],
+)
+def test_code_words_without_a_code_stay(text):
+    assert "PASSWORD" not in kinds(text)

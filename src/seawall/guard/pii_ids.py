@@ -434,12 +434,17 @@ _PW_LABEL = (
     r"password|passwort|passwd|pass ?code|pass ?phrase|pass(?=\s*[:=])|pwd|pw|pin(?: code| number)?|"
     r"contrase[ñn]a|clave(?: de acceso)?|has[łl]o|mot de passe|mdp|kennwort|senha|parola d'ordine|wachtwoord"
 )
+# one-time and recovery codes: secrets for a few minutes, valid like a PIN (4+ digits)
+_OTP_LABEL = (
+    r"one[ -]time (?:pass)?(?:code|password|pin)|otp(?: code)?|(?:verification|2fa|mfa|two[ -]factor|sms|login|reset|recovery"
+    r"|backup|auth(?:entication)?) code"
+)
 _CRED_LABEL = (
     r"api[ _-]?key|secret(?:[ _-]?key)?|access[ _-]?(?:key|token)|auth(?:entication)?[ _-]?token|"
     r"client[ _-]?secret|private[ _-]?key|token|credentials?"
 )
 _PW_RE = re.compile(
-    r"(?i)(?<![\w-])(?:(?P<pw>" + _PW_LABEL + r")|(?P<cred>" + _CRED_LABEL + r"))(?![\w-])"
+    r"(?i)(?<![\w-])(?:(?P<otp>" + _OTP_LABEL + r")|(?P<pw>" + _PW_LABEL + r")|(?P<cred>" + _CRED_LABEL + r"))(?![\w-])"
     r"(?P<sep>(?:[\"'](?=\s*[:=]))?(?:\s+(?:is|was|are|will be|has been|is now|now|set to|changed to|es|jest|to jest|ist|lautet|est|é|è|="
     r"|for (?:my |the )?[\w.@-]+(?: account)? is)(?![\w-]))*\s*[:=]?\s*)"
     r"(?P<value>\"[^\"\n]{3,64}\"|'[^'\n]{3,64}'|“[^”\n]{3,64}”|`[^`\n]{3,64}`|[^\s\"'`]{3,64})"
@@ -487,7 +492,8 @@ def _value_ok(label_is_pw: bool, sep: str, value: str, pin: bool) -> bool:
 CREDENTIAL_HEADS = frozenset(
     """password passwort passwd pass passcode passphrase pwd pw pin contraseña contrasena clave hasło haslo mot
     mdp kennwort senha parola wachtwoord api apikey api_key secret secret_key access access_key access_token auth
-    authentication auth_token client client_secret private private_key token credential credentials""".split()
+    authentication auth_token client client_secret private private_key token credential credentials
+    one otp verification mfa two sms login reset recovery backup""".split()
 )
 
 
@@ -503,10 +509,11 @@ def credential_spans(text: str, hits: list[tuple[int, str]] | None = None) -> li
         if m is None:
             continue
         next_free = m.end()
-        is_pw = m.group("pw") is not None
-        label = (m.group("pw") or m.group("cred")).lower()
+        otp = m.group("otp") is not None
+        is_pw = otp or m.group("pw") is not None
+        label = (m.group("otp") or m.group("pw") or m.group("cred")).lower()
         value = m.group("value")
-        if not _value_ok(is_pw, m.group("sep"), value, pin=label.startswith("pin")):
+        if not _value_ok(is_pw, m.group("sep"), value, pin=otp or label.startswith("pin")):
             continue
         s, e = m.span("value")
         core = _core(value)

@@ -306,3 +306,20 @@ def test_one_time_codes_are_secrets(text, value):
 )
 def test_code_words_without_a_code_stay(text):
     assert "PASSWORD" not in kinds(text)
+
+
+# ---------------------------------------------------------------- names in capitals after a label
+
+
+@pytest.mark.parametrize(
+    "text,name",
+    [("Customer name: JANE DOE", "JANE DOE"), ("NAME: MARIA GARCIA LOPEZ", "MARIA GARCIA LOPEZ"),
+     ("Name: HIROSHI YAMAMOTO", "HIROSHI YAMAMOTO")],
+)
+def test_names_in_capitals_after_a_name_label(text, name):
+    assert ("PERSON", name) in found(text)
+
+
+@pytest.mark.parametrize("text", ["Name: ADMIN USER", "STATUS: ACTIVE", "Guest: VIP", "name=TEST"])
+def test_capital_words_after_a_label_that_are_no_names_stay(text):
+    assert "PERSON" not in kinds(text)

@@ -363,6 +363,31 @@ def name_spans(text: str) -> list[Span]:
 
     if looks_polish(text):  # Polish case endings and places ("Małgorzacie", "w Krakowie")
         out = polish_names(text, out)
+    if ":" in text or "=" in text:
+        out += _capitals_after_label(text)
+    return out
+
+
+# Forms, bookings and statements write names in capitals after their label ("Customer name: JANE
+# DOE", "Passenger: SMITH JOHN"); the capitalised-run pass above reads only Title Case. A run of
+# 1-4 capitalised words after a name label counts when one of them is a known first or last name
+# and not all of them are everyday words ("Name: ADMIN USER" stays).
+_CAPS_AFTER_LABEL = re.compile(
+    r"(?i:\b(?:(?:full|customer|client|account|card ?holder(?:'s)?|patient|employee|passenger|guest|contact|applicant"
+    r"|beneficiary|recipient|sender|holder)[ _]?)?(?:name|passenger|patient|employee|applicant|beneficiary|cardholder"
+    r"|card holder|account holder|recipient|guest|nombre(?: completo)?|nom(?: complet)?|vorname|nachname|imię i nazwisko"
+    r"|nazwisko|cognome|naam))\s*[:=]\s*"
+    r"(?P<v>[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ][A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ'\-]+(?:(?:,? |/)[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ][A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ'\-]+){0,3})(?![\w])")
+
+
+def _capitals_after_label(text: str) -> list[Span]:
+    first, last, common = _load()
+    out = []
+    for m in _CAPS_AFTER_LABEL.finditer(text):
+        words = [w.lower() for w in re.split(r"[ ,/]+", m.group("v")) if w]
+        if all(w in common for w in words) or not any(_known(w, first) or _known(w, last) for w in words):
+            continue
+        out.append(Span("PERSON", m.start("v"), m.end("v"), 0.85, "names"))
     return out
 
 

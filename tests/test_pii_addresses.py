@@ -128,3 +128,21 @@ def test_address_outweighs_a_name_read_inside_it():
 )
 def test_ambiguous_street_words_with_their_particle_or_genitive(text, expected):
     assert expected in addresses(text)
+
+
+@pytest.mark.parametrize(
+    "text,code",
+    [("Ship to Chicago, IL 60614 by Friday", "60614"), ("Springfield, MA 01105-1234", "01105-1234"),
+     ("Send it to SW1A 1AA please", "SW1A 1AA"), ("Toronto ON M5V 3L9", "M5V 3L9")],
+)
+def test_postal_codes_without_a_street(text, code):
+    from seawall.guard.pii import FastPII
+
+    assert ("STREET_ADDRESS", code) in [(s.kind, text[s.start:s.end]) for s in FastPII().analyze(text)]
+
+
+@pytest.mark.parametrize("text", ["part number AB1 2CD", "Dallas, TX 2024", "ISO 9001 certified", "build 10234, Paris, FR 75008"])
+def test_codes_that_are_no_postal_codes(text):
+    from seawall.guard.pii import FastPII
+
+    assert "STREET_ADDRESS" not in {s.kind for s in FastPII().analyze(text)}

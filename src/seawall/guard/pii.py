@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
-from .pii_addresses import address_spans, extend_addresses
+from .pii_addresses import address_spans, extend_addresses, postal_spans
 from .pii_more import coordinate_spans, more_labeled_spans, more_unlabeled_spans
 from .pii_names import name_spans
 from .pii_phones import cue_spans
@@ -360,6 +360,7 @@ class FastPII:
         extra += unlabeled_spans(text, windows)
         if self.addresses:  # every address form carries a house / box number (its own gate)
             extra += address_spans(text)
+            extra += postal_spans(text)  # "Chicago, IL 60614", "SW1A 1AA" without a street
         extra += more_unlabeled_spans(text)  # wallets, MACs, IMEIs
         extra += coordinate_spans(text)  # looks only where a digit, a dot and four digits meet
         # labels ("passport no.", "hasło:", "Domicilio:") are looked for only when one of their
@@ -380,7 +381,9 @@ class FastPII:
                 spans = [s for s in spans if s.kind != "CREDIT_CARD" or (s.start, s.end) not in imeis]
             # grown first, so a whole address outweighs a name read inside it ("Jennifer Bridge
             # Suite", a city) when overlaps are resolved
-            spans = _resolve_overlaps(list(set(extend_addresses(text, spans))))
+            # (dict, not set: duplicates go in the order found, so ties resolve the same way in
+            # every process; a set's order follows the per-process string hash)
+            spans = _resolve_overlaps(list(dict.fromkeys(extend_addresses(text, spans))))
         else:
             spans = extend_addresses(text, spans)
         if self.places:

@@ -370,3 +370,30 @@ def extend_addresses(text: str, spans: list[Span]) -> list[Span]:
                 grew = True
         out.append(s)
     return out if grew else spans
+
+
+# ---------------------------------------------------------------- postal codes without a street
+
+# A postal code pins a person down to a few streets, and it is written without a street as often as
+# with one: "Chicago, IL 60614", "Send it to SW1A 1AA". Only forms that cannot be a number or a code
+# of something else: a US ZIP right after "City, ST" (a real state), a UK postcode with its space and a
+# real postcode area, a Canadian one with its space and the letters Canada Post uses. The code is
+# reported as part of an address (what the labeled "ZIP code 60614" gives).
+_UK_AREAS = (
+    "AB|AL|B|BA|BB|BD|BH|BL|BN|BR|BS|BT|CA|CB|CF|CH|CM|CO|CR|CT|CV|CW|DA|DD|DE|DG|DH|DL|DN|DT|DY|E|EC|EH|EN|EX|FK|FY|G|GL|GU|"
+    "HA|HD|HG|HP|HR|HS|HU|HX|IG|IP|IV|KA|KT|KW|KY|L|LA|LD|LE|LL|LN|LS|LU|M|ME|MK|ML|N|NE|NG|NN|NP|NR|NW|OL|OX|PA|PE|PH|PL|PO|"
+    "PR|RG|RH|RM|S|SA|SE|SG|SK|SL|SM|SN|SO|SP|SR|SS|ST|SW|SY|TA|TD|TF|TN|TQ|TR|TS|TW|UB|W|WA|WC|WD|WF|WN|WR|WS|WV|YO|ZE"
+)
+_POSTAL_RE = re.compile(
+    r"(?<![\w-])(?:" + _CITY + r"),[ \t]*(?:" + _STATES + r")[ \t]+(?P<us>\d{5}(?:-\d{4})?)(?![\w-])"
+    r"|(?<![\w-])(?P<uk>(?:" + _UK_AREAS + r")\d[A-Z\d]?[ \t]\d[ABD-HJLNP-UW-Z]{2})(?![\w-])"
+    r"|(?<![\w-])(?P<ca>[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ \t]\d[ABCEGHJ-NPRSTV-Z]\d)(?![\w-])"
+)
+
+
+def postal_spans(text: str) -> list[Span]:
+    out = []
+    for m in _POSTAL_RE.finditer(text):
+        g = m.lastgroup
+        out.append(Span("STREET_ADDRESS", m.start(g), m.end(g), 0.8, "pattern"))  # above a phone: "MA 01105-1234"
+    return out

@@ -323,3 +323,25 @@ def test_names_in_capitals_after_a_name_label(text, name):
 @pytest.mark.parametrize("text", ["Name: ADMIN USER", "STATUS: ACTIVE", "Guest: VIP", "name=TEST"])
 def test_capital_words_after_a_label_that_are_no_names_stay(text):
     assert "PERSON" not in kinds(text)
+
+
+# ---------------------------------------------------------------- handles and profile links
+
+
+@pytest.mark.parametrize(
+    "text,handle",
+    [("profile: https://www.linkedin.com/in/anna-kowalska-88/", "anna-kowalska-88"),
+     ("see https://github.com/jsmith-dev", "jsmith-dev"), ("Follow me on Twitter @sam_okoro", "sam_okoro"),
+     ("ping @jdoe42 about the deploy", "jdoe42"), ("cc @maria.lopez", "maria.lopez")],
+)
+def test_handles_in_profile_links_and_mentions(text, handle):
+    assert ("USERNAME", handle) in found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["repo https://github.com/acme/app", "https://github.com/features", "Use the @lru_cache decorator",
+     "@media screen and (max-width: 600px)", "Put it on @Override methods", "mail jane@example.com"],
+)
+def test_code_and_site_pages_are_no_handles(text):
+    assert "USERNAME" not in kinds(text)

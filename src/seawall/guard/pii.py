@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
 from .pii_addresses import address_spans, extend_addresses, postal_spans
-from .pii_more import coordinate_spans, more_labeled_spans, more_unlabeled_spans
+from .pii_more import coordinate_spans, more_labeled_spans, more_unlabeled_spans, online_spans
 from .pii_names import name_spans
 from .pii_phones import cue_spans
 from .pii_places import date_spans, merge_dates, place_spans
@@ -362,6 +362,7 @@ class FastPII:
             extra += address_spans(text)
             extra += postal_spans(text)  # "Chicago, IL 60614", "SW1A 1AA" without a street
         extra += more_unlabeled_spans(text)  # wallets, MACs, IMEIs
+        extra += online_spans(text)  # handles in profile links and after "on Twitter", "ping"
         extra += coordinate_spans(text)  # looks only where a digit, a dot and four digits meet
         # labels ("passport no.", "hasło:", "Domicilio:") are looked for only when one of their
         # first words occurs at all: one C-level word split answers that for most prompts

@@ -395,3 +395,37 @@ def coordinate_spans(text: str) -> list[Span]:
             continue
         out.append(Span("GPS_COORDINATES", m.start(), m.end(), 0.85, "pattern"))
     return out
+
+
+# ---------------------------------------------------------------- handles and profile links
+
+# A person's handle names them as surely as a username: in a profile link ("linkedin.com/in/anna-k",
+# "github.com/jsmith-dev": one path segment, a site's own pages left out) and as an @-mention next to
+# a word that says it is one ("on Twitter @sam_okoro", "ping @jdoe42"); without such a word an @word
+# is as often code ("@lru_cache", "@media") as a person.
+_PROFILE = re.compile(
+    r"\bhttps?://(?:www\.|m\.|mobile\.)?(?:linkedin\.com/in|github\.com|gitlab\.com|twitter\.com|x\.com|instagram\.com"
+    r"|facebook\.com|tiktok\.com|medium\.com|t\.me|youtube\.com|reddit\.com/u(?:ser)?|threads\.net|bsky\.app/profile)/@?"
+    r"(?P<h>[A-Za-z0-9_][A-Za-z0-9_.\-]{1,39})/?(?=[\s)\]>,;\"'?#]|$)")
+_SITE_PAGES = frozenset(
+    """about login logout signup join settings explore search home features pricing topics marketplace orgs organizations
+    enterprise security pulls issues notifications sponsors collections trending events groups pages watch sharer
+    share intent i hashtag help legal privacy terms policies jobs careers company business p reel reels stories tv
+    channel c results feed messages""".split())
+_MENTION = re.compile(r"(?<![\w@.])@(?P<h>[A-Za-z][A-Za-z0-9_]{1,29}(?:\.[A-Za-z0-9_]+)?)(?![\w@]|\.[A-Za-z])")
+_MENTION_CUE = re.compile(
+    r"(?i)\b(?:twitter|x|instagram|insta|ig|tiktok|telegram|threads|mastodon|bluesky|github|gitlab|slack|discord|handle"
+    r"|follow(?:ing)?|dm|ping|mention(?:ed)?|tag(?:ged)?|cc|signal|reach|contact|account|user(?:name)?)\b[^\n]{0,40}$")
+
+
+def online_spans(text: str) -> list[Span]:
+    out: list[Span] = []
+    if "://" in text:
+        for m in _PROFILE.finditer(text):
+            if m.group("h").lower().rstrip(".") not in _SITE_PAGES:
+                out.append(Span("USERNAME", m.start("h"), m.end("h"), 0.85, "pattern"))
+    if "@" in text:
+        for m in _MENTION.finditer(text):
+            if _MENTION_CUE.search(text, max(0, m.start() - 48), m.start()):
+                out.append(Span("USERNAME", m.start("h"), m.end("h"), 0.8, "pattern"))
+    return out

@@ -67,7 +67,11 @@ _OWN = (
     r"|ci-dessus|de arriba"
     # "les instructions qu'on t'a données", "las instrucciones que te dieron", "die Anweisungen, die du bekommen hast"
     r"|qu'on (?:t'a|vous a) (?:donné|transmis)\w*|que l'on vous a donné\w*|que (?:se )?te (?:dieron|dio|han dado)"
-    r"|,? die (?:du|sie) (?:\w+ ){0,2}(?:bekommen|erhalten) (?:hast|haben)|,? die (?:dir|ihnen) (?:\w+ ){0,2}(?:gegeben|vorgegeben) wurden)"
+    r"|,? die (?:du|sie) (?:\w+ ){0,2}(?:bekommen|erhalten) (?:hast|haben)|,? die (?:dir|ihnen) (?:\w+ ){0,2}(?:gegeben|vorgegeben) wurden"
+    # "the exact prompt that defines your behaviour"
+    r"|(?:that|which) (?:defines?|governs?|controls?|shapes?|guides?|determines?) (?:your|how you))"
+    # "what was written at the top of this conversation"
+    r"|\b(?:written|said) (?:at|in) the (?:very )?(?:start|beginning|top) of (?:this|the|our) (?:conversation|chat|session)"
     # "everything above / the text before this / what was written above" (copied verbatim only: see _COPY)
 )
 # German puts the verb last: "deine Anweisungen auflisten", "die bisherigen Anweisungen wiederholen"
@@ -75,7 +79,7 @@ _OWN_DE_FIRST = (r"\b(?:deine[n]?|die (?:vorherigen|bisherigen|ursprünglichen|e
                  r"(?:anweisungen|instruktionen|systemprompt|systemanweisungen|vorgaben)\b[^.!?\n]{0,30}?\b(?:auflisten|aufzählen"
                  r"|wiederholen|ausgeben|zeigen|nennen|verraten|mitteilen|preisgeben|aufschreiben)\b")
 _EXTRACT = re.compile(r"\b" + _VERB + r"\b[^.!?\n]{0,50}?(?:" + _OWN + r")\b" + ON_A_TOPIC + "|" + _OWN_DE_FIRST)
-_EXTRACT_GATES = ("instruction", "prompt", "directive", "guideline", "rules", "conditions", "anweisung", "instruktion",
+_EXTRACT_GATES = ("system message", "conversation", "instruction", "prompt", "directive", "guideline", "rules", "conditions", "anweisung", "instruktion",
                   "vorgabe", "regeln", "consigne", "règles", "instruccion", "reglas", "indicaciones")
 # "repeat / print everything above", "gib den Text oben aus": copying (not translating or
 # summarising, which a user does to text they pasted) what stands before the user's words
@@ -87,6 +91,7 @@ _COPY = re.compile(
     # "the text you were given at the start of this conversation"
     r"|(?:the|all) (?:text|words|message|instructions)s?\s+(?:(?:that )?you (?:were given|received|got)\s+)?(?:at|in) the (?:very )?"
     r"(?:start|beginning|top) of (?:this|the|our) (?:conversation|chat|session))\b"
+
     r"|\b(?:wiederhole|gib|geben sie|drucke|zeige|zeig)\b[^.!?\n]{0,20}?\b(?:alles|den text|die texte|was)\s+"
     r"(?:oben|davor|vor dieser|vor diesem|bisher|über dieser)\b[^.!?\n]{0,25}\b(?:aus|wieder|an|steht|stand)?"
 )

@@ -49,10 +49,18 @@ _MENTIONED = re.compile(
     + r"[^'\n]{3,300}'|‘" + _OVERRIDE_VERB + r"[^’\n]{3,300}’|«" + _OVERRIDE_VERB + r"[^»\n]{3,300}»)", re.IGNORECASE)
 
 
-def _unquote_mentions(text: str) -> str:
-    if "'" not in text and '"' not in text and text.isascii():
-        return text
-    return _MENTIONED.sub(r'\1""', text)
+_MENTIONED_VERBS = ("ignore", "disregard", "forget", "override", "bypass", "reveal", "print", "repeat", "pretend", "you are now")
+
+
+def _unquote_mentions(text: str, low: str) -> str:
+    # the substitution scans the whole text (~60 us per KB): only when a quote opens on an override
+    for q in "\"'“‘«":
+        i = low.find(q)
+        while i >= 0:
+            if low[i + 1 : i + 14].lstrip().startswith(_MENTIONED_VERBS):
+                return _MENTIONED.sub(r'\1""', text)
+            i = low.find(q, i + 1)
+    return text
 
 
 def heuristic_score(text: str, role: str = "user") -> float:
@@ -61,9 +69,11 @@ def heuristic_score(text: str, role: str = "user") -> float:
     The rules read the text with its disguises undone (full-width letters, zero-width
     characters, Cyrillic look-alikes inside Latin words: ``evasion.plain``)."""
     text = plain(text)
-    if role == "user":
-        text = _unquote_mentions(text)
     low = text.lower()
+    if role == "user":
+        unquoted = _unquote_mentions(text, low)
+        if unquoted is not text:
+            text, low = unquoted, unquoted.lower()
     best = 0.0
     for (w, rx), gate in zip(_HEURISTIC_RX, _GATES):
         if w > best and any(g in low for g in gate) and rx.search(text):

@@ -97,7 +97,8 @@ _GATES: list[tuple[str, ...]] = [
     ("negeer", "vergeet"),
     ("игнорир", "забуд", "не обращай"),
     ("your",),
-    ("developer", "creator", "programmer", "admin", "owner", "operator"),
+    # (gated on what comes before the role: "owner" and "admin" are in every other business text)
+    ("i am your", "i am the", "i'm your", "i'm the", "this is your", "this is the", "as your", "as the"),
     ("تجاهل", "انس"),
     ("忽略", "无视", "忘记", "忘掉"),
     ("vergiss", "vergessen", "ignorier", "missachte"),

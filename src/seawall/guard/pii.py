@@ -360,7 +360,7 @@ class FastPII:
         extra += unlabeled_spans(text, windows)
         if self.addresses:  # every address form carries a house / box number (its own gate)
             extra += address_spans(text)
-            extra += postal_spans(text)  # "Chicago, IL 60614", "SW1A 1AA" without a street
+            extra += postal_spans(text, clusters)  # "Chicago, IL 60614", "SW1A 1AA" without a street
         extra += more_unlabeled_spans(text)  # wallets, MACs, IMEIs
         extra += online_spans(text)  # handles in profile links and after "on Twitter", "ping"
         extra += coordinate_spans(text)  # looks only where a digit, a dot and four digits meet

@@ -505,6 +505,8 @@ def credential_spans(text: str, hits: list[tuple[int, str]] | None = None) -> li
     for s, lw in hits:
         if s < next_free or lw not in CREDENTIAL_HEADS:
             continue
+        if lw in ("one", "two") and text[s + 4 : s + 10].lower() not in ("time c", "time p", "factor"):
+            continue  # "one" and "two" open a label only as "one-time code", "two-factor code"
         m = _PW_RE.match(text, s, min(len(text), s + 200))
         if m is None:
             continue

@@ -424,8 +424,10 @@ def online_spans(text: str) -> list[Span]:
         for m in _PROFILE.finditer(text):
             if m.group("h").lower().rstrip(".") not in _SITE_PAGES:
                 out.append(Span("USERNAME", m.start("h"), m.end("h"), 0.85, "pattern"))
-    if "@" in text:
-        for m in _MENTION.finditer(text):
-            if _MENTION_CUE.search(text, max(0, m.start() - 48), m.start()):
-                out.append(Span("USERNAME", m.start("h"), m.end("h"), 0.8, "pattern"))
+    i = text.find("@")
+    while i >= 0:  # (at each "@": a pattern scan of the whole text cost ~15 us per KB)
+        m = _MENTION.match(text, i)
+        if m is not None and _MENTION_CUE.search(text, max(0, i - 48), i):
+            out.append(Span("USERNAME", m.start("h"), m.end("h"), 0.8, "pattern"))
+        i = text.find("@", i + 1)
     return out

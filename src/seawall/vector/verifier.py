@@ -47,7 +47,7 @@ from .verifier_entities import (ALIASES, GAZETTEER, LOWER_CASE_DEMONYMS, TECH, T
 from .verifier_order import roles as _roles
 from .verifier_order import swapped as _order_swapped
 from .verifier_scope import scope as _scope
-from .verifier_scope import scope_conflict
+from .verifier_scope import noun_question, scope_conflict
 from .verifier_vocab import (AMBIGUOUS_DATES, ANTONYMS, DATE_WORDS, FORMATS, NEGATED_STEM_MIN, NEGATING_PREFIXES,
                              NEGATIONS, NOT_ENTITIES, NUMBER_WORDS, SCALE, STOPWORDS, UNITS, WEAK_FORMATS, WEAK_UNITS,
                              _FORMAT_CUES, _STOP_LANGS, _VERB_FORMATS, _is_relative, _relative_dates)
@@ -388,7 +388,8 @@ class Verifier:
             return Verdict(False, "negation")
         if c.question_word:
             qa, qb = _question_word(a.words), _question_word(b.words)
-            if qa and qb and qa != qb and {qa, qb} != {"how", "yes/no"}:  # "Can I ...?" = "How can I ...?"
+            if qa and qb and qa != qb and {qa, qb} != {"how", "yes/no"} and not (  # "Can I ...?" = "How can I ...?"
+                    "yes/no" in (qa, qb) and {a.words[0], b.words[0]} & {"what", "which"}):  # "Is it payday?"
                 return Verdict(False, f"question word {qa} vs {qb}")
         if c.antonyms:
             only_a, only_b = a.wordset - b.wordset, b.wordset - a.wordset
@@ -405,7 +406,7 @@ class Verifier:
             sw = _order_swapped(a.roles, b.roles)
             if sw:
                 return Verdict(False, f"order '{sw[0]}' ({sw[1]}) and '{sw[2]}' ({sw[3]}) swapped")
-        if c.scope and (why := scope_conflict(a.scope, b.scope, a.wordset, b.wordset)):
+        if c.scope and (why := scope_conflict(a.scope, b.scope)):
             return Verdict(False, why)
         if c.actions and a.actions != b.actions and swapped(a.actions, b.actions):
             return Verdict(False, "action " + _diff(a.actions, b.actions))
@@ -543,8 +544,8 @@ def _question_word(words: tuple[str, ...]) -> str | None:
     if words and words[0] in _YES_NO:
         return "yes/no"
     for i, w in enumerate(words[:_QUESTION_SKIP]):
-        if w in ("what", "which"):
-            return None  # generic: "What is the best way to ..." asks what "How do I ..." asks
+        if w in ("what", "which"):  # generic, unless opening on a noun that says what ("the best time to")
+            return noun_question(words, i) if i == 0 else None
         if w in _QUESTION_WORDS:
             if w == "how" and i + 1 < len(words) and words[i + 1] == "come":
                 return "why"

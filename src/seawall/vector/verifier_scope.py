@@ -3,33 +3,34 @@
 Embeddings barely move when a question changes its quantifier ("delete all emails" vs "delete
 some emails", cosine ~0.98), its owner ("reset my password" vs "reset a user's password") or
 its modality ("Can a contractor access the HR portal?" vs "Should a contractor ...?"). The
-answers differ. Each rule compares *families* of words and refuses only when each side names
-one the other lacks, so a reworded question ("all" vs "every", "can" vs "be allowed to")
-keeps its hit, and a word dropped on one side is left to the other rules.
+answers differ. Each rule compares *families* of words and refuses only when the two sides
+name different ones, so a reworded question ("all" vs "every", "can" vs "be allowed to") keeps
+its hit, and a word dropped on one side is left to the other rules:
 
-- quantifiers: all = every = each, some = any = several, many, few, most, one = single ...;
-- owner: "my" (the asker's) on one side, someone else's on the other ("a user's", "his",
-  "the company's", "their");
+- quantifiers, of the same noun on both sides: all = every = each, some = several = many = a
+  few, few (alone: hardly any), most, one = single, both, either, first, last ("all emails"
+  vs "some emails"; "one moment ... so many are" has no shared noun and is not compared;
+  "any" is left out: "any insurer" often means every insurer);
+- owner, of the same noun: "my password" vs "a user's password" / "his password";
 - modality, in yes / no questions only: can = could = able = possible = allowed vs should =
   worth = advisable vs must = need = have to = required, and the judgement asked ("is it
   safe", "is it legal", "is it ethical"). "How can I ...?" = "How should I ...?" = "How do I
-  ...?": in a how-question the modal is manner, not modality, so it is not compared.
+  ...?": in a how-question the modal is manner, not modality, so it is not compared;
+- a question opening with "what" / "which" and asking through a noun ("What is the best time
+  to visit Japan?" asks when, "... the best way to ..." how, "... the best place to ..."
+  where): its question word, for the question-word rule.
 
-The word lists were written for this project from our own probes (/tmp probe set, not the
-evaluation sets).
+The word lists were written for this project from our own probe set (not the evaluation sets).
 """
 from __future__ import annotations
 
 _QUANTIFIERS = """
-all: all every each entire whole everything everyone everybody |
-some: some any several certain something someone anything |
-many: many lots plenty numerous |
-few: few handful fewer |
+all: all every each entire whole |
+some: some several certain multiple many lots plenty numerous various |
+few: few handful |
 most: most majority |
 one: single one |
-both: both |
-either: either |
-multiple: multiple |
+both: both | either: either | neither: neither |
 first: first | last: last final latest
 """
 QUANTIFIERS: dict[str, str] = {}
@@ -37,8 +38,9 @@ for _entry in _QUANTIFIERS.replace("\n", " ").split("|"):
     _fam, _words = _entry.split(":")
     for _w in _words.split():
         QUANTIFIERS[_w] = _fam.strip()
-# "one of the ...", "any of", "the one": a pronoun or a partitive, not a count of the head noun
-_QUANT_PRONOUN_NEXT = frozenset("of".split())
+_PERIODS = frozenset("second minute hour day week month year time".split())
+# skipped between a quantifier or an owner and its noun: "all of my chats", "some of the emails"
+_TO_NOUN = frozenset("of the a an my your our their his her its these those this that own".split())
 
 _MODALS = """
 can: can could able possible allowed permitted cannot can't couldn't |
@@ -63,20 +65,55 @@ _NOT_POSSESSIVE = frozenset("what it that there who how where here he she let wh
                             "someone today".split())
 
 
-def quantifiers(words: tuple[str, ...]) -> frozenset[str]:
-    out = set()
-    n = len(words)
+# "What is the best time / way / place to ...": the noun stands for a question word
+_NOUN_ASKS = {**dict.fromkeys("time day date year month".split(), "when"),  # "what age" = "how old"
+              **dict.fromkeys("way ways method methods steps".split(), "how"),
+              **dict.fromkeys("place places location city country".split(), "where"),
+              **dict.fromkeys("reason reasons".split(), "why")}
+_NOUN_SKIP = frozenset("is are was were the a an best good right ideal easiest fastest quickest simplest "
+                       "cheapest safest most proper correct".split())
+
+
+def noun_question(words: tuple[str, ...], i: int) -> str | None:
+    """The question word a "what" / "which" at ``i`` stands for through the noun after it, if
+    one of _NOUN_ASKS follows it within a few filler words ("what is the best time to")."""
+    for w in words[i + 1:i + 6]:
+        q = _NOUN_ASKS.get(w)
+        if q is not None:
+            return q
+        if w not in _NOUN_SKIP:
+            return None
+    return None
+
+
+def _noun(words: tuple[str, ...], i: int, owned: bool = False) -> str | None:
+    """The noun a quantifier or owner at ``i`` bears on, singular ("all of my chats" -> chat)."""
+    for w in words[i + 1:i + 5]:
+        if owned:
+            w = w.removesuffix("'s")  # "my team's requests": my team
+        elif w.endswith("'s"):
+            continue  # "all of my team's requests": all requests
+        if w not in _TO_NOUN:
+            return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+    return None
+
+
+def quantifiers(words: tuple[str, ...]) -> dict[str, str]:
+    """noun -> quantifier family ("all emails" -> {"email": "all"})."""
+    out = {}
     for i, w in enumerate(words):
         fam = QUANTIFIERS.get(w)
-        if fam is None:
-            continue
-        if fam == "one" and w == "one" and (i + 1 >= n or words[i + 1] in _QUANT_PRONOUN_NEXT or
-                                            i and words[i - 1] in ("the", "which", "this", "that", "no")):
-            continue  # "which one", "one of the", "the one": not a count
+        if fam is None or w == "one" and i and (words[i - 1] in ("the", "which", "this", "that", "no", "any")
+                                                or words[i - 1] in QUANTIFIERS):
+            continue  # "which one", "the one", "every one of": a pronoun, not a count
         if fam == "few" and i and words[i - 1] == "a":
             fam = "some"  # "a few" = some; "few" alone = hardly any
-        out.add(fam)
-    return frozenset(out)
+        noun = _noun(words, i)
+        if fam == "few" and noun in _PERIODS:
+            fam = "some"  # "few hours ago" is written for "a few hours ago"
+        if noun is not None:
+            out.setdefault(noun, fam)
+    return out
 
 
 def modality(words: tuple[str, ...]) -> frozenset[str]:
@@ -99,18 +136,25 @@ _YES_NO = frozenset("is are was were am do does did can could will would should 
                     "must".split())
 
 
-def owners(words: tuple[str, ...]) -> tuple[bool, frozenset[str]]:
-    """(the asker's own thing named, the other owners named: his / her / their / "user's")."""
-    mine = any(w in _MINE for w in words)
-    others = set()
-    for w in words:
-        if w in _OTHERS:
-            others.add(w)
+def owners(words: tuple[str, ...]) -> dict[str, str]:
+    """noun -> its owner: "mine" for my / our, else his / her / their or the possessive noun."""
+    out = {}
+    for i, w in enumerate(words):
+        if w in _MINE:
+            owner = "mine"
+        elif w in _OTHERS:
+            owner = w
         elif w.endswith("'s") and w[:-2] not in _NOT_POSSESSIVE and len(w) > 3:
-            others.add(w[:-2])
+            owner = w[:-2]
         elif w.endswith("s'") and len(w) > 3:
-            others.add(w[:-1])  # "employees'"
-    return mine, frozenset(others)
+            owner = w[:-1]  # "employees'"
+        else:
+            continue
+        if i + 1 < len(words) and words[i + 1] not in _TO_NOUN:
+            noun = _noun(words, i, owned=True)
+            if noun is not None and noun not in _NOT_POSSESSIVE:
+                out[noun] = owner  # the nearest owner wins: "my manager's calendar" -> manager
+    return out
 
 
 def _family_swap(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -119,19 +163,24 @@ def _family_swap(a: frozenset[str], b: frozenset[str]) -> bool:
 
 def scope(words: tuple[str, ...]) -> tuple:
     """What scope_conflict compares, read once per prompt (memoised with its slots)."""
-    return quantifiers(words), modality(words), *owners(words)
+    return quantifiers(words), modality(words), owners(words)
 
 
-def scope_conflict(sa: tuple, sb: tuple, wa: frozenset[str], wb: frozenset[str]) -> str | None:
-    """Why two prompts (their ``scope`` and word sets) ask about a different scope, or None."""
-    (qa, ma, mine_a, oth_a), (qb, mb, mine_b, oth_b) = sa, sb
-    if _family_swap(qa, qb):
-        return f"quantifier {sorted(qa - qb)} vs {sorted(qb - qa)}"
+def _same_noun_differs(a: dict[str, str], b: dict[str, str]) -> tuple[str, str, str] | None:
+    for noun, x in a.items():
+        y = b.get(noun)
+        if y is not None and y != x:
+            return noun, x, y
+    return None
+
+
+def scope_conflict(sa: tuple, sb: tuple) -> str | None:
+    """Why two prompts (their ``scope``) ask about a different scope, or None."""
+    (qa, ma, oa), (qb, mb, ob) = sa, sb
+    if qa and qb and (d := _same_noun_differs(qa, qb)):
+        return f"quantifier {d[1]} vs {d[2]} {d[0]}"
     if _family_swap(ma, mb):
         return f"modality {sorted(ma - mb)} vs {sorted(mb - ma)}"
-    for mine, others, words in ((mine_a, oth_b, wa), (mine_b, oth_a, wb)):
-        # an owner on the other side only, while this side speaks of its own ("my password")
-        new = [o for o in others if o not in words and o + "'s" not in words] if mine else None
-        if new:
-            return f"owner my vs {sorted(new)[0]}"
+    if oa and ob and (d := _same_noun_differs(oa, ob)) and "mine" in d[1:]:
+        return f"owner {d[1]} vs {d[2]} {d[0]}"
     return None

@@ -60,6 +60,7 @@ _HAVE = frozenset("have has had".split())
 # The asker's own things vs someone else's.
 _MINE = frozenset("my mine our ours".split())
 _OTHERS = frozenset("his her their hers theirs".split())
+_OWNERS = _MINE | _OTHERS
 # "what's", "it's", "there's": a contraction of "is", not a possessive
 _NOT_POSSESSIVE = frozenset("what it that there who how where here he she let when why one everyone "
                             "someone today".split())
@@ -163,7 +164,9 @@ def _family_swap(a: frozenset[str], b: frozenset[str]) -> bool:
 
 def scope(words: tuple[str, ...]) -> tuple:
     """What scope_conflict compares, read once per prompt (memoised with its slots)."""
-    return quantifiers(words), modality(words), owners(words)
+    ws = frozenset(words)  # most prompts hold none of these words: skip their loops
+    return (quantifiers(words) if not ws.isdisjoint(QUANTIFIERS) else {}, modality(words),
+            owners(words) if not ws.isdisjoint(_OWNERS) or "'" in " ".join(words) else {})
 
 
 def _same_noun_differs(a: dict[str, str], b: dict[str, str]) -> tuple[str, str, str] | None:

@@ -98,3 +98,34 @@ def test_quantifiers_and_owners_of_different_nouns_are_not_compared():
     assert v.verify("One moment in the hearing revealed why he is feared",
                     "The one moment in the hearing that revealed why so many fear him").accept
     assert v.verify("Remove Jess's party from my calendar", "Remove the party from my calendar").accept
+
+
+def chat(text):
+    return {"messages": [{"role": "user", "content": text}], "temperature": 0}
+
+
+@pytest.fixture(scope="module")
+def default_cache():
+    from seawall.cache.eval import build_cache
+    from seawall.cache.policy import CacheConfig
+
+    return build_cache(CacheConfig().embedder)
+
+
+@pytest.mark.parametrize("stored, asked, rule", [p for p in LOOKALIKES if p[2] in ("quantifier", "owner", "modality")])
+def test_scope_lookalikes_are_not_served_through_the_cache(default_cache, stored, asked, rule):
+    """At the default, and at an alias's much lower threshold: the rule refuses them."""
+    cache = default_cache
+    cache.store("t", "x", chat(stored), "stored answer", ttl_s=60)
+    d = cache.decide("t", "x", chat(asked))
+    low = cache.decide("t", "x", chat(asked), threshold=0.5)
+    cache.invalidate(scope="t")
+    assert d.hit is None and low.hit is None and low.reason.startswith(rule), (stored, asked, low)
+
+
+def test_a_rewording_above_the_threshold_is_served_through_the_cache(default_cache):
+    cache = default_cache
+    cache.store("t", "x", chat("How do I archive all my chats?"), "stored answer", ttl_s=60)
+    d = cache.decide("t", "x", chat("How can I archive all my chats?"))
+    cache.invalidate(scope="t")
+    assert d.hit is not None and d.hit.response == "stored answer", d

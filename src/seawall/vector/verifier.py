@@ -46,6 +46,8 @@ from .verifier_entities import (ALIASES, GAZETTEER, LOWER_CASE_DEMONYMS, TECH, T
                                 abbreviations, entity_key, match_acronyms)
 from .verifier_order import roles as _roles
 from .verifier_order import swapped as _order_swapped
+from .verifier_scope import scope as _scope
+from .verifier_scope import noun_question, scope_conflict
 from .verifier_vocab import (AMBIGUOUS_DATES, ANTONYMS, DATE_WORDS, FORMATS, NEGATED_STEM_MIN, NEGATING_PREFIXES,
                              NEGATIONS, NOT_ENTITIES, NUMBER_WORDS, SCALE, STOPWORDS, UNITS, WEAK_FORMATS, WEAK_UNITS,
                              _FORMAT_CUES, _STOP_LANGS, _VERB_FORMATS, _is_relative, _relative_dates)
@@ -102,6 +104,7 @@ class Slots:
     # each content word's role around a directional word ("from", "than", "bought" ...), {}
     # without one (verifier_order); read, never hashed
     roles: dict = field(default_factory=dict, hash=False, compare=False)
+    scope: tuple = field(default=(), hash=False, compare=False)  # verifier_scope.scope
 
 
 def _canon_number(raw: str) -> str:
@@ -191,7 +194,8 @@ def extract(text: str) -> Slots:
         except (ValueError, KeyError):
             continue
         numbers.discard(_canon_number(base))
-    numbers.discard(_canon_number(str(SCALE.get("hundred"))))  # "hundreds" of ... is vague
+    if "hundred" in words and not re.search(r"(?<![\d.,])100(?![\d.,])", text):
+        numbers.discard("100")  # "a hundred" / "hundreds" of ... is vague; "100 USD" is not
     # dates
     dates: set[str] = set()
     rel_used = _relative_dates(words, dates)
@@ -248,7 +252,7 @@ def extract(text: str) -> Slots:
             weak.add(w.removesuffix("'s"))
         if raw[:1].isupper() and not sentence_start and w not in NOT_ENTITIES and w not in DATE_WORDS:
             entities.add(entity_key(w.removesuffix("'s")))
-        elif raw.isupper() and len(raw) >= 2 and w not in NOT_ENTITIES and w not in UNITS:
+        elif raw.isupper() and len(raw) >= 2 and raw[0].isalpha() and w not in NOT_ENTITIES and w not in UNITS:
             entities.add(w)
         elif (w in GAZETTEER or w in LOWER_CASE_DEMONYMS) and w not in DATE_WORDS:
             entities.add(entity_key(w))
@@ -263,7 +267,7 @@ def extract(text: str) -> Slots:
                  frozenset(entities), frozenset(weak), tuple(raw_tokens), abbreviations(text),
                  frozenset(formats), lang,
                  frozenset(words) | {ALIASES.get(w, w) for w in words}, _actions(words),
-                 _roles(tuple(words), tuple(raw_tokens)))
+                 _roles(tuple(words), tuple(raw_tokens)), _scope(tuple(words)))
 
 
 _ALTERNATIVE = frozenset({"if", "or", "whether"})
@@ -353,6 +357,9 @@ class VerifierConfig:
     # 2010" vs "top 10 movies", "invest ... from overseas" vs "invest ..."). The narrower
     # question's answer is not the broader one's.
     added_qualifier: bool = True
+    # Quantifier (all vs some), owner (my vs a user's) and modality (can vs should, in yes / no
+    # questions) swapped: verifier_scope, from our own probes.
+    scope: bool = True
 
 
 class Verifier:
@@ -381,7 +388,8 @@ class Verifier:
             return Verdict(False, "negation")
         if c.question_word:
             qa, qb = _question_word(a.words), _question_word(b.words)
-            if qa and qb and qa != qb and {qa, qb} != {"how", "yes/no"}:  # "Can I ...?" = "How can I ...?"
+            if qa and qb and qa != qb and {qa, qb} != {"how", "yes/no"} and not (  # "Can I ...?" = "How can I ...?"
+                    "yes/no" in (qa, qb) and {a.words[0], b.words[0]} & {"what", "which"}):  # "Is it payday?"
                 return Verdict(False, f"question word {qa} vs {qb}")
         if c.antonyms:
             only_a, only_b = a.wordset - b.wordset, b.wordset - a.wordset
@@ -398,6 +406,8 @@ class Verifier:
             sw = _order_swapped(a.roles, b.roles)
             if sw:
                 return Verdict(False, f"order '{sw[0]}' ({sw[1]}) and '{sw[2]}' ({sw[3]}) swapped")
+        if c.scope and (why := scope_conflict(a.scope, b.scope)):
+            return Verdict(False, why)
         if c.actions and a.actions != b.actions and swapped(a.actions, b.actions):
             return Verdict(False, "action " + _diff(a.actions, b.actions))
         if c.numbers and a.numbers != b.numbers:
@@ -534,8 +544,8 @@ def _question_word(words: tuple[str, ...]) -> str | None:
     if words and words[0] in _YES_NO:
         return "yes/no"
     for i, w in enumerate(words[:_QUESTION_SKIP]):
-        if w in ("what", "which"):
-            return None  # generic: "What is the best way to ..." asks what "How do I ..." asks
+        if w in ("what", "which"):  # generic, unless opening on a noun that says what ("the best time to")
+            return noun_question(words, i) if i == 0 else None
         if w in _QUESTION_WORDS:
             if w == "how" and i + 1 < len(words) and words[i + 1] == "come":
                 return "why"
@@ -548,7 +558,7 @@ def _question_word(words: tuple[str, ...]) -> str | None:
 # them around ("with Python" / "in Python" is then caught as an entity, not as a qualifier).
 _RESTRICTING = frozenset("of from in for at outside within during since before after without near by "
                          "under over between among except excluding".split())
-_DETERMINERS = frozenset("the a an my your our their his her its this that these those".split())
+_DETERMINERS = frozenset("one the a an my your our their his her its this that these those".split())
 
 
 def _asks(words: tuple[str, ...]) -> bool:

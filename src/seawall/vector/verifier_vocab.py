@@ -29,7 +29,10 @@ love hate|like dislike|push pull|agree disagree|legal illegal|possible impossibl
 valid invalid|gain loss|profit loss|credit debit|inbound outbound|incoming outgoing|
 top bottom|near far|into out|to from|my your|onto off|towards away|toward away|wet dry|full empty|big small|
 large small|huge tiny|thick thin|heavy light|early late|day night|young old|sitting standing|
-sit stand|entrance exit|enter exit|domestic international|domestic overseas|local remote
+sit stand|entrance exit|enter exit|domestic international|domestic overseas|local remote|
+better worse|easier harder|easiest hardest|stronger weaker|strongest weakest|richer poorer|
+richest poorest|safer riskier|safest riskiest|cheap expensive|easy hard|easy difficult|
+popular unpopular|most least|advantages disadvantages|pros cons|benefits drawbacks|benefits risks
 """
 ANTONYMS: dict[str, frozenset[str]] = {}
 for _pair in _ANTONYM_PAIRS.replace("\n", "").split("|"):

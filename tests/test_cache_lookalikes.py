@@ -27,6 +27,7 @@ LOOKALIKES = [
     # direction and ownership swaps: the same words otherwise, a cosine near 0.99
     ("How long does a transfer to another bank take?", "How long does a transfer from another bank take?", "antonym"),
     ("What's your name?", "What's my name?", "antonym"),
+    ("Which airline is cheaper to fly to Rome?", "Which airline is more expensive to fly to Rome?", "antonym"),
 ]
 # Duplicates the rules must let through (the first three were refused before issue 14's fixes
 # or would be by a careless question-word rule).

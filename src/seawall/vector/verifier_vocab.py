@@ -19,7 +19,7 @@ NEGATED_STEM_MIN = 4  # shorter stems are too often a plain word's ending (undo/
 _ANTONYM_PAIRS = """
 on off|open close|opened closed|before after|above below|more less|max min|maximum minimum|
 up down|win lose|won lost|include exclude|rise fall|true false|yes no|largest smallest|
-biggest smallest|highest lowest|longest shortest|fastest slowest|cheapest most_expensive|
+biggest smallest|highest lowest|longest shortest|fastest slowest|cheapest expensive|cheaper expensive|
 best worst|first last|oldest newest|hot cold|warm cool|high low|higher lower|larger smaller|
 bigger smaller|longer shorter|faster slower|cheaper dearer|older younger|north south|east west|
 left right|inside outside|input output|join leave|forward backward|positive negative|plus minus|

@@ -39,7 +39,12 @@ _DOC_REF = (r"(?:in|from|of|on|im|in dem|in der|aus dem|aus der|des|der|vom|von 
             r"|dans l'|sur le|sur la|del|de los|en el|en la|dal|dalla|della|nel|nella|do|da|no|na|in de|in het|uit de|uit het"
             r"|van de|van het)\s*(?:the|this|that|my|our|his|her|their|an?|dem|der|die|das|le|la|les|el|il|lo|o|a|het|de)?"
             r"\s*(?:\w+\s+)?(?:" + _DOC + r")\b")
-IN_A_DOCUMENT = r"\b(?!\s+(?:\w+\s+)?" + _DOC_REF + ")"
+# ... or a person's: "the previous instructions from Karl / from my manager" (a pasted chat or e-mail)
+_PERSON_REF = (r"from\s+(?:(?-i:[A-Z][a-z]+)\b(?<!Anthropic)(?<!Google)(?<!Microsoft)(?<!Meta)(?<!Mistral)(?<!Claude)(?<!Gemini)"
+               r"|(?:my|our|the|his|her|their)\s+(?:manager|boss|team|client|customer|colleague|lead|supervisor|teacher|doctor"
+               r"|landlord|coach|hr|department|director|ceo|mentor|professor|lawyer|accountant)\b)")
+IN_A_DOCUMENT = r"\b(?!\s+(?:\w+\s+)?(?:" + _DOC_REF + "|" + _PERSON_REF + "))"
+FROM_A_PERSON = re.compile(r"\s+" + _PERSON_REF, re.IGNORECASE)
 # the same for the multilingual override rules, which look at the whole clause: an instruction
 # word followed by the document it belongs to
 DOC_INSTRUCTIONS = re.compile(

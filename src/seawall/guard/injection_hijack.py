@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 
 from .injection_jailbreak import WORD_STARTS, near
-from .injection_context import ON_A_TOPIC
+from .injection_context import FROM_A_PERSON, ON_A_TOPIC
 
 WEIGHT = 0.9  # the user block band
 
@@ -230,8 +230,13 @@ def score(text: str, low: str | None = None, starts: set[str] | None = None) -> 
     kinds that pair within ``WINDOW`` characters; else 0."""
     low = text.lower() if low is None else low
     hits = set(WORD_STARTS.findall(low)) if starts is None else starts
-    if _maybe("extract", hits) and _gate(low, "extract", hits) and _EXTRACT.search(low):
-        return WEIGHT
+    if _maybe("extract", hits) and _gate(low, "extract", hits):
+        # (read lower-cased; whose instructions they are needs the case: "... from Karl")
+        m = _EXTRACT.search(low)
+        while m is not None and FROM_A_PERSON.match(text, m.end()):
+            m = _EXTRACT.search(low, m.end())
+        if m is not None:
+            return WEIGHT
     if _maybe("copy_verb", hits) and _maybe("copy", hits) and _gate(low, "copy_verb", hits) \
             and _gate(low, "copy", hits) and _COPY.search(low):
         return WEIGHT

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from .injection_context import DOC_INSTRUCTIONS, IN_A_DOCUMENT, ON_A_TOPIC, TRANSCRIPT_REPLY, TURN_OPENING, USER_THINGS
 
 _HEURISTICS: list[tuple[float, str]] = [
-    (0.95, r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|initial|original|system)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules?|directives?|guidelines?|constraints?|programming|context|assignments|directions)\b" + IN_A_DOCUMENT),
+    # (not "disregard my earlier instructions": the writer's own, in a chat or a pasted e-mail)
+    (0.95, r"\b(?:ignore|disregard|forget|override|bypass|skip)\b(?!\s+(?:all\s+)?(?:of\s+)?(?:my|our)\b)[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|initial|original|system)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules?|directives?|guidelines?|constraints?|programming|context|assignments|directions)\b" + IN_A_DOCUMENT),
     # (not instructions on a topic: "what are your instructions for returning a product?")
     (0.9, r"\b(?:reveal|print|show|repeat|output|display|leak|tell me|what (?:is|are|was|were))\b[^.\n]{0,40}\b(?:system prompt|initial prompt|hidden (?:prompt|instructions?)|your (?:instructions|prompt|rules|pre-?prompt)|the (?:instructions|text) above)\b" + ON_A_TOPIC),
     (0.9, r"\b(?:(?:(?-i:DAN|STAN|DUDE|AIM)|do anything now|developer mode)\b.{0,80}\b(?:mode|enabled|prompt|persona|no (?:rules|restrictions|limits|filters))|jailbreak(?:ed)?\b.{0,80}\b(?:mode|enabled|persona|no (?:rules|restrictions|limits|filters)))"),
@@ -36,7 +37,11 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.95, r"\b(?:negeer|vergeet)\b[^.\n]{0,40}\b(?:vorige|eerdere|voorgaande|alle)\b[^.\n]{0,30}\b(?:instructies|regels|opdrachten)" + IN_A_DOCUMENT),
     (0.95, r"(?:игнорир|забудь|забудьте|не обращай)[^.\n]{0,40}(?:предыдущ|прежн|все|вышеуказанн)[^.\n]{0,30}(?:инструкц|указани|правил|команд)"),
     # asking the model for its own secrets: "what is your password / secret key / access code"
-    (0.9, r"\b(?:what(?:'s| is| are| was)|tell me|give me|reveal|share|print|show|spell|confirm|type out|write down)\b[^.?\n]{0,30}\byour\s+(?:own\s+)?(?:secret(?: key| word| code)?(?!\s+(?:recipe|ingredient|sauce|of|to|for|weapon|garden|life))|password|passcode|pass ?phrase|access code|api key|private key|hidden (?:key|word|instructions?)|confidential (?:data|information|instructions?)|system (?:prompt|message|instructions?))\b(?!\s+(?:polic(?:y|ies)|requirements?|rules?|manager|reset|change|length|strength|expir\w*|complexity|history|format|rotation|settings?|field|prompt\s+engineering))"),
+    (0.9, r"\b(?:what(?:'s| is| are| was)|tell me|give me|reveal|share|print|show|spell|confirm|type out|write down)\b[^.?\n]{0,30}\byour\s+(?:own\s+)?(?:secret(?: key| word| code)?(?!\s+(?:recipe|ingredient|sauce|of|to|for|weapon|garden|life))|password|passcode|pass ?phrase|access code|api key|private key|hidden (?:key|word|instructions?)|confidential (?:data|information|instructions?)|system (?:prompt|message|instructions?))\b"
+          # "your password for the guest wifi": an account of someone's, asked in a pasted chat (not
+          # "for this level / game / conversation")
+          r"(?!\s+(?:for|to|on|of)\s+(?:the|my|our|this|that|your)\s+(?!(?:conversation|chat|session|system|game|level|challenge)\b)\w+)"
+          r"(?!\s+(?:polic(?:y|ies)|requirements?|rules?|manager|reset|change|length|strength|expir\w*|complexity|history|format|rotation|settings?|field|prompt\s+engineering))"),
     # a claimed authority over the model ("I am your developer", "as your administrator")
     # (not "I am the owner of the account", "as the admin of this workspace", "your developer contact")
     (0.8, r"\b(?:i am|i'm|this is|as)\s+(?:your|the)\s+(?:developer|creator|programmer|admin(?:istrator)?|owner|operator|system administrator|sysadmin)s?\b"

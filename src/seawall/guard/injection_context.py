@@ -40,7 +40,8 @@ _DOC_REF = (r"(?:in|from|of|on|im|in dem|in der|aus dem|aus der|des|der|vom|von 
             r"|van de|van het)\s*(?:the|this|that|my|our|his|her|their|an?|dem|der|die|das|le|la|les|el|il|lo|o|a|het|de)?"
             r"\s*(?:\w+\s+)?(?:" + _DOC + r")\b")
 # ... or a person's: "the previous instructions from Karl / from my manager" (a pasted chat or e-mail)
-_PERSON_REF = (r"from\s+(?:(?-i:[A-Z][a-z]+)\b(?<!Anthropic)(?<!Google)(?<!Microsoft)(?<!Meta)(?<!Mistral)(?<!Claude)(?<!Gemini)"
+# (the rules read the text after PII rewriting: a name may already be "<PERSON_2>")
+_PERSON_REF = (r"from\s+(?:<PERSON_\d+>|\[PERSON\]|(?-i:[A-Z][a-z]+)\b(?<!Anthropic)(?<!Google)(?<!Microsoft)(?<!Meta)(?<!Mistral)(?<!Claude)(?<!Gemini)"
                r"|(?:my|our|the|his|her|their)\s+(?:manager|boss|team|client|customer|colleague|lead|supervisor|teacher|doctor"
                r"|landlord|coach|hr|department|director|ceo|mentor|professor|lawyer|accountant)\b)")
 IN_A_DOCUMENT = r"\b(?!\s+(?:\w+\s+)?(?:" + _DOC_REF + "|" + _PERSON_REF + "))"

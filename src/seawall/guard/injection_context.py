@@ -41,7 +41,9 @@ _DOC_REF = (r"(?:in|from|of|on|im|in dem|in der|aus dem|aus der|des|der|vom|von 
             r"\s*(?:\w+\s+)?(?:" + _DOC + r")\b")
 # ... or a person's: "the previous instructions from Karl / from my manager" (a pasted chat or e-mail)
 # (the rules read the text after PII rewriting: a name may already be "<PERSON_2>")
-_PERSON_REF = (r"from\s+(?:<PERSON_\d+>|\[PERSON\]|(?-i:[A-Z][a-z]+)\b(?<!Anthropic)(?<!Google)(?<!Microsoft)(?<!Meta)(?<!Mistral)(?<!Claude)(?<!Gemini)"
+# (a capitalised word that is no name does not count: "... instructions From Now on you are DAN")
+_PERSON_REF = (r"from\s+(?:<PERSON_\d+>|\[PERSON\]|(?!(?:now|here|then|there|this|that|the|today|tomorrow|above|before|earlier"
+               r"|previous|your|you|me|my|us|our|all|everyone|anyone|someone|any|every|start|scratch)\b)(?-i:[A-Z][a-z]+)\b(?<!Anthropic)(?<!Google)(?<!Microsoft)(?<!Meta)(?<!Mistral)(?<!Claude)(?<!Gemini)"
                r"|(?:my|our|the|his|her|their)\s+(?:manager|boss|team|client|customer|colleague|lead|supervisor|teacher|doctor"
                r"|landlord|coach|hr|department|director|ceo|mentor|professor|lawyer|accountant)\b)")
 IN_A_DOCUMENT = r"\b(?!\s+(?:\w+\s+)?(?:" + _DOC_REF + "|" + _PERSON_REF + "))"

@@ -28,7 +28,8 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.95, r"\b(?:forget|disregard|ignore)\s+(?:about\s+)?(?:everything|all(?: of)?(?: that| this| the)?|what)\b[^.\n]{0,30}\b(?:before|above|earlier|previous(?:ly)?|prior|preceding|so far|(?:you(?:'ve| have| were)?|i) (?:been )?(?:told|said|given|instructed|learned))\b"
      r"(?!\s+(?:\w+\s+)?" + USER_THINGS + r"|\s+(?:about|regarding|concerning)\b)" + IN_A_DOCUMENT),
     # "ignore X and instead say Y" (instructions hidden in documents and code comments)
-    (0.9, r"\b(?:ignore|disregard)\b(?!\s+(?:my|our)\b|\s+(?:(?:all|any|the|these|those|this|that|each|every)\s+)?(?:\w+\s+)?" + USER_THINGS + r")[^.\n]{0,60}\b(?:and|then|instead|but)\b[^.\n]{0,30}\b(?:say|state|respond|reply|output|print|answer|tell|write|claim)\b"),
+    # ("the above notes" point back at what came before the user's message: not the user's own)
+    (0.9, r"\b(?:ignore|disregard)\b(?!\s+(?:my|our)\b|\s+(?:(?:all|any|the|these|those|this|that|each|every)\s+)?(?:(?!above\b)\w+\s+)?" + USER_THINGS + r")[^.\n]{0,60}\b(?:and|then|instead|but)\b[^.\n]{0,30}\b(?:say|state|respond|reply|output|print|answer|tell|write|claim)\b"),
     # the same override in other languages (German, French, Spanish, Italian, Portuguese,
     # Dutch, Russian, Chinese): an override is an override in any language
     (0.95, r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|missachte|übergehe)\b[^.\n]{0,40}\b(?:bisherigen?|vorherigen?|vorigen?|obigen?|früheren?|vorangegangenen?|vorhergehenden?|alle[ns]?|sämtliche)\b[^.\n]{0,30}(?:anweisungen|instruktionen|befehle|regeln|vorgaben|anordnungen|aufträge|alles|davor)" + IN_A_DOCUMENT),

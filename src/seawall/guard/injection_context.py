@@ -16,7 +16,7 @@ import re
 ON_A_TOPIC = (r"(?!\s+(?:for|on|about|regarding|concerning|when|if|in the context|in general|you(?:'d| would| could| might)"
               r"|pour|sur|para|sobre|für|zu|zum|zur|über|per"
               r"|(?:i|we) (?:should|could|would))\b"
-              r"(?!\s+(?:me|us|now|(?:this|the|our|that|your) (?:conversation|chat|session|task)s?)\b))")
+              r"(?!\s+(?:me|us|now|everything|anything|all|(?:this|the|our|that|your) (?:conversation|chat|session|task)s?)\b))")
 
 # Things of the user's own that an ordinary request tells the model to ignore or forget ("ignore
 # all previous drafts and write ...", "ignore the header row and print the totals"; not

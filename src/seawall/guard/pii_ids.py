@@ -152,6 +152,8 @@ _LABELS: tuple[tuple[str, str], ...] = (
                   r"nass|cipa?|n[úu]mero de afiliaci[óo]n|afiliaci[óo]n|seguridad social|tarjeta sanitaria|cip|"
                   r"insurance (?:number|no|id)|member(?:ship)? (?:id|number|no)|student (?:id|number|no)|(?:employee|staff|personnel) (?:id|number|no)|personalnummer|medicare(?: number| no| id)?|medicaid(?: number| no| id)?|n[ºo°]\.? ?col(?:egiado)?|colegiado|"
                   r"numer ubezpieczenia|health insurance number|versichertennummer|"
+                  # a hospital's own record number and an insurer's policy number name the patient too
+                  r"hospital (?:number|no|id)|(?:insurance )?policy (?:number|no|id)|"
                   # a hospital stay / visit is an identifier of the patient's record too
                   r"episodio|n[úu]mero de (?:episodio|ingreso)|episode(?: id| number| no)?|encounter(?: id| number| no)?|"
                   r"(?:visit|admission) (?:id|number|no)|numer (?:wizyty|hospitalizacji)|fallnummer"),
@@ -266,7 +268,7 @@ LABEL_HEADS = frozenset(
     reisepassnummer passnummer paspoort paspoortnummer führerscheinnummer fuhrerscheinnummer rijbewijs
     rijbewijsnummer ausweisnummer n° sécurité securite sozialversicherungsnummer rentenversicherungsnummer sofinummer
     tessera steueridentifikationsnummer partita unique membership student nir insee tva btw btwnummer
-    aadhaar file bsb staff personnel personalnummer kenteken sin tfn pan""".split()
+    aadhaar file bsb hospital policy staff personnel personalnummer kenteken sin tfn pan""".split()
 )
 
 

@@ -236,12 +236,17 @@ def _joins(gap: str) -> bool:
     return 0 < len(parts) <= 2 and all(p in _PARTICLES for p in parts)  # "Juan de la Cruz"
 
 
+# Scottish / Irish surnames keep a capital inside ("MacAllister", "McKenzie"); other mixed-case
+# words are products or code ("PayPal", "iPhone") and still break a run
+_MC = re.compile(r"Ma?c[A-Z][a-z]{2,}")
+
+
 def _runs(text: str):
     """Runs of capitalised words (particles allowed inside): lists of (start, end, word)."""
     cur: list[tuple[int, int, str]] = []
     last_end = -1
     for s, e, w in cap_tokens(text):
-        if not w[1:].islower() or not w[0].isupper():
+        if (not w[1:].islower() or not w[0].isupper()) and not _MC.fullmatch(w):
             if cur:
                 yield cur
             cur = []

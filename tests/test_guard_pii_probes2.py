@@ -62,3 +62,57 @@ async def test_referral_letter_forwards_no_planted_value_but_keeps_readings():
         assert v not in fw, v
     for v in ("142/88", "12/03/2024"):
         assert v in fw, v
+
+
+# ---------------------------------------------------------------- forms, tables and configs
+
+
+@pytest.mark.parametrize(
+    "text,name,label",
+    [("Name: Ingrid Lindqvist\nDate of birth: 12/03/1990", "Ingrid Lindqvist", "Date"),
+     ("Guest: Fiona Okafor\nCheck-in: 21 Aug 2024", "Fiona Okafor", "Check")],
+)
+def test_a_name_stops_before_the_next_forms_field(text, name, label):
+    assert ("PERSON", name) in found(text)
+    assert not any(label in v for k, v in found(text) if k == "PERSON")
+
+
+def test_a_name_broken_across_lines_still_joins():
+    assert ("PERSON", "Anna\nKowalska") in found("Pacjentka Anna\nKowalska, ur. 1990")
+
+
+def test_name_columns_of_a_csv_export():
+    text = "id,first_name,last_name,email,amount\n1,Fiona,MacAllister,f@x.org,3.50\n2,Henrik,Delacroix,h@x.org,4.00"
+    got = found(text)
+    for name in ("Fiona", "MacAllister", "Henrik", "Delacroix"):
+        assert ("PERSON", name) in got
+    assert "3.50" not in [v for _, v in got]
+    assert ("PERSON", "Vogelsang") in found('Nachname;Vorname;Ort\n"Vogelsang";"Oskar";Köln')
+
+
+@pytest.mark.parametrize("text", ["sku|name|qty\nA1|Apple|3\nA2|Pear|4", "name,price\nBlue Widget,3.99\nRed Lamp,4.50",
+                                  "He said hello, and then\nthe last, first one"])
+def test_product_tables_and_prose_flag_no_names(text):
+    assert "PERSON" not in {k for k, _ in found(text)}
+
+
+@pytest.mark.parametrize("text,name", [("BETWEEN:\nDMITRI FERRARO\nClaimant", "DMITRI FERRARO"),
+                                       ("KWAME MENSAH\n12 Mill Lane | kwame@example.org", "KWAME MENSAH"),
+                                       ("Patient: VOGELSANG, Bernadette\nMRN: 1234567", "VOGELSANG")])
+def test_names_in_capitals_on_their_own_line_or_surname_first(text, name):
+    assert ("PERSON", name) in found(text)
+
+
+def test_capital_headings_are_not_names():
+    assert "PERSON" not in {k for k, _ in found("PATIENT DETAILS\nGRACE PERIOD\nMAY UPDATE\nEXPERIENCE\n")}
+
+
+@pytest.mark.parametrize("text,user", [("db:\n  user: yokafor\n  password: abc123Kite!", "yokafor"),
+                                       ("user (tomasz_whitfield): my account is locked", "tomasz_whitfield")])
+def test_usernames_in_yaml_blocks_and_chat_logs(text, user):
+    assert ("USERNAME", user) in found(text)
+
+
+@pytest.mark.parametrize("text", ["user (admin) logged in", "the user (see below)\npassword policy", "user: 3\npass: x"])
+def test_user_words_without_a_handle_flag_no_username(text):
+    assert "USERNAME" not in {k for k, _ in found(text)}

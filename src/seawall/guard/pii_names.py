@@ -241,6 +241,15 @@ def _joins(gap: str) -> bool:
 _MC = re.compile(r"Ma?c[A-Z][a-z]{2,}")
 
 
+def _field_line(text: str, s: int, e: int) -> bool:
+    """The next line of a form starts a new field ("Name: Ann Lee\nDate of birth: ...",
+    "Guest: Ann Lee\nCheck-in: ..."): its first word does not continue the name."""
+    if text[e : e + 1] == "-":
+        return True
+    c = text.find(":", e, e + 30)
+    return c >= 0 and "\n" not in text[e:c]
+
+
 def _runs(text: str):
     """Runs of capitalised words (particles allowed inside): lists of (start, end, word)."""
     cur: list[tuple[int, int, str]] = []
@@ -251,7 +260,8 @@ def _runs(text: str):
                 yield cur
             cur = []
             continue
-        if cur and _joins(text[last_end:s]):
+        gap = text[last_end:s]
+        if cur and _joins(gap) and not ("\n" in gap and _field_line(text, s, e)):
             cur.append((s, e, w))
         else:
             if cur:
@@ -370,6 +380,8 @@ def name_spans(text: str) -> list[Span]:
         out = polish_names(text, out)
     if ":" in text or "=" in text:
         out += _capitals_after_label(text)
+    if "\n" in text:
+        out += _capitals_on_own_line(text)
     return out
 
 
@@ -385,12 +397,33 @@ _CAPS_AFTER_LABEL = re.compile(
     r"(?P<v>[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ][A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ'\-]+(?:(?:,? |/)[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ][A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ'\-]+){0,3})(?![\w])")
 
 
+# a name alone on its line in capitals: a CV's header, the parties of a claim ("BETWEEN:\nJOHN
+# DOE\nClaimant"); a known given name first, and a last word that is no everyday word
+_CAPS_LINE = re.compile(r"(?m)^[ \t]*([A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+(?: [A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+){1,2}),?[ \t]*$")
+
+
+def _capitals_on_own_line(text: str) -> list[Span]:
+    out = []
+    for m in _CAPS_LINE.finditer(text):
+        words = m.group(1).lower().split()
+        if _known_cached(words[0], 0) and (words[-1] not in _load()[2] or _known_cached(words[-1], 1)):
+            out.append(Span("PERSON", m.start(1), m.end(1), 0.8, "names"))
+    return out
+
+
+_GIVEN_AFTER = re.compile(r", ?([A-Z][a-z]+)\b")
+
+
 def _capitals_after_label(text: str) -> list[Span]:
     first, last, common = _load()
     out = []
     for m in _CAPS_AFTER_LABEL.finditer(text):
         words = [w.lower() for w in re.split(r"[ ,/]+", m.group("v")) if w]
-        if all(w in common for w in words) or not any(_known(w, first) or _known(w, last) for w in words):
+        # "Patient: DOE, Jane": a known given name in Title Case after the comma vouches for it
+        after = _GIVEN_AFTER.match(text, m.end("v"))
+        if all(w in common for w in words) or not (
+                any(_known(w, first) or _known(w, last) for w in words)
+                or (after is not None and _known(after.group(1).lower(), first))):
             continue
         out.append(Span("PERSON", m.start("v"), m.end("v"), 0.85, "names"))
     return out

@@ -399,15 +399,16 @@ _CAPS_AFTER_LABEL = re.compile(
 
 # a name alone on its line in capitals: a CV's header, the parties of a claim ("BETWEEN:\nJOHN
 # DOE\nClaimant"); a known given name first, and a last word that is no everyday word
-_CAPS_LINE = re.compile(r"(?m)^[ \t]*([A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+(?: [A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+){1,2}),?[ \t]*$")
+# (a literal "\n" first lets the regex engine jump between line breaks instead of trying each position)
+_CAPS_LINE = re.compile(r"\n[ \t]*([A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+(?: [A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+){1,2}),?[ \t]*(?=\r?\n|$)")
 
 
 def _capitals_on_own_line(text: str) -> list[Span]:
     out = []
-    for m in _CAPS_LINE.finditer(text):
+    for m in _CAPS_LINE.finditer("\n" + text):  # the first line too; offsets shift by one
         words = m.group(1).lower().split()
         if _known_cached(words[0], 0) and (words[-1] not in _load()[2] or _known_cached(words[-1], 1)):
-            out.append(Span("PERSON", m.start(1), m.end(1), 0.8, "names"))
+            out.append(Span("PERSON", m.start(1) - 1, m.end(1) - 1, 0.8, "names"))
     return out
 
 

@@ -116,3 +116,20 @@ def test_usernames_in_yaml_blocks_and_chat_logs(text, user):
 @pytest.mark.parametrize("text", ["user (admin) logged in", "the user (see below)\npassword policy", "user: 3\npass: x"])
 def test_user_words_without_a_handle_flag_no_username(text):
     assert "USERNAME" not in {k for k, _ in found(text)}
+
+
+@pytest.mark.parametrize(
+    "text,names",
+    [("Pt Y. Brandauer, MRN 1234567, presented to ED", ["Brandauer"]),
+     ("APIS data: SURNAME WHITFIELD GIVEN NAMES YUKI DOB 12MAR1984 PNR WWZBYP", ["WHITFIELD", "YUKI"]),
+     ("LAST NAME: SMITH JONES", ["SMITH JONES"])],
+)
+def test_clinical_shorthand_and_travel_record_names(text, names):
+    for name in names:
+        assert ("PERSON", name) in found(text)
+    assert "WWZBYP" not in [v for _, v in found(text)]  # the booking reference stays
+
+
+@pytest.mark.parametrize("text", ["set the body to 12 pt Arial", "Enter SURNAME AND GIVEN NAMES below", "FIRST NAME N/A"])
+def test_point_sizes_and_blank_forms_flag_no_names(text):
+    assert "PERSON" not in {k for k, _ in found(text)}

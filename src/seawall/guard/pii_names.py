@@ -382,6 +382,7 @@ def name_spans(text: str) -> list[Span]:
         out += _capitals_after_label(text)
     if "\n" in text:
         out += _capitals_on_own_line(text)
+    out += _shorthand_names(text)
     return out
 
 
@@ -409,6 +410,32 @@ def _capitals_on_own_line(text: str) -> list[Span]:
         words = m.group(1).lower().split()
         if _known_cached(words[0], 0) and (words[-1] not in _load()[2] or _known_cached(words[-1], 1)):
             out.append(Span("PERSON", m.start(1) - 1, m.end(1) - 1, 0.8, "names"))
+    return out
+
+
+# clinical shorthand and travel records: "Pt J. Doe", "SURNAME DOE GIVEN NAMES JANE" (APIS data has
+# no colon); case-sensitive, so "5 pt Arial" and a lower-case "surname" in prose stay
+_PT = re.compile(r"\bPt\.? (?:[A-Z]\. ?)?([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
+_CAPS_FIELD = re.compile(r"\b(?:SURNAME|LAST NAME|FAMILY NAME|GIVEN NAMES?|FIRST NAMES?|FORENAMES?)[ :=/]+"
+                         r"([A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+(?: (?!(?:GIVEN|FIRST|LAST|FAMILY|NAMES?|FORENAMES?|DOB|SEX"
+                         r"|NATIONALITY|PASSPORT|PNR|DATE|BIRTH)\b)[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+)?)")
+# (the second word stops before the next label: "SURNAME DOE GIVEN NAMES JANE")
+_FIELD_STOP = frozenset("given first last family name names forename forenames dob sex nationality passport pnr date birth".split())
+
+
+def _shorthand_names(text: str) -> list[Span]:
+    common = _load()[2]
+    out = []
+    if "Pt" in text:
+        for m in _PT.finditer(text):
+            if m.group(1).lower() not in common:
+                out.append(Span("PERSON", m.start(1), m.end(1), 0.8, "names"))
+    if "NAME" in text:
+        for m in _CAPS_FIELD.finditer(text):
+            words = m.group(1).lower().split(" ")
+            if words[0] in _FIELD_STOP or all(w in common for w in words):
+                continue
+            out.append(Span("PERSON", m.start(1), m.end(1), 0.85, "names"))
     return out
 
 

@@ -133,3 +133,38 @@ def test_clinical_shorthand_and_travel_record_names(text, names):
 @pytest.mark.parametrize("text", ["set the body to 12 pt Arial", "Enter SURNAME AND GIVEN NAMES below", "FIRST NAME N/A"])
 def test_point_sizes_and_blank_forms_flag_no_names(text):
     assert "PERSON" not in {k for k, _ in found(text)}
+
+
+# ---------------------------------------------------------------- batch B: config keys, airline records
+
+
+@pytest.mark.parametrize("text,value", [("SMTP_PASS=Quartz2863!x\nMAX_RETRIES=5", "Quartz2863!x"),
+                                        ("DB_PASSWORD=Wint3r123Horse", "Wint3r123Horse"),
+                                        ("smtp_password: Quartz2863!x", "Quartz2863!x")])
+def test_prefixed_config_password_keys(text, value):
+    assert ("PASSWORD", value) in found(text)
+
+
+@pytest.mark.parametrize("text", ["db_password = get_secret()", 'x = os.environ["DB_PASSWORD"]',
+                                  "reset_password_link: /a/b", "DB_PASSWORD=${DB_PASSWORD}"])
+def test_prefixed_password_keys_in_code_flag_no_password(text):
+    assert "PASSWORD" not in {k for k, _ in found(text)}
+
+
+def test_unit_number_and_plural_account_holder_label():
+    assert ("ID_NUMBER", "43479627") in found("Patient name: Ann Lee   Unit no: 43479627")
+    assert ("PERSON", "SAOIRSE FALK") in found("Name(s) of account holder(s): SAOIRSE FALK")
+    assert "ID_NUMBER" not in {k for k, _ in found("Unit number 4 of 7 is broken")}
+
+
+def test_airline_name_lines_and_docs():
+    text = "Booking BWGQJT\n1. O'SULLIVAN/SAOIRSE MRS\nDocument: P/GBR/N25702929/GBR/12JAN80/F/05MAR30/O'SULLIVAN/SAOIRSE\nSeat 14C"
+    got = found(text)
+    assert ("PERSON", "O'SULLIVAN/SAOIRSE") in got and ("PASSPORT", "N25702929") in got
+    assert ("PERSON", "SAOIRSE") in got
+    assert not [v for _, v in got if v in ("BWGQJT", "14C")]  # the booking reference and the seat stay
+
+
+@pytest.mark.parametrize("text", ["LHR/JFK MR route", "AND/OR MS Word", "P/L ratio 3"])
+def test_slash_pairs_that_are_no_names(text):
+    assert "PERSON" not in {k for k, _ in found(text)}

@@ -393,7 +393,7 @@ def name_spans(text: str) -> list[Span]:
 _CAPS_AFTER_LABEL = re.compile(
     r"(?i:\b(?:(?:full|customer|client|account|card ?holder(?:'s)?|patient|employee|passenger|guest|contact|applicant"
     r"|beneficiary|recipient|sender|holder)[ _]?)?(?:name|passenger|patient|employee|applicant|beneficiary|cardholder"
-    r"|card holder|account holder|recipient|guest|nombre(?: completo)?|nom(?: complet)?|vorname|nachname|imię i nazwisko"
+    r"|card holder|account holder|name\(s\) of account holder\(s\)|recipient|guest|nombre(?: completo)?|nom(?: complet)?|vorname|nachname|imię i nazwisko"
     r"|nazwisko|cognome|naam))\s*[:=]\s*"
     r"(?P<v>[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ][A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ'\-]+(?:(?:,? |/)[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ][A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ'\-]+){0,3})(?![\w])")
 
@@ -420,6 +420,12 @@ _CAPS_FIELD = re.compile(r"\b(?:SURNAME|LAST NAME|FAMILY NAME|GIVEN NAMES?|FIRST
                          r"([A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+(?: (?!(?:GIVEN|FIRST|LAST|FAMILY|NAMES?|FORENAMES?|DOB|SEX"
                          r"|NATIONALITY|PASSPORT|PNR|DATE|BIRTH)\b)[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+)?)")
 # (the second word stops before the next label: "SURNAME DOE GIVEN NAMES JANE")
+# an airline record's name line: SURNAME/GIVEN then a title ("1. O'SULLIVAN/SAOIRSE MRS")
+_PNR_NAME = re.compile(r"\b([A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+/[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+(?: [A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+)?)"
+                       r" (?:MRS|MR|MS|MISS|MSTR|DR|PROF)\b")
+# an airline's travel-document line (SSR DOCS): P/country/number/nationality/birth/sex/expiry/SURNAME/GIVEN
+_DOCS = re.compile(r"\bP/[A-Z]{3}/([A-Z0-9]{6,9})/[A-Z]{3}/\d{2}[A-Z]{3}\d{2}/[MFX]/\d{2}[A-Z]{3}\d{2}/"
+                   r"([A-ZÀ-ÖØ-Þ'\-]+)/([A-ZÀ-ÖØ-Þ'\-]+(?: [A-ZÀ-ÖØ-Þ'\-]+)?)")
 _FIELD_STOP = frozenset("given first last family name names forename forenames dob sex nationality passport pnr date birth".split())
 
 
@@ -430,6 +436,18 @@ def _shorthand_names(text: str) -> list[Span]:
         for m in _PT.finditer(text):
             if m.group(1).lower() not in common:
                 out.append(Span("PERSON", m.start(1), m.end(1), 0.8, "names"))
+    if " MR" in text or " MS" in text or " MISS" in text or " DR" in text:
+        for m in _PNR_NAME.finditer(text):
+            words = re.split(r"[ /]", m.group(1).lower())
+            if any(w in common for w in words):
+                continue  # "AND/OR MS Word"
+            # airport pairs ("LHR/JFK MR ...") are short and no one's name
+            if min(len(w) for w in words) >= 4 or any(_known_cached(w, 0) or _known_cached(w, 1) for w in words):
+                out.append(Span("PERSON", m.start(1), m.end(1), 0.85, "names"))
+    if "P/" in text:
+        for m in _DOCS.finditer(text):
+            out += [Span("PASSPORT", m.start(1), m.end(1), 0.9, "names"), Span("PERSON", m.start(2), m.end(2), 0.9, "names"),
+                    Span("PERSON", m.start(3), m.end(3), 0.9, "names")]
     if "NAME" in text:
         for m in _CAPS_FIELD.finditer(text):
             words = m.group(1).lower().split(" ")

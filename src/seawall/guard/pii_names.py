@@ -429,14 +429,33 @@ _DOCS = re.compile(r"\bP/[A-Z]{3}/([A-Z0-9]{6,9})/[A-Z]{3}/\d{2}[A-Z]{3}\d{2}/[M
 _FIELD_STOP = frozenset("given first last family name names forename forenames dob sex nationality passport pnr date birth".split())
 
 
+_PT_TOKENS = frozenset(("Pt",))
+_TITLE_TOKENS = frozenset("MR MRS MS MISS MSTR DR PROF".split())
+_FIELD_TOKENS = frozenset("SURNAME NAME NAMES FORENAME FORENAMES".split())
+
+
 def _shorthand_names(text: str) -> list[Span]:
+    # gates read the capitalised tokens the run pass already split (cached): a substring test
+    # per trigger would cost ~1 us per KB each
+    pt = title = field = docs = False
+    for s, _e, w in cap_tokens(text):
+        if w in _PT_TOKENS:
+            pt = True
+        elif w in _TITLE_TOKENS:
+            title = True
+        elif w in _FIELD_TOKENS:
+            field = True
+        elif len(w) == 3 and s >= 2 and text[s - 2 : s] == "P/":
+            docs = True
+    if not (pt or title or field or docs):
+        return []
     common = _load()[2]
     out = []
-    if "Pt" in text:
+    if pt:
         for m in _PT.finditer(text):
             if m.group(1).lower() not in common:
                 out.append(Span("PERSON", m.start(1), m.end(1), 0.8, "names"))
-    if " MR" in text or " MS" in text or " MISS" in text or " DR" in text:
+    if title:
         for m in _PNR_NAME.finditer(text):
             words = re.split(r"[ /]", m.group(1).lower())
             if any(w in common for w in words):
@@ -444,11 +463,11 @@ def _shorthand_names(text: str) -> list[Span]:
             # airport pairs ("LHR/JFK MR ...") are short and no one's name
             if min(len(w) for w in words) >= 4 or any(_known_cached(w, 0) or _known_cached(w, 1) for w in words):
                 out.append(Span("PERSON", m.start(1), m.end(1), 0.85, "names"))
-    if "P/" in text:
+    if docs:
         for m in _DOCS.finditer(text):
             out += [Span("PASSPORT", m.start(1), m.end(1), 0.9, "names"), Span("PERSON", m.start(2), m.end(2), 0.9, "names"),
                     Span("PERSON", m.start(3), m.end(3), 0.9, "names")]
-    if "NAME" in text:
+    if field:
         for m in _CAPS_FIELD.finditer(text):
             words = m.group(1).lower().split(" ")
             if words[0] in _FIELD_STOP or all(w in common for w in words):

@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from .pii_tables import table_name_spans
 from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
 from .pii_addresses import address_spans, extend_addresses, postal_spans
 from .pii_more import coordinate_spans, more_labeled_spans, more_unlabeled_spans, online_spans
@@ -108,7 +109,7 @@ _COUNTRY_CODE = re.compile(r"^\s*\+\d{1,3}[ .\-]?")
 _DOC_NUMBER = re.compile(
     r"(?i)\b(?:invoice|order|ticket|case|ref(?:erence)?|po|purchase order|receipt|quote|quotation|contract|claim|shipment"
     r"|tracking|booking|reservation|confirmation|transaction|rechnung|bestellung|auftrag|vorgang|facture|commande|factura"
-    r"|pedido|fattura|ordine|factuur|bestelling|bestell|kunden)s?(?:\s*(?:no\.?|nr\.?|number|nummer|num(?:ber|éro|ero)?|#|id|n[º°o]\.?))?"
+    r"|pedido|fattura|ordine|factuur|bestelling|bestell|kunden|dossier|aktenzeichen)s?(?:\s*(?:no\.?|nr\.?|number|nummer|num(?:ber|éro|ero)?|#|id|n[º°o]\.?))?"
     r"\s*[:#.]?\s*$")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "IT", "ES", "BE", "AT", "CH", "IE", "SE", "PL")
 _phonenumbers = None
@@ -375,6 +376,7 @@ class FastPII:
             extra += more_labeled_spans(text, hits)
         if self.names:
             extra += name_spans(text)
+            extra += table_name_spans(text)  # CSV / TSV columns headed "last_name", "Nachname"
         spans.extend(s for s in extra if self.wanted is None or s.kind in self.wanted)
         if len(spans) > 1:
             imeis = {(s.start, s.end) for s in spans if s.kind == "IMEI"}

@@ -152,6 +152,8 @@ _LABELS: tuple[tuple[str, str], ...] = (
                   r"nass|cipa?|n[úu]mero de afiliaci[óo]n|afiliaci[óo]n|seguridad social|tarjeta sanitaria|cip|"
                   r"insurance (?:number|no|id)|member(?:ship)? (?:id|number|no)|student (?:id|number|no)|(?:employee|staff|personnel) (?:id|number|no)|personalnummer|medicare(?: number| no| id)?|medicaid(?: number| no| id)?|n[ºo°]\.? ?col(?:egiado)?|colegiado|"
                   r"numer ubezpieczenia|health insurance number|versichertennummer|"
+                  # a hospital's own record number and an insurer's policy number name the patient too
+                  r"hospital (?:number|no|id)|unit (?:number|no)(?=\.?\s*[:#])|(?:insurance )?policy (?:number|no|id)|"
                   # a hospital stay / visit is an identifier of the patient's record too
                   r"episodio|n[úu]mero de (?:episodio|ingreso)|episode(?: id| number| no)?|encounter(?: id| number| no)?|"
                   r"(?:visit|admission) (?:id|number|no)|numer (?:wizyty|hospitalizacji)|fallnummer"),
@@ -266,7 +268,7 @@ LABEL_HEADS = frozenset(
     reisepassnummer passnummer paspoort paspoortnummer führerscheinnummer fuhrerscheinnummer rijbewijs
     rijbewijsnummer ausweisnummer n° sécurité securite sozialversicherungsnummer rentenversicherungsnummer sofinummer
     tessera steueridentifikationsnummer partita unique membership student nir insee tva btw btwnummer
-    aadhaar file bsb staff personnel personalnummer kenteken sin tfn pan""".split()
+    aadhaar file bsb hospital policy unit staff personnel personalnummer kenteken sin tfn pan""".split()
 )
 
 
@@ -444,7 +446,8 @@ _CRED_LABEL = (
     r"client[ _-]?secret|private[ _-]?key|token|credentials?"
 )
 _PW_RE = re.compile(
-    r"(?i)(?<![\w-])(?:(?P<otp>" + _OTP_LABEL + r")|(?P<pw>" + _PW_LABEL + r")|(?P<cred>" + _CRED_LABEL + r"))(?![\w-])"
+    # a config key may prefix the label: "DB_PASSWORD=", "SMTP_PASS=", "smtp_password:"
+    r"(?i)(?:(?<![\w-])|(?<=[a-z0-9]_))(?:(?P<otp>" + _OTP_LABEL + r")|(?P<pw>" + _PW_LABEL + r")|(?P<cred>" + _CRED_LABEL + r"))(?![\w-])"
     r"(?P<sep>(?:[\"'](?=\s*[:=]))?(?:\s+(?:is|was|are|will be|has been|is now|now|set to|changed to|es|jest|to jest|ist|lautet|est|é|è|="
     r"|for (?:my |the )?[\w.@-]+(?: account)? is)(?![\w-]))*\s*[:=]?\s*)"
     r"(?P<value>\"[^\"\n]{3,64}\"|'[^'\n]{3,64}'|“[^”\n]{3,64}”|`[^`\n]{3,64}`|[^\s\"'`]{3,64})"
@@ -515,6 +518,8 @@ def credential_spans(text: str, hits: list[tuple[int, str]] | None = None) -> li
         is_pw = otp or m.group("pw") is not None
         label = (m.group("otp") or m.group("pw") or m.group("cred")).lower()
         value = m.group("value")
+        if s > 0 and text[s - 1] == "_" and (m.group("sep").strip() not in (":", "=") or any(c in value for c in "([{$<")):
+            continue  # a prefixed key in code ("db_password = get_secret()", "${DB_PASS}"): no literal
         if not _value_ok(is_pw, m.group("sep"), value, pin=otp or label.startswith("pin")):
             continue
         s, e = m.span("value")

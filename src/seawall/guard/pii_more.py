@@ -119,7 +119,7 @@ _USER_VALUE = r"@?[A-Za-z0-9][A-Za-z0-9._\-@]{1,39}"
 
 # kind, label (case-insensitive), value; tried in order at a label head word
 _MORE_LABELS: tuple[tuple[str, str, str], ...] = (
-    ("USERNAME", r"user[ _\-]?name|user[ _\-]?id|userid|user(?=[\"']?[ \t]*[:=][ \t]*[\"']?[\w.\-]+[\"']?[ \t]*(?:/|,|;|\|)?[ \t]*[\"']?(?:pass|pwd|pw)\w*[\"']?[ \t]*[:=])|gebruikersnaam|login(?:[ _\-]?(?:name|id))?|log-?in|logon|sign-?in name|"
+    ("USERNAME", r"user[ _\-]?name|user[ _\-]?id|userid|user(?=[\"']?[ \t]*[:=][ \t]*[\"']?[\w.\-]+[\"']?[ \t]*(?:/|,|;|\|)?[ \t]*(?:\r?\n[ \t]*)?[\"']?(?:pass|pwd|pw)\w*[\"']?[ \t]*[:=])|gebruikersnaam|login(?:[ _\-]?(?:name|id))?|log-?in|logon|sign-?in name|"
                  r"screen name|account name|nick(?:name)?|handle|benutzer(?:name|kennung)?|nazwa użytkownika|"
                  r"login użytkownika|nombre de usuario|usuario|identifiant|nom d'utilisateur|nome utente", _USER_VALUE),
     ("CRYPTO_WALLET", r"(?:bitcoin|btc|litecoin|ltc|ethereum|eth|ether|crypto|wallet)(?:[ \t]+(?:wallet|address|addr))*",
@@ -213,8 +213,9 @@ _NOT_A_USERNAME = frozenset(
 
 
 # "for user mike_r88", "user jdoe87": a bare "user" labels only a handle-shaped word (letters
-# joined by "_" or "." to more, or letters then digits), never "user interface" or "user 2"
-_BARE_USER = re.compile(r"(?i:user|account)[ \t]+['\"]?(?P<value>[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+|[A-Za-z]{2,}\d+[A-Za-z0-9]*)(?![\w\-@]|\.\w)")
+# joined by "_" or "." to more, or letters then digits), never "user interface" or "user 2";
+# a chat log brackets it ("user (jane_doe): ...")
+_BARE_USER = re.compile(r"(?i:user|account)[ \t]+['\"(]?(?P<value>[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+|[A-Za-z]{2,}\d+[A-Za-z0-9]*)(?![\w\-@]|\.\w)")
 _FILE_EXTENSIONS = frozenset("yaml yml json py txt csv log xml cfg conf ini md sh js ts html toml env pem key db sql".split())
 _WORD_ENDINGS = ("ly", "ing", "ed", "tion", "ment", "ness", "able", "ible", "ful", "s")  # "s": plurals
 _BARE_LOGIN_LABELS = frozenset(("login", "username", "user name", "userid", "user id", "logon", "login name", "login id",

@@ -236,17 +236,32 @@ def _joins(gap: str) -> bool:
     return 0 < len(parts) <= 2 and all(p in _PARTICLES for p in parts)  # "Juan de la Cruz"
 
 
+# Scottish / Irish surnames keep a capital inside ("MacAllister", "McKenzie"); other mixed-case
+# words are products or code ("PayPal", "iPhone") and still break a run
+_MC = re.compile(r"Ma?c[A-Z][a-z]{2,}")
+
+
+def _field_line(text: str, s: int, e: int) -> bool:
+    """The next line of a form starts a new field ("Name: Ann Lee\nDate of birth: ...",
+    "Guest: Ann Lee\nCheck-in: ..."): its first word does not continue the name."""
+    if text[e : e + 1] == "-":
+        return True
+    c = text.find(":", e, e + 30)
+    return c >= 0 and "\n" not in text[e:c]
+
+
 def _runs(text: str):
     """Runs of capitalised words (particles allowed inside): lists of (start, end, word)."""
     cur: list[tuple[int, int, str]] = []
     last_end = -1
     for s, e, w in cap_tokens(text):
-        if not w[1:].islower() or not w[0].isupper():
+        if (not w[1:].islower() or not w[0].isupper()) and not _MC.fullmatch(w):
             if cur:
                 yield cur
             cur = []
             continue
-        if cur and _joins(text[last_end:s]):
+        gap = text[last_end:s]
+        if cur and _joins(gap) and not ("\n" in gap and _field_line(text, s, e)):
             cur.append((s, e, w))
         else:
             if cur:
@@ -365,6 +380,9 @@ def name_spans(text: str) -> list[Span]:
         out = polish_names(text, out)
     if ":" in text or "=" in text:
         out += _capitals_after_label(text)
+    if "\n" in text:
+        out += _capitals_on_own_line(text)
+    out += _shorthand_names(text)
     return out
 
 
@@ -375,9 +393,90 @@ def name_spans(text: str) -> list[Span]:
 _CAPS_AFTER_LABEL = re.compile(
     r"(?i:\b(?:(?:full|customer|client|account|card ?holder(?:'s)?|patient|employee|passenger|guest|contact|applicant"
     r"|beneficiary|recipient|sender|holder)[ _]?)?(?:name|passenger|patient|employee|applicant|beneficiary|cardholder"
-    r"|card holder|account holder|recipient|guest|nombre(?: completo)?|nom(?: complet)?|vorname|nachname|imię i nazwisko"
+    r"|card holder|account holder|name\(s\) of account holder\(s\)|recipient|guest|nombre(?: completo)?|nom(?: complet)?|vorname|nachname|imię i nazwisko"
     r"|nazwisko|cognome|naam))\s*[:=]\s*"
     r"(?P<v>[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ][A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ'\-]+(?:(?:,? |/)[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ][A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ'\-]+){0,3})(?![\w])")
+
+
+# a name alone on its line in capitals: a CV's header, the parties of a claim ("BETWEEN:\nJOHN
+# DOE\nClaimant"); a known given name first, and a last word that is no everyday word
+# (a literal "\n" first lets the regex engine jump between line breaks instead of trying each position)
+_CAPS_LINE = re.compile(r"\n[ \t]*([A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+(?: [A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+){1,2}),?[ \t]*(?=\r?\n|$)")
+
+
+def _capitals_on_own_line(text: str) -> list[Span]:
+    out = []
+    for m in _CAPS_LINE.finditer("\n" + text):  # the first line too; offsets shift by one
+        words = m.group(1).lower().split()
+        if _known_cached(words[0], 0) and (words[-1] not in _load()[2] or _known_cached(words[-1], 1)):
+            out.append(Span("PERSON", m.start(1) - 1, m.end(1) - 1, 0.8, "names"))
+    return out
+
+
+# clinical shorthand and travel records: "Pt J. Doe", "SURNAME DOE GIVEN NAMES JANE" (APIS data has
+# no colon); case-sensitive, so "5 pt Arial" and a lower-case "surname" in prose stay
+_PT = re.compile(r"\bPt\.? (?:[A-Z]\. ?)?([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
+_CAPS_FIELD = re.compile(r"\b(?:SURNAME|LAST NAME|FAMILY NAME|GIVEN NAMES?|FIRST NAMES?|FORENAMES?)[ :=/]+"
+                         r"([A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+(?: (?!(?:GIVEN|FIRST|LAST|FAMILY|NAMES?|FORENAMES?|DOB|SEX"
+                         r"|NATIONALITY|PASSPORT|PNR|DATE|BIRTH)\b)[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+)?)")
+# (the second word stops before the next label: "SURNAME DOE GIVEN NAMES JANE")
+# an airline record's name line: SURNAME/GIVEN then a title ("1. O'SULLIVAN/SAOIRSE MRS")
+_PNR_NAME = re.compile(r"\b([A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+/[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+(?: [A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'\-]+)?)"
+                       r" (?:MRS|MR|MS|MISS|MSTR|DR|PROF)\b")
+# an airline's travel-document line (SSR DOCS): P/country/number/nationality/birth/sex/expiry/SURNAME/GIVEN
+_DOCS = re.compile(r"\bP/[A-Z]{3}/([A-Z0-9]{6,9})/[A-Z]{3}/\d{2}[A-Z]{3}\d{2}/[MFX]/\d{2}[A-Z]{3}\d{2}/"
+                   r"([A-ZÀ-ÖØ-Þ'\-]+)/([A-ZÀ-ÖØ-Þ'\-]+(?: [A-ZÀ-ÖØ-Þ'\-]+)?)")
+_FIELD_STOP = frozenset("given first last family name names forename forenames dob sex nationality passport pnr date birth".split())
+
+
+_PT_TOKENS = frozenset(("Pt",))
+_TITLE_TOKENS = frozenset("MR MRS MS MISS MSTR DR PROF".split())
+_FIELD_TOKENS = frozenset("SURNAME NAME NAMES FORENAME FORENAMES".split())
+
+
+def _shorthand_names(text: str) -> list[Span]:
+    # gates read the capitalised tokens the run pass already split (cached): a substring test
+    # per trigger would cost ~1 us per KB each
+    pt = title = field = docs = False
+    for s, _e, w in cap_tokens(text):
+        if w in _PT_TOKENS:
+            pt = True
+        elif w in _TITLE_TOKENS:
+            title = True
+        elif w in _FIELD_TOKENS:
+            field = True
+        elif len(w) == 3 and s >= 2 and text[s - 2 : s] == "P/":
+            docs = True
+    if not (pt or title or field or docs):
+        return []
+    common = _load()[2]
+    out = []
+    if pt:
+        for m in _PT.finditer(text):
+            if m.group(1).lower() not in common:
+                out.append(Span("PERSON", m.start(1), m.end(1), 0.8, "names"))
+    if title:
+        for m in _PNR_NAME.finditer(text):
+            words = re.split(r"[ /]", m.group(1).lower())
+            if any(w in common for w in words):
+                continue  # "AND/OR MS Word"
+            # airport pairs ("LHR/JFK MR ...") are short and no one's name
+            if min(len(w) for w in words) >= 4 or any(_known_cached(w, 0) or _known_cached(w, 1) for w in words):
+                out.append(Span("PERSON", m.start(1), m.end(1), 0.85, "names"))
+    if docs:
+        for m in _DOCS.finditer(text):
+            out += [Span("PASSPORT", m.start(1), m.end(1), 0.9, "names"), Span("PERSON", m.start(2), m.end(2), 0.9, "names"),
+                    Span("PERSON", m.start(3), m.end(3), 0.9, "names")]
+    if field:
+        for m in _CAPS_FIELD.finditer(text):
+            words = m.group(1).lower().split(" ")
+            if words[0] in _FIELD_STOP or all(w in common for w in words):
+                continue
+            out.append(Span("PERSON", m.start(1), m.end(1), 0.85, "names"))
+    return out
+
+
+_GIVEN_AFTER = re.compile(r", ?([A-Z][a-z]+)\b")
 
 
 def _capitals_after_label(text: str) -> list[Span]:
@@ -385,7 +484,11 @@ def _capitals_after_label(text: str) -> list[Span]:
     out = []
     for m in _CAPS_AFTER_LABEL.finditer(text):
         words = [w.lower() for w in re.split(r"[ ,/]+", m.group("v")) if w]
-        if all(w in common for w in words) or not any(_known(w, first) or _known(w, last) for w in words):
+        # "Patient: DOE, Jane": a known given name in Title Case after the comma vouches for it
+        after = _GIVEN_AFTER.match(text, m.end("v"))
+        if all(w in common for w in words) or not (
+                any(_known(w, first) or _known(w, last) for w in words)
+                or (after is not None and _known(after.group(1).lower(), first))):
             continue
         out.append(Span("PERSON", m.start("v"), m.end("v"), 0.85, "names"))
     return out

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from injection_data import GATED_BENIGN, SETS, dedup  # noqa: E402
 from injection_eval import lowest_threshold, tpr_at_fpr  # noqa: E402
-from train_injection import FAST_C, GROUPS, _sample_weights, default_data_dir, load_everyday  # noqa: E402
+from train_injection import FAST_C, GROUPS, _sample_weights, default_data_dir, training_pool  # noqa: E402
 
 from seawall.guard.injection import FAST_WINDOW_CHARS, StaticEmbedder, _placeholder_words, _windows, heuristic_score  # noqa: E402
 from injection_intent_features import ADDRESS, HJ_KINDS, JB_KINDS, NAMES, intent_features  # noqa: E402
@@ -83,18 +83,8 @@ def main() -> int:
     emb = lambda ts: static.encode(ts)  # noqa: E731
     intent = lambda ts: [intent_features(t) for t in ts]  # noqa: E731
 
-    # training pool, exactly as train_injection.main builds it (first window of each text)
-    names, texts, labels = [], [], []
-    for s in SETS:
-        if s.trainable:
-            ts = dedup(s.load(args.data))
-            names += [s.name] * len(ts)
-            texts += ts
-            labels += [s.label] * len(ts)
-    for k, v in load_everyday(args.data, "train").items():
-        names += ["everyday: " + k] * len(v)
-        texts += v
-        labels += [0] * len(v)
+    # the training pool train_injection.main uses (first window of each text)
+    names, texts, labels = training_pool(args.data)
     if args.phrases:
         from injection_intent_phrases import BENIGN_TRIGGER_PHRASES
 

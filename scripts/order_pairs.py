@@ -111,18 +111,14 @@ SYMMETRIC_PAIRS = [
 
 def templates(rng: random.Random) -> list[dict]:
     out = []
-    for tpl, pool in ASYMMETRIC:
-        for x, y in rng.sample([(x, y) for x in pool for y in pool if x != y], 5):
-            out.append({"a": _cap(tpl.format(x=x, y=y)), "b": _cap(tpl.format(x=y, y=x)), "label": 0,
-                        "kind": "template", "src": tpl})
-    for a, b in ASYMMETRIC_PAIRS:
-        out.append({"a": a, "b": b, "label": 0, "kind": "template", "src": "written"})
-    for tpl, pool in SYMMETRIC:
-        for x, y in rng.sample([(x, y) for x in pool for y in pool if x != y], 5):
-            out.append({"a": _cap(tpl.format(x=x, y=y)), "b": _cap(tpl.format(x=y, y=x)), "label": 1,
-                        "kind": "template", "src": tpl})
-    for a, b in SYMMETRIC_PAIRS:
-        out.append({"a": a, "b": b, "label": 1, "kind": "template", "src": "written"})
+    # swaps that change the meaning (label 0), then reorders that keep it (label 1)
+    for label, tpls, written in ((0, ASYMMETRIC, ASYMMETRIC_PAIRS), (1, SYMMETRIC, SYMMETRIC_PAIRS)):
+        for tpl, pool in tpls:
+            for x, y in rng.sample([(x, y) for x in pool for y in pool if x != y], 5):
+                out.append({"a": _cap(tpl.format(x=x, y=y)), "b": _cap(tpl.format(x=y, y=x)), "label": label,
+                            "kind": "template", "src": tpl})
+        for a, b in written:
+            out.append({"a": a, "b": b, "label": label, "kind": "template", "src": "written"})
     return out
 
 

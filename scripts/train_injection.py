@@ -304,9 +304,26 @@ def _sample_weights(ds_idx, y):
     return w
 
 
-def main() -> int:
+def training_pool(data: Path) -> tuple[list[str], list[str], list[int]]:
+    """The v4 fast head's training texts: every trainable set plus the everyday train split, as
+    (owner names, texts, labels); the owner names group the leave-one-group-out folds."""
     from injection_data import SETS, dedup
 
+    names, texts, labels = [], [], []
+    for s in SETS:
+        if s.trainable:
+            ts = dedup(s.load(data))
+            names += [s.name] * len(ts)
+            texts += ts
+            labels += [s.label] * len(ts)
+    for k, v in load_everyday(data, "train").items():
+        names += ["everyday: " + k] * len(v)
+        texts += v
+        labels += [0] * len(v)
+    return names, texts, labels
+
+
+def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=default_data_dir())
     ap.add_argument("--scores-out", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "seawall_injection_heldout.json",
@@ -320,17 +337,7 @@ def main() -> int:
         return 2
     from sklearn.linear_model import LogisticRegression
 
-    names, texts, labels = [], [], []
-    for s in SETS:
-        if s.trainable:
-            ts = dedup(s.load(args.data))
-            names += [s.name] * len(ts)
-            texts += ts
-            labels += [s.label] * len(ts)
-    for k, v in load_everyday(args.data, "train").items():
-        names += ["everyday: " + k] * len(v)
-        texts += v
-        labels += [0] * len(v)
+    names, texts, labels = training_pool(args.data)
     y = np.asarray(labels)
     nm = np.asarray(names)
     ds_ids = {n: i for i, n in enumerate(dict.fromkeys(names))}

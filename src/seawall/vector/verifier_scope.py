@@ -33,11 +33,18 @@ one: single one |
 both: both | either: either | neither: neither |
 first: first | last: last final latest
 """
-QUANTIFIERS: dict[str, str] = {}
-for _entry in _QUANTIFIERS.replace("\n", " ").split("|"):
-    _fam, _words = _entry.split(":")
-    for _w in _words.split():
-        QUANTIFIERS[_w] = _fam.strip()
+
+
+def _families(table: str) -> dict[str, str]:
+    """word -> its family, from "family: word word | family: ..." tables."""
+    out = {}
+    for entry in table.replace("\n", " ").split("|"):
+        fam, words = entry.split(":")
+        out.update(dict.fromkeys(words.split(), fam.strip()))
+    return out
+
+
+QUANTIFIERS = _families(_QUANTIFIERS)
 _PERIODS = frozenset("second minute hour day week month year time".split())
 # skipped between a quantifier or an owner and its noun: "all of my chats", "some of the emails"
 _TO_NOUN = frozenset("of the a an my your our their his her its these those this that own".split())
@@ -50,11 +57,7 @@ safe: safe dangerous risky harmful |
 legal: legal illegal lawful unlawful |
 ethical: ethical unethical moral immoral
 """
-MODALS: dict[str, str] = {}
-for _entry in _MODALS.replace("\n", " ").split("|"):
-    _fam, _words = _entry.split(":")
-    for _w in _words.split():
-        MODALS[_w] = _fam.strip()
+MODALS = _families(_MODALS)
 _HAVE = frozenset("have has had".split())
 
 # The asker's own things vs someone else's.

@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from .pii_europe import DOC_WORDS
 from .pii_tables import table_name_spans
 from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
 from .pii_addresses import address_spans, extend_addresses, postal_spans
@@ -109,7 +110,7 @@ _COUNTRY_CODE = re.compile(r"^\s*\+\d{1,3}[ .\-]?")
 _DOC_NUMBER = re.compile(
     r"(?i)\b(?:invoice|order|ticket|case|ref(?:erence)?|po|purchase order|receipt|quote|quotation|contract|claim|shipment"
     r"|tracking|booking|reservation|confirmation|transaction|rechnung|bestellung|auftrag|vorgang|facture|commande|factura"
-    r"|pedido|fattura|ordine|factuur|bestelling|bestell|kunden|dossier|aktenzeichen)s?(?:\s*(?:no\.?|nr\.?|number|nummer|num(?:ber|éro|ero)?|#|id|n[º°o]\.?))?"
+    r"|pedido|fattura|ordine|factuur|bestelling|bestell|kunden|dossier|aktenzeichen|" + DOC_WORDS + r")s?(?:\s*(?:no\.?|nr\.?|number|nummer|num(?:ber|éro|ero)?|#|id|n[º°o]\.?))?"
     r"\s*[:#.]?\s*$")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "IT", "ES", "BE", "AT", "CH", "IE", "SE", "PL")
 _phonenumbers = None

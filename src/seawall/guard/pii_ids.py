@@ -22,6 +22,7 @@ import re
 import string
 from typing import Callable
 
+from .pii_europe import COPULAS, LABEL_BRIDGE, UNLABELED_EU, codice_fiscale_ok, nir_ok
 from .pii_more import MORE_HEADS
 from .pii_phones import CUE_HEADS, more_phones
 from .types import Span
@@ -174,7 +175,7 @@ _CASED_LABELS: tuple[tuple[str, str], ...] = (
 # words that may sit between a label and its value ("passport number is", "nr konta:")
 _FILLER = (
     # case-insensitive: forms write "Passport No:", "Account Number:"
-    r"(?i:[ \t]*(?:number|numbers|num|no|nr|numer|n[ºo°]|n\.[ºo°]|#|is|was|of|the|holder|de|del|do|pojazdu|lautet|"
+    r"(?i:[ \t]*(?:number|numbers|num|no|nr|numer|n[ºo°]|n\.[ºo°]|n(?=\.)|nummer|numero|n[úu]mero|num[ée]ro|#|" + COPULAS + r"|was|of|the|el|le|il|het|holder|de|del|do|pojazdu|"
     r"osobistego|bankowego|klienta|pacjenta|\([A-Za-z]{2,6}\)|[:=|\-–(]|\.)(?![\w-]))*[ \t:=|\-–(]*?"
     r"(?:(?<=:)[ \t]*\n[ \t]*(?=[+(]?\d))?"  # a form field whose value sits on the next line ("Phone:\n0393 ...")
 )
@@ -190,7 +191,7 @@ _VALUE = (
     # letters and digits in dashed groups ("1EG4-TE5-MK73", "S530-4712-9981"), or a plate's two
     # groups ("AB12 CDE", "B-MW 1234")
     r"|(?=[A-Za-z0-9\-]*\d)(?=[A-Za-z0-9\-]*[A-Za-z])[A-Za-z0-9]{1,6}(?:-[A-Za-z0-9]{1,6}){1,4}"
-    r"|(?-i:[A-Z]{1,3}\d{1,4} ?[A-Z]{1,3}|[A-Z]{1,3}[ \-][A-Z]{1,2} ?\d{1,4})"
+    r"|(?-i:[A-Z]{1,3} ?\d{1,4} ?[A-Z]{1,3}|[A-Z]{1,3}[ \-][A-Z]{1,2} ?\d{1,4})"
 )
 
 
@@ -202,7 +203,7 @@ def _label_regex() -> re.Pattern[str]:
         parts.append(f"(?P<C{j}>{lab})")
     # the label must stand alone on its left and not be glued to the value by a hyphen
     return re.compile(
-        r"(?<![\w/\-])(?:" + "|".join(parts) + r")\.?(?![\w-])(?!-\w)" + _FILLER + r"(?P<value>" + _VALUE + r")(?![\w-])"
+        r"(?<![\w/\-])(?:" + "|".join(parts) + r")\.?(?![\w-])(?!-\w)" + LABEL_BRIDGE + _FILLER + r"(?P<value>" + _VALUE + r")(?![\w-])"
     )
 
 
@@ -339,6 +340,10 @@ def labeled_spans(text: str, hits: list[tuple[int, str]] | None = None) -> list[
                 continue
         if lw not in LABEL_HEADS:
             continue
+        if lw in ("ssn", "social") and (p := _SSN_LAST4.search(text, max(0, s - 24), min(n, s + 60))) is not None:
+            out.append(Span("US_SSN", p.start("value"), p.end("value"), 0.8, "labeled"))  # "last four of my SSN: 6810"
+            next_free = p.end()
+            continue
         m = LABELED_RE.match(text, s, min(n, s + 160))
         if m is None:
             continue
@@ -346,6 +351,8 @@ def labeled_spans(text: str, hits: list[tuple[int, str]] | None = None) -> list[
         kind = _GROUP_KIND[group]
         value = m.group("value")
         digits = sum(c.isdigit() for c in value)
+        if m.group("bridge") and digits < 8 and (digits == 0 or not any(c.isalpha() for c in value)):
+            continue  # "Kennzeichen meines Autos ist B-MW 1234" but not "phone bill is 58.76"
         if kind == "LICENSE_PLATE":
             if digits == 0 or digits == len(value.replace(" ", "").replace("-", "")) or len(value) < 5:
                 # plates mix letters and digits: "7ABC123", "AB12 CDE"
@@ -365,9 +372,16 @@ def labeled_spans(text: str, hits: list[tuple[int, str]] | None = None) -> list[
     return out
 
 
+# the last four digits of an SSN still answer security questions: kept back when so named
+_SSN_LAST4 = re.compile(
+    r"(?i)\b(?:last (?:four|4)(?: digits)?(?: of)?(?: (?:my|the|your|his|her))? (?:ssn|social security(?: number| no\.?)?)"
+    r"|(?:ssn|social security(?: number| no\.?)?) (?:ending|ends) (?:in|with))(?:[ \t]*(?:is|are|was|:|=|-))*[ \t]*(?P<value>\d{4})(?![\d\-])"
+)
+
+
 def _which(m: re.Match[str]) -> str:
     for name, val in m.groupdict().items():
-        if val is not None and name != "value":
+        if val is not None and name not in ("value", "bridge"):
             return name
     raise AssertionError("a label group always matches")
 
@@ -388,7 +402,7 @@ def _shape_ok(kind: str, value: str) -> bool:
 _UNLABELED_RE = re.compile(
     r"(?<![\w\-/.])(?:(?P<pesel>\d{11})|(?P<dni>(?:\d{8}|[XYZ]\d{7})-?[A-Z])|(?P<dowod>[A-Z]{3}\d{6})"
     r"|(?P<nino>[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D])|(?P<nip>\d{3}-\d{3}-\d{2}-\d{2}|\d{3}-\d{2}-\d{2}-\d{3}|PL ?\d{10})"
-    r"|(?P<nrb>\d{2}(?: ?\d{4}){6})|(?P<vin>[A-HJ-NPR-Z0-9]{17}))(?![\w\-/])"
+    r"|(?P<nrb>\d{2}(?: ?\d{4}){6})|(?P<vin>[A-HJ-NPR-Z0-9]{17})" + UNLABELED_EU + r")(?![\w\-/])"
 )
 _UNLABELED_CHECKS: dict[str, tuple[str, Callable[[str], bool]]] = {
     "pesel": ("NATIONAL_ID", pesel_ok),
@@ -398,6 +412,8 @@ _UNLABELED_CHECKS: dict[str, tuple[str, Callable[[str], bool]]] = {
     "nip": ("TAX_ID", nip_ok),
     "nrb": ("BANK_ACCOUNT", lambda v: _pl_nrb_ok(v)),  # a Polish NRB: an IBAN without its "PL"
     "vin": ("VEHICLE_ID", vin_ok),
+    "cf": ("TAX_ID", codice_fiscale_ok),  # Italian codice fiscale
+    "nir": ("NATIONAL_ID", nir_ok),  # French NIR
 }
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from .pii_europe import BIRTH_HEADS, BIRTH_LABELS, COPULAS, MONTHS_IT_NL
 from .types import Span
 
 # ---------------------------------------------------------------- checks
@@ -101,13 +102,13 @@ def bic_ok(value: str) -> bool:
 
 # ---------------------------------------------------------------- labeled values
 
-_SEP = r"[ \t]*(?:(?:number|no|num|nr|code|is|was|:|=|#|-|–)\.?[ \t]*)*"
+_SEP = r"[ \t]*(?:(?:number|no|num|nr|code|" + COPULAS + r"|was|:|=|#|-|–)\.?[ \t]*)*"
 _MONTHS = (
     r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t|tember)?|oct(?:ober)?|"
     r"nov(?:ember)?|dec(?:ember)?|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|"
     r"noviembre|diciembre|stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|wrzesnia|"
     r"października|pazdziernika|listopada|grudnia|januar|februar|märz|mai|juni|juli|oktober|dezember|"
-    r"janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre)"
+    r"janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|" + MONTHS_IT_NL + r")"
 )
 _DATE = (
     r"(?:\d{4}[./\-]\d{1,2}[./\-]\d{1,2}|\d{1,2}[./\-]\d{1,2}[./\-](?:\d{4}|\d{2})"
@@ -132,7 +133,7 @@ _MORE_LABELS: tuple[tuple[str, str, str], ...] = (
     ("DATE_OF_BIRTH", r"d\.?o\.?b\.?|date of birth|birth[ \t]?date|birthday|born(?:[ \t]+on)?|"
                       r"fecha de nacimiento|f\.[ \t]?nac(?:imiento)?\.?|fecha nac\.?|nacid[oa](?:[ \t]+el)?|"
                       r"data urodzenia|ur\.|urodzon[ya](?:[ \t]+dnia)?|geburtsdatum|geboren(?:[ \t]+am)?|"
-                      r"date de naissance|n[ée]e? le|data di nascita|nat[oa] il", _DATE),
+                      r"date de naissance|n[ée]e? le|data di nascita|nat[oa] il|" + BIRTH_LABELS, _DATE),
     ("CARD_CVV", r"cvv2?|cvc2?|cvn|csc|security code|card verification(?: value| code)?|c[óo]digo de seguridad|kod cvv|(?:karten)?pr[üu]fnummer|"
                  r"kod cvc|kod zabezpieczający", r"\d{3,4}"),
     # a person's age: "Age: 58", "aged 42", "at the age of 29", "Edad: 45", "âgé de 42 ans"; the German
@@ -166,7 +167,7 @@ _KIND_HEADS = {
     "MAC_ADDRESS": "mac adres hardware",
     "SWIFT_CODE": "swift bic kod código codigo",
     "DATE_OF_BIRTH": "dob d date birth birthdate birthday born fecha f nacido nacida data ur urodzony urodzona "
-                     "geburtsdatum geboren né née nato nata",
+                     "geburtsdatum geboren né née nato nata " + BIRTH_HEADS,
     "CARD_CVV": "cvv cvv2 cvc cvc2 cvn csc security card código codigo kod prüfnummer prufnummer kartenprüfnummer",
     "AGE": "age aged edad âge età leeftijd alter wiek âgé âgée agé",
     "STREET_ADDRESS": "zip post postal postcode postleitzahl plz code código codigo kod codice",
@@ -216,6 +217,7 @@ _NOT_A_USERNAME = frozenset(
 # joined by "_" or "." to more, or letters then digits), never "user interface" or "user 2";
 # a chat log brackets it ("user (jane_doe): ...")
 _BARE_USER = re.compile(r"(?i:user|account)[ \t]+['\"(]?(?P<value>[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+|[A-Za-z]{2,}\d+[A-Za-z0-9]*)(?![\w\-@]|\.\w)")
+_PREFIXED_USER = re.compile(r"(?i:user(?:name)?|login)[\"']?[ \t]*[:=][ \t]*[\"']?(?P<value>[A-Za-z0-9][A-Za-z0-9._\-@]{1,39})(?![\w\-/(.])")
 _FILE_EXTENSIONS = frozenset("yaml yml json py txt csv log xml cfg conf ini md sh js ts html toml env pem key db sql".split())
 _WORD_ENDINGS = ("ly", "ing", "ed", "tion", "ment", "ness", "able", "ible", "ful", "s")  # "s": plurals
 _BARE_LOGIN_LABELS = frozenset(("login", "username", "user name", "userid", "user id", "logon", "login name", "login id",
@@ -256,6 +258,12 @@ def more_labeled_spans(text: str, hits: list[tuple[int, str]]) -> list[Span]:
                     out.append(Span("AGE", m.start("value"), m.end("value"), 0.85, "labeled"))
             if lw != "edad":
                 continue
+        if s > 1 and text[s - 1] == "_" and text[s - 2].isalnum() and lw in ("user", "username", "login"):
+            # a prefixed config key ("SMTP_USER=jdoe", "DB_USERNAME: app"), not code ("${DB_USER}", "get_user()")
+            if (m := _PREFIXED_USER.match(text, s, min(n, s + 60))) is not None:
+                out.append(Span("USERNAME", m.start("value"), m.end("value"), 0.85, "labeled"))
+                next_free = m.end()
+            continue
         kinds = _HEAD_KINDS.get(lw)
         if kinds is None:
             continue

@@ -28,6 +28,7 @@ import re
 import threading
 from pathlib import Path
 
+from .pii_europe import COMMON_EU, HONORIFICS_EU, TITLE_HEADS, TITLE_TAILS
 from .types import Span
 
 _DATA = Path(__file__).parent / "data"
@@ -39,7 +40,7 @@ HONORIFICS = frozenset(
     """mr mrs ms miss mx dr prof sir dame madam mister doctor professor sr sra srta don doña dña dra
     pan pana panem panu pani panią panie państwo herr frau mme mlle monsieur madame m signor signora sig dott
     rev fr sister brother uncle aunt aunty grandma grandpa mom dad mum meneer mevrouw dhr mevr heer""".split()
-)
+) | HONORIFICS_EU
 # a field label or a greeting right before the run makes it a name ("Nombre: Ernesto.", "Dear Ana")
 _FIELD_WORDS = frozenset(
     """name surname patient nombre apellido apellidos paciente médico medico doctor dr enfermero enfermera
@@ -101,7 +102,7 @@ _COMMON = frozenset(
     god jesus christ lord amen angel bishop pope cardinal king queen sergeant captain general colonel
     paz luz sol mar cruz dolores rosa pilar consuelo amparo rocío nieves mercedes soledad angeles santos
     victoria lima sofia florencia santiago vienna roma sion adelaide charlotte louis beau lorem ipsum""".split()
-)
+) | COMMON_EU
 # Polish case endings: Jana, Janowi, Janem, Janie; Anny, Annę, Anną; Kowalskiego, Kowalskiemu, Kowalską
 _PL_ENDINGS = ("o", "owie", "owi", "iemu", "emu", "iem", "em", "iego", "ego", "iej", "ej", "im", "ie", "ze", "ą", "ę", "y", "a", "u", "i")
 
@@ -210,6 +211,15 @@ def _self_named(text: str, start: int, prev: str) -> bool:
     if prev == "me" and start > 5:  # "call me Csanád", "llámame"
         return _prev_word(text, start - 3) in ("call", "calls", "called", "llaman", "nazywaj")
     return False
+
+
+def _dotted_title(text: str, start: int) -> bool:
+    """An Italian title with a dot inside: "dott.ssa Bianchi", "sig.ra Rossi"."""
+    head = text[max(0, start - 12) : start].rstrip().lower()
+    i = head.rfind(".")
+    return i > 0 and head[: i + 1].endswith(TITLE_HEADS)
+
+
 CAP_RE = re.compile(r"(?<!\w)[A-ZÀ-ÖØ-ÞĀ-ſ][^\W\d_]+")
 _LAST_CAPS: tuple[str, list[tuple[int, int, str]]] = ("", [])
 
@@ -288,6 +298,7 @@ def name_spans(text: str) -> list[Span]:
         lowered = [w.lower() for _, _, w in run]
         n_caps += len(run)
         titled = False
+        lead = -1
         if len(run) == 1:
             if singles and run[0][0] - singles[-1][1] <= 6 and text[singles[-1][1] : run[0][0]] in _CONJ_GAPS:
                 near = True
@@ -311,12 +322,16 @@ def name_spans(text: str) -> list[Span]:
             continue
         prev = _prev_word(text, run[0][0])
         # "Dr. Ana", "my name is Ana", "I'm Ana"
-        cued = prev in HONORIFICS or _self_named(text, run[0][0], prev) or _introduced(text, run[0][0], lowered[0])
+        cued = prev in HONORIFICS or (prev in TITLE_TAILS and _dotted_title(text, run[0][0])) or _self_named(text, run[0][0], prev) or _introduced(text, run[0][0], lowered[0])
         if lowered[0] in HONORIFICS:  # "Panią Katarzyną Zielińską": the title is inside the run
             while len(run) > 1 and lowered[0] in HONORIFICS:  # "Herr Dr Weber": every title goes
                 run, lowered, cued = run[1:], lowered[1:], True
             if lowered[0] in HONORIFICS:
                 continue
+        elif lowered[0] in _FIELD_WORDS and len(run) > 1 and _INITIAL_GAP.fullmatch(text[run[0][1] : run[1][0]]):
+            # "Patient H. Vogelsang": the field word is no part of the name, the initial is
+            lead = run[0][1] + 1
+            run, lowered, cued = run[1:], lowered[1:], True
         elif len(run) > 2:  # a greeting before the title: "Bonjour Mme Lefèvre", "Hallo Herr Dr Weber"
             t = next((i for i in range(1, len(run) - 1) if lowered[i] in HONORIFICS), 0)
             if t:
@@ -351,6 +366,10 @@ def name_spans(text: str) -> list[Span]:
             score = 0.85
         else:
             continue
+        if lead >= 0:
+            start = lead
+        elif start >= 2 and text[start - 1] in "'’" and text[start - 2] == "O" and (start == 2 or not text[start - 3].isalnum()):
+            start -= 2  # "O'Sullivan": the "O'" is too short to be a capitalised token of its own
         out.append(Span("PERSON", start, end, score, "names"))
         if n >= 2:
             seen.update(lt for lt in lowered if len(lt) >= 3 and lt not in common)

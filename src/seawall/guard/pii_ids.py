@@ -132,18 +132,19 @@ _LABELS: tuple[tuple[str, str], ...] = (
     ("PASSPORT", r"passport|pasaporte|paszport(?:u|em)?|passeport|reisepass(?:nummer)?|passnummer|passaporto|pass-?nr|paspoort(?:nummer)?"),
     ("DRIVER_LICENSE", r"driver(?:'?s'?)? licen[cs]e|driving licen[cs]e|licen[cs]e (?:number|no)|"
                        r"prawo jazdy|prawa jazdy|permis de conduire|f[üu]hrerschein(?:nummer)?|rijbewijs(?:nummer)?|"
-                       r"(?:carn[ée]|permiso) de conducir|licencia de conducir|patente di guida"),
+                       r"(?:carn[ée]|permiso) de conducir|licencia de conducir|patente(?: di guida)?|permis"),
     ("NATIONAL_ID", r"pesel|dow[óo]d(?:u|em|zie)?(?: osobist(?:y|ego|ym))?|national insurance(?: number| no)?|ni number|nino|"
                     r"national id(?:entity)?(?: number| no| card)?|id card(?: number| no)?|identity card(?: number| no)?|"
                     r"personalausweis(?:nummer)?|carte d'identit[ée]|documento nacional de identidad|"
                     r"documento de identidad|c[ée]dula|burgerservicenummer|personnummer|henkilötunnus|ausweisnummer|"
                     r"num[ée]ro de s[ée]curit[ée] sociale|n° de s[ée]curit[ée] sociale|s[ée]curit[ée] sociale|"
                     r"sozialversicherungsnummer|rentenversicherungsnummer|sofinummer|tessera sanitaria|"
-                    r"social insurance number|aadhaar(?: number| no)?"),
+                    r"social insurance number|aadhaar(?: number| no)?|carta d'identit[àa]|carta di identit[àa]|identiteitskaart|"
+                    r"identiteitsbewijs|ausweis(?:-?nr)?|identifikationsnummer|carte vitale"),
     ("TAX_ID", r"nip|regon|tax id(?:entification)?(?: number| no)?|taxpayer id|tax number|tax reference|vat (?:number|no|id|reg)|"
                r"steuer-?id|steueridentifikationsnummer|steuer-identifikationsnummer|steuernummer|ust-?idnr|codice fiscale|"
                r"num[ée]ro fiscal|numer identyfikacji podatkowej|partita iva|unique taxpayer reference|"
-               r"num[ée]ro de tva|tva intracommunautaire|btw-?nummer|tax file number"),
+               r"num[ée]ro de tva|tva intracommunautaire|tva|btw-?nummer|tax file number"),
     ("BANK_ACCOUNT", r"(?:bank )?account(?: number| no| num| #)?|acct(?: no| number| #)?|numer konta|nr konta|konto|"
                      r"numer rachunku|nr rachunku|rachunek(?: bankowy)?|rachunku(?: bankowego)?|kontonummer|"
                      r"n[úu]mero de cuenta|cuenta(?: bancaria)?|num[ée]ro de compte|compte bancaire|conto corrente"),
@@ -269,7 +270,8 @@ LABEL_HEADS = frozenset(
     reisepassnummer passnummer paspoort paspoortnummer führerscheinnummer fuhrerscheinnummer rijbewijs
     rijbewijsnummer ausweisnummer n° sécurité securite sozialversicherungsnummer rentenversicherungsnummer sofinummer
     tessera steueridentifikationsnummer partita unique membership student nir insee tva btw btwnummer
-    aadhaar file bsb hospital policy unit staff personnel personalnummer kenteken sin tfn pan""".split()
+    aadhaar file bsb hospital policy unit staff personnel personalnummer kenteken sin tfn pan
+    permis carta identiteitskaart identiteitsbewijs ausweis identifikationsnummer""".split()
 )
 
 

@@ -168,8 +168,57 @@ A_NEGATIVES: list[tuple[str, list[str]]] = [
 ]
 
 # ------------------------------------------------------------------ batch B (written after the fixes were frozen)
-B_PROBES: list[tuple[str, list[str]]] = []
-B_NEGATIVES: list[tuple[str, list[str]]] = []
+B_PROBES: list[tuple[str, list[str]]] = [
+    ("Guten Tag, hier schreibt Henrike Baumgartner aus dem Vertrieb.", ["Henrike Baumgartner"]),
+    ("Bitte an Herrn Konstantin Wolff weiterleiten, Durchwahl 040 3344556.", ["Konstantin Wolff", "040 3344556"]),
+    ("Meine neue Adresse lautet Rosenweg 19, 22307 Hamburg.", ["Rosenweg 19"]),
+    ("Zugangsdaten: Benutzer hbaum, Kennwort Tulpe#77", ["hbaum", "Tulpe#77"]),
+    ("Ich bin am 28. Februar 1969 geboren und meine Steuer-ID ist 47281035968.", ["28. Februar 1969", "47281035968"]),
+    ("Reisepass C4J8R2T1M, ausgestellt in Bremen, Inhaber Oskar Lindemann.", ["C4J8R2T1M", "Oskar Lindemann"]),
+    ("Die Zahlung geht an AT61 1904 3002 3457 3201 (Empfänger: Vera Hollstein).", ["AT61 1904 3002 3457 3201", "Vera Hollstein"]),
+    ("Bonsoir, ici Mathilde Perrin, je n'arrive plus à me connecter.", ["Mathilde Perrin"]),
+    ("Mon IBAN est FR14 2004 1010 0505 0001 3M02 606 et mon portable 07 81 22 33 44.",
+     ["FR14 2004 1010 0505 0001 3M02 606", "07 81 22 33 44"]),
+    ("Adresse de facturation : 27 rue des Lilas, 44000 Nantes", ["27 rue des Lilas"]),
+    ("Je suis née le 9 novembre 1993, numéro de sécu 2 90 03 75 112 001 46.", ["9 novembre 1993", "2 90 03 75 112 001 46"]),
+    ("Madame, Monsieur, veuillez contacter M. Étienne Marchand pour le dossier.", ["Étienne Marchand"]),
+    ("Salve, sono la sig.ra Chiara Lombardi, cliente dal 2015.", ["Chiara Lombardi"]),
+    ("Il mio codice fiscale: VRDMRC92T10L219D, residente in Via Nazionale 41, Roma.",
+     ["VRDMRC92T10L219D", "Via Nazionale 41"]),
+    ("Per il bonifico: IBAN IT60X0542811101000000123456 intestato a Paolo Greco.", ["IT60X0542811101000000123456", "Paolo Greco"]),
+    ("Cellulare 320 987 6543, email paolo.greco@libero.it", ["320 987 6543", "paolo.greco@libero.it"]),
+    ("Nato il 2 giugno 1958 a Bari, patente n. BA5123456Z.", ["2 giugno 1958", "BA5123456Z"]),
+    ("Buenos días, mi nombre es Rocío Delgado Pérez y mi DNI es 70011223M.", ["Rocío Delgado Pérez", "70011223M"]),
+    ("Envíen la factura a Avenida del Puerto 55, 46021 Valencia, a nombre de Sergio Molina.",
+     ["Avenida del Puerto 55", "Sergio Molina"]),
+    ("Mi número de móvil es +34 699 112 233 y mi correo sergio.molina@telefonica.es", ["+34 699 112 233", "sergio.molina@telefonica.es"]),
+    ("La contraseña nueva es Playa_2025 y el usuario smolina.", ["Playa_2025", "smolina"]),
+    ("Matrícula del coche: 4821 KLM", ["4821 KLM"]),
+    ("Goedemiddag, met Femke Mulder, ik bel over mijn contract.", ["Femke Mulder"]),
+    ("Stuur het pakket naar Lindenlaan 7, 5611 KV Eindhoven.", ["Lindenlaan 7"]),
+    ("Mijn burgerservicenummer is 234567892 en mijn IBAN NL44 RABO 0123 4567 89.", ["234567892", "NL44 RABO 0123 4567 89"]),
+    ("U kunt mij bereiken op 010-7654321 of via femke.mulder@kpnmail.nl.", ["010-7654321", "femke.mulder@kpnmail.nl"]),
+    ("Geboren op 30 augustus 1987 in Groningen, kenteken GX-123-B.", ["30 augustus 1987", "GX-123-B"]),
+    ("Customer: Dr. Anneliese Vogt, Tel +43 1 5123456, Kreditkarte 4012 8888 8888 1881",
+     ["Anneliese Vogt", "+43 1 5123456", "4012 8888 8888 1881"]),
+    ("Hi team, the new hire is Jorge Iglesias (NIE Y7654321G), desk phone 91 555 12 34.",
+     ["Jorge Iglesias", "Y7654321G", "91 555 12 34"]),
+    ("VPN account: l.fontaine, password Brume*2024, from 10.24.8.190", ["l.fontaine", "Brume*2024", "10.24.8.190"]),
+]
+B_NEGATIVES: list[tuple[str, list[str]]] = [
+    ("Die Sitzung wurde auf Donnerstag, 16:00 Uhr, verschoben.", ["Sitzung", "Donnerstag", "16:00"]),
+    ("Lieferschein Nr. 88-2291 liegt der Sendung bei.", ["88-2291", "Lieferschein", "Sendung"]),
+    ("Der Umsatz stieg im Quartal um 4,5 % auf 2,3 Mio. Euro.", ["Umsatz", "Quartal", "4,5", "2,3"]),
+    ("Bitte prüfen Sie die Anlage und geben Sie uns bis Freitag Bescheid.", ["Anlage", "Freitag", "Bescheid"]),
+    ("Référence produit 72-115-04, prix unitaire 12,90 €.", ["72-115-04", "12,90"]),
+    ("Le rendez-vous est confirmé pour le 18 mars à 10h15.", ["10h15"]),
+    ("Codice articolo 4450123, disponibile in magazzino.", ["4450123"]),
+    ("La consegna è prevista per giovedì tra le 9:00 e le 13:00.", ["9:00", "13:00"]),
+    ("Número de pedido 2025-00417, total 149,00 €.", ["2025-00417", "149,00"]),
+    ("El Departamento de Recursos Humanos publicará las vacaciones.", ["Departamento de Recursos Humanos"]),
+    ("Ordernummer 55-31207 wordt vandaag verzonden.", ["55-31207"]),
+    ("Versie 4.0.2 van de Handleiding staat online.", ["4.0.2", "Handleiding"]),
+]
 
 
 async def measure(probes, negatives, show: bool = False) -> dict:

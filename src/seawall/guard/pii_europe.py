@@ -17,6 +17,15 @@ LABEL_BRIDGE = (
     r"(?P<bridge>(?:[ \t]+[^\W\d_]{1,10}){1,3}?(?=[ \t]*(?:(?i:" + COPULAS + r"|nummer|numero|número|numéro|number)[ \t]|:)))?"
 )
 
+# "la contraseña nueva es …", "das neue Passwort ist …": an adjective between the label and "is"
+PW_ADJECTIVES = (
+    r"new|nueva|nuevo|neue|neues|nouveau|nouvelle|nuova|nuovo|nieuwe|temporary|temporal|temporaire|provisoire|"
+    r"provvisoria|current|actual|aktuelle|attuale|huidige"
+)
+# a password word near a bare user word makes a plain lower-case word a login ("Benutzer hbaum,
+# Kennwort …", "el usuario smolina" after "la contraseña …")
+PW_WORDS = r"password|passwort|kennwort|contrase[ñn]a|mot de passe|wachtwoord|pwd|pw"
+
 # months in Italian and Dutch (English, Spanish, Polish, German and French are in pii_more._MONTHS)
 MONTHS_IT_NL = (
     r"gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre|"
@@ -40,7 +49,7 @@ COMMON_EU = frozenset(
     """beste hoi hallo hola ciao salut servus moin liebe lieber geehrte nata nato nacido nacida geboren née server
     client kunde kundin karte post bank preis summe gesamt datum betreff anlage anhang frage antwort termin
     grazie gracias merci danke bedankt saluti groet groeten cordialement
-    handy ware glück salz schuh zahn kopf huhn sturm herbst baum puerta iglesia chiesa zaal blanco rojo""".split()
+    euro handy ware glück salz schuh zahn kopf huhn sturm herbst baum puerta iglesia chiesa zaal blanco rojo""".split()
 )
 
 # an article / item / product number, like an invoice's, is the document's number, not a phone

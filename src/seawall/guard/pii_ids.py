@@ -22,7 +22,7 @@ import re
 import string
 from typing import Callable
 
-from .pii_europe import COPULAS, LABEL_BRIDGE, UNLABELED_EU, codice_fiscale_ok, nir_ok
+from .pii_europe import COPULAS, LABEL_BRIDGE, PW_ADJECTIVES, UNLABELED_EU, codice_fiscale_ok, nir_ok
 from .pii_more import MORE_HEADS
 from .pii_phones import CUE_HEADS, more_phones
 from .types import Span
@@ -466,7 +466,7 @@ _CRED_LABEL = (
 _PW_RE = re.compile(
     # a config key may prefix the label: "DB_PASSWORD=", "SMTP_PASS=", "smtp_password:"
     r"(?i)(?:(?<![\w-])|(?<=[a-z0-9]_))(?:(?P<otp>" + _OTP_LABEL + r")|(?P<pw>" + _PW_LABEL + r")|(?P<cred>" + _CRED_LABEL + r"))(?![\w-])"
-    r"(?P<sep>(?:[\"'](?=\s*[:=]))?(?:\s+(?:is|was|are|will be|has been|is now|now|set to|changed to|es|jest|to jest|ist|lautet|est|é|è|="
+    r"(?P<sep>(?:[\"'](?=\s*[:=]))?(?:\s+(?:" + PW_ADJECTIVES + r")(?=\s+(?:is|es|ist|est|è|[:=])))?(?:\s+(?:is|was|are|will be|has been|is now|now|set to|changed to|es|jest|to jest|ist|lautet|est|é|è|="
     r"|for (?:my |the )?[\w.@-]+(?: account)? is)(?![\w-]))*\s*[:=]?\s*)"
     r"(?P<value>\"[^\"\n]{3,64}\"|'[^'\n]{3,64}'|“[^”\n]{3,64}”|`[^`\n]{3,64}`|[^\s\"'`]{3,64})"
 )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .pii_europe import BIRTH_HEADS, BIRTH_LABELS, COPULAS, MONTHS_IT_NL
+from .pii_europe import BIRTH_HEADS, BIRTH_LABELS, COPULAS, MONTHS_IT_NL, PW_WORDS
 from .types import Span
 
 # ---------------------------------------------------------------- checks
@@ -216,7 +216,7 @@ _NOT_A_USERNAME = frozenset(
 # "for user mike_r88", "user jdoe87": a bare "user" labels only a handle-shaped word (letters
 # joined by "_" or "." to more, or letters then digits), never "user interface" or "user 2";
 # a chat log brackets it ("user (jane_doe): ...")
-_BARE_USER = re.compile(r"(?i:user|account)[ \t]+['\"(]?(?P<value>[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+|[A-Za-z]{2,}\d+[A-Za-z0-9]*)(?![\w\-@]|\.\w)")
+_BARE_USER = re.compile(r"(?i:user|account(?:[ \t]*:)?)[ \t]+['\"(]?(?P<value>[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+|[A-Za-z]{2,}\d+[A-Za-z0-9]*)(?![\w\-@]|\.\w)")
 _PREFIXED_USER = re.compile(r"(?i:user(?:name)?|login)[\"']?[ \t]*[:=][ \t]*[\"']?(?P<value>[A-Za-z0-9][A-Za-z0-9._\-@]{1,39})(?![\w\-/(.])")
 _FILE_EXTENSIONS = frozenset("yaml yml json py txt csv log xml cfg conf ini md sh js ts html toml env pem key db sql".split())
 _WORD_ENDINGS = ("ly", "ing", "ed", "tion", "ment", "ness", "able", "ible", "ful", "s")  # "s": plurals
@@ -226,7 +226,12 @@ _BARE_LOGIN_LABELS = frozenset(("login", "username", "user name", "userid", "use
                                  "identifiant"))
 
 
-def _username_ok(label: str, sep: str, value: str) -> bool:
+_PW_NEAR = re.compile(r"(?i)(?<!\w)(?:" + PW_WORDS + r")(?!\w)")
+# "am 28. Februar 1969 geboren": the birth word after the date
+_DATE_BEFORE = re.compile(r"(?P<value>" + _DATE + r")[ \t]+$")
+
+
+def _username_ok(label: str, sep: str, value: str, near: str | None = None) -> bool:
     v = value.rstrip(".-_")
     if len(v) < 3 or v.lower() in _NOT_A_USERNAME:
         return False
@@ -241,7 +246,8 @@ def _username_ok(label: str, sep: str, value: str) -> bool:
     from .pii_names import _load
 
     # ("usuario habitual" is prose: a bare word counts only after an English login label)
-    return label.lower().replace("_", " ").replace("-", " ") in _BARE_LOGIN_LABELS and v not in _load()[2]
+    return (label.lower().replace("_", " ").replace("-", " ") in _BARE_LOGIN_LABELS or (
+        near is not None and _PW_NEAR.search(near) is not None)) and v not in _load()[2]
 
 
 def more_labeled_spans(text: str, hits: list[tuple[int, str]]) -> list[Span]:
@@ -264,6 +270,8 @@ def more_labeled_spans(text: str, hits: list[tuple[int, str]]) -> list[Span]:
                 out.append(Span("USERNAME", m.start("value"), m.end("value"), 0.85, "labeled"))
                 next_free = m.end()
             continue
+        if lw == "geboren" and (d := _DATE_BEFORE.search(text, max(0, s - 40), s)) is not None:
+            out.append(Span("DATE_OF_BIRTH", d.start("value"), d.end("value"), 0.9, "labeled"))
         kinds = _HEAD_KINDS.get(lw)
         if kinds is None:
             continue
@@ -289,7 +297,10 @@ def more_labeled_spans(text: str, hits: list[tuple[int, str]]) -> list[Span]:
 def _labeled_span(kind: str, m: re.Match[str]) -> Span | None:
     value, sep = m.group("value"), m.group("sep")
     score = 0.9
-    if kind == "USERNAME" and not _username_ok(m.group()[: m.start("sep") - m.start()], sep, value):
+    # a bare word is a login next to a password word only when it ends its clause ("Benutzer hbaum,
+    # Kennwort …"), not "der Benutzer meldet sich an, das Passwort …"
+    near = m.string[max(0, m.start() - 60) : m.end() + 60] if m.string[m.end() : m.end() + 1] in ",;/|.\n" else None
+    if kind == "USERNAME" and not _username_ok(m.group()[: m.start("sep") - m.start()], sep, value, near):
         return None
     if kind == "CRYPTO_WALLET" and _strong_wallet(value):
         score = 1.0

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from .pii_europe import DOC_WORDS
+from .pii_europe import DOC_WORDS, unlabeled_eu_spans
 from .pii_tables import table_name_spans
 from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
 from .pii_addresses import address_spans, extend_addresses, postal_spans
@@ -360,6 +360,7 @@ class FastPII:
         if windows is None:
             windows = _digit_windows(text, clusters=clusters)
         extra += unlabeled_spans(text, windows)
+        extra += unlabeled_eu_spans(text, clusters)  # codice fiscale, NIR: tried at a few digit clusters
         if self.addresses:  # every address form carries a house / box number (its own gate)
             extra += address_spans(text)
             extra += postal_spans(text, clusters)  # "Chicago, IL 60614", "SW1A 1AA" without a street

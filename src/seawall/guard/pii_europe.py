@@ -6,6 +6,10 @@ Kept here so those modules stay small; every table is a cue that one of their ex
 """
 from __future__ import annotations
 
+import re
+
+from .types import Span
+
 # "is" in the languages the label passes read: "Steuer-ID ist …", "codice fiscale è …", "mi DNI
 # es …", "mon login est …"; Spanish "es" was read as a two-letter prefix of the value before
 COPULAS = r"ist|est|es|è|is|lautet|sind|sont|son|zijn"
@@ -25,6 +29,16 @@ PW_ADJECTIVES = (
 # a password word near a bare user word makes a plain lower-case word a login ("Benutzer hbaum,
 # Kennwort …", "el usuario smolina" after "la contraseña …")
 PW_WORDS = r"password|passwort|kennwort|contrase[ñn]a|mot de passe|wachtwoord|pwd|pw"
+
+# the label heads that take such a noun phrase (plates, licences, ID cards, tax codes, passports):
+# everyday English heads ("mobile", "payment", "account") never pay for the bridged try
+BRIDGE_HEADS = frozenset(
+    """kennzeichen targa immatriculation kenteken matrícula matricula plate registration führerschein fuhrerschein
+    führerscheinnummer patente permis rijbewijs carné carne permiso licencia licence license driver driving codice
+    steuer steuerid steuernummer personalausweis ausweis dni nie nif bsn burgerservicenummer passport pasaporte
+    passeport reisepass passaporto paspoort carta identiteitskaart documento cédula cedula partita tva btw
+    sécurité securite sozialversicherungsnummer""".split()
+)
 
 # months in Italian and Dutch (English, Spanish, Polish, German and French are in pii_more._MONTHS)
 MONTHS_IT_NL = (
@@ -49,7 +63,7 @@ COMMON_EU = frozenset(
     """beste hoi hallo hola ciao salut servus moin liebe lieber geehrte nata nato nacido nacida geboren née server
     client kunde kundin karte post bank preis summe gesamt datum betreff anlage anhang frage antwort termin
     grazie gracias merci danke bedankt saluti groet groeten cordialement
-    euro handy ware glück salz schuh zahn kopf huhn sturm herbst baum puerta iglesia chiesa zaal blanco rojo""".split()
+    euro handy ware glück salz schuh zahn kopf huhn sturm herbst baum chiesa zaal""".split()
 )
 
 # an article / item / product number, like an invoice's, is the document's number, not a phone
@@ -79,8 +93,22 @@ def nir_ok(value: str) -> bool:
     return body.isdigit() and v[13:].isdigit() and 97 - int(body) % 97 == int(v[13:])
 
 
-# unlabeled shapes for pii_ids._UNLABELED_RE, each backed by the check above
-UNLABELED_EU = (
-    r"|(?P<cf>[A-Z]{6}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z])"
-    r"|(?P<nir>[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2})"
-)
+_CF_RE = re.compile(r"[A-Z]{6}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z](?![\w\-/])")
+_NIR_RE = re.compile(r"[12] ?\d{2} ?\d{2} ?\d{2} ?\d{3} ?\d{3} ?\d{2}(?![\w\-/])")
+
+
+def unlabeled_eu_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
+    """A codice fiscale or a NIR without a label, when its check passes. Tried only at a digit
+    cluster that could start one (a NIR's 15+ characters; six capitals right before a CF's
+    digits), so a prompt pays a loop over its few clusters, not another regex scan."""
+    out: list[Span] = []
+    for a, b in clusters:
+        if b - a >= 15 and text[a] in "12" and (a == 0 or not text[a - 1].isalnum()):
+            m = _NIR_RE.match(text, a)
+            if m is not None and nir_ok(m.group()):
+                out.append(Span("NATIONAL_ID", a, m.end(), 0.85, "checksum"))
+        elif a >= 6 and text[a - 6 : a].isupper() and text[a - 6 : a].isalpha() and (a == 6 or not text[a - 7].isalnum()):
+            m = _CF_RE.match(text, a - 6)
+            if m is not None and codice_fiscale_ok(m.group()):
+                out.append(Span("TAX_ID", a - 6, m.end(), 0.85, "checksum"))
+    return out

@@ -22,7 +22,7 @@ import re
 import string
 from typing import Callable
 
-from .pii_europe import COPULAS, LABEL_BRIDGE, PW_ADJECTIVES, UNLABELED_EU, codice_fiscale_ok, nir_ok
+from .pii_europe import BRIDGE_HEADS, COPULAS, LABEL_BRIDGE, PW_ADJECTIVES
 from .pii_more import MORE_HEADS
 from .pii_phones import CUE_HEADS, more_phones
 from .types import Span
@@ -196,7 +196,7 @@ _VALUE = (
 )
 
 
-def _label_regex() -> re.Pattern[str]:
+def _label_regex(bridge: str = "") -> re.Pattern[str]:
     parts = []
     for i, (_, lab) in enumerate(_LABELS):
         parts.append(f"(?P<L{i}>(?i:{lab}))")
@@ -204,11 +204,15 @@ def _label_regex() -> re.Pattern[str]:
         parts.append(f"(?P<C{j}>{lab})")
     # the label must stand alone on its left and not be glued to the value by a hyphen
     return re.compile(
-        r"(?<![\w/\-])(?:" + "|".join(parts) + r")\.?(?![\w-])(?!-\w)" + LABEL_BRIDGE + _FILLER + r"(?P<value>" + _VALUE + r")(?![\w-])"
+        r"(?<![\w/\-])(?:" + "|".join(parts) + r")\.?(?![\w-])(?!-\w)" + bridge + _FILLER + r"(?P<value>" + _VALUE + r")(?![\w-])"
     )
 
 
 LABELED_RE = _label_regex()
+# the same with a noun phrase before the value ("Kennzeichen meines Autos ist …"): its backtracking
+# costs, so it is a second try, only after a head that takes one and where a digit follows
+_BRIDGED_RE = _label_regex(LABEL_BRIDGE)
+_DIGIT = re.compile(r"\d")
 _GROUP_KIND = {f"L{i}": k for i, (k, _) in enumerate(_LABELS)} | {f"C{j}": k for j, (k, _) in enumerate(_CASED_LABELS)}
 
 
@@ -347,13 +351,15 @@ def labeled_spans(text: str, hits: list[tuple[int, str]] | None = None) -> list[
             next_free = p.end()
             continue
         m = LABELED_RE.match(text, s, min(n, s + 160))
+        if m is None and lw in BRIDGE_HEADS and _DIGIT.search(text, s, s + 60) is not None:
+            m = _BRIDGED_RE.match(text, s, min(n, s + 160))
         if m is None:
             continue
         group = _which(m)
         kind = _GROUP_KIND[group]
         value = m.group("value")
         digits = sum(c.isdigit() for c in value)
-        if m.group("bridge") and digits < 8 and (digits == 0 or not any(c.isalpha() for c in value)):
+        if m.re is _BRIDGED_RE and m.group("bridge") and digits < 8 and (digits == 0 or not any(c.isalpha() for c in value)):
             continue  # "Kennzeichen meines Autos ist B-MW 1234" but not "phone bill is 58.76"
         if kind == "LICENSE_PLATE":
             if digits == 0 or digits == len(value.replace(" ", "").replace("-", "")) or len(value) < 5:
@@ -404,7 +410,7 @@ def _shape_ok(kind: str, value: str) -> bool:
 _UNLABELED_RE = re.compile(
     r"(?<![\w\-/.])(?:(?P<pesel>\d{11})|(?P<dni>(?:\d{8}|[XYZ]\d{7})-?[A-Z])|(?P<dowod>[A-Z]{3}\d{6})"
     r"|(?P<nino>[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D])|(?P<nip>\d{3}-\d{3}-\d{2}-\d{2}|\d{3}-\d{2}-\d{2}-\d{3}|PL ?\d{10})"
-    r"|(?P<nrb>\d{2}(?: ?\d{4}){6})|(?P<vin>[A-HJ-NPR-Z0-9]{17})" + UNLABELED_EU + r")(?![\w\-/])"
+    r"|(?P<nrb>\d{2}(?: ?\d{4}){6})|(?P<vin>[A-HJ-NPR-Z0-9]{17}))(?![\w\-/])"
 )
 _UNLABELED_CHECKS: dict[str, tuple[str, Callable[[str], bool]]] = {
     "pesel": ("NATIONAL_ID", pesel_ok),
@@ -414,8 +420,6 @@ _UNLABELED_CHECKS: dict[str, tuple[str, Callable[[str], bool]]] = {
     "nip": ("TAX_ID", nip_ok),
     "nrb": ("BANK_ACCOUNT", lambda v: _pl_nrb_ok(v)),  # a Polish NRB: an IBAN without its "PL"
     "vin": ("VEHICLE_ID", vin_ok),
-    "cf": ("TAX_ID", codice_fiscale_ok),  # Italian codice fiscale
-    "nir": ("NATIONAL_ID", nir_ok),  # French NIR
 }
 
 

@@ -26,7 +26,7 @@ FLAG = {"user": 0.5, "tool": 0.4}
 
 
 def dump(data: Path, out: Path) -> None:
-    from injection_data import SETS, dedup, tool_benign
+    from injection_data import SETS, dedup
     from injection_pasted_probes import ATTACKS, BENIGN
 
     from seawall.guard.injection import heuristic_score

@@ -74,19 +74,20 @@ def diff(a: dict, b: dict) -> None:
                 print(f"  {x:.2f} -> {y:.2f}  {t[:160]!r}")
 
 
-async def _guard_probes() -> None:
+async def _guard_probes(classifier: bool) -> None:
     from injection_pasted_probes import ATTACKS, BENIGN
 
     from seawall.guard import Guard, GuardPolicy
 
-    guard, policy = Guard(), GuardPolicy(injection_classifier=False)
+    guard, policy = Guard(), GuardPolicy(injection_classifier=classifier)
     for name, texts in (("attacks", ATTACKS), ("benign", BENIGN)):
         blocked = flagged = 0
         for t in texts:
             d = await guard.check_input({"model": "m", "messages": [{"role": "user", "content": t}]}, policy)
             blocked += not d.allowed and "injection" in (d.reason or "")
             flagged += d.allowed and d.flagged
-        print(f"guard (rules only, default bands) {name}: {len(texts)} texts, blocked {blocked}, flagged only {flagged}")
+        what = "default policy" if classifier else "rules only, default bands"
+        print(f"guard ({what}) {name}: {len(texts)} texts, blocked {blocked}, flagged only {flagged}")
 
 
 def main() -> int:
@@ -96,6 +97,7 @@ def main() -> int:
     ap.add_argument("--diff", nargs=2, type=Path)
     ap.add_argument("--summary", type=Path)
     ap.add_argument("--guard", action="store_true")
+    ap.add_argument("--classifier", action="store_true", help="with --guard: the default policy (the fast head flags)")
     a = ap.parse_args()
     if a.dump:
         dump(a.data, a.dump)
@@ -107,7 +109,7 @@ def main() -> int:
     if a.guard:
         import asyncio
 
-        asyncio.run(_guard_probes())
+        asyncio.run(_guard_probes(a.classifier))
     return 0
 
 

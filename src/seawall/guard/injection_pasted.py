@@ -37,6 +37,13 @@ _TURN_RX = _TOOL_RX[0][1]
 # conversation" or "the user's contacts" somewhere is what an injection asks of the model
 _EXFIL_RX = _TOOL_RX[-1][1]
 _YOUR = re.compile(r"\w+\s+(?:us\s+|me\s+)?your\b", re.IGNORECASE)
+# Sharper gates for the rules whose own gates ("hi", "note", "if you") hold in most e-mails: the
+# words addressed to the model must name it (a 2 KB e-mail otherwise runs four more scans, ~0.3 ms)
+_MODEL_WORDS = ("assistant", "llm", "model", "agent", "chatbot", "bot", "gpt", "claude", "copilot")
+_READING = ("you read", "you see", "you process", "you summar", "you encounter", "you parse", "you are asked")
+# (rules by position in injection_rules._TOOL_HEURISTICS; the asserts keep the numbers honest)
+assert _TOOL_RX[1][1].pattern.startswith(r"\b(?:AI|assistant") and _TOOL_RX[2][1].pattern.startswith(r"\b(?:when|if|once|after) you")
+assert _TOOL_RX[3][1].pattern.startswith(r"\b(?:note|message") and _TOOL_RX[4][1].pattern.startswith(r"\bif you")
 _SEPARATORS = ("```", "\n>", "\n---", "\n***", "\n===", "~~~")
 
 
@@ -71,6 +78,17 @@ def pasted_span(text: str) -> tuple[int, int] | None:
     return (start, end) if end - start >= 20 else None
 
 
+def _names_model(low: str) -> bool:
+    if any(w in low for w in _MODEL_WORDS):
+        return True
+    i = low.find("ai")  # "AI" as a word, not in "email" or "again"
+    while i >= 0:
+        if not (i and low[i - 1].isalpha()) and not low[i + 2 : i + 3].isalpha():
+            return True
+        i = low.find("ai", i + 2)
+    return False
+
+
 def _matches(rx: re.Pattern[str], part: str) -> bool:
     if rx is _TURN_RX:
         return any(_MODEL_REPLY.match(part, m.end()) is None for m in rx.finditer(part))
@@ -87,8 +105,18 @@ def pasted_score(text: str, best: float, starts: set[str] | None = None) -> floa
         return best
     part = text[span[0] : span[1]]
     low = part.lower()
-    for w, rx, gate in _TOOL_RX:
-        if w > best and any(g in low for g in gate) and _matches(rx, part):
+    model = None
+    for k, (w, rx, gate) in enumerate(_TOOL_RX):
+        if w <= best or not any(g in low for g in gate):
+            continue
+        if k in (1, 3, 4):  # the data addresses the model: "AI, ...", "Note to AI agents", "If you are an LLM"
+            if model is None:
+                model = _names_model(low)
+            if not model:
+                continue
+        if k == 2 and not any(g in low for g in _READING):
+            continue
+        if _matches(rx, part):
             best = w
     found = _gates_in(low, starts)
     if found:

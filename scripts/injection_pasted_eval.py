@@ -27,7 +27,7 @@ FLAG = {"user": 0.5, "tool": 0.4}
 
 def dump(data: Path, out: Path) -> None:
     from injection_data import SETS, dedup
-    from injection_pasted_probes import ATTACKS, BENIGN
+    from injection_pasted_probes import ATTACKS, BENIGN, HELDOUT_ATTACKS, HELDOUT_BENIGN
 
     from seawall.guard.injection import heuristic_score
 
@@ -47,6 +47,8 @@ def dump(data: Path, out: Path) -> None:
             add("wrapped: " + s.name, s.label, "user", [WRAP.format(t) for t in texts])
     add("probes: pasted attacks", 1, "user", ATTACKS)
     add("probes: pasted benign", 0, "user", BENIGN)
+    add("held-out probes: pasted attacks", 1, "user", HELDOUT_ATTACKS)
+    add("held-out probes: pasted benign", 0, "user", HELDOUT_BENIGN)
     out.write_text(json.dumps(res))
 
 
@@ -75,12 +77,13 @@ def diff(a: dict, b: dict) -> None:
 
 
 async def _guard_probes(classifier: bool) -> None:
-    from injection_pasted_probes import ATTACKS, BENIGN
+    from injection_pasted_probes import ATTACKS, BENIGN, HELDOUT_ATTACKS, HELDOUT_BENIGN
 
     from seawall.guard import Guard, GuardPolicy
 
     guard, policy = Guard(), GuardPolicy(injection_classifier=classifier)
-    for name, texts in (("attacks", ATTACKS), ("benign", BENIGN)):
+    for name, texts in (("attacks", ATTACKS), ("benign", BENIGN), ("held-out attacks", HELDOUT_ATTACKS),
+                        ("held-out benign", HELDOUT_BENIGN)):
         blocked = flagged = 0
         for t in texts:
             d = await guard.check_input({"model": "m", "messages": [{"role": "user", "content": t}]}, policy)

@@ -7,7 +7,8 @@
   jailbreaks in ``injection_jailbreak.py``: two kinds of jailbreak signal near each other;
   hijacks and prompt extraction in ``injection_hijack.py``, built the same way);
   tool / retrieved content adds rules for data that speaks to the model (fake turns, words
-  addressed to the assistant, role claims, requests to call tools or send data). Microseconds.
+  addressed to the assistant, role claims, requests to call tools or send data); so does the
+  material a user message wraps ("Summarise this e-mail:\n\n...", ``injection_pasted.py``). Microseconds.
 * Classifier: logistic regression over all-MiniLM-L6-v2 sentence embeddings, trained by
   ``scripts/train_injection.py``; weights in ``guard/models/injection_head.npz`` with
   ``injection_head.json`` (version, training-data hash, thresholds, metrics).
@@ -34,6 +35,7 @@ HEAD_META = MODELS_DIR / "injection_head.json"
 from .evasion import plain
 from .injection_hijack import WEIGHT as _HJ_WEIGHT, score as hijack_score
 from .injection_jailbreak import WEIGHT as _JB_WEIGHT, WORD_STARTS, score as jailbreak_score
+from .injection_pasted import pasted_score
 from .injection_rules import _GATES, _HEURISTIC_RX, _TOOL_RX, ml_score
 
 
@@ -89,7 +91,10 @@ def heuristic_score(text: str, role: str = "user") -> float:
         best = max(best, jailbreak_score(text, low, starts))
     if best < _HJ_WEIGHT:
         best = max(best, hijack_score(text, low, starts))
-    return ml_score(text, low, role, best, starts)
+    best = ml_score(text, low, role, best, starts)
+    if role == "user" and best < 0.9:  # material pasted into the message is read as tool content too
+        best = pasted_score(text, best, starts)
+    return best
 
 
 # ---------------------------------------------------------------- embedder

@@ -28,6 +28,9 @@ LOOKALIKES = [
     ("How long does a transfer to another bank take?", "How long does a transfer from another bank take?", "antonym"),
     ("What's your name?", "What's my name?", "antonym"),
     ("Which airline is cheaper to fly to Rome?", "Which airline is more expensive to fly to Rome?", "antonym"),
+    # "unable" / "unsure" are negations, so their plain forms are opposites
+    ("I am able to verify my identity", "I am unable to verify my identity", "negation"),
+    ("I'm sure the transfer went through", "I'm unsure the transfer went through", "negation"),
 ]
 # Duplicates the rules must let through (the first three were refused before issue 14's fixes
 # or would be by a careless question-word rule).
@@ -42,6 +45,15 @@ DUPLICATES = [
     ("How do I convert a string to an integer in Python?", "How do I turn a string into an integer in Python?"),
     ("Send money to my account from abroad", "Send money from abroad to my account"),
 ]
+# One negation said two ways, or a negation that only frames the question: the rules accept
+# them (whether the cosine serves them is the embedder's business)
+SAME_NEGATION = [
+    ("I can't use my card.", "I am unable to use my card."),
+    ("I have yet to receive my virtual card", "I haven't received my virtual card."),
+    ("I don't understand why I'm being charged for using my card.", "Why am I being charged for using my card?"),
+    ("I'm not sure how to reset my PIN", "How do I reset my PIN?"),
+    ("the administration won&rsquo;t protect the program", "the administration won't protect the program"),
+]
 
 
 @pytest.mark.parametrize("stored, asked, rule", LOOKALIKES)
@@ -52,7 +64,7 @@ def test_each_lookalike_is_refused_by_its_rule(stored, asked, rule):
         assert not verdict.accept and verdict.reason.startswith(rule), (a, b, verdict)
 
 
-@pytest.mark.parametrize("stored, asked", DUPLICATES)
+@pytest.mark.parametrize("stored, asked", DUPLICATES + SAME_NEGATION)
 def test_each_duplicate_is_accepted_by_the_rules(stored, asked):
     v = Verifier()
     assert v.verify(stored, asked).accept and v.verify(asked, stored).accept

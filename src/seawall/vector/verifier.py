@@ -36,6 +36,7 @@ reported on held-out test splits by scripts/cache_eval.py (docs/caching.md).
 """
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -153,6 +154,8 @@ def _language(words: list[str], text: str) -> str:
 @lru_cache(maxsize=4096)
 def extract(text: str) -> Slots:
     """The slots of one prompt (memoised: a cached prompt is verified many times)."""
+    if "&" in text and ";" in text:
+        text = html.unescape(text)  # pasted from a web page: "won&rsquo;t" is "won't"
     text = _PER_CENT.sub("percent", text)  # two words for one unit
     raw_tokens = _WORD.findall(text.replace("’", "'"))
     words = [t.lower() for t in raw_tokens]
@@ -164,7 +167,11 @@ def extract(text: str) -> Slots:
             # request ("Should I learn Go? If not, why?" asks what "Should I learn Go?" asks).
             if w == "not" and (i and words[i - 1] in _ALTERNATIVE or i + 1 == len(words)):
                 continue
+            if _asks_through(words, i):
+                continue
             neg += 1
+        elif w == "yet" and 0 < i < len(words) - 1 and words[i - 1] in _HAVE and words[i + 1] == "to":
+            neg += 1  # "I have yet to receive my card" = "I haven't received my card"
     # numbers: digits, then number words (with a scale word: "5 million" -> 5000000)
     numbers: set[str] = set()
     for m in _NUM.finditer(text):
@@ -271,6 +278,22 @@ def extract(text: str) -> Slots:
 
 
 _ALTERNATIVE = frozenset({"if", "or", "whether"})
+_HAVE = frozenset({"have", "has", "had", "am", "is", "are", "was", "were"})
+_NOT_KNOWING = frozenset({"know", "understand", "sure", "see", "get"})
+_ASKED = frozenset({"why", "how", "what", "where", "when", "who", "which", "if", "whether"})
+
+
+def _asks_through(words: list[str], i: int) -> bool:
+    """A negation that only frames a question: "I don't know why my card was declined" asks
+    "Why was my card declined?", as "not sure how", "unsure whether", "don't understand what" do."""
+    j = i + 1
+    if words[i] != "unsure":
+        if j < len(words) and words[j] in ("really", "quite"):
+            j += 1
+        if j >= len(words) or words[j] not in _NOT_KNOWING:
+            return False
+        j += 1
+    return j < len(words) and words[j] in _ASKED
 _SAME_STEM = 6  # Olympians / Olympic, Canadians / Canada's: one name, inflected
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 NEGATIONS = frozenset(
     "not no never none nothing nobody nowhere neither nor without cannot cant dont doesnt didnt "
     "isnt arent wasnt werent wont wouldnt shouldnt couldnt hasnt havent hadnt mustnt neednt "
-    "n't non".split()  # "non": what is left of "non-refundable" once the hyphen splits it
-)
+    "n't non unable unsure".split()  # "non": what is left of "non-refundable" once the hyphen splits it;
+)  # "unable" / "unsure" say "not able" / "not sure": "I can't use my card" = "I'm unable to use my card"
 
 # A word made of one of these and a word the other prompt has, alone, is its opposite:
 # undamaged/damaged, unpaid/paid, inactive/active, disconnect/connect. Where the pair is not
@@ -28,7 +28,7 @@ boy girl|he she|his her|morning evening|sunrise sunset|arrival departure|arrive 
 love hate|like dislike|push pull|agree disagree|legal illegal|possible impossible|safe unsafe|
 valid invalid|gain loss|profit loss|credit debit|inbound outbound|incoming outgoing|
 top bottom|near far|into out|to from|my your|onto off|towards away|toward away|wet dry|full empty|big small|
-large small|huge tiny|thick thin|heavy light|early late|day night|young old|sitting standing|
+large small|huge tiny|huge small|thick thin|heavy light|early late|day night|young old|sitting standing|
 sit stand|entrance exit|enter exit|domestic international|domestic overseas|local remote|
 better worse|easier harder|easiest hardest|stronger weaker|strongest weakest|richer poorer|
 richest poorest|safer riskier|safest riskiest|cheap expensive|easy hard|easy difficult|

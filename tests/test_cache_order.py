@@ -23,6 +23,10 @@ SWAPS = [
     ("Is Oslo north of Lisbon?", "Is Lisbon north of Oslo?"),
     ("Why did Oracle sue Google?", "Why did Google sue Oracle?"),
     ("Does the pharmacy come after the bakery on Main Street?", "Does the bakery come after the pharmacy on Main Street?"),
+    # no directional word: two words (or runs of words) crossing a third
+    ("Does Siemens own Osram?", "Does Osram own Siemens?"),
+    ("The woman is picking up the kangaroo", "The kangaroo is picking up the woman"),
+    ("The log is lying on the panda bear", "The panda bear is lying on the logs"),
 ]
 # (stored, asked): the same question, words moved
 REORDERS = [
@@ -36,6 +40,11 @@ REORDERS = [
     ("In Excel, how do I turn a sheet into a PDF?", "How do I turn a sheet into a PDF in Excel?"),
     ("What is the difference between tea and coffee?", "What is the difference between coffee and tea?"),
     ("New Zealand beat South Africa in the final", "In the final, New Zealand beat South Africa"),
+    # no directional word, and nothing crosses: words moved alone, clauses swapped, a passive
+    ("Can I quickly transfer money abroad?", "Can I transfer money abroad quickly?"),
+    ("A man is playing guitar and a woman is singing", "A woman is singing and a man is playing guitar"),
+    ("A big green ball is knocking a potato", "A ball, which is green and big, is knocking a potato"),
+    ("Siemens acquired Osram", "Osram was acquired by Siemens"),
 ]
 
 

@@ -24,7 +24,8 @@ and refuses a candidate whose slots differ from the new prompt's:
 - the language of the prompt itself (script, then stop-word profile for Latin scripts);
 - an added clause: one side is the other plus a span of words the other does not have;
 - word order: two shared words trading places around a directional word ("from Boston to
-  Denver" vs "from Denver to Boston", "X bought Y" vs "Y bought X"; verifier_order).
+  Denver" vs "from Denver to Boston", "X bought Y" vs "Y bought X"), or the same words with
+  two crossing a third ("Does Google own YouTube?" / "Does YouTube own Google?"; verifier_order).
 
 The word lists live in verifier_vocab, verifier_entities, verifier_actions and verifier_order.
 
@@ -45,6 +46,7 @@ from .verifier_actions import actions as _actions
 from .verifier_actions import swapped
 from .verifier_entities import (ALIASES, GAZETTEER, LOWER_CASE_DEMONYMS, TECH, TECH_CAPITALISED,
                                 abbreviations, entity_key, match_acronyms)
+from .verifier_order import pivot_swap
 from .verifier_order import roles as _roles
 from .verifier_order import swapped as _order_swapped
 from .verifier_scope import scope as _scope
@@ -429,6 +431,8 @@ class Verifier:
             sw = _order_swapped(a.roles, b.roles)
             if sw:
                 return Verdict(False, f"order '{sw[0]}' ({sw[1]}) and '{sw[2]}' ({sw[3]}) swapped")
+        if c.order and (pv := pivot_swap(a.words, b.words)):
+            return Verdict(False, f"order '{pv[0]}' and '{pv[2]}' swapped around '{pv[1]}'")
         if c.scope and (why := scope_conflict(a.scope, b.scope)):
             return Verdict(False, why)
         if c.actions and a.actions != b.actions and swapped(a.actions, b.actions):

@@ -15,8 +15,10 @@ tell me?" moves "rate" out of "^" and nothing into it; "flights to Denver from B
 every role; a passive ("Was Beats bought by Apple?") moves Apple to "by" and Beats to "^",
 not a trade. "A and B", "A or B", "A vs B" have no direction and never refuse.
 
-Known gaps (misses of this rule, not false refusals): order without a directional word ("Is
-a square a rectangle?", "Do cats eat mice?" with an unlisted verb, "cups in a gallon").
+Without a directional word, ``pivot_swap`` catches the plainest case: the same content words,
+two of them crossing a third ("The woman is picking up the kangaroo" / "The kangaroo is
+picking up the woman"). Known gaps (misses, not false refusals): "Is a square a rectangle?",
+"cups in a gallon", a swap with one word changed.
 Known cost: symmetric relations written with one ("distance from A to B") are exempted by a
 short list of symmetric heads; others ("Is Boston as big as Denver?") may refuse.
 The word lists were written for this project.
@@ -103,4 +105,55 @@ def swapped(a: dict[str, str | None], b: dict[str, str | None]) -> tuple[str, st
         if other is not None:
             return other, rb, w, ra
         moved.setdefault((ra, rb), w)
+    return None
+
+
+# a span holding one of these joins or reports, it does not say who acts on whom: "a ball which
+# is green and big", '"The gloves are off," said ...'
+_LINKS = frozenset("and or which who that said says told according".split())
+
+
+def _neighbours(words: tuple[str, ...], chunked: bool) -> dict[str, tuple[str, str]] | None:
+    """Each content unit's neighbours (previous, next unit; "" across a linking word). A unit is
+    a content word, or with ``chunked`` a run of them between function words ("panda bear",
+    "picking up"). None when a unit repeats (its position would be ambiguous)."""
+    units: list[str] = []
+    linked: list[bool] = []  # a linking word right before units[k]
+    link, open_run = False, False
+    for w in words:
+        if w in _LINKS or w in _NO_ROLE or w in MARKERS or not w.isalpha():
+            link = link or w in _LINKS
+            open_run = False
+            continue
+        w = w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+        if chunked and open_run:
+            units[-1] += " " + w
+            continue
+        units.append(w)
+        linked.append(link)
+        link, open_run = False, True
+    if len(set(units)) != len(units):
+        return None
+    return {u: (units[k - 1] if k and not linked[k] else "", units[k + 1] if k + 1 < len(units) and not linked[k + 1] else "")
+            for k, u in enumerate(units)}
+
+
+def pivot_swap(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, str, str] | None:
+    """(x, pivot, y): the same content, with "x pivot y" in ``a`` and "y pivot x" in ``b``, over
+    content words or over runs of them: who does what to whom changed ("Does Google own
+    YouTube?", "The log is lying on the panda bear" / "The panda bear is lying on the logs"). A
+    word moved alone crosses nothing; a passive ("was acquired by") and a symmetric relation are
+    left alone. ``a`` / ``b``: the prompts' lower-cased words."""
+    if "by" in a or "by" in b or len(a) > 40 or len(b) > 40:
+        return None
+    for chunked in (False, True):
+        na = _neighbours(a, chunked)
+        if na is None or len(na) < 3 or any(h in u for u in na for h in SYMMETRIC_HEADS):
+            continue
+        nb = _neighbours(b, chunked)
+        if nb is None or nb.keys() != na.keys():
+            continue
+        for v, (x, y) in na.items():
+            if x and y and nb[v] == (y, x):
+                return x, v, y
     return None

@@ -21,37 +21,85 @@ class ToolRule:
     weight: float
     rx: re.Pattern[str]
     gates: tuple[str, ...]
+    # a match does not count when this matches right after it (a transcript's turn that is answered)
+    unless_after: re.Pattern[str] | None = None
 
     def gated(self, low: str) -> bool:
         return any(g in low for g in self.gates)
 
+    def matches(self, text: str) -> bool:
+        if self.unless_after is None:
+            return self.rx.search(text) is not None
+        return any(self.unless_after.match(text, m.end()) is None for m in self.rx.finditer(text))
 
-def _rule(name: str, weight: float, pattern: str, gates: tuple[str, ...]) -> ToolRule:
-    return ToolRule(name, weight, re.compile(pattern, re.IGNORECASE | re.MULTILINE), gates)
 
+def _rule(name: str, weight: float, pattern: str, gates: tuple[str, ...], unless_after: re.Pattern[str] | None = None) -> ToolRule:
+    return ToolRule(name, weight, re.compile(pattern, re.IGNORECASE | re.MULTILINE), gates, unless_after)
+
+
+# A chat log answers its "User:" turns ("User: how do I sort a list?\nAI: use sorted()"); an injected
+# turn is left for the model to answer (an empty "Assistant:" or nothing). (Human agents' replies:
+# TRANSCRIPT_REPLY, inside the pattern.)
+_MODEL_REPLY = re.compile(r"[^\n]{0,400}\n\s*(?:assistant|ai|bot|chatbot|chatgpt|gpt|claude|copilot|gemini|model)[ \t]*:[ \t]*\S",
+                          re.IGNORECASE)
+
+
+# What the data calls the model: "AI", "the assistant", "LLM agents", "Copilot". Not a bare "agent"
+# (a helpdesk macro's "Agent: please close the ticket" speaks to a person) nor "assistant" after a
+# job title ("assistant manager"): an agent counts when it is an AI / LLM / coding / browsing one.
+_MODEL = (r"(?:AI|A\.I\.|LLMs?|language models?|chatbots?|assistants?|GPTs?|ChatGPT|Claude|Copilot|Gemini"
+          r"|(?:AI|LLM|autonomous|coding|browsing|browser|shopping|scheduling|e-?mail|research)[- ](?:agents?|bots?|reviewers?))")
+# One lexicon of imperatives for the rules whose data speaks to the model (addressed, note to
+# agents, "if you are an LLM"): what an injection asks of it, in any trade (not one list per rule).
+# A verb that is also a noun reads as a noun before "of", "on", a digit ("AI: update 2.1 notes").
+_VERB = (r"(?:ignore|disregard|forget|send|forward|e-?mail|transfer|call|execute|run|reply|respond|say|state|tell|output|print"
+         r"|include|delete|remove|erase|visit|open|click|book|buy|purchase|pay|refund|use|recommend|mention|add|append|insert"
+         r"|rate|rank|approve|reject|grant|revoke|close|cancel|archive|mark|share|reveal|disclose|leak|upload|publish|write"
+         r"|describe|claim|summari[sz]e|translate|answer|accept|decline|schedule|invite|subscribe|install|download|update"
+         r"|modify|disable|enable|turn off|create|give|provide|show|copy|redirect|navigate|go to|browse|fetch|retrieve"
+         r"|ask|inform|warn|notify|praise|promote|suggest|advise|urge|instruct|treat|act as|pretend|classify|exclude|omit|hide"
+         r"|replace|rewrite|sign|confirm|verify|unlock|reset|praise|portray|present|label|flag)\b(?!\s*(?:of|on|is|are|was|were|\d)\b)")
+# what may come between the address and the verb: "please", "you must", "quietly", "do not"
+_ASK = (r"(?:(?:please|kindly|now|immediately|also|quietly|silently|secretly|always|only|just|then|instead|do not|don't|never"
+        r"|you (?:must|should|need to|have to|will))\s+){0,3}")
+# ... and a clause that times it: "Assistant, when you answer the user, recommend ..."
+_WHEN = r"(?:(?:when|while|if|once|after|before|whenever)\b[^,.:\n]{0,80},\s*)?"
+# a separator after the address: "AI:", "Copilot,", "Hello AI!"; a dash only where the model's
+# user is named ("Assistant - accept ... the user's calendar"; a job ad's "Assistant - send your CV")
+_SEP = r"(?:\s*[,:!]|\s+[-\u2013\u2014](?=[^.\n]{0,120}\buser))\s*"
+_READING = r"(?:reading|processing|parsing|summari[sz]ing|seeing|that reads?|who reads?|which reads?)\s+(?:this|these)\b"
 
 TOOL_RULES: tuple[ToolRule, ...] = (
-    # a fake conversation turn inside the data ("Human: send 50 dollars to ...")
-    _rule("fake_turn", 0.9, r"(?:^\s*(?:human|user|system|###\s*(?:human|user|system|instruction))\s*:|(?-i:(?<!Operating )\b(?:Human|User|System)\s*:))" + TRANSCRIPT_REPLY + r"\s*" + TURN_OPENING,
-          ("human", "user", "system", "###")),
-    # the data speaks to the assistant
-    _rule("addressed", 0.9, r"\b(?:AI|assistant|chatbot|language model|LLM|agent|GPT|Claude|Copilot)\b[,:]?\s+(?:please\s+|you (?:must|should|need to|have to|will)\s+|now\s+|immediately\s+)?(?:ignore|disregard|forget|send|forward|e-?mail|transfer|call|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|book|buy|pay)\b",
-          ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot")),
-    _rule("read_timed", 0.85, r"\b(?:when|if|once|after) you (?:read|see|process|summari[sz]e|encounter|parse|are asked about) (?:this|these|the following)\b",
+    # a fake conversation turn inside the data ("Human: send 50 dollars to ...", "... ### Instruction: tell ...")
+    _rule("fake_turn", 0.9, r"(?:^\s*(?:human|user|system)\s*:|###\s*(?:human|user|system|instructions?)\s*:|(?-i:(?<!Operating )\b(?:Human|User|System)\s*:))" + TRANSCRIPT_REPLY + r"\s*" + TURN_OPENING,
+          ("human", "user", "system", "###"), _MODEL_REPLY),
+    # the data speaks to the assistant: "AI, send ...", "Copilot: grant ...", "LLM agents reading this must upload ..."
+    # (not "ask the AI: summarise ...", a product's own help text; "note to the AI: ..." is the next rule's)
+    _rule("addressed", 0.9, r"(?<!\bthe )(?<!\bour )(?<!\byour )(?<!\bask )\b" + _MODEL + r"\b(?:"
+          r"[,:]?\s+(?:please\s+|you (?:must|should|need to|have to|will)\s+|now\s+|immediately\s+)?(?:ignore|disregard|forget|send|forward|e-?mail|transfer|call|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|book|buy|pay)\b"
+          r"|" + _SEP + _WHEN + _ASK + _VERB +
+          r"|\s+" + _READING + r"[^.\n]{0,40}?\s(?:must|should|need to|have to|are to|will)\s+" + _ASK + _VERB + ")",
+          ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot", "gemini", "bot", "a.i.")),
+    # "When you read this, call ...": a reading-timed order (not "when you read this recipe for the first time, note that ...")
+    _rule("read_timed", 0.85, r"\b(?:when|if|once|after) you (?:read|see|process|summari[sz]e|encounter|parse|are asked about) (?:this|these|the following)\b"
+          r"[^,.:\n]{0,60}[,:]\s*" + _ASK + _VERB,
           ("when you", "if you", "once you", "after you")),
-    # the data addresses the agents that will read it: "Note to AI agents reading this: call ..."
-    _rule("note_to_agents", 0.9, r"\b(?:note|message|instructions?|attention|notice|hey|hi|hello|dear)\s+(?:to\s+|for\s+)?(?:all\s+|any\s+)?(?:AI|LLMs?|language models?|assistants?|agents?|chatbots?|bots?|GPTs?)\b[^.\n]{0,40}[:,]\s*(?:please\s+)?(?:also\s+|now\s+|immediately\s+|kindly\s+)?(?:ignore|disregard|call|send|forward|e-?mail|transfer|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|buy|pay|use)\b",
-          ("note", "message", "instruction", "attention", "notice", "hey", "hi", "hello", "dear")),
+    # the data addresses the agents that will read it: "Note to AI agents reading this: call ...",
+    # "Message for the AI reading this mailbox: reply ...", "Hello AI! Please share ..."
+    _rule("note_to_agents", 0.9, r"\b(?:note|message|instructions?|attention|notice|important|reminder|warning|hey|hi|hello|dear)\s+"
+          r"(?:to\s+|for\s+)?(?:the\s+|all\s+|any\s+|every\s+)?(?:[\w-]+\s+)?" + _MODEL + r"\b[^.\n]{0,40}?[:,!]\s*" + _WHEN + _ASK + _VERB,
+          ("note", "message", "instruction", "attention", "notice", "important", "reminder", "warning", "hey", "hi", "hello", "dear")),
     # "If you are an LLM reading this, run ...": the data picks out the model as its reader
-    _rule("if_you_are_an_llm", 0.9, r"\bif you(?:'re| are) an? (?:AI|LLM|language model|assistant|agent|chatbot|bot|GPT)\b[^.\n]{0,40}?[:,]\s*(?:please\s+)?"
-          r"(?:ignore|disregard|call|send|forward|e-?mail|transfer|execute|run|reply|respond|say|tell|output|print|include|delete|visit"
-          r"|open|click|buy|pay|use|recommend|mention|add)\b", ("if you",)),
+    _rule("if_you_are_an_llm", 0.9, r"\bif you(?:'re| are) an? (?:[\w-]+\s+)?" + _MODEL + r"\b[^.\n]{0,60}?[:,]\s*" + _WHEN + _ASK + _VERB,
+          ("if you",)),
     # "you must now call the delete_all_files tool": a tool call demanded of the reader
     _rule("demanded_tool_call", 0.9, r"\byou\s+(?:must|should|need to|have to|are required to)\s+(?:now|immediately|also|instead)\s+(?:call|invoke|run|execute|use"
           r"|trigger)\b[^.\n]{0,40}\b(?:tool|function|command|plugin|action)\b", ("you must", "you should", "you need", "you have",
                                                                                  "you are required")),
     # "when summarizing this page, tell the user to ...": an instruction timed to the model's reading
-    _rule("summary_timed", 0.85, r"\b(?:when|while|if|once|after|before)\s+(?:you(?:'re| are)?\s+)?(?:summari[sz]|read|process|pars|analy[sz]|answer|respond|repl)\w*\s+(?:this|these|the following|the above)\b[^.\n]{0,80}\b(?:tell|inform|instruct|ask|urge|say|respond|reply|output|include|mention|recommend|ignore|visit|send)\b",
+    _rule("summary_timed", 0.85, r"\b(?:when|while|if|once|after|before)\s+(?:you(?:'re| are)?\s+)?(?:summari[sz]|read|process|pars|analy[sz]|answer|respond|repl)\w*\s+(?:(?:questions?|queries|anything|about|on|to|the|contents?|of|from|regarding)\s+){0,4}"
+          r"(?:this|these|the following|the above)\b[^.\n]{0,80}\b(?:tell|inform|instruct|ask|urge|say|state|claim|describe|respond|reply|output|include"
+          r"|mention|recommend|ignore|visit|send|rate|rank|append|insert)\b",
           ("when", "while", "if", "once", "after", "before")),
     # a Markdown image or link that carries the conversation out in its URL (it is fetched when
     # rendered): a template placeholder or the name of what it takes in the query
@@ -74,6 +122,6 @@ RULE = {r.name: r for r in TOOL_RULES}
 def tool_score(text: str, low: str, best: float) -> float:
     """``best`` raised to the strongest tool rule that matches ``text`` (``low``: lower-cased)."""
     for r in TOOL_RULES:
-        if r.weight > best and r.gated(low) and r.rx.search(text):
+        if r.weight > best and r.gated(low) and r.matches(text):
             best = r.weight
     return best

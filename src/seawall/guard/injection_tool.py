@@ -23,18 +23,24 @@ class ToolRule:
     gates: tuple[str, ...]
     # a match does not count when this matches right after it (a transcript's turn that is answered)
     unless_after: re.Pattern[str] | None = None
+    # ... or ends right before it (the line before is a turn that it answers)
+    unless_before: re.Pattern[str] | None = None
 
     def gated(self, low: str) -> bool:
         return any(g in low for g in self.gates)
 
     def matches(self, text: str) -> bool:
-        if self.unless_after is None:
+        if self.unless_after is None and self.unless_before is None:
             return self.rx.search(text) is not None
-        return any(self.unless_after.match(text, m.end()) is None for m in self.rx.finditer(text))
+        after, before = self.unless_after, self.unless_before
+        return any((after is None or after.match(text, m.end()) is None)
+                   and (before is None or before.search(text, max(0, m.start() - 400), m.start()) is None)
+                   for m in self.rx.finditer(text))
 
 
-def _rule(name: str, weight: float, pattern: str, gates: tuple[str, ...], unless_after: re.Pattern[str] | None = None) -> ToolRule:
-    return ToolRule(name, weight, re.compile(pattern, re.IGNORECASE | re.MULTILINE), gates, unless_after)
+def _rule(name: str, weight: float, pattern: str, gates: tuple[str, ...], unless_after: re.Pattern[str] | None = None,
+          unless_before: re.Pattern[str] | None = None) -> ToolRule:
+    return ToolRule(name, weight, re.compile(pattern, re.IGNORECASE | re.MULTILINE), gates, unless_after, unless_before)
 
 
 # A chat log answers its "User:" turns ("User: how do I sort a list?\nAI: use sorted()"); an injected
@@ -67,6 +73,8 @@ _WHEN = r"(?:(?:when|while|if|once|after|before|whenever)\b[^,.:\n]{0,80},\s*)?"
 # a separator after the address: "AI:", "Copilot,", "Hello AI!"; a dash only where the model's
 # user is named ("Assistant - accept ... the user's calendar"; a job ad's "Assistant - send your CV")
 _SEP = r"(?:\s*[,:!]|\s+[-\u2013\u2014](?=[^.\n]{0,120}\buser))\s*"
+# the line before is a person's turn: what follows it on the next line is the reply ("User: ...\nAI: use sorted()")
+_TURN_BEFORE = re.compile(r"(?:^|\n)[ \t]*(?:user|human|customer|client|caller|q|question|me)[ \t]*:[^\n]*\n[ \t]*\Z", re.IGNORECASE)
 _READING = r"(?:reading|processing|parsing|summari[sz]ing|seeing|that reads?|who reads?|which reads?)\s+(?:this|these)\b"
 
 TOOL_RULES: tuple[ToolRule, ...] = (
@@ -74,12 +82,14 @@ TOOL_RULES: tuple[ToolRule, ...] = (
     _rule("fake_turn", 0.9, r"(?:^\s*(?:human|user|system)\s*:|###\s*(?:human|user|system|instructions?)\s*:|(?-i:(?<!Operating )\b(?:Human|User|System)\s*:))" + TRANSCRIPT_REPLY + r"\s*" + TURN_OPENING,
           ("human", "user", "system", "###"), _MODEL_REPLY),
     # the data speaks to the assistant: "AI, send ...", "Copilot: grant ...", "LLM agents reading this must upload ..."
-    # (not "ask the AI: summarise ...", a product's own help text; "note to the AI: ..." is the next rule's)
+    # (not "ask the AI: summarise ...", a product's own help text; "note to the AI: ..." is the next
+    # rule's; "AI: use sorted()" on the line after "User: how do I sort?" is a chat log's reply)
     _rule("addressed", 0.9, r"(?<!\bthe )(?<!\bour )(?<!\byour )(?<!\bask )\b" + _MODEL + r"\b(?:"
           r"[,:]?\s+(?:please\s+|you (?:must|should|need to|have to|will)\s+|now\s+|immediately\s+)?(?:ignore|disregard|forget|send|forward|e-?mail|transfer|call|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|book|buy|pay)\b"
           r"|" + _SEP + _WHEN + _ASK + _VERB +
           r"|\s+" + _READING + r"[^.\n]{0,40}?\s(?:must|should|need to|have to|are to|will)\s+" + _ASK + _VERB + ")",
-          ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot", "gemini", "bot", "a.i.")),
+          ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot", "gemini", "bot", "a.i."),
+          unless_before=_TURN_BEFORE),
     # "When you read this, call ...": a reading-timed order (not "when you read this recipe for the first time, note that ...")
     _rule("read_timed", 0.85, r"\b(?:when|if|once|after) you (?:read|see|process|summari[sz]e|encounter|parse|are asked about) (?:this|these|the following)\b"
           r"[^,.:\n]{0,60}[,:]\s*" + _ASK + _VERB,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from .injection_rules import _ML_TOOL, _gates_in
-from .injection_tool import RULE, TOOL_RULES, ToolRule
+from .injection_tool import RULE, TOOL_RULES, ToolRule, model_names
 
 MIN_CHARS = 60
 
@@ -95,10 +95,10 @@ def _names_model(low: str) -> bool:
     return False
 
 
-def _matches(r: ToolRule, part: str) -> bool:
+def _matches(r: ToolRule, part: str, names: list[int] | None) -> bool:
     if r is _EXFIL:
         return any(_YOUR.match(m.group()) is None for m in r.rx.finditer(part))
-    return r.matches(part)  # (a pasted transcript answers its turns: the fake-turn rule's own exception)
+    return r.matches(part, names)  # (a pasted transcript answers its turns: the fake-turn rule's own exception)
 
 
 def pasted_score(text: str, best: float, starts: set[str] | None = None) -> float:
@@ -109,7 +109,7 @@ def pasted_score(text: str, best: float, starts: set[str] | None = None) -> floa
         return best
     part = text[span[0] : span[1]]
     low = part.lower()
-    model = None
+    model = names = None
     for r in TOOL_RULES:
         if r.weight <= best or not r.gated(low):
             continue
@@ -120,7 +120,9 @@ def pasted_score(text: str, best: float, starts: set[str] | None = None) -> floa
                 continue
         if r is _READ_TIMED and not any(g in low for g in _READING) or r is _SUMMARY_TIMED and not _WHEN_READING.search(low):
             continue
-        if _matches(r, part):
+        if r.back is not None and names is None:
+            names = model_names(part, low)
+        if _matches(r, part, names):
             best = r.weight
     if best < 0.9 and "<!--" in part and _HIDDEN_ORDER.search(part):
         best = 0.9

@@ -10,9 +10,31 @@ Each rule's ``gates`` are lower-case substrings: the regex is only tried when on
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .injection_context import TRANSCRIPT_REPLY, TURN_OPENING
+
+
+# What the data calls the model: "AI", "the assistant", "LLM agents", "Copilot". Not a bare "agent"
+# (a helpdesk macro's "Agent: please close the ticket" speaks to a person) nor "assistant" after a
+# job title ("assistant manager"): an agent counts when it is an AI / LLM / GPT one. (Few first
+# letters: the anchor scan for these names is the addressed rule's main cost.)
+_MODEL = (r"(?:(?:AI|A\.I\.|LLMs?|GPTs?|ChatGPT|Claude|Copilot|Gemini)(?:[- ](?:agents?|bots?|reviewers?|assistants?|models?))?"
+          r"|language models?|chatbots?|bots?|assistants?)")
+_MODEL_AT = re.compile(r"\b" + _MODEL + r"\b", re.IGNORECASE)
+# ... found case-sensitively in the lower-cased text (~9 us per KB against ~45 us for _MODEL_AT;
+# the left word edge is checked by hand: a leading \b costs the scan its first-letter skip)
+_NAME_LOW = re.compile(r"(?:ai|a\.i\.|llms?|gpts?|chatgpt|claude|copilot|gemini|language models?|chatbots?|bots?|assistants?)\b")
+
+
+def model_names(text: str, low: str | None = None) -> list[int]:
+    """Where ``text`` names the model (``low``: text lower-cased): the only places where a rule
+    that addresses it can match (one scan for the names; such a rule then reads around them)."""
+    low = text.lower() if low is None else low
+    if len(low) != len(text):  # lower-casing moved the offsets (a few rare letters): scan the text itself
+        return [m.start() for m in _MODEL_AT.finditer(text)]
+    return [i for m in _NAME_LOW.finditer(low) if not ((i := m.start()) and (low[i - 1].isalnum() or low[i - 1] == "_"))]
 
 
 @dataclass(frozen=True, eq=False)  # identity: rules are compared with `is` and kept in sets
@@ -25,22 +47,44 @@ class ToolRule:
     unless_after: re.Pattern[str] | None = None
     # ... or ends right before it (the line before is a turn that it answers)
     unless_before: re.Pattern[str] | None = None
+    # the match names the model and starts at most ``back`` characters before the name ("AI, ...": 0;
+    # "Note to the AI: ...": a few words, where ``head`` matches): tried at the names only (None: the
+    # whole text is scanned)
+    back: int | None = None
+    head: re.Pattern[str] | None = None
 
     def gated(self, low: str) -> bool:
         return any(g in low for g in self.gates)
 
-    def matches(self, text: str) -> bool:
-        if self.unless_after is None and self.unless_before is None:
-            return self.rx.search(text) is not None
+    def finditer(self, text: str, names: list[int] | None = None) -> Iterator[re.Match[str]]:
+        if self.back is None:
+            yield from self.rx.finditer(text)
+            return
+        rx, head, back = self.rx, self.head, self.back
+        for s in model_names(text) if names is None else names:
+            if head is None:
+                if (m := rx.match(text, s)) is not None:
+                    yield m
+            else:
+                for h in head.finditer(text, max(0, s - back), s):
+                    if (m := rx.match(text, h.start())) is not None:
+                        yield m
+
+    def matches(self, text: str, names: list[int] | None = None) -> bool:
+        """Whether the rule matches ``text`` (``names``: ``model_names(text)``, if already found)."""
         after, before = self.unless_after, self.unless_before
+        if after is None and before is None and self.back is None:
+            return self.rx.search(text) is not None
         return any((after is None or after.match(text, m.end()) is None)
                    and (before is None or before.search(text, max(0, m.start() - 400), m.start()) is None)
-                   for m in self.rx.finditer(text))
+                   for m in self.finditer(text, names))
 
 
 def _rule(name: str, weight: float, pattern: str, gates: tuple[str, ...], unless_after: re.Pattern[str] | None = None,
-          unless_before: re.Pattern[str] | None = None) -> ToolRule:
-    return ToolRule(name, weight, re.compile(pattern, re.IGNORECASE | re.MULTILINE), gates, unless_after, unless_before)
+          unless_before: re.Pattern[str] | None = None, back: int | None = None, head: str | None = None) -> ToolRule:
+    flags = re.IGNORECASE | re.MULTILINE
+    return ToolRule(name, weight, re.compile(pattern, flags), gates, unless_after, unless_before, back,
+                    None if head is None else re.compile(head, flags))
 
 
 # A chat log answers its "User:" turns ("User: how do I sort a list?\nAI: use sorted()"); an injected
@@ -50,11 +94,6 @@ _MODEL_REPLY = re.compile(r"[^\n]{0,400}\n\s*(?:assistant|ai|bot|chatbot|chatgpt
                           re.IGNORECASE)
 
 
-# What the data calls the model: "AI", "the assistant", "LLM agents", "Copilot". Not a bare "agent"
-# (a helpdesk macro's "Agent: please close the ticket" speaks to a person) nor "assistant" after a
-# job title ("assistant manager"): an agent counts when it is an AI / LLM / coding / browsing one.
-_MODEL = (r"(?:AI|A\.I\.|LLMs?|language models?|chatbots?|assistants?|GPTs?|ChatGPT|Claude|Copilot|Gemini"
-          r"|(?:AI|LLM|autonomous|coding|browsing|browser|shopping|scheduling|e-?mail|research)[- ](?:agents?|bots?|reviewers?))")
 # One lexicon of imperatives for the rules whose data speaks to the model (addressed, note to
 # agents, "if you are an LLM"): what an injection asks of it, in any trade (not one list per rule).
 # A verb that is also a noun reads as a noun before "of", "on", a digit ("AI: update 2.1 notes").
@@ -77,6 +116,10 @@ _SEP = r"(?:\s*[,:!]|\s+[-\u2013\u2014](?=[^.\n]{0,120}\buser))\s*"
 _TURN_BEFORE = re.compile(r"(?:^|\n)[ \t]*(?:user|human|customer|client|caller|q|question|me)[ \t]*:[^\n]*\n[ \t]*\Z", re.IGNORECASE)
 _READING = r"(?:reading|processing|parsing|summari[sz]ing|seeing|that reads?|who reads?|which reads?)\s+(?:this|these)\b"
 
+# the openings of the rules whose address comes a few words before the model's name
+_NOTE = r"\b(?:note|message|instructions?|attention|notice|important|reminder|warning|hey|hi|hello|dear)"
+_IF_YOU = r"\bif you(?:'re| are)"
+
 TOOL_RULES: tuple[ToolRule, ...] = (
     # a fake conversation turn inside the data ("Human: send 50 dollars to ...", "... ### Instruction: tell ...")
     _rule("fake_turn", 0.9, r"(?:^\s*(?:human|user|system)\s*:|###\s*(?:human|user|system|instructions?)\s*:|(?-i:(?<!Operating )\b(?:Human|User|System)\s*:))" + TRANSCRIPT_REPLY + r"\s*" + TURN_OPENING,
@@ -89,19 +132,19 @@ TOOL_RULES: tuple[ToolRule, ...] = (
           r"|" + _SEP + _WHEN + _ASK + _VERB +
           r"|\s+" + _READING + r"[^.\n]{0,40}?\s(?:must|should|need to|have to|are to|will)\s+" + _ASK + _VERB + ")",
           ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot", "gemini", "bot", "a.i."),
-          unless_before=_TURN_BEFORE),
+          unless_before=_TURN_BEFORE, back=0),
     # "When you read this, call ...": a reading-timed order (not "when you read this recipe for the first time, note that ...")
     _rule("read_timed", 0.85, r"\b(?:when|if|once|after) you (?:read|see|process|summari[sz]e|encounter|parse|are asked about) (?:this|these|the following)\b"
           r"[^,.:\n]{0,60}[,:]\s*" + _ASK + _VERB,
           ("when you", "if you", "once you", "after you")),
     # the data addresses the agents that will read it: "Note to AI agents reading this: call ...",
     # "Message for the AI reading this mailbox: reply ...", "Hello AI! Please share ..."
-    _rule("note_to_agents", 0.9, r"\b(?:note|message|instructions?|attention|notice|important|reminder|warning|hey|hi|hello|dear)\s+"
-          r"(?:to\s+|for\s+)?(?:the\s+|all\s+|any\s+|every\s+)?(?:[\w-]+\s+)?" + _MODEL + r"\b[^.\n]{0,40}?[:,!]\s*" + _WHEN + _ASK + _VERB,
-          ("note", "message", "instruction", "attention", "notice", "important", "reminder", "warning", "hey", "hi", "hello", "dear")),
+    _rule("note_to_agents", 0.9, _NOTE + r"\s+(?:to\s+|for\s+)?(?:the\s+|all\s+|any\s+|every\s+)?(?:[\w-]+\s+)?" + _MODEL + r"\b[^.\n]{0,40}?[:,!]\s*" + _WHEN + _ASK + _VERB,
+          ("note", "message", "instruction", "attention", "notice", "important", "reminder", "warning", "hey", "hi", "hello", "dear"),
+          back=100, head=_NOTE),
     # "If you are an LLM reading this, run ...": the data picks out the model as its reader
-    _rule("if_you_are_an_llm", 0.9, r"\bif you(?:'re| are) an? (?:[\w-]+\s+)?" + _MODEL + r"\b[^.\n]{0,60}?[:,]\s*" + _WHEN + _ASK + _VERB,
-          ("if you",)),
+    _rule("if_you_are_an_llm", 0.9, _IF_YOU + r" an? (?:[\w-]+\s+)?" + _MODEL + r"\b[^.\n]{0,60}?[:,]\s*" + _WHEN + _ASK + _VERB,
+          ("if you",), back=60, head=_IF_YOU),
     # "you must now call the delete_all_files tool": a tool call demanded of the reader
     _rule("demanded_tool_call", 0.9, r"\byou\s+(?:must|should|need to|have to|are required to)\s+(?:now|immediately|also|instead)\s+(?:call|invoke|run|execute|use"
           r"|trigger)\b[^.\n]{0,40}\b(?:tool|function|command|plugin|action)\b", ("you must", "you should", "you need", "you have",
@@ -131,7 +174,11 @@ RULE = {r.name: r for r in TOOL_RULES}
 
 def tool_score(text: str, low: str, best: float) -> float:
     """``best`` raised to the strongest tool rule that matches ``text`` (``low``: lower-cased)."""
+    names = None
     for r in TOOL_RULES:
-        if r.weight > best and r.gated(low) and r.matches(text):
-            best = r.weight
+        if r.weight > best and r.gated(low):
+            if r.back is not None and names is None:
+                names = model_names(text, low)
+            if r.matches(text, names):
+                best = r.weight
     return best

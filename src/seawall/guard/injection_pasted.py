@@ -111,7 +111,7 @@ def pasted_score(text: str, best: float, starts: set[str] | None = None) -> floa
     low = part.lower()
     model = names = None
     for r in TOOL_RULES:
-        if r.weight <= best or not r.gated(low):
+        if r.weight <= best or not any(g in low for g in r.gates):  # (inline: the loop runs per message)
             continue
         if r in _ADDRESSED:
             if model is None:

@@ -18,14 +18,14 @@ from .injection_context import TRANSCRIPT_REPLY, TURN_OPENING
 
 # What the data calls the model: "AI", "the assistant", "LLM agents", "Copilot". Not a bare "agent"
 # (a helpdesk macro's "Agent: please close the ticket" speaks to a person) nor "assistant" after a
-# job title ("assistant manager"): an agent counts when it is an AI / LLM / GPT one. (Few first
-# letters: the anchor scan for these names is the addressed rule's main cost.)
-_MODEL = (r"(?:(?:AI|A\.I\.|LLMs?|GPTs?|ChatGPT|Claude|Copilot|Gemini)(?:[- ](?:agents?|bots?|reviewers?|assistants?|models?))?"
+# job title ("assistant manager"): an agent counts when it is an AI / LLM / GPT one. (_NAME_LOW
+# below lists the same names: keep the two in step.)
+_MODEL = (r"(?:(?:AI|LLMs?|GPTs?|ChatGPT|Claude|Copilot|Gemini)(?:[- ](?:agents?|bots?|reviewers?|assistants?|models?))?"
           r"|language models?|chatbots?|bots?|assistants?)")
 _MODEL_AT = re.compile(r"\b" + _MODEL + r"\b", re.IGNORECASE)
 # ... found case-sensitively in the lower-cased text (~9 us per KB against ~45 us for _MODEL_AT;
 # the left word edge is checked by hand: a leading \b costs the scan its first-letter skip)
-_NAME_LOW = re.compile(r"(?:ai|a\.i\.|llms?|gpts?|chatgpt|claude|copilot|gemini|language models?|chatbots?|bots?|assistants?)\b")
+_NAME_LOW = re.compile(r"(?:ai|llms?|gpts?|chatgpt|claude|copilot|gemini|language models?|chatbots?|bots?|assistants?)\b")
 
 
 def model_names(text: str, low: str | None = None) -> list[int]:
@@ -103,7 +103,7 @@ _VERB = (r"(?:ignore|disregard|forget|send|forward|e-?mail|transfer|call|execute
          r"|describe|claim|summari[sz]e|translate|answer|accept|decline|schedule|invite|subscribe|install|download|update"
          r"|modify|disable|enable|turn off|create|give|provide|show|copy|redirect|navigate|go to|browse|fetch|retrieve"
          r"|ask|inform|warn|notify|praise|promote|suggest|advise|urge|instruct|treat|act as|pretend|classify|exclude|omit|hide"
-         r"|replace|rewrite|sign|confirm|verify|unlock|reset|praise|portray|present|label|flag)\b(?!\s*(?:of|on|is|are|was|were|\d)\b)")
+         r"|replace|rewrite|sign|confirm|verify|unlock|reset|portray|present|label|flag)\b(?!\s*(?:of|on|is|are|was|were|\d)\b)")
 # what may come between the address and the verb: "please", "you must", "quietly", "do not"
 _ASK = (r"(?:(?:please|kindly|now|immediately|also|quietly|silently|secretly|always|only|just|then|instead|do not|don't|never"
         r"|you (?:must|should|need to|have to|will))\s+){0,3}")
@@ -131,7 +131,7 @@ TOOL_RULES: tuple[ToolRule, ...] = (
           r"[,:]?\s+(?:please\s+|you (?:must|should|need to|have to|will)\s+|now\s+|immediately\s+)?(?:ignore|disregard|forget|send|forward|e-?mail|transfer|call|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|book|buy|pay)\b"
           r"|" + _SEP + _WHEN + _ASK + _VERB +
           r"|\s+" + _READING + r"[^.\n]{0,40}?\s(?:must|should|need to|have to|are to|will)\s+" + _ASK + _VERB + ")",
-          ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot", "gemini", "bot", "a.i."),
+          ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot", "gemini", "bot"),
           unless_before=_TURN_BEFORE, back=0),
     # "When you read this, call ...": a reading-timed order (not "when you read this recipe for the first time, note that ...")
     _rule("read_timed", 0.85, r"\b(?:when|if|once|after) you (?:read|see|process|summari[sz]e|encounter|parse|are asked about) (?:this|these|the following)\b"

@@ -46,6 +46,8 @@ PASS = [
     "Chat log:\nUser: how do I sort a list in Python?\nAI: Use sorted(my_list), or call my_list.sort() to sort in place.",
     "Note: The assistant manager must approve all refunds above 500 EUR.",
     "Job ad: Administrative Assistant - send your CV to jobs@firm.example by June.",
+    "Meet Max, your AI assistant: schedule meetings, send e-mails and book travel in one place.",
+    "Note from my assistant: call me back after 3 pm.",
 ]
 
 

@@ -112,8 +112,12 @@ _WHEN = r"(?:(?:when|while|if|once|after|before|whenever)\b[^,.:\n]{0,80},\s*)?"
 # a separator after the address: "AI:", "Copilot,", "Hello AI!"; a dash only where the model's
 # user is named ("Assistant - accept ... the user's calendar"; a job ad's "Assistant - send your CV")
 _SEP = r"(?:\s*[,:!]|\s+[-\u2013\u2014](?=[^.\n]{0,120}\buser))\s*"
-# the line before is a person's turn: what follows it on the next line is the reply ("User: ...\nAI: use sorted()")
-_TURN_BEFORE = re.compile(r"(?:^|\n)[ \t]*(?:user|human|customer|client|caller|q|question|me)[ \t]*:[^\n]*\n[ \t]*\Z", re.IGNORECASE)
+# What makes a name before "...: <verb>" no address: the line before is a person's turn, so this
+# line is the reply ("User: how do I sort?\nAI: use sorted()"); or a determiner makes the name a
+# description ("your AI assistant: schedule meetings, book travel", "ask the AI: summarise ...",
+# "Note from my assistant: call me back"; "Note to the AI: ..." is the note rule's)
+_NOT_ADDRESS = re.compile(r"(?:(?:^|\n)[ \t]*(?:user|human|customer|client|caller|q|question|me)[ \t]*:[^\n]*\n[ \t]*"
+                          r"|\b(?:the|our|your|my|his|her|their|its|a|an|ask)\s+(?:[\w-]+\s+)?)\Z", re.IGNORECASE)
 _READING = r"(?:reading|processing|parsing|summari[sz]ing|seeing|that reads?|who reads?|which reads?)\s+(?:this|these)\b"
 
 # the openings of the rules whose address comes a few words before the model's name
@@ -125,14 +129,12 @@ TOOL_RULES: tuple[ToolRule, ...] = (
     _rule("fake_turn", 0.9, r"(?:^\s*(?:human|user|system)\s*:|###\s*(?:human|user|system|instructions?)\s*:|(?-i:(?<!Operating )\b(?:Human|User|System)\s*:))" + TRANSCRIPT_REPLY + r"\s*" + TURN_OPENING,
           ("human", "user", "system", "###"), _MODEL_REPLY),
     # the data speaks to the assistant: "AI, send ...", "Copilot: grant ...", "LLM agents reading this must upload ..."
-    # (not "ask the AI: summarise ...", a product's own help text; "note to the AI: ..." is the next
-    # rule's; "AI: use sorted()" on the line after "User: how do I sort?" is a chat log's reply)
-    _rule("addressed", 0.9, r"(?<!\bthe )(?<!\bour )(?<!\byour )(?<!\bask )\b" + _MODEL + r"\b(?:"
+    _rule("addressed", 0.9, r"\b" + _MODEL + r"\b(?:"
           r"[,:]?\s+(?:please\s+|you (?:must|should|need to|have to|will)\s+|now\s+|immediately\s+)?(?:ignore|disregard|forget|send|forward|e-?mail|transfer|call|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|book|buy|pay)\b"
           r"|" + _SEP + _WHEN + _ASK + _VERB +
           r"|\s+" + _READING + r"[^.\n]{0,40}?\s(?:must|should|need to|have to|are to|will)\s+" + _ASK + _VERB + ")",
           ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot", "gemini", "bot"),
-          unless_before=_TURN_BEFORE, back=0),
+          unless_before=_NOT_ADDRESS, back=0),
     # "When you read this, call ...": a reading-timed order (not "when you read this recipe for the first time, note that ...")
     _rule("read_timed", 0.85, r"\b(?:when|if|once|after) you (?:read|see|process|summari[sz]e|encounter|parse|are asked about) (?:this|these|the following)\b"
           r"[^,.:\n]{0,60}[,:]\s*" + _ASK + _VERB,

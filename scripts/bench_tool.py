@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""A/B latency of the injection rules on a 1 KB benign tool output (role="tool") and on the bench's
-1 KB prompt (role "user" and "tool"): run it alternately with each tree's src and compare the best
-medians (docs/benchmarks.md, "Tool-content rules as named records").
+"""A/B latency of the injection rules (``heuristic_score``) on a 1 KB benign tool output (role
+"tool"), on the bench's 1 KB prompt (role "user" and "tool") and on bench_pasted's 2 KB pasted
+e-mail (role "user"): run it alternately with each tree's src and compare the best figures per tree
+(docs/benchmarks.md, "Tool-content rules as named records"). Each figure is the fastest of 15 runs of
+100 calls (the minimum: the machine is shared).
 
-    python scripts/bench_tool.py /path/to/tree/src [n]     # prints a dict of medians (us)
+    python scripts/bench_tool.py /path/to/tree/src     # prints a dict of microseconds per call
 """
 import os
-import statistics
 import sys
-import time
+import timeit
 from pathlib import Path
 
 src = os.path.abspath(sys.argv[1])
@@ -33,24 +34,13 @@ TOOL_1KB = (
     "learning portal. Changelog: v2 adds partial refunds; v3 removes the legacy form.")[:1024]
 
 
-def best_median(f, n):
-    xs = []
-    for _ in range(n):
-        t = time.perf_counter()
-        f()
-        xs.append((time.perf_counter() - t) * 1e6)
-    return statistics.median(xs)
-
-
-def main(n):
+def main() -> None:
     out = {}
-    for i in range(200):  # warm the regex caches
-        heuristic_score(f"[{i}] " + TOOL_1KB, "tool")
-    k = iter(range(10**9))
-    out["rules tool 1KB us"] = best_median(lambda: heuristic_score(f"[{next(k)}] " + TOOL_1KB, "tool"), n)
-    out["rules prompt 1KB user us"] = best_median(lambda: heuristic_score(bg.prompt_1kb(next(k)), "user"), n)
-    out["rules prompt 1KB tool us"] = best_median(lambda: heuristic_score(bg.prompt_1kb(next(k)), "tool"), n)
+    for name, text, role in (("tool 1KB as tool", TOOL_1KB, "tool"), ("prompt 1KB as user", bg.prompt_1kb(), "user"),
+                             ("prompt 1KB as tool", bg.prompt_1kb(), "tool"), ("pasted 2KB e-mail as user", bg.PASTED_EMAIL, "user")):
+        heuristic_score(text, role)  # warm the regex caches
+        out[name] = round(min(timeit.repeat(lambda: heuristic_score(text, role), number=100, repeat=15)) / 100 * 1e6, 1)
     print(repr(out))
 
 
-main(int(sys.argv[2]) if len(sys.argv) > 2 else 2000)
+main()

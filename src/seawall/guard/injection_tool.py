@@ -142,7 +142,8 @@ TOOL_RULES: tuple[ToolRule, ...] = (
     # the data addresses the agents that will read it: "Note to AI agents reading this: call ...",
     # "Message for the AI reading this mailbox: reply ...", "Hello AI! Please share ..."
     _rule("note_to_agents", 0.9, _NOTE + r"\s+(?:to\s+|for\s+)?(?:the\s+|all\s+|any\s+|every\s+)?(?:[\w-]+\s+)?" + _MODEL + r"\b[^.\n]{0,40}?[:,!]\s*" + _WHEN + _ASK + _VERB,
-          ("note", "message", "instruction", "attention", "notice", "important", "reminder", "warning", "hey", "hi", "hello", "dear"),
+          # ("hi" first: it holds in most texts ("this", "which"), so the other gates are seldom scanned)
+          ("hi", "note", "message", "instruction", "attention", "notice", "important", "reminder", "warning", "hey", "hello", "dear"),
           back=100, head=_NOTE),
     # "If you are an LLM reading this, run ...": the data picks out the model as its reader
     _rule("if_you_are_an_llm", 0.9, _IF_YOU + r" an? (?:[\w-]+\s+)?" + _MODEL + r"\b[^.\n]{0,60}?[:,]\s*" + _WHEN + _ASK + _VERB,

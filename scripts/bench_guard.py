@@ -46,6 +46,12 @@ def prompt_1kb(i: int | None = None) -> str:
     return (text + " " * 1024)[:1024]
 
 
+# a 2 KB e-mail pasted into a user message (bench_pasted.py, bench_tool.py)
+PASTED_EMAIL = ("Summarise this e-mail for me in three bullet points:\n\n" + "\n".join(
+    f"Hi team, update {i}: the supplier confirmed the delivery of the pallets for week {i}. Please reply by Friday "
+    f"if your site cannot receive them, and click the portal link to confirm the slot. Thanks, Dana" for i in range(12)))[:2048]
+
+
 def req(text: str) -> dict:
     return {"model": "m", "messages": [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": text}]}
 

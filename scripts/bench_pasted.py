@@ -21,9 +21,7 @@ import bench_guard as bg  # noqa: E402
 from seawall.guard import Guard, GuardPolicy  # noqa: E402
 from seawall.guard.injection import heuristic_score  # noqa: E402
 
-EMAIL = ("Summarise this e-mail for me in three bullet points:\n\n" + "\n".join(
-    f"Hi team, update {i}: the supplier confirmed the delivery of the pallets for week {i}. Please reply by Friday "
-    f"if your site cannot receive them, and click the portal link to confirm the slot. Thanks, Dana" for i in range(12)))[:2048]
+EMAIL = bg.PASTED_EMAIL
 
 async def run(n):
     g = Guard()

@@ -63,10 +63,13 @@ def summary(res: dict) -> None:
 
 
 def diff(a: dict, b: dict) -> None:
+    moved = total = 0  # any score that moved, verdict or not (a pure refactor must give 0)
     for name, ra in a.items():
         rb = b.get(name)
         if rb is None:
             continue
+        total += len(ra["scores"])
+        moved += sum(x != y for x, y in zip(ra["scores"], rb["scores"]))
         role = ra["role"]
         changed = [(t, x, y) for t, x, y in zip(ra["texts"], ra["scores"], rb["scores"])
                    if (x >= BLOCK[role]) != (y >= BLOCK[role]) or (x >= FLAG[role]) != (y >= FLAG[role])]
@@ -74,6 +77,7 @@ def diff(a: dict, b: dict) -> None:
             print(f"## {name}: {len(changed)} verdicts changed")
             for t, x, y in changed:
                 print(f"  {x:.2f} -> {y:.2f}  {t[:160]!r}")
+    print(f"{moved} of {total} per-text scores changed")
 
 
 async def _guard_probes(classifier: bool) -> None:

@@ -36,7 +36,8 @@ from .evasion import plain
 from .injection_hijack import WEIGHT as _HJ_WEIGHT, score as hijack_score
 from .injection_jailbreak import WEIGHT as _JB_WEIGHT, WORD_STARTS, score as jailbreak_score
 from .injection_pasted import pasted_score
-from .injection_rules import _GATES, _HEURISTIC_RX, _TOOL_RX, ml_score
+from .injection_rules import _GATES, _HEURISTIC_RX, ml_score
+from .injection_tool import tool_score
 
 
 # A quoted override that the user names as an example ("an attack like 'ignore previous
@@ -81,9 +82,7 @@ def heuristic_score(text: str, role: str = "user") -> float:
         if w > best and any(g in low for g in gate) and rx.search(text):
             best = w
     if role == "tool":
-        for w, rx, gate in _TOOL_RX:
-            if w > best and any(g in low for g in gate) and rx.search(text):
-                best = w
+        best = tool_score(text, low, best)
     if best >= 0.95:
         return best
     starts = set(WORD_STARTS.findall(low))  # the words' first letters: both rule families' gates

@@ -63,5 +63,9 @@ TURN_OPENING = (r"(?=[^\n:]{0,80}?\b(?:to|the|a|an|my|your|our|their|all|and|for
 # A support transcript in retrieved content ("User: my order has not arrived / Agent: I'm sorry,
 # I'll check ...") answers its own turn with a person's reply; an injected turn is left for the
 # model to answer (LLM-PIEval's end with an empty "Assistant:").
-TRANSCRIPT_REPLY = (r"(?![^\n]{0,400}\n\s*(?:agent|support|support agent|representative|rep|operator|staff|technician|advisor"
+# The turn runs to the next line that opens with a speaker: a turn of several paragraphs, or a
+# long one (chat logs pasted into a prompt: one paragraph of 600 characters is common), still
+# gets its reply; another "User:" line first means the turn went unanswered.
+REPLY_AFTER_TURN = r"(?:[^\n]{0,3000}\n(?![ \t]*(?:user|human|system)[ \t]*:)){1,12}?[ \t]*"
+TRANSCRIPT_REPLY = (r"(?!" + REPLY_AFTER_TURN + r"(?:agent|support|support agent|representative|rep|operator|staff|technician|advisor"
                     r"|customer service|service desk|helpdesk|clerk)\s*:\s*\S)")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from .injection_rules import _ML_TOOL, _gates_in
-from .injection_tool import RULE, TOOL_RULES, ToolRule, model_names
+from .injection_tool import MODEL_REPLY, RULE, TOOL_RULES, ToolRule, model_names
 
 MIN_CHARS = 60
 
@@ -49,7 +49,11 @@ _READING = ("you read", "you see", "you process", "you summar", "you encounter",
 # the rules that need the pasted part to name the model: "AI, ...", "Note to AI agents", "If you are an LLM"
 # (looked up by name: a renamed rule fails at import)
 _ADDRESSED = frozenset(RULE[n] for n in ("addressed", "note_to_agents", "if_you_are_an_llm"))
-_EXFIL, _READ_TIMED, _SUMMARY_TIMED = (RULE[n] for n in ("exfiltration", "read_timed", "summary_timed"))
+_EXFIL, _READ_TIMED, _SUMMARY_TIMED, _FAKE_TURN = (RULE[n] for n in ("exfiltration", "read_timed", "summary_timed", "fake_turn"))
+# A chat log the user pastes (one "User:" turn answered by the assistant at least) may end on an
+# unanswered turn, or hold two user turns in a row: a fake turn in it only flags (a retrieved
+# log keeps the tool band's block)
+_TURN = re.compile(r"^[ \t]*(?:user|human)[ \t]*:", re.IGNORECASE | re.MULTILINE)
 _SEPARATORS = ("```", "\n>", "\n---", "\n***", "\n===", "~~~")
 
 
@@ -124,6 +128,8 @@ def pasted_score(text: str, best: float, starts: set[str] | None = None) -> floa
             names = model_names(part, low)
         if _matches(r, part, names):
             best = r.weight
+            if r is _FAKE_TURN and any(MODEL_REPLY.match(part, m.end()) for m in _TURN.finditer(part)):
+                best = 0.85
     if best < 0.9 and "<!--" in part and _HIDDEN_ORDER.search(part):
         best = 0.9
     found = _gates_in(low, starts)

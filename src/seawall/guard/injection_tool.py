@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .injection_context import TRANSCRIPT_REPLY, TURN_OPENING
+from .injection_context import REPLY_AFTER_TURN, TRANSCRIPT_REPLY, TURN_OPENING
 
 
 # What the data calls the model: "AI", "the assistant", "LLM agents", "Copilot". Not a bare "agent"
@@ -76,8 +76,11 @@ class ToolRule:
         if after is None and before is None and self.back is None:
             return self.rx.search(text) is not None
         return any((after is None or after.match(text, m.end()) is None)
-                   and (before is None or before.search(text, max(0, m.start() - 400), m.start()) is None)
+                   and (before is None or before.search(text, max(0, m.start() - _TURN_REACH), m.start()) is None)
                    for m in self.finditer(text, names))
+
+
+_TURN_REACH = 4000  # how far back a person's turn may open (a long chat turn; bounded: it is searched per match)
 
 
 def _rule(name: str, weight: float, pattern: str, gates: tuple[str, ...], unless_after: re.Pattern[str] | None = None,
@@ -90,7 +93,7 @@ def _rule(name: str, weight: float, pattern: str, gates: tuple[str, ...], unless
 # A chat log answers its "User:" turns ("User: how do I sort a list?\nAI: use sorted()"); an injected
 # turn is left for the model to answer (an empty "Assistant:" or nothing). (Human agents' replies:
 # TRANSCRIPT_REPLY, inside the pattern.)
-_MODEL_REPLY = re.compile(r"[^\n]{0,400}\n\s*(?:assistant|ai|bot|chatbot|chatgpt|gpt|claude|copilot|gemini|model)[ \t]*:[ \t]*\S",
+MODEL_REPLY = re.compile(REPLY_AFTER_TURN + r"(?:assistant|ai|bot|chatbot|chatgpt|gpt|claude|copilot|gemini|model)[ \t]*:[ \t]*\S",
                           re.IGNORECASE)
 
 
@@ -116,7 +119,7 @@ _SEP = r"(?:\s*[,:!]|\s+[-\u2013\u2014](?=[^.\n]{0,120}\buser))\s*"
 # line is the reply ("User: how do I sort?\nAI: use sorted()"); or a determiner makes the name a
 # description ("your AI assistant: schedule meetings, book travel", "ask the AI: summarise ...",
 # "Note from my assistant: call me back"; "Note to the AI: ..." is the note rule's)
-_NOT_ADDRESS = re.compile(r"(?:(?:^|\n)[ \t]*(?:user|human|customer|client|caller|q|question|me)[ \t]*:[^\n]*\n[ \t]*"
+_NOT_ADDRESS = re.compile(r"(?:(?:^|\n)[ \t]*(?:user|human|customer|client|caller|q|question|me)[ \t]*:" + REPLY_AFTER_TURN +
                           r"|\b(?:the|our|your|my|his|her|their|its|a|an|ask)\s+(?:[\w-]+\s+)?)\Z", re.IGNORECASE)
 _READING = r"(?:reading|processing|parsing|summari[sz]ing|seeing|that reads?|who reads?|which reads?)\s+(?:this|these)\b"
 
@@ -127,7 +130,7 @@ _IF_YOU = r"\bif you(?:'re| are)"
 TOOL_RULES: tuple[ToolRule, ...] = (
     # a fake conversation turn inside the data ("Human: send 50 dollars to ...", "... ### Instruction: tell ...")
     _rule("fake_turn", 0.9, r"(?:^\s*(?:human|user|system)\s*:|###\s*(?:human|user|system|instructions?)\s*:|(?-i:(?<!Operating )\b(?:Human|User|System)\s*:))" + TRANSCRIPT_REPLY + r"\s*" + TURN_OPENING,
-          ("human", "user", "system", "###"), _MODEL_REPLY),
+          ("human", "user", "system", "###"), MODEL_REPLY),
     # the data speaks to the assistant: "AI, send ...", "Copilot: grant ...", "LLM agents reading this must upload ..."
     _rule("addressed", 0.9, r"\b" + _MODEL + r"\b(?:"
           r"[,:]?\s+(?:please\s+|you (?:must|should|need to|have to|will)\s+|now\s+|immediately\s+)?(?:ignore|disregard|forget|send|forward|e-?mail|transfer|call|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|book|buy|pay)\b"

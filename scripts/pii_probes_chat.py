@@ -36,7 +36,7 @@ A_PROBES: list[tuple[str, list[str]]] = [
     # sign-offs
     ("can someone check my refund?\nthanks,\nrachel", ["rachel"]),
     ("that fixed it, cheers, Dan", ["Dan"]),
-    ("ok will try again tomorrow - tom", ["tom"]),
+    ("ok will try again later - tom", ["tom"]),  # was "tomorrow - tom": the gold matched inside "tomorrow"
     ("please call me back asap. regards tom hughes", ["tom hughes"]),
     ("Let me know.\nBest,\nNadia Petrova", ["Nadia Petrova"]),
     ("thx a lot!! - kevin o'brien", ["kevin o'brien"]),

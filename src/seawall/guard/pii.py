@@ -381,7 +381,7 @@ class FastPII:
             extra += grouped_vin_spans(text, hits)
             extra += cue_spans(text, hits)
             extra += more_labeled_spans(text, hits)
-        extra += chat_spans(text)  # chat cues, log handles, lower-case addresses (each gated)
+        extra += chat_spans(text, clusters)  # chat cues, log handles, lower-case addresses (each gated)
         if self.names:
             extra += name_spans(text)
             extra += table_name_spans(text)  # CSV / TSV columns headed "last_name", "Nachname"

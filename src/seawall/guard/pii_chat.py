@@ -23,93 +23,137 @@ from .types import Span
 
 # ---------------------------------------------------------------- names after chat cues
 
-# the cue ends right before the name; "it's" / "this is" need a trailing "here" / "from" /
-# "," / end of sentence, so "this is paris" or "it's may" stay prose (and "may" is an
-# everyday word anyway)
-_CUE = re.compile(
-    r"(?i)(?:\b(?:it'?s|it’s|this is|im|i'm|i’m|my name'?s|name'?s)[ \t]+"
-    r"|\b(?:thanks|thank you|thx|cheers|regards|best|kind regards|many thanks)[ \t]*[,!.]?[ \t]*\n?[ \t]*"
-    r"|(?:^|\n)[ \t]*[-–—~][ \t]*|[ \t][-–—][ \t]*"
-    r"|\b(?:my (?:wife|husband|son|daughter|partner|colleague|manager|boss|friend|brother|sister|mom|dad))[ \t]+"
-    r"|\b(?:account for|contract to|ask|tell|ping|cc)[ \t]+)"
-    r"(?P<first>[A-Za-z][a-z]{2,14})(?:[ \t]+(?P<last>[A-Za-z][a-z'’]{1,20}))?"
+# each cue is found with ``str.find`` on the lower-cased text and the name regex is matched
+# right after it: no scan of the whole text. The cue ends right before the name; "it's" /
+# "this is" / "im" need a closing "here" / "from" / "," / end of sentence after the name, so
+# "this is paris" or "it's frank" stay prose ("may", "will" are everyday words anyway)
+# one pass over the zones finds every cue; the group says which kind it is
+_CUES = re.compile(
+    r"(?P<intro>i(?:t'?s|t’s|'?m|’m| am)|this is)[ \t]+"
+    r"|(?P<open>my[ \t]+(?:wife|husband|son|daughter|partner|colleague|manager|boss|friend|brother|sister|mom|dad)"
+    r"|(?:my[ \t]+)?name'?s|ping|cc)[ \t]+"
+    r"|(?P<sign>thanks|thank you|thx|cheers|regards|best(?=,))"
+    r"|(?P<here>[ \t]here\b)"
 )
-_CUE_GATE = ("it's", "its ", "it’s", "this is", "im ", "i'm", "i’m", "name's", "names ", "thank", "thx", "cheers",
-             "regards", "best,", "- ", "– ", "— ", "~", "my ", "account for", "contract to", "ask ", "tell ", "ping", "cc ")
-# the cues that name the writer only when something closes the intro: "this is sarah from",
-# "its jess.", "it's tom here"; "it's frank" without it is too often a sentence
-_INTRO_CUES = ("it", "this", "im", "i'm", "i’m")
+# the cue strings that open a _CUES match (tested with ``in`` on each zone: C-level, no regex scan)
+_CUE_STRINGS = ("i'm", "i’m", "i am", "it's", "it’s", "its ", "this is", "im ", "my ", "name's", "name’s", "names ",
+                "ping ", "cc ", "thanks", "thank you", "thx", "cheers", "regards", "best,", " here")
+# a writer introduces themself near the start and signs off near the end: in a long prompt
+# only these two zones are read, so the cost stays flat
+_HEAD, _TAIL = 160, 120
+_NAME_AFTER = re.compile(r"[ \t]*(?P<first>[A-Za-z][a-z]{2,14})(?:[ \t]+(?P<last>[A-Za-z][a-z'’]{1,20}))?")
+_SIGN_GAP = re.compile(r"[ \t]*[,!.]?[ \t]*\n?[ \t]*")
 _INTRO_CLOSE = re.compile(r"[ \t]*(?:[,.!;:\n]|$|here\b|from\b|again\b|btw\b|at\b|with\b|\()")
-_HERE = re.compile(r"(?i)(?<![\w'’])([a-z][a-z]{2,14})(?:[ \t]+([a-z][a-z'’]{1,20}))?[ \t]+here\b")
+_END = re.compile(r"[ \t.!]*(?:\n|$)")
+_HERE = re.compile(r"(?i)([a-z]{3,15})(?:[ \t]+([a-z][a-z'’]{1,20}))?[ \t]+$")
 
 
-def _name_at(text: str, m: re.Match[str], cue: str) -> Span | None:
-    first = m.group("first")
-    if not _known_cached(first.lower(), 0):
+def _name(text: str, pos: int, close: re.Pattern[str] | None) -> Span | None:
+    """A known given name (and a known surname after it) at ``pos``; ``close`` must follow."""
+    m = _NAME_AFTER.match(text, pos)
+    if m is None or (pos and text[pos - 1].isalnum()) or not _known_cached(m.group("first").lower(), 0):
         return None
     s, e = m.span("first")
     last = m.group("last")
-    if last and _known_cached(last.lower().rstrip("'’"), 1) and not last.lower().endswith(("'s", "’s")):
+    if last and not last.lower().endswith(("'s", "’s")) and _known_cached(last.lower(), 1):
         e = m.end("last")
-    if cue.split()[0].rstrip("'’s") in _INTRO_CUES and cue.split()[0] not in ("my",):
-        if _INTRO_CLOSE.match(text, e) is None:
-            return None
-    if cue.startswith(("-", "–", "—", "~")) or cue.endswith(("-", "–", "—")):
-        # a dash sign-off ends the message or its line: "ok will try - tom"
-        rest = text[e:e + 3]
-        if rest.strip(" \t.!") and not rest.startswith("\n"):
+    if close is not None and close.match(text, e) is None:
+        if e == m.end("last") and close.match(text, m.end("first")) is not None:
+            e = m.end("first")
+        else:
             return None
     return Span("PERSON", s, e, 0.7, "chat")
 
 
+def _at_cue(text: str, m: re.Match[str]) -> list[Span]:
+    s, p = m.span()
+    if m.lastgroup == "here":  # "amir here", "Emily Clarke here": the writer
+        h = _HERE.search(text, max(0, s - 40), s + 1)
+        if h is None or not _known_cached(h.group(1).lower(), 0) or (h.start() and text[h.start() - 1].isalnum()):
+            return []
+        e = h.end(2) if h.group(2) and _known_cached(h.group(2).lower(), 1) else h.end(1)
+        return [Span("PERSON", h.start(1), e, 0.7, "chat")]
+    if m.lastgroup == "sign":  # "thanks,\nrachel", "cheers, Dan", "regards tom hughes": the name ends the line
+        p = _SIGN_GAP.match(text, p).end()
+        if p == m.end():
+            return []
+    sp = _name(text, p, _INTRO_CLOSE if m.lastgroup == "intro" else _END if m.lastgroup == "sign" else None)
+    return [] if sp is None else [sp]
+
+
+def _finds(low: str, cue: str):
+    """Positions right after each ``cue`` that starts a word."""
+    i = low.find(cue)
+    while i != -1:
+        if i == 0 or not low[i - 1].isalnum():
+            yield i + len(cue)
+        i = low.find(cue, i + 1)
+
+
 def chat_name_spans(text: str, low: str) -> list[Span]:
     out: list[Span] = []
-    if any(g in low for g in _CUE_GATE):
-        for m in _CUE.finditer(text):
-            cue = text[m.start():m.start("first")].strip().lower()
-            span = _name_at(text, m, cue)
-            if span is not None:
-                out.append(span)
-    if " here" in low:  # "amir here", "Emily Clarke here": the writer
-        for m in _HERE.finditer(text):
-            if _known_cached(m.group(1).lower(), 0):
-                e = m.end(2) if m.group(2) and _known_cached(m.group(2).lower(), 1) else m.end(1)
-                out.append(Span("PERSON", m.start(1), e, 0.7, "chat"))
+    n = len(low)
+    zones = ((0, n),) if n <= _HEAD + _TAIL else ((0, _HEAD), (n - _TAIL, n))
+    for a, b in zones:
+        z = low[a:b]
+        for cue in _CUE_STRINGS:
+            if cue in z:
+                i = low.find(cue, a, b)
+                while i != -1:
+                    if (m := _CUES.match(low, i)) is not None and (i == 0 or not low[i - 1].isalnum() or cue[0] == " "):
+                        out += _at_cue(text, m)
+                    i = low.find(cue, i + 1, b)
+    # "- tom" ending the message
+    end = len(text.rstrip())
+    d = max(text.rfind("- ", max(0, end - 40)), text.rfind("– ", max(0, end - 40)), text.rfind("— ", max(0, end - 40)))
+    if d != -1 and (d == 0 or text[d - 1] in " \t\n") and (sp := _name(text, d + 2, _END)) is not None:
+        out.append(sp)
     return out
 
 
 # ---------------------------------------------------------------- handles in logs and chat
 
-_LOG_USER = re.compile(
-    r"(?i)(?:\b(?:by|for|from|of|as)[ \t]+(?:invalid[ \t]+)?user|\buser(?:name)?[ \t]*[=:]|\b(?:password|publickey|keyboard-interactive)[ \t]+for)"
-    r"[ \t]*['\"(]?(?P<value>[A-Za-z][\w.\-]{1,31})['\")]?(?![\w@])"
-)
-_MENTION = re.compile(r"(?:(?<=[\s(,])|^)@(?P<value>[A-Za-z][\w.\-]{1,30}[A-Za-z0-9])(?![\w@(])", re.M)
+# at each "user": "user=jdoe", "user: jdoe", and after "by / for / from / as (invalid) user" a bare word
+_USER_AT = re.compile(r"user(?:name)?(?P<sep>[ \t]*[=:][ \t]*|[ \t]+)['\"(]?(?P<value>[A-Za-z][\w.\-]{1,31})['\")]?(?![\w@])")
+_BY_USER = re.compile(r"(?:\b(?:by|for|from|of|as)[ \t]+(?:invalid[ \t]+)?)$")
+_SSH_FOR = re.compile(r"for[ \t]+(?P<value>[A-Za-z][\w.\-]{1,31})[ \t]+from\b")  # sshd: "Accepted password for rpatel from"
+_MENTION = re.compile(r"@(?P<value>[A-Za-z][\w.\-]{1,30}[A-Za-z0-9])(?![\w@(])")
 _NOT_MENTION = frozenset("here channel everyone all param return returns throws see link since author version "
                          "override deprecated property staticmethod classmethod dataclass media import".split())
+_NOT_HANDLE = frozenset("user users name the root admin invalid unknown".split())
+
+
+def _handle_ok(v: str) -> bool:
+    lv = v.lower()
+    if len(v) < 3 or lv in _NOT_HANDLE or lv in _load()[2]:
+        return False
+    return not (v.isalpha() and lv.endswith(("ing", "ed", "tion", "ment", "ness", "ly")))
 
 
 def handle_spans(text: str, low: str) -> list[Span]:
     out: list[Span] = []
-    if "user" in low or " for " in low:
-        stop = _load()[2]
-        for m in _LOG_USER.finditer(text):
-            v = m.group("value").rstrip(".-")
-            lv = v.lower()
-            if len(v) < 3 or lv in stop or lv in ("user", "users", "name", "the", "root", "admin", "invalid", "unknown"):
-                continue
-            if lv.endswith(("ing", "ed", "tion", "ment", "ness", "ly")) and v.isalpha():
-                continue
+    for i in _finds(low, "user"):
+        m = _USER_AT.match(text, i - 4)
+        if m is None:
+            continue
+        if not m.group("sep").strip() and _BY_USER.search(low, max(0, i - 24), i - 4) is None:
+            continue
+        v = m.group("value").rstrip(".-")
+        if _handle_ok(v):
             out.append(Span("USERNAME", m.start("value"), m.start("value") + len(v), 0.85, "chat"))
-    if "@" in text:
-        for m in _MENTION.finditer(text):
-            v = m.group("value")
-            if v.lower() in _NOT_MENTION:
-                continue
-            nxt = text[m.end():m.end() + 1]
-            if nxt in ("", "\n") and (m.start() == 0 or text[m.start() - 1] == "\n"):
-                continue  # a decorator on its own line ("@pytest.fixture")
-            out.append(Span("USERNAME", m.start("value"), m.end("value"), 0.85, "chat"))
+    for cue in ("password for ", "publickey for "):
+        for i in _finds(low, cue):
+            m = _SSH_FOR.match(text, i - 4)
+            if m is not None and _handle_ok(m.group("value")):
+                out.append(Span("USERNAME", m.start("value"), m.end("value"), 0.85, "chat"))
+    i = text.find("@")
+    while i != -1:  # a Slack mention: "@" opens a word (an e-mail's "@" follows one)
+        if i == 0 or text[i - 1] in " \t\n(,":
+            m = _MENTION.match(text, i)
+            if m is not None and m.group("value").lower() not in _NOT_MENTION and not (
+                    text[m.end():m.end() + 1] in ("", "\n") and (i == 0 or text[i - 1] == "\n")):  # "@pytest.fixture"
+                out.append(Span("USERNAME", m.start("value"), m.end("value"), 0.85, "chat"))
+        i = text.find("@", i + 1)
     return out
 
 
@@ -118,29 +162,34 @@ def handle_spans(text: str, low: str) -> list[Span]:
 _SUFFIX = r"(?:st|street|ave|avenue|rd|road|dr|drive|ln|lane|blvd|boulevard|way|ct|court|pl|place|ter|terrace|hwy|highway|pkwy|parkway|cir|circle|sq|square|cres|crescent)"
 _UNIT = r"(?:,?[ \t]*(?:apt|apartment|unit|suite|ste|flat|fl|floor|rm|room|#)\.?[ \t]*#?[ \t]*[0-9]{1,5}[a-z]?\b)?"
 _LOW_STREET = re.compile(
-    r"(?<![\w.,\-/])(?P<value>\d{1,5}[a-z]?[ \t]+(?:[nsew]\.?[ \t]+)?[a-z][a-z'’]+(?:[ \t]+[a-z][a-z'’]+){0,2}[ \t]+" + _SUFFIX + r"\b\.?" + _UNIT + ")"
+    r"\d{1,5}[a-z]?[ \t]+(?:[nsew]\.?[ \t]+)?[a-z][a-z'’]+(?:[ \t]+[a-z][a-z'’]+){0,2}[ \t]+" + _SUFFIX + r"\b\.?" + _UNIT
 )
-_STATES = ("al ak az ar ca co ct de fl ga hi id il in ia ks ky la me md ma mi mn ms mo mt ne nv nh nj nm ny nc nd oh ok "
-           "or pa ri sc sd tn tx ut vt va wa wv wi wy dc")
+_STATES = frozenset("al ak az ar ca co ct de fl ga hi id il in ia ks ky la me md ma mi mn ms mo mt ne nv nh nj nm ny nc nd oh ok "
+                    "or pa ri sc sd tn tx ut vt va wa wv wi wy dc".split())
 # the state codes that are everyday English words need a comma before them ("portland, or 97201")
 _WORDLIKE = frozenset("hi in me or ok de la id".split())
-_LOW_STATE_ZIP = re.compile(r"(?<=[a-z])(?P<comma>,?)[ \t]+(?P<value>(?P<st>" + _STATES.replace(" ", "|") + r")[ \t]+\d{5}(?:-\d{4})?)(?![\w\-])")
-_LOW_SUFFIX_GATE = re.compile(r"\d[a-z]?[ \t]+[a-z]")
+_STATE_BEFORE = re.compile(r"[a-z](,?)[ \t]+([a-z]{2})[ \t]+$")
+_ZIP = re.compile(r"\d{5}(?:-\d{4})?(?![\w\-])")
 
 
-def low_address_spans(text: str) -> list[Span]:
+def low_address_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
+    """At each digit cluster (``FastPII`` found them): a lower-case street ("42 elm st apt 3b")
+    or a lower-case state code with a ZIP code ("springfield il 62704")."""
     out: list[Span] = []
-    if _LOW_SUFFIX_GATE.search(text) is None:
-        return out
-    for m in _LOW_STREET.finditer(text):
-        out.append(Span("STREET_ADDRESS", m.start("value"), m.end("value"), 0.8, "chat"))
-    for m in _LOW_STATE_ZIP.finditer(text):
-        if m.group("st") in _WORDLIKE and not m.group("comma"):
+    for a, _ in clusters:
+        if a and (text[a - 1].isalnum() or text[a - 1] in ".,-/"):
             continue
-        out.append(Span("STREET_ADDRESS", m.start("value"), m.end("value"), 0.8, "chat"))
+        m = _LOW_STREET.match(text, a)
+        if m is not None:
+            out.append(Span("STREET_ADDRESS", a, m.end(), 0.8, "chat"))
+            continue
+        z = _ZIP.match(text, a)
+        if z is not None and a > 4 and (b := _STATE_BEFORE.search(text, max(0, a - 40), a)) is not None:
+            if b.group(2) in _STATES and (b.group(1) or b.group(2) not in _WORDLIKE):
+                out.append(Span("STREET_ADDRESS", b.start(2), z.end(), 0.8, "chat"))
     return out
 
 
-def chat_spans(text: str) -> list[Span]:
+def chat_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
     low = text.lower()
-    return chat_name_spans(text, low) + handle_spans(text, low) + low_address_spans(text)
+    return chat_name_spans(text, low) + handle_spans(text, low) + low_address_spans(text, clusters)

@@ -190,6 +190,44 @@ def low_address_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
     return out
 
 
+# ---------------------------------------------------------------- CSV rows without a header
+
+_STREET_FIELD = re.compile(r"(?i)\d{1,5}[a-z]?[ \t]+(?:[nsew]\.?[ \t]+)?[a-z][a-z'’]+(?:[ \t]+[a-z][a-z'’]+){0,2}[ \t]+" + _SUFFIX + r"\.?")
+_UPPER_STATES = frozenset(st.upper() for st in _STATES)
+
+
+def csv_row_spans(text: str) -> list[Span]:
+    """A record pasted without its header ("Rebecca,Morris,rmorris@x.com,555-201-3344"): a line
+    of four or more short fields, one of them an e-mail or a number, whose fields that are a
+    known given name or surname are people, a street field an address, a ZIP after a state."""
+    out: list[Span] = []
+    pos = 0
+    for line in text.split("\n"):
+        sep = ";" if line.count(";") >= 3 else "," if line.count(",") >= 3 else ""
+        if sep and ("@" in line or sum(c.isdigit() for c in line) >= 5):
+            fields = line.split(sep)
+            if len(fields) >= 4 and all(len(f) <= 40 for f in fields):
+                at, prev = pos, ""
+                for f in fields:
+                    v = f.strip(" \t\"'")
+                    s = at + f.find(v) if v else at
+                    words = v.split()
+                    if 1 <= len(words) <= 3 and all(w[:1].isupper() and w.isalpha() for w in words) and (
+                            any(_known_cached(w.lower(), 0) or _known_cached(w.lower(), 1) for w in words)):
+                        out.append(Span("PERSON", s, s + len(v), 0.7, "chat"))
+                    elif _STREET_FIELD.fullmatch(v):
+                        out.append(Span("STREET_ADDRESS", s, s + len(v), 0.8, "chat"))
+                    elif len(v) in (5, 10) and v[:5].isdigit() and prev in _UPPER_STATES:
+                        out.append(Span("STREET_ADDRESS", s, s + len(v), 0.8, "chat"))
+                    prev = v
+                    at += len(f) + 1
+        pos += len(line) + 1
+    return out
+
+
 def chat_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
     low = text.lower()
-    return chat_name_spans(text, low) + handle_spans(text, low) + low_address_spans(text, clusters)
+    out = chat_name_spans(text, low) + handle_spans(text, low) + low_address_spans(text, clusters)
+    if text.count(",") >= 3 or text.count(";") >= 3:
+        out += csv_row_spans(text)
+    return out

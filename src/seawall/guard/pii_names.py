@@ -376,7 +376,9 @@ def name_spans(text: str) -> list[Span]:
             seen.update(lt for lt in lowered if len(lt) >= 3 and lt not in common)
     if near:
         out += _coordinated(text, singles, out)
-    if n_caps * 300 <= n_text and n_text >= 8:  # written all in lower case ("follow up with eva kleist")
+    # written all in lower case ("follow up with eva kleist"), or a short chat message with a
+    # capital or two ("Can you pull up chris evans?")
+    if (n_caps * 300 <= n_text or (n_text <= 400 and n_caps <= 2)) and n_text >= 8:
         out += _lowercase_names(text)
     if seen:
         seen_names = frozenset(seen)

@@ -96,6 +96,8 @@ def test_private_ip_is_an_ip_not_a_phone():
     assert not phone_ok("192.168.10.45")
     assert found("Server login from 192.168.10.45 by user kvandijk", "IP_ADDRESS") == ["192.168.10.45"]
     assert found("ping 127.0.0.1 and 0.0.0.0", "IP_ADDRESS") == []  # the same on every network
+    assert found("server 10.0.0.1 is down, gateway 192.168.1.254", "IP_ADDRESS") == ["10.0.0.1", "192.168.1.254"]
+    assert found("test host 192.0.2.61 and 2001:db8::1:2:3 in the docs", "IP_ADDRESS") == []  # documentation ranges
 
 
 def _forward(text: str, **policy) -> str:

@@ -167,15 +167,21 @@ def phone_ok(candidate: str) -> bool:
     return False
 
 
+_DOC_NETS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+
+
 def ip_ok(candidate: str, private: bool = True) -> bool:
     """A public address, and (``private``) an internal one: 10.0.0.1 names no one, but sent
     upstream it maps the company's network (GuardPolicy.pii_private_ips). Loopback, unspecified,
-    multicast and reserved addresses are the same on every network and stay."""
+    multicast and reserved addresses are the same on every network, documentation ranges
+    (192.0.2.0/24, 2001:db8::/32) name no host at all: they stay."""
     try:
         ip = ipaddress.ip_address(candidate)
     except ValueError:
         return False
     if not ip.is_global and not (private and ip.is_private and not (ip.is_loopback or ip.is_unspecified)):
+        return False
+    if not ip.is_global and any(ip in net for net in _DOC_NETS):
         return False
     # ::1-like or all-zero strings are more often version numbers than addresses
     return not (ip.version == 6 and candidate.count(":") < 3)

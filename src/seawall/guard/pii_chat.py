@@ -114,7 +114,7 @@ def chat_name_spans(text: str, low: str) -> list[Span]:
 # ---------------------------------------------------------------- handles in logs and chat
 
 # at each "user": "user=jdoe", "user: jdoe", and after "by / for / from / as (invalid) user" a bare word
-_USER_AT = re.compile(r"user(?:name)?(?P<sep>[ \t]*[=:][ \t]*|[ \t]+)['\"(]?(?P<value>[A-Za-z][\w.\-]{1,31})['\")]?(?![\w@])")
+_USER_AT = re.compile(r"user(?:name)?(?P<sep>[ \t]*[=:][ \t]*|[ \t]+)['\"(]?(?P<value>[A-Za-z][\w.\-]{1,31})['\")]?(?![\w@(])")
 _BY_USER = re.compile(r"(?:\b(?:by|for|from|of|as)[ \t]+(?:invalid[ \t]+)?)$")
 _SSH_FOR = re.compile(r"for[ \t]+(?P<value>[A-Za-z][\w.\-]{1,31})[ \t]+from\b")  # sshd: "Accepted password for rpatel from"
 _MENTION = re.compile(r"@(?P<value>[A-Za-z][\w.\-]{1,30}[A-Za-z0-9])(?![\w@(])")
@@ -134,7 +134,7 @@ def handle_spans(text: str, low: str) -> list[Span]:
     out: list[Span] = []
     for i in _finds(low, "user"):
         m = _USER_AT.match(text, i - 4)
-        if m is None:
+        if m is None or (i > 4 and low[i - 5] == "_"):  # "smtp_user = ...": a config key (pii_more reads those)
             continue
         if not m.group("sep").strip() and _BY_USER.search(low, max(0, i - 24), i - 4) is None:
             continue
@@ -150,7 +150,9 @@ def handle_spans(text: str, low: str) -> list[Span]:
     while i != -1:  # a Slack mention: "@" opens a word (an e-mail's "@" follows one)
         if i == 0 or text[i - 1] in " \t\n(,":
             m = _MENTION.match(text, i)
-            if m is not None and m.group("value").lower() not in _NOT_MENTION and not (
+            v = m.group("value") if m is not None else ""
+            # "@lru_cache", "@app.route": code; a handle with "_" needs a digit ("@skater_girl94")
+            if m is not None and v.lower() not in _NOT_MENTION and ("_" not in v or any(c.isdigit() for c in v)) and not (
                     text[m.end():m.end() + 1] in ("", "\n") and (i == 0 or text[i - 1] == "\n")):  # "@pytest.fixture"
                 out.append(Span("USERNAME", m.start("value"), m.end("value"), 0.85, "chat"))
         i = text.find("@", i + 1)

@@ -111,3 +111,27 @@ def test_private_ip_switch():
     assert "10.0.4.17" not in _forward(text)
     kept = _forward(text, pii_private_ips=False)
     assert "10.0.4.17" in kept and "81.2.69.142" not in kept
+
+
+@pytest.mark.parametrize("text,value,kind", [
+    ('{"dateOfBirth": "1990-01-02"}', "1990-01-02", "DATE_OF_BIRTH"),
+    ('{"accountNumber": "12345678"}', "12345678", "BANK_ACCOUNT"),
+    ('{"driverLicense": "D1234567"}', "D1234567", "DRIVER_LICENSE"),
+    ("{'zip_code': '33101'}", "33101", "STREET_ADDRESS"),
+    ('{"first_name": "chloe"}', "chloe", "PERSON"),
+    ("callback?first_name=Ivan&last_name=Petrov", "Petrov", "PERSON"),
+    ('{"licensePlate": "7ABC123"}', "7ABC123", "LICENSE_PLATE"),
+])
+def test_machine_keys(text, value, kind):
+    assert value in found(text, kind)
+
+
+@pytest.mark.parametrize("text", [
+    '{"firstName": null, "phone": get_phone()}',
+    "if zip == 5: pass",
+    "street=Main",  # a bare word outside a query string or quotes
+    "the motor sees 380 divided by the square root of 3",
+    "Use the @lru_cache decorator; the post by @FashionInsider went to @kanal_roboczy_733",
+])
+def test_machine_key_and_prose_lookalikes(text):
+    assert [s.kind for s in FastPII().analyze(text) if s.kind not in ("DATE_TIME", "LOCATION")] == []

@@ -29,14 +29,14 @@ from .types import Span
 # "this is paris" or "it's frank" stay prose ("may", "will" are everyday words anyway)
 # one pass over the zones finds every cue; the group says which kind it is
 _CUES = re.compile(
-    r"(?P<intro>i(?:t'?s|t’s|'?m|’m| am)|this is)[ \t]+"
+    r"(?P<intro>i(?:t's|t’s|'?m|’m| am)|this is)[ \t]+"
     r"|(?P<open>my[ \t]+(?:wife|husband|son|daughter|partner|colleague|manager|boss|friend|brother|sister|mom|dad)"
     r"|(?:my[ \t]+)?name'?s|ping|cc)[ \t]+"
     r"|(?P<sign>thanks|thank you|thx|cheers|regards|best(?=,))"
     r"|(?P<here>[ \t]here\b)"
 )
 # the cue strings that open a _CUES match (tested with ``in`` on each zone: C-level, no regex scan)
-_CUE_STRINGS = ("i'm", "i’m", "i am", "it's", "it’s", "its ", "this is", "im ", "my ", "name's", "name’s", "names ",
+_CUE_STRINGS = ("i'm", "i’m", "i am", "it's", "it’s", "this is", "im ", "my ", "name's", "name’s", "names ",
                 "ping ", "cc ", "thanks", "thank you", "thx", "cheers", "regards", "best,", " here")
 # a writer introduces themself near the start and signs off near the end: in a long prompt
 # only these two zones are read, so the cost stays flat
@@ -67,7 +67,9 @@ def _name(text: str, pos: int, close: re.Pattern[str] | None) -> Span | None:
 
 def _at_cue(text: str, m: re.Match[str]) -> list[Span]:
     s, p = m.span()
-    if m.lastgroup == "here":  # "amir here", "Emily Clarke here": the writer
+    if m.lastgroup == "here":  # "amir here", "Emily Clarke here": the writer ("Here is the CEO" is not)
+        if text[s + 1:s + 5] != "here" or _INTRO_CLOSE.match(text, p) is None or text[p:p + 4].strip().startswith(("from", "at", "with", "(")):
+            return []
         h = _HERE.search(text, max(0, s - 40), s + 1)
         if h is None or not _known_cached(h.group(1).lower(), 0) or (h.start() and text[h.start() - 1].isalnum()):
             return []
@@ -130,15 +132,31 @@ def _handle_ok(v: str) -> bool:
     return not (v.isalpha() and lv.endswith(("ing", "ed", "tion", "ment", "ness", "ly")))
 
 
+_HANDLE_PARTS = re.compile(r"[a-z]+")
+
+
+def _person_handle(v: str) -> bool:
+    """A handle made of a known given name or surname ("jane.doe", "mark_w"), or an initial glued
+    to a known surname ("rbrown", "s.patel")."""
+    parts = _HANDLE_PARTS.findall(v.lower())
+    if any(len(w) >= 3 and (_known_cached(w, 0) or _known_cached(w, 1)) for w in parts):
+        return True
+    # (the surname list itself: "brown" is an everyday word too, "rbrown" is not)
+    return len(parts) == 1 and len(parts[0]) >= 5 and parts[0][1:] in _load()[1]
+
+
 def handle_spans(text: str, low: str) -> list[Span]:
     out: list[Span] = []
     for i in _finds(low, "user"):
         m = _USER_AT.match(text, i - 4)
         if m is None or (i > 4 and low[i - 5] == "_"):  # "smtp_user = ...": a config key (pii_more reads those)
             continue
-        if not m.group("sep").strip() and _BY_USER.search(low, max(0, i - 24), i - 4) is None:
-            continue
         v = m.group("value").rstrip(".-")
+        if not m.group("sep").strip() and (_BY_USER.search(low, max(0, i - 24), i - 4) is None or not v.islower()):
+            continue  # "from user 'Factory Supervisor ...'": a bare user word labels a lower-case handle only
+        q = text[m.start("value") - 1]
+        if q in "'\"" and text[m.start("value") + len(v):m.start("value") + len(v) + 1] != q:
+            continue
         if _handle_ok(v):
             out.append(Span("USERNAME", m.start("value"), m.start("value") + len(v), 0.85, "chat"))
     for cue in ("password for ", "publickey for "):
@@ -151,8 +169,9 @@ def handle_spans(text: str, low: str) -> list[Span]:
         if i == 0 or text[i - 1] in " \t\n(,":
             m = _MENTION.match(text, i)
             v = m.group("value") if m is not None else ""
-            # "@lru_cache", "@app.route": code; a handle with "_" needs a digit ("@skater_girl94")
-            if m is not None and v.lower() not in _NOT_MENTION and ("_" not in v or any(c.isdigit() for c in v)) and not (
+            # a person's handle ("@jane.doe", "@rbrown", "@s.patel"), not code ("@lru_cache", "@app.route")
+            # nor a channel or a brand ("@kanal_roboczy_733", "@FashionInsider")
+            if m is not None and v.lower() not in _NOT_MENTION and _person_handle(v) and not (
                     text[m.end():m.end() + 1] in ("", "\n") and (i == 0 or text[i - 1] == "\n")):  # "@pytest.fixture"
                 out.append(Span("USERNAME", m.start("value"), m.end("value"), 0.85, "chat"))
         i = text.find("@", i + 1)
@@ -166,6 +185,10 @@ _UNIT = r"(?:,?[ \t]*(?:apt|apartment|unit|suite|ste|flat|fl|floor|rm|room|#)\.?
 _LOW_STREET = re.compile(
     r"\d{1,5}[a-z]?[ \t]+(?:[nsew]\.?[ \t]+)?[a-z][a-z'’]+(?:[ \t]+[a-z][a-z'’]+){0,2}[ \t]+" + _SUFFIX + r"\b\.?" + _UNIT
 )
+# "380 divided by the square root": prose, not a street
+_FUNCTION_WORDS = frozenset("the a an of by to in on at for and or is are was with from divided times plus minus per".split())
+# "380 divided by the square root": prose, not a street
+_FUNCTION_WORDS = frozenset("the a an of by to in on at for and or is are was with from divided times plus minus per".split())
 _STATES = frozenset("al ak az ar ca co ct de fl ga hi id il in ia ks ky la me md ma mi mn ms mo mt ne nv nh nj nm ny nc nd oh ok "
                     "or pa ri sc sd tn tx ut vt va wa wv wi wy dc".split())
 # the state codes that are everyday English words need a comma before them ("portland, or 97201")
@@ -182,7 +205,7 @@ def low_address_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
         if a and (text[a - 1].isalnum() or text[a - 1] in ".,-/"):
             continue
         m = _LOW_STREET.match(text, a)
-        if m is not None:
+        if m is not None and _FUNCTION_WORDS.isdisjoint(m.group().split()[1:-1]):
             out.append(Span("STREET_ADDRESS", a, m.end(), 0.8, "chat"))
             continue
         z = _ZIP.match(text, a)
@@ -195,6 +218,7 @@ def low_address_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
 # ---------------------------------------------------------------- CSV rows without a header
 
 _STREET_FIELD = re.compile(r"(?i)\d{1,5}[a-z]?[ \t]+(?:[nsew]\.?[ \t]+)?[a-z][a-z'’]+(?:[ \t]+[a-z][a-z'’]+){0,2}[ \t]+" + _SUFFIX + r"\.?")
+_FIVE_DIGITS = re.compile(r"(?:\d\D{0,3}){5}")
 _UPPER_STATES = frozenset(st.upper() for st in _STATES)
 
 
@@ -206,24 +230,73 @@ def csv_row_spans(text: str) -> list[Span]:
     pos = 0
     for line in text.split("\n"):
         sep = ";" if line.count(";") >= 3 else "," if line.count(",") >= 3 else ""
-        if sep and ("@" in line or sum(c.isdigit() for c in line) >= 5):
-            fields = line.split(sep)
-            if len(fields) >= 4 and all(len(f) <= 40 for f in fields):
-                at, prev = pos, ""
-                for f in fields:
-                    v = f.strip(" \t\"'")
-                    s = at + f.find(v) if v else at
-                    words = v.split()
-                    if 1 <= len(words) <= 3 and all(w[:1].isupper() and w.isalpha() for w in words) and (
-                            any(_known_cached(w.lower(), 0) or _known_cached(w.lower(), 1) for w in words)):
-                        out.append(Span("PERSON", s, s + len(v), 0.7, "chat"))
-                    elif _STREET_FIELD.fullmatch(v):
-                        out.append(Span("STREET_ADDRESS", s, s + len(v), 0.8, "chat"))
-                    elif len(v) in (5, 10) and v[:5].isdigit() and prev in _UPPER_STATES:
-                        out.append(Span("STREET_ADDRESS", s, s + len(v), 0.8, "chat"))
-                    prev = v
-                    at += len(f) + 1
+        fields = line.split(sep) if sep and len(line) <= 40 * (line.count(sep) + 1) else ()
+        if len(fields) >= 4 and all(len(f) <= 40 for f in fields) and ("@" in line or _FIVE_DIGITS.search(line)):
+            at, prev = pos, ""
+            for f in fields:
+                v = f.strip(" \t\"'")
+                s = at + f.find(v) if v else at
+                words = v.split()
+                if 1 <= len(words) <= 3 and all(w.istitle() and w.isalpha() and (
+                        _known_cached(w.lower(), 0) or _known_cached(w.lower(), 1)) for w in words):
+                    out.append(Span("PERSON", s, s + len(v), 0.7, "chat"))
+                elif _STREET_FIELD.fullmatch(v):
+                    out.append(Span("STREET_ADDRESS", s, s + len(v), 0.8, "chat"))
+                elif len(v) in (5, 10) and v[:5].isdigit() and prev in _UPPER_STATES:
+                    out.append(Span("STREET_ADDRESS", s, s + len(v), 0.8, "chat"))
+                prev = v
+                at += len(f) + 1
         pos += len(line) + 1
+    return out
+
+
+# ---------------------------------------------------------------- machine keys (JSON, query strings, logs)
+
+def _keys(kind: str, words: str) -> dict[str, str]:
+    return {w: kind for w in words.split()}
+
+
+# a key, lower-cased with "_" / "-" removed ("date_of_birth", "dateOfBirth" -> "dateofbirth"), and its kind
+_KEY_KINDS = {
+    **_keys("PERSON", "firstname lastname givenname familyname middlename fname lname forename"),
+    **_keys("DATE_OF_BIRTH", "dob dateofbirth birthdate birthday birthdt"),
+    **_keys("STREET_ADDRESS", "street streetname streetaddress address1 address2 addressline1 addressline2 buildingnumber "
+            "housenumber building aptnumber apartment zip zipcode postalcode postcode"),
+    **_keys("PHONE_NUMBER", "phone phonenumber phoneno mobile mobilenumber cell cellphone telephone tel"),
+    **_keys("US_SSN", "ssn socialsecuritynumber"),
+    **_keys("BANK_ACCOUNT", "accountnumber accountno acctno acctnumber bankaccount bankaccountnumber"),
+    **_keys("DRIVER_LICENSE", "driverlicense driverslicense driverlicensenumber licensenumber dlnumber"),
+    **_keys("PASSPORT", "passport passportnumber passportno"),
+    **_keys("TAX_ID", "taxid tin ein taxnumber"),
+    **_keys("LICENSE_PLATE", "licenseplate plate platenumber"),
+}
+_KEY_BEFORE = re.compile(r"(?P<q>[?&]?)[\"']?(?P<key>[A-Za-z][A-Za-z0-9_\-]{1,30})[\"']?[ \t]*$")
+_KEY_VALUE = re.compile(r"[ \t]*(?:(?P<quote>[\"'])(?P<qv>[^\"'\n]{1,60})(?P=quote)|(?P<v>[^\s\"',;&}\])]{1,40}))")
+_WORDS_ONLY = re.compile(r"[^\W\d_]+(?:[ '’\-+][^\W\d_]+){0,3}")
+_PLACEHOLDERS = frozenset("null none true false string unknown n/a na xxx redacted".split())
+
+
+def key_value_spans(text: str) -> list[Span]:
+    """``"dateOfBirth": "1990-01-02"``, ``first_name=Ivan``, ``'zip_code': '33101'``: a value under
+    a key that names what it is. Looked for only at each ':' / '=' with such a key before it."""
+    out: list[Span] = []
+    for sep in ":=":
+        i = text.find(sep)
+        while i != -1:
+            k = _KEY_BEFORE.search(text, max(0, i - 34), i)
+            kind = k and _KEY_KINDS.get(k.group("key").lower().replace("_", "").replace("-", ""))
+            if kind and (m := _KEY_VALUE.match(text, i + 1)) is not None:
+                quoted = m.group("qv") is not None
+                v = (m.group("qv") if quoted else m.group("v")).strip()
+                s = m.start("qv") if quoted else m.start("v")
+                if v and v.lower() not in _PLACEHOLDERS and v[0] not in "<{$%[":
+                    if kind in ("PERSON", "STREET_ADDRESS") and not any(c.isdigit() for c in v):
+                        ok = (quoted or k.group("q")) and (kind != "PERSON" or _WORDS_ONLY.fullmatch(v))
+                    else:
+                        ok = any(c.isdigit() for c in v) and (kind != "PHONE_NUMBER" or sum(c.isdigit() for c in v) >= 7)
+                    if ok:
+                        out.append(Span(kind, s, s + len(v), 0.8, "chat"))
+            i = text.find(sep, i + 1)
     return out
 
 
@@ -232,4 +305,6 @@ def chat_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
     out = chat_name_spans(text, low) + handle_spans(text, low) + low_address_spans(text, clusters)
     if text.count(",") >= 3 or text.count(";") >= 3:
         out += csv_row_spans(text)
+    if '":' in text or "':" in text or '" :' in text or "=" in text:  # JSON, a dict, a query string, a log
+        out += key_value_spans(text)
     return out

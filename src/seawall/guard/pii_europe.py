@@ -69,8 +69,7 @@ COMMON_EU = frozenset(
 # after a Romance street with its number they confirm an address as a postcode does
 EU_CITIES = frozenset(
     """milano torino napoli firenze venezia genova bologna roma palermo bari catania verona padova trieste brescia
-    parma modena bergamo sevilla zaragoza málaga malaga valència valencia bilbao lisboa porto köln münchen wien
-    bruxelles brussel antwerpen genève lyon marseille bordeaux toulouse""".split()
+    parma modena bergamo köln münchen wien bruxelles brussel antwerpen genève""".split()
 )
 
 # an article / item / product number, like an invoice's, is the document's number, not a phone

@@ -153,8 +153,48 @@ A_NEGATIVES: list[tuple[str, list[str]]] = [
 
 # ------------------------------------------------------------------ batch B (written after the fixes were frozen)
 B_PROBES: list[tuple[str, list[str]]] = [
+    ("hiya, its olivia parker, my parcel went to the wrong house", ["olivia parker"]),
+    ("this is marcus from the leeds branch, need a password reset", ["marcus"]),
+    ("hey, my name's daniel and my email is dan.w1987@yahoo.com", ["daniel", "dan.w1987@yahoo.com"]),
+    ("sorry for the late reply!\ncheers,\nfiona", ["fiona"]),
+    ("will do. - sam", ["sam"]),
+    ("kind regards, hannah whitfield", ["hannah whitfield"]),
+    ("@tom.h can you review my branch? also looping in @nina_k", ["tom.h", "nina_k"]),
+    ("my gf sophie said the order is under her name, sophie turner", ["sophie turner"]),
+    ("send the replacement to 27 cedar lane apt 5, columbus oh 43215", ["27 cedar lane", "43215"]),
+    ("can u ship to 1200 n lake shore dr unit 3304 chicago", ["1200 n lake shore dr"]),
+    ("my flat is 8 victoria road, manchester m14 5rt", ["8 victoria road", "m14 5rt"]),
+    ("ok so the pw is dragonfly88 and user is k.ito", ["dragonfly88", "k.ito"]),
+    ("login: b.nguyen pass: Winter#2025", ["b.nguyen", "Winter#2025"]),
+    ("heres my stripe key sk_live_4eC39HqLyjWDarjtT1zdp7dc", ["sk_live_4eC39HqLyjWDarjtT1zdp7dc"]),
+    ("my number's 646 555 0182 text me", ["646 555 0182"]),
+    ("ssn is 219-44-6721 and dob 09/23/1979", ["219-44-6721", "09/23/1979"]),
+    ("Nov 12 03:14:07 web01 sshd[881]: Failed password for mgarcia from 45.33.12.9 port 40022 ssh2", ["mgarcia", "45.33.12.9"]),
+    ("level=warn msg=\"login failed\" user=ahmed.k src_ip=192.168.4.22", ["ahmed.k", "192.168.4.22"]),
+    ("audit: account locked for user tpham after 5 attempts", ["tpham"]),
+    ('{"givenName": "Lucia", "familyName": "Moretti", "birthDate": "1988-06-14"}', ["Lucia", "Moretti", "1988-06-14"]),
+    ('{"contact": {"email": "r.okafor@corp.io", "mobile": "+44 7911 123456"}}', ["r.okafor@corp.io", "+44 7911 123456"]),
+    ('{"address": {"street": "14 Willow Way", "postalCode": "94110"}}', ["14 Willow Way", "94110"]),
+    ('{"user_id": 8812, "username": "pixelpanda", "last_login_ip": "172.20.1.5"}', ["pixelpanda", "172.20.1.5"]),
+    ("POST /api/v1/register?fname=Greta&lname=Hansen&phone=5125550143", ["Greta", "Hansen", "5125550143"]),
+    ("Tessa,Lindqvist,tessa.l@mail.se,1991-04-02,Stockholm", ["Tessa", "Lindqvist", "tessa.l@mail.se"]),
+    ("0042,Brian,O'Neill,brian.oneill@web.ie,087 123 4567", ["Brian", "O'Neill", "brian.oneill@web.ie", "087 123 4567"]),
+    ("customer wants refund to card 4539 1488 0343 6467, name on card jamal price", ["4539 1488 0343 6467", "jamal price"]),
+    ("my license plate is 8XYZ442 and vin 2T1BURHE0JC074829", ["8XYZ442", "2T1BURHE0JC074829"]),
+    ("yo ben here, gateway at 10.1.1.1 keeps dropping", ["ben", "10.1.1.1"]),
+    ("i'm nora, 34, live on 5 ash grove in bristol", ["nora", "5 ash grove"]),
 ]
 B_NEGATIVES: list[tuple[str, list[str]]] = [
+    ("release 4.2.1 fixed the crash in build 20931", ["4.2.1", "20931"]),
+    ("order 88213 will ship may 3rd", ["88213", "will", "may"]),
+    ("the summer rose garden opens at 9", ["summer", "rose"]),
+    ("please mark the bill as paid, frank", ["mark", "bill"]),
+    ("commit 7e1f0ab reverted 3c9d2e1", ["7e1f0ab", "3c9d2e1"]),
+    ('{"id": 1042, "status": "shipped", "total": 59.90}', ["1042", "59.90"]),
+    ("GET /orders?page=3&per_page=25 took 120ms", ["page=3", "per_page=25"]),
+    ("ticket SUP-2281 escalated at 14:05", ["SUP-2281", "14:05"]),
+    ("the will was read by grace", ["will"]),
+    ("thanks again, it works now", ["thanks", "works"]),
 ]
 
 

@@ -40,7 +40,7 @@ _CUE_STRINGS = ("i'm", "i’m", "i am", "it's", "it’s", "this is", "im ", "my 
                 "ping ", "cc ", "thanks", "thank you", "thx", "cheers", "regards", "best,", " here")
 # a writer introduces themself near the start and signs off near the end: in a long prompt
 # only these two zones are read, so the cost stays flat
-_HEAD, _TAIL = 160, 120
+_HEAD, _TAIL = 100, 60
 _NAME_AFTER = re.compile(r"[ \t]*(?P<first>[A-Za-z][a-z]{2,14})(?:[ \t]+(?P<last>[A-Za-z][a-z'’]{1,20}))?")
 _SIGN_GAP = re.compile(r"[ \t]*[,!.]?[ \t]*\n?[ \t]*")
 _INTRO_CLOSE = re.compile(r"[ \t]*(?:[,.!;:\n]|$|here\b|from\b|again\b|btw\b|at\b|with\b|\()")
@@ -201,8 +201,14 @@ def low_address_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
     """At each digit cluster (``FastPII`` found them): a lower-case street ("42 elm st apt 3b")
     or a lower-case state code with a ZIP code ("springfield il 62704")."""
     out: list[Span] = []
-    for a, _ in clusters:
+    n = len(text)
+    for a, b in clusters:
         if a and (text[a - 1].isalnum() or text[a - 1] in ".,-/"):
+            continue
+        e = a  # the cluster's digits end here; a street goes on with a lower-case word, a ZIP is 5 digits
+        while e < b and text[e].isdigit():
+            e += 1
+        if not (e - a == 5 or (e < n - 2 and e - a <= 5 and (text[e] in " \t" or text[e].islower()))):
             continue
         m = _LOW_STREET.match(text, a)
         if m is not None and _FUNCTION_WORDS.isdisjoint(m.group().split()[1:-1]):

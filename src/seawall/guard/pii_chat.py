@@ -3,16 +3,17 @@
 What the capitalised-name and labeled-field paths miss when people type fast or machines log:
 
 * a known given name in lower case (or a lone one) right after a chat cue: "this is sarah
-  from", "its mike johnson here", "my name's priya", "amir here", a sign-off ("thanks,\\nrachel",
-  "cheers, Dan", "- tom" at the end); the name lists and their everyday-word exclusions are
-  the ones of ``pii_names`` ("will", "mark", "grace" stay words);
+  from", "it's jess.", "my name's priya", "amir here", "my wife jenny", a sign-off
+  ("thanks,\nrachel", "regards tom hughes", "- tom" at the end); the name lists and their
+  everyday-word exclusions are the ones of ``pii_names`` ("will", "mark", "grace" stay words);
 * a handle after a log's user word ("user=jdoe", "for user 'kwalker'", "by user kvandijk",
-  "Accepted password for rpatel from") and Slack mentions ("@rbrown", "@s.patel");
+  "Accepted password for rpatel from") and person-shaped mentions ("@rbrown", "@s.patel");
 * street addresses typed in lower case ("42 elm st apt 3b", "10 downing st") and a lower-case
-  US state with its ZIP code ("springfield il 62704").
+  US state with its ZIP code ("springfield il 62704");
+* header-less CSV rows and values under machine keys ("dateOfBirth", "zip_code", "first_name=").
 
-Each pass is gated on a cheap substring test, so a prompt without these cues costs a few
-``in`` checks.
+The informal passes (cues, mentions, lower-case streets) read messages up to ``CHAT_CHARS``
+long; the machine-text passes are gated on their anchors ("user", "@", ':' / '=', 3+ commas).
 """
 from __future__ import annotations
 
@@ -23,11 +24,10 @@ from .types import Span
 
 # ---------------------------------------------------------------- names after chat cues
 
-# each cue is found with ``str.find`` on the lower-cased text and the name regex is matched
-# right after it: no scan of the whole text. The cue ends right before the name; "it's" /
-# "this is" / "im" need a closing "here" / "from" / "," / end of sentence after the name, so
-# "this is paris" or "it's frank" stay prose ("may", "will" are everyday words anyway)
-# one pass over the zones finds every cue; the group says which kind it is
+# each cue string is looked for with ``in`` / ``find`` and _CUES is matched there (no regex scan
+# of the text); the group says which kind of cue it is. After "it's" / "this is" / "i'm" the name
+# must close the clause ("here", "from", ",", end of sentence), so "this is paris" or "it's frank
+# who" stay prose ("may", "will" are everyday words anyway)
 _CUES = re.compile(
     r"(?P<intro>i(?:t's|t’s|'?m|’m| am)|this is)[ \t]+"
     r"|(?P<open>my[ \t]+(?:wife|husband|son|daughter|partner|colleague|manager|boss|friend|brother|sister|mom|dad)"
@@ -35,12 +35,9 @@ _CUES = re.compile(
     r"|(?P<sign>thanks|thank you|thx|cheers|regards|best(?=,))"
     r"|(?P<here>[ \t]here\b)"
 )
-# the cue strings that open a _CUES match (tested with ``in`` on each zone: C-level, no regex scan)
+# the strings that open a _CUES match
 _CUE_STRINGS = ("i'm", "i’m", "i am", "it's", "it’s", "this is", "im ", "my ", "name's", "name’s", "names ",
                 "ping ", "cc ", "thanks", "thank you", "thx", "cheers", "regards", "best,", " here")
-# a writer introduces themself near the start and signs off near the end: in a long prompt
-# only these two zones are read, so the cost stays flat
-_HEAD, _TAIL = 100, 60
 _NAME_AFTER = re.compile(r"[ \t]*(?P<first>[A-Za-z][a-z]{2,14})(?:[ \t]+(?P<last>[A-Za-z][a-z'’]{1,20}))?")
 _SIGN_GAP = re.compile(r"[ \t]*[,!.]?[ \t]*\n?[ \t]*")
 _INTRO_CLOSE = re.compile(r"[ \t]*(?:[,.!;:\n]|$|here\b|from\b|again\b|btw\b|at\b|with\b|\()")
@@ -94,17 +91,13 @@ def _finds(low: str, cue: str):
 
 def chat_name_spans(text: str, low: str) -> list[Span]:
     out: list[Span] = []
-    n = len(low)
-    zones = ((0, n),) if n <= _HEAD + _TAIL else ((0, _HEAD), (n - _TAIL, n))
-    for a, b in zones:
-        z = low[a:b]
-        for cue in _CUE_STRINGS:
-            if cue in z:
-                i = low.find(cue, a, b)
-                while i != -1:
-                    if (m := _CUES.match(low, i)) is not None and (i == 0 or not low[i - 1].isalnum() or cue[0] == " "):
-                        out += _at_cue(text, m)
-                    i = low.find(cue, i + 1, b)
+    for cue in _CUE_STRINGS:
+        if cue in low:
+            i = low.find(cue)
+            while i != -1:
+                if (m := _CUES.match(low, i)) is not None and (i == 0 or not low[i - 1].isalnum() or cue[0] == " "):
+                    out += _at_cue(text, m)
+                i = low.find(cue, i + 1)
     # "- tom" ending the message
     end = len(text.rstrip())
     d = max(text.rfind("- ", max(0, end - 40)), text.rfind("– ", max(0, end - 40)), text.rfind("— ", max(0, end - 40)))
@@ -145,9 +138,9 @@ def _person_handle(v: str) -> bool:
     return len(parts) == 1 and len(parts[0]) >= 5 and parts[0][1:] in _load()[1]
 
 
-def handle_spans(text: str, low: str) -> list[Span]:
+def handle_spans(text: str, low: str, mentions: bool = True) -> list[Span]:
     out: list[Span] = []
-    for i in _finds(low, "user"):
+    for i in _finds(low, "user") if "user" in low else ():
         m = _USER_AT.match(text, i - 4)
         if m is None or (i > 4 and low[i - 5] == "_"):  # "smtp_user = ...": a config key (pii_more reads those)
             continue
@@ -159,12 +152,12 @@ def handle_spans(text: str, low: str) -> list[Span]:
             continue
         if _handle_ok(v):
             out.append(Span("USERNAME", m.start("value"), m.start("value") + len(v), 0.85, "chat"))
-    for cue in ("password for ", "publickey for "):
+    for cue in ("password for ", "publickey for ") if "y for " in low or "d for " in low else ():
         for i in _finds(low, cue):
             m = _SSH_FOR.match(text, i - 4)
             if m is not None and _handle_ok(m.group("value")):
                 out.append(Span("USERNAME", m.start("value"), m.end("value"), 0.85, "chat"))
-    i = text.find("@")
+    i = text.find("@") if mentions else -1
     while i != -1:  # a Slack mention: "@" opens a word (an e-mail's "@" follows one)
         if i == 0 or text[i - 1] in " \t\n(,":
             m = _MENTION.match(text, i)
@@ -306,11 +299,20 @@ def key_value_spans(text: str) -> list[Span]:
     return out
 
 
+# the informal passes (names after chat cues, mentions, lower-case streets) read messages up to
+# this long: chat and support messages are short, and a long prompt is a document whose names and
+# addresses are capitalised (the passes of pii_names / pii_addresses read those at any length)
+CHAT_CHARS = 600
+
+
 def chat_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
     low = text.lower()
-    out = chat_name_spans(text, low) + handle_spans(text, low) + low_address_spans(text, clusters)
-    if text.count(",") >= 3 or text.count(";") >= 3:
+    short = len(text) <= CHAT_CHARS
+    out = handle_spans(text, low, mentions=short)
+    if short:
+        out += chat_name_spans(text, low) + low_address_spans(text, clusters)
+    if (short or "\n" in text) and (text.count(",") >= 3 or text.count(";") >= 3):  # a record is a line
         out += csv_row_spans(text)
-    if '":' in text or "':" in text or '" :' in text or "=" in text:  # JSON, a dict, a query string, a log
+    if (":" in text and ('":' in text or "':" in text or '" :' in text)) or "=" in text:  # JSON, a dict, a query, a log
         out += key_value_spans(text)
     return out

@@ -58,6 +58,9 @@ def test_handles(text, handle):
     "@pytest.fixture\ndef client():\n    return make()",
     "the user experience got better for every user",
     "notify @here when the deploy is done",
+    "a C++ program that asks for user input",
+    "a function that takes an array of user objects",
+    "const user = req.body; const other = exampleUsers[0]",
 ])
 def test_not_handles(text):
     assert found(text, "USERNAME") == []

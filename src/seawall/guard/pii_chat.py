@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+from .pii_more import _NOT_A_USERNAME
 from .pii_names import _known_cached, _load
 from .types import Span
 
@@ -109,20 +110,26 @@ def chat_name_spans(text: str, low: str) -> list[Span]:
 # ---------------------------------------------------------------- handles in logs and chat
 
 # at each "user": "user=jdoe", "user: jdoe", and after "by / for / from / as (invalid) user" a bare word
-_USER_AT = re.compile(r"user(?:name)?(?P<sep>[ \t]*[=:][ \t]*|[ \t]+)['\"(]?(?P<value>[A-Za-z][\w.\-]{1,31})['\")]?(?![\w@(])")
-_BY_USER = re.compile(r"(?:\b(?:by|for|from|of|as)[ \t]+(?:invalid[ \t]+)?)$")
+_USER_AT = re.compile(r"user(?:name)?(?P<sep>[ \t]*[=:][ \t]*|[ \t]+)['\"(]?(?P<value>[A-Za-z][\w.\-]{1,31})['\")]?(?![\w@(\[])")
+_BY_USER = re.compile(r"(?:\b(?:by|for|from|as)[ \t]+(?:invalid[ \t]+)?)$")
 _SSH_FOR = re.compile(r"for[ \t]+(?P<value>[A-Za-z][\w.\-]{1,31})[ \t]+from\b")  # sshd: "Accepted password for rpatel from"
 _MENTION = re.compile(r"@(?P<value>[A-Za-z][\w.\-]{1,30}[A-Za-z0-9])(?![\w@(])")
 _NOT_MENTION = frozenset("here channel everyone all param return returns throws see link since author version "
                          "override deprecated property staticmethod classmethod dataclass media import".split())
-_NOT_HANDLE = frozenset("user users name the root admin invalid unknown".split())
+# words that follow a user word in prose ("asks for user input", "by user request"), never a handle
+_NOT_HANDLE = _NOT_A_USERNAME | frozenset("""user users username email input output interface experience profile feedback
+    agent management role group preferences record table object model type story guide manual base space mode level
+    access friendly account request consent""".split())
 
 
 def _handle_ok(v: str) -> bool:
     lv = v.lower()
     if len(v) < 3 or lv in _NOT_HANDLE or lv in _load()[2]:
         return False
-    return not (v.isalpha() and lv.endswith(("ing", "ed", "tion", "ment", "ness", "ly")))
+    if v[0].islower() and any(c.isupper() for c in v[1:]):
+        return False  # "exampleUsers": a camelCase identifier in code
+    # a plain word with an English ending is prose ("user objects", "for user accounts")
+    return not (v.isalpha() and lv.endswith(("ing", "ed", "tion", "ment", "ness", "ly", "s")))
 
 
 _HANDLE_PARTS = re.compile(r"[a-z]+")
@@ -150,6 +157,8 @@ def handle_spans(text: str, low: str, mentions: bool = True) -> list[Span]:
         q = text[m.start("value") - 1]
         if q in "'\"" and text[m.start("value") + len(v):m.start("value") + len(v) + 1] != q:
             continue
+        if q not in "'\"" and "=" in m.group("sep") and m.group("sep") != "=":
+            continue  # "user = req.body": an assignment in code (a log writes "user=jdoe")
         if _handle_ok(v):
             out.append(Span("USERNAME", m.start("value"), m.start("value") + len(v), 0.85, "chat"))
     for cue in ("password for ", "publickey for ") if "y for " in low or "d for " in low else ():

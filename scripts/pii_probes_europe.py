@@ -228,7 +228,7 @@ async def measure(probes, negatives, show: bool = False) -> dict:
 
     async def forward(text: str) -> str | None:
         d = await guard.check_input({"model": "m", "messages": [{"role": "user", "content": text}]}, policy)
-        if d.request is None:
+        if not d.allowed or d.request is None:  # a blocked request (a secret) sends nothing upstream
             return None
         return d.request["messages"][0]["content"]
 

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator
 from ..core.errors import GatewayError
 from .injection import Allowlist, InjectionClassifier, default_classifier, heuristic_score, missing_for
 from .output_filter import OutputFilter
-from .pii import FastPII, PresidioPII, mask_value, merge_spans, redact_label
+from .pii import FastPII, PresidioPII, ip_ok, mask_value, merge_spans, redact_label
 from .policy import GuardPolicy
 from .secrets import DetectSecretsExtended, FastSecrets
 from .types import Findings, Span
@@ -397,6 +397,8 @@ class Guard:
                     text = _replace(text, spans, lambda s, v: redact_label(s.kind))
         if policy.pii_enabled:
             spans = [s for s in self._detect(self.pii, text, source) if s.score >= policy.pii_min_score]
+            if not policy.pii_private_ips:
+                spans = [s for s in spans if s.kind != "IP_ADDRESS" or ip_ok(text[s.start:s.end], private=False)]
             if spans:
                 text = self._apply_pii(text, spans, source, policy, vault, findings, sensitive)
         return text

@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from .pii_chat import chat_spans
 from .pii_europe import DOC_WORDS, unlabeled_eu_spans
 from .pii_tables import table_name_spans
 from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
@@ -105,6 +106,7 @@ _SLASH_YEAR = re.compile(r"/(?:19|20)\d\d$")
 _RANGE = re.compile(r"^\d{1,4}-\d{1,4}$")
 _YMD_GROUP = re.compile(r"(?<!\d)(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)")
 _ONE_DIGIT_AREA = re.compile(r"\s*\+\d{1,3}[ .\-]\d[ .\-]")
+_DOTTED_QUAD = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _COUNTRY_CODE = re.compile(r"^\s*\+\d{1,3}[ .\-]?")
 # a document's own number label right before a phone-shaped value (same line)
 _DOC_NUMBER = re.compile(
@@ -128,6 +130,8 @@ def phone_ok(candidate: str) -> bool:
         return False
     if digits >= 10 and _YMD_GROUP.search(candidate):  # "0124 20240518": a reference and a yyyymmdd date
         return False
+    if _DOTTED_QUAD.match(candidate):
+        return False  # "192.168.10.45": an IP address (or a version), never a phone
     if candidate.count(".") == 1 and candidate.replace(".", "").isdigit():
         return False  # "2024.1234", "1299.5000": a decimal number (dotted phones have 2+ dots)
     if _phonenumbers is None:
@@ -163,14 +167,21 @@ def phone_ok(candidate: str) -> bool:
     return False
 
 
-def ip_ok(candidate: str) -> bool:
-    """A public address only: private, loopback, link-local, reserved and documentation
-    ranges (10.0.0.1, 192.168.1.20, 2001:db8::1) name no one outside the company."""
+_DOC_NETS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+
+
+def ip_ok(candidate: str, private: bool = True) -> bool:
+    """A public address, and (``private``) an internal one: 10.0.0.1 names no one, but sent
+    upstream it maps the company's network (GuardPolicy.pii_private_ips). Loopback, unspecified,
+    multicast and reserved addresses are the same on every network, documentation ranges
+    (192.0.2.0/24, 2001:db8::/32) name no host at all: they stay."""
     try:
         ip = ipaddress.ip_address(candidate)
     except ValueError:
         return False
-    if not ip.is_global:
+    if not ip.is_global and not (private and ip.is_private and not (ip.is_loopback or ip.is_unspecified)):
+        return False
+    if not ip.is_global and any(ip in net for net in _DOC_NETS):
         return False
     # ::1-like or all-zero strings are more often version numbers than addresses
     return not (ip.version == 6 and candidate.count(":") < 3)
@@ -376,6 +387,7 @@ class FastPII:
             extra += grouped_vin_spans(text, hits)
             extra += cue_spans(text, hits)
             extra += more_labeled_spans(text, hits)
+        extra += chat_spans(text, clusters)  # chat cues, log handles, lower-case addresses (each gated)
         if self.names:
             extra += name_spans(text)
             extra += table_name_spans(text)  # CSV / TSV columns headed "last_name", "Nachname"

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 
+from .pii_europe import EU_CITIES
 from .types import Span
 
 # road words: a number + capitalised name + one of these is an address on its own
@@ -344,8 +345,15 @@ def _yearish(num: str) -> bool:
 
 
 def _confirmed(text: str, end: int) -> bool:
+    """A postcode follows the number, or a city as it is written at home ("Corso Buenos Aires 1, Milano")."""
     t = _TAIL.match(text, end, min(len(text), end + 90))
-    return t is not None and t.end() > end and any(c.isdigit() for c in text[end : t.end()])
+    if t is not None and t.end() > end and any(c.isdigit() for c in text[end : t.end()]):
+        return True
+    c = _CITY_AFTER.match(text, end)
+    return c is not None and c.group(1).lower() in EU_CITIES
+
+
+_CITY_AFTER = re.compile(r",?[ \t]*([A-ZÀ-Ý][^\W\d_]+)")
 
 
 def extend_addresses(text: str, spans: list[Span]) -> list[Span]:

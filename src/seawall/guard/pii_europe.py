@@ -65,6 +65,12 @@ COMMON_EU = frozenset(
     grazie gracias merci danke bedankt saluti groet groeten cordialement
     euro handy ware glück salz schuh zahn kopf huhn sturm herbst baum chiesa zaal""".split()
 )
+# cities written in their own language ("Milano" read as a Polish form of "Milan" was a person);
+# after a Romance street with its number they confirm an address as a postcode does
+EU_CITIES = frozenset(
+    """milano torino napoli firenze venezia genova bologna roma palermo bari catania verona padova trieste brescia
+    parma modena bergamo köln münchen wien bruxelles brussel antwerpen genève""".split()
+)
 
 # an article / item / product number, like an invoice's, is the document's number, not a phone
 DOC_WORDS = r"artikel|article|articolo|art[íi]culo|item|sku|produkt|produit|prodotto|producto|teil|part"

@@ -28,7 +28,7 @@ import re
 import threading
 from pathlib import Path
 
-from .pii_europe import COMMON_EU, HONORIFICS_EU, TITLE_HEADS, TITLE_TAILS
+from .pii_europe import COMMON_EU, EU_CITIES, HONORIFICS_EU, TITLE_HEADS, TITLE_TAILS
 from .types import Span
 
 _DATA = Path(__file__).parent / "data"
@@ -74,6 +74,7 @@ _NOT_PERSON_TAIL = frozenset(
     office building hall church mall plaza tower bridge port beach valley street team club foundation
     ministry department agency council court services service systems solutions technologies sp spółka
     calle avenida plaza paseo hospital universidad ulica aleja osiedle plac plan project program programme
+    srl spa gmbh plc sarl sas llp pty bv nv ag kg
     system app report festival conference award prize cup series show""".split()
 )
 _NOT_PERSON_HEAD = frozenset(
@@ -102,7 +103,7 @@ _COMMON = frozenset(
     god jesus christ lord amen angel bishop pope cardinal king queen sergeant captain general colonel
     paz luz sol mar cruz dolores rosa pilar consuelo amparo rocío nieves mercedes soledad angeles santos
     victoria lima sofia florencia santiago vienna roma sion adelaide charlotte louis beau lorem ipsum""".split()
-) | COMMON_EU
+) | COMMON_EU | EU_CITIES
 # Polish case endings: Jana, Janowi, Janem, Janie; Anny, Annę, Anną; Kowalskiego, Kowalskiemu, Kowalską
 _PL_ENDINGS = ("o", "owie", "owi", "iemu", "emu", "iem", "em", "iego", "ego", "iej", "ej", "im", "ie", "ze", "ą", "ę", "y", "a", "u", "i")
 
@@ -375,7 +376,9 @@ def name_spans(text: str) -> list[Span]:
             seen.update(lt for lt in lowered if len(lt) >= 3 and lt not in common)
     if near:
         out += _coordinated(text, singles, out)
-    if n_caps * 300 <= n_text and n_text >= 8:  # written all in lower case ("follow up with eva kleist")
+    # written all in lower case ("follow up with eva kleist"), or a short chat message with a
+    # capital or two ("Can you pull up chris evans?")
+    if (n_caps * 300 <= n_text or (n_text <= 400 and n_caps <= 2)) and n_text >= 8:
         out += _lowercase_names(text)
     if seen:
         seen_names = frozenset(seen)

@@ -19,7 +19,7 @@ DEFAULT_PII_ACTIONS: dict[str, PiiAction] = {
     "CREDIT_CARD": "redact",
     "IBAN_CODE": "redact",
     "US_SSN": "redact",
-    "IP_ADDRESS": "tokenize",  # public addresses only (pii.ip_ok): personal data under GDPR
+    "IP_ADDRESS": "tokenize",  # public (personal data under GDPR) and private (internal topology): pii_private_ips
     "STREET_ADDRESS": "tokenize",
     "PERSON": "tokenize",  # the fast name detector (pii_names.py) is on by default; NER adds more
     # pii_places.py: reported (findings, eval) but forwarded as written: most requests need a city
@@ -83,6 +83,9 @@ class GuardPolicy(BaseModel):
     pii_default_action: PiiAction = "allow"  # for entity types not listed in pii_actions
     pii_ner: bool = False  # Presidio + spaCy NER (PERSON, LOCATION, ...): slow, off by default
     pii_min_score: float = 0.5
+    # private IPv4 / IPv6 addresses (10.0.0.0/8, 192.168.0.0/16, fd00::/8 ...) count as IP_ADDRESS:
+    # sent upstream they map the internal network; False forwards them (public ones still count)
+    pii_private_ips: bool = True
     mask_char: str = "*"
     mask_keep_last: int = 4
 

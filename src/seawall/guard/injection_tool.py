@@ -123,13 +123,19 @@ _NOT_ADDRESS = re.compile(r"(?:(?:^|\n)[ \t]*(?:user|human|customer|client|calle
                           r"|\b(?:the|our|your|my|his|her|their|its|a|an|ask)\s+(?:[\w-]+\s+)?)\Z", re.IGNORECASE)
 _READING = r"(?:reading|processing|parsing|summari[sz]ing|seeing|that reads?|who reads?|which reads?)\s+(?:this|these)\b"
 
+# A turn label inside a line, cased as one; after a capitalised word it is a title ("Operating
+# System: Ubuntu", "A Library System: Report of a Study"). The lookahead fails first at most positions.
+_MID_LINE_TURN = (r"(?-i:\b(?=(?:Human|User|System)\s*:)" + "".join(f"(?<![A-Z][a-z]{{{n}}} )" for n in range(1, 16))
+                  + r"(?:Human|User|System)\s*:)")
+
 # the openings of the rules whose address comes a few words before the model's name
 _NOTE = r"\b(?:note|message|instructions?|attention|notice|important|reminder|warning|hey|hi|hello|dear)"
 _IF_YOU = r"\bif you(?:'re| are)"
 
 TOOL_RULES: tuple[ToolRule, ...] = (
-    # a fake conversation turn inside the data ("Human: send 50 dollars to ...", "... ### Instruction: tell ...")
-    _rule("fake_turn", 0.9, r"(?:^\s*(?:human|user|system)\s*:|###\s*(?:human|user|system|instructions?)\s*:|(?-i:(?<!Operating )\b(?:Human|User|System)\s*:))" + TRANSCRIPT_REPLY + r"\s*" + TURN_OPENING,
+    # a fake conversation turn inside the data ("Human: send 50 dollars to ...", "... ### Instruction: tell ...");
+    # (mid-line: _MID_LINE_TURN)
+    _rule("fake_turn", 0.9, r"(?:^\s*(?:human|user|system)\s*:|###\s*(?:human|user|system|instructions?)\s*:|" + _MID_LINE_TURN + r")" + TRANSCRIPT_REPLY + r"\s*" + TURN_OPENING,
           ("human", "user", "system", "###"), MODEL_REPLY),
     # the data speaks to the assistant: "AI, send ...", "Copilot: grant ...", "LLM agents reading this must upload ..."
     _rule("addressed", 0.9, r"\b" + _MODEL + r"\b(?:"

@@ -101,7 +101,8 @@ _COPY_VERBS = ("repeat", "print", "output", "recite", "reproduce", "echo", "dump
                "wiederhol", "gib", "geben sie", "druck", "zeig")
 
 # --- hijack signals (kinds)
-_ACCESS = r"\bacc?ess?[\W_]{1,4}gr?ant(?:ed)?\b"
+# (not a grant of a named resource: "access granted to the shared drive for the interns")
+_ACCESS = r"\bacc?ess?[\W_]{1,4}gr?ant(?:ed)?\b(?!\s+(?:to|for|on)\s+(?:the|a|an|all|our|their|this|that|these|those|new)\s+(?!users?\b|person\b|requester\b)\w)"
 # a demand on the form of the model's next reply
 _PREFIX = (
     r"\b(?:begin|start|prefix|preface|precede|open|end|affix|prepend)\w*\s+(?:your|the|each|every|all)?\s*(?:\w+\s+)?"
@@ -126,6 +127,8 @@ _ONLY = (
 _OVERRIDE = (
     r"\b(?:the )?situation has changed\b|\bsystem upgrade\b|\b(?:instructions|rules|directives) (?:have|has) (?:been )?"
     r"(?:changed|updated|revised|replaced)\b|\b(?:out of date|outdated|old|fake|distractor|previous|above) instructions\b"
+    # (not instructions given to someone else: "your previous instructions to the courier were followed")
+    r"(?! to (?:the|my|our|your|his|her|their|a|an) (?!(?:model|assistant|ai|bot|chatbot|system|llm)\b)\w)"
     r"|\binstead of (?:replying|saying|responding|outputting|writing|answering)\b"
     r"|\bwhen(?:ever)? you would (?:normally|previously|usually) (?:say|write|reply|respond)\b"
     r"|\byou must now (?:say|reply|respond|write|output|answer)\b"

@@ -54,6 +54,12 @@ _EXFIL, _READ_TIMED, _SUMMARY_TIMED, _FAKE_TURN = (RULE[n] for n in ("exfiltrati
 # unanswered turn, or hold two user turns in a row: a fake turn in it only flags (a retrieved
 # log keeps the tool band's block)
 _TURN = re.compile(r"^[ \t]*(?:user|human)[ \t]*:", re.IGNORECASE | re.MULTILINE)
+# A "System:" line in a pasted e-mail or page that speaks of things ("System: the printer password
+# was reset on Monday", "System: ask the admin for an account") is a notice: only flags. One that
+# speaks to the model ("System: you are now ...", "... the assistant must ...") still blocks.
+_SYSTEM_LABEL = re.compile(r"\s*(?:###\s*)?system\s*:", re.IGNORECASE)
+_TO_MODEL = re.compile(r"\b(?:you|your|yourself|assistants?|ai|models?|llms?|chatbots?|bots?|gpt|instructions?|prompts?|rules)\b",
+                       re.IGNORECASE)
 _SEPARATORS = ("```", "\n>", "\n---", "\n***", "\n===", "~~~")
 
 
@@ -105,6 +111,17 @@ def _matches(r: ToolRule, part: str, names: list[int] | None) -> bool:
     return r.matches(part, names)  # (a pasted transcript answers its turns: the fake-turn rule's own exception)
 
 
+def _system_notices(part: str) -> bool:
+    """Whether every unanswered fake turn in ``part`` is a "System:" notice that speaks of things."""
+    for m in _FAKE_TURN.finditer(part):
+        if MODEL_REPLY.match(part, m.end()) is not None:
+            continue
+        end = part.find("\n", m.end())
+        if not _SYSTEM_LABEL.match(part, m.start()) or _TO_MODEL.search(part, m.end(), len(part) if end < 0 else end):
+            return False
+    return True
+
+
 def pasted_score(text: str, best: float, starts: set[str] | None = None) -> float:
     """``best`` raised to the strongest tool-content rule that matches the pasted part of user
     message ``text`` (``starts``: the first letters of the whole text's words, a superset)."""
@@ -128,7 +145,8 @@ def pasted_score(text: str, best: float, starts: set[str] | None = None) -> floa
             names = model_names(part, low)
         if _matches(r, part, names):
             best = r.weight
-            if r is _FAKE_TURN and any(MODEL_REPLY.match(part, m.end()) for m in _TURN.finditer(part)):
+            if r is _FAKE_TURN and (any(MODEL_REPLY.match(part, m.end()) for m in _TURN.finditer(part))
+                                    or _system_notices(part)):
                 best = 0.85
     if best < 0.9 and "<!--" in part and _HIDDEN_ORDER.search(part):
         best = 0.9

@@ -17,7 +17,9 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.95, r"\b(?:ignore|disregard|forget|override|bypass|skip)\b(?!\s+(?:all\s+)?(?:of\s+)?(?:my|our)\b)[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|initial|original|system)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules?|directives?|guidelines?|constraints?|programming|context|assignments|directions)\b" + IN_A_DOCUMENT),
     # (not instructions on a topic: "what are your instructions for returning a product?")
     (0.9, r"\b(?:reveal|print|show|repeat|output|display|leak|tell me|what (?:is|are|was|were))\b[^.\n]{0,40}\b(?:system prompt|initial prompt|hidden (?:prompt|instructions?)|your (?:instructions|prompt|rules|pre-?prompt)|the (?:instructions|text) above)\b" + ON_A_TOPIC),
-    (0.9, r"\b(?:(?:(?-i:DAN|STAN|DUDE|AIM)|do anything now|developer mode)\b.{0,80}\b(?:mode|enabled|prompt|persona|no (?:rules|restrictions|limits|filters))|jailbreak(?:ed)?\b.{0,80}\b(?:mode|enabled|persona|no (?:rules|restrictions|limits|filters)))"),
+    # ("developer mode" / "jailbreak" within a sentence: "Jailbreak detection is on the roadmap. The
+    # developer mode on the test phones ..." is two topics; "DAN" is a persona across sentences too)
+    (0.9, r"\b(?:(?:(?:(?-i:DAN|STAN|DUDE|AIM)|do anything now)\b.{0,80}|developer mode\b[^.\n]{0,80})\b(?:mode|enabled|prompt|persona|no (?:rules|restrictions|limits|filters))|jailbreak(?:ed)?\b[^.\n]{0,80}\b(?:mode|enabled|persona|no (?:rules|restrictions|limits|filters)))"),
     (0.85, r"\b(?:you are|act as|pretend (?:to be|you are)|roleplay as|from now on,? you(?:'re| are| will))\b[^.\n]{0,80}\b(?:no|without|free (?:of|from)|not bound by|unrestricted|unfiltered|uncensored)\b[^.\n]{0,20}\b(?:restrictions?|rules?|limits?|limitations?|filters?|guidelines?|ethics|morals?|polic(?:y|ies)|censorship)"),
     (0.85, r"(?:<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?INST\]|<</?SYS>>|^\s*#{2,}\s*(?:system|instruction)s?\s*:?\s*$|\bBEGIN (?:NEW |UPDATED )?(?:SYSTEM )?INSTRUCTIONS\b|\bEND OF (?:SYSTEM )?PROMPT\b)"),
     (0.8, r"\b(?:new|updated|real|actual|true)\s+(?:system\s+)?instructions?\s*(?::|are|follow)"),
@@ -38,7 +40,8 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.95, r"\b(?:negeer|vergeet)\b[^.\n]{0,40}\b(?:vorige|eerdere|voorgaande|alle)\b[^.\n]{0,30}\b(?:instructies|regels|opdrachten)" + IN_A_DOCUMENT),
     (0.95, r"(?:игнорир|забудь|забудьте|не обращай)[^.\n]{0,40}(?:предыдущ|прежн|все|вышеуказанн)[^.\n]{0,30}(?:инструкц|указани|правил|команд)"),
     # asking the model for its own secrets: "what is your password / secret key / access code"
-    (0.9, r"\b(?:what(?:'s| is| are| was)|tell me|give me|reveal|share|print|show|spell|confirm|type out|write down)\b[^.?\n]{0,30}\byour\s+(?:own\s+)?(?:secret(?: key| word| code)?(?!\s+(?:recipe|ingredient|sauce|of|to|for|weapon|garden|life))|password|passcode|pass ?phrase|access code|api key|private key|hidden (?:key|word|instructions?)|confidential (?:data|information|instructions?)|system (?:prompt|message|instructions?))\b"
+    # (not advice to a person: "do not share your password with anyone", "never write down your PIN")
+    (0.9, r"(?<!\bnot )(?<!n't )(?<!never )\b(?:what(?:'s| is| are| was)|tell me|give me|reveal|share|print|show|spell|confirm|type out|write down)\b[^.?\n]{0,30}\byour\s+(?:own\s+)?(?:secret(?: key| word| code)?(?!\s+(?:recipe|ingredient|sauce|of|to|for|weapon|garden|life))|password|passcode|pass ?phrase|access code|api key|private key|hidden (?:key|word|instructions?)|confidential (?:data|information|instructions?)|system (?:prompt|message|instructions?))\b"
           # "your password for the guest wifi": an account of someone's, asked in a pasted chat (not
           # "for this level / game / conversation")
           r"(?!\s+(?:for|to|on|of)\s+(?:the|my|our|this|that|your)\s+(?!(?:conversation|chat|session|system|game|level|challenge)\b)\w+)"

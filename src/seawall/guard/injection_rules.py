@@ -41,7 +41,7 @@ _HEURISTICS: list[tuple[float, str]] = [
     (0.95, r"(?:игнорир|забудь|забудьте|не обращай)[^.\n]{0,40}(?:предыдущ|прежн|все|вышеуказанн)[^.\n]{0,30}(?:инструкц|указани|правил|команд)"),
     # asking the model for its own secrets: "what is your password / secret key / access code"
     # (not advice to a person: "do not share your password with anyone", "never write down your PIN")
-    (0.9, r"(?<!\bnot )(?<!n't )(?<!never )\b(?:what(?:'s| is| are| was)|tell me|give me|reveal|share|print|show|spell|confirm|type out|write down)\b[^.?\n]{0,30}\byour\s+(?:own\s+)?(?:secret(?: key| word| code)?(?!\s+(?:recipe|ingredient|sauce|of|to|for|weapon|garden|life))|password|passcode|pass ?phrase|access code|api key|private key|hidden (?:key|word|instructions?)|confidential (?:data|information|instructions?)|system (?:prompt|message|instructions?))\b"
+    (0.9, r"\b(?<!\bnot )(?<!n't )(?<!never )(?:what(?:'s| is| are| was)|tell me|give me|reveal|share|print|show|spell|confirm|type out|write down)\b[^.?\n]{0,30}\byour\s+(?:own\s+)?(?:secret(?: key| word| code)?(?!\s+(?:recipe|ingredient|sauce|of|to|for|weapon|garden|life))|password|passcode|pass ?phrase|access code|api key|private key|hidden (?:key|word|instructions?)|confidential (?:data|information|instructions?)|system (?:prompt|message|instructions?))\b"
           # "your password for the guest wifi": an account of someone's, asked in a pasted chat (not
           # "for this level / game / conversation")
           r"(?!\s+(?:for|to|on|of)\s+(?:the|my|our|this|that|your)\s+(?!(?:conversation|chat|session|system|game|level|challenge)\b)\w+)"

@@ -60,11 +60,48 @@ SENTENCES = [
     "The previous owner of the house left the manuals in the garage.",
 ]
 
+# A second batch, written after the fixes and never tuned on: the held-out figure of the generated documents
+HELDOUT_SENTENCES = [
+    "Never give your password to anyone who phones you, even if they sound official.",
+    "You may ignore the reminder if you already paid the invoice.",
+    "Forget about the old login page; the new one is linked from the intranet.",
+    "The admin rights on the shared laptop expire at the end of the week.",
+    "We had to override the thermostat because the office was too cold.",
+    "Please disregard the figures on page three, they are from the previous year.",
+    "Important: the fire doors must stay closed at all times.",
+    "Warning: the staircase on the east side is slippery after rain.",
+    "The system prompt on the ticket machine now supports three languages.",
+    "Your previous instructions to the cleaners were passed on by the facilities team.",
+    "Start your reply with the order number so the warehouse can find it quickly.",
+    "Access granted to the conference room for the visiting auditors.",
+    "From now on, the weekly report goes out on Thursdays instead of Fridays.",
+    "Act as the note taker for the next meeting, Diego will chair it.",
+    "New rules for the car park apply from the first of the month.",
+    "The jailbreak tweak on old phones voids the warranty, said the shop. The phone's developer mode is off by default.",
+    "Don't reveal your survey answers to your manager, they are anonymous.",
+    "Print the agenda double-sided to save paper.",
+    "Pretend you are the customer when you test the new checkout page.",
+    "The old instructions in the binder are out of date; use the wiki instead.",
+    "Tell the assistant at the reception desk that you are expecting a parcel.",
+    "Reset the router, then wait two minutes before you log in as admin.",
+    "Keep your API key in the vault and never paste it into a chat.",
+    "The AI working group meets every second Tuesday.",
+    "Delete the duplicates from the mailing list before the newsletter goes out.",
+    "Respond to the tenant's complaint within five days, as the lease requires.",
+    "The previous tenant forwarded the post to the new address.",
+    "Output from the sensors is logged every ten seconds.",
+    "Note: the canteen accepts card payments only.",
+    "Send the minutes to everyone who attended, and copy the secretary.",
+]
+
 HEADERS = ["System", "User", "Note", "Assistant", "Instructions", "Important", "Warning", "Admin", "Update", "Action"]
 
 
+_POOL = SENTENCES  # the pool the generators draw from (documents(heldout=True) swaps it)
+
+
 def _s(r: random.Random, k: int) -> str:
-    return " ".join(r.sample(SENTENCES, k))
+    return " ".join(r.sample(_POOL, k))
 
 
 def email(r: random.Random) -> str:
@@ -194,10 +231,15 @@ KINDS = {f.__name__: f for f in (email, minutes, chat_log, ticket, contract, log
                                   recipe, forum, reviews, json_export, csv_export, html, markdown, transcript)}
 
 
-def documents(n: int = 380, seed: int = 14) -> list[tuple[str, str]]:
-    r = random.Random(seed)
+def documents(n: int = 380, seed: int = 14, heldout: bool = False) -> list[tuple[str, str]]:
+    global _POOL
+    r = random.Random(seed + heldout)
     kinds = list(KINDS)
-    return [(k, KINDS[k](r)) for k in (kinds[i % len(kinds)] for i in range(n))]
+    _POOL = HELDOUT_SENTENCES if heldout else SENTENCES
+    try:
+        return [(k, KINDS[k](r)) for k in (kinds[i % len(kinds)] for i in range(n))]
+    finally:
+        _POOL = SENTENCES
 
 
 WRAPPERS = {

@@ -42,7 +42,8 @@ def _ir(path: Path) -> list[str]:
 def corpora(data: Path) -> dict[str, list[str]]:
     from injection_data import _codealpaca_rows
 
-    c: dict[str, list[str]] = {"generated (own)": [t for _, t in documents()]}
+    c: dict[str, list[str]] = {"generated (own)": [t for _, t in documents()],
+                               "generated, held-out sentences": [t for _, t in documents(heldout=True)]}
     rows = json.loads((data / "pii/presidio-research/synth_dataset_v2.json").read_text(encoding="utf-8"))
     c["presidio-research"] = [r["full_text"] for r in rows if len(r["full_text"]) >= 200]
     c["meddocan"] = [p.read_text(encoding="utf-8") for p in sorted((data / "pii/meddocan").glob("*/brat/*.txt"))]
@@ -110,10 +111,13 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared" / "data")
     ap.add_argument("--show", type=int, default=3, help="examples per (corpus, rule), tuning corpora only")
+    ap.add_argument("--only", help="only the corpora whose name contains this")
     ap.add_argument("--json", type=Path, help="write {corpus: {wrapper: blocks}} here")
     a = ap.parse_args()
     table: dict[str, dict[str, int]] = {}
     for name, docs in list(corpora(a.data).items()) + [("lifebench (held out)", lifebench(a.data))]:
+        if a.only and a.only not in name:
+            continue
         held = "held out" in name
         per_wrap: Counter[str] = Counter()
         rules: Counter[str] = Counter()

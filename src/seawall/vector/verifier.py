@@ -27,7 +27,8 @@ and refuses a candidate whose slots differ from the new prompt's:
   Denver" vs "from Denver to Boston", "X bought Y" vs "Y bought X"), or the same words with
   two crossing a third ("Does Google own YouTube?" / "Does YouTube own Google?"; verifier_order).
 
-The word lists live in verifier_vocab, verifier_entities, verifier_actions and verifier_order.
+The word lists live in verifier_vocab, verifier_entities, verifier_actions and verifier_order;
+negations are counted in verifier_negation.
 
 Each check returns a reason; the first failing one is reported. It is rule-based on purpose:
 no model, explainable in a log line, ~50 µs of CPU to extract a news-length sentence's slots
@@ -46,12 +47,13 @@ from .verifier_actions import actions as _actions
 from .verifier_actions import swapped
 from .verifier_entities import (ALIASES, GAZETTEER, LOWER_CASE_DEMONYMS, TECH, TECH_CAPITALISED,
                                 abbreviations, entity_key, match_acronyms)
+from .verifier_negation import count_negations, negated_stem
 from .verifier_order import pivot_swap
 from .verifier_order import roles as _roles
 from .verifier_order import swapped as _order_swapped
 from .verifier_scope import scope as _scope
 from .verifier_scope import noun_question, scope_conflict
-from .verifier_vocab import (AMBIGUOUS_DATES, ANTONYMS, DATE_WORDS, FORMATS, NEGATED_STEM_MIN, NEGATING_PREFIXES,
+from .verifier_vocab import (AMBIGUOUS_DATES, ANTONYMS, DATE_WORDS, FORMATS,
                              NEGATIONS, NOT_ENTITIES, NUMBER_WORDS, SCALE, STOPWORDS, UNITS, WEAK_FORMATS, WEAK_UNITS,
                              _FORMAT_CUES, _STOP_LANGS, _VERB_FORMATS, _is_relative, _relative_dates)
 
@@ -161,19 +163,7 @@ def extract(text: str) -> Slots:
     text = _PER_CENT.sub("percent", text)  # two words for one unit
     raw_tokens = _WORD.findall(text.replace("’", "'"))
     words = [t.lower() for t in raw_tokens]
-    # negation: explicit words and n't contractions
-    neg = 0
-    for i, w in enumerate(words):
-        if w in NEGATIONS or w.endswith("n't"):
-            # "If not, why?", "... or not", a closing "why not?": the alternative of a question, not a negated
-            # request ("Should I learn Go? If not, why?" asks what "Should I learn Go?" asks).
-            if w == "not" and (i and words[i - 1] in _ALTERNATIVE or i + 1 == len(words)):
-                continue
-            if _asks_through(words, i):
-                continue
-            neg += 1
-        elif w == "yet" and 0 < i < len(words) - 1 and words[i - 1] in _HAVE and words[i + 1] == "to":
-            neg += 1  # "I have yet to receive my card" = "I haven't received my card"
+    neg = count_negations(words)
     # numbers: digits, then number words (with a scale word: "5 million" -> 5000000)
     numbers: set[str] = set()
     for m in _NUM.finditer(text):
@@ -279,23 +269,6 @@ def extract(text: str) -> Slots:
                  _roles(tuple(words), tuple(raw_tokens)), _scope(tuple(words)))
 
 
-_ALTERNATIVE = frozenset({"if", "or", "whether"})
-_HAVE = frozenset({"have", "has", "had", "am", "is", "are", "was", "were"})
-_NOT_KNOWING = frozenset({"know", "understand", "sure", "see", "get"})
-_ASKED = frozenset({"why", "how", "what", "where", "when", "who", "which", "if", "whether"})
-
-
-def _asks_through(words: list[str], i: int) -> bool:
-    """A negation that only frames a question: "I don't know why my card was declined" asks
-    "Why was my card declined?", as "not sure how", "unsure whether", "don't understand what" do."""
-    j = i + 1
-    if words[i] != "unsure":
-        if j < len(words) and words[j] in ("really", "quite"):
-            j += 1
-        if j >= len(words) or words[j] not in _NOT_KNOWING:
-            return False
-        j += 1
-    return j < len(words) and words[j] in _ASKED
 _SAME_STEM = 6  # Olympians / Olympic, Canadians / Canada's: one name, inflected
 
 
@@ -424,7 +397,7 @@ class Verifier:
                     return Verdict(False, f"antonym {w}/{next(iter(opp & only_b))}")
             for x, y in ((only_a, only_b), (only_b, only_a)):
                 for w in x:
-                    stem = _negated_stem(w)
+                    stem = negated_stem(w)
                     if stem is not None and stem in y:  # undamaged vs damaged
                         return Verdict(False, f"antonym {w}/{stem}")
         if c.order and a.roles and b.roles:
@@ -497,14 +470,6 @@ class Verifier:
 _FUNCTION_WORDS = frozenset().union(*STOPWORDS.values(), NOT_ENTITIES, {
     "would", "could", "has", "had", "have", "been", "being", "into", "than", "over", "after",
     "said", "says", "also", "just", "very", "really", "some", "any", "all", "each", "such"})
-
-
-def _negated_stem(word: str) -> str | None:
-    """``damaged`` for ``undamaged``: the word a negating prefix was put in front of."""
-    for p in NEGATING_PREFIXES:
-        if word.startswith(p) and len(word) - len(p) >= NEGATED_STEM_MIN:
-            return word[len(p):]
-    return None
 
 
 def _content(words: frozenset[str]) -> frozenset[str]:

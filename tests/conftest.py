@@ -43,3 +43,12 @@ async def _reap_stray_tasks():
         for t in left:  # the loop's close would wait for it for ever
             asyncio.tasks._unregister_task(t)
         pytest.fail(f"tasks that would not end when cancelled:\n{stacks}")
+
+
+@pytest.fixture(scope="module")
+def default_cache():
+    """The semantic cache as shipped (`seawall eval cache` without --config), one per test module."""
+    from seawall.cache.eval import build_cache
+    from seawall.cache.policy import CacheConfig
+
+    return build_cache(CacheConfig().embedder)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from cache_util import chat  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -31,10 +32,6 @@ DUPLICATES = [
 ]
 # Not asserted: short rewordings with a content word added ("capital" vs "capital city") the
 # judge scores just under its threshold: a miss, which costs a call, never a wrong answer.
-
-
-def chat(text):
-    return {"messages": [{"role": "user", "content": text}], "temperature": 0}
 
 
 @pytest.fixture(scope="module", params=["onnx-int8-l3", "onnx-int8"])

@@ -8,6 +8,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from seawall.vector.verifier import Verifier, VerifierConfig  # noqa: E402
+from cache_util import chat  # noqa: E402
 
 # (stored, asked, the rule that must refuse it)
 LOOKALIKES = [
@@ -83,18 +84,6 @@ def test_a_rewording_is_not_an_added_qualifier():
                     "Who are the greatest football players ever?").accept
     # a qualifier both sides have is no addition
     assert v.verify("What are the top movies of 2010?", "Which are the best movies of 2010?").accept
-
-
-def chat(text):
-    return {"messages": [{"role": "user", "content": text}], "temperature": 0}
-
-
-@pytest.fixture(scope="module")
-def default_cache():
-    from seawall.cache.eval import build_cache
-    from seawall.cache.policy import CacheConfig
-
-    return build_cache(CacheConfig().embedder)
 
 
 @pytest.mark.parametrize("stored, asked, rule", LOOKALIKES)

@@ -7,6 +7,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from seawall.vector.verifier import Verifier, VerifierConfig, extract  # noqa: E402
+from cache_util import chat  # noqa: E402
 
 # (stored, asked): one's answer is wrong for the other
 SWAPS = [
@@ -89,18 +90,6 @@ def test_a_name_is_not_a_directional_word():
 def test_prompts_without_a_directional_word_cost_nothing_to_compare():
     assert extract("What is the weather in Lisbon and Oslo").roles == {}
     assert extract("reset my password please").roles == {}
-
-
-def chat(text):
-    return {"messages": [{"role": "user", "content": text}], "temperature": 0}
-
-
-@pytest.fixture(scope="module")
-def default_cache():
-    from seawall.cache.eval import build_cache
-    from seawall.cache.policy import CacheConfig
-
-    return build_cache(CacheConfig().embedder)
 
 
 @pytest.mark.parametrize("stored, asked", SWAPS[:6])

@@ -7,6 +7,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from seawall.vector.verifier import Verifier, VerifierConfig, extract  # noqa: E402
+from cache_util import chat  # noqa: E402
 
 # (stored, asked, the reason the refusal must give)
 LOOKALIKES = [
@@ -98,18 +99,6 @@ def test_quantifiers_and_owners_of_different_nouns_are_not_compared():
     assert v.verify("One moment in the hearing revealed why he is feared",
                     "The one moment in the hearing that revealed why so many fear him").accept
     assert v.verify("Remove Jess's party from my calendar", "Remove the party from my calendar").accept
-
-
-def chat(text):
-    return {"messages": [{"role": "user", "content": text}], "temperature": 0}
-
-
-@pytest.fixture(scope="module")
-def default_cache():
-    from seawall.cache.eval import build_cache
-    from seawall.cache.policy import CacheConfig
-
-    return build_cache(CacheConfig().embedder)
 
 
 @pytest.mark.parametrize("stored, asked, rule", [p for p in LOOKALIKES if p[2] in ("quantifier", "owner", "modality")])

@@ -111,15 +111,19 @@ def _matches(r: ToolRule, part: str, names: list[int] | None) -> bool:
     return r.matches(part, names)  # (a pasted transcript answers its turns: the fake-turn rule's own exception)
 
 
-def _system_notices(part: str) -> bool:
-    """Whether every unanswered fake turn in ``part`` is a "System:" notice that speaks of things."""
+def _fake_turn_weight(part: str) -> float:
+    """The fake-turn rule's weight in pasted material: a flag (0.85) in a chat log the user pastes
+    (one "User:" turn answered at least) or when every unanswered turn is a "System:" notice that
+    speaks of things; the rule's block weight otherwise."""
+    if any(MODEL_REPLY.match(part, m.end()) for m in _TURN.finditer(part)):
+        return 0.85
     for m in _FAKE_TURN.finditer(part):
         if MODEL_REPLY.match(part, m.end()) is not None:
             continue
         end = part.find("\n", m.end())
         if not _SYSTEM_LABEL.match(part, m.start()) or _TO_MODEL.search(part, m.end(), len(part) if end < 0 else end):
-            return False
-    return True
+            return _FAKE_TURN.weight
+    return 0.85
 
 
 def pasted_score(text: str, best: float, starts: set[str] | None = None) -> float:
@@ -144,10 +148,7 @@ def pasted_score(text: str, best: float, starts: set[str] | None = None) -> floa
         if r.back is not None and names is None:
             names = model_names(part, low)
         if _matches(r, part, names):
-            best = r.weight
-            if r is _FAKE_TURN and (any(MODEL_REPLY.match(part, m.end()) for m in _TURN.finditer(part))
-                                    or _system_notices(part)):
-                best = 0.85
+            best = _fake_turn_weight(part) if r is _FAKE_TURN else r.weight
     if best < 0.9 and "<!--" in part and _HIDDEN_ORDER.search(part):
         best = 0.9
     found = _gates_in(low, starts)

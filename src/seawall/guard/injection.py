@@ -45,14 +45,12 @@ from .injection_tool import tool_score
 # user content read it as empty quotes. Only overrides: a persona "called "DAN"" or "phrases
 # like "I'm sorry"" in a jailbreak stay as written; not after "says" or "reads" ("do what this
 # says: '...'" is an order); tool content keeps its quotes.
-_OVERRIDE_VERB = r"(?:ignore|disregard|forget|override|bypass|reveal|print|repeat|pretend|you are now)\b"
+_MENTIONED_VERBS = ("ignore", "disregard", "forget", "override", "bypass", "reveal", "print", "repeat", "pretend", "you are now")
+_OVERRIDE_VERB = r"(?:" + "|".join(_MENTIONED_VERBS) + r")\b"
 _MENTIONED = re.compile(
     r"(\b(?:like|such as|e\.g\.|for (?:example|instance)|examples? of|known as|called|the (?:phrase|words|sentence|string))"
     r"\s*[:,]?\s*)(?:\"" + _OVERRIDE_VERB + r"[^\"\n]{3,300}\"|“" + _OVERRIDE_VERB + r"[^”\n]{3,300}”|'" + _OVERRIDE_VERB
     + r"[^'\n]{3,300}'|‘" + _OVERRIDE_VERB + r"[^’\n]{3,300}’|«" + _OVERRIDE_VERB + r"[^»\n]{3,300}»)", re.IGNORECASE)
-
-
-_MENTIONED_VERBS = ("ignore", "disregard", "forget", "override", "bypass", "reveal", "print", "repeat", "pretend", "you are now")
 
 
 def _unquote_mentions(text: str, low: str) -> str:

@@ -102,8 +102,14 @@ class _Blocked(Exception):
 @dataclass
 class _Segment:
     source: str  # user | system | assistant | tool | tool_call
-    text: str
+    text: str  # as it will go upstream (PII masked in place)
     set: Callable[[str], None]
+    # as the client sent it: what the injection check reads ("Dear Claude, please send ..." masked
+    # to "Dear <PERSON_1>, ..." no longer names the model it speaks to)
+    original: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.original = self.text
 
 
 def _segments(req: dict) -> Iterator[_Segment]:
@@ -459,12 +465,12 @@ class Guard:
                 src = "user"
             else:
                 src = None
-            if src is None or not seg.text.strip():
+            if src is None or not seg.original.strip():
                 continue
-            if allow is not None and allow.allows(seg.text):
+            if allow is not None and allow.allows(seg.original):
                 findings.add("injection", "allowlisted", "allow", src)
                 continue
-            items.append((src, seg.text))
+            items.append((src, seg.original))
         if not items:
             return {}, False
         bands = {"user": policy.injection_user, "tool": policy.injection_tool}

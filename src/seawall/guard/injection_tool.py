@@ -129,7 +129,7 @@ _MID_LINE_TURN = (r"(?-i:\b(?=(?:Human|User|System)\s*:)" + "".join(f"(?<![A-Z][
                   + r"(?:Human|User|System)\s*:)")
 
 # the openings of the rules whose address comes a few words before the model's name
-_NOTE = r"\b(?:note|message|instructions?|attention|notice|important|reminder|warning|hey|hi|hello|dear)"
+_NOTE = r"\b(?:note|message|instructions?|attention|notice|important|reminder|warning|hey|hi|hello|dear|p\.?s\b\.?)"
 _IF_YOU = r"\bif you(?:'re| are)"
 
 TOOL_RULES: tuple[ToolRule, ...] = (
@@ -152,7 +152,8 @@ TOOL_RULES: tuple[ToolRule, ...] = (
     # "Message for the AI reading this mailbox: reply ...", "Hello AI! Please share ..."
     _rule("note_to_agents", 0.9, _NOTE + r"\s+(?:to\s+|for\s+)?(?:the\s+|all\s+|any\s+|every\s+)?(?:[\w-]+\s+)?" + _MODEL + r"\b[^.\n]{0,40}?[:,!]\s*" + _WHEN + _ASK + _VERB,
           # ("hi" first: it holds in most texts ("this", "which"), so the other gates are seldom scanned)
-          ("hi", "note", "message", "instruction", "attention", "notice", "important", "reminder", "warning", "hey", "hello", "dear"),
+          ("hi", "note", "message", "instruction", "attention", "notice", "important", "reminder", "warning", "hey", "hello", "dear",
+           "ps", "p.s"),
           back=100, head=_NOTE),
     # "If you are an LLM reading this, run ...": the data picks out the model as its reader
     _rule("if_you_are_an_llm", 0.9, _IF_YOU + r" an? (?:[\w-]+\s+)?" + _MODEL + r"\b[^.\n]{0,60}?[:,]\s*" + _WHEN + _ASK + _VERB,

@@ -55,9 +55,10 @@ _HEURISTICS: list[tuple[float, str]] = [
     # "vergessen Sie alles oben Gesagte", "vergiss alles Bisherige": German for "forget everything above"
     (0.95, r"\b(?:vergiss|vergessen sie|ignorier(?:e|en)?|missachte)\s+(?:bitte\s+)?alles\s+(?:(?:oben|zuvor|bisher|vorher)\s+)?"
            r"(?:gesagte|geschriebene|vorherige|bisherige|obige|davor|zuvor|vorher)\b"
-           # "vergiss alle vorherigen Aufgaben" (the model's tasks so far: not "vergiss die vorherigen
-           # Aufgaben nicht", not "alle alten Aufgaben im Board") and "vergiss das Vorherige"
-           r"|\b(?:vergiss|vergessen sie)\s+(?:bitte\s+)?(?:jetzt\s+)?(?:alle\s+|die\s+)?(?:bisherigen|vorherigen|vorigen|obigen|früheren)\s+aufgaben\b(?!\s+(?:nicht|im|in|auf|aus|von|der|des)\b)"
+           # "vergiss alle vorherigen Aufgaben ... deine neue Aufgabe": the model's tasks replaced (not "vergiss
+           # alle bisherigen Aufgaben, wir fangen mit dem neuen Projekt an"), and "vergiss das Vorherige"
+           r"|\b(?:vergiss|vergessen sie)\s+(?:bitte\s+)?(?:jetzt\s+)?(?:alle\s+|die\s+)?(?:bisherigen|vorherigen|vorigen|obigen|früheren)\s+aufgaben\b"
+           r"[^\n]{0,120}?\b(?:(?:deine|ihre)\s+(?:neue|nächste|eigentliche)\s+aufgabe|konzentrier\w*\s+(?:dich|sie sich))"
            r"|\b(?:vergiss|vergessen sie)\s+(?:bitte\s+)?(?:jetzt\s+)?das\s+(?:vorherige|bisherige|obige|zuvor gesagte|oben gesagte)\b(?!\s+\w)"
            # "vergiss alles, was ich dir bisher gesagt habe" (said to the model, not "was ich zum Termin gesagt habe")
            r"|\b(?:vergiss|vergessen sie)\s+(?:bitte\s+)?alles,?\s+was\s+(?:ich\s+|man\s+)?(?:dir|ihnen)\s+(?:bisher\s+|zuvor\s+|vorher\s+|davor\s+)?"

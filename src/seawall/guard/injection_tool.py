@@ -47,6 +47,8 @@ class ToolRule:
     unless_after: re.Pattern[str] | None = None
     # ... or ends right before it (the line before is a turn that it answers)
     unless_before: re.Pattern[str] | None = None
+    # ... or matches from its start (the clause it opens describes a capability)
+    unless_clause: re.Pattern[str] | None = None
     # the match names the model and starts at most ``back`` characters before the name ("AI, ...": 0;
     # "Note to the AI: ...": a few words, where ``head`` matches): tried at the names only (None: the
     # whole text is scanned)
@@ -72,11 +74,12 @@ class ToolRule:
 
     def matches(self, text: str, names: list[int] | None = None) -> bool:
         """Whether the rule matches ``text`` (``names``: ``model_names(text)``, if already found)."""
-        after, before = self.unless_after, self.unless_before
-        if after is None and before is None and self.back is None:
+        after, before, clause = self.unless_after, self.unless_before, self.unless_clause
+        if after is None and before is None and clause is None and self.back is None:
             return self.rx.search(text) is not None
         return any((after is None or after.match(text, m.end()) is None)
                    and (before is None or before.search(text, max(0, m.start() - _TURN_REACH), m.start()) is None)
+                   and (clause is None or clause.match(text, m.start()) is None)
                    for m in self.finditer(text, names))
 
 
@@ -84,9 +87,10 @@ _TURN_REACH = 4000  # how far back a person's turn may open (a long chat turn; b
 
 
 def _rule(name: str, weight: float, pattern: str, gates: tuple[str, ...], unless_after: re.Pattern[str] | None = None,
-          unless_before: re.Pattern[str] | None = None, back: int | None = None, head: str | None = None) -> ToolRule:
+          unless_before: re.Pattern[str] | None = None, back: int | None = None, head: str | None = None,
+          unless_clause: re.Pattern[str] | None = None) -> ToolRule:
     flags = re.IGNORECASE | re.MULTILINE
-    return ToolRule(name, weight, re.compile(pattern, flags), gates, unless_after, unless_before, back,
+    return ToolRule(name, weight, re.compile(pattern, flags), gates, unless_after, unless_before, unless_clause, back,
                     None if head is None else re.compile(head, flags))
 
 
@@ -120,7 +124,17 @@ _SEP = r"(?:\s*[,:!]|\s+[-\u2013\u2014](?=[^.\n]{0,120}\buser))\s*"
 # description ("your AI assistant: schedule meetings, book travel", "ask the AI: summarise ...",
 # "Note from my assistant: call me back"; "Note to the AI: ..." is the note rule's)
 _NOT_ADDRESS = re.compile(r"(?:(?:^|\n)[ \t]*(?:user|human|customer|client|caller|q|question|me)[ \t]*:" + REPLY_AFTER_TURN +
-                          r"|\b(?:the|our|your|my|his|her|their|its|a|an|ask)\s+(?:[\w-]+\s+)?)\Z", re.IGNORECASE)
+                          r"|\b(?:the|our|your|my|his|her|their|its|a|an|ask|of|with)\s+(?:[\w-]+\s+)?)\Z", re.IGNORECASE)
+# A product page lists what the model does for its reader ("ChatGPT: write e-mails faster", "Bots: reply
+# to customers 24/7", "Gemini: translate documents in 40 languages"): a capability, not an order. Not
+# when the clause names a target ("... the user's e-mails to x@evil.example quickly"), a secret or stealth
+# ("quietly"). Read from the address on, to the clause's end
+_CAPABILITY = re.compile(r"(?![^.\n]*(?:quietly|silently|secretly|without telling|(?:do not|don't|never) (?:tell|mention|inform)|@|https?://|www\.|\buser'?s?\b|\bconversation|\bchat history|\bsystem prompt|passw|secret"
+                         r"|credential|api key|token|\bignore|\bdisregard|\bforget|\breveal|\ball (?:of )?(?:the|your|my)\b"
+                         r"|\bimmediately\b|\bnow\b|\binstead\b))"
+                         r"[^.\n]{0,120}?\b(?:faster|quickly|automatically|instantly|effortlessly|with ease|in (?:seconds|minutes"
+                         r"|one click|a click|real time)|with (?:one|a single) click|24/7|around the clock|at scale|on the go"
+                         r"|in \d+\+? languages|without (?:extra|additional|any) (?:staff|effort|code|coding))\b", re.IGNORECASE)
 _READING = r"(?:reading|processing|parsing|summari[sz]ing|seeing|that reads?|who reads?|which reads?)\s+(?:this|these)\b"
 
 # A turn label inside a line, cased as one; after a capitalised word it is a title ("Operating
@@ -132,18 +146,22 @@ _MID_LINE_TURN = (r"(?-i:\b(?=(?:Human|User|System)\s*:)" + "".join(f"(?<![A-Z][
 _NOTE = r"\b(?:note|message|instructions?|attention|notice|important|reminder|warning|hey|hi|hello|dear|p\.?s\b\.?)"
 _IF_YOU = r"\bif you(?:'re| are)"
 
+# the data speaks to the assistant: "AI, send ...", "Copilot: grant ...", "LLM agents reading this must upload ..."
+_ADDRESSED = (r"\b" + _MODEL + r"\b(?:"
+              r"[,:]?\s+(?:please\s+|you (?:must|should|need to|have to|will)\s+|now\s+|immediately\s+)?(?:ignore|disregard|forget|send"
+              r"|forward|e-?mail|transfer|call|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|book|buy|pay)\b"
+              r"|" + _SEP + _WHEN + _ASK + _VERB +
+              r"|\s+" + _READING + r"[^.\n]{0,40}?\s(?:must|should|need to|have to|are to|will)\s+" + _ASK + _VERB + ")")
+_MODEL_GATES = ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot", "gemini", "bot")
+
 TOOL_RULES: tuple[ToolRule, ...] = (
     # a fake conversation turn inside the data ("Human: send 50 dollars to ...", "... ### Instruction: tell ...");
     # (mid-line: _MID_LINE_TURN)
     _rule("fake_turn", 0.9, r"(?:^\s*(?:human|user|system)\s*:|###\s*(?:human|user|system|instructions?)\s*:|" + _MID_LINE_TURN + r")" + TRANSCRIPT_REPLY + r"\s*" + TURN_OPENING,
           ("human", "user", "system", "###"), MODEL_REPLY),
-    # the data speaks to the assistant: "AI, send ...", "Copilot: grant ...", "LLM agents reading this must upload ..."
-    _rule("addressed", 0.9, r"\b" + _MODEL + r"\b(?:"
-          r"[,:]?\s+(?:please\s+|you (?:must|should|need to|have to|will)\s+|now\s+|immediately\s+)?(?:ignore|disregard|forget|send|forward|e-?mail|transfer|call|execute|run|reply|respond|say|tell|output|print|include|delete|visit|open|click|book|buy|pay)\b"
-          r"|" + _SEP + _WHEN + _ASK + _VERB +
-          r"|\s+" + _READING + r"[^.\n]{0,40}?\s(?:must|should|need to|have to|are to|will)\s+" + _ASK + _VERB + ")",
-          ("ai", "assistant", "chatbot", "model", "llm", "agent", "gpt", "claude", "copilot", "gemini", "bot"),
-          unless_before=_NOT_ADDRESS, back=0),
+    # (a clause that reads as a product's capability, "ChatGPT: write e-mails faster", only flags: below)
+    _rule("addressed", 0.9, _ADDRESSED, _MODEL_GATES, unless_before=_NOT_ADDRESS, back=0, unless_clause=_CAPABILITY),
+    _rule("addressed_capability", 0.7, _ADDRESSED, _MODEL_GATES, unless_before=_NOT_ADDRESS, back=0),
     # "When you read this, call ...": a reading-timed order (not "when you read this recipe for the first time, note that ...")
     _rule("read_timed", 0.85, r"\b(?:when|if|once|after) you (?:read|see|process|summari[sz]e|encounter|parse|are asked about) (?:this|these|the following)\b"
           r"[^,.:\n]{0,60}[,:]\s*" + _ASK + _VERB,

@@ -16,7 +16,13 @@ _HEURISTICS: list[tuple[float, str]] = [
     # (not "disregard my earlier instructions": the writer's own, in a chat or a pasted e-mail)
     (0.95, r"\b(?:ignore|disregard|forget|override|bypass|skip)\b(?!\s+(?:all\s+)?(?:of\s+)?(?:my|our)\b)[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|initial|original|system)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules?|directives?|guidelines?|constraints?|programming|context|assignments|directions)\b" + IN_A_DOCUMENT),
     # (not instructions on a topic: "what are your instructions for returning a product?")
-    (0.9, r"\b(?:reveal|print|show|repeat|output|display|leak|tell me|what (?:is|are|was|were))\b[^.\n]{0,40}\b(?:system prompt|initial prompt|hidden (?:prompt|instructions?)|your (?:instructions|prompt|rules|pre-?prompt)|the (?:instructions|text) above)\b" + ON_A_TOPIC),
+    (0.9, r"\b(?:reveal|print|show|repeat|output|display|leak|tell me|what (?:is|are|was|were))\b[^.\n]{0,40}\b(?:system prompt|initial prompt|hidden (?:prompt|instructions?)|your (?:instructions|prompt|rules|pre-?prompt))\b" + ON_A_TOPIC),
+    # "print the instructions above" points at the model's prompt, but after material the user pasted
+    # (a line over 60 characters or three lines before it: "1. Attach legs ... Translate the instructions
+    # above into Spanish") at that (injection_hijack._points_at_paste). "... above and below" points at
+    # a prompt around the message wherever it stands
+    (0.9, r"\A(?:[^\n]{0,60}\n){0,2}[^\n]*?\b(?:reveal|print|show|repeat|output|display|leak|tell me|what (?:is|are|was|were))\b[^.\n]{0,40}\bthe (?:instructions|text) above\b" + ON_A_TOPIC
+     + r"|\b(?:instructions|text|prompt|everything) above and below\b"),
     # ("developer mode" / "jailbreak" within a sentence: "Jailbreak detection is on the roadmap. The
     # developer mode on the test phones ..." is two topics; "DAN" is a persona across sentences too)
     (0.9, r"\b(?:(?:(?:(?-i:DAN|STAN|DUDE|AIM)|do anything now)\b.{0,80}|developer mode\b[^.\n]{0,80})\b(?:mode|enabled|prompt|persona|no (?:rules|restrictions|limits|filters))|jailbreak(?:ed)?\b[^.\n]{0,80}\b(?:mode|enabled|persona|no (?:rules|restrictions|limits|filters)))"),
@@ -95,7 +101,8 @@ _HEURISTIC_RX = [(w, re.compile(p, re.IGNORECASE | re.MULTILINE)) for w, p in _H
 # substring tests cost far less than a case-insensitive scan with bounded gaps.
 _GATES: list[tuple[str, ...]] = [
     ("ignore", "disregard", "forget", "override", "bypass", "skip"),
-    ("prompt", "instruction", "rules", "text above"),
+    ("prompt", "instruction", "rules"),
+    ("text above", "instructions above", "above and below"),
     ("dan", "do anything now", "developer mode", "jailbreak", "stan", "dude", "aim"),
     ("restriction", "rule", "limit", "filter", "guideline", "ethic", "moral", "polic", "censor"),
     ("<|", "<", "[inst]", "[/inst]", "<<sys>>", "##", "instructions", "end of"),

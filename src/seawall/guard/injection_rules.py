@@ -14,7 +14,12 @@ from .injection_context import DOC_INSTRUCTIONS, IN_A_DOCUMENT, ON_A_TOPIC, USER
 
 _HEURISTICS: list[tuple[float, str]] = [
     # (not "disregard my earlier instructions": the writer's own, in a chat or a pasted e-mail)
-    (0.95, r"\b(?:ignore|disregard|forget|override|bypass|skip)\b(?!\s+(?:all\s+)?(?:of\s+)?(?:my|our)\b)[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|initial|original|system)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules?|directives?|guidelines?|constraints?|programming|context|assignments|directions)\b" + IN_A_DOCUMENT),
+    (0.95, r"\b(?:ignore|disregard|forget|override|bypass|skip)\b(?!\s+(?:all\s+)?(?:of\s+)?(?:my|our)\b)[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|initial|original|system)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules?|directives?|guidelines?|constraints?|programming|context|assignments|directions)\b" + IN_A_DOCUMENT
+     # (not rules on a topic of the user's: "ignore any previous rules about dress code"; still "... about not
+     # revealing the password", "... about safety")
+     + r"(?!\s+(?:about|regarding|concerning|on)\s+(?!(?:not|never|you|your|yourself|this (?:chat|conversation)|what you|how you"
+       r"|the (?:password|secret|key|code|system|prompt|model|assistant|ai)|reveal|shar|disclos|say|tell|answer|respond|output|print"
+       r"|safety|security|content|confidential|secret|password|access|ethic|moral|restrict|filter|censor|harm|illegal)\w*\b)\w)"),
     # (not instructions on a topic: "what are your instructions for returning a product?")
     (0.9, r"\b(?:reveal|print|show|repeat|output|display|leak|tell me|what (?:is|are|was|were))\b[^.\n]{0,40}\b(?:system prompt|initial prompt|hidden (?:prompt|instructions?)|your (?:instructions|prompt|rules|pre-?prompt))\b" + ON_A_TOPIC),
     # "print the instructions above" points at the model's prompt, but after material the user pasted

@@ -48,6 +48,7 @@ from ..vector.index import NamespaceIndex
 from ..vector.judge import PairJudge
 from .keys import normalize_request
 from ..vector.verifier import Verifier
+from ..vector.window import WHOLE, differs_past_window, seen_chars
 
 QUERY_WEIGHT = 0.7
 LOOKALIKE_RULES = ("question word", "added qualifier")  # verifier reasons that overrule the judge
@@ -112,6 +113,26 @@ class SemanticEntry:
     stale_until: float
     meta: dict[str, Any] = field(default_factory=dict)
     tokens: Any = None  # align.Tokens of the query, once known (kept from its embedding)
+    seen: tuple[int, int] | None = None  # how much of query / history the embedding read, once known
+
+
+def _seen(query: str, history: str) -> tuple[int, int]:
+    return seen_chars(query), seen_chars(history)
+
+
+def _past_window(view: ConversationView, e: SemanticEntry) -> str | None:
+    """Why a long prompt may not take this entry's answer: the two differ past what the
+    embeddings read (vector/window.py). Even with the rules off: no vector saw the difference."""
+    if len(view.query) + len(view.history) <= WHOLE and len(e.query) + len(e.history) <= WHOLE:
+        return None
+    if e.seen is None:
+        e.seen = _seen(e.query, e.history)
+    mine = _seen(view.query, view.history)
+    if differs_past_window(view.query, mine[0], e.query, e.seen[0]):
+        return "long prompt: differs past the embedded window"
+    if differs_past_window(view.history, mine[1], e.history, e.seen[1]):
+        return "long history: differs past the embedded window"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +288,9 @@ class SemanticCache:
         stale = now >= e.expires_at
         if stale and not allow_stale:
             return None, "stale"
-        why = self._refusal(view, e, score, judge, judge_threshold) if verify else None
+        why = _past_window(view, e)
+        if why is None and verify:
+            why = self._refusal(view, e, score, judge, judge_threshold)
         if why is None and gate is not None and view.query != e.query:  # the rules' reason first: it says more
             why = self._misaligned(view, e, score, gate)
         if why is not None:

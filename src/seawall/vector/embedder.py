@@ -345,6 +345,9 @@ class CachedEmbedder:
         return got[2] if got is not None and got[0] > self._clock() else None
 
     def _get(self, texts: list[str]) -> tuple[np.ndarray, list]:
+        from .window import cut
+
+        texts = [cut(t) for t in texts]  # the embedding reads the first 256 word pieces only
         now = self._clock()
         out = np.zeros((len(texts), self.dim), np.float32)
         toks: list = [None] * len(texts)

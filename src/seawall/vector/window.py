@@ -1,0 +1,50 @@
+"""What an embedder reads of a long text, and whether two texts differ only where it reads.
+
+The embedders read the first ``MAX_TOKENS`` word pieces of a text; what follows is not in the
+vector. Two long prompts that share their first page and differ at the end ("Summarise this log
+... 03:00 INFO backup finished OK" / "... 03:00 ERROR backup failed: disk full") embed alike, and
+a semantic hit between them would answer the wrong one. So a candidate may answer only if all
+that either text holds past its window is a suffix the two share (the verifier reads the rest).
+
+A text is also cut at ``EMBED_CHARS`` before it is tokenised: the tokeniser reads a whole text
+before truncating it (4 MB took ~4 s) though only its first 256 word pieces are used.
+"""
+from __future__ import annotations
+
+import threading
+
+from .embedder import MAX_TOKENS, _tokenizer
+
+EMBED_CHARS = 16_384
+# A text this short is read whole: every word piece covers at least one character
+WHOLE = MAX_TOKENS - 2
+_tok = None
+_tok_lock = threading.Lock()
+
+
+def cut(text: str) -> str:
+    """The part of ``text`` that is tokenised (and embedded from)."""
+    return text if len(text) <= EMBED_CHARS else text[:EMBED_CHARS]
+
+
+def seen_chars(text: str) -> int:
+    """How many leading characters of ``text`` the embedding reads."""
+    global _tok
+    if len(text) <= WHOLE:
+        return len(text)
+    if _tok is None:
+        with _tok_lock:
+            if _tok is None:
+                _tok = _tokenizer(MAX_TOKENS)
+    part = cut(text)
+    enc = _tok.encode(part)
+    if len(enc.ids) < MAX_TOKENS:  # not truncated: the whole part was read
+        return len(part)
+    return enc.offsets[-2][1]  # the end of the last word piece before [SEP]
+
+
+def differs_past_window(a: str, seen_a: int, b: str, seen_b: int) -> bool:
+    """Whether ``a`` and ``b`` may differ where their embeddings did not read (``seen_*``:
+    ``seen_chars``): what follows either window must be a suffix both share."""
+    k = max(len(a) - seen_a, len(b) - seen_b)
+    return k > 0 and (k > min(len(a), len(b)) or a[len(a) - k:] != b[len(b) - k:])

@@ -1,0 +1,64 @@
+"""Long prompts: the embedding reads the first 256 word pieces only, so two prompts that share
+their first page and differ later embed alike. The cache must not serve one for the other; a
+long prompt reworded only where the embedding reads still hits."""
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from seawall.vector.window import EMBED_CHARS, cut, differs_past_window, seen_chars  # noqa: E402
+from cache_util import chat  # noqa: E402
+
+LOG = "\n".join(f"2026-12-01 02:{i:02d} INFO chunk {i} of the nightly backup uploaded to bucket b-7" for i in range(60))
+CONTRACT = "".join(f"Section {i}. The supplier shall deliver the goods described in annex A to the buyer's warehouse "
+                   "within the agreed period, and the buyer shall inspect them on arrival. " for i in range(1, 30))
+
+
+def decide(cache, stored, asked, **kw):
+    cache.store("t", "x", chat(stored), "stored answer", ttl_s=60)
+    try:
+        return cache.decide("t", "x", chat(asked), **kw)
+    finally:
+        cache.invalidate(scope="t")
+
+
+def test_long_prompts_that_differ_past_the_window_are_not_served(default_cache):
+    ask = "Summarise this log and tell me whether the backup succeeded:\n" + LOG
+    d = decide(default_cache, ask + "\n03:00 INFO backup finished OK", ask + "\n03:00 ERROR backup failed: disk full")
+    assert d.hit is None and d.score > 0.99 and d.reason == "long prompt: differs past the embedded window", d
+    # with the rules off too: no vector saw the difference
+    off = decide(default_cache, ask + "\nstatus OK", ask + "\nstatus FAILED", verify=False)
+    assert off.hit is None and off.reason.startswith("long prompt"), off
+
+
+def test_a_long_prompt_reworded_where_the_embedding_reads_is_served(default_cache):
+    d = decide(default_cache, "Summarise this contract:\n\n" + CONTRACT, "Please summarise the following contract:\n\n" + CONTRACT)
+    assert d.hit is not None and d.hit.response == "stored answer", d
+    same = decide(default_cache, "Summarise this contract:\n\n" + CONTRACT, "Summarise this contract:\n\n" + CONTRACT)
+    assert same.hit is not None
+
+
+def test_earlier_turns_that_differ_past_the_window_are_not_served(default_cache):
+    def conv(last_log_line):
+        return {"messages": [{"role": "user", "content": "Here is last night's log:\n" + LOG + "\n" + last_log_line},
+                             {"role": "assistant", "content": "Thanks, I have read it."},
+                             {"role": "user", "content": "Did the backup succeed?"}], "temperature": 0}
+    cache = default_cache
+    cache.store("t", "x", conv("03:00 INFO backup finished OK"), "yes", ttl_s=60)
+    d = cache.decide("t", "x", conv("03:00 ERROR backup failed: disk full"))
+    cache.invalidate(scope="t")
+    assert d.hit is None and d.reason == "long history: differs past the embedded window", d
+
+
+def test_seen_chars_and_the_cut():
+    short = "How do I reset my password?"
+    assert seen_chars(short) == len(short)
+    long_text = "Summarise this log:\n" + LOG
+    seen = seen_chars(long_text)
+    assert 254 < seen < len(long_text) and long_text[seen - 1].isalnum()
+    huge = "word " * 1_000_000
+    assert cut(huge) == huge[:EMBED_CHARS] and seen_chars(huge) < EMBED_CHARS
+    # everything past either window must be a shared suffix
+    a, b = "x" * 300 + "tail", "y" * 290 + "tail"
+    assert not differs_past_window(a, 300, b, 290)
+    assert differs_past_window(a, 299, b, 290)  # a's unread "xtail" is not b's "ytail"
+    assert not differs_past_window(short, len(short), "Reset it how?", 13)

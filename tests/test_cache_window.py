@@ -5,7 +5,7 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from seawall.vector.window import EMBED_CHARS, cut, differs_past_window, seen_chars  # noqa: E402
+from seawall.vector.window import EMBED_CHARS, cut, read_parts, seen_chars  # noqa: E402
 from cache_util import chat  # noqa: E402
 
 LOG = "\n".join(f"2026-12-01 02:{i:02d} INFO chunk {i} of the nightly backup uploaded to bucket b-7" for i in range(60))
@@ -57,8 +57,16 @@ def test_seen_chars_and_the_cut():
     assert 254 < seen < len(long_text) and long_text[seen - 1].isalnum()
     huge = "word " * 1_000_000
     assert cut(huge) == huge[:EMBED_CHARS] and seen_chars(huge) < EMBED_CHARS
-    # everything past either window must be a shared suffix
+    # everything past either window must be a shared suffix; the rules then read up to it
     a, b = "x" * 300 + "tail", "y" * 290 + "tail"
-    assert not differs_past_window(a, 300, b, 290)
-    assert differs_past_window(a, 299, b, 290)  # a's unread "xtail" is not b's "ytail"
-    assert not differs_past_window(short, len(short), "Reset it how?", 13)
+    assert read_parts(a, 300, b, 290) == ("x" * 300, "y" * 290)
+    assert read_parts(a, 299, b, 290) is None  # a's unread "xtail" is not b's "ytail"
+    assert read_parts(short, len(short), "Reset it how?", 13) == (short, "Reset it how?")
+
+
+def test_the_rules_read_a_long_prompt_up_to_its_shared_tail(default_cache):
+    """Two copies of a 1 MB prompt that differ in their first words: the rules compare the first
+    words (the shared megabyte would take them ~1.4 s) and find the difference."""
+    tail = "\n" + "The supplier shall deliver 12 boxes to Berlin by Friday. " * 18_000
+    d = decide(default_cache, "Summarise in 100 words:" + tail, "Summarise in 300 words:" + tail)
+    assert d.hit is None and d.reason.startswith("numbers"), d

@@ -48,7 +48,7 @@ from ..vector.index import NamespaceIndex
 from ..vector.judge import PairJudge
 from .keys import normalize_request
 from ..vector.verifier import Verifier
-from ..vector.window import WHOLE, differs_past_window, seen_chars
+from ..vector.window import WHOLE, read_parts, seen_chars
 
 QUERY_WEIGHT = 0.7
 LOOKALIKE_RULES = ("question word", "added qualifier")  # verifier reasons that overrule the judge
@@ -116,23 +116,21 @@ class SemanticEntry:
     seen: tuple[int, int] | None = None  # how much of query / history the embedding read, once known
 
 
-def _seen(query: str, history: str) -> tuple[int, int]:
-    return seen_chars(query), seen_chars(history)
-
-
-def _past_window(view: ConversationView, e: SemanticEntry) -> str | None:
-    """Why a long prompt may not take this entry's answer: the two differ past what the
+def _read_parts(view: ConversationView, e: SemanticEntry) -> tuple[str, str, str, str] | str:
+    """What the rules compare (the last turns, the earlier turns: prompt's, entry's), or why a
+    long prompt may not take this entry's answer at all: the two differ past what the
     embeddings read (vector/window.py). Even with the rules off: no vector saw the difference."""
-    if len(view.query) + len(view.history) <= WHOLE and len(e.query) + len(e.history) <= WHOLE:
-        return None
+    if max(len(view.query), len(e.query), len(view.history), len(e.history)) <= WHOLE:
+        return view.query, e.query, view.history, e.history
     if e.seen is None:
-        e.seen = _seen(e.query, e.history)
-    mine = _seen(view.query, view.history)
-    if differs_past_window(view.query, mine[0], e.query, e.seen[0]):
+        e.seen = (seen_chars(e.query), seen_chars(e.history))
+    q = read_parts(view.query, seen_chars(view.query), e.query, e.seen[0])
+    if q is None:
         return "long prompt: differs past the embedded window"
-    if differs_past_window(view.history, mine[1], e.history, e.seen[1]):
+    h = read_parts(view.history, seen_chars(view.history), e.history, e.seen[1])
+    if h is None:
         return "long history: differs past the embedded window"
-    return None
+    return q[0], q[1], h[0], h[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +286,11 @@ class SemanticCache:
         stale = now >= e.expires_at
         if stale and not allow_stale:
             return None, "stale"
-        why = _past_window(view, e)
-        if why is None and verify:
-            why = self._refusal(view, e, score, judge, judge_threshold)
+        parts = _read_parts(view, e)
+        if isinstance(parts, str):
+            why = parts
+        else:
+            why = self._refusal(parts, score, judge, judge_threshold) if verify else None
         if why is None and gate is not None and view.query != e.query:  # the rules' reason first: it says more
             why = self._misaligned(view, e, score, gate)
         if why is not None:
@@ -312,25 +312,27 @@ class SemanticCache:
         a = alignment(mine, e.tokens)
         return None if a >= floor else f"alignment {a:.3f} < {floor:.3f}"
 
-    def _refusal(self, view: ConversationView, e: SemanticEntry, score: float,
+    def _refusal(self, parts: tuple[str, str, str, str], score: float,
                  judge: PairJudge | None, judge_threshold: float | None) -> str | None:
-        """Why this entry may not answer this conversation, or None if it may."""
-        if judge is not None and view.query != e.query:
-            p = judge.prob(score, view.query, e.query)
+        """Why this entry may not answer this conversation, or None if it may (``parts``: the
+        prompt's and the entry's last turns and earlier turns, as far as they are compared)."""
+        query, stored, history, stored_history = parts
+        if judge is not None and query != stored:
+            p = judge.prob(score, query, stored)
             t = judge.threshold if judge_threshold is None else judge_threshold
             if p < t:
                 return f"judge {p:.3f} < {t:.3f}"
             # the judge was trained before issue 14's question-word and qualifier rules: they
             # still refuse on their own (the judge reads its signals without them)
-            verdict = self.verifier.verify(view.query, e.query, score)
+            verdict = self.verifier.verify(query, stored, score)
             if not verdict.accept and verdict.reason.startswith(LOOKALIKE_RULES):
                 return verdict.reason
         else:
-            verdict = self.verifier.verify(view.query, e.query, score)
+            verdict = self.verifier.verify(query, stored, score)
             if not verdict.accept:
                 return verdict.reason
-        if view.history or e.history:  # earlier turns: the rules compare them (the judge reads questions)
-            verdict = self.verifier.verify(view.history, e.history, score)
+        if history or stored_history:  # earlier turns: the rules compare them (the judge reads questions)
+            verdict = self.verifier.verify(history, stored_history, score)
             if not verdict.accept:
                 return "history " + verdict.reason
         return None

@@ -43,8 +43,14 @@ def seen_chars(text: str) -> int:
     return enc.offsets[-2][1]  # the end of the last word piece before [SEP]
 
 
-def differs_past_window(a: str, seen_a: int, b: str, seen_b: int) -> bool:
-    """Whether ``a`` and ``b`` may differ where their embeddings did not read (``seen_*``:
-    ``seen_chars``): what follows either window must be a suffix both share."""
+def read_parts(a: str, seen_a: int, b: str, seen_b: int) -> tuple[str, str] | None:
+    """What the rules compare of ``a`` and ``b`` (``seen_*``: ``seen_chars``): the texts up to a
+    tail both share that holds all either has past its window; None if there is none (they may
+    differ where no embedding read). The shared tail adds the same to both sides, and leaving it
+    out bounds the rules' work (they read ~1.4 ms per KB) by the window."""
     k = max(len(a) - seen_a, len(b) - seen_b)
-    return k > 0 and (k > min(len(a), len(b)) or a[len(a) - k:] != b[len(b) - k:])
+    if k <= 0:
+        return a, b
+    if k > min(len(a), len(b)) or a[len(a) - k:] != b[len(b) - k:]:
+        return None
+    return a[:len(a) - k], b[:len(b) - k]

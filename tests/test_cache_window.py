@@ -70,3 +70,23 @@ def test_the_rules_read_a_long_prompt_up_to_its_shared_tail(default_cache):
     tail = "\n" + "The supplier shall deliver 12 boxes to Berlin by Friday. " * 18_000
     d = decide(default_cache, "Summarise in 100 words:" + tail, "Summarise in 300 words:" + tail)
     assert d.hit is None and d.reason.startswith("numbers"), d
+
+
+def test_turns_older_than_the_embedded_ones_must_be_equal(default_cache):
+    """Only the last four earlier turns are embedded and compared: a conversation that differs
+    before them ("my account is in EUR" / "in USD") is another context, never served."""
+    def conv(first):
+        return {"messages": [{"role": "user", "content": first},
+                             {"role": "assistant", "content": "Noted."},
+                             {"role": "user", "content": "Thanks."},
+                             {"role": "assistant", "content": "You're welcome."},
+                             {"role": "user", "content": "One more thing."},
+                             {"role": "assistant", "content": "Sure, go ahead."},
+                             {"role": "user", "content": "What is my balance in my currency?"}], "temperature": 0}
+    cache = default_cache
+    cache.store("t", "x", conv("My account is kept in EUR."), "1,200 EUR", ttl_s=60)
+    other = cache.decide("t", "x", conv("My account is kept in USD."))
+    same = cache.decide("t", "x", conv("My account is kept in EUR."))
+    cache.invalidate(scope="t")
+    assert other.hit is None and other.reason == "empty namespace", other
+    assert same.hit is not None and same.hit.response == "1,200 EUR"

@@ -3,7 +3,7 @@
 Namespace = (tenant scope, alias, context fingerprint). The fingerprint is an exact hash of
 everything in the request that is not the conversation's free text: system prompt(s), tools,
 tool_choice, response_format and the output-changing parameters (the same normalization as
-the exact key). Two requests with a different system prompt, tool set or output format are
+the exact key), and the turns older than the last few that are embedded. Two requests with a different system prompt, tool set or output format are
 never compared at all. Tenant isolation is structural: indexes live in a dict keyed by the
 namespace, a lookup only ever searches its own namespace's index, and an entry id found there
 can only name an entry written under that namespace.
@@ -92,6 +92,10 @@ def conversation_view(body: Mapping[str, Any], history_turns: int = HISTORY_TURN
             turns.append(f"{role}: {text}".strip())
     ctx = normalize_request({k: v for k, v in body.items() if k != "messages"})
     ctx["system"] = system
+    # turns older than the embedded ones are neither embedded nor compared: they must be equal
+    older = turns[:-history_turns] if history_turns > 0 else turns
+    if older:
+        ctx["earlier"] = older
     if space:
         ctx["embedder"] = space
     if isinstance(body.get("system"), (str, list)):  # Anthropic-style top-level system

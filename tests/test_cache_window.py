@@ -90,3 +90,20 @@ def test_turns_older_than_the_embedded_ones_must_be_equal(default_cache):
     cache.invalidate(scope="t")
     assert other.hit is None and other.reason == "empty namespace", other
     assert same.hit is not None and same.hit.response == "1,200 EUR"
+
+
+def test_images_and_files_must_be_equal(default_cache):
+    """The embedding reads a message's text parts only: "What is in this picture?" about another
+    picture (or file) is another context."""
+    def ask(url, kind="image_url"):
+        part = {"type": "image_url", "image_url": {"url": url}} if kind == "image_url" else {"type": "file", "file": {"file_id": url}}
+        return {"messages": [{"role": "user", "content": [{"type": "text", "text": "What is in this picture?"}, part]}]}
+    cache = default_cache
+    cache.store("t", "x", ask("https://example.com/cat.png"), "a cat", ttl_s=60)
+    cache.store("t", "x", ask("file-123", "file"), "a cow", ttl_s=60)
+    dog = cache.decide("t", "x", ask("https://example.com/dog.png"))
+    other_file = cache.decide("t", "x", ask("file-456", "file"))
+    cat = cache.decide("t", "x", ask("https://example.com/cat.png"))
+    cache.invalidate(scope="t")
+    assert dog.hit is None and other_file.hit is None, (dog, other_file)
+    assert cat.hit is not None and cat.hit.response == "a cat"

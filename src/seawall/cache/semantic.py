@@ -3,7 +3,8 @@
 Namespace = (tenant scope, alias, context fingerprint). The fingerprint is an exact hash of
 everything in the request that is not the conversation's free text: system prompt(s), tools,
 tool_choice, response_format and the output-changing parameters (the same normalization as
-the exact key), and the turns older than the last few that are embedded. Two requests with a different system prompt, tool set or output format are
+the exact key), the turns older than the last few that are embedded, and every part of a
+message that is not text (an image, audio, a file). Two requests with a different system prompt, tool set or output format are
 never compared at all. Tenant isolation is structural: indexes live in a dict keyed by the
 namespace, a lookup only ever searches its own namespace's index, and an entry id found there
 can only name an entry written under that namespace.
@@ -79,6 +80,7 @@ def conversation_view(body: Mapping[str, Any], history_turns: int = HISTORY_TURN
         return None
     system: list[Any] = []
     turns: list[str] = []
+    media: list[Any] = [_not_text(last.get("content"))]
     for m in messages[:-1]:
         if not isinstance(m, Mapping):
             continue
@@ -86,16 +88,20 @@ def conversation_view(body: Mapping[str, Any], history_turns: int = HISTORY_TURN
         if role in ("system", "developer"):
             system.append(m.get("content"))
         else:
+            media.append(_not_text(m.get("content")))
             text = _text_of(m.get("content"))
             if m.get("tool_calls"):
                 text += " " + orjson.dumps(m["tool_calls"], option=orjson.OPT_SORT_KEYS).decode()
             turns.append(f"{role}: {text}".strip())
     ctx = normalize_request({k: v for k, v in body.items() if k != "messages"})
     ctx["system"] = system
-    # turns older than the embedded ones are neither embedded nor compared: they must be equal
+    # turns older than the embedded ones are neither embedded nor compared, nor are images,
+    # audio or files ("What is in this picture?" with another picture): they must be equal
     older = turns[:-history_turns] if history_turns > 0 else turns
     if older:
         ctx["earlier"] = older
+    if any(media):
+        ctx["media"] = media
     if space:
         ctx["embedder"] = space
     if isinstance(body.get("system"), (str, list)):  # Anthropic-style top-level system
@@ -103,6 +109,14 @@ def conversation_view(body: Mapping[str, Any], history_turns: int = HISTORY_TURN
     fp = hashlib.blake2b(orjson.dumps(ctx, option=orjson.OPT_SORT_KEYS), digest_size=12).hexdigest()
     history = "\n".join(turns[-history_turns:]) if history_turns > 0 else ""
     return ConversationView(fp, query, history)
+
+
+def _not_text(content: Any) -> list[Any]:
+    """The parts of a message's content that are not text (images, audio, files, tool results)."""
+    if not isinstance(content, list):
+        return []
+    return [p for p in content if not (isinstance(p, str) or isinstance(p, Mapping)
+                                       and p.get("type") in ("text", "input_text") and isinstance(p.get("text"), str))]
 
 
 @dataclass(slots=True)

@@ -2,7 +2,8 @@
 """Fifth PII probe round (issue 14): long informal text, our own texts.
 
 Pasted Slack / Teams threads, support-ticket histories, e-mail chains and chat exports of
-1-8 KB. In each text ``[[value]]`` marks personal data that must not be forwarded upstream and
+0.6-2 KB each (``--joined``: all of a batch pasted as one 7-10 KB prompt). In each text
+``[[value]]`` marks personal data that must not be forwarded upstream and
 ``{{value}}`` a look-alike (an everyday word that is also a name, a product, an order number, a
 date, a place that is no address) that must be forwarded as written; the markers are removed
 before the text is sent. Batch A was written before any fix and tuned on; batch B
@@ -277,13 +278,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", default="A", choices=("A", "B"))
     ap.add_argument("--show", action="store_true")
+    ap.add_argument("--joined", action="store_true", help="all texts of the batch pasted as one prompt")
     a = ap.parse_args()
     if a.batch == "A":
         texts = A_TEXTS
     else:
         from pii_long_probes_b import B_TEXTS
         texts = B_TEXTS
-    print(report(a.batch, asyncio.run(measure(texts, a.show))))
+    if a.joined:  # one long paste: "here is everything from today's queue"
+        texts = ["go through everything below and list the open items:\n\n" + "\n\n=====\n\n".join(texts)]
+    print(report(a.batch + (" joined" if a.joined else ""), asyncio.run(measure(texts, a.show))))
 
 
 if __name__ == "__main__":

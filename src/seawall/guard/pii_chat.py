@@ -376,13 +376,35 @@ def key_value_spans(text: str) -> list[Span]:
     return out
 
 
-# the informal passes read texts of any length: a long prompt is often a pasted thread, a ticket
-# history or an e-mail chain, and each cue reads only its own line (a name must end the clause or
-# the line right after it). Their cost is a few ``find`` loops over the lower-cased text.
+# the informal passes (names after cues and sign-offs, lower-case streets) read a message of any
+# length that is typed informally: a pasted thread, a ticket history, an e-mail chain. Each cue
+# reads only its own line (a name must end the clause or the line right after it). A long text
+# written as a document (capitalised sentences, no lower-case "i", no lower-case lines) skips
+# them: its names are capitalised and the pii_names passes read those; the gate is a few ``in``
+# tests and one split of the lines.
+CHAT_CHARS = 600
+_LOWER_I = (" i ", " i'", " i’", "\ni ", "\ni'", "\ni’")
+
+
+def _informal(text: str) -> bool:
+    if len(text) <= CHAT_CHARS or any(m in text for m in _LOWER_I):
+        return True
+    if text.count("\n") < 2:
+        return False
+    n = 0
+    for line in text.split("\n"):
+        if line[:1].islower():
+            n += 1
+            if n == 2:
+                return True
+    return False
+
+
 def chat_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
     low = text.lower()
-    out = handle_spans(text, low) + chat_name_spans(text, low) + low_address_spans(text, clusters)
-    out += speaker_spans(text) + low_postcode_spans(text, clusters)
+    out = handle_spans(text, low) + speaker_spans(text) + low_postcode_spans(text, clusters)
+    if _informal(text):
+        out += chat_name_spans(text, low) + low_address_spans(text, clusters)
     if text.count(",") >= 3 or text.count(";") >= 3:  # a record is a line
         out += csv_row_spans(text)
     if (":" in text and ('":' in text or "':" in text or '" :' in text)) or "=" in text:  # JSON, a dict, a query, a log

@@ -60,3 +60,12 @@ def test_postcodes_addresses_and_handles_in_lower_case():
 def test_long_lookalikes_stay(text):
     got = [v for k in ("PERSON", "USERNAME", "STREET_ADDRESS") for v in found(text, k)]
     assert got == [], got
+
+
+def test_long_document_skips_the_cue_passes():
+    from seawall.guard.pii_chat import _informal
+
+    doc = ("The quarterly review covers revenue, churn and hiring. " * 20) + "Thanks, Jasper - Grace"
+    assert not _informal(doc)
+    assert _informal(FILLER + "\nok i will check")  # a lower-case "i" as a word
+    assert _informal("Status\n" + FILLER)  # lines opening in lower case

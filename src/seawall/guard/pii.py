@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from .pii_chat import chat_spans
+from .pii_chat_long import same_name_spans
 from .pii_europe import DOC_WORDS, unlabeled_eu_spans
 from .pii_tables import table_name_spans
 from .pii_ids import credential_spans, grouped_vin_spans, head_hits, labeled_spans, unlabeled_spans
@@ -392,6 +393,8 @@ class FastPII:
             extra += name_spans(text)
             extra += table_name_spans(text)  # CSV / TSV columns headed "last_name", "Nachname"
         spans.extend(s for s in extra if self.wanted is None or s.kind in self.wanted)
+        if self.names and spans:  # a name found once, mentioned again ("thanks bethany" after "Regards, Bethany")
+            spans.extend(s for s in same_name_spans(text, spans) if self.wanted is None or s.kind in self.wanted)
         if len(spans) > 1:
             imeis = {(s.start, s.end) for s in spans if s.kind == "IMEI"}
             if imeis:  # a 15-digit Luhn number with a handset prefix is an IMEI, not a card

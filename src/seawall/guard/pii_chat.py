@@ -12,13 +12,16 @@ What the capitalised-name and labeled-field paths miss when people type fast or 
   US state with its ZIP code ("springfield il 62704");
 * header-less CSV rows and values under machine keys ("dateOfBirth", "zip_code", "first_name=").
 
-The informal passes (cues, mentions, lower-case streets) read messages up to ``CHAT_CHARS``
-long; the machine-text passes are gated on their anchors ("user", "@", ':' / '=', 3+ commas).
+The informal passes (cues, mentions, lower-case streets) read a message up to ``CHAT_CHARS``
+long, and a longer one typed informally (pii_chat_long.py adds speaker labels, lower-case UK
+postcodes and the same name again); the machine-text passes are gated on their anchors ("user",
+"@", ':' / '=', 3+ commas).
 """
 from __future__ import annotations
 
 import re
 
+from .pii_chat_long import low_postcode_spans, speaker_spans
 from .pii_more import _NOT_A_USERNAME
 from .pii_names import _known_cached, _load
 from .types import Span
@@ -30,18 +33,24 @@ from .types import Span
 # must close the clause ("here", "from", ",", end of sentence), so "this is paris" or "it's frank
 # who" stay prose ("may", "will" are everyday words anyway)
 _CUES = re.compile(
-    r"(?P<intro>i(?:t's|t’s|'?m|’m| am)|this is)[ \t]+"
+    r"(?P<intro>i(?:t'?s|t’s|'?m|’m| am)|this is)[ \t]+"
     r"|(?P<open>my[ \t]+(?:wife|husband|son|daughter|partner|colleague|manager|boss|friend|brother|sister|mom|dad)"
-    r"|(?:my[ \t]+)?name'?s|ping|cc)[ \t]+"
-    r"|(?P<sign>thanks|thank you|thx|cheers|regards|best(?=,))"
+    r"|(?:my[ \t]+)?name'?s|ping|cc|ask for|name on(?: the)? card|card ?holder:?)[ \t]+"
+    r"|(?P<sign>thanks|thank you|thx|cheers|regards|ciao|best(?=,))"
     r"|(?P<here>[ \t]here\b)"
 )
 # the strings that open a _CUES match
-_CUE_STRINGS = ("i'm", "i’m", "i am", "it's", "it’s", "this is", "im ", "my ", "name's", "name’s", "names ",
-                "ping ", "cc ", "thanks", "thank you", "thx", "cheers", "regards", "best,", " here")
+_CUE_STRINGS = ("i'm", "i’m", "i am", "it's", "it’s", "its ", "this is", "im ", "my ", "name's", "name’s", "names ",
+                "ping ", "cc ", "ask for ", "name on ", "cardholder", "card holder", "thanks", "thank you", "thx", "cheers",
+                "regards", "ciao", "best,", " here")
 _NAME_AFTER = re.compile(r"[ \t]*(?P<first>[A-Za-z][a-z]{2,14})(?:[ \t]+(?P<last>[A-Za-z][a-z'’]{1,20}))?")
 _SIGN_GAP = re.compile(r"[ \t]*[,!.]?[ \t]*\n?[ \t]*")
-_INTRO_CLOSE = re.compile(r"[ \t]*(?:[,.!;:\n]|$|here\b|from\b|again\b|btw\b|at\b|with\b|\()")
+_INTRO_CLOSE = re.compile(r"[ \t]*(?:[,.!;:\n]|$|here\b|from\b|again\b|btw\b|at\b|with\b|and\b|\()")
+# after a given name, a surname that is an everyday word too ("jamal price") only where the name ends
+_LAST_CLOSE = re.compile(r"[ \t]*(?:[,.!;:\n)]|$|and\b|at\b|from\b|here\b)")
+# given names that are everyday words too ("sam" is a verb's object, "dan" a grade), read as a
+# name only in a sign-off that ends its line ("will do. - sam", "thanks,\ndan")
+_SIGN_NAMES = frozenset("sam dan jack rob bob jo".split())
 _END = re.compile(r"[ \t.!]*(?:\n|$)")
 _HERE = re.compile(r"(?i)([a-z]{3,15})(?:[ \t]+([a-z][a-z'’]{1,20}))?[ \t]+$")
 
@@ -49,11 +58,19 @@ _HERE = re.compile(r"(?i)([a-z]{3,15})(?:[ \t]+([a-z][a-z'’]{1,20}))?[ \t]+$")
 def _name(text: str, pos: int, close: re.Pattern[str] | None) -> Span | None:
     """A known given name (and a known surname after it) at ``pos``; ``close`` must follow."""
     m = _NAME_AFTER.match(text, pos)
-    if m is None or (pos and text[pos - 1].isalnum()) or not _known_cached(m.group("first").lower(), 0):
+    if m is None or (pos and text[pos - 1].isalnum()):
         return None
+    first = m.group("first").lower()
+    if first in _NOT_KIN_WORD or text[m.end("first"):m.end("first") + 1] == "-":
+        return None  # "my mom said it", "my brother video-called"
+    if not _known_cached(first, 0) and not (close is _END and first in _SIGN_NAMES):
+        return None
+    if m.group("first").islower() and first not in _load()[0] and first not in _SIGN_NAMES:
+        return None  # a lower-case word is a name as listed, not a stem ("safety" is no "safet-y")
     s, e = m.span("first")
     last = m.group("last")
-    if last and not last.lower().endswith(("'s", "’s")) and _known_cached(last.lower(), 1):
+    if last and not last.lower().endswith(("'s", "’s")) and (_known_cached(last.lower(), 1) or (
+            last.islower() and last in _load()[1] and _LAST_CLOSE.match(text, m.end("last")))):
         e = m.end("last")
     if close is not None and close.match(text, e) is None:
         if e == m.end("last") and close.match(text, m.end("first")) is not None:
@@ -78,7 +95,43 @@ def _at_cue(text: str, m: re.Match[str]) -> list[Span]:
         if p == m.end():
             return []
     sp = _name(text, p, _INTRO_CLOSE if m.lastgroup == "intro" else _END if m.lastgroup == "sign" else None)
+    if sp is not None and m.lastgroup == "sign" and text[sp.start:sp.end].lower() in _NOT_SIGNER:
+        return []  # "thanks, buddy!"
+    if sp is None and m.lastgroup == "sign" and "\n" in text[m.end():p]:
+        sp = _unknown_name(text, p, _SIGN_LINE)  # "regards\nnkemi adeyemi": a line of its own after the sign-off
+    elif sp is None and m.group("open") and m.group("open").startswith("my"):
+        sp = _unknown_name(text, p, _KIN_CLOSE, one=True)  # "my husband chidi will be home"
     return [] if sp is None else [sp]
+
+
+# "its" without its apostrophe is a possessive ("its safety, ..."): an intro only opening a line
+# or after a greeting ("hi its sophie from flat 2")
+_GREETING = re.compile(r"(?:^|\n|\b(?:hi|hey|hiya|hello|yo|morning|ok|okay),?[ \t]+)[ \t]*$")
+# a name the lists do not know: one or two words that are no everyday words nor inflected ones,
+# only where the cue is strong and the words end the line or the clause
+_UNKNOWN = re.compile(r"(?P<w>[A-Za-z][a-z]{2,14}(?:[ \t]+[A-Za-z][a-z'’]{1,20})?)")
+_SIGN_LINE = re.compile(r"[ \t]*(?:\n|$)")
+_KIN_CLOSE = re.compile(r"(?:[ \t]*[,.;!]|[ \t]+(?:will|is|was|has|had|and|says|can|could|would)\b)")
+_NOT_NAME_END = ("ing", "ed", "s", "ly", "'s", "’s", "er")
+# what follows "my sister" / "my husband" in prose, and forms of address after "thanks,"
+_NOT_KIN_WORD = frozenset("unknown request requests list group circle chat video account said told asked thought felt made took gave went came got left sent bought wrote knew saw "
+                          "earlier yesterday today tonight tomorrow too also again once still just never always".split())
+_NOT_SIGNER = frozenset("buddy mate pal bro dude sir madam guys folks team everyone all".split())
+
+
+def _unknown_name(text: str, pos: int, close: re.Pattern[str], one: bool = False) -> Span | None:
+    m = _UNKNOWN.match(text, pos)
+    if m is None:
+        return None
+    e = m.end()
+    if one or close.match(text, e) is None:
+        e = pos + len(m.group("w").split()[0])  # "chidi will be home": the first word alone
+        if close.match(text, e) is None:
+            return None
+    common = _load()[2]
+    if any(w in common or w in _NOT_KIN_WORD or w.endswith(_NOT_NAME_END) for w in text[pos:e].lower().split()):
+        return None
+    return Span("PERSON", pos, e, 0.7, "chat")
 
 
 def _finds(low: str, cue: str):
@@ -96,21 +149,36 @@ def chat_name_spans(text: str, low: str) -> list[Span]:
         if cue in low:
             i = low.find(cue)
             while i != -1:
-                if (m := _CUES.match(low, i)) is not None and (i == 0 or not low[i - 1].isalnum() or cue[0] == " "):
+                if (m := _CUES.match(low, i)) is not None and (i == 0 or not low[i - 1].isalnum() or cue[0] == " ") and (
+                        cue != "its " or _GREETING.search(low, max(0, i - 12), i)):
                     out += _at_cue(text, m)
                 i = low.find(cue, i + 1)
-    # "- tom" ending the message
-    end = len(text.rstrip())
-    d = max(text.rfind("- ", max(0, end - 40)), text.rfind("– ", max(0, end - 40)), text.rfind("— ", max(0, end - 40)))
-    if d != -1 and (d == 0 or text[d - 1] in " \t\n") and (sp := _name(text, d + 2, _END)) is not None:
-        out.append(sp)
+    # "- tom" ending a message: at the end of any line of a long thread ("cheers - jamal"), but a
+    # line of its own only outside a bulleted list ("- jasper\n- ruby" are items)
+    for dash in ("- ", "– ", "— "):
+        d = text.find(dash)
+        while d != -1:
+            if (d == 0 or text[d - 1] in " \t\n") and (sp := _name(text, d + 2, _END)) is not None and not _in_list(text, d):
+                out.append(sp)
+            d = text.find(dash, d + 2)
     return out
+
+
+def _in_list(text: str, d: int) -> bool:
+    """The dash at ``d`` opens its line and a line next to it opens with a dash too."""
+    ls = text.rfind("\n", 0, d) + 1
+    if text[ls:d].strip():
+        return False
+    prev = text.rfind("\n", 0, max(0, ls - 1)) + 1
+    nxt = text.find("\n", d)
+    return (ls > 0 and text[prev:ls].lstrip().startswith(("- ", "– ", "— "))) or (
+        nxt != -1 and text[nxt + 1:nxt + 40].lstrip().startswith(("- ", "– ", "— ")))
 
 
 # ---------------------------------------------------------------- handles in logs and chat
 
 # at each "user": "user=jdoe", "user: jdoe", and after "by / for / from / as (invalid) user" a bare word
-_USER_AT = re.compile(r"user(?:name)?(?P<sep>[ \t]*[=:][ \t]*|[ \t]+)['\"(]?(?P<value>[A-Za-z][\w.\-]{1,31})['\")]?(?![\w@(\[])")
+_USER_AT = re.compile(r"user(?:name)?(?P<sep>[ \t]*[=:][ \t]*|[ \t]+is[ \t]+|[ \t]+)['\"(]?(?P<value>[A-Za-z][\w.\-]{1,31})['\")]?(?![\w@(\[])")
 _BY_USER = re.compile(r"(?:\b(?:by|for|from|as)[ \t]+(?:invalid[ \t]+)?)$")
 _SSH_FOR = re.compile(r"for[ \t]+(?P<value>[A-Za-z][\w.\-]{1,31})[ \t]+from\b")  # sshd: "Accepted password for rpatel from"
 _MENTION = re.compile(r"@(?P<value>[A-Za-z][\w.\-]{1,30}[A-Za-z0-9])(?![\w@(])")
@@ -159,6 +227,8 @@ def handle_spans(text: str, low: str, mentions: bool = True) -> list[Span]:
             continue
         if q not in "'\"" and "=" in m.group("sep") and m.group("sep") != "=":
             continue  # "user = req.body": an assignment in code (a log writes "user=jdoe")
+        if m.group("sep").strip() == "is" and not (any(c in v for c in "._0123456789") and _person_handle(v)):
+            continue  # "user is k.ito" names a handle, "user is locked" a state
         if _handle_ok(v):
             out.append(Span("USERNAME", m.start("value"), m.start("value") + len(v), 0.85, "chat"))
     for cue in ("password for ", "publickey for ") if "y for " in low or "d for " in low else ():
@@ -182,7 +252,7 @@ def handle_spans(text: str, low: str, mentions: bool = True) -> list[Span]:
 
 # ---------------------------------------------------------------- addresses typed in lower case
 
-_SUFFIX = r"(?:st|street|ave|avenue|rd|road|dr|drive|ln|lane|blvd|boulevard|way|ct|court|pl|place|ter|terrace|hwy|highway|pkwy|parkway|cir|circle|sq|square|cres|crescent)"
+_SUFFIX = r"(?:st|street|ave|avenue|rd|road|dr|drive|ln|lane|blvd|boulevard|way|ct|court|pl|place|ter|terrace|hwy|highway|pkwy|parkway|cir|circle|sq|square|cres|crescent|close|grove|mews)"
 _UNIT = r"(?:,?[ \t]*(?:apt|apartment|unit|suite|ste|flat|fl|floor|rm|room|#)\.?[ \t]*#?[ \t]*[0-9]{1,5}[a-z]?\b)?"
 _LOW_STREET = re.compile(
     r"\d{1,5}[a-z]?[ \t]+(?:[nsew]\.?[ \t]+)?[a-z][a-z'’]+(?:[ \t]+[a-z][a-z'’]+){0,2}[ \t]+" + _SUFFIX + r"\b\.?" + _UNIT
@@ -308,19 +378,38 @@ def key_value_spans(text: str) -> list[Span]:
     return out
 
 
-# the informal passes (names after chat cues, mentions, lower-case streets) read messages up to
-# this long: chat and support messages are short, and a long prompt is a document whose names and
-# addresses are capitalised (the passes of pii_names / pii_addresses read those at any length)
+# the informal passes (names after cues and sign-offs, lower-case streets) read a message of any
+# length that is typed informally: a pasted thread, a ticket history, an e-mail chain. Each cue
+# reads only its own line (a name must end the clause or the line right after it). A long text
+# written as a document (capitalised sentences, no lower-case "i", no lower-case lines) skips
+# them (and the mention and lower-case postcode passes): its names are capitalised and the
+# pii_names passes read those. The gate costs about 1 us on the bench's 1 KB prompt.
 CHAT_CHARS = 600
+# a lower-case "i" as a word (one regex with a literal prefix: a third of three ``in`` tests)
+_LOWER_I = re.compile(r" i[ '’]")
+
+
+def _informal(text: str) -> bool:
+    if len(text) <= CHAT_CHARS or _LOWER_I.search(text):
+        return True
+    if text.count("\n") < 2:
+        return False
+    n = 0
+    for line in text.split("\n"):
+        if line[:1].islower():
+            n += 1
+            if n == 2:
+                return True
+    return False
 
 
 def chat_spans(text: str, clusters: list[tuple[int, int]]) -> list[Span]:
     low = text.lower()
-    short = len(text) <= CHAT_CHARS
-    out = handle_spans(text, low, mentions=short)
-    if short:
-        out += chat_name_spans(text, low) + low_address_spans(text, clusters)
-    if (short or "\n" in text) and (text.count(",") >= 3 or text.count(";") >= 3):  # a record is a line
+    informal = _informal(text)
+    out = handle_spans(text, low, mentions=informal) + speaker_spans(text)
+    if informal:
+        out += chat_name_spans(text, low) + low_address_spans(text, clusters) + low_postcode_spans(text, clusters)
+    if (len(text) <= CHAT_CHARS or "\n" in text) and (text.count(",") >= 3 or text.count(";") >= 3):  # a record is a line
         out += csv_row_spans(text)
     if (":" in text and ('":' in text or "':" in text or '" :' in text)) or "=" in text:  # JSON, a dict, a query, a log
         out += key_value_spans(text)

@@ -30,11 +30,28 @@ def test_long_prompts_that_differ_past_the_window_are_not_served(default_cache):
     assert off.hit is None and off.reason.startswith("long prompt"), off
 
 
-def test_a_long_prompt_reworded_where_the_embedding_reads_is_served(default_cache):
-    d = decide(default_cache, "Summarise this contract:\n\n" + CONTRACT, "Please summarise the following contract:\n\n" + CONTRACT)
+def test_a_long_prompt_with_a_small_edit_where_the_embedding_reads_is_served(default_cache):
+    d = decide(default_cache, "Summarise this contract:\n\n" + CONTRACT, "Summarise the contract:\n\n" + CONTRACT)
     assert d.hit is not None and d.hit.response == "stored answer", d
     same = decide(default_cache, "Summarise this contract:\n\n" + CONTRACT, "Summarise this contract:\n\n" + CONTRACT)
     assert same.hit is not None
+
+
+UPDATE = ("Our quarterly results show that revenue in the EMEA region grew by a modest margin while costs stayed flat. "
+          "The board asked the finance team to prepare a revised forecast, and the sales team will present the new "
+          "pipeline review next Tuesday. Hiring remains frozen until the end of the year.")
+
+
+def test_different_requests_around_a_shared_document_are_not_served(default_cache):
+    """The shared document fills both vectors (cosine ~0.97): the requests around it are compared alone."""
+    for stored, asked in [("Fix the grammar of this text:\n\n" + UPDATE, "Write a reply to this text:\n\n" + UPDATE),
+                          (UPDATE + "\n\nWhat did the board ask for?", UPDATE + "\n\nWhat did the sales team plan?"),
+                          (UPDATE + "\n\nPlease list the action items.", UPDATE)]:
+        d = decide(default_cache, stored, asked)
+        assert d.hit is None and d.reason.startswith("shared context"), (stored[:40], asked[:40], d)
+    # a paraphrase of the request is refused too (its fragments embed apart): a miss, not a wrong answer
+    d = decide(default_cache, "Summarise this:\n\n" + UPDATE, "Please give me a summary of the following:\n\n" + UPDATE)
+    assert d.hit is None
 
 
 def test_earlier_turns_that_differ_past_the_window_are_not_served(default_cache):

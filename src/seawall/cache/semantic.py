@@ -49,7 +49,7 @@ from ..vector.index import NamespaceIndex
 from ..vector.judge import PairJudge
 from .keys import normalize_request
 from ..vector.verifier import Verifier
-from ..vector.window import WHOLE, read_parts, seen_chars
+from ..vector.window import WHOLE, read_parts, requests_around, seen_chars
 
 QUERY_WEIGHT = 0.7
 LOOKALIKE_RULES = ("question word", "added qualifier")  # verifier reasons that overrule the judge
@@ -353,7 +353,24 @@ class SemanticCache:
             verdict = self.verifier.verify(history, stored_history, score)
             if not verdict.accept:
                 return "history " + verdict.reason
-        return None
+        return self._around_shared(query, stored)
+
+    def _around_shared(self, query: str, stored: str) -> str | None:
+        """Why two prompts that share a long context (a pasted document) ask different things
+        around it (vector/window.py), or None: the requests alone must match, at the plain
+        cosine threshold and by the rules."""
+        around = requests_around(query, stored)
+        if around is None:
+            return None
+        mine, theirs = around
+        if not mine or not theirs:
+            return "shared context: one prompt asks more"
+        a, b = self.embedder.embed([mine, theirs])
+        cos = float(a @ b)
+        if cos < self.threshold:
+            return f"shared context: requests differ, cosine {cos:.3f} < {self.threshold:.3f}"
+        verdict = self.verifier.verify(mine, theirs, cos)
+        return None if verdict.accept else "shared context: " + verdict.reason
 
     def store(self, scope: str, alias: str, body: Mapping[str, Any], response: Any, *,
               ttl_s: float, stale_for_s: float = 0.0, meta: dict[str, Any] | None = None) -> int | None:

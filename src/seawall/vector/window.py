@@ -11,6 +11,7 @@ before truncating it (4 MB took ~4 s) though only its first 256 word pieces are 
 """
 from __future__ import annotations
 
+import re
 import threading
 
 from .embedder import MAX_TOKENS, _tokenizer
@@ -54,3 +55,59 @@ def read_parts(a: str, seen_a: int, b: str, seen_b: int) -> tuple[str, str] | No
     if k > min(len(a), len(b)) or a[len(a) - k:] != b[len(b) - k:]:
         return None
     return a[:len(a) - k], b[:len(b) - k]
+
+
+# A long context both prompts share (a pasted document, a log) fills their vectors and the rules'
+# word sets alike, so the requests around it hardly count: "Fix the grammar of this text: <doc>"
+# and "Write a reply to this text: <doc>" embed at 0.97. Past this much shared text, at least half
+# of the shorter prompt, on lines of its own or in three sentences or more (a document, not one
+# sentence reworded in its middle), the requests are compared on their own.
+SHARED_MIN = 120
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+# ... unless both are small edits ("said on Tuesday" / "said Tuesday"), which the rules read in place
+REQUEST_MIN_WORDS = 3
+
+
+def _common_prefix(a: str, b: str) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:  # slices compare in C: log steps instead of a character loop
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _common_suffix(a: str, b: str) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[len(a) - mid:] == b[len(b) - mid:]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def requests_around(a: str, b: str) -> tuple[str, str] | None:
+    """What ``a`` and ``b`` each say around a long context they share, when they share one and
+    either says three words or more there; else None (the whole texts are compared as usual)."""
+    if a == b or min(len(a), len(b)) < SHARED_MIN:
+        return None
+    p = _common_prefix(a, b)
+    while p and not a[p - 1].isspace() and (p < len(a) and a[p].isalnum() or p < len(b) and b[p].isalnum()):
+        p -= 1  # back to a word's start: "the b|oard" / "the s|ales" share "the "
+    s = _common_suffix(a[p:], b[p:])
+    while s and not a[len(a) - s].isspace() and (len(a) - s > p and a[len(a) - s - 1].isalnum()
+                                                 or len(b) - s > p and b[len(b) - s - 1].isalnum()):
+        s -= 1
+    if p + s < max(SHARED_MIN, min(len(a), len(b)) / 2):
+        return None
+    head, tail = a[:p], a[len(a) - s:]
+    if "\n" not in head.strip() and "\n" not in tail.strip() and len(_SENTENCE_END.findall(head + " " + tail)) < 3:
+        return None
+    ra, rb = a[p:len(a) - s].strip(), b[p:len(b) - s].strip()
+    if max(len(ra.split()), len(rb.split())) < REQUEST_MIN_WORDS:
+        return None
+    return ra, rb

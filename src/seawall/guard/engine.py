@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from ..core.errors import GatewayError
-from .injection import Allowlist, InjectionClassifier, default_classifier, heuristic_score, missing_for
+from .injection import Allowlist, InjectionClassifier, RulesOverBudget, default_classifier, heuristic_score, missing_for
 from .output_filter import OutputFilter
 from .pii import FastPII, PresidioPII, ip_ok, mask_value, merge_spans, redact_label
 from .policy import GuardPolicy
@@ -265,7 +265,7 @@ class Guard:
                 False, request, vault, findings.as_list(), code=b.code, reason=b.reason, injection_scores=b.scores
             )
         except Exception as exc:  # a detector raised or overran its budget: fail closed
-            kind = "timeout" if isinstance(exc, (GuardTimeout, asyncio.TimeoutError)) else "error"
+            kind = "timeout" if isinstance(exc, (GuardTimeout, RulesOverBudget, asyncio.TimeoutError)) else "error"
             log.warning("guard %s: %s", kind, type(exc).__name__, exc_info=kind == "error")
             findings.add("guard", kind, "fail_open" if policy.fail_open else "block", "guard")
             if policy.fail_open:
@@ -308,8 +308,8 @@ class Guard:
                     changed = True
             if policy.pii_ner and seg.source != "tool_call":
                 ner_jobs.append(seg)
-        if time.thread_time() - t_start - (_gc_spent() - gc_start) > policy.pattern_budget_s:
-            raise GuardTimeout("pattern detectors over budget")
+            if time.thread_time() - t_start - (_gc_spent() - gc_start) > policy.pattern_budget_s:
+                raise GuardTimeout("pattern detectors over budget")  # checked per text: stop early
 
         # -- NER (Presidio + spaCy): in a worker thread, under its own budget
         if ner_jobs:
@@ -353,6 +353,12 @@ class Guard:
             findings.add("size", "messages", "block", "request")
             raise _Blocked("request_too_large", f"Too many messages (limit {policy.max_messages}).")
         total = sum(len(s.text) for s in segs)
+        if policy.max_scan_chars and total > policy.max_scan_chars:
+            # fail closed, before any scan: text the guard cannot check in bounded time never
+            # goes upstream unchecked (docs/guardrails.md, "Long prompts")
+            findings.add("size", "scan_chars", "block", "request")
+            raise _Blocked("request_too_large", f"Input too long for the input guard to scan: {total} characters "
+                           f"(limit {policy.max_scan_chars}).")
         if policy.max_input_chars and total > policy.max_input_chars:
             findings.add("size", "chars", "block", "request")
             raise _Blocked("request_too_large", f"Input too large: {total} characters (limit {policy.max_input_chars}).")
@@ -474,7 +480,19 @@ class Guard:
         if not items:
             return {}, False
         bands = {"user": policy.injection_user, "tool": policy.injection_tool}
-        scores = [heuristic_score(t, src) for src, t in items]
+        # the rules' CPU time, less garbage collection, as for the pattern path: checked
+        # between texts and between a long text's chunks (injection_long), so a crafted text
+        # costs at most about the budget before failing closed (guard_error)
+        t_rules, gc_rules = time.thread_time(), _gc_spent()
+
+        def over() -> bool:
+            return time.thread_time() - t_rules - (_gc_spent() - gc_rules) > policy.pattern_budget_s
+
+        scores = []
+        for src, t in items:
+            scores.append(heuristic_score(t, src, over))
+            if over():
+                raise GuardTimeout("injection rules over budget")
         need = [
             i for i, (src, _) in enumerate(items) if scores[i] < bands[src].block
         ]

@@ -27,6 +27,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 MODELS_DIR = Path(__file__).parent / "models"
 HEAD_NPZ = MODELS_DIR / "injection_head.npz"
@@ -35,6 +36,7 @@ HEAD_META = MODELS_DIR / "injection_head.json"
 from .evasion import plain
 from .injection_hijack import WEIGHT as _HJ_WEIGHT, score as hijack_score
 from .injection_jailbreak import WEIGHT as _JB_WEIGHT, WORD_STARTS, score as jailbreak_score
+from .injection_long import LONG_CHARS, RulesOverBudget, long_score  # noqa: F401 (re-exported)
 from .injection_pasted import pasted_score
 from .injection_rules import _GATES, _HEURISTIC_RX, ml_score
 from .injection_tool import tool_score
@@ -64,12 +66,26 @@ def _unquote_mentions(text: str, low: str) -> str:
     return text
 
 
-def heuristic_score(text: str, role: str = "user") -> float:
+def heuristic_score(text: str, role: str = "user", over: Callable[[], bool] | None = None) -> float:
     """The strongest rule that matches; ``role="tool"`` adds the rules for data that speaks to
     the model (fake turns, words addressed to the assistant, role claims, exfiltration).
     The rules read the text with its disguises undone (full-width letters, zero-width
-    characters, Cyrillic look-alikes inside Latin words: ``evasion.plain``)."""
+    characters, Cyrillic look-alikes inside Latin words: ``evasion.plain``).
+
+    A text longer than ``injection_long.LONG_CHARS`` is read in overlapping chunks (bounded
+    work per character; see that module); ``over()``, when given, is asked between chunks and
+    a True stops the scan with ``RulesOverBudget`` (the engine fails closed)."""
     text = plain(text)
+    if len(text) > LONG_CHARS:
+        if role == "user":  # as a short message is read, mentions unquoted once for all chunks
+            text = _unquote_mentions(text, text.lower())
+        return long_score(text, role, _chunk_score, over)
+    return _chunk_score(text, role, pasted=True)
+
+
+def _chunk_score(text: str, role: str, pasted: bool = False) -> float:
+    """The rules on ``text`` (already ``plain``); ``pasted``: also the pasted-material pass of a
+    user message (a long text's chunks get it from ``long_score`` instead)."""
     low = text.lower()
     if role == "user":
         unquoted = _unquote_mentions(text, low)
@@ -89,7 +105,7 @@ def heuristic_score(text: str, role: str = "user") -> float:
     if best < _HJ_WEIGHT:
         best = max(best, hijack_score(text, low, starts))
     best = ml_score(text, low, role, best, starts)
-    if role == "user" and best < 0.9:  # material pasted into the message is read as tool content too
+    if pasted and role == "user" and best < 0.9:  # material pasted into the message is read as tool content too
         best = pasted_score(text, best, starts)
     return best
 

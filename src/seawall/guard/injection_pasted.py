@@ -132,7 +132,12 @@ def pasted_score(text: str, best: float, starts: set[str] | None = None) -> floa
     span = pasted_span(text)
     if span is None:
         return best
-    part = text[span[0] : span[1]]
+    return pasted_part_score(text[span[0] : span[1]], best, starts)
+
+
+def pasted_part_score(part: str, best: float, starts: set[str] | None = None) -> float:
+    """``best`` raised by the tool-content rules that match ``part``, pasted material (or a
+    chunk of it: ``injection_long``)."""
     low = part.lower()
     model = names = None
     for r in TOOL_RULES:

@@ -114,6 +114,10 @@ class GuardPolicy(BaseModel):
     max_input_chars: int = 0
     max_input_tokens: int = 0  # estimated at ~4 chars per token
     max_messages: int = 0
+    # what the guard reads at most (characters of all scanned text together); a longer request
+    # is blocked (request_too_large) before any scan: too long to check in bounded time.
+    # 0 = no cap (the pattern budget still bounds the scan: guard_error). docs/guardrails.md
+    max_scan_chars: int = Field(262_144, ge=0)
 
     # --- output
     output_enabled: bool = True

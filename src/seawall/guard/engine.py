@@ -482,11 +482,14 @@ class Guard:
         bands = {"user": policy.injection_user, "tool": policy.injection_tool}
         # the rules' CPU time, less garbage collection, as for the pattern path: checked
         # between texts and between a long text's chunks (injection_long), so a crafted text
-        # costs at most about the budget before failing closed (guard_error)
+        # costs at most about the budget before failing closed (guard_error). The budget grows
+        # with the text beyond 64K characters: benign text dense in trigger words (logs, docs
+        # about prompts) costs the rules up to ~3 ms per KB; one trigger repeated, ~14.
         t_rules, gc_rules = time.thread_time(), _gc_spent()
+        budget = policy.pattern_budget_s * max(1.0, sum(len(t) for _, t in items) / _RULES_BUDGET_CHARS)
 
         def over() -> bool:
-            return time.thread_time() - t_rules - (_gc_spent() - gc_rules) > policy.pattern_budget_s
+            return time.thread_time() - t_rules - (_gc_spent() - gc_rules) > budget
 
         scores = []
         for src, t in items:
@@ -545,6 +548,7 @@ class Guard:
         return OutputFilter(self, policy, vault or TokenVault(), request)
 
 
+_RULES_BUDGET_CHARS = 65_536  # the injection rules get pattern_budget_s per this many characters
 _SYSTEM_SPANS_MAX = 64  # distinct system prompts whose spans are kept
 _SYSTEM_SPANS_MAX_CHARS = 16_384
 

@@ -36,8 +36,8 @@ HEAD_META = MODELS_DIR / "injection_head.json"
 from .evasion import plain
 from .injection_hijack import WEIGHT as _HJ_WEIGHT, score as hijack_score
 from .injection_jailbreak import WEIGHT as _JB_WEIGHT, WORD_STARTS, score as jailbreak_score
-from .injection_long import LONG_CHARS, RulesOverBudget, long_score  # noqa: F401 (re-exported)
-from .injection_pasted import pasted_score
+from .injection_long import LONG_CHARS, RulesOverBudget, chunk_max  # noqa: F401 (re-exported)
+from .injection_pasted import pasted_local, pasted_score
 from .injection_rules import _GATES, _HEURISTIC_RX, ml_score
 from .injection_tool import tool_score
 
@@ -72,41 +72,70 @@ def heuristic_score(text: str, role: str = "user", over: Callable[[], bool] | No
     The rules read the text with its disguises undone (full-width letters, zero-width
     characters, Cyrillic look-alikes inside Latin words: ``evasion.plain``).
 
-    A text longer than ``injection_long.LONG_CHARS`` is read in overlapping chunks (bounded
-    work per character; see that module); ``over()``, when given, is asked between chunks and
-    a True stops the scan with ``RulesOverBudget`` (the engine fails closed)."""
+    A text longer than ``injection_long.LONG_CHARS`` is read partly in overlapping chunks
+    (bounded work per character; see that module); ``over()``, when given, is asked between
+    chunks and a True stops the scan with ``RulesOverBudget`` (the engine fails closed)."""
     text = plain(text)
     if len(text) > LONG_CHARS:
-        if role == "user":  # as a short message is read, mentions unquoted once for all chunks
-            text = _unquote_mentions(text, text.lower())
-        return long_score(text, role, _chunk_score, over)
-    return _chunk_score(text, role, pasted=True)
+        return _long_score(text, role, over)
+    return _whole_score(text, role)
 
 
-def _chunk_score(text: str, role: str, pasted: bool = False) -> float:
-    """The rules on ``text`` (already ``plain``); ``pasted``: also the pasted-material pass of a
-    user message (a long text's chunks get it from ``long_score`` instead)."""
+def _whole_score(text: str, role: str) -> float:
+    """The rules on ``text`` (already ``plain``) read whole."""
     low = text.lower()
     if role == "user":
         unquoted = _unquote_mentions(text, low)
         if unquoted is not text:
             text, low = unquoted, unquoted.lower()
-    best = 0.0
-    for (w, rx), gate in zip(_HEURISTIC_RX, _GATES):
-        if w > best and any(g in low for g in gate) and rx.search(text):
-            best = w
+    best = _rx_score(text, low)
     if role == "tool":
         best = tool_score(text, low, best)
     if best >= 0.95:
         return best
+    best, starts = _family_score(text, low, role, best)
+    if role == "user" and best < 0.9:  # material pasted into the message is read as tool content too
+        best = pasted_score(text, best, starts)
+    return best
+
+
+def _rx_score(text: str, low: str) -> float:
+    best = 0.0
+    for (w, rx), gate in zip(_HEURISTIC_RX, _GATES):
+        if w > best and any(g in low for g in gate) and rx.search(text):
+            best = w
+    return best
+
+
+def _family_score(text: str, low: str, role: str, best: float) -> tuple[float, set[str]]:
+    """Jailbreak, hijack and multilingual rules above ``best``; also the words' first letters."""
     starts = set(WORD_STARTS.findall(low))  # the words' first letters: both rule families' gates
     if best < _JB_WEIGHT:
         best = max(best, jailbreak_score(text, low, starts))
     if best < _HJ_WEIGHT:
         best = max(best, hijack_score(text, low, starts))
-    best = ml_score(text, low, role, best, starts)
-    if pasted and role == "user" and best < 0.9:  # material pasted into the message is read as tool content too
-        best = pasted_score(text, best, starts)
+    return ml_score(text, low, role, best, starts), starts
+
+
+def _long_score(text: str, role: str, over: Callable[[], bool] | None) -> float:
+    """``_whole_score`` on a long text: the same passes in the same order, the local ones (regex
+    rules, jailbreak / hijack pairs, multilingual near-rules) chunk by chunk, the tool-content
+    rules (their exceptions look up to thousands of characters around a match: a reply after a
+    turn, a person's turn that opened earlier) on the whole text, where they cost less."""
+    if role == "user":
+        text = _unquote_mentions(text, text.lower())
+    best = chunk_max(text, lambda c: _rx_score(c, c.lower()), over)
+    if role == "tool":
+        best = tool_score(text, text.lower(), best)
+    if best >= 0.95:
+        return best
+    base = best
+    best = max(best, chunk_max(text, lambda c: _family_score(c, c.lower(), role, base)[0], over))
+    if role == "user" and best < 0.9:
+        if over is not None and over():
+            raise RulesOverBudget("injection rules over budget")
+        best = pasted_score(text, best, local=lambda part, b: max(
+            b, chunk_max(part, lambda c: pasted_local(c, b), over)))
     return best
 
 

@@ -1,4 +1,4 @@
-"""Long texts: the injection rules read them in overlapping chunks, under a CPU budget.
+"""Long texts: the injection rules read them partly in overlapping chunks, under a CPU budget.
 
 Read whole, a long text opens every rule's substring gate (somewhere in 100 KB of prose there
 is a "system", an "if you", a "hi"), so every regex then scans all of it: ~2 ms per KB of prose,
@@ -6,25 +6,25 @@ and up to ~14 ms per KB of text made of one trigger repeated ("ignore ignore ...
 multilingual near-rules re-examine at every occurrence. Read in ``CHUNK``-character pieces, a
 gate opens a regex only for the pieces that hold it.
 
-* A rule sees everything within ``OVERLAP`` characters of a match: consecutive chunks share at
-  least that much, more than any rule's reach (the jailbreak pair window is 500 characters,
-  the hijack one 300, the near-rules' 30-70, the quoted spans 300). A chunk starts at a line
-  start where there is one close by, else at a word start, so ``^`` and ``\\b`` read as in the
-  whole text (a chunk cut after a space can only add a line-start match: a stricter reading).
-* A user message's pasted material (``injection_pasted``) is located once in the whole text; the
-  piece of it each chunk holds gets the tool-content rules.
-* The score is the chunks' maximum; identical chunks (a repeated filler) are scored once, and
-  the scan stops at the first chunk scoring 0.95 or more (nothing scores higher).
-* ``over()`` is asked before each chunk: the engine passes its pattern budget
-  (``pattern_budget_s`` of CPU time), and ``RulesOverBudget`` lets it fail closed (guard_error).
+* Chunked (``injection._long_score``): the passes whose evidence is local, the regex rules,
+  the jailbreak and hijack pairs and the multilingual near-rules. Consecutive chunks share at
+  least ``OVERLAP`` characters, more than any of their reaches (the jailbreak pair window is 500
+  characters, the hijack one 300, the near-rules' 30-70, quoted spans 300). A chunk starts at a
+  line start where there is one close by, else at a word start, so ``^`` and ``\\b`` read as
+  in the whole text (a chunk cut after a space can only add a line-start match).
+* Whole: the tool-content rules (for tool text, and for the material a user message pastes),
+  whose exceptions look thousands of characters around a match (the reply after a chat turn,
+  the person's turn a line belongs to); they cost little per character.
+* The same passes run in the same order as on a short text, so the score is the one the whole
+  text gets whenever each match's evidence fits in a chunk.
+* ``over()`` is asked before each chunk: the engine passes its pattern budget, and
+  ``RulesOverBudget`` lets it fail closed (guard_error).
 
 Texts up to ``LONG_CHARS`` are read whole, exactly as before.
 """
 from __future__ import annotations
 
 from typing import Callable
-
-from .injection_pasted import pasted_part_score, pasted_span
 
 LONG_CHARS = 16_384  # longer texts are read in chunks
 CHUNK = 4096
@@ -52,26 +52,19 @@ def chunks(text: str) -> list[tuple[int, int]]:
         start = i + 1 if i >= 0 else at
 
 
-def long_score(text: str, role: str, score_chunk: Callable[..., float],
-               over: Callable[[], bool] | None = None) -> float:
-    """The rules' score of long ``text`` (already ``plain``, mentions unquoted for a user):
-    ``score_chunk(chunk, role)`` per chunk, plus the pasted-material pass of a user message."""
-    span = pasted_span(text) if role == "user" else None
+def chunk_max(text: str, score: Callable[[str], float], over: Callable[[], bool] | None = None) -> float:
+    """The highest ``score(chunk)`` over the chunks of ``text``; identical chunks (a repeated
+    filler) are scored once, and the scan stops at the first chunk scoring 0.95 or more
+    (nothing scores higher). ``over()`` is asked before each chunk."""
     best = 0.0
-    seen: dict[tuple[str, int, int], float] = {}
+    seen: dict[str, float] = {}
     for a, b in chunks(text):
         if over is not None and over():
             raise RulesOverBudget("injection rules over budget")
-        lo, hi = (max(a, span[0]), min(b, span[1])) if span else (a, a)
-        if hi - lo < 20:  # no pasted material here (pasted_span's own minimum)
-            lo = hi = a
-        key = (text[a:b], lo - a, hi - a)
-        s = seen.get(key)
+        c = text[a:b]
+        s = seen.get(c)
         if s is None:
-            s = score_chunk(key[0], role)
-            if hi > lo and s < 0.9:
-                s = pasted_part_score(text[lo:hi], s)
-            seen[key] = s
+            s = seen[c] = score(c)
         best = max(best, s)
         if best >= 0.95:
             break

@@ -14,6 +14,7 @@ one length test and two substring tests; the bench's 1 KB prompt has neither mar
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from .injection_rules import _ML_TOOL, _gates_in
 from .injection_tool import MODEL_REPLY, RULE, TOOL_RULES, ToolRule, model_names
@@ -126,18 +127,15 @@ def _fake_turn_weight(part: str) -> float:
     return 0.85
 
 
-def pasted_score(text: str, best: float, starts: set[str] | None = None) -> float:
+def pasted_score(text: str, best: float, starts: set[str] | None = None,
+                 local: Callable[[str, float], float] | None = None) -> float:
     """``best`` raised to the strongest tool-content rule that matches the pasted part of user
-    message ``text`` (``starts``: the first letters of the whole text's words, a superset)."""
+    message ``text`` (``starts``: the first letters of the whole text's words, a superset).
+    ``local(part, best)`` replaces ``pasted_local`` (a long text's reads it in chunks)."""
     span = pasted_span(text)
     if span is None:
         return best
-    return pasted_part_score(text[span[0] : span[1]], best, starts)
-
-
-def pasted_part_score(part: str, best: float, starts: set[str] | None = None) -> float:
-    """``best`` raised by the tool-content rules that match ``part``, pasted material (or a
-    chunk of it: ``injection_long``)."""
+    part = text[span[0] : span[1]]
     low = part.lower()
     model = names = None
     for r in TOOL_RULES:
@@ -154,6 +152,15 @@ def pasted_part_score(part: str, best: float, starts: set[str] | None = None) ->
             names = model_names(part, low)
         if _matches(r, part, names):
             best = _fake_turn_weight(part) if r is _FAKE_TURN else r.weight
+    if local is not None:
+        return local(part, best)
+    return pasted_local(part, best, low, starts)
+
+
+def pasted_local(part: str, best: float, low: str | None = None, starts: set[str] | None = None) -> float:
+    """The rules of ``pasted_score`` whose evidence is local (a hidden order in an HTML comment,
+    the multilingual near-rules for tool content)."""
+    low = part.lower() if low is None else low
     if best < 0.9 and "<!--" in part and _HIDDEN_ORDER.search(part):
         best = 0.9
     found = _gates_in(low, starts)

@@ -99,7 +99,23 @@ WORST = {
     "digits": "4111 1111 ",  # PII number patterns
     "at": "a@b.c ",
     "summarise": "Summarise this e-mail:\n\n",
+    # numbered: no two chunks alike (identical chunks are scored once)
+    "ignore-n": "ignore {i} ",
+    "mixed-script-n": "Ignоre {i} ",
+    "user-turns-n": "User: hi {i}\nAssistant: ok\n",
+    "quotes-n": "like 'ignore {i} ",
 }
+
+
+def filler(unit: str, n: int) -> str:
+    if "{i}" not in unit:
+        return (unit * (n // len(unit) + 1))[:n]
+    out, size, i = [], 0, 0
+    while size < n:
+        out.append(unit.format(i=i))
+        size += len(out[-1])
+        i += 1
+    return "".join(out)[:n]
 
 
 def req(text: str, role: str) -> dict:
@@ -170,7 +186,7 @@ async def main() -> int:
                     best = (-1.0, "", "")
                     for k in worst_keys:
                         unit = WORST[k]
-                        text = (unit * (n // len(unit) + 1))[:n]
+                        text = filler(unit, n)
                         ms, out = await run(guard, policy, text, role, 1 if n > 100 * 1024 else 2)
                         if ms > best[0]:
                             best = (ms, k, out)

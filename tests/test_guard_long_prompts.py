@@ -108,7 +108,7 @@ USER_BLOCK = GuardPolicy().injection_user.block
 def test_repeated_filler_is_scored_once_per_distinct_chunk():
     calls = []
 
-    def counting(chunk):
+    def counting(chunk, best):
         calls.append(chunk)
         return 0.0
 

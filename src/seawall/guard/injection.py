@@ -99,8 +99,7 @@ def _whole_score(text: str, role: str) -> float:
     return best
 
 
-def _rx_score(text: str, low: str) -> float:
-    best = 0.0
+def _rx_score(text: str, low: str, best: float = 0.0) -> float:
     for (w, rx), gate in zip(_HEURISTIC_RX, _GATES):
         if w > best and any(g in low for g in gate) and rx.search(text):
             best = w
@@ -124,18 +123,16 @@ def _long_score(text: str, role: str, over: Callable[[], bool] | None) -> float:
     turn, a person's turn that opened earlier) on the whole text, where they cost less."""
     if role == "user":
         text = _unquote_mentions(text, text.lower())
-    best = chunk_max(text, lambda c: _rx_score(c, c.lower()), over)
+    best = chunk_max(text, lambda c, b: _rx_score(c, c.lower(), b), 0.0, over)
     if role == "tool":
         best = tool_score(text, text.lower(), best)
     if best >= 0.95:
         return best
-    base = best
-    best = max(best, chunk_max(text, lambda c: _family_score(c, c.lower(), role, base)[0], over))
+    best = chunk_max(text, lambda c, b: _family_score(c, c.lower(), role, b)[0], best, over)
     if role == "user" and best < 0.9:
         if over is not None and over():
             raise RulesOverBudget("injection rules over budget")
-        best = pasted_score(text, best, local=lambda part, b: max(
-            b, chunk_max(part, lambda c: pasted_local(c, b), over)))
+        best = pasted_score(text, best, local=lambda part, b: chunk_max(part, pasted_local, b, over))
     return best
 
 

@@ -52,20 +52,21 @@ def chunks(text: str) -> list[tuple[int, int]]:
         start = i + 1 if i >= 0 else at
 
 
-def chunk_max(text: str, score: Callable[[str], float], over: Callable[[], bool] | None = None) -> float:
-    """The highest ``score(chunk)`` over the chunks of ``text``; identical chunks (a repeated
-    filler) are scored once, and the scan stops at the first chunk scoring 0.95 or more
-    (nothing scores higher). ``over()`` is asked before each chunk."""
-    best = 0.0
-    seen: dict[str, float] = {}
+def chunk_max(text: str, score: Callable[[str, float], float], best: float = 0.0,
+              over: Callable[[], bool] | None = None) -> float:
+    """``best`` raised to the highest ``score(chunk, best)`` over the chunks of ``text``
+    (``score`` tries only the rules that would raise ``best``, as on a whole text); identical
+    chunks (a repeated filler) are scored once, and the scan stops at the first chunk scoring
+    0.95 or more (nothing scores higher). ``over()`` is asked before each chunk."""
+    seen: set[str] = set()
     for a, b in chunks(text):
         if over is not None and over():
             raise RulesOverBudget("injection rules over budget")
         c = text[a:b]
-        s = seen.get(c)
-        if s is None:
-            s = seen[c] = score(c)
-        best = max(best, s)
+        if c in seen:
+            continue
+        seen.add(c)
+        best = max(best, score(c, best))
         if best >= 0.95:
             break
     return best

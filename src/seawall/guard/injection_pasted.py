@@ -131,7 +131,7 @@ def pasted_score(text: str, best: float, starts: set[str] | None = None,
                  local: Callable[[str, float], float] | None = None) -> float:
     """``best`` raised to the strongest tool-content rule that matches the pasted part of user
     message ``text`` (``starts``: the first letters of the whole text's words, a superset).
-    ``local(part, best)`` replaces ``pasted_local`` (a long text's reads it in chunks)."""
+    ``local(part, best)`` replaces ``pasted_local`` (a long message's pasted part is read in chunks)."""
     span = pasted_span(text)
     if span is None:
         return best

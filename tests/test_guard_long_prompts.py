@@ -158,3 +158,21 @@ def test_over_budget_raises_between_chunks():
     with pytest.raises(RulesOverBudget):
         heuristic_score(doc(LONG_CHARS * 2), "user", over=lambda: True)
     assert heuristic_score(doc(1000), "user", over=lambda: True) == 0.0  # a short text is read whole
+
+
+async def test_a_long_document_does_not_hold_up_the_other_requests():
+    """The scans of a long document run in a worker thread: a short request checked meanwhile
+    on the same event loop is answered first, not after the document's scan."""
+    guard = Guard()
+    done: list[str] = []
+
+    async def check(name: str, text: str) -> None:
+        d = await guard.check_input(user(text), RULES_ONLY)
+        assert d.allowed, d.reason
+        done.append(name)
+
+    long_doc = asyncio.create_task(check("long", doc(200_000)))
+    await asyncio.sleep(0)  # the long check starts first
+    await check("short", "How do I reset my password?")
+    await long_doc
+    assert done == ["short", "long"]

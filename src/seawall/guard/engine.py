@@ -289,27 +289,13 @@ class Guard:
         segs = list(_segments(work))
         self._check_size(work, segs, policy, findings)
         sensitive: set[str] = set()
-        changed = False
-
-        # -- secrets + PII: pattern path, inline (microseconds), time-checked. The budget is this
-        # thread's CPU time but its garbage collections: what a pathological input costs the
-        # patterns. Wall time also counted the process being descheduled, and blocked ~4
-        # requests in a million on a busy machine.
-        t_start, gc_start = time.thread_time(), _gc_spent()
-        ner_jobs: list[_Segment] = []
-        for seg in segs:
-            if seg.source == "tool_call":
-                changed |= self._redact_tool_args(seg, policy, vault, findings, sensitive)
-            else:
-                new = self._redact_text(seg.text, seg.source, policy, vault, findings, sensitive, extra=None)
-                if new != seg.text:
-                    seg.set(new)
-                    seg.text = new
-                    changed = True
-            if policy.pii_ner and seg.source != "tool_call":
-                ner_jobs.append(seg)
-            if time.thread_time() - t_start - (_gc_spent() - gc_start) > policy.pattern_budget_s:
-                raise GuardTimeout("pattern detectors over budget")  # checked per text: stop early
+        # a long document's scans take a worker thread (they hold the GIL, but the event loop
+        # keeps serving the other requests between its switches instead of stalling for them)
+        offload = sum(len(s.text) for s in segs) > _THREAD_CHARS
+        if offload:
+            changed, ner_jobs = await asyncio.to_thread(self._patterns, segs, policy, vault, findings, sensitive)
+        else:
+            changed, ner_jobs = self._patterns(segs, policy, vault, findings, sensitive)
 
         # -- NER (Presidio + spaCy): in a worker thread, under its own budget
         if ner_jobs:
@@ -329,7 +315,7 @@ class Guard:
         scores: dict[str, float] = {}
         flagged = False
         if policy.injection_enabled:
-            scores, flagged = await self._check_injection(segs, policy, findings)
+            scores, flagged = await self._check_injection(segs, policy, findings, offload)
 
         required: list[str] = []
         for kind in sorted(sensitive):
@@ -347,6 +333,30 @@ class Guard:
             injection_scores=scores,
             rewritten=changed,
         )
+
+    def _patterns(self, segs: list[_Segment], policy: GuardPolicy, vault: TokenVault, findings: Findings,
+                  sensitive: set[str]) -> tuple[bool, list[_Segment]]:
+        """Secrets + PII, pattern path, time-checked: (whether a text changed, the texts NER reads).
+        The budget is this thread's CPU time but its garbage collections: what a pathological
+        input costs the patterns. Wall time also counted the process being descheduled, and
+        blocked ~4 requests in a million on a busy machine."""
+        t_start, gc_start = time.thread_time(), _gc_spent()
+        changed = False
+        ner_jobs: list[_Segment] = []
+        for seg in segs:
+            if seg.source == "tool_call":
+                changed |= self._redact_tool_args(seg, policy, vault, findings, sensitive)
+            else:
+                new = self._redact_text(seg.text, seg.source, policy, vault, findings, sensitive, extra=None)
+                if new != seg.text:
+                    seg.set(new)
+                    seg.text = new
+                    changed = True
+            if policy.pii_ner and seg.source != "tool_call":
+                ner_jobs.append(seg)
+            if time.thread_time() - t_start - (_gc_spent() - gc_start) > policy.pattern_budget_s:
+                raise GuardTimeout("pattern detectors over budget")  # checked per text: stop early
+        return changed, ner_jobs
 
     def _check_size(self, req: dict, segs: list[_Segment], policy: GuardPolicy, findings: Findings) -> None:
         if policy.max_messages and isinstance(req.get("messages"), list) and len(req["messages"]) > policy.max_messages:
@@ -459,7 +469,7 @@ class Guard:
 
         return _replace(text, spans, repl)
 
-    async def _check_injection(self, segs: list[_Segment], policy: GuardPolicy, findings: Findings):
+    async def _check_injection(self, segs: list[_Segment], policy: GuardPolicy, findings: Findings, offload: bool = False):
         allow = self._allowlist(policy.injection_allowlist) if policy.injection_allowlist else None
         items: list[tuple[str, str]] = []  # (band source, text)
         for seg in segs:
@@ -485,17 +495,22 @@ class Guard:
         # costs at most about the budget before failing closed (guard_error). The budget grows
         # with the text beyond 64K characters: benign text dense in trigger words (logs, docs
         # about prompts) costs the rules up to ~3 ms per KB; one trigger repeated, ~14.
-        t_rules, gc_rules = time.thread_time(), _gc_spent()
         budget = policy.pattern_budget_s * max(1.0, sum(len(t) for _, t in items) / _RULES_BUDGET_CHARS)
 
-        def over() -> bool:
-            return time.thread_time() - t_rules - (_gc_spent() - gc_rules) > budget
+        def rule_scores() -> list[float]:  # (the budget is the CPU time of the thread it runs in)
+            t_rules, gc_rules = time.thread_time(), _gc_spent()
 
-        scores = []
-        for src, t in items:
-            scores.append(heuristic_score(t, src, over))
-            if over():
-                raise GuardTimeout("injection rules over budget")
+            def over() -> bool:
+                return time.thread_time() - t_rules - (_gc_spent() - gc_rules) > budget
+
+            out = []
+            for src, t in items:
+                out.append(heuristic_score(t, src, over))
+                if over():
+                    raise GuardTimeout("injection rules over budget")
+            return out
+
+        scores = await asyncio.to_thread(rule_scores) if offload else rule_scores()
         need = [
             i for i, (src, _) in enumerate(items) if scores[i] < bands[src].block
         ]
@@ -549,6 +564,7 @@ class Guard:
 
 
 _RULES_BUDGET_CHARS = 65_536  # the injection rules get pattern_budget_s per this many characters
+_THREAD_CHARS = 32_768  # a request with more text scans in a worker thread (see _check)
 _SYSTEM_SPANS_MAX = 64  # distinct system prompts whose spans are kept
 _SYSTEM_SPANS_MAX_CHARS = 16_384
 

@@ -4,8 +4,8 @@ Namespace = (tenant scope, alias, context fingerprint). The fingerprint is an ex
 everything in the request that is not the conversation's free text: system prompt(s), tools,
 tool_choice, response_format and the output-changing parameters (the same normalization as
 the exact key), the turns older than the last few that are embedded, and every part of a
-message that is not text (an image, audio, a file). Two requests with a different system prompt, tool set or output format are
-never compared at all. Tenant isolation is structural: indexes live in a dict keyed by the
+message that is not text (an image, audio, a file). Two requests with a different system
+prompt, tool set or output format are never compared at all. Tenant isolation is structural: indexes live in a dict keyed by the
 namespace, a lookup only ever searches its own namespace's index, and an entry id found there
 can only name an entry written under that namespace.
 

@@ -32,6 +32,9 @@ OVERLAP = 1024  # at least: a chunk starts up to _ALIGN characters earlier still
 _ALIGN = 256  # how far back a chunk's start may move to a line or word start
 
 
+_CONTINUED = "\n\n\n"
+
+
 class RulesOverBudget(TimeoutError):
     """The injection rules ran out of their time budget on a long text (fail closed)."""
 
@@ -62,7 +65,9 @@ def chunk_max(text: str, score: Callable[[str, float], float], best: float = 0.0
     for a, b in chunks(text):
         if over is not None and over():
             raise RulesOverBudget("injection rules over budget")
-        c = text[a:b]
+        # (a chunk after the first is no message start: blank lines keep the rules that look for
+        # one, "print the instructions above" with nothing pasted above it, from reading it as one)
+        c = text[a:b] if a == 0 else _CONTINUED + text[a:b]
         if c in seen:
             continue
         seen.add(c)

@@ -20,15 +20,12 @@ import asyncio
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent.parent / "shared" / "data"
-if not DATA.exists():
-    DATA = Path("/work/shared/data")
+DATA = ROOT.parent / "shared" / "data"  # ../shared/data beside the checkout
 
 from seawall.guard import Guard, GuardPolicy  # noqa: E402  (PYTHONPATH=src picks the tree)
 

@@ -4,14 +4,10 @@ from __future__ import annotations
 import pytest
 
 from seawall.guard import Guard, GuardPolicy
-from seawall.guard.pii import FastPII
 from seawall.guard.types import Span
+from pii_util import found  # noqa: E402
 
 POLICY = GuardPolicy(injection_enabled=False)
-
-
-def found(text: str) -> list[tuple[str, str]]:
-    return [(s.kind, text[s.start : s.end]) for s in FastPII().analyze(text)]
 
 
 def chat(text: str) -> dict:

@@ -287,11 +287,11 @@ class Guard:
     async def _check(self, request: dict, policy: GuardPolicy, vault: TokenVault, findings: Findings) -> InputDecision:
         work = copy.deepcopy(request)  # cheap for chat requests; the caller's dict stays untouched
         segs = list(_segments(work))
-        self._check_size(work, segs, policy, findings)
+        total = self._check_size(work, segs, policy, findings)
         sensitive: set[str] = set()
         # a long document's scans take a worker thread (they hold the GIL, but the event loop
         # keeps serving the other requests between its switches instead of stalling for them)
-        offload = sum(len(s.text) for s in segs) > _THREAD_CHARS
+        offload = total > _THREAD_CHARS
         if offload:
             changed, ner_jobs = await asyncio.to_thread(self._patterns, segs, policy, vault, findings, sensitive)
         else:
@@ -358,7 +358,8 @@ class Guard:
                 raise GuardTimeout("pattern detectors over budget")  # checked per text: stop early
         return changed, ner_jobs
 
-    def _check_size(self, req: dict, segs: list[_Segment], policy: GuardPolicy, findings: Findings) -> None:
+    def _check_size(self, req: dict, segs: list[_Segment], policy: GuardPolicy, findings: Findings) -> int:
+        """The characters of text to scan, once the request is within the size limits."""
         if policy.max_messages and isinstance(req.get("messages"), list) and len(req["messages"]) > policy.max_messages:
             findings.add("size", "messages", "block", "request")
             raise _Blocked("request_too_large", f"Too many messages (limit {policy.max_messages}).")
@@ -378,6 +379,7 @@ class Guard:
                 "request_too_large",
                 f"Input too large: about {(total + 3) // 4} tokens (limit {policy.max_input_tokens}).",
             )
+        return total
 
     def _redact_tool_args(self, seg, policy, vault, findings, sensitive) -> bool:
         try:

@@ -79,17 +79,6 @@ def _common_prefix(a: str, b: str) -> int:
     return lo
 
 
-def _common_suffix(a: str, b: str) -> int:
-    lo, hi = 0, min(len(a), len(b))
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[len(a) - mid:] == b[len(b) - mid:]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
 def requests_around(a: str, b: str) -> tuple[str, str] | None:
     """What ``a`` and ``b`` each say around a long context they share, when they share one and
     either says three words or more there; else None (the whole texts are compared as usual)."""
@@ -98,7 +87,7 @@ def requests_around(a: str, b: str) -> tuple[str, str] | None:
     p = _common_prefix(a, b)
     while p and not a[p - 1].isspace() and (p < len(a) and a[p].isalnum() or p < len(b) and b[p].isalnum()):
         p -= 1  # back to a word's start: "the b|oard" / "the s|ales" share "the "
-    s = _common_suffix(a[p:], b[p:])
+    s = _common_prefix(a[p:][::-1], b[p:][::-1])  # the common suffix of what follows
     while s and not a[len(a) - s].isspace() and (len(a) - s > p and a[len(a) - s - 1].isalnum()
                                                  or len(b) - s > p and b[len(b) - s - 1].isalnum()):
         s -= 1
